@@ -1,0 +1,111 @@
+# virtio-sim — the one entry point.
+#   make            build build/libvirtiosim.{a,so} and build/virtio-sim
+#   make run        build, run every scenario against the built-in backends, write out/summary.{json,txt}
+#   make test       build, C unit tests (normal and ASan+UBSan), determinism (gcc/clang, -O0/-O2), pytest
+#   make bench      benchmarks (bench/), figures in out/bench.json
+#   make CC=clang   build with clang
+# Missing Debian packages are installed with apt-get (as root) by `make deps`,
+# which `run` and `test` call; it is a no-op when everything is present.
+
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+OPT     ?= -O2
+BUILD   ?= build
+PYTHON  := /usr/bin/python3
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(WARN) -g -fPIC -Iinclude -Isim -Ibackend-model -Ifrontend-model -Iconformance -Ireports
+CFLAGS  ?= $(OPT)
+ALL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := -ljansson -ldl -lm
+
+LIB_SRC := $(sort $(wildcard sim/*.c backend-model/*.c frontend-model/*.c conformance/*.c reports/*.c))
+LIB_SRC := $(filter-out sim/cli.c,$(LIB_SRC))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
+CTEST_BIN := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(CTEST_SRC))
+
+DEB_PKGS := build-essential clang libclang-rt-14-dev libjansson-dev linux-libc-dev \
+            python3-cffi python3-pytest python3-hypothesis python3-dev pkg-config
+
+.PHONY: all deps run test test-c test-asan test-determinism test-py bench clean python
+
+all: $(BUILD)/libvirtiosim.a $(BUILD)/libvirtiosim.so $(BUILD)/virtio-sim
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install:$$missing" >&2; exit 1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/virtiosim/*.h) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libvirtiosim.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libvirtiosim.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(BUILD)/virtio-sim: sim/cli.c $(BUILD)/libvirtiosim.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
+
+run: deps all
+	@mkdir -p out
+	$(PYTHON) tools/run_all.py --cli $(BUILD)/virtio-sim --out out scenarios
+
+test-c: $(CTEST_BIN)
+	@set -e; for t in $(CTEST_BIN); do echo "== $$t"; $$t; done
+
+test-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1" EXTRA_CFLAGS="$(SAN)" \
+	  LDFLAGS_EXTRA="$(SAN)" test-c-asan
+
+test-c-asan: $(CTEST_BIN) $(BUILD)/virtio-sim
+	@set -e; for t in $(CTEST_BIN); do echo "== [asan] $$t"; $$t; done
+	@set -e; for f in $$(find scenarios -name '*.json' | sort); do \
+	  $(BUILD)/virtio-sim run $$f --quiet >/dev/null || { echo "[asan] scenario failed: $$f"; exit 1; }; done
+	@echo "[asan] all scenarios ran clean"
+
+test-determinism: deps
+	$(MAKE) --no-print-directory BUILD=build/gcc-O0 CC=gcc OPT=-O0 all
+	$(MAKE) --no-print-directory BUILD=build/gcc-O2 CC=gcc OPT=-O2 all
+	$(MAKE) --no-print-directory BUILD=build/clang-O0 CC=clang OPT=-O0 all
+	$(MAKE) --no-print-directory BUILD=build/clang-O2 CC=clang OPT=-O2 all
+	$(PYTHON) tools/determinism.py build/gcc-O0/virtio-sim build/gcc-O2/virtio-sim \
+	  build/clang-O0/virtio-sim build/clang-O2/virtio-sim -- scenarios
+
+python: all
+	$(PYTHON) python/build_ffi.py --lib $(BUILD)/libvirtiosim.a --out $(BUILD)/python
+
+test-py: python
+	cd tests/py && PYTHONPATH=$(CURDIR)/$(BUILD)/python:$(CURDIR)/python VSIM_CLI=$(CURDIR)/$(BUILD)/virtio-sim \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider . $(CURDIR)/scenarios
+
+test: deps all test-c test-asan test-determinism test-py
+	@echo "make test: all green"
+
+bench: deps all
+	@mkdir -p out
+	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk
+	$(BUILD)/bench/bench_blk | tee out/bench.txt
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libvirtiosim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
+
+clean:
+	rm -rf build out

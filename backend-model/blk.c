@@ -1,0 +1,622 @@
+/* backend-model/blk.c — the built-in virtio-blk device model.
+ *
+ * Owns: the RAM disk, the device_config parsing, the config-space bytes
+ * (struct virtio_blk_config, little-endian) and the execution of one request
+ * per chain. The device core (devcore.c) does features, status, queues and
+ * the worker loop, and calls vsim_blk_model_request for every popped chain.
+ * Must never: trust a guest length or sector (every range check is written so
+ * that it cannot overflow), do more work than O(segments + data bytes) per
+ * request, write an image file back, or report a violation about itself (a
+ * device does not judge itself; the checkers observe it from outside).
+ *
+ * Decisions (where the spec leaves the device a choice):
+ *  - features_ok accepts every subset of the offered features, including one
+ *    without VERSION_1 (a device MAY refuse; accepting keeps the driver side
+ *    under test) and one without MQ when num_queues > 1 (then only queue 0 is
+ *    used, as the spec describes for N = 1).
+ *  - The disk survives a device reset: writes are synchronous, so a reset has
+ *    no request state to drop (devmodel reset is NULL).
+ *  - RO is enforced when `ro` is true *or* VIRTIO_BLK_F_RO is in the offered
+ *    set (the spec's MUST is keyed on "offered", not "negotiated").
+ *  - Discard and write-zeroes both zero the range: a RAM disk "deallocates" by
+ *    zeroing, which also satisfies write-zeroes-with-unmap.
+ *  - Discard/write-zeroes: zero segments, a payload that is not a multiple of
+ *    16 bytes, or more segments than max_*_seg complete with IOERR. All
+ *    segments are validated before any is applied, so an error status means
+ *    nothing was changed. Unknown flags (and unmap on discard) give UNSUPP
+ *    and win over range errors. On a read-only device every write-type
+ *    request (OUT, DISCARD, WRITE_ZEROES) gives IOERR before anything else is
+ *    looked at: that is how the driver model's checks read the RO rule
+ *    (blk.dev-ro-write, which blk.dev-discard-flags defers to under RO).
+ *  - seg_max/size_max are advertised, not enforced: the spec puts that limit
+ *    on the driver, and the driver-side checks judge it.
+ *  - used_len counts the bytes the device wrote: data + status when it
+ *    succeeds, 1 (the status byte) on an error status.
+ *  - A chain with fewer than 16 readable bytes or no writable byte cannot
+ *    carry a request or its status: request returns -1 and the core sets
+ *    DEVICE_NEEDS_RESET.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+#include "blk.h"
+#include "devcore.h"
+#include "virtiosim/mutants.h"
+
+#define SECTOR 512u
+#define HDR_LEN ((uint64_t)sizeof(struct virtio_blk_outhdr))
+#define DWZ_LEN ((uint64_t)sizeof(struct virtio_blk_discard_write_zeroes))
+#define BIT(b) (UINT64_C(1) << (b))
+
+typedef struct vsim_blk {
+  vsim_devcore core; /* first: out->be points here and equals the model */
+  uint8_t *disk;     /* capacity * 512 bytes (at least 1 allocated) */
+  uint64_t capacity; /* sectors */
+  bool ro;           /* refuse writes (config "ro" or RO offered) */
+  uint32_t max_discard_sectors, max_discard_seg;
+  uint32_t max_wz_sectors, max_wz_seg;
+  uint8_t serial[VIRTIO_BLK_ID_BYTES]; /* NUL-padded GET_ID answer */
+  uint8_t *dwz;      /* max(max_discard_seg, max_wz_seg) segments, sized once */
+} vsim_blk;
+
+/* ---- small helpers ---- */
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen,
+                                                      const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static inline bool mut(const vsim_blk *m, unsigned bit) {
+  return (m->core.mutants >> bit) & 1u;
+}
+
+/* Guest-visible data is little-endian; assemble bytes so any host is right. */
+static uint32_t get_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+         ((uint32_t)p[3] << 24);
+}
+static uint64_t get_le64(const uint8_t *p) {
+  return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
+}
+static void put_le16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static void put_le32(uint8_t *p, uint32_t v) {
+  for (unsigned i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_le64(uint8_t *p, uint64_t v) {
+  for (unsigned i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- device_config ---- */
+
+enum blk_key {
+  K_CAPACITY, K_RO, K_BLK_SIZE, K_SEG_MAX, K_SIZE_MAX, K_SERIAL, K_IMAGE,
+  K_MAX_DISCARD_SECTORS, K_MAX_DISCARD_SEG, K_MAX_WZ_SECTORS, K_MAX_WZ_SEG,
+  K_WZ_MAY_UNMAP, K__COUNT
+};
+
+static const char *const blk_key_names[K__COUNT] = {
+    [K_CAPACITY] = "capacity",
+    [K_RO] = "ro",
+    [K_BLK_SIZE] = "blk_size",
+    [K_SEG_MAX] = "seg_max",
+    [K_SIZE_MAX] = "size_max",
+    [K_SERIAL] = "serial",
+    [K_IMAGE] = "image",
+    [K_MAX_DISCARD_SECTORS] = "max_discard_sectors",
+    [K_MAX_DISCARD_SEG] = "max_discard_seg",
+    [K_MAX_WZ_SECTORS] = "max_write_zeroes_sectors",
+    [K_MAX_WZ_SEG] = "max_write_zeroes_seg",
+    [K_WZ_MAY_UNMAP] = "write_zeroes_may_unmap",
+};
+
+typedef struct blk_opts {
+  bool seen[K__COUNT];
+  uint64_t capacity;
+  bool ro;
+  uint32_t blk_size, seg_max, size_max;
+  uint8_t serial[VIRTIO_BLK_ID_BYTES];
+  const char *image;
+  uint32_t max_discard_sectors, max_discard_seg;
+  uint32_t max_wz_sectors, max_wz_seg;
+  bool wz_may_unmap;
+} blk_opts;
+
+/* Decimal only, no sign, no blanks: "-1" must not become 2^64-1 as strtoull
+ * would make it. */
+static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
+  if (!s || !*s) return false;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    unsigned d = (unsigned)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+static int num_opt(const char *key, const char *val, uint64_t lo, uint64_t hi,
+                   uint64_t *out, char *err, unsigned errlen) {
+  if (parse_u64(val, lo, hi, out)) return 0;
+  return fail(err, errlen,
+              "blk: device_config \"%s\" = \"%s\": expected a decimal integer in "
+              "[%llu, %llu]",
+              key, val ? val : "(null)", (unsigned long long)lo, (unsigned long long)hi);
+}
+
+static int bool_opt(const char *key, const char *val, bool *out, char *err,
+                    unsigned errlen) {
+  if (val && strcmp(val, "true") == 0) {
+    *out = true;
+    return 0;
+  }
+  if (val && strcmp(val, "false") == 0) {
+    *out = false;
+    return 0;
+  }
+  return fail(err, errlen, "blk: device_config \"%s\" = \"%s\": expected true or false",
+              key, val ? val : "(null)");
+}
+
+static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
+                      unsigned errlen) {
+  memset(o, 0, sizeof *o);
+  o->capacity = 2048; /* 1 MiB */
+  o->blk_size = 512;
+  o->seg_max = 126;
+  o->size_max = 65536;
+  memcpy(o->serial, "virtio-sim-blk", sizeof "virtio-sim-blk" - 1);
+  o->max_discard_seg = 16;
+  o->max_wz_seg = 16;
+  o->wz_may_unmap = true;
+  const uint64_t max_sectors = VSIM_BLK_MAX_BYTES / SECTOR;
+
+  for (unsigned i = 0; i < p->config_count; i++) {
+    const char *key = p->config_keys ? p->config_keys[i] : NULL;
+    const char *val = p->config_values ? p->config_values[i] : NULL;
+    if (!key) return fail(err, errlen, "blk: device_config entry %u has no key", i);
+    unsigned k = 0;
+    while (k < K__COUNT && strcmp(key, blk_key_names[k]) != 0) k++;
+    if (k == K__COUNT)
+      return fail(err, errlen,
+                  "blk: unknown device_config key \"%s\" (known: capacity, ro, "
+                  "blk_size, seg_max, size_max, serial, image, max_discard_sectors, "
+                  "max_discard_seg, max_write_zeroes_sectors, max_write_zeroes_seg, "
+                  "write_zeroes_may_unmap)",
+                  key);
+    if (o->seen[k]) return fail(err, errlen, "blk: device_config key \"%s\" given twice", key);
+    o->seen[k] = true;
+    uint64_t v = 0;
+    switch ((enum blk_key)k) {
+    case K_CAPACITY:
+      if (num_opt(key, val, 0, max_sectors, &v, err, errlen)) return -1;
+      o->capacity = v;
+      break;
+    case K_RO:
+      if (bool_opt(key, val, &o->ro, err, errlen)) return -1;
+      break;
+    case K_BLK_SIZE:
+      if (num_opt(key, val, 512, 65536, &v, err, errlen)) return -1;
+      if (v & (v - 1))
+        return fail(err, errlen, "blk: device_config \"blk_size\" = \"%s\": not a power of two",
+                    val);
+      o->blk_size = (uint32_t)v;
+      break;
+    case K_SEG_MAX:
+      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      o->seg_max = (uint32_t)v;
+      break;
+    case K_SIZE_MAX:
+      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      o->size_max = (uint32_t)v;
+      break;
+    case K_SERIAL: {
+      size_t n = val ? strlen(val) : 0;
+      if (!val || n > VIRTIO_BLK_ID_BYTES)
+        return fail(err, errlen, "blk: device_config \"serial\" must be at most %u bytes",
+                    (unsigned)VIRTIO_BLK_ID_BYTES);
+      /* the spec calls it an ASCII string; keep it printable so reports stay readable */
+      for (size_t j = 0; j < n; j++)
+        if (val[j] < 0x20 || val[j] > 0x7e)
+          return fail(err, errlen,
+                      "blk: device_config \"serial\": byte %zu is not printable ASCII", j);
+      memset(o->serial, 0, sizeof o->serial);
+      memcpy(o->serial, val, n);
+      break;
+    }
+    case K_IMAGE:
+      if (!val || !*val) return fail(err, errlen, "blk: device_config \"image\" is empty");
+      o->image = val;
+      break;
+    case K_MAX_DISCARD_SECTORS:
+      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      o->max_discard_sectors = (uint32_t)v;
+      break;
+    case K_MAX_DISCARD_SEG:
+      if (num_opt(key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
+      o->max_discard_seg = (uint32_t)v;
+      break;
+    case K_MAX_WZ_SECTORS:
+      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      o->max_wz_sectors = (uint32_t)v;
+      break;
+    case K_MAX_WZ_SEG:
+      if (num_opt(key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
+      o->max_wz_seg = (uint32_t)v;
+      break;
+    case K_WZ_MAY_UNMAP:
+      if (bool_opt(key, val, &o->wz_may_unmap, err, errlen)) return -1;
+      break;
+    case K__COUNT:
+      break;
+    }
+  }
+  return 0;
+}
+
+/* Read a raw image fully into RAM. The file is never written: guest writes
+ * stay in the RAM copy, so a run cannot damage its input. */
+static int load_image(const char *path, uint8_t **disk, uint64_t *bytes, char *err,
+                      unsigned errlen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(err, errlen, "blk: cannot open image \"%s\": %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return fail(err, errlen, "blk: image \"%s\" is not a regular file", path);
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  if (size % SECTOR != 0 || size > VSIM_BLK_MAX_BYTES) {
+    close(fd);
+    return fail(err, errlen,
+                "blk: image \"%s\" is %llu bytes: must be a multiple of 512 and at most %llu",
+                path, (unsigned long long)size, (unsigned long long)VSIM_BLK_MAX_BYTES);
+  }
+  uint8_t *buf = calloc(1, size ? size : 1);
+  if (!buf) {
+    close(fd);
+    return fail(err, errlen, "blk: out of memory for image \"%s\"", path);
+  }
+  uint64_t got = 0;
+  while (got < size) {
+    size_t want = size - got > (UINT64_C(1) << 20) ? (size_t)1 << 20 : (size_t)(size - got);
+    ssize_t r = read(fd, buf + got, want);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = r < 0 ? errno : 0;
+      close(fd);
+      free(buf);
+      return fail(err, errlen, "blk: reading image \"%s\" failed: %s", path,
+                  e ? strerror(e) : "file shrank while reading");
+    }
+    got += (uint64_t)r;
+  }
+  close(fd);
+  *disk = buf;
+  *bytes = size;
+  return 0;
+}
+
+static void fill_config(vsim_blk *m, const blk_opts *o) {
+  uint8_t *c = m->core.config;
+#define CFG(field) (c + offsetof(struct virtio_blk_config, field))
+  put_le64(CFG(capacity), m->capacity);
+  put_le32(CFG(size_max), o->size_max);
+  put_le32(CFG(seg_max), o->seg_max);
+  put_le32(CFG(blk_size), o->blk_size);
+  put_le16(CFG(num_queues), m->core.nq);
+  put_le32(CFG(max_discard_sectors), m->max_discard_sectors);
+  put_le32(CFG(max_discard_seg), m->max_discard_seg);
+  /* no alignment constraint: a RAM disk discards any sector range */
+  put_le32(CFG(discard_sector_alignment), 1);
+  put_le32(CFG(max_write_zeroes_sectors), m->max_wz_sectors);
+  put_le32(CFG(max_write_zeroes_seg), m->max_wz_seg);
+  *CFG(write_zeroes_may_unmap) = o->wz_may_unmap ? 1 : 0;
+  /* geometry, topology, writeback, padding and secure-erase fields stay 0
+   * (calloc'd by the core): their features are not offered, and the spec
+   * requires unused0/unused1 to be 0. */
+#undef CFG
+}
+
+/* ---- requests ---- */
+
+/* Move `len` bytes between the disk and one part of the chain (the writable
+ * part when to_guest), starting at byte `off` of that part. Zero-copy: each
+ * guest segment is bounds-checked once as a span and copied with memcpy. */
+static int xfer(vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
+                uint8_t *disk, uint64_t len) {
+  if (len == 0) return 0;
+  uint64_t so = 0;
+  int i = vsim_chain_locate(c, to_guest, off, &so);
+  if (i < 0) return -1;
+  for (uint32_t s = (uint32_t)i; s < c->nseg && len > 0; s++) {
+    const vsim_seg *sg = &c->seg[s];
+    if (sg->write != to_guest || so > sg->len) return -1; /* left the part */
+    uint64_t n = sg->len - so;
+    if (n > len) n = len;
+    if (n) {
+      vsim_span sp;
+      if (vsim_arena_span(a, VSIM_SIDE_DEVICE, sg->gpa + so, n,
+                          to_guest ? VSIM_ACC_WRITE : VSIM_ACC_READ, &sp))
+        return -1;
+      if (to_guest)
+        memcpy(sp.ptr, disk, n);
+      else
+        memcpy(disk, sp.ptr, n);
+      disk += n;
+      len -= n;
+    }
+    so = 0;
+  }
+  return len ? -1 : 0;
+}
+
+/* [sector, sector + nsect) inside the disk, written so it cannot wrap. */
+static bool in_range(const vsim_blk *m, uint64_t sector, uint64_t nsect) {
+  return sector <= m->capacity && nsect <= m->capacity - sector;
+}
+
+static uint8_t do_rw(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool out,
+                     uint64_t sector, uint64_t data, uint32_t *written) {
+  if (data % SECTOR) return VIRTIO_BLK_S_IOERR;
+  if (!in_range(m, sector, data / SECTOR)) return VIRTIO_BLK_S_IOERR;
+  uint8_t *at = m->disk + sector * SECTOR; /* < capacity*512 <= 1 GiB: no wrap */
+  if (!out) {
+    if (xfer(a, c, true, 0, at, data)) return VIRTIO_BLK_S_IOERR;
+    *written = (uint32_t)data; /* data < wr_bytes <= UINT32_MAX */
+    return VIRTIO_BLK_S_OK;
+  }
+  if (m->ro && !mut(m, VSIM_MUT_DEV_BLK_RO_WRITE)) return VIRTIO_BLK_S_IOERR;
+  return xfer(a, c, false, HDR_LEN, at, data) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+static uint8_t do_get_id(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint64_t data,
+                         uint32_t *written) {
+  /* the driver MUST give exactly 20 bytes; tolerate less or more by writing
+   * what fits (the driver-side check reports the driver's mistake) */
+  uint32_t n = data < VIRTIO_BLK_ID_BYTES ? (uint32_t)data : VIRTIO_BLK_ID_BYTES;
+  if (n && vsim_chain_write(c, a, 0, m->serial, n)) return VIRTIO_BLK_S_IOERR;
+  *written = n;
+  return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t do_dwz(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool discard,
+                      uint64_t data) {
+  if (m->ro) return VIRTIO_BLK_S_IOERR; /* a write-type request: see the header */
+  if (!vsim_devcore_has(&m->core, discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES))
+    return VIRTIO_BLK_S_UNSUPP;
+  uint32_t max_seg = discard ? m->max_discard_seg : m->max_wz_seg;
+  uint32_t max_sectors = discard ? m->max_discard_sectors : m->max_wz_sectors;
+  if (data == 0 || data % DWZ_LEN) return VIRTIO_BLK_S_IOERR;
+  uint64_t n = data / DWZ_LEN;
+  if (n > max_seg) return VIRTIO_BLK_S_IOERR;
+  /* one read of the whole payload: every decision below uses this copy, so a
+   * guest rewriting a segment meanwhile cannot change the outcome halfway */
+  if (vsim_chain_read(c, a, HDR_LEN, m->dwz, n * DWZ_LEN)) return VIRTIO_BLK_S_IOERR;
+
+  const size_t o_sec = offsetof(struct virtio_blk_discard_write_zeroes, sector);
+  const size_t o_num = offsetof(struct virtio_blk_discard_write_zeroes, num_sectors);
+  const size_t o_flags = offsetof(struct virtio_blk_discard_write_zeroes, flags);
+  uint32_t known = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+  if (discard && !mut(m, VSIM_MUT_DEV_BLK_DISCARD_UNMAP))
+    known = 0; /* the spec: unmap on a discard MUST give UNSUPP */
+  /* flags before ranges: UNSUPP for unknown flags is a MUST and wins over a
+   * range error in any segment */
+  for (uint64_t i = 0; i < n; i++)
+    if (get_le32(m->dwz + i * DWZ_LEN + o_flags) & ~known) return VIRTIO_BLK_S_UNSUPP;
+  for (uint64_t i = 0; i < n; i++) {
+    const uint8_t *s = m->dwz + i * DWZ_LEN;
+    uint32_t nsect = get_le32(s + o_num);
+    if (nsect > max_sectors || !in_range(m, get_le64(s + o_sec), nsect))
+      return VIRTIO_BLK_S_IOERR;
+  }
+  /* validated: apply. Discard deallocates, and a RAM disk deallocates by
+   * zeroing, so both commands zero (the zeroes-noop mutant skips it). */
+  if (!discard && mut(m, VSIM_MUT_DEV_BLK_ZEROES_NOOP)) return VIRTIO_BLK_S_OK;
+  for (uint64_t i = 0; i < n; i++) {
+    const uint8_t *s = m->dwz + i * DWZ_LEN;
+    memset(m->disk + get_le64(s + o_sec) * SECTOR, 0,
+           (size_t)get_le32(s + o_num) * SECTOR);
+  }
+  return VIRTIO_BLK_S_OK;
+}
+
+int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
+                           uint32_t *used_len) {
+  vsim_blk *m = model;
+  *used_len = 0;
+  vsim_arena *a = m->core.host ? m->core.host->arena : NULL;
+  if (!a || !c) return -1;
+  /* pop guarantees totals below 2^32; re-check so the casts below are safe */
+  if (c->rd_bytes > UINT32_MAX || c->wr_bytes > UINT32_MAX) return -1;
+  /* no room for the header or the status byte: nothing sensible to answer */
+  if (c->rd_bytes < HDR_LEN || c->wr_bytes < 1) return -1;
+
+  uint8_t hdr[sizeof(struct virtio_blk_outhdr)];
+  if (vsim_chain_read(c, a, 0, hdr, sizeof hdr)) return -1;
+  uint32_t type = get_le32(hdr + offsetof(struct virtio_blk_outhdr, type));
+  uint64_t sector = get_le64(hdr + offsetof(struct virtio_blk_outhdr, sector));
+  uint64_t status_off = c->wr_bytes - 1; /* the status is the last writable byte */
+  uint64_t rd_data = c->rd_bytes - HDR_LEN;
+  uint64_t wr_data = status_off;
+
+  uint32_t written = 0;
+  uint8_t st;
+  switch (type) {
+  case VIRTIO_BLK_T_IN:
+    st = do_rw(m, a, c, false, sector, wr_data, &written);
+    break;
+  case VIRTIO_BLK_T_OUT:
+    st = do_rw(m, a, c, true, sector, rd_data, &written);
+    break;
+  case VIRTIO_BLK_T_FLUSH:
+    /* writes are synchronous to RAM: nothing to flush, only the feature gate */
+    st = vsim_devcore_has(&m->core, VIRTIO_BLK_F_FLUSH) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
+    break;
+  case VIRTIO_BLK_T_GET_ID:
+    st = do_get_id(m, a, c, wr_data, &written);
+    break;
+  case VIRTIO_BLK_T_DISCARD:
+    st = do_dwz(m, a, c, true, rd_data);
+    break;
+  case VIRTIO_BLK_T_WRITE_ZEROES:
+    st = do_dwz(m, a, c, false, rd_data);
+    break;
+  default:
+    st = VIRTIO_BLK_S_UNSUPP;
+    break;
+  }
+  if (st != VIRTIO_BLK_S_OK) written = 0;
+
+  if (mut(m, VSIM_MUT_DEV_WRITE_RO)) {
+    /* flip the first header byte in place; the checker sees the readable
+     * buffer change (the arena does not know descriptor directions) */
+    uint64_t so = 0;
+    int s = vsim_chain_locate(c, false, 0, &so);
+    if (s >= 0) {
+      uint8_t b = (uint8_t)~hdr[0];
+      vsim_arena_write(a, VSIM_SIDE_DEVICE, c->seg[s].gpa + so, &b, 1);
+    }
+  }
+  if (mut(m, VSIM_MUT_DEV_OOB)) {
+    /* straddle the end of guest memory; the arena refuses and reports it */
+    uint8_t junk[16];
+    uint64_t size = vsim_arena_size(a);
+    vsim_arena_read(a, VSIM_SIDE_DEVICE, size >= 8 ? size - 8 : 0, junk, sizeof junk);
+  }
+  if (mut(m, VSIM_MUT_DEV_BLK_BAD_STATUS)) st = 7;
+  if (vsim_chain_write(c, a, status_off, &st, 1)) return -1;
+  *used_len = written + 1;
+  return 0;
+}
+
+const uint8_t *vsim_blk_disk(void *model, uint64_t *bytes) {
+  const vsim_blk *m = model;
+  if (bytes) *bytes = m->capacity * SECTOR;
+  return m->disk;
+}
+
+/* ---- devmodel ops ---- */
+
+static bool blk_features_ok(void *model, uint64_t features) {
+  /* permissive by choice, see the header comment */
+  return true;
+}
+
+static void blk_destroy(void *model) {
+  vsim_blk *m = model;
+  if (!m) return;
+  vsim_devcore_fini(&m->core); /* idempotent: the core may have done it already */
+  free(m->dwz);
+  free(m->disk);
+  free(m);
+}
+
+static const vsim_devmodel_ops blk_model_ops = {
+    .features_ok = blk_features_ok,
+    .activate = NULL,     /* features are read per request */
+    .reset = NULL,        /* a disk survives reset; no request state is kept */
+    .config_write = NULL, /* no CONFIG_WCE: config space is read-only */
+    .request = vsim_blk_model_request,
+    .destroy = blk_destroy,
+};
+
+int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *err,
+                    unsigned errlen) {
+  if (!params || !out) return fail(err, errlen, "blk: no parameters");
+  blk_opts o;
+  if (parse_opts(params, &o, err, errlen)) return -1;
+
+  vsim_blk *m = calloc(1, sizeof *m);
+  if (!m) return fail(err, errlen, "blk: out of memory");
+  uint64_t bytes = 0;
+  if (o.image) {
+    if (load_image(o.image, &m->disk, &bytes, err, errlen)) {
+      free(m);
+      return -1;
+    }
+    if (o.seen[K_CAPACITY] && o.capacity != bytes / SECTOR) {
+      free(m->disk);
+      free(m);
+      return fail(err, errlen,
+                  "blk: device_config \"capacity\" = %llu contradicts image \"%s\" (%llu sectors)",
+                  (unsigned long long)o.capacity, o.image,
+                  (unsigned long long)(bytes / SECTOR));
+    }
+  } else {
+    bytes = o.capacity * SECTOR; /* capacity <= 2^21: no wrap */
+    m->disk = calloc(1, bytes ? bytes : 1);
+    if (!m->disk) {
+      free(m);
+      return fail(err, errlen, "blk: out of memory for a %llu-byte disk",
+                  (unsigned long long)bytes);
+    }
+  }
+  m->capacity = bytes / SECTOR;
+  /* default per-segment limits: the whole disk, kept >= 1 so that the field
+   * is a usable limit even on an empty disk */
+  uint64_t whole = m->capacity ? m->capacity : 1;
+  if (whole > UINT32_MAX) whole = UINT32_MAX;
+  m->max_discard_sectors = o.seen[K_MAX_DISCARD_SECTORS] ? o.max_discard_sectors : (uint32_t)whole;
+  m->max_wz_sectors = o.seen[K_MAX_WZ_SECTORS] ? o.max_wz_sectors : (uint32_t)whole;
+  m->max_discard_seg = o.max_discard_seg;
+  m->max_wz_seg = o.max_wz_seg;
+  memcpy(m->serial, o.serial, sizeof m->serial);
+  uint32_t nbuf = m->max_discard_seg > m->max_wz_seg ? m->max_discard_seg : m->max_wz_seg;
+  m->dwz = calloc(nbuf, (size_t)DWZ_LEN);
+  if (!m->dwz) {
+    free(m->disk);
+    free(m);
+    return fail(err, errlen, "blk: out of memory");
+  }
+
+  uint16_t nq = params->num_queues ? params->num_queues : 1;
+  uint64_t offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+                     BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_BLK_F_SIZE_MAX) |
+                     BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
+                     BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |
+                     BIT(VIRTIO_BLK_F_WRITE_ZEROES);
+  if (nq > 1) offered |= BIT(VIRTIO_BLK_F_MQ);
+  if (o.ro) offered |= BIT(VIRTIO_BLK_F_RO);
+  if (vsim_devcore_init(&m->core, params, VIRTIO_ID_BLOCK, offered,
+                        (uint32_t)sizeof(struct virtio_blk_config), &blk_model_ops, m, err,
+                        errlen)) {
+    free(m->dwz);
+    free(m->disk);
+    free(m);
+    return -1;
+  }
+  if (m->core.nq > 1 && !(m->core.offered & BIT(VIRTIO_BLK_F_MQ))) {
+    unsigned n = m->core.nq;
+    blk_destroy(m);
+    return fail(err, errlen, "blk: %u queues need VIRTIO_BLK_F_MQ in the offered features", n);
+  }
+  /* the spec's RO MUST is keyed on the offered bit, so an override that
+   * offers RO makes the disk read-only too */
+  m->ro = o.ro || (m->core.offered & BIT(VIRTIO_BLK_F_RO));
+  fill_config(m, &o);
+  out->ops = &vsim_devcore_ops;
+  out->be = &m->core;
+  return 0;
+}

@@ -1,0 +1,290 @@
+/* backend-model/devcore.c — the device core shared by the built-in models.
+ *
+ * Owns: features, status, config space and generation, per-queue state, and the
+ * device worker (see devcore.h). It is also the generic vsim_backend_ops
+ * implementation, so transports drive every built-in model the same way.
+ * Must never: touch a queue before DRIVER_OK (unless the early-use mutant asks
+ * it to), after DEVICE_NEEDS_RESET, or after a reset until re-initialised.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include "devcore.h"
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+
+#define VIRTIO_VENDOR_SIM 0x5653494dU /* "VSIM" */
+
+static inline bool mut(const vsim_devcore *dc, unsigned m) {
+  return (dc->mutants >> m) & 1u;
+}
+
+bool vsim_devcore_has(const vsim_devcore *dc, unsigned bit) {
+  return bit < 64 && ((dc->driver_features >> bit) & 1u);
+}
+
+int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t device_id,
+                      uint64_t offered, uint32_t config_len,
+                      const vsim_devmodel_ops *mops, void *model, char *err,
+                      unsigned errlen) {
+  memset(dc, 0, sizeof *dc);
+  dc->host = p->host;
+  dc->mops = mops;
+  dc->model = model;
+  dc->device_id = device_id;
+  dc->vendor_id = VIRTIO_VENDOR_SIM;
+  dc->offered = p->has_offered_features ? p->offered_features : offered;
+  dc->mutants = p->mutants;
+  dc->refuse = p->refuse_features;
+  if (mut(dc, VSIM_MUT_DEV_NO_VERSION1)) dc->offered &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
+  dc->nq = p->num_queues ? p->num_queues : 1;
+  dc->qmax = p->queue_max_size ? p->queue_max_size : 256;
+  dc->config_len = config_len;
+  dc->config = calloc(1, config_len ? config_len : 1);
+  dc->q = calloc(dc->nq, sizeof *dc->q);
+  if (!dc->config || !dc->q) {
+    snprintf(err, errlen, "out of memory");
+    free(dc->config);
+    free(dc->q);
+    return -1;
+  }
+  return 0;
+}
+
+static void queue_drop(vsim_devcore *dc, uint16_t i) {
+  vsim_devq *q = &dc->q[i];
+  if (q->vq_live) vsim_vq_dev_fini(&q->vq);
+  memset(q, 0, sizeof *q);
+}
+
+void vsim_devcore_fini(vsim_devcore *dc) {
+  if (!dc->q) return;
+  for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
+  free(dc->q);
+  free(dc->config);
+  dc->q = NULL;
+  dc->config = NULL;
+}
+
+void vsim_devcore_config_changed(vsim_devcore *dc) {
+  dc->generation++;
+  dc->host->config_changed(dc->host->ctx);
+}
+
+void vsim_devcore_needs_reset(vsim_devcore *dc, int q) {
+  if (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) return;
+  dc->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+  dc->host->event(dc->host->ctx, VSIM_EV_NEEDS_RESET, q, dc->status, 0, 0, 0);
+  /* the spec: with DRIVER_OK set, a config-change notification MUST follow */
+  if ((dc->status & VIRTIO_CONFIG_S_DRIVER_OK) && !mut(dc, VSIM_MUT_DEV_NR_SILENT))
+    vsim_devcore_config_changed(dc);
+}
+
+/* ---- the generic backend ops ---- */
+
+static void dc_destroy(void *be) {
+  vsim_devcore *dc = be;
+  void *model = dc->model;
+  const vsim_devmodel_ops *mops = dc->mops;
+  vsim_devcore_fini(dc);
+  if (mops->destroy) mops->destroy(model);
+}
+
+static uint32_t dc_device_id(void *be) { return ((vsim_devcore *)be)->device_id; }
+static uint32_t dc_vendor_id(void *be) { return ((vsim_devcore *)be)->vendor_id; }
+static uint16_t dc_num_queues(void *be) { return ((vsim_devcore *)be)->nq; }
+static uint16_t dc_queue_max(void *be, uint16_t q) {
+  vsim_devcore *dc = be;
+  return q < dc->nq ? dc->qmax : 0;
+}
+static uint64_t dc_device_features(void *be) { return ((vsim_devcore *)be)->offered; }
+
+static void dc_set_driver_features(void *be, uint64_t f) {
+  vsim_devcore *dc = be;
+  /* features are frozen once FEATURES_OK was accepted */
+  if (dc->status & VIRTIO_CONFIG_S_FEATURES_OK) return;
+  dc->driver_features = f;
+}
+
+static uint8_t dc_get_status(void *be) { return ((vsim_devcore *)be)->status; }
+
+static void dc_reset(vsim_devcore *dc) {
+  for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
+  dc->driver_features = 0;
+  dc->status = 0;
+  if (mut(dc, VSIM_MUT_DEV_RESET_STATUS)) dc->status = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+  if (dc->mops->reset) dc->mops->reset(dc->model);
+  if (mut(dc, VSIM_MUT_DEV_RESET_NOISY)) dc->host->interrupt(dc->host->ctx, 0);
+}
+
+static int queue_go_live(vsim_devcore *dc, uint16_t i) {
+  vsim_devq *q = &dc->q[i];
+  if (!q->ready || q->vq_live) return 0;
+  if (vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants))
+    return -1;
+  q->vq_live = true;
+  return 0;
+}
+
+static void dc_set_status(void *be, uint8_t st) {
+  vsim_devcore *dc = be;
+  uint8_t old = dc->status;
+  if (st == 0) {
+    dc_reset(dc);
+    return;
+  }
+  uint8_t keep = old & VIRTIO_CONFIG_S_NEEDS_RESET; /* only the device clears it, by reset */
+  if ((st & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
+    /* FEATURES_OK: refuse unoffered bits or a set the model cannot do by not
+     * reflecting the bit; the driver must re-read and give up */
+    bool ok = (dc->driver_features & ~dc->offered) == 0 && (dc->driver_features & dc->refuse) == 0 &&
+              (!dc->mops->features_ok || dc->mops->features_ok(dc->model, dc->driver_features));
+    if (!ok) st &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+  }
+  dc->status = (uint8_t)(st | keep);
+  if ((dc->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+    if (dc->mops->activate) dc->mops->activate(dc->model, dc->driver_features);
+    for (uint16_t i = 0; i < dc->nq; i++)
+      if (queue_go_live(dc, i)) vsim_devcore_needs_reset(dc, i);
+  }
+}
+
+static uint32_t dc_config_generation(void *be) { return ((vsim_devcore *)be)->generation; }
+static uint32_t dc_config_size(void *be) { return ((vsim_devcore *)be)->config_len; }
+
+static int dc_config_read(void *be, uint32_t off, void *dst, uint32_t len) {
+  vsim_devcore *dc = be;
+  if (off > dc->config_len || len > dc->config_len - off) return -1;
+  memcpy(dst, dc->config + off, len);
+  return 0;
+}
+
+static int dc_config_write(void *be, uint32_t off, const void *src, uint32_t len) {
+  vsim_devcore *dc = be;
+  if (off > dc->config_len || len > dc->config_len - off) return -1;
+  if (!dc->mops->config_write) return -1;
+  return dc->mops->config_write(dc->model, off, src, len);
+}
+
+static int dc_queue_ready(void *be, uint16_t i, const vsim_queue_cfg *cfg) {
+  vsim_devcore *dc = be;
+  if (i >= dc->nq) return -1;
+  if (!cfg) {
+    queue_drop(dc, i);
+    return 0;
+  }
+  if (cfg->size == 0 || cfg->size > dc->qmax) return -1;
+  vsim_devq *q = &dc->q[i];
+  queue_drop(dc, i);
+  q->ready = true;
+  q->cfg = *cfg;
+  /* a queue enabled after DRIVER_OK (re-enable after a queue reset) goes live now;
+   * otherwise at DRIVER_OK when features are final */
+  if (mut(dc, VSIM_MUT_DEV_EARLY_USE)) {
+    /* the mutant polls its rings from the moment they exist */
+    q->draining = true;
+    return queue_go_live(dc, i);
+  }
+  if (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) return queue_go_live(dc, i);
+  return 0;
+}
+
+static void dc_queue_reset(void *be, uint16_t i) {
+  vsim_devcore *dc = be;
+  if (i < dc->nq) queue_drop(dc, i);
+}
+
+static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {
+  vsim_devcore *dc = be;
+  if (i >= dc->nq) return; /* the transport reports it; a device ignores it */
+  dc->q[i].kicked = true;
+}
+
+static bool dc_queue_runnable(void *be, uint16_t i) {
+  vsim_devcore *dc = be;
+  if (i >= dc->nq) return false;
+  const vsim_devq *q = &dc->q[i];
+  return q->kicked || q->draining;
+}
+
+/* The device worker: after a kick, suppress further kicks and drain the ring;
+ * when it looks empty, re-enable kicks and look once more (the enable/re-check
+ * pair closes the lost-kick window B3' of PEERS.md (c)). */
+static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
+  vsim_devcore *dc = be;
+  if (i >= dc->nq) return -1;
+  vsim_devq *q = &dc->q[i];
+  bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
+  if (!live_ok || (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !q->vq_live) {
+    /* a kick the device may not act on yet: spec says ignore it */
+    q->kicked = false;
+    q->draining = false;
+    return 0;
+  }
+  vsim_vq_dev *vq = &q->vq;
+  if (q->kicked) {
+    q->kicked = false;
+    if (!q->draining) {
+      q->draining = true;
+      vsim_vq_dev_set_notify(vq, false);
+    }
+  }
+  int done = 0;
+  while ((uint32_t)done < budget) {
+    vsim_chain chain;
+    int r = vsim_vq_dev_pop(vq, &chain);
+    if (r < 0) {
+      q->draining = false;
+      vsim_devcore_needs_reset(dc, i);
+      break;
+    }
+    if (r == 0) {
+      vsim_vq_dev_set_notify(vq, true);
+      int more = vsim_vq_dev_avail_count(vq);
+      if (more > 0) {
+        vsim_vq_dev_set_notify(vq, false);
+        continue;
+      }
+      q->draining = false;
+      if (more < 0) vsim_devcore_needs_reset(dc, i);
+      break;
+    }
+    uint32_t used_len = 0;
+    if (dc->mops->request(dc->model, i, &chain, &used_len) < 0) {
+      q->draining = false;
+      vsim_devcore_needs_reset(dc, i);
+      break;
+    }
+    vsim_vq_dev_push(vq, chain.head, used_len);
+    done++;
+  }
+  if (vq->next_used != vq->published_used) {
+    if (vsim_vq_dev_publish(vq)) dc->host->interrupt(dc->host->ctx, i);
+  }
+  return done;
+}
+
+const vsim_backend_ops vsim_devcore_ops = {
+    .abi_version = VSIM_BACKEND_ABI_VERSION,
+    .name = "builtin",
+    .destroy = dc_destroy,
+    .device_id = dc_device_id,
+    .vendor_id = dc_vendor_id,
+    .num_queues = dc_num_queues,
+    .queue_max_size = dc_queue_max,
+    .device_features = dc_device_features,
+    .set_driver_features = dc_set_driver_features,
+    .get_status = dc_get_status,
+    .set_status = dc_set_status,
+    .config_generation = dc_config_generation,
+    .config_size = dc_config_size,
+    .config_read = dc_config_read,
+    .config_write = dc_config_write,
+    .queue_ready = dc_queue_ready,
+    .queue_reset = dc_queue_reset,
+    .queue_notify = dc_queue_notify,
+    .queue_runnable = dc_queue_runnable,
+    .queue_run = dc_queue_run,
+};

@@ -1,0 +1,82 @@
+/* backend-model/devcore.h — what every built-in device has in common.
+ *
+ * Owns: offered and negotiated features, the device status state machine
+ * (including refusing FEATURES_OK and DEVICE_NEEDS_RESET), the config space with
+ * its generation count, per-queue state and the device worker that drains a
+ * queue (pop, hand the chain to the model, push, publish, interrupt). It
+ * implements vsim_backend_ops generically: a device model only supplies a
+ * vsim_devmodel_ops table and its config bytes.
+ * Must never: process a queue before DRIVER_OK or after DEVICE_NEEDS_RESET,
+ * or do more than `budget` requests per worker call.
+ */
+#ifndef VSIM_DEVCORE_H
+#define VSIM_DEVCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "virtiosim/backend.h"
+#include "chain.h"
+#include "vq_split.h"
+
+typedef struct vsim_devmodel_ops {
+  /* Accept this feature set at FEATURES_OK? (offered-subset is checked first) */
+  bool (*features_ok)(void *model, uint64_t features);
+  /* DRIVER_OK was set: features are final. May be NULL. */
+  void (*activate)(void *model, uint64_t features);
+  /* Device reset: drop all request state. May be NULL. */
+  void (*reset)(void *model);
+  /* Driver write to config space (already bounds-checked). NULL = read-only. */
+  int (*config_write)(void *model, uint32_t off, const void *src, uint32_t len);
+  /* Execute one request. Write the bytes-written count to *used_len. Return 0
+   * when the request completed (successfully or with an error status in its
+   * buffer), or -1 when the chain is unusable for this device (wrong layout):
+   * the core then sets DEVICE_NEEDS_RESET. */
+  int (*request)(void *model, uint16_t q, const vsim_chain *chain, uint32_t *used_len);
+  void (*destroy)(void *model);
+} vsim_devmodel_ops;
+
+typedef struct vsim_devq {
+  bool ready;
+  vsim_queue_cfg cfg;
+  vsim_vq_dev vq;
+  bool vq_live;     /* vq initialised (ready and features final) */
+  bool kicked;      /* a notification arrived and has not been served */
+  bool draining;    /* notifications suppressed while the worker drains */
+} vsim_devq;
+
+typedef struct vsim_devcore {
+  const vsim_host *host;
+  const vsim_devmodel_ops *mops;
+  void *model;
+  uint32_t device_id, vendor_id;
+  uint64_t offered;
+  uint64_t driver_features;
+  uint64_t refuse;       /* feature bits whose acceptance makes FEATURES_OK fail */
+  uint8_t status;
+  uint32_t generation;
+  uint8_t *config;       /* the model fills it; config_len bytes */
+  uint32_t config_len;
+  uint16_t nq, qmax;
+  vsim_devq *q;
+  uint64_t mutants;
+} vsim_devcore;
+
+/* The generic backend implementation; `be` is a vsim_devcore*. */
+extern const vsim_backend_ops vsim_devcore_ops;
+
+/* Initialise: `offered` is the model's default feature set, replaced by
+ * params->offered_features when the scenario overrides it. Allocates config
+ * (zeroed) and queues. Returns 0 or -1 with a message in err. */
+int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *params,
+                      uint32_t device_id, uint64_t offered, uint32_t config_len,
+                      const vsim_devmodel_ops *mops, void *model, char *err,
+                      unsigned errlen);
+void vsim_devcore_fini(vsim_devcore *dc);
+
+/* Bump the config generation and notify the driver of a config change. */
+void vsim_devcore_config_changed(vsim_devcore *dc);
+/* Enter DEVICE_NEEDS_RESET (queue q caused it, or -1) and notify as the spec says. */
+void vsim_devcore_needs_reset(vsim_devcore *dc, int q);
+bool vsim_devcore_has(const vsim_devcore *dc, unsigned feature_bit); /* negotiated */
+
+#endif

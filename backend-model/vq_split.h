@@ -1,0 +1,81 @@
+/* backend-model/vq_split.h — the device side of a split virtqueue.
+ *
+ * Owns: reading the available ring and descriptor table as a device does, with
+ * full validation of guest input (every malformed-input class below is a
+ * reported violation with its spec label and leaves the queue "broken": the
+ * device core then sets DEVICE_NEEDS_RESET); writing used elements and used.idx;
+ * the device's notification suppression (used.flags NO_NOTIFY / avail_event) and
+ * its interrupt decision (avail.flags NO_INTERRUPT / used_event).
+ * Ring indices are 32-bit counters here and truncated to 16 bits only where
+ * they are stored in guest memory.
+ * Must never: read a guest field twice for one decision (TOCTOU), loop more
+ * than O(queue size) per pop, or touch guest memory except through the arena.
+ */
+#ifndef VSIM_VQ_SPLIT_H
+#define VSIM_VQ_SPLIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "virtiosim/backend.h"
+#include "chain.h"
+
+typedef struct vsim_vq_dev {
+  /* configuration */
+  const vsim_host *host;
+  vsim_arena *arena;
+  int q;
+  uint16_t size;
+  uint64_t desc, avail, used;   /* guest addresses of the three parts */
+  bool event_idx, indirect;
+  uint64_t mutants;             /* VSIM_MUTBIT(DEV_...) bits that touch the ring */
+  /* state */
+  uint32_t next_avail;          /* next available-ring slot to consume */
+  uint32_t next_used;           /* next used-ring slot to write */
+  uint32_t published_used;      /* used.idx as last published */
+  uint32_t inflight;            /* chains popped and not yet pushed */
+  uint32_t avail_ahead;         /* entries past next_avail that the last avail_count
+                                 * saw; lets it catch avail.idx moving back. Zero it
+                                 * whenever next_avail is set by hand. */
+  uint8_t *head_inflight;       /* [size]: 1 while that head is in flight */
+  vsim_seg *segs;               /* [size]: storage for the chain being popped */
+  bool notify_enabled;          /* false while the device drains the ring */
+  bool broken;                  /* malformed input seen: no further processing */
+  uint8_t dup_state;            /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
+  uint16_t dup_head;            /* the first completed head, reported again */
+} vsim_vq_dev;
+
+/* Set up from the transport's queue configuration and the negotiated features.
+ * Allocates the per-queue arrays once. Returns 0 or -1 (out of memory, or a
+ * size of 0 or above 32768). Alignment of the three parts is checked here: a
+ * misaligned part is a SPLIT_ALIGN violation and the queue starts broken
+ * (init still returns 0). Bounds are checked on each access. */
+int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
+                     const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants);
+void vsim_vq_dev_fini(vsim_vq_dev *vq);
+
+/* Number of chains the driver has made available and the device has not yet
+ * popped; -1 (and a violation, queue broken) if avail.idx moved by more than the
+ * queue size; -1 also when the ring cannot be read. */
+int vsim_vq_dev_avail_count(vsim_vq_dev *vq);
+
+/* Pop the next chain: 1 = `out` filled, 0 = ring empty, -1 = malformed input
+ * (violation reported, queue broken). `out->seg` points into vq->segs and stays
+ * valid until the next pop. Emits VSIM_EV_POP. */
+int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out);
+
+/* Write one used element {head, len} at the next used slot (not yet visible to
+ * the driver). Emits VSIM_EV_USED. Returns 0 or -1. */
+int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len);
+
+/* Publish used.idx for everything pushed since the last publish. Returns true
+ * when the driver must be interrupted (avail.flags / used_event rules, over the
+ * window of entries published since the last decision). Emits
+ * VSIM_EV_USED_PUBLISH. */
+bool vsim_vq_dev_publish(vsim_vq_dev *vq);
+
+/* Enable (true) or suppress (false) available-buffer notifications: used.flags
+ * NO_NOTIFY without EVENT_IDX, avail_event = next_avail with it. Emits
+ * VSIM_EV_NOTIFY_ENABLE. */
+void vsim_vq_dev_set_notify(vsim_vq_dev *vq, bool enable);
+
+#endif

@@ -1,0 +1,393 @@
+/* conformance/checker.c — event observers (see checker.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+#include "checker.h"
+#include "virtiosim/checks.h"
+
+static void report(vsim_checker *c, int check, int q, const char *fmt, unsigned long long a,
+                   unsigned long long b) {
+  char d[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(d, sizeof d, fmt, a, b);
+  c->sink->violation(c->sink->ctx, check, q, d);
+}
+
+/* Observers read guest memory directly (bounds-checked here): they are not a
+ * side of the device/driver contract and must not trip the arena's fault sink. */
+static bool peek(const vsim_checker *c, uint64_t gpa, void *dst, uint64_t len) {
+  uint64_t size = vsim_arena_size(c->arena);
+  if (gpa > size || len > size - gpa) return false;
+  memcpy(dst, vsim_arena_base(c->arena) + gpa, len);
+  return true;
+}
+
+static bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
+  uint8_t b[2];
+  if (!peek(c, gpa, b, 2)) return false;
+  *v = (uint16_t)(b[0] | (b[1] << 8));
+  return true;
+}
+
+static bool has(const vsim_checker *c, unsigned bit) { return (c->features >> bit) & 1u; }
+
+/* notify iff the event index lies in the window (old, new] */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx) {
+  return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
+                       const vsim_mmio *mmio) {
+  memset(c, 0, sizeof *c);
+  c->sink = sink;
+  c->arena = arena;
+  c->mmio = mmio;
+}
+
+void vsim_checker_fini(vsim_checker *c) {
+  for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) free(c->q[i].fingerprint);
+  memset(c->q, 0, sizeof c->q);
+}
+
+static vsim_chk_queue *queue(vsim_checker *c, int q) {
+  if (q < 0 || q >= VSIM_CHECKER_MAX_QUEUES || !c->q[q].ready) return NULL;
+  return &c->q[q];
+}
+
+/* ---- status, features, reset ---- */
+
+static const uint8_t init_bits = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                                 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK;
+
+static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
+  if (val == 0) {
+    c->status = 0;
+    c->reset_check = true;
+    c->status_zero_check = true;
+    c->silent_after_reset = true;
+    c->nr_open = false;
+    c->refused = false;
+    for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
+      c->q[i].ready = false;
+      c->q[i].kick_open = c->q[i].irq_open = false;
+    }
+    return;
+  }
+  uint8_t prev = c->status;
+  /* NEEDS_RESET is the device's bit: a driver need not echo it back */
+  uint8_t cleared = (uint8_t)(prev & ~val & ~VIRTIO_CONFIG_S_NEEDS_RESET);
+  if (cleared)
+    report(c, VSIM_CHK_STATUS_DRV_CLEAR, -1, "status write 0x%02llx clears bits 0x%02llx", val,
+           cleared);
+  uint8_t set = (uint8_t)(val & ~prev & init_bits);
+  uint8_t need = 0;
+  if (set & VIRTIO_CONFIG_S_DRIVER) need |= VIRTIO_CONFIG_S_ACKNOWLEDGE;
+  if (set & VIRTIO_CONFIG_S_FEATURES_OK) need |= VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+  if (set & VIRTIO_CONFIG_S_DRIVER_OK)
+    need |= VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
+  if ((val & need) != need)
+    report(c, VSIM_CHK_STATUS_DRV_ORDER, -1, "status 0x%02llx sets a bit before 0x%02llx",
+           val, need & ~val);
+  if (set & VIRTIO_CONFIG_S_FEATURES_OK) c->reread = false;
+  if (set & VIRTIO_CONFIG_S_DRIVER_OK) {
+    if (!c->reread)
+      report(c, VSIM_CHK_STATUS_DRV_REREAD, -1,
+             "DRIVER_OK (status 0x%02llx) without re-reading status after FEATURES_OK%.0llu", val, 0);
+    if (c->refused || !(dev_old & VIRTIO_CONFIG_S_FEATURES_OK))
+      report(c, VSIM_CHK_STATUS_DRV_FAILED, -1,
+             "DRIVER_OK after the device refused FEATURES_OK (device status 0x%02llx)%.0llu",
+             dev_old, 0);
+    c->silent_after_reset = false;
+  }
+  c->status = val;
+}
+
+static void on_features(vsim_checker *c, uint64_t dev, uint64_t drv) {
+  c->offered = dev;
+  c->features = drv;
+  const uint64_t v1 = UINT64_C(1) << VIRTIO_F_VERSION_1;
+  if (!(dev & v1))
+    report(c, VSIM_CHK_FEAT_DEV_VERSION1, -1, "device features 0x%016llx lack VERSION_1%.0llu",
+           dev, 0);
+  else if (!(drv & v1))
+    report(c, VSIM_CHK_FEAT_DRV_VERSION1, -1,
+           "driver features 0x%016llx lack VERSION_1 though offered%.0llu", drv, 0);
+  if (drv & ~dev)
+    report(c, VSIM_CHK_FEAT_DRV_UNOFFERED, -1, "driver accepted 0x%016llx, not offered in 0x%016llx",
+           drv & ~dev, dev);
+}
+
+static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  if (c->reset_check) {
+    /* the write that reset the device has been applied by now */
+    c->reset_check = false;
+    uint32_t isr = vsim_mmio_peek_isr(c->mmio);
+    if (isr)
+      report(c, VSIM_CHK_MMIO_DEV_RESET, -1, "InterruptStatus 0x%llx after reset%.0llu", isr, 0);
+    for (uint16_t i = 0; i < c->mmio->nq; i++)
+      if (vsim_mmio_peek_queue_ready(c->mmio, i)) {
+        report(c, VSIM_CHK_MMIO_DEV_RESET, i, "QueueReady of queue %llu still 1 after reset%.0llu",
+               i, 0);
+        break;
+      }
+  }
+  if (!read) return;
+  if (off == VIRTIO_MMIO_STATUS) {
+    if (c->status_zero_check) {
+      c->status_zero_check = false;
+      if (val != 0)
+        report(c, VSIM_CHK_RESET_DEV_STATUS, -1, "status reads 0x%02llx after reset%.0llu", val, 0);
+    }
+    if ((c->status & VIRTIO_CONFIG_S_FEATURES_OK) && !(c->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+      c->reread = true;
+      if (!(val & VIRTIO_CONFIG_S_FEATURES_OK)) c->refused = true;
+    }
+  } else if (off == VIRTIO_MMIO_MAGIC_VALUE && val != VSIM_MMIO_MAGIC) {
+    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "MagicValue reads 0x%08llx%.0llu", val, 0);
+  } else if (off == VIRTIO_MMIO_VERSION && val != 2) {
+    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "Version reads %llu%.0llu", val, 0);
+  }
+}
+
+/* ---- queues ---- */
+
+static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc, uint64_t avail,
+                           uint64_t used) {
+  if (qi < 0 || qi >= VSIM_CHECKER_MAX_QUEUES) return;
+  vsim_chk_queue *q = &c->q[qi];
+  free(q->fingerprint);
+  memset(q, 0, sizeof *q);
+  q->ready = true;
+  q->size = size;
+  q->desc = desc;
+  q->avail = avail;
+  q->used = used;
+  q->fingerprint = calloc(size ? size : 1, sizeof *q->fingerprint);
+  /* alignment (split.ring-align) is judged by the device-side ring when it
+   * goes live: one report, and the queue is refused there */
+  uint16_t flags;
+  if (peek16(c, used, &flags) && flags != 0)
+    report(c, VSIM_CHK_NOTIFY_DRV_USED_INIT, qi, "used.flags is 0x%llx when the queue is enabled%.0llu",
+           flags, 0);
+}
+
+static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
+  if (q->kick_open && q->kick_need && !q->kicked)
+    report(c, VSIM_CHK_NOTIFY_DRV_MISSED, qi,
+           "avail.idx moved %llu -> %llu past the device's event point, no notification",
+           q->kick_old, q->kick_new);
+  q->kick_open = false;
+}
+
+static void close_irq(vsim_checker *c, int qi, vsim_chk_queue *q) {
+  if (q->irq_open && q->irq_need && !q->irq_sent)
+    report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
+           "used.idx moved %llu -> %llu past the driver's event point, no interrupt",
+           q->irq_old, q->irq_new);
+  q->irq_open = false;
+}
+
+static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_idx) {
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q) return;
+  close_kick(c, qi, q);
+  uint16_t aflags = 0, uflags = 0, avail_event = 0;
+  peek16(c, q->avail, &aflags);
+  peek16(c, q->used, &uflags);
+  peek16(c, q->used + 4 + 8u * q->size, &avail_event);
+  bool evidx = has(c, VIRTIO_RING_F_EVENT_IDX);
+  if (evidx ? aflags != 0 : aflags > 1)
+    report(c, VSIM_CHK_NOTIFY_DRV_FLAGS, qi, "avail.flags is 0x%llx (EVENT_IDX %llu)", aflags, evidx);
+  if (new_idx == old) return;
+  q->kick_open = true;
+  q->kicked = false;
+  q->kick_old = old;
+  q->kick_new = new_idx;
+  q->kick_need = evidx ? need_event(avail_event, new_idx, old) : !(uflags & VRING_USED_F_NO_NOTIFY);
+}
+
+static void on_kick(vsim_checker *c, int qi) {
+  if (!(c->status & VIRTIO_CONFIG_S_DRIVER_OK))
+    report(c, VSIM_CHK_NOTIFY_DRV_EARLY, qi, "notification of queue %llu before DRIVER_OK (status 0x%02llx)",
+           (unsigned long long)qi, c->status);
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q || !q->kick_open) return;
+  if (!q->kick_need && !q->kicked)
+    report(c, VSIM_CHK_NOTIFY_DRV_SPURIOUS, qi,
+           "notification for avail.idx %llu -> %llu though the device suppressed it", q->kick_old,
+           q->kick_new);
+  q->kicked = true;
+}
+
+static void early_use(vsim_checker *c, int qi, const char *what) {
+  if (!(c->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+    char d[VSIM_VIOLATION_DETAIL_MAX];
+    snprintf(d, sizeof d, "device %s on queue %d before DRIVER_OK", what, qi);
+    c->sink->violation(c->sink->ctx, VSIM_CHK_STATUS_DEV_EARLY_USE, qi, d);
+  }
+}
+
+static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_idx) {
+  early_use(c, qi, "published used entries");
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q) return;
+  close_irq(c, qi, q);
+  uint16_t aflags = 0, uflags = 0, used_event = 0;
+  peek16(c, q->avail, &aflags);
+  peek16(c, q->used, &uflags);
+  peek16(c, q->avail + 4 + 2u * q->size, &used_event);
+  bool evidx = has(c, VIRTIO_RING_F_EVENT_IDX);
+  if (evidx ? uflags != 0 : uflags > 1)
+    report(c, VSIM_CHK_NOTIFY_DEV_FLAGS, qi, "used.flags is 0x%llx (EVENT_IDX %llu)", uflags, evidx);
+  if (new_idx == old) return;
+  q->irq_open = true;
+  q->irq_sent = false;
+  q->irq_old = old;
+  q->irq_new = new_idx;
+  q->irq_need = evidx ? need_event(used_event, new_idx, old) : !(aflags & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+static void on_irq(vsim_checker *c, int qi) {
+  if (c->silent_after_reset && !(c->status & VIRTIO_CONFIG_S_DRIVER_OK))
+    report(c, VSIM_CHK_RESET_DEV_SILENT, qi, "notification (queue %lld) after reset%.0llu",
+           (unsigned long long)(long long)qi, 0);
+  if (qi < 0) {
+    c->nr_notified = true;
+    return;
+  }
+  if (!(c->status & VIRTIO_CONFIG_S_DRIVER_OK) && !c->silent_after_reset)
+    early_use(c, qi, "sent a used-buffer notification");
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q || !q->irq_open) return;
+  if (!q->irq_need && !q->irq_sent)
+    report(c, VSIM_CHK_NOTIFY_DEV_SPURIOUS, qi,
+           "interrupt for used.idx %llu -> %llu though the driver suppressed it", q->irq_old,
+           q->irq_new);
+  q->irq_sent = true;
+}
+
+/* ---- device writes into device-readable buffers ---- */
+
+/* A fingerprint of what the device must not write: the chain's descriptors
+ * (direct walk from the table, bounded by the queue size) and the first 64
+ * bytes of each device-readable buffer. Re-derived from guest memory rather
+ * than taken from the device's own parse, so a device bug cannot hide it. */
+typedef struct raw_desc {
+  uint64_t addr;
+  uint32_t len;
+  uint16_t flags, next;
+} raw_desc;
+
+static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
+  for (uint64_t k = 0; k < n; k++) h = (h ^ p[k]) * UINT64_C(1099511628211);
+  return h;
+}
+
+/* Hash one descriptor (16 bytes at gpa) and, when device-readable, the first
+ * 64 bytes of its buffer. */
+static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out) {
+  uint8_t d[16];
+  if (!peek(c, gpa, d, 16)) return false;
+  *h = fnv(*h, d, 16);
+  out->addr = 0;
+  for (int k = 0; k < 8; k++) out->addr |= (uint64_t)d[k] << (8 * k);
+  out->len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
+  out->flags = (uint16_t)(d[12] | (d[13] << 8));
+  out->next = (uint16_t)(d[14] | (d[15] << 8));
+  if (!(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))) {
+    uint8_t buf[64];
+    uint32_t m = out->len < 64 ? out->len : 64;
+    if (peek(c, out->addr, buf, m)) *h = fnv(*h, buf, m);
+  }
+  return true;
+}
+
+/* A fingerprint of what the device must not write: the chain's descriptors
+ * (walked from the table, through one indirect table, bounded by the queue
+ * size) and the first 64 bytes of each device-readable buffer. Re-derived from
+ * guest memory rather than taken from the device's own parse, so a device bug
+ * cannot hide it. */
+static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  uint16_t i = head;
+  for (uint32_t n = 0; n < q->size && i < q->size; n++) {
+    raw_desc d;
+    if (!hash_desc(c, q->desc + 16u * i, &h, &d)) break;
+    if (d.flags & VRING_DESC_F_INDIRECT) {
+      uint32_t entries = d.len / 16u;
+      uint16_t j = 0;
+      for (uint32_t m = 0; m < entries && m < q->size && j < entries; m++) {
+        raw_desc e;
+        if (!hash_desc(c, d.addr + 16u * j, &h, &e) || !(e.flags & VRING_DESC_F_NEXT)) break;
+        j = e.next;
+      }
+      break;
+    }
+    if (!(d.flags & VRING_DESC_F_NEXT)) break;
+    i = d.next;
+  }
+  return h;
+}
+
+static void on_pop(vsim_checker *c, int qi, uint64_t head) {
+  early_use(c, qi, "consumed a buffer");
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q || !q->fingerprint || head >= q->size) return;
+  q->fingerprint[head] = fingerprint(c, q, (uint16_t)head);
+}
+
+static void on_used(vsim_checker *c, int qi, uint64_t id) {
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
+  if (fingerprint(c, q, (uint16_t)id) != q->fingerprint[id])
+    report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
+           "chain %llu: a descriptor or device-readable buffer changed while the device held it%.0llu",
+           id, 0);
+  q->fingerprint[id] = 0;
+}
+
+void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
+  switch (ev->kind) {
+    case VSIM_EV_STATUS: on_status(c, (uint8_t)ev->a, (uint8_t)ev->b); break;
+    case VSIM_EV_FEATURES: on_features(c, ev->a, ev->b); break;
+    case VSIM_EV_MMIO_READ: on_mmio_access(c, true, (uint32_t)ev->a, (uint32_t)ev->c); break;
+    case VSIM_EV_MMIO_WRITE: on_mmio_access(c, false, (uint32_t)ev->a, (uint32_t)ev->c); break;
+    case VSIM_EV_QUEUE_READY:
+      on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);
+      break;
+    case VSIM_EV_QUEUE_RESET:
+      if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES) c->q[ev->q].ready = false;
+      break;
+    case VSIM_EV_AVAIL_PUBLISH: on_avail_publish(c, ev->q, (uint16_t)ev->a, (uint16_t)ev->b); break;
+    case VSIM_EV_KICK: on_kick(c, ev->q); break;
+    case VSIM_EV_POP: on_pop(c, ev->q, ev->a); break;
+    case VSIM_EV_USED: on_used(c, ev->q, ev->a); break;
+    case VSIM_EV_USED_PUBLISH: on_used_publish(c, ev->q, (uint16_t)ev->a, (uint16_t)ev->b); break;
+    case VSIM_EV_IRQ: on_irq(c, ev->q); break;
+    case VSIM_EV_NEEDS_RESET:
+      if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+        c->nr_open = true;
+        c->nr_notified = false;
+      }
+      break;
+    default: break;
+  }
+}
+
+void vsim_checker_actor_end(vsim_checker *c, int actor) {
+  for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
+    vsim_chk_queue *q = &c->q[i];
+    if (!q->ready) continue;
+    if (actor == 0) close_kick(c, i, q);
+    else if (actor == i + 1) close_irq(c, i, q);
+  }
+  if (actor != 0 && c->nr_open) {
+    if (!c->nr_notified)
+      report(c, VSIM_CHK_STATUS_DEV_NR_NOTIFY, actor - 1,
+             "DEVICE_NEEDS_RESET set with DRIVER_OK and no config-change notification%.0llu%.0llu",
+             0, 0);
+    c->nr_open = false;
+  }
+}

@@ -1,0 +1,61 @@
+/* conformance/checker.h — the observers that judge a run as it happens.
+ *
+ * Owns: status and feature-negotiation checks, notification precision in both
+ * directions (a MUST-notify that never came; a notification that came though
+ * suppressed), ring-field rules (flags values, used.flags initialisation,
+ * alignment), device behaviour around DRIVER_OK, reset and DEVICE_NEEDS_RESET,
+ * the virtio-mmio device-side rules, and writes into device-readable buffers.
+ * Checkers read events and guest memory; they never drive anything, so they
+ * work the same for any backend (only ACCESS-class checks need in-process).
+ * Each event costs O(1), except a pop/used pair, which costs O(segments).
+ * Must never: change guest memory or the run's course.
+ */
+#ifndef VSIM_CHECKER_H
+#define VSIM_CHECKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mmio.h"
+#include "trace.h"
+#include "virtiosim/backend.h"
+
+#define VSIM_CHECKER_MAX_QUEUES 64
+
+typedef struct vsim_chk_queue {
+  bool ready;
+  uint16_t size;
+  uint64_t desc, avail, used;
+  /* the kick decision window opened by the last avail publish */
+  bool kick_open, kick_need, kicked;
+  uint16_t kick_old, kick_new;
+  /* the interrupt decision window opened by the last used publish */
+  bool irq_open, irq_need, irq_sent;
+  uint16_t irq_old, irq_new;
+  /* readable-buffer fingerprints of chains in flight, by head */
+  uint64_t *fingerprint; /* [size] */
+} vsim_chk_queue;
+
+typedef struct vsim_checker {
+  const vsim_host *sink;
+  vsim_arena *arena;
+  const vsim_mmio *mmio;
+  uint64_t offered, features;
+  uint8_t status;           /* last status written by the driver */
+  bool reread;              /* status read since FEATURES_OK was written */
+  bool refused;             /* the device refused FEATURES_OK (seen on re-read) */
+  bool reset_check;         /* verify reset effects at the next register access */
+  bool status_zero_check;   /* the next status read must be 0 */
+  bool silent_after_reset;  /* no notifications until re-initialised */
+  bool nr_open;             /* NEEDS_RESET set with DRIVER_OK: config irq due */
+  bool nr_notified;
+  vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
+} vsim_checker;
+
+void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
+                       const vsim_mmio *mmio);
+void vsim_checker_fini(vsim_checker *c);
+void vsim_checker_event(vsim_checker *c, const vsim_event *ev);
+/* An actor finished its step: close the notification windows it owned. */
+void vsim_checker_actor_end(vsim_checker *c, int actor);
+
+#endif

@@ -1,0 +1,393 @@
+/* frontend-model/blk_drv.c — the virtio-blk driver model (see blk_drv.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include "blk_drv.h"
+#include "prng.h"
+#include "virtiosim/checks.h"
+
+#define SECTOR 512u
+#define SHADOW_LIMIT (UINT64_C(256) << 20) /* larger disks are not shadowed */
+#define GUEST_PAGE 4096u
+#define MAX_SEGS 64u
+
+enum { SECT_UNKNOWN = 0, SECT_WRITTEN = 1, SECT_ZEROED = 2 };
+
+uint64_t vsim_blk_drv_understood(void) {
+  const unsigned bits[] = {VIRTIO_F_VERSION_1,     VIRTIO_RING_F_INDIRECT_DESC,
+                           VIRTIO_RING_F_EVENT_IDX, VIRTIO_BLK_F_SIZE_MAX,
+                           VIRTIO_BLK_F_SEG_MAX,    VIRTIO_BLK_F_GEOMETRY,
+                           VIRTIO_BLK_F_RO,         VIRTIO_BLK_F_BLK_SIZE,
+                           VIRTIO_BLK_F_FLUSH,      VIRTIO_BLK_F_TOPOLOGY,
+                           VIRTIO_BLK_F_MQ,         VIRTIO_BLK_F_DISCARD,
+                           VIRTIO_BLK_F_WRITE_ZEROES};
+  uint64_t f = 0;
+  for (unsigned i = 0; i < sizeof bits / sizeof bits[0]; i++) f |= UINT64_C(1) << bits[i];
+  return f;
+}
+
+static void violation(vsim_blk_drv *b, int check, int q, const char *msg) {
+  b->sink->violation(b->sink->ctx, check, q, msg);
+}
+
+static void failf(vsim_blk_drv *b, const vsim_step *st, uint32_t idx, const char *what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "step %u (%s, line %u): %s", idx, vsim_op_name(st->op), st->line,
+           what);
+  b->fail(b->fail_ctx, msg);
+}
+
+int vsim_blk_drv_init(vsim_blk_drv *b, vsim_driver *drv, const vsim_host *sink,
+                      vsim_expect_fail_fn fail, void *fail_ctx) {
+  memset(b, 0, sizeof *b);
+  b->drv = drv;
+  b->sink = sink;
+  b->fail = fail;
+  b->fail_ctx = fail_ctx;
+  b->nq = drv->cfg.num_queues;
+  b->qsize = drv->cfg.queue_size;
+  b->req = calloc((size_t)b->nq * b->qsize, sizeof *b->req);
+  return b->req ? 0 : -1;
+}
+
+void vsim_blk_drv_fini(vsim_blk_drv *b) {
+  free(b->req);
+  free(b->shadow);
+  free(b->known);
+  b->req = NULL;
+  b->shadow = b->known = NULL;
+}
+
+static bool has(const vsim_blk_drv *b, unsigned bit) { return (b->drv->features >> bit) & 1u; }
+
+void vsim_blk_drv_probe(vsim_blk_drv *b) {
+  uint64_t cap = vsim_driver_config_read(b->drv, 0, 8);
+  b->seg_max = has(b, VIRTIO_BLK_F_SEG_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 12, 4) : 0;
+  b->size_max = has(b, VIRTIO_BLK_F_SIZE_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 8, 4) : 0;
+  if (cap != b->capacity || !b->known) {
+    free(b->shadow);
+    free(b->known);
+    b->shadow = b->known = NULL;
+    b->capacity = cap;
+    if (cap && cap <= SHADOW_LIMIT / SECTOR) {
+      b->shadow = calloc(cap, SECTOR);
+      b->known = calloc(cap, 1);
+      if (!b->shadow || !b->known) {
+        free(b->shadow);
+        free(b->known);
+        b->shadow = b->known = NULL;
+      }
+    }
+  }
+}
+
+void vsim_data_expand(const vsim_data *d, uint8_t *out) {
+  switch (d->kind) {
+    case VSIM_DATA_BYTES: memcpy(out, d->bytes, d->len); break;
+    case VSIM_DATA_FILL: memset(out, d->fill, d->len); break;
+    case VSIM_DATA_PATTERN: {
+      vsim_prng p;
+      vsim_prng_seed(&p, d->seed, UINT64_C(0xDA7A));
+      vsim_prng_fill(&p, out, d->len);
+      break;
+    }
+    default: break;
+  }
+}
+
+/* Request shape for a step: type, device-readable payload, device-writable bytes. */
+typedef struct shape {
+  uint32_t type;
+  uint64_t out_len; /* payload after the header */
+  uint64_t in_len;  /* writable bytes before the status byte */
+} shape;
+
+static shape step_shape(const vsim_step *st) {
+  shape s = {0, 0, 0};
+  switch (st->op) {
+    case VSIM_OP_BLK_READ: s.type = VIRTIO_BLK_T_IN; s.in_len = st->len; break;
+    case VSIM_OP_BLK_WRITE: s.type = VIRTIO_BLK_T_OUT; s.out_len = st->data.len; break;
+    case VSIM_OP_BLK_FLUSH: s.type = VIRTIO_BLK_T_FLUSH; break;
+    case VSIM_OP_BLK_GET_ID: s.type = VIRTIO_BLK_T_GET_ID; s.in_len = VIRTIO_BLK_ID_BYTES; break;
+    case VSIM_OP_BLK_DISCARD: s.type = VIRTIO_BLK_T_DISCARD; s.out_len = 16; break;
+    case VSIM_OP_BLK_WRITE_ZEROES: s.type = VIRTIO_BLK_T_WRITE_ZEROES; s.out_len = 16; break;
+    case VSIM_OP_BLK_RAW: s.type = st->type; s.out_len = st->data.len; s.in_len = st->len; break;
+    default: break;
+  }
+  return s;
+}
+
+static unsigned max_data_segs(const vsim_blk_drv *b) {
+  const vsim_vq_drv *vq = &b->drv->vq[0];
+  unsigned lim = (vq->indirect && vq->indirect_base) ? vq->indirect_max : b->qsize;
+  lim = lim > 2 ? lim - 2 : 1;
+  if (b->seg_max && b->seg_max < lim) lim = b->seg_max;
+  if (lim > MAX_SEGS - 2) lim = MAX_SEGS - 2;
+  return lim;
+}
+
+/* Split [gpa, gpa+len) into segments at guest page boundaries, merging into
+ * larger pieces when that would exceed the segment limit. */
+static unsigned split_data(const vsim_blk_drv *b, uint64_t gpa, uint64_t len, bool write,
+                           vsim_seg *out) {
+  if (len == 0) return 0;
+  unsigned lim = max_data_segs(b);
+  uint64_t chunk = GUEST_PAGE;
+  uint64_t pages = (gpa % GUEST_PAGE + len + GUEST_PAGE - 1) / GUEST_PAGE;
+  if (pages > lim) chunk = ((len + lim - 1) / lim + SECTOR - 1) / SECTOR * SECTOR;
+  if (b->size_max && chunk > b->size_max) chunk = b->size_max;
+  unsigned n = 0;
+  uint64_t pos = gpa, end = gpa + len;
+  while (pos < end && n < MAX_SEGS - 2) {
+    uint64_t stop = chunk == GUEST_PAGE ? (pos / GUEST_PAGE + 1) * GUEST_PAGE : pos + chunk;
+    if (stop > end || n == MAX_SEGS - 3) stop = end;
+    out[n++] = (vsim_seg){pos, (uint32_t)(stop - pos), write};
+    pos = stop;
+  }
+  return n;
+}
+
+static vsim_blk_req *free_slot(vsim_blk_drv *b, uint16_t q, uint32_t *k_out) {
+  for (uint32_t k = 0; k < b->qsize; k++) {
+    vsim_blk_req *r = &b->req[(size_t)q * b->qsize + k];
+    if (!r->busy) {
+      *k_out = k;
+      return r;
+    }
+  }
+  return NULL;
+}
+
+bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
+  vsim_driver *d = b->drv;
+  if (st->queue >= d->nq || !d->vq_init[st->queue]) return true; /* fails loudly in submit */
+  const vsim_vq_drv *vq = &d->vq[st->queue];
+  if (vq->broken || d->needs_reset || d->failed) return true;
+  uint32_t k;
+  if (!free_slot(b, st->queue, &k)) return false;
+  shape s = step_shape(st);
+  uint64_t data = s.out_len + s.in_len;
+  unsigned segs = 2 + (data ? (unsigned)((data + GUEST_PAGE - 1) / GUEST_PAGE + 1) : 0);
+  if (segs > max_data_segs(b) + 2) segs = max_data_segs(b) + 2;
+  unsigned need = (vq->indirect && vq->indirect_base && segs <= vq->indirect_max) ? 1 : segs;
+  if (need > vq->size) return true; /* can never fit: submit reports it */
+  if (vq->num_free < need) return false;
+  /* the data pool must have room too; if it never will, submit reports it */
+  return true;
+}
+
+static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) {
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  if (s->type == VIRTIO_BLK_T_IN || s->type == VIRTIO_BLK_T_OUT) {
+    uint64_t len = s->type == VIRTIO_BLK_T_IN ? s->in_len : s->out_len;
+    if (len % SECTOR) {
+      snprintf(msg, sizeof msg, "%s data of %llu bytes is not a multiple of 512",
+               s->type == VIRTIO_BLK_T_IN ? "IN" : "OUT", (unsigned long long)len);
+      violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
+    }
+    uint64_t n = (len + SECTOR - 1) / SECTOR;
+    if (st->sector > b->capacity || n > b->capacity - st->sector) {
+      snprintf(msg, sizeof msg, "sectors %llu+%llu beyond capacity %llu",
+               (unsigned long long)st->sector, (unsigned long long)n,
+               (unsigned long long)b->capacity);
+      violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
+    }
+  }
+  if (s->type == VIRTIO_BLK_T_FLUSH && st->sector != 0) {
+    snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)st->sector);
+    violation(b, VSIM_CHK_BLK_DRV_FLUSH_SECTOR, st->queue, msg);
+  }
+  if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+      (st->sector > b->capacity || st->nsectors > b->capacity - st->sector)) {
+    snprintf(msg, sizeof msg, "range %llu+%u beyond capacity %llu", (unsigned long long)st->sector,
+             st->nsectors, (unsigned long long)b->capacity);
+    violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
+  }
+}
+
+int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index) {
+  vsim_driver *d = b->drv;
+  uint16_t q = st->queue;
+  if (q >= d->nq || !d->vq_init[q]) {
+    failf(b, st, step_index, "queue is not set up");
+    return -1;
+  }
+  uint32_t k;
+  vsim_blk_req *r = free_slot(b, q, &k);
+  if (!r) {
+    failf(b, st, step_index, "no free request slot");
+    return -1;
+  }
+  shape s = step_shape(st);
+  check_request(b, st, &s);
+  uint64_t hdr = d->req_base[q] + (uint64_t)k * VSIM_DRV_REQ_SLOT;
+  uint64_t data_len = s.out_len + s.in_len;
+  uint64_t data = 0;
+  if (data_len) {
+    data = vsim_driver_alloc(d, data_len);
+    if (!data) {
+      failf(b, st, step_index, "guest data pool exhausted (raise arena_size)");
+      return -1;
+    }
+  }
+  /* header: le32 type, le32 reserved, le64 sector */
+  vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
+  vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
+  vsim_arena_write64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, st->sector);
+  /* a status the device must overwrite: 0xff is no valid status */
+  uint8_t poison = 0xff;
+  vsim_arena_write(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
+  if (s.out_len) {
+    if (s.type == VIRTIO_BLK_T_DISCARD || s.type == VIRTIO_BLK_T_WRITE_ZEROES) {
+      vsim_arena_write64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
+      vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
+      vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
+    } else {
+      vsim_span sp;
+      if (vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, data, s.out_len, VSIM_ACC_WRITE, &sp) == 0)
+        vsim_data_expand(&st->data, sp.ptr);
+    }
+  }
+  if (s.in_len) {
+    /* poison the read buffer so that bytes the device did not write show up */
+    vsim_span sp;
+    if (vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, data + s.out_len, s.in_len, VSIM_ACC_WRITE,
+                        &sp) == 0)
+      memset(sp.ptr, 0xa5, s.in_len);
+  }
+  vsim_seg segs[MAX_SEGS];
+  unsigned n = 0;
+  segs[n++] = (vsim_seg){hdr, 16, false};
+  n += split_data(b, data, s.out_len, false, segs + n);
+  unsigned nout = n;
+  n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
+  segs[n++] = (vsim_seg){hdr + 16, 1, true};
+  *r = (vsim_blk_req){true, q, s.type, st->sector, st->flags, hdr, data, data_len, step_index, st};
+  int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
+  if (head < 0) {
+    r->busy = false;
+    if (data) vsim_driver_free(d, data, data_len);
+    failf(b, st, step_index,
+          head == -2 ? "ring full" : "request cannot be submitted (queue broken or too many segments)");
+    return -1;
+  }
+  return 0;
+}
+
+static const char *status_name(unsigned s) {
+  switch (s) {
+    case VIRTIO_BLK_S_OK: return "OK";
+    case VIRTIO_BLK_S_IOERR: return "IOERR";
+    case VIRTIO_BLK_S_UNSUPP: return "UNSUPP";
+    default: return "invalid";
+  }
+}
+
+/* Compare read data with the shadow; report the first differing sector. */
+static void check_read(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *got, uint64_t len) {
+  if (!b->shadow) return;
+  uint64_t nsect = len / SECTOR;
+  for (uint64_t i = 0; i < nsect; i++) {
+    uint64_t sec = r->sector + i;
+    if (sec >= b->capacity) break;
+    uint8_t k = b->known[sec];
+    if (k == SECT_UNKNOWN) continue;
+    if (memcmp(got + i * SECTOR, b->shadow + sec * SECTOR, SECTOR) != 0) {
+      char msg[VSIM_VIOLATION_DETAIL_MAX];
+      snprintf(msg, sizeof msg, "sector %llu read back differs from what was %s",
+               (unsigned long long)sec, k == SECT_ZEROED ? "zeroed" : "written");
+      violation(b, k == SECT_ZEROED ? VSIM_CHK_BLK_DEV_ZEROES : VSIM_CHK_BLK_DEV_STATUS, r->q, msg);
+      return;
+    }
+  }
+}
+
+static void shadow_update(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *data) {
+  if (!b->shadow) return;
+  uint64_t nsect = 0;
+  uint8_t state = SECT_WRITTEN;
+  if (r->type == VIRTIO_BLK_T_OUT) nsect = r->data_len / SECTOR;
+  if (r->type == VIRTIO_BLK_T_WRITE_ZEROES || r->type == VIRTIO_BLK_T_DISCARD) {
+    nsect = r->step->nsectors;
+    state = r->type == VIRTIO_BLK_T_WRITE_ZEROES ? SECT_ZEROED : SECT_UNKNOWN;
+  }
+  for (uint64_t i = 0; i < nsect; i++) {
+    uint64_t sec = r->sector + i;
+    if (sec >= b->capacity) break;
+    b->known[sec] = state;
+    if (state == SECT_WRITTEN)
+      memcpy(b->shadow + sec * SECTOR, data + i * SECTOR, SECTOR);
+    else
+      memset(b->shadow + sec * SECTOR, 0, SECTOR);
+  }
+}
+
+void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) {
+  vsim_blk_drv *b = ctx;
+  if (token >= b->qsize) return; /* a raw chain's completion: nothing to check here */
+  vsim_blk_req *r = &b->req[(size_t)q * b->qsize + token];
+  if (!r->busy) return;
+  vsim_driver *d = b->drv;
+  const vsim_step *st = r->step;
+  uint8_t status = 0xff;
+  vsim_arena_read(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
+  b->completed++;
+  d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, r->step_index, status, r->type, 0);
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  if (status > VIRTIO_BLK_S_UNSUPP) {
+    snprintf(msg, sizeof msg, "status byte %u is not OK/IOERR/UNSUPP (type %u)", status, r->type);
+    violation(b, VSIM_CHK_BLK_DEV_STATUS, q, msg);
+  }
+  bool ro = (d->features >> VIRTIO_BLK_F_RO) & 1u;
+  bool writes = r->type == VIRTIO_BLK_T_OUT || r->type == VIRTIO_BLK_T_WRITE_ZEROES ||
+                r->type == VIRTIO_BLK_T_DISCARD;
+  if (ro && writes && status != VIRTIO_BLK_S_IOERR) {
+    snprintf(msg, sizeof msg, "write-type request %u on a read-only device completed with %s",
+             r->type, status_name(status));
+    violation(b, VSIM_CHK_BLK_DEV_RO_WRITE, q, msg);
+  }
+  bool flag_rule = (r->type == VIRTIO_BLK_T_DISCARD && (r->flags & ~0u) != 0) ||
+                   (r->type == VIRTIO_BLK_T_WRITE_ZEROES &&
+                    (r->flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0);
+  if (flag_rule && status != VIRTIO_BLK_S_UNSUPP && !(ro && status == VIRTIO_BLK_S_IOERR)) {
+    snprintf(msg, sizeof msg, "type %u with flags 0x%x completed with %s, not UNSUPP", r->type,
+             r->flags, status_name(status));
+    violation(b, VSIM_CHK_BLK_DEV_UNMAP_DISCARD, q, msg);
+  }
+  const uint8_t *in = NULL;
+  uint64_t in_len = r->type == VIRTIO_BLK_T_IN ? r->data_len
+                    : r->type == VIRTIO_BLK_T_GET_ID ? VIRTIO_BLK_ID_BYTES : 0;
+  vsim_span sp;
+  if (r->data &&
+      vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, r->data, r->data_len, VSIM_ACC_READ, &sp) == 0)
+    in = sp.ptr;
+  if (status == VIRTIO_BLK_S_OK && in) {
+    if (r->type == VIRTIO_BLK_T_IN) check_read(b, r, in, in_len);
+    if (!ro || !writes) shadow_update(b, r, in);
+  } else if (status != VIRTIO_BLK_S_OK && writes && b->shadow) {
+    /* a failed write leaves the range undefined */
+    for (uint64_t i = 0; i < (r->type == VIRTIO_BLK_T_OUT ? r->data_len / SECTOR : st->nsectors);
+         i++)
+      if (r->sector + i < b->capacity) b->known[r->sector + i] = SECT_UNKNOWN;
+  }
+  if (st->has_expect_status && st->expect_status != status) {
+    snprintf(msg, sizeof msg, "status %s, expected %s", status_name(status),
+             status_name(st->expect_status));
+    failf(b, st, r->step_index, msg);
+  }
+  if (st->expect_data.kind != VSIM_DATA_NONE && in) {
+    uint64_t n = st->expect_data.len;
+    uint8_t *want = malloc(n ? n : 1);
+    if (want) {
+      vsim_data_expand(&st->expect_data, want);
+      if (n > in_len || memcmp(want, in, n) != 0) failf(b, st, r->step_index, "data differs from expect_data");
+      free(want);
+    }
+  }
+  (void)len;
+  if (r->data) vsim_driver_free(d, r->data, r->data_len);
+  r->busy = false;
+}

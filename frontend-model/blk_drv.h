@@ -1,0 +1,69 @@
+/* frontend-model/blk_drv.h — the virtio-blk driver model.
+ *
+ * Owns: building blk requests (header, data segments split at guest page
+ * boundaries, status byte) from scenario steps, multiqueue, and checking what
+ * comes back: the status byte, the data against a shadow of the disk (what was
+ * last written, zeroed, or unknown), the RO and discard rules, and the
+ * scenario's own per-step expectations. It also flags requests the scenario
+ * asks for that a conforming driver must not send (beyond capacity, data not a
+ * multiple of 512, FLUSH with a sector), then sends them anyway: the device
+ * must cope.
+ * Must never: allocate per request outside its preallocated slot table.
+ */
+#ifndef VSIM_BLK_DRV_H
+#define VSIM_BLK_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "driver.h"
+#include "scenario.h"
+
+typedef void (*vsim_expect_fail_fn)(void *ctx, const char *msg);
+
+typedef struct vsim_blk_req {
+  bool busy;
+  uint16_t q;
+  uint32_t type;
+  uint64_t sector;
+  uint32_t flags;
+  uint64_t hdr;        /* header gpa; the status byte sits at hdr + 16 */
+  uint64_t data;       /* data buffer gpa or 0 */
+  uint64_t data_len;
+  uint32_t step_index;
+  const vsim_step *step;
+} vsim_blk_req;
+
+typedef struct vsim_blk_drv {
+  vsim_driver *drv;
+  const vsim_host *sink;
+  vsim_expect_fail_fn fail;
+  void *fail_ctx;
+  uint64_t capacity;       /* sectors, from config space */
+  uint32_t seg_max, size_max;
+  uint16_t nq, qsize;
+  vsim_blk_req *req;       /* [nq * qsize]: slot k of queue q at q*qsize + k */
+  uint8_t *shadow;         /* capacity*512 bytes, or NULL if too large */
+  uint8_t *known;          /* per sector: 0 unknown, 1 written, 2 zeroed */
+  uint64_t completed;
+  uint64_t pattern_stream; /* counter for data patterns */
+} vsim_blk_drv;
+
+/* The feature bits this driver understands. */
+uint64_t vsim_blk_drv_understood(void);
+
+int vsim_blk_drv_init(vsim_blk_drv *b, vsim_driver *drv, const vsim_host *sink,
+                      vsim_expect_fail_fn fail, void *fail_ctx);
+void vsim_blk_drv_fini(vsim_blk_drv *b);
+/* Read config after the device is live (capacity, seg_max...). */
+void vsim_blk_drv_probe(vsim_blk_drv *b);
+
+/* Can this step be submitted now (a free slot and room in the ring)? */
+bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st);
+/* Submit a blk.* step. Returns 0 submitted, -1 cannot ever (failure recorded). */
+int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index);
+/* The driver's completion callback (token = slot index). */
+void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len);
+/* Expand a data spec into bytes (pattern streams seeded from the spec). */
+void vsim_data_expand(const vsim_data *d, uint8_t *out);
+
+#endif

@@ -1,0 +1,297 @@
+/* frontend-model/driver.c — the simulated guest driver core (see driver.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+#include "driver.h"
+#include "virtiosim/mutants.h"
+
+#define PAGE 4096u
+#define INDIRECT_MAX 32u
+
+static inline bool mut(const vsim_driver *d, unsigned k) { return (d->cfg.mutants >> k) & 1u; }
+static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+static uint64_t split_ring_bytes(uint16_t n) {
+  uint64_t avail = 16u * n;
+  uint64_t used = align_up(avail + 6u + 2u * n, 64);
+  return align_up(used + 6u + 8u * n, PAGE);
+}
+
+int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
+                       const vsim_host *sink, const vsim_driver_config *cfg,
+                       vsim_drv_complete_fn complete, void *complete_ctx) {
+  memset(d, 0, sizeof *d);
+  d->tr = tr;
+  d->arena = arena;
+  d->sink = sink;
+  d->cfg = *cfg;
+  d->complete = complete;
+  d->complete_ctx = complete_ctx;
+  if (cfg->num_queues == 0 || cfg->num_queues > VSIM_DRV_MAX_QUEUES || cfg->queue_size == 0)
+    return -1;
+  uint16_t n = cfg->queue_size;
+  bool indirect = (cfg->accept >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  d->indirect_max = indirect ? INDIRECT_MAX : 0;
+  uint64_t size = vsim_arena_size(arena);
+  /* page 0 stays unused so that a zero address in a descriptor is always wrong */
+  uint64_t pos = PAGE;
+  for (uint16_t q = 0; q < cfg->num_queues; q++) {
+    d->ring_base[q] = pos;
+    pos += split_ring_bytes(n);
+    if (indirect) {
+      d->indirect_base[q] = pos;
+      pos = align_up(pos + (uint64_t)n * INDIRECT_MAX * 16u, PAGE);
+    }
+    d->req_base[q] = pos;
+    pos = align_up(pos + (uint64_t)n * VSIM_DRV_REQ_SLOT, PAGE);
+  }
+  if (size < VSIM_DRV_SCRATCH_SIZE || pos + PAGE > size - VSIM_DRV_SCRATCH_SIZE) return -1;
+  d->scratch_base = size - VSIM_DRV_SCRATCH_SIZE;
+  d->pool_base = pos;
+  d->pool_units = (d->scratch_base - pos) / VSIM_DRV_POOL_UNIT;
+  d->pool_used = calloc(d->pool_units ? d->pool_units : 1, 1);
+  return d->pool_used ? 0 : -1;
+}
+
+static void drop_queues(vsim_driver *d) {
+  for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES; q++) {
+    if (d->vq_init[q]) vsim_vq_drv_fini(&d->vq[q]);
+    d->vq_init[q] = false;
+  }
+  d->nq = 0;
+}
+
+void vsim_driver_destroy(vsim_driver *d) {
+  drop_queues(d);
+  free(d->pool_used);
+  d->pool_used = NULL;
+}
+
+/* ---- data pool: first fit over 512-byte units, bounded by the pool size ---- */
+
+uint64_t vsim_driver_alloc(vsim_driver *d, uint64_t len) {
+  uint64_t units = (len + VSIM_DRV_POOL_UNIT - 1) / VSIM_DRV_POOL_UNIT;
+  if (units == 0) units = 1;
+  if (units > d->pool_units) return 0;
+  /* start at the hint so that consecutive requests get distinct buffers */
+  for (uint64_t pass = 0; pass < 2; pass++) {
+    uint64_t start = pass == 0 ? d->pool_hint : 0;
+    uint64_t end = pass == 0 ? d->pool_units : d->pool_hint;
+    uint64_t run = 0;
+    for (uint64_t i = start; i < end; i++) {
+      run = d->pool_used[i] ? 0 : run + 1;
+      if (run == units) {
+        uint64_t first = i + 1 - units;
+        memset(d->pool_used + first, 1, units);
+        d->pool_hint = (i + 1) % d->pool_units;
+        return d->pool_base + first * VSIM_DRV_POOL_UNIT;
+      }
+    }
+  }
+  return 0;
+}
+
+void vsim_driver_free(vsim_driver *d, uint64_t gpa, uint64_t len) {
+  if (gpa < d->pool_base) return;
+  uint64_t first = (gpa - d->pool_base) / VSIM_DRV_POOL_UNIT;
+  uint64_t units = (len + VSIM_DRV_POOL_UNIT - 1) / VSIM_DRV_POOL_UNIT;
+  if (units == 0) units = 1;
+  if (first >= d->pool_units || units > d->pool_units - first) return;
+  memset(d->pool_used + first, 0, units);
+}
+
+/* ---- status and initialisation ---- */
+
+static void status_set(vsim_driver *d, uint8_t s) {
+  d->status = s;
+  d->tr.ops->set_status(d->tr.t, s);
+}
+
+static void status_add(vsim_driver *d, uint8_t bit) { status_set(d, (uint8_t)(d->status | bit)); }
+
+void vsim_driver_reset(vsim_driver *d) {
+  status_set(d, 0);
+  /* the spec: the reset is complete when status reads back 0; a device that
+   * never gets there is reported by the reset checker, the driver moves on */
+  (void)d->tr.ops->get_status(d->tr.t);
+  drop_queues(d);
+  d->live = false;
+  d->failed = false;
+  d->needs_reset = false;
+  d->features = 0;
+}
+
+/* Pick the first feature bit the device did not offer (for the mutant that
+ * accepts an unoffered feature). */
+static uint64_t unoffered_bit(uint64_t offered) {
+  static const unsigned candidates[] = {VIRTIO_F_IN_ORDER, VIRTIO_F_RING_RESET, 38, 23, 3};
+  for (unsigned i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+    if (!((offered >> candidates[i]) & 1u)) return UINT64_C(1) << candidates[i];
+  return 0;
+}
+
+static int fail(vsim_driver *d) {
+  /* the spec: SHOULD set FAILED, MUST NOT continue */
+  status_add(d, VIRTIO_CONFIG_S_FAILED);
+  d->failed = true;
+  return -1;
+}
+
+static int setup_queues(vsim_driver *d) {
+  uint16_t n = d->cfg.queue_size;
+  for (uint16_t q = 0; q < d->nq; q++) {
+    uint16_t max = d->tr.ops->queue_max(d->tr.t, q);
+    if (max == 0) return -1;
+    uint64_t base = d->ring_base[q];
+    vsim_vqd_config c = {
+        .size = n,
+        .desc = base,
+        .avail = base + 16u * n,
+        .used = align_up(base + 16u * n + 6u + 2u * n, 64),
+        .indirect_base = d->indirect_base[q],
+        .indirect_max = d->indirect_max,
+        .features = d->features,
+        .mutants = d->cfg.mutants,
+    };
+    if (mut(d, VSIM_MUT_DRV_MISALIGN)) c.used += 1;
+    if (vsim_vq_drv_init(&d->vq[q], d->sink, q, &c)) return -1;
+    d->vq_init[q] = true;
+    if (d->cfg.poll) vsim_vq_drv_set_callbacks(&d->vq[q], false);
+    vsim_queue_cfg qc = {n, c.desc, c.avail, c.used};
+    if (d->tr.ops->queue_enable(d->tr.t, q, &qc)) return -1;
+  }
+  return 0;
+}
+
+int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
+  vsim_driver_reset(d);
+  if (!d->tr.ops->probe(d->tr.t)) return fail(d);
+  if (mut(d, VSIM_MUT_DRV_SKIP_ACK)) {
+    status_set(d, VIRTIO_CONFIG_S_DRIVER);
+  } else {
+    status_add(d, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+    if (mut(d, VSIM_MUT_DRV_CLEAR_BIT))
+      status_set(d, VIRTIO_CONFIG_S_DRIVER); /* drops ACKNOWLEDGE */
+    else
+      status_add(d, VIRTIO_CONFIG_S_DRIVER);
+  }
+  d->offered = d->tr.ops->get_features(d->tr.t);
+  uint64_t want = d->offered & d->cfg.accept & d->cfg.understood;
+  /* the spec: a driver MUST accept VERSION_1 when offered */
+  if ((d->offered >> VIRTIO_F_VERSION_1) & 1u) want |= UINT64_C(1) << VIRTIO_F_VERSION_1;
+  if (mut(d, VSIM_MUT_DRV_REJECT_VERSION1)) want &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
+  if (mut(d, VSIM_MUT_DRV_ACCEPT_UNOFFERED)) want |= unoffered_bit(d->offered);
+  d->features = want;
+  d->tr.ops->set_features(d->tr.t, want);
+  status_add(d, VIRTIO_CONFIG_S_FEATURES_OK);
+  if (mut(d, VSIM_MUT_DRV_FEATURES_LATE))
+    d->tr.ops->set_features(d->tr.t, want | unoffered_bit(d->offered | want));
+  if (!mut(d, VSIM_MUT_DRV_NO_REREAD)) {
+    uint8_t st = d->tr.ops->get_status(d->tr.t);
+    if (!(st & VIRTIO_CONFIG_S_FEATURES_OK) && !mut(d, VSIM_MUT_DRV_IGNORE_REFUSAL))
+      return fail(d);
+  }
+  d->nq = d->cfg.num_queues;
+  if (setup_queues(d)) return fail(d);
+  if (mut(d, VSIM_MUT_DRV_EARLY_KICK)) vsim_driver_notify(d, 0, 0);
+  if (!until_driver_ok) return 0;
+  return vsim_driver_set_driver_ok(d);
+}
+
+int vsim_driver_set_driver_ok(vsim_driver *d) {
+  if (d->failed) return -1;
+  status_add(d, VIRTIO_CONFIG_S_DRIVER_OK);
+  uint8_t st = d->tr.ops->get_status(d->tr.t);
+  if (st & VIRTIO_CONFIG_S_NEEDS_RESET) d->needs_reset = true;
+  d->live = (st & VIRTIO_CONFIG_S_DRIVER_OK) != 0;
+  return d->live ? 0 : -1;
+}
+
+uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width) {
+  /* the spec's generation loop; bounded, a device that keeps changing the
+   * generation gets the last read */
+  uint8_t b[8] = {0};
+  for (int tries = 0; tries < 8; tries++) {
+    uint32_t before = d->tr.ops->config_generation(d->tr.t);
+    d->tr.ops->config_read(d->tr.t, off, b, width);
+    if (d->tr.ops->config_generation(d->tr.t) == before) break;
+  }
+  uint64_t v = 0;
+  for (unsigned i = 0; i < width && i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+  return v;
+}
+
+/* ---- data path ---- */
+
+void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value) {
+  d->kicks++;
+  d->tr.ops->notify(d->tr.t, q, value);
+}
+
+void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q) {
+  if (q >= d->nq || !d->vq_init[q]) return;
+  if (vsim_vq_drv_kick_prepare(&d->vq[q])) vsim_driver_notify(d, q, q);
+}
+
+int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
+                       unsigned nin, uint64_t token) {
+  if (q >= d->nq || !d->vq_init[q] || d->failed || d->needs_reset) return -1;
+  int head = vsim_vq_drv_add(&d->vq[q], segs, nout, nin, token);
+  if (head < 0) return head;
+  vsim_driver_kick_if_needed(d, q);
+  return head;
+}
+
+static unsigned reap(vsim_driver *d, uint16_t q) {
+  unsigned n = 0;
+  vsim_vq_drv *vq = &d->vq[q];
+  /* bounded: at most what is in flight, and the ring rejects bogus indices */
+  for (uint32_t guard = 0; guard <= vq->size; guard++) {
+    uint64_t token;
+    uint32_t len;
+    if (vsim_vq_drv_get_used(vq, &token, &len) != 1) break;
+    n++;
+    if (d->complete) d->complete(d->complete_ctx, q, token, len);
+  }
+  return n;
+}
+
+unsigned vsim_driver_poll(vsim_driver *d, uint16_t q) {
+  if (q >= d->nq || !d->vq_init[q]) return 0;
+  return reap(d, q);
+}
+
+bool vsim_driver_irq_pending(vsim_driver *d) {
+  return d->tr.ops->pending_interrupts(d->tr.t) != 0;
+}
+
+void vsim_driver_handle_irq(vsim_driver *d) {
+  uint32_t isr = d->tr.ops->take_interrupts(d->tr.t);
+  if (isr & VIRTIO_MMIO_INT_CONFIG) {
+    uint8_t st = d->tr.ops->get_status(d->tr.t);
+    if (st & VIRTIO_CONFIG_S_NEEDS_RESET) d->needs_reset = true;
+  }
+  if (isr & VIRTIO_MMIO_INT_VRING)
+    for (uint16_t q = 0; q < d->nq; q++)
+      if (d->vq_init[q]) reap(d, q);
+}
+
+bool vsim_driver_used_pending(vsim_driver *d) {
+  for (uint16_t q = 0; q < d->nq; q++) {
+    if (!d->vq_init[q] || d->vq[q].broken || d->vq[q].inflight == 0) continue;
+    uint16_t idx;
+    if (vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].used + 2, &idx) == 0 &&
+        idx != (uint16_t)d->vq[q].last_used)
+      return true;
+  }
+  return false;
+}
+
+uint32_t vsim_driver_inflight(const vsim_driver *d) {
+  uint32_t n = 0;
+  for (uint16_t q = 0; q < d->nq; q++)
+    if (d->vq_init[q] && !d->vq[q].broken) n += d->vq[q].inflight;
+  return n;
+}

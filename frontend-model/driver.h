@@ -1,0 +1,102 @@
+/* frontend-model/driver.h — the simulated guest driver, device-independent part.
+ *
+ * Owns: the guest memory layout the driver uses (rings, indirect tables,
+ * request headers, a data-buffer pool, a scratch area for raw scenario ops),
+ * the initialisation sequence in the spec's order (reset, ACKNOWLEDGE, DRIVER,
+ * features, FEATURES_OK and its re-read, queue set-up, DRIVER_OK) with its
+ * failure paths (FEATURES_OK refused -> FAILED; DEVICE_NEEDS_RESET), the
+ * virtqueues, interrupt handling and reaping. Device drivers (blk_drv) sit on
+ * top and get completions through a callback.
+ * Must never: continue after FAILED, or submit after DEVICE_NEEDS_RESET.
+ */
+#ifndef VSIM_DRIVER_H
+#define VSIM_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "transport.h"
+#include "vq_split_drv.h"
+
+#define VSIM_DRV_MAX_QUEUES 64
+#define VSIM_DRV_SCRATCH_SIZE (64u * 1024u)
+#define VSIM_DRV_REQ_SLOT 32u      /* bytes per request slot: header + status */
+#define VSIM_DRV_POOL_UNIT 512u    /* data pool allocation unit */
+
+typedef void (*vsim_drv_complete_fn)(void *ctx, uint16_t q, uint64_t token, uint32_t len);
+
+typedef struct vsim_driver_config {
+  uint64_t accept;          /* features the driver is willing to accept */
+  uint64_t understood;      /* features the device driver knows */
+  uint16_t queue_size;
+  uint16_t num_queues;      /* queues to set up (device type decides) */
+  bool poll;                /* no interrupts: NO_INTERRUPT / used_event far away */
+  uint64_t mutants;
+} vsim_driver_config;
+
+typedef struct vsim_driver {
+  vsim_drv_transport tr;
+  vsim_arena *arena;
+  const vsim_host *sink;    /* violations and events */
+  vsim_driver_config cfg;
+  vsim_drv_complete_fn complete;
+  void *complete_ctx;
+  /* layout */
+  uint64_t ring_base[VSIM_DRV_MAX_QUEUES];
+  uint64_t indirect_base[VSIM_DRV_MAX_QUEUES];
+  uint64_t req_base[VSIM_DRV_MAX_QUEUES];
+  uint16_t indirect_max;
+  uint64_t pool_base, pool_units;
+  uint8_t *pool_used;       /* [pool_units] */
+  uint64_t pool_hint;
+  uint64_t scratch_base;
+  /* state */
+  uint64_t offered, features;
+  uint8_t status;           /* what the driver believes it has written */
+  bool live;                /* DRIVER_OK written and acknowledged */
+  bool failed;
+  bool needs_reset;
+  uint16_t nq;              /* queues in use */
+  vsim_vq_drv vq[VSIM_DRV_MAX_QUEUES];
+  bool vq_init[VSIM_DRV_MAX_QUEUES];
+  uint64_t kicks;
+} vsim_driver;
+
+int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
+                       const vsim_host *sink, const vsim_driver_config *cfg,
+                       vsim_drv_complete_fn complete, void *complete_ctx);
+void vsim_driver_destroy(vsim_driver *d);
+
+/* Initialise the device. `until_driver_ok` false stops after queue set-up
+ * (for scenarios that poke the rings before DRIVER_OK). Returns 0 when the
+ * device is live (or set up), -1 when initialisation failed (FAILED set). */
+int vsim_driver_init(vsim_driver *d, bool until_driver_ok);
+int vsim_driver_set_driver_ok(vsim_driver *d);
+/* Reset the device (status 0), wait for it to read 0, forget all queues. */
+void vsim_driver_reset(vsim_driver *d);
+
+/* Read a config field of 1, 2, 4 or 8 bytes at `off` (generation-checked). */
+uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width);
+
+/* Submit a chain on queue q and kick if the ring says so. Returns the head,
+ * -2 when the queue is full, -1 when it can never go (broken / not live). */
+int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
+                       unsigned nin, uint64_t token);
+/* The notify decision and the notify itself (used by submit and raw ops). */
+void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q);
+void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value);
+
+/* Interrupts: pending? handle (ack, config change, reap every queue). */
+bool vsim_driver_irq_pending(vsim_driver *d);
+void vsim_driver_handle_irq(vsim_driver *d);
+/* Reap queue q without an interrupt (polling). Returns completions reaped. */
+unsigned vsim_driver_poll(vsim_driver *d, uint16_t q);
+/* Any used entries waiting on any queue (poll-mode readiness)? */
+bool vsim_driver_used_pending(vsim_driver *d);
+uint32_t vsim_driver_inflight(const vsim_driver *d);
+
+/* Data pool: contiguous guest buffer of `len` bytes (rounded up to the unit),
+ * or 0 when the pool is exhausted. */
+uint64_t vsim_driver_alloc(vsim_driver *d, uint64_t len);
+void vsim_driver_free(vsim_driver *d, uint64_t gpa, uint64_t len);
+
+#endif

@@ -1,0 +1,455 @@
+/* frontend-model/vq_split_drv.c — the driver side of a split virtqueue
+ * (see vq_split_drv.h).
+ *
+ * Owns: the driver's private bookkeeping of descriptors (free list, per-head
+ * slots), every write the driver makes to the descriptor table, the available
+ * ring and used.flags-at-init, the kick decision, interrupt suppression, and
+ * the driver-side checks of what the device wrote into the used ring
+ * (PEERS.md table U: U1 id range, U2 id not an outstanding head, U3 len above
+ * the writable bytes, U4 used.idx jumping past what is in flight).
+ *
+ * Must never: trust guest memory for its own bookkeeping (descriptors are never
+ * read back: the device may have scribbled on them), read a used field twice
+ * for one decision, read a used element at or beyond used.idx, free a
+ * descriptor twice, allocate or format strings on the hot path (only when a
+ * violation is reported), or touch guest memory except through the arena with
+ * VSIM_SIDE_DRIVER.
+ *
+ * Indices: avail_idx / decided_idx / last_used are 32-bit counters; they are
+ * truncated to 16 bits wherever they meet guest memory, and ring slots are
+ * computed from the truncated value (`(uint16_t)idx % size`), which is exactly
+ * what the device computes from the 16-bit field it reads.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <linux/virtio_ring.h>
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+#include "vq_split_drv.h"
+
+/* The spec's maximum split queue size; also keeps every index in uint16_t. */
+#define VQD_MAX_SIZE 32768u
+
+/* Byte layout of the rings, taken from the UAPI structs (never hand-written). */
+#define DESC_SZ ((uint64_t)sizeof(struct vring_desc))
+#define USED_ELEM_SZ ((uint64_t)sizeof(struct vring_used_elem))
+#define AVAIL_FLAGS_OFF ((uint64_t)offsetof(struct vring_avail, flags))
+#define AVAIL_IDX_OFF ((uint64_t)offsetof(struct vring_avail, idx))
+#define AVAIL_RING_OFF ((uint64_t)offsetof(struct vring_avail, ring))
+#define USED_FLAGS_OFF ((uint64_t)offsetof(struct vring_used, flags))
+#define USED_IDX_OFF ((uint64_t)offsetof(struct vring_used, idx))
+#define USED_RING_OFF ((uint64_t)offsetof(struct vring_used, ring))
+
+/* Address helpers. avail.ring[size] is used_event, used.ring[size] starts
+ * avail_event (vring_used_event / vring_avail_event in the UAPI header). */
+static uint64_t avail_slot_addr(const vsim_vq_drv *vq, uint16_t slot) {
+  return vq->avail + AVAIL_RING_OFF + (uint64_t)slot * sizeof(uint16_t);
+}
+static uint64_t used_event_addr(const vsim_vq_drv *vq) {
+  return avail_slot_addr(vq, vq->size);
+}
+static uint64_t used_elem_addr(const vsim_vq_drv *vq, uint16_t slot) {
+  return vq->used + USED_RING_OFF + (uint64_t)slot * USED_ELEM_SZ;
+}
+static uint64_t avail_event_addr(const vsim_vq_drv *vq) {
+  return used_elem_addr(vq, vq->size);
+}
+static uint16_t ring_slot(const vsim_vq_drv *vq, uint32_t counter) {
+  return (uint16_t)((uint16_t)counter % vq->size);
+}
+
+/* Same formula as the spec's / Linux's vring_need_event, kept here so that the
+ * model does not depend on a header helper the checkers also use: true when
+ * moving the index from `old` to `new_idx` passes `event` (i.e. the entry at
+ * index `event` was written in this window). All arithmetic is mod 2^16. */
+static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old) {
+  return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+static bool mut(const vsim_vq_drv *vq, uint64_t bit) {
+  return (vq->mutants & bit) != 0;
+}
+
+static void emit(const vsim_vq_drv *vq, int kind, uint64_t a, uint64_t b) {
+  if (vq->host && vq->host->event)
+    vq->host->event(vq->host->ctx, kind, vq->q, a, b, 0, 0);
+}
+
+/* Report a device-output violation and stop the queue, unless `keep_going`
+ * (the only such check is USED_LEN_OVER: the buffer is still returned).
+ * Formatting happens only here, on the error path. */
+static void violation(vsim_vq_drv *vq, int check, bool keep_going,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void violation(vsim_vq_drv *vq, int check, bool keep_going,
+                      const char *fmt, ...) {
+  char detail[VSIM_VIOLATION_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (vq->host && vq->host->violation)
+    vq->host->violation(vq->host->ctx, check, vq->q, detail);
+  if (!keep_going) vq->broken = true;
+}
+
+/* Zero [gpa, gpa+len) in bounded chunks without allocating. */
+static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  static const uint8_t zeros[256];
+  while (len > 0) {
+    uint64_t n = len < sizeof zeros ? len : sizeof zeros;
+    if (vsim_arena_write(a, VSIM_SIDE_DRIVER, gpa, zeros, n) != 0) return -1;
+    gpa += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int write_desc(vsim_arena *a, uint64_t table, uint32_t i, uint64_t addr,
+                      uint32_t len, uint16_t flags, uint16_t next) {
+  uint64_t d = table + (uint64_t)i * DESC_SZ;
+  if (vsim_arena_write64(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, addr), addr) ||
+      vsim_arena_write32(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, len), len) ||
+      vsim_arena_write16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, flags), flags) ||
+      vsim_arena_write16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, next), next))
+    return -1;
+  return 0;
+}
+
+int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
+                     const vsim_vqd_config *cfg) {
+  if (!vq || !cfg) return -1;
+  *vq = (vsim_vq_drv){0};
+  if (!host || !host->arena) return -1;
+  /* Power-of-two sizes are the transport's rule to enforce (and its check to
+   * report); the ring arithmetic here is the device's own (16-bit idx % size),
+   * so any size in range works consistently on both sides. */
+  if (cfg->size == 0 || cfg->size > VQD_MAX_SIZE) return -1;
+
+  vq->host = host;
+  vq->arena = host->arena;
+  vq->q = q;
+  vq->size = cfg->size;
+  vq->desc = cfg->desc;
+  vq->avail = cfg->avail;
+  vq->used = cfg->used;
+  vq->indirect_base = cfg->indirect_base;
+  vq->indirect_max = cfg->indirect_max;
+  vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
+  vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->mutants = cfg->mutants;
+
+  /* Sized once, here: nothing below allocates per request. */
+  vq->free_next = calloc(vq->size, sizeof *vq->free_next);
+  vq->slot = calloc(vq->size, sizeof *vq->slot);
+  if (!vq->free_next || !vq->slot) goto fail;
+  for (uint32_t i = 0; i < vq->size; i++)
+    vq->free_next[i] = (uint16_t)((i + 1u) % vq->size); /* last link unused */
+  vq->free_head = 0;
+  vq->num_free = vq->size;
+
+  /* A freshly allocated ring: avail {flags, idx, ring[size], used_event} and
+   * used {flags, idx, ring[size], avail_event} all zero. used.flags = 0 is a
+   * MUST (the device may not have written it yet, and a stale NO_NOTIFY would
+   * make the driver skip kicks the device needs). */
+  uint64_t avail_len = AVAIL_RING_OFF + (uint64_t)vq->size * sizeof(uint16_t) + sizeof(uint16_t);
+  uint64_t used_len = USED_RING_OFF + (uint64_t)vq->size * USED_ELEM_SZ + sizeof(uint16_t);
+  if (zero_range(vq->arena, vq->avail, avail_len) ||
+      zero_range(vq->arena, vq->used, used_len))
+    goto fail;
+  if (mut(vq, VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY)) &&
+      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, 0xdead))
+    goto fail;
+
+  vq->cb_enabled = true;
+  return 0;
+
+fail:
+  vsim_vq_drv_fini(vq);
+  return -1;
+}
+
+void vsim_vq_drv_fini(vsim_vq_drv *vq) {
+  if (!vq) return;
+  free(vq->free_next);
+  free(vq->slot);
+  vq->free_next = NULL;
+  vq->slot = NULL;
+  vq->num_free = 0;
+  vq->broken = true; /* any later call is refused rather than touching freed arrays */
+}
+
+/* Sum the writable lengths, saturating: a chain's used.len is a 32-bit field,
+ * so "more than 4 GiB writable" compares as UINT32_MAX. */
+static uint32_t writable_bytes(const vsim_seg *segs, unsigned nout, unsigned total) {
+  uint64_t sum = 0;
+  for (unsigned i = nout; i < total; i++) {
+    sum += segs[i].len;
+    if (sum >= UINT32_MAX) return UINT32_MAX;
+  }
+  return (uint32_t)sum;
+}
+
+int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
+                    unsigned nin, uint64_t token) {
+  if (vq->broken) return -1;
+  uint64_t total = (uint64_t)nout + nin;
+  if (total == 0 || !segs) return -1;
+
+  bool use_indirect = vq->indirect && total > 1 && vq->indirect_base != 0 &&
+                      total <= vq->indirect_max;
+  if (!use_indirect && total > vq->size) return -1; /* can never fit */
+  uint32_t need = use_indirect ? 1u : (uint32_t)total; /* total <= size here */
+  if (need > vq->num_free) return -2;               /* retry after reaping */
+
+  uint16_t head = vq->free_head;
+  uint16_t last = head;
+
+  /* Write everything first and commit the bookkeeping only afterwards, so that
+   * an arena fault (rings placed outside RAM) leaves the free list intact. */
+  if (use_indirect) {
+    uint64_t table = vq->indirect_base + (uint64_t)head * vq->indirect_max * DESC_SZ;
+    for (uint32_t i = 0; i < total; i++) {
+      uint16_t flags = (uint16_t)((i + 1 < total ? VRING_DESC_F_NEXT : 0) |
+                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
+      uint16_t next = (uint16_t)(i + 1 < total ? i + 1 : 0);
+      if (write_desc(vq->arena, table, i, segs[i].gpa, segs[i].len, flags, next))
+        goto fault;
+    }
+    if (write_desc(vq->arena, vq->desc, head, table, (uint32_t)(total * DESC_SZ),
+                   VRING_DESC_F_INDIRECT, 0))
+      goto fault;
+  } else {
+    /* The chain's descriptors are the first `total` entries of the free list,
+     * and its private links stay in free_next while it is in flight: that is
+     * what lets get_used splice it back without reading guest memory. */
+    uint16_t d = head;
+    for (uint32_t i = 0; i < total; i++) {
+      bool more = i + 1 < total;
+      uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
+                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
+      uint16_t next = more ? vq->free_next[d] : 0;
+      if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, flags, next))
+        goto fault;
+      last = d;
+      d = next;
+    }
+  }
+  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER,
+                         avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), head))
+    goto fault;
+
+  /* Commit. */
+  vq->free_head = vq->free_next[last];
+  vq->num_free = (uint16_t)(vq->num_free - need);
+  vsim_vqd_slot *s = &vq->slot[head];
+  if (s->in_flight && vq->inflight > 0) {
+    /* Only reachable through raw_track of a descriptor that was part of
+     * another chain (it owned nothing, ndescs 0) and has since been freed by
+     * that chain: the stale tracking is dropped in favour of the real chain. */
+    vq->inflight--;
+  }
+  *s = (vsim_vqd_slot){.token = token,
+                       .wr_bytes = writable_bytes(segs, nout, (unsigned)total),
+                       .ndescs = (uint16_t)need,
+                       .last = last,
+                       .in_flight = true};
+  vq->avail_idx++; /* shadow only: avail.idx is published by kick_prepare */
+  vq->inflight++;
+  return head;
+
+fault:
+  /* The arena already reported the fault; our own ring memory is unusable. */
+  vq->broken = true;
+  return -1;
+}
+
+bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
+  if (vq->broken) return false;
+  uint16_t old = (uint16_t)vq->decided_idx;
+  uint16_t new_idx = (uint16_t)vq->avail_idx;
+
+  /* Barrier before publishing (spec "Updating idx": a write memory barrier
+   * before the idx update): the ring entries and descriptors written by add
+   * must be visible before the device can see the new avail.idx, or it would
+   * read stale heads. This model is single-threaded, so program order is the
+   * barrier; the order still matters because the scheduler may later split
+   * this function at shared-memory accesses and run the device in between. */
+  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, new_idx)) {
+    vq->broken = true;
+    return false;
+  }
+  emit(vq, VSIM_EV_AVAIL_PUBLISH, old, new_idx);
+
+  /* Full barrier between the avail.idx store and the load of used.flags /
+   * avail_event (spec "Notifying The Device"): otherwise the load could be
+   * satisfied before the store is visible, while the device re-enables
+   * notifications after its last check of avail.idx — both sides would then
+   * wait for each other (lost kick). Same single-threaded note as above. */
+  bool need = false;
+  if (new_idx != old) {
+    if (vq->event_idx) {
+      /* The lower bit of used.flags MUST be ignored here. */
+      uint16_t event;
+      if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, avail_event_addr(vq), &event))
+        need = true; /* unreadable: a spurious kick (SHOULD) beats a lost one (MUST) */
+      else
+        need = need_event(event, new_idx, old);
+    } else {
+      uint16_t flags;
+      if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, &flags))
+        need = true;
+      else
+        need = !(flags & VRING_USED_F_NO_NOTIFY);
+    }
+  }
+  vq->decided_idx = vq->avail_idx;
+
+  if (mut(vq, VSIM_MUTBIT(DRV_SKIP_KICK))) need = false;
+  if (mut(vq, VSIM_MUTBIT(DRV_KICK_ALWAYS))) need = true;
+  return need;
+}
+
+int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
+  if (vq->broken) return -1;
+
+  /* One read of used.idx per call; on real hardware a read barrier follows it
+   * so that the element below is not read before the index that covers it
+   * (U5). Program order gives that here; keep the order for the scheduler. */
+  uint16_t used_idx;
+  if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &used_idx)) {
+    vq->broken = true;
+    return -1;
+  }
+  uint16_t pending = (uint16_t)(used_idx - (uint16_t)vq->last_used);
+  if (pending == 0) return 0;
+  if (pending > vq->inflight) {
+    violation(vq, VSIM_CHK_USED_IDX_JUMP, false,
+              "used.idx %u is %u entries past the driver's last_used, only %u in flight",
+              (unsigned)used_idx, (unsigned)pending, (unsigned)vq->inflight);
+    return -1;
+  }
+
+  /* Read the element once: a device rewriting it cannot change our decision. */
+  uint64_t elem = used_elem_addr(vq, ring_slot(vq, vq->last_used));
+  uint32_t id, ulen;
+  if (vsim_arena_read32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, id), &id) ||
+      vsim_arena_read32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, len), &ulen)) {
+    vq->broken = true;
+    return -1;
+  }
+  if (id >= vq->size) {
+    violation(vq, VSIM_CHK_USED_ID_RANGE, false,
+              "used.ring[%u].id = %u, queue size %u",
+              (unsigned)ring_slot(vq, vq->last_used), (unsigned)id, (unsigned)vq->size);
+    return -1;
+  }
+  vsim_vqd_slot *s = &vq->slot[id];
+  if (!s->in_flight) {
+    /* Covers duplicates, stale ids, mid-chain descriptors and never-issued
+     * ones alike; refusing here is what keeps the free list from a double free. */
+    violation(vq, VSIM_CHK_USED_ID_NOT_HEAD, false,
+              "used.ring[%u].id = %u is not an outstanding head (used.idx %u)",
+              (unsigned)ring_slot(vq, vq->last_used), (unsigned)id, (unsigned)used_idx);
+    return -1;
+  }
+  if (ulen > s->wr_bytes) {
+    /* The spec lets len underestimate, never overestimate. The buffer itself
+     * is still the device's answer, so it is returned, with len clamped so the
+     * caller never reads past what it offered. */
+    violation(vq, VSIM_CHK_USED_LEN_OVER, true,
+              "used len %u for head %u exceeds its %u device-writable bytes",
+              (unsigned)ulen, (unsigned)id, (unsigned)s->wr_bytes);
+    ulen = s->wr_bytes;
+  }
+
+  /* Splice the chain back onto the free list from our private links. A
+   * raw-tracked head that was not free owns no descriptor (ndescs 0). */
+  if (s->ndescs > 0) {
+    vq->free_next[s->last] = vq->free_head;
+    vq->free_head = (uint16_t)id;
+    vq->num_free = (uint16_t)(vq->num_free + s->ndescs);
+  }
+  s->in_flight = false;
+  vq->inflight--;
+  vq->last_used++;
+  emit(vq, VSIM_EV_REAP, id, ulen);
+
+  /* As Linux's get_buf: while callbacks are on, ask for an interrupt at the
+   * next completion (the entry at index last_used). */
+  if (vq->cb_enabled && vq->event_idx &&
+      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
+                         (uint16_t)vq->last_used))
+    vq->broken = true; /* fault reported by the arena; this reap still stands */
+
+  if (token) *token = s->token;
+  if (len) *len = ulen;
+  return 1;
+}
+
+void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
+  vq->cb_enabled = enable;
+  if (vq->broken) return;
+  int rc = 0;
+  if (!vq->event_idx) {
+    rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
+                            enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
+  } else {
+    /* With EVENT_IDX avail.flags MUST stay 0; used_event does the work.
+     * Enabling: interrupt at the next completion (index last_used).
+     * Disabling: Linux leaves a stale value (or writes 0 as a hack); we write
+     * last_used - 1, the index that is as far away as the 16-bit space allows:
+     * that entry has already been written, so the device's window cannot cross
+     * it until used.idx wraps all the way round. 0 could be the very next
+     * entry (whenever last_used is a multiple of 65536). */
+    uint16_t ev = enable ? (uint16_t)vq->last_used : (uint16_t)(vq->last_used - 1u);
+    rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq), ev);
+    if (!rc && mut(vq, VSIM_MUTBIT(DRV_AVAIL_FLAGS)))
+      rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
+                              enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
+  }
+  if (rc) vq->broken = true;
+}
+
+void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n) {
+  if (vq->broken || !heads) return;
+  for (unsigned i = 0; i < n; i++) {
+    if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER,
+                           avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), heads[i])) {
+      vq->broken = true;
+      return;
+    }
+    vq->avail_idx++;
+  }
+}
+
+void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes) {
+  if (vq->broken || head >= vq->size || vq->slot[head].in_flight) return;
+
+  /* Unlink `head` from the free list if it is there (bounded by num_free).
+   * If it is not, it belongs to some other in-flight chain: the tracking then
+   * owns no descriptor (ndescs 0), so its completion frees nothing and the
+   * descriptor is returned once, by its real owner. */
+  uint16_t ndescs = 0;
+  uint16_t prev = 0, d = vq->free_head;
+  for (uint32_t i = 0; i < vq->num_free; i++) {
+    if (d == head) {
+      if (i == 0)
+        vq->free_head = vq->free_next[d];
+      else
+        vq->free_next[prev] = vq->free_next[d];
+      vq->num_free--;
+      ndescs = 1;
+      break;
+    }
+    prev = d;
+    d = vq->free_next[d];
+  }
+  vq->slot[head] = (vsim_vqd_slot){.token = UINT64_MAX - head,
+                                   .wr_bytes = wr_bytes,
+                                   .ndescs = ndescs,
+                                   .last = head,
+                                   .in_flight = true};
+  vq->inflight++;
+}

@@ -1,0 +1,96 @@
+/* frontend-model/vq_split_drv.h — the driver side of a split virtqueue.
+ *
+ * Owns: the descriptor free list (kept privately: the driver never trusts what
+ * is in shared memory for its own bookkeeping), adding chains (direct or
+ * through an indirect table when negotiated), publishing avail.idx, the kick
+ * decision (used.flags NO_NOTIFY / avail_event with EVENT_IDX), interrupt
+ * suppression (avail.flags NO_INTERRUPT / used_event), and reaping the used
+ * ring with the driver-side checks of device output: id out of range, id not an
+ * outstanding head, len above the writable bytes, used.idx jumping past what is
+ * in flight. A bad device output is a violation and stops the queue (broken);
+ * it never frees a descriptor twice.
+ * Must never: allocate per request, or read a used entry beyond used.idx.
+ */
+#ifndef VSIM_VQ_SPLIT_DRV_H
+#define VSIM_VQ_SPLIT_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "virtiosim/backend.h"
+#include "../backend-model/chain.h"
+
+typedef struct vsim_vqd_slot {
+  uint64_t token;     /* caller's cookie, returned by get_used */
+  uint32_t wr_bytes;  /* device-writable bytes of the chain */
+  uint16_t ndescs;    /* ring descriptors the chain occupies (1 if indirect) */
+  uint16_t last;      /* last ring descriptor of the chain (to splice the free list) */
+  bool in_flight;
+} vsim_vqd_slot;
+
+typedef struct vsim_vq_drv {
+  const vsim_host *host; /* violation and event sink (interrupt unused) */
+  vsim_arena *arena;
+  int q;
+  uint16_t size;
+  uint64_t desc, avail, used;
+  uint64_t indirect_base;  /* size * indirect_max * 16 bytes reserved, or 0 */
+  uint16_t indirect_max;   /* descriptors per indirect table */
+  bool event_idx, indirect;
+  uint64_t mutants;
+  /* state */
+  uint16_t free_head;      /* first free descriptor */
+  uint16_t num_free;
+  uint16_t *free_next;     /* [size]: private copy of the free list links */
+  vsim_vqd_slot *slot;     /* [size]: per head */
+  uint32_t avail_idx;      /* shadow of avail.idx (32-bit counter) */
+  uint32_t decided_idx;    /* avail_idx at the last kick decision */
+  uint32_t last_used;      /* next used slot to reap */
+  uint32_t inflight;       /* chains made available and not yet reaped */
+  bool cb_enabled;         /* interrupts wanted */
+  bool broken;
+} vsim_vq_drv;
+
+typedef struct vsim_vqd_config {
+  uint16_t size;
+  uint64_t desc, avail, used;
+  uint64_t indirect_base;
+  uint16_t indirect_max;
+  uint64_t features;       /* negotiated */
+  uint64_t mutants;
+} vsim_vqd_config;
+
+/* Initialise: writes a zeroed available ring and used ring (used.flags = 0 as
+ * the spec requires) into the arena. Returns 0 or -1. */
+int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
+                     const vsim_vqd_config *cfg);
+void vsim_vq_drv_fini(vsim_vq_drv *vq);
+
+/* Add a chain of `nout` device-readable then `nin` device-writable segments.
+ * Uses an indirect table when negotiated and the chain has more than one
+ * segment. Returns the head (>= 0), -2 when there is no room (try after
+ * reaping), -1 when the queue is broken or the request can never fit. */
+int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
+                    unsigned nin, uint64_t token);
+
+/* Publish avail.idx (after the barrier the spec asks for) and decide whether the
+ * device must be notified, over the window since the last decision. Emits
+ * VSIM_EV_AVAIL_PUBLISH(old, new). */
+bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq);
+
+/* Reap one used element: 1 = got one (*token, *len), 0 = none, -1 = broken
+ * (violation reported). Emits VSIM_EV_REAP. */
+int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len);
+
+/* Ask for (true) or suppress (false) used-buffer notifications. With EVENT_IDX
+ * writes used_event = last_used; otherwise avail.flags NO_INTERRUPT. */
+void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable);
+
+/* Raw ops for scenarios that write malformed input on purpose: put heads into
+ * the available ring and bump avail.idx (no validation), and tell the
+ * bookkeeping that `head` is in flight with `wr_bytes` writable bytes so that
+ * its completion is accepted. Descriptors named by raw heads are taken off the
+ * free list when they are free. */
+void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n);
+void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes);
+
+#endif

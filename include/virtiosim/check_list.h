@@ -1,0 +1,104 @@
+/* virtiosim/check_list.h — the check catalog as one X-macro list.
+ *
+ * Owns: every check's id, the normative label it enforces, MUST/SHOULD, which
+ * side it judges (the driver or the device), and what it needs to observe
+ * (ACCESS: per-access events, only in-process; SNAPSHOT: arena snapshots and
+ * notifications, works for out-of-process backends too). One list so that the
+ * enum, the table and `virtio-sim checks` can never disagree.
+ *
+ * X(ENUM, "id", LABEL, SEVERITY, SIDE, OBSERVES, "what it checks")
+ */
+#ifndef VIRTIOSIM_CHECK_LIST_H
+#define VIRTIOSIM_CHECK_LIST_H
+
+#define VSIM_L_STATUS_DRV "drivernormative:Basic Facilities of a Virtio Device / Device Status Field"
+#define VSIM_L_STATUS_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Status Field"
+#define VSIM_L_FEAT_DRV "drivernormative:Basic Facilities of a Virtio Device / Feature Bits"
+#define VSIM_L_FEAT_DEV "devicenormative:Basic Facilities of a Virtio Device / Feature Bits"
+#define VSIM_L_RESV_DRV "drivernormative:Reserved Feature Bits"
+#define VSIM_L_RESV_DEV "devicenormative:Reserved Feature Bits"
+#define VSIM_L_INIT_DRV "drivernormative:General Initialization And Device Operation / Device Initialization"
+#define VSIM_L_RESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Reset"
+#define VSIM_L_VQ_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues"
+#define VSIM_L_FRAMING_DRV "drivernormative:Basic Facilities of a Virtio Device / Message Framing"
+#define VSIM_L_DESC_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table"
+#define VSIM_L_DESC_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table"
+#define VSIM_L_INDIR_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
+#define VSIM_L_AVAIL_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Available Ring"
+#define VSIM_L_USEDSUP_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Used Buffer Notification Suppression"
+#define VSIM_L_USEDSUP_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Used Buffer Notification Suppression"
+#define VSIM_L_USED_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Used Ring"
+#define VSIM_L_AVAILSUP_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Available Buffer Notification Suppression"
+#define VSIM_L_AVAILSUP_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Available Buffer Notification Suppression"
+#define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
+#define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
+#define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
+#define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
+
+/* clang-format off */
+#define VSIM_CHECK_LIST(X) \
+  /* status and feature negotiation */ \
+  X(FEAT_DEV_VERSION1,   "feat.dev-version1",        VSIM_L_RESV_DEV,   MUST,   DEVICE, SNAPSHOT, "device offers VIRTIO_F_VERSION_1") \
+  X(FEAT_DRV_VERSION1,   "feat.drv-version1",        VSIM_L_RESV_DRV,   MUST,   DRIVER, SNAPSHOT, "driver accepts VIRTIO_F_VERSION_1 when offered") \
+  X(FEAT_DRV_UNOFFERED,  "feat.drv-unoffered",       VSIM_L_FEAT_DRV,   MUST,   DRIVER, SNAPSHOT, "driver accepts only features the device offered") \
+  X(FEAT_DRV_AFTER_OK,   "feat.drv-after-features-ok", VSIM_L_INIT_DRV, MUST,   DRIVER, SNAPSHOT, "driver accepts no new feature bits after FEATURES_OK") \
+  X(STATUS_DRV_ORDER,    "status.drv-order",         VSIM_L_INIT_DRV,   MUST,   DRIVER, SNAPSHOT, "driver sets status bits in the initialisation order") \
+  X(STATUS_DRV_CLEAR,    "status.drv-clear-bit",     VSIM_L_STATUS_DRV, MUST,   DRIVER, SNAPSHOT, "driver never clears a device status bit (except by reset)") \
+  X(STATUS_DRV_REREAD,   "status.drv-features-ok-reread", VSIM_L_INIT_DRV, MUST, DRIVER, SNAPSHOT, "driver re-reads status after setting FEATURES_OK, before DRIVER_OK") \
+  X(STATUS_DRV_FAILED,   "status.drv-continue-after-refusal", VSIM_L_INIT_DRV, MUST, DRIVER, SNAPSHOT, "driver stops initialisation when FEATURES_OK is refused") \
+  X(NOTIFY_DRV_EARLY,    "notify.drv-before-driver-ok", VSIM_L_INIT_DRV, MUST,  DRIVER, SNAPSHOT, "driver sends no available-buffer notification before DRIVER_OK") \
+  X(STATUS_DEV_EARLY_USE,"status.dev-use-before-driver-ok", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device consumes no buffer and sends no used-buffer notification before DRIVER_OK") \
+  X(STATUS_DEV_NR_NOTIFY,"status.dev-needs-reset-notify", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device sends a config-change notification after setting DEVICE_NEEDS_RESET with DRIVER_OK") \
+  X(RESET_DEV_STATUS,    "reset.dev-status-zero",    VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device status reads 0 after a reset") \
+  X(RESET_DEV_SILENT,    "reset.dev-silent",         VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device sends no notification and touches no queue after reset until re-initialised") \
+  /* split ring: driver input, judged by the device-side validator */ \
+  X(SPLIT_ALIGN,         "split.ring-align",         VSIM_L_VQ_DRV,     MUST,   DRIVER, SNAPSHOT, "descriptor table 16-, available ring 2-, used ring 4-byte aligned") \
+  X(SPLIT_AVAIL_IDX,     "split.avail-idx-jump",     VSIM_L_AVAIL_DRV,  MUST,   DRIVER, SNAPSHOT, "avail.idx never moves back and never runs more than queue size ahead of the device") \
+  X(SPLIT_HEAD_RANGE,    "split.avail-head-range",   VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "a head in the available ring is a descriptor index below queue size") \
+  X(SPLIT_HEAD_INFLIGHT, "split.avail-head-in-flight", VSIM_L_AVAIL_DRV, MUST,  DRIVER, SNAPSHOT, "a head is not made available again while its chain is still in flight") \
+  X(SPLIT_NEXT_RANGE,    "split.desc-next-range",    VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "desc.next is below queue size (or the indirect table size)") \
+  X(SPLIT_CHAIN_LOOP,    "split.desc-chain-too-long", VSIM_L_INDIR_DRV, MUST,   DRIVER, SNAPSHOT, "a chain is no longer than queue size: no loops") \
+  X(SPLIT_CHAIN_BYTES,   "split.desc-chain-bytes",   VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "a chain holds at most 2^32 bytes in total") \
+  X(SPLIT_DESC_ADDR,     "split.desc-addr-range",    VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "a buffer lies inside guest memory and addr+len does not wrap") \
+  X(SPLIT_RD_AFTER_WR,   "split.desc-rd-after-wr",   VSIM_L_FRAMING_DRV, MUST,  DRIVER, SNAPSHOT, "device-readable descriptors come before device-writable ones") \
+  X(INDIR_NOT_NEG,       "indirect.not-negotiated",  VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "INDIRECT is used only when VIRTIO_F_INDIRECT_DESC was negotiated") \
+  X(INDIR_WITH_NEXT,     "indirect.with-next",       VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "INDIRECT and NEXT are never set together") \
+  X(INDIR_NESTED,        "indirect.nested",          VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "no INDIRECT inside an indirect table") \
+  X(INDIR_LEN,           "indirect.table-len",       VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "an indirect table's len is a non-zero multiple of 16 and at most queue size entries") \
+  /* split ring: device output, judged by the driver model */ \
+  X(USED_ID_RANGE,       "split.used-id-range",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.id is a descriptor index below queue size") \
+  X(USED_ID_NOT_HEAD,    "split.used-id-not-outstanding", VSIM_L_USED_DEV, MUST, DEVICE, SNAPSHOT, "used.id is the head of a chain the device still holds") \
+  X(USED_LEN_OVER,       "split.used-len-exceeds",   VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.len is at most the chain's device-writable bytes") \
+  X(USED_IDX_JUMP,       "split.used-idx-jump",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.idx advances by at most the number of chains in flight") \
+  X(MEM_DEV_WRITE_RO,    "mem.dev-write-readonly",   VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device writes only device-writable buffers, never a descriptor or ring it does not own") \
+  X(MEM_DEV_OOB,         "mem.dev-out-of-bounds",    VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device touches only guest memory the driver gave it") \
+  /* notification suppression */ \
+  X(NOTIFY_DRV_MISSED,   "notify.drv-missed-kick",   VSIM_L_AVAILSUP_DRV, MUST, DRIVER, SNAPSHOT, "driver notifies when used.flags is 0 / when avail.idx crosses avail_event") \
+  X(NOTIFY_DRV_SPURIOUS, "notify.drv-suppressed-kick", VSIM_L_AVAILSUP_DRV, SHOULD, DRIVER, SNAPSHOT, "driver does not notify when the device suppressed notifications") \
+  X(NOTIFY_DRV_FLAGS,    "notify.drv-avail-flags",   VSIM_L_USEDSUP_DRV, MUST,  DRIVER, SNAPSHOT, "avail.flags is 0 or 1, and 0 with EVENT_IDX") \
+  X(NOTIFY_DRV_USED_INIT,"notify.drv-used-flags-init", VSIM_L_AVAILSUP_DRV, MUST, DRIVER, SNAPSHOT, "driver initialises used.flags to 0 when it allocates the used ring") \
+  X(NOTIFY_DEV_MISSED,   "notify.dev-missed-irq",    VSIM_L_USEDSUP_DEV, MUST,  DEVICE, SNAPSHOT, "device interrupts when avail.flags is 0 / when used.idx crosses used_event") \
+  X(NOTIFY_DEV_SPURIOUS, "notify.dev-suppressed-irq", VSIM_L_USEDSUP_DEV, SHOULD, DEVICE, SNAPSHOT, "device does not interrupt when the driver suppressed interrupts") \
+  X(NOTIFY_DEV_FLAGS,    "notify.dev-used-flags",    VSIM_L_AVAILSUP_DEV, MUST, DEVICE, SNAPSHOT, "used.flags is 0 or 1, and 0 with EVENT_IDX") \
+  X(LIVENESS_STALL,      "liveness.stall",           VSIM_L_USEDSUP_DEV, MUST,  DEVICE, SNAPSHOT, "requests are pending but no actor can run: a lost notification or a wedged device") \
+  /* virtio-mmio */ \
+  X(MMIO_ACCESS_WIDTH,   "mmio.drv-access-width",    VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "control registers are accessed 32 bits wide and aligned; config with field-width accesses") \
+  X(MMIO_WRITE_RO,       "mmio.drv-write-readonly",  VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "driver writes no read-only register") \
+  X(MMIO_READ_WO,        "mmio.drv-read-writeonly",  VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "driver reads no write-only register") \
+  X(MMIO_UNDEFINED,      "mmio.drv-undefined-offset", VSIM_L_MMIO_DRV,  MUST,   DRIVER, SNAPSHOT, "driver accesses only the registers of the layout") \
+  X(MMIO_QUEUE_SIZE,     "mmio.drv-queue-size",      VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "QueueSize is at most QueueSizeMax (and a power of two for split rings)") \
+  X(MMIO_QUEUE_LIVE,     "mmio.drv-queue-while-ready", VSIM_L_MMIO_DRV, MUST,   DRIVER, SNAPSHOT, "QueueSize and queue addresses are not touched while QueueReady is 1") \
+  X(MMIO_NOTIFY_QUEUE,   "mmio.drv-notify-queue",    VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "QueueNotify names an existing, ready queue") \
+  X(MMIO_DEV_RESET,      "mmio.dev-reset-clears",    VSIM_L_MMIO_DEV,   MUST,   DEVICE, SNAPSHOT, "reset clears InterruptStatus and every QueueReady") \
+  X(MMIO_DEV_MAGIC,      "mmio.dev-magic-version",   VSIM_L_MMIO_DEV,   MUST,   DEVICE, SNAPSHOT, "MagicValue reads 0x74726976 and Version 2") \
+  /* virtio-blk */ \
+  X(BLK_DRV_CAPACITY,    "blk.drv-beyond-capacity",  VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "driver reads and writes within capacity") \
+  X(BLK_DRV_DATA_LEN,    "blk.drv-data-len",         VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "IN/OUT data is a multiple of 512; GET_ID data is 20 bytes; discard segments are 16 bytes") \
+  X(BLK_DRV_FLUSH_SECTOR,"blk.drv-flush-sector",     VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "FLUSH carries sector 0") \
+  X(BLK_DEV_RO_WRITE,    "blk.dev-ro-write",         VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "a write to a read-only device completes with IOERR and writes nothing") \
+  X(BLK_DEV_UNMAP_DISCARD,"blk.dev-discard-flags",   VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "discard with unmap or unknown flags completes with UNSUPP") \
+  X(BLK_DEV_ZEROES,      "blk.dev-write-zeroes",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "reads after WRITE_ZEROES return zeroes") \
+  X(BLK_DEV_STATUS,      "blk.dev-status-value",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "the status byte is OK, IOERR or UNSUPP, and data read back matches data written")
+/* clang-format on */
+
+#endif

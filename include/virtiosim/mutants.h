@@ -1,0 +1,67 @@
+/* virtiosim/mutants.h — named ways to break the built-in models on purpose.
+ *
+ * Owns: the list of mutants. Each one makes the built-in device model or the
+ * driver model break exactly one rule, so that a test can show the check for
+ * that rule fires on the mutant and stays quiet on the correct model. A
+ * scenario selects them by name ("mutants": ["dev.skip-irq"]).
+ *
+ * X(ENUM, "name", expected check enum, "what it breaks")
+ */
+#ifndef VIRTIOSIM_MUTANTS_H
+#define VIRTIOSIM_MUTANTS_H
+
+#include <stdint.h>
+
+/* clang-format off */
+#define VSIM_MUTANT_LIST(X) \
+  X(DEV_NO_VERSION1,     "dev.no-version1",        FEAT_DEV_VERSION1,   "device does not offer VERSION_1") \
+  X(DEV_USED_ID_RANGE,   "dev.used-id-range",      USED_ID_RANGE,       "device writes a used id >= queue size") \
+  X(DEV_USED_ID_DUP,     "dev.used-id-duplicate",  USED_ID_NOT_HEAD,    "device reports the first completed id again for the second chain") \
+  X(DEV_USED_LEN_OVER,   "dev.used-len-over",      USED_LEN_OVER,       "device reports more bytes than the writable buffers hold") \
+  X(DEV_USED_IDX_JUMP,   "dev.used-idx-jump",      USED_IDX_JUMP,       "device advances used.idx by one more than it wrote") \
+  X(DEV_SKIP_IRQ,        "dev.skip-irq",           NOTIFY_DEV_MISSED,   "device never sends used-buffer notifications") \
+  X(DEV_IRQ_ALWAYS,      "dev.irq-always",         NOTIFY_DEV_SPURIOUS, "device ignores the driver's interrupt suppression") \
+  X(DEV_USED_FLAGS,      "dev.used-flags",         NOTIFY_DEV_FLAGS,    "device sets NO_NOTIFY even though EVENT_IDX is negotiated") \
+  X(DEV_EARLY_USE,       "dev.early-use",          STATUS_DEV_EARLY_USE,"device consumes buffers before DRIVER_OK") \
+  X(DEV_NR_SILENT,       "dev.needs-reset-silent", STATUS_DEV_NR_NOTIFY,"device sets DEVICE_NEEDS_RESET without a config-change notification") \
+  X(DEV_WRITE_RO,        "dev.write-readonly",     MEM_DEV_WRITE_RO,    "device writes into the device-readable request header") \
+  X(DEV_OOB,             "dev.out-of-bounds",      MEM_DEV_OOB,         "device reads past the end of guest memory") \
+  X(DEV_RESET_STATUS,    "dev.reset-keeps-status", RESET_DEV_STATUS,    "device status is not 0 after a reset") \
+  X(DEV_RESET_NOISY,     "dev.reset-noisy",        RESET_DEV_SILENT,    "device sends a notification right after a reset") \
+  X(DEV_NO_REENABLE,     "dev.no-reenable",        LIVENESS_STALL,      "device suppresses kicks and never re-enables them") \
+  X(DEV_MMIO_MAGIC,      "dev.mmio-bad-magic",     MMIO_DEV_MAGIC,      "device presents a wrong MagicValue") \
+  X(DEV_MMIO_RESET_READY,"dev.mmio-reset-keeps-ready", MMIO_DEV_RESET,  "reset leaves QueueReady set") \
+  X(DEV_BLK_RO_WRITE,    "dev.blk-ro-write",       BLK_DEV_RO_WRITE,    "read-only blk device performs writes") \
+  X(DEV_BLK_DISCARD_UNMAP,"dev.blk-discard-unmap", BLK_DEV_UNMAP_DISCARD,"blk device accepts a discard with unmap set") \
+  X(DEV_BLK_ZEROES_NOOP, "dev.blk-zeroes-noop",    BLK_DEV_ZEROES,      "blk WRITE_ZEROES leaves the data in place") \
+  X(DEV_BLK_BAD_STATUS,  "dev.blk-bad-status",     BLK_DEV_STATUS,      "blk device writes status 7") \
+  X(DRV_SKIP_KICK,       "drv.skip-kick",          NOTIFY_DRV_MISSED,   "driver never notifies the device") \
+  X(DRV_KICK_ALWAYS,     "drv.kick-always",        NOTIFY_DRV_SPURIOUS, "driver notifies even when the device suppressed it") \
+  X(DRV_ACCEPT_UNOFFERED,"drv.accept-unoffered",   FEAT_DRV_UNOFFERED,  "driver accepts a feature bit the device did not offer") \
+  X(DRV_REJECT_VERSION1, "drv.reject-version1",    FEAT_DRV_VERSION1,   "driver does not accept VERSION_1") \
+  X(DRV_FEATURES_LATE,   "drv.features-after-ok",  FEAT_DRV_AFTER_OK,   "driver writes new feature bits after FEATURES_OK") \
+  X(DRV_SKIP_ACK,        "drv.skip-acknowledge",   STATUS_DRV_ORDER,    "driver sets DRIVER without ACKNOWLEDGE") \
+  X(DRV_CLEAR_BIT,       "drv.clear-status-bit",   STATUS_DRV_CLEAR,    "driver clears ACKNOWLEDGE while initialising") \
+  X(DRV_NO_REREAD,       "drv.no-features-ok-reread", STATUS_DRV_REREAD,"driver sets DRIVER_OK without re-reading FEATURES_OK") \
+  X(DRV_IGNORE_REFUSAL,  "drv.ignore-refusal",     STATUS_DRV_FAILED,   "driver carries on after the device refused FEATURES_OK") \
+  X(DRV_EARLY_KICK,      "drv.early-kick",         NOTIFY_DRV_EARLY,    "driver notifies a queue before DRIVER_OK") \
+  X(DRV_AVAIL_FLAGS,     "drv.avail-flags",        NOTIFY_DRV_FLAGS,    "driver sets NO_INTERRUPT although EVENT_IDX is negotiated") \
+  X(DRV_USED_FLAGS_DIRTY,"drv.used-flags-dirty",   NOTIFY_DRV_USED_INIT,"driver leaves garbage in used.flags when it allocates the ring") \
+  X(DRV_MISALIGN,        "drv.misalign-rings",     SPLIT_ALIGN,         "driver places the used ring at an odd address") \
+  X(DRV_MMIO_BYTE,       "drv.mmio-byte-access",   MMIO_ACCESS_WIDTH,   "driver reads Status with a 1-byte access") \
+  X(DRV_MMIO_WRITE_RO,   "drv.mmio-write-readonly",MMIO_WRITE_RO,       "driver writes QueueSizeMax") \
+  X(DRV_MMIO_READ_WO,    "drv.mmio-read-writeonly",MMIO_READ_WO,        "driver reads QueueNotify") \
+  X(DRV_QUEUE_SIZE_BIG,  "drv.queue-size-over-max",MMIO_QUEUE_SIZE,     "driver writes QueueSize above QueueSizeMax") \
+  X(DRV_QUEUE_WRITE_LIVE,"drv.queue-write-live",   MMIO_QUEUE_LIVE,     "driver rewrites QueueDescLow while the queue is ready")
+/* clang-format on */
+
+enum vsim_mutant {
+#define VSIM_X_MUT(e, name, check, what) VSIM_MUT_##e,
+  VSIM_MUTANT_LIST(VSIM_X_MUT)
+#undef VSIM_X_MUT
+  VSIM_MUT__COUNT
+};
+
+#define VSIM_MUTBIT(m) (UINT64_C(1) << (VSIM_MUT_##m))
+
+#endif

@@ -1,0 +1,84 @@
+/* virtiosim/virtiosim.h — the public API of the simulator: load a scenario, run
+ * or step it, read what happened.
+ *
+ * Owns: the vsim_sim handle and its lifecycle. Everything hangs off the handle:
+ * no global state, so many simulations can live in one process (Python,
+ * fuzzers, tests). Errors are values: functions return 0 / NULL on failure and
+ * put a message in the caller's buffer.
+ */
+#ifndef VIRTIOSIM_H
+#define VIRTIOSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "virtiosim/arena.h"
+#include "virtiosim/checks.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VSIM_VERSION "0.1.0"
+
+typedef struct vsim_sim vsim_sim;
+
+/* Overrides from the command line; a field is used when its has_ flag is set. */
+typedef struct vsim_options {
+  bool has_seed;
+  uint64_t seed;
+  bool has_policy;
+  int policy;              /* 0 scripted, 1 round-robin, 2 random */
+  bool has_ring;
+  int ring;                /* 0 split, 1 packed */
+  const char *trace_path;  /* JSON Lines trace, or NULL */
+  bool has_max_steps;
+  uint64_t max_steps;
+  bool checkers_off;       /* run without observers (benchmarks) */
+} vsim_options;
+
+/* Load a scenario file and build the simulation. NULL on error with a message
+ * "FILE:LINE:COL: field 'x': ..." in err. */
+vsim_sim *vsim_sim_load(const char *path, const vsim_options *opt, char *err, size_t errlen);
+vsim_sim *vsim_sim_load_buffer(const char *json, size_t len, const char *name,
+                               const vsim_options *opt, char *err, size_t errlen);
+void vsim_sim_free(vsim_sim *s);
+
+/* One scheduler step. Returns 1 when a step ran, 0 when the run is over
+ * (script done and quiescent, stalled, or out of steps), -1 on an engine error. */
+int vsim_sim_step(vsim_sim *s);
+/* Run to the end. Returns 0 when every expectation held, 1 when one did not. */
+int vsim_sim_run(vsim_sim *s);
+
+uint64_t vsim_sim_trace_hash(const vsim_sim *s);
+uint64_t vsim_sim_steps(const vsim_sim *s);
+uint64_t vsim_sim_seed(const vsim_sim *s);
+const char *vsim_sim_policy_name(const vsim_sim *s);
+vsim_arena *vsim_sim_arena(vsim_sim *s);
+
+size_t vsim_sim_violation_count(const vsim_sim *s);
+const vsim_violation *vsim_sim_violation(const vsim_sim *s, size_t i);
+/* Expectation failures (not spec violations: the scenario's own expectations). */
+size_t vsim_sim_failure_count(const vsim_sim *s);
+const char *vsim_sim_failure(const vsim_sim *s, size_t i);
+
+typedef struct vsim_counters {
+  uint64_t kicks;          /* available-buffer notifications written by the driver */
+  uint64_t interrupts;     /* used-buffer notifications raised by the device */
+  uint64_t config_irqs;    /* configuration-change notifications */
+  uint64_t submitted;      /* requests the driver made available */
+  uint64_t completed;      /* requests the driver reaped */
+  uint64_t device_status;  /* status as the driver last read it */
+  uint64_t events;         /* trace events emitted */
+  bool stalled;
+} vsim_counters;
+void vsim_sim_counters(const vsim_sim *s, vsim_counters *out);
+
+/* The one-line command that reproduces this run. */
+const char *vsim_sim_repro(const vsim_sim *s);
+const char *vsim_sim_name(const vsim_sim *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

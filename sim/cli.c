@@ -1,0 +1,218 @@
+/* sim/cli.c — the `virtio-sim` command line.
+ *
+ * Owns: argument parsing and the human/JSON output of `run`, `checks` and
+ * `mutants`. Exit status: 0 every expectation held, 1 one did not, 2 usage or
+ * scenario error.
+ * Must never: print anything that depends on the wall clock or the host, so
+ * that two runs of the same command print the same bytes.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+#include "virtiosim/virtiosim.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
+          "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
+          "       virtio-sim checks [--json]     list the check catalog\n"
+          "       virtio-sim mutants             list the mutants and the check each one breaks\n"
+          "       virtio-sim version\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  if (!s || !*s || *s == '-') return -1;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static const char *sev_name(enum vsim_severity s) { return s == VSIM_SEV_MUST ? "MUST" : "SHOULD"; }
+
+static int cmd_checks(int argc, char **argv) {
+  bool json = argc > 2 && strcmp(argv[2], "--json") == 0;
+  int n = vsim_check_count();
+  if (json) printf("[\n");
+  for (int i = 0; i < n; i++) {
+    const vsim_check_info *c = vsim_check_info_get(i);
+    if (json) {
+      printf("  {\"id\":");
+      json_str(stdout, c->id);
+      printf(",\"label\":");
+      json_str(stdout, c->label);
+      printf(",\"severity\":\"%s\",\"judges\":\"%s\",\"observes\":\"%s\",\"what\":", sev_name(c->severity),
+             c->judged == VSIM_JUDGED_DRIVER ? "driver" : "device",
+             c->observes == VSIM_OBS_ACCESS ? "access" : "snapshot");
+      json_str(stdout, c->what);
+      printf("}%s\n", i + 1 < n ? "," : "");
+    } else {
+      printf("%-34s %-6s %-6s %s\n    %s\n", c->id, sev_name(c->severity),
+             c->judged == VSIM_JUDGED_DRIVER ? "driver" : "device", c->what, c->label);
+    }
+  }
+  if (json) printf("]\n");
+  return 0;
+}
+
+static int cmd_mutants(void) {
+  static const struct {
+    const char *name;
+    int check;
+    const char *what;
+  } list[] = {
+#define VSIM_X_M(e, name, check, what) {name, VSIM_CHK_##check, what},
+      VSIM_MUTANT_LIST(VSIM_X_M)
+#undef VSIM_X_M
+  };
+  for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+    printf("%-28s -> %-32s %s\n", list[i].name, vsim_check_info_get(list[i].check)->id, list[i].what);
+  return 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+  const char *path = NULL;
+  vsim_options opt;
+  memset(&opt, 0, sizeof opt);
+  bool quiet = false, json = false;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--seed") == 0) {
+      if (parse_u64(v, &opt.seed)) goto bad;
+      opt.has_seed = true;
+      i++;
+    } else if (strcmp(a, "--policy") == 0) {
+      if (!v) goto bad;
+      if (strcmp(v, "scripted") == 0) opt.policy = 0;
+      else if (strcmp(v, "round-robin") == 0) opt.policy = 1;
+      else if (strcmp(v, "random") == 0) opt.policy = 2;
+      else goto bad;
+      opt.has_policy = true;
+      i++;
+    } else if (strcmp(a, "--trace") == 0) {
+      if (!v) goto bad;
+      opt.trace_path = v;
+      i++;
+    } else if (strcmp(a, "--max-steps") == 0) {
+      if (parse_u64(v, &opt.max_steps)) goto bad;
+      opt.has_max_steps = true;
+      i++;
+    } else if (strcmp(a, "--no-checkers") == 0) {
+      opt.checkers_off = true;
+    } else if (strcmp(a, "--quiet") == 0) {
+      quiet = true;
+    } else if (strcmp(a, "--json") == 0) {
+      json = true;
+    } else if (a[0] == '-' || path) {
+      fprintf(stderr, "virtio-sim: unexpected argument '%s'\n", a);
+      usage(stderr);
+      return 2;
+    } else {
+      path = a;
+    }
+    continue;
+  bad:
+    fprintf(stderr, "virtio-sim: bad value for %s\n", a);
+    usage(stderr);
+    return 2;
+  }
+  if (!path) {
+    usage(stderr);
+    return 2;
+  }
+  char err[1024];
+  vsim_sim *s = vsim_sim_load(path, &opt, err, sizeof err);
+  if (!s) {
+    fprintf(stderr, "%s\n", err);
+    return 2;
+  }
+  int rc = vsim_sim_run(s);
+  vsim_counters c;
+  vsim_sim_counters(s, &c);
+  size_t nv = vsim_sim_violation_count(s), nf = vsim_sim_failure_count(s);
+  if (json) {
+    printf("{\"scenario\":");
+    json_str(stdout, path);
+    printf(",\"name\":");
+    json_str(stdout, vsim_sim_name(s));
+    printf(",\"result\":\"%s\",\"seed\":%" PRIu64 ",\"policy\":\"%s\",\"steps\":%" PRIu64
+           ",\"events\":%" PRIu64 ",\"kicks\":%" PRIu64 ",\"interrupts\":%" PRIu64
+           ",\"completed\":%" PRIu64 ",\"device_status\":%" PRIu64 ",\"trace_hash\":\"%016" PRIx64
+           "\",\"violations\":[",
+           rc ? "fail" : "pass", vsim_sim_seed(s), vsim_sim_policy_name(s), vsim_sim_steps(s),
+           c.events, c.kicks, c.interrupts, c.completed, c.device_status, vsim_sim_trace_hash(s));
+    for (size_t i = 0; i < nv; i++) {
+      const vsim_violation *v = vsim_sim_violation(s, i);
+      const vsim_check_info *ci = vsim_check_info_get(v->check);
+      printf("%s{\"check\":\"%s\",\"label\":", i ? "," : "", ci->id);
+      json_str(stdout, ci->label);
+      printf(",\"severity\":\"%s\",\"step\":%" PRIu64 ",\"queue\":%d,\"detail\":", sev_name(ci->severity),
+             v->step, (int)v->queue);
+      json_str(stdout, v->detail);
+      printf("}");
+    }
+    printf("],\"failures\":[");
+    for (size_t i = 0; i < nf; i++) {
+      printf("%s", i ? "," : "");
+      json_str(stdout, vsim_sim_failure(s, i));
+    }
+    printf("],\"repro\":");
+    json_str(stdout, vsim_sim_repro(s));
+    printf("}\n");
+  } else if (!quiet || rc) {
+    printf("scenario %s (%s)\n", vsim_sim_name(s), path);
+    printf("  seed %" PRIu64 ", policy %s: %" PRIu64 " steps, %" PRIu64 " events, %" PRIu64
+           " kicks, %" PRIu64 " interrupts, %" PRIu64 " completed, device status 0x%02" PRIx64 "\n",
+           vsim_sim_seed(s), vsim_sim_policy_name(s), vsim_sim_steps(s), c.events, c.kicks,
+           c.interrupts, c.completed, c.device_status);
+    for (size_t i = 0; i < nv; i++) {
+      const vsim_violation *v = vsim_sim_violation(s, i);
+      const vsim_check_info *ci = vsim_check_info_get(v->check);
+      printf("  violation [%s] %s at step %" PRIu64 ", queue %d: %s\n      %s\n", sev_name(ci->severity),
+             ci->id, v->step, (int)v->queue, v->detail, ci->label);
+    }
+    for (size_t i = 0; i < nf; i++) printf("  FAILED: %s\n", vsim_sim_failure(s, i));
+    printf("  result: %s\n", rc ? "FAIL" : "pass");
+    printf("  trace hash: %016" PRIx64 "\n", vsim_sim_trace_hash(s));
+    printf("  reproduce: %s\n", vsim_sim_repro(s));
+  }
+  vsim_sim_free(s);
+  return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
+  if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
+  if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();
+  if (strcmp(argv[1], "version") == 0) {
+    printf("virtio-sim %s\n", VSIM_VERSION);
+    return 0;
+  }
+  if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  fprintf(stderr, "virtio-sim: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

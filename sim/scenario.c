@@ -1,0 +1,1260 @@
+/* sim/scenario.c — load and validate a JSON scenario (format: scenarios/README.md).
+ *
+ * Owns: turning scenario text into a vsim_scenario, and freeing it. Every
+ * field is checked for name, type and range here, so the engine can trust
+ * what it gets; the first problem becomes one message
+ * "FILE:LINE:COL: field 'steps[3].sector': what is wrong" (positions from
+ * sim/json_pos.c, since jansson keeps none).
+ * Must never: accept a field it does not know, keep a pointer into the
+ * jansson tree after returning, abort or crash on bad input, or hold global
+ * mutable state (the loader's state lives in a `loader` on the stack).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
+
+#include "json_pos.h"
+#include "scenario.h"
+#include "virtiosim/arena.h"
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+
+_Static_assert(VSIM_MUT__COUNT <= 64, "mutants are kept as bits of a uint64_t");
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define DEFAULT_QUEUE_SIZE 8
+#define DEFAULT_QUEUE_MAX 256
+#define DEFAULT_ARENA_SIZE (1u << 20)
+#define DEFAULT_MAX_STEPS 100000
+#define DEFAULT_READ_LEN 512
+#define MIN_ARENA_SIZE (64u << 10)
+#define MAX_ARENA_SIZE (1u << 30)
+#define MAX_QUEUE_SIZE 32768
+#define MAX_NUM_QUEUES 64
+#define MAX_DEVICE_BATCH 4096
+
+/* ---- the loader's state and its one error --------------------------------- */
+
+typedef struct loader {
+  const char *text; /* the original bytes, for positions */
+  size_t len;
+  const char *file; /* as it appears in messages */
+  char *err;
+  size_t errlen;
+  vsim_json_path path; /* where we are; the failing field's path */
+  vsim_scenario *sc;
+} loader;
+
+static void ld_push(loader *ld, const char *key) { vsim_json_pos_push_key(&ld->path, key); }
+static void ld_push_index(loader *ld, size_t i) { vsim_json_pos_push_index(&ld->path, i); }
+static void ld_pop(loader *ld) { vsim_json_pos_pop(&ld->path); }
+
+static void write_error(char *err, size_t errlen, const char *file, unsigned long line,
+                        unsigned long col, const char *field, const char *msg) {
+  if (err == NULL || errlen == 0) return;
+  snprintf(err, errlen, "%s:%lu:%lu: field '%s': %s", file, line, col, field, msg);
+}
+
+/* Records the error at the current path and returns false, so that every
+ * parser can `return ld_fail(...)`. */
+__attribute__((format(printf, 2, 3))) static bool ld_fail(loader *ld, const char *fmt, ...) {
+  char msg[VSIM_ERR_MAX], field[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  vsim_json_loc loc;
+  vsim_json_pos_find(ld->text, ld->len, &ld->path, &loc);
+  vsim_json_pos_format(&ld->path, field, sizeof(field));
+  write_error(ld->err, ld->errlen, ld->file, loc.line, loc.col, field, msg);
+  return false;
+}
+
+/* A user-supplied string made safe to echo: printable ASCII, cut at 40. */
+typedef struct quoted {
+  char s[48];
+} quoted;
+
+static quoted q(const char *s) {
+  quoted out;
+  size_t n = 0;
+  for (; s[n] && n < 40; n++) {
+    unsigned char c = (unsigned char)s[n];
+    out.s[n] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
+  }
+  if (s[n]) {
+    memcpy(out.s + n, "...", 3);
+    n += 3;
+  }
+  out.s[n] = '\0';
+  return out;
+}
+
+static const char *type_name(const json_t *v) {
+  switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+  }
+}
+
+static char *ld_strdup(loader *ld, const char *s) {
+  char *d = strdup(s);
+  if (d == NULL) ld_fail(ld, "out of memory");
+  return d;
+}
+
+/* ---- name lists: candidates, "did you mean", "expected one of" ------------ */
+
+typedef const char *(*name_at_fn)(const void *ctx, size_t i);
+
+static const char *const mutant_names[] = {
+#define VSIM_X_MUT_NAME(e, name, check, what) name,
+    VSIM_MUTANT_LIST(VSIM_X_MUT_NAME)
+#undef VSIM_X_MUT_NAME
+};
+
+static const char *at_table(const void *ctx, size_t i) {
+  const char *const *t = ctx;
+  return t[i];
+}
+static const char *at_mutant(const void *ctx, size_t i) {
+  return i < COUNT_OF(mutant_names) ? mutant_names[i] : NULL;
+}
+static const char *at_check(const void *ctx, size_t i) {
+  const vsim_check_info *ci = vsim_check_info_get((int)i);
+  return ci ? ci->id : NULL;
+}
+static const char *at_feature(const void *ctx, size_t i) { return vsim_feature_name_at(ctx, i); }
+static const char *at_status(const void *ctx, size_t i) { return vsim_status_name_at(i); }
+static const char *at_op(const void *ctx, size_t i) {
+  return i + VSIM_OP_INIT <= VSIM_OP__LAST ? vsim_op_name((enum vsim_op)(i + VSIM_OP_INIT)) : NULL;
+}
+
+static int fold(int c) { return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c; }
+
+/* Case-insensitive edit distance counting a swap of two neighbours as one
+ * edit ("nmae" → "name"), for "did you mean"; names longer than 63 bytes are
+ * never close. Three rows on the stack, no allocation. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 63 || lb > 63) return SIZE_MAX;
+  size_t pp[64] = {0}, prev[64], cur[64];
+  for (size_t j = 0; j <= lb; j++) prev[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t sub = prev[j - 1] + (fold(a[i - 1]) != fold(b[j - 1]));
+      size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+      size_t d = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+      if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) && fold(a[i - 2]) == fold(b[j - 1]) &&
+          pp[j - 2] + 1 < d)
+        d = pp[j - 2] + 1;
+      cur[j] = d;
+    }
+    memcpy(pp, prev, (lb + 1) * sizeof(size_t));
+    memcpy(prev, cur, (lb + 1) * sizeof(size_t));
+  }
+  return prev[lb];
+}
+
+/* The closest candidate within 2 edits (1 for short names), or NULL. */
+static const char *closest_name(const char *s, name_at_fn at, const void *ctx) {
+  const char *best = NULL;
+  size_t best_d = SIZE_MAX;
+  for (size_t i = 0; i < 4096; i++) {
+    const char *cand = at(ctx, i);
+    if (cand == NULL) break;
+    size_t d = edit_distance(s, cand);
+    size_t limit = strlen(cand) <= 4 ? 1 : 2;
+    if (d <= limit && d < best_d) {
+      best = cand;
+      best_d = d;
+    }
+  }
+  return best;
+}
+
+static void join_names(char *buf, size_t len, name_at_fn at, const void *ctx) {
+  size_t n = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < 4096; i++) {
+    const char *cand = at(ctx, i);
+    if (cand == NULL) break;
+    int w = snprintf(buf + n, len - n, "%s%s", i ? ", " : "", cand);
+    if (w < 0 || (size_t)w >= len - n) break;
+    n += (size_t)w;
+  }
+}
+
+/* "unknown WHAT 'x' (did you mean 'y'?)" or "... (expected one of a, b)" */
+static bool fail_unknown(loader *ld, const char *what, const char *s, name_at_fn at,
+                         const void *ctx, const char *where) {
+  const char *close = closest_name(s, at, ctx);
+  if (where != NULL) {
+    if (close) return ld_fail(ld, "unknown %s '%s', did you mean '%s'? (%s)", what, q(s).s, close, where);
+    return ld_fail(ld, "unknown %s '%s' (%s)", what, q(s).s, where);
+  }
+  char list[320];
+  join_names(list, sizeof(list), at, ctx);
+  if (close) return ld_fail(ld, "unknown %s '%s', did you mean '%s'? (expected one of %s)", what, q(s).s, close, list);
+  return ld_fail(ld, "unknown %s '%s' (expected one of %s)", what, q(s).s, list);
+}
+
+/* ---- scalar values at the current path ------------------------------------ */
+
+/* "0x" then hex digits: the way to write u64 values JSON integers (signed
+ * 64-bit in jansson) cannot hold, and addresses as people read them. */
+static bool parse_hex_u64(const char *s, uint64_t *out) {
+  if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || s[2] == '\0') return false;
+  uint64_t v = 0;
+  for (const char *p = s + 2; *p; p++) {
+    int h;
+    if (*p >= '0' && *p <= '9') h = *p - '0';
+    else if (*p >= 'a' && *p <= 'f') h = *p - 'a' + 10;
+    else if (*p >= 'A' && *p <= 'F') h = *p - 'A' + 10;
+    else return false;
+    if (v > (UINT64_MAX >> 4)) return false;
+    v = (v << 4) | (uint64_t)h;
+  }
+  *out = v;
+  return true;
+}
+
+static bool val_uint(loader *ld, json_t *v, uint64_t min, uint64_t max, uint64_t *out) {
+  uint64_t u;
+  if (json_is_integer(v)) {
+    json_int_t i = json_integer_value(v);
+    if (i < 0) return ld_fail(ld, "must not be negative (got %lld)", (long long)i);
+    u = (uint64_t)i;
+  } else if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    if (!parse_hex_u64(s, &u))
+      return ld_fail(ld, "expected an integer or a \"0x...\" hex string (at most 64 bits), got '%s'", q(s).s);
+  } else {
+    return ld_fail(ld, "expected an integer, got %s", type_name(v));
+  }
+  if (u < min || u > max)
+    return ld_fail(ld, "%llu is out of range %llu..%llu", (unsigned long long)u,
+                   (unsigned long long)min, (unsigned long long)max);
+  *out = u;
+  return true;
+}
+
+static bool val_string(loader *ld, json_t *v, const char **out) {
+  if (!json_is_string(v)) return ld_fail(ld, "expected a string, got %s", type_name(v));
+  *out = json_string_value(v);
+  return true;
+}
+
+static bool val_bool(loader *ld, json_t *v, bool *out) {
+  if (!json_is_boolean(v)) return ld_fail(ld, "expected true or false, got %s", type_name(v));
+  *out = json_is_true(v);
+  return true;
+}
+
+/* One of the names `at` enumerates; *out is its index. */
+static bool val_enum(loader *ld, json_t *v, name_at_fn at, const void *ctx, const char *what, int *out) {
+  const char *s = NULL;
+  if (!val_string(ld, v, &s)) return false;
+  for (int i = 0; at(ctx, (size_t)i); i++)
+    if (strcmp(at(ctx, (size_t)i), s) == 0) {
+      *out = i;
+      return true;
+    }
+  return fail_unknown(ld, what, s, at, ctx, NULL);
+}
+
+/* ---- object members ------------------------------------------------------- */
+
+/* Every member of `obj` must be in the NULL-terminated `allowed`. Checked in
+ * file order (jansson keeps insertion order) so the first typo is reported. */
+static bool check_keys(loader *ld, json_t *obj, const char *const *allowed) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    bool ok = false;
+    for (size_t i = 0; allowed[i] && !ok; i++) ok = strcmp(allowed[i], key) == 0;
+    if (ok) continue;
+    ld_push(ld, key);
+    const char *close = closest_name(key, at_table, allowed);
+    if (close) return ld_fail(ld, "unknown field, did you mean '%s'?", close);
+    char list[320];
+    join_names(list, sizeof(list), at_table, allowed);
+    return ld_fail(ld, "unknown field (allowed here: %s)", list);
+  }
+  return true;
+}
+
+static bool need(loader *ld, json_t *obj, const char *key) {
+  if (json_object_get(obj, key)) return true;
+  ld_push(ld, key);
+  return ld_fail(ld, "missing required field");
+}
+
+static bool opt_u64(loader *ld, json_t *obj, const char *key, uint64_t min, uint64_t max,
+                    uint64_t *out, bool *present) {
+  json_t *v = json_object_get(obj, key);
+  if (present) *present = v != NULL;
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_uint(ld, v, min, max, out)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+static bool opt_u32(loader *ld, json_t *obj, const char *key, uint64_t min, uint64_t max,
+                    uint32_t *out, bool *present) {
+  uint64_t t = *out;
+  if (!opt_u64(ld, obj, key, min, max > UINT32_MAX ? UINT32_MAX : max, &t, present)) return false;
+  *out = (uint32_t)t;
+  return true;
+}
+
+static bool opt_u16(loader *ld, json_t *obj, const char *key, uint64_t min, uint64_t max,
+                    uint16_t *out, bool *present) {
+  uint64_t t = *out;
+  if (!opt_u64(ld, obj, key, min, max > UINT16_MAX ? UINT16_MAX : max, &t, present)) return false;
+  *out = (uint16_t)t;
+  return true;
+}
+
+static bool opt_bool(loader *ld, json_t *obj, const char *key, bool *out, bool *present) {
+  json_t *v = json_object_get(obj, key);
+  if (present) *present = v != NULL;
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_bool(ld, v, out)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+/* `names`: a NULL-terminated table. */
+static bool opt_enum(loader *ld, json_t *obj, const char *key, const char *const *names,
+                     const char *what, int *out) {
+  json_t *v = json_object_get(obj, key);
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_enum(ld, v, at_table, names, what, out)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+/* A string copied out of the tree; *out untouched when absent. */
+static bool opt_strdup(loader *ld, json_t *obj, const char *key, bool nonempty, char **out) {
+  json_t *v = json_object_get(obj, key);
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  const char *s = NULL;
+  if (!val_string(ld, v, &s)) return false;
+  if (nonempty && s[0] == '\0') return ld_fail(ld, "must not be empty");
+  if ((*out = ld_strdup(ld, s)) == NULL) return false;
+  ld_pop(ld);
+  return true;
+}
+
+static bool val_array(loader *ld, json_t *v, size_t max, const char *what) {
+  if (!json_is_array(v)) return ld_fail(ld, "expected an array of %s, got %s", what, type_name(v));
+  if (json_array_size(v) > max)
+    return ld_fail(ld, "too many %s (%zu; at most %zu)", what, json_array_size(v), max);
+  return true;
+}
+
+static bool val_object(loader *ld, json_t *v) {
+  if (!json_is_object(v)) return ld_fail(ld, "expected an object, got %s", type_name(v));
+  return true;
+}
+
+/* ---- sets of names → bit masks -------------------------------------------- */
+
+enum name_kind { NAMES_FEATURE, NAMES_STATUS, NAMES_MUTANT, NAMES_DESC_FLAG };
+
+static const char *const desc_flag_names[] = {"NEXT", "WRITE", "INDIRECT", NULL};
+
+/* The mask a name stands for, 0 when unknown. */
+static uint64_t name_mask(const loader *ld, enum name_kind k, const char *s) {
+  switch (k) {
+    case NAMES_FEATURE: {
+      int bit = vsim_feature_bit_by_name(ld->sc->device, s);
+      return bit < 0 ? 0 : UINT64_C(1) << bit;
+    }
+    case NAMES_STATUS: {
+      int v = vsim_status_bit_by_name(s);
+      return v < 0 ? 0 : (uint64_t)v;
+    }
+    case NAMES_MUTANT:
+      for (size_t i = 0; i < COUNT_OF(mutant_names); i++)
+        if (strcmp(mutant_names[i], s) == 0) return UINT64_C(1) << i;
+      return 0;
+    case NAMES_DESC_FLAG:
+      if (strcmp(s, "NEXT") == 0) return VRING_DESC_F_NEXT;
+      if (strcmp(s, "WRITE") == 0) return VRING_DESC_F_WRITE;
+      if (strcmp(s, "INDIRECT") == 0) return VRING_DESC_F_INDIRECT;
+      return 0;
+  }
+  return 0;
+}
+
+static bool fail_unknown_name(loader *ld, enum name_kind k, const char *s) {
+  switch (k) {
+    case NAMES_FEATURE: {
+      const char *dev = ld->sc->device;
+      char list[320];
+      join_names(list, sizeof(list), at_feature, dev);
+      const char *close = closest_name(s, at_feature, dev);
+      if (close) return ld_fail(ld, "unknown feature '%s' for device '%s', did you mean '%s'?", q(s).s, dev, close);
+      return ld_fail(ld, "unknown feature '%s' for device '%s' (expected one of %s, or bit:N with N 0..63)",
+                     q(s).s, dev, list);
+    }
+    case NAMES_STATUS: return fail_unknown(ld, "status bit", s, at_status, NULL, NULL);
+    case NAMES_MUTANT:
+      return fail_unknown(ld, "mutant", s, at_mutant, NULL, "see include/virtiosim/mutants.h");
+    case NAMES_DESC_FLAG: return fail_unknown(ld, "descriptor flag", s, at_table, desc_flag_names, NULL);
+  }
+  return ld_fail(ld, "unknown name");
+}
+
+/* An array of names; duplicates are refused (a repeated line is usually a
+ * copy-paste slip that meant another name). */
+static bool val_name_set(loader *ld, json_t *v, enum name_kind k, uint64_t *mask) {
+  if (!val_array(ld, v, 64, "names")) return false;
+  uint64_t m = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    const char *s = NULL;
+    if (!val_string(ld, e, &s)) return false;
+    uint64_t bit = name_mask(ld, k, s);
+    if (bit == 0) return fail_unknown_name(ld, k, s);
+    if (m & bit) return ld_fail(ld, "'%s' is listed twice", q(s).s);
+    m |= bit;
+    ld_pop(ld);
+  }
+  *mask = m;
+  return true;
+}
+
+static bool opt_name_set(loader *ld, json_t *obj, const char *key, enum name_kind k,
+                         uint64_t *mask, bool *present) {
+  json_t *v = json_object_get(obj, key);
+  if (present) *present = v != NULL;
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_name_set(ld, v, k, mask)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+/* "status_has" / "status_lacks" in an object; a bit in both is a contradiction. */
+static bool opt_status_pair(loader *ld, json_t *obj, uint8_t *has, uint8_t *lacks) {
+  uint64_t h = 0, l = 0;
+  if (!opt_name_set(ld, obj, "status_has", NAMES_STATUS, &h, NULL)) return false;
+  if (!opt_name_set(ld, obj, "status_lacks", NAMES_STATUS, &l, NULL)) return false;
+  if (h & l) {
+    ld_push(ld, "status_lacks");
+    return ld_fail(ld, "a status bit cannot be both in status_has and status_lacks");
+  }
+  *has = (uint8_t)h;
+  *lacks = (uint8_t)l;
+  return true;
+}
+
+/* ---- data specs ----------------------------------------------------------- */
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* "de ad be ef": hex digit pairs; spaces anywhere are ignored. */
+static bool val_hex_bytes(loader *ld, const char *s, vsim_data *d) {
+  size_t digits = 0;
+  for (size_t i = 0; s[i]; i++) {
+    if (s[i] == ' ') continue;
+    if (hex_digit(s[i]) < 0) {
+      unsigned char c = (unsigned char)s[i];
+      if (c >= 0x20 && c < 0x7f) return ld_fail(ld, "bad hex: '%c' at offset %zu is not a hex digit", c, i);
+      return ld_fail(ld, "bad hex: byte 0x%02x at offset %zu is not a hex digit", c, i);
+    }
+    digits++;
+  }
+  if (digits % 2) return ld_fail(ld, "bad hex: odd number of hex digits (%zu)", digits);
+  if (digits / 2 > VSIM_SCENARIO_MAX_DATA)
+    return ld_fail(ld, "too much data (%zu bytes; at most %u)", digits / 2, VSIM_SCENARIO_MAX_DATA);
+  d->kind = VSIM_DATA_BYTES;
+  d->len = (uint32_t)(digits / 2);
+  if (d->len == 0) return true;
+  if ((d->bytes = malloc(d->len)) == NULL) return ld_fail(ld, "out of memory");
+  size_t n = 0;
+  int hi = -1;
+  for (size_t i = 0; s[i]; i++) {
+    if (s[i] == ' ') continue;
+    if (hi < 0) {
+      hi = hex_digit(s[i]);
+    } else {
+      d->bytes[n++] = (uint8_t)(hi << 4 | hex_digit(s[i]));
+      hi = -1;
+    }
+  }
+  return true;
+}
+
+static const char *const data_obj_keys[] = {"pattern", "fill", "len", NULL};
+
+/* {"pattern": SEED, "len": N} or {"fill": BYTE, "len": N} */
+static bool val_data_object(loader *ld, json_t *v, vsim_data *d) {
+  if (!check_keys(ld, v, data_obj_keys)) return false;
+  bool has_pattern = json_object_get(v, "pattern") != NULL;
+  bool has_fill = json_object_get(v, "fill") != NULL;
+  if (has_pattern == has_fill)
+    return ld_fail(ld, "a data object needs exactly one of \"pattern\" or \"fill\"");
+  if (!need(ld, v, "len")) return false;
+  if (!opt_u32(ld, v, "len", 0, VSIM_SCENARIO_MAX_DATA, &d->len, NULL)) return false;
+  if (has_pattern) {
+    d->kind = VSIM_DATA_PATTERN;
+    return opt_u64(ld, v, "pattern", 0, UINT64_MAX, &d->seed, NULL);
+  }
+  uint64_t fill = 0;
+  if (!opt_u64(ld, v, "fill", 0, 255, &fill, NULL)) return false;
+  d->kind = VSIM_DATA_FILL;
+  d->fill = (uint8_t)fill;
+  return true;
+}
+
+static bool val_data(loader *ld, json_t *v, vsim_data *d) {
+  if (json_is_string(v)) return val_hex_bytes(ld, json_string_value(v), d);
+  if (json_is_object(v)) return val_data_object(ld, v, d);
+  return ld_fail(ld, "expected a hex string or a {\"pattern\"|\"fill\", \"len\"} object, got %s",
+                 type_name(v));
+}
+
+static bool opt_data(loader *ld, json_t *obj, const char *key, vsim_data *d) {
+  json_t *v = json_object_get(obj, key);
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_data(ld, v, d)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+static void data_free(vsim_data *d) {
+  free(d->bytes);
+  d->bytes = NULL;
+}
+
+/* ---- steps ---------------------------------------------------------------- */
+
+enum step_field {
+  SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
+  SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
+  SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF__COUNT
+};
+
+static const char *const step_field_names[SF__COUNT] = {
+    [SF_QUEUE] = "queue", [SF_VALUE] = "value", [SF_SECTOR] = "sector",
+    [SF_NSECTORS] = "nsectors", [SF_LEN] = "len", [SF_TYPE] = "type",
+    [SF_FLAGS] = "flags", [SF_UNMAP] = "unmap", [SF_INDEX] = "index",
+    [SF_ADDR] = "addr", [SF_NEXT] = "next", [SF_HEADS] = "heads",
+    [SF_DATA] = "data", [SF_EXPECT_STATUS] = "expect_status",
+    [SF_EXPECT_DATA] = "expect_data", [SF_EXPECT_DATA_WRITTEN] = "expect_data_written",
+    [SF_STATUS_HAS] = "status_has", [SF_STATUS_LACKS] = "status_lacks",
+    [SF_DRIVER_OK] = "driver_ok",
+};
+
+#define B(f) (1u << (f))
+#define BLK_COMMON (B(SF_QUEUE) | B(SF_EXPECT_STATUS))
+
+typedef struct op_fields {
+  unsigned allowed, required; /* B(SF_*) masks; "op" and "comment" always allowed */
+} op_fields;
+
+static const op_fields op_table[] = {
+    [VSIM_OP_INIT] = {B(SF_DRIVER_OK), 0},
+    [VSIM_OP_DRIVER_OK] = {0, 0},
+    [VSIM_OP_RESET] = {0, 0},
+    [VSIM_OP_WAIT] = {0, 0},
+    [VSIM_OP_POLL] = {B(SF_QUEUE), 0},
+    [VSIM_OP_KICK] = {B(SF_QUEUE) | B(SF_VALUE), 0},
+    [VSIM_OP_BLK_READ] = {BLK_COMMON | B(SF_SECTOR) | B(SF_LEN) | B(SF_EXPECT_DATA) |
+                              B(SF_EXPECT_DATA_WRITTEN), B(SF_SECTOR)},
+    [VSIM_OP_BLK_WRITE] = {BLK_COMMON | B(SF_SECTOR) | B(SF_DATA), B(SF_SECTOR) | B(SF_DATA)},
+    [VSIM_OP_BLK_FLUSH] = {BLK_COMMON | B(SF_SECTOR), 0},
+    [VSIM_OP_BLK_GET_ID] = {BLK_COMMON | B(SF_EXPECT_DATA), 0},
+    [VSIM_OP_BLK_DISCARD] = {BLK_COMMON | B(SF_SECTOR) | B(SF_NSECTORS) | B(SF_FLAGS) | B(SF_UNMAP),
+                             B(SF_SECTOR) | B(SF_NSECTORS)},
+    [VSIM_OP_BLK_WRITE_ZEROES] = {BLK_COMMON | B(SF_SECTOR) | B(SF_NSECTORS) | B(SF_FLAGS) |
+                                      B(SF_UNMAP), B(SF_SECTOR) | B(SF_NSECTORS)},
+    [VSIM_OP_BLK_RAW] = {BLK_COMMON | B(SF_TYPE) | B(SF_SECTOR) | B(SF_DATA) | B(SF_LEN), B(SF_TYPE)},
+    [VSIM_OP_RAW_DESC] = {B(SF_QUEUE) | B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN) | B(SF_FLAGS) | B(SF_NEXT),
+                          B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN)},
+    [VSIM_OP_RAW_AVAIL] = {B(SF_QUEUE) | B(SF_HEADS), B(SF_HEADS)},
+    [VSIM_OP_RAW_AVAIL_IDX] = {B(SF_QUEUE) | B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_RAW_AVAIL_FLAGS] = {B(SF_QUEUE) | B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_RAW_USED_EVENT] = {B(SF_QUEUE) | B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_RAW_WRITE] = {B(SF_ADDR) | B(SF_DATA), B(SF_ADDR) | B(SF_DATA)},
+    [VSIM_OP_FAULT_DEVICE_RESET] = {0, 0},
+    [VSIM_OP_FAULT_DELAY_IRQ] = {B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_FAULT_NEEDS_RESET] = {0, 0},
+    [VSIM_OP_EXPECT] = {B(SF_STATUS_HAS) | B(SF_STATUS_LACKS), 0},
+};
+
+static bool op_is_blk(enum vsim_op op) { return op >= VSIM_OP_BLK_READ && op <= VSIM_OP_BLK_RAW; }
+
+/* The field names an op accepts, for messages: "op", "comment", then its own. */
+typedef struct op_field_names {
+  const char *names[SF__COUNT + 3];
+} op_field_names;
+
+static op_field_names fields_of(enum vsim_op op) {
+  op_field_names f;
+  size_t n = 0;
+  f.names[n++] = "op";
+  f.names[n++] = "comment";
+  for (unsigned i = 0; i < SF__COUNT; i++)
+    if (op_table[op].allowed & B(i)) f.names[n++] = step_field_names[i];
+  f.names[n] = NULL;
+  return f;
+}
+
+static int step_field_by_name(const char *key) {
+  for (int i = 0; i < SF__COUNT; i++)
+    if (strcmp(step_field_names[i], key) == 0) return i;
+  return -1;
+}
+
+static bool step_parse_op(loader *ld, json_t *o, enum vsim_op *op) {
+  if (!need(ld, o, "op")) return false;
+  ld_push(ld, "op");
+  const char *s = NULL;
+  if (!val_string(ld, json_object_get(o, "op"), &s)) return false;
+  for (int i = VSIM_OP_INIT; i <= VSIM_OP__LAST; i++)
+    if (strcmp(vsim_op_name((enum vsim_op)i), s) == 0) {
+      *op = (enum vsim_op)i;
+      ld_pop(ld);
+      return true;
+    }
+  char list[320];
+  join_names(list, sizeof(list), at_op, NULL);
+  return ld_fail(ld, "unknown op '%s' (expected one of %s)", q(s).s, list);
+}
+
+/* Unknown names, fields another op takes, missing required fields. */
+static bool step_check_fields(loader *ld, json_t *o, enum vsim_op op) {
+  op_field_names allowed = fields_of(op);
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) {
+    if (strcmp(key, "op") == 0) continue;
+    if (strcmp(key, "comment") == 0) {
+      ld_push(ld, key);
+      const char *s = NULL;
+      if (!val_string(ld, v, &s)) return false;
+      ld_pop(ld);
+      continue;
+    }
+    int f = step_field_by_name(key);
+    if (f >= 0 && (op_table[op].allowed & B(f))) continue;
+    ld_push(ld, key);
+    char list[320];
+    join_names(list, sizeof(list), at_table, allowed.names);
+    const char *close = f < 0 ? closest_name(key, at_table, allowed.names) : NULL;
+    if (close) return ld_fail(ld, "unknown field, did you mean '%s'?", close);
+    if (f < 0) return ld_fail(ld, "unknown field for op '%s' (allowed: %s)", vsim_op_name(op), list);
+    return ld_fail(ld, "not allowed for op '%s' (allowed: %s)", vsim_op_name(op), list);
+  }
+  for (unsigned i = 0; i < SF__COUNT; i++) {
+    if (!(op_table[op].required & B(i)) || json_object_get(o, step_field_names[i])) continue;
+    ld_push(ld, step_field_names[i]);
+    return ld_fail(ld, "missing required field for op '%s'", vsim_op_name(op));
+  }
+  return true;
+}
+
+static bool step_parse_queue(loader *ld, json_t *o, vsim_step *st) {
+  bool present;
+  if (!opt_u16(ld, o, "queue", 0, UINT16_MAX, &st->queue, &present)) return false;
+  if (present && st->queue >= ld->sc->num_queues) {
+    ld_push(ld, "queue");
+    return ld_fail(ld, "queue %u out of range (num_queues is %u)", st->queue, ld->sc->num_queues);
+  }
+  return true;
+}
+
+/* `value` means different things per op, so its range does too. */
+static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
+  uint64_t min = 0, max = UINT16_MAX;
+  if (st->op == VSIM_OP_KICK) max = UINT32_MAX; /* notification data is 32 bits */
+  if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
+    min = 1;
+    max = VSIM_SCENARIO_MAX_DELAY_IRQ;
+  }
+  return opt_u64(ld, o, "value", min, max, &st->value, &st->has_value);
+}
+
+static bool step_parse_desc_flags(loader *ld, json_t *o, vsim_step *st) {
+  json_t *v = json_object_get(o, "flags");
+  if (v == NULL) return true;
+  ld_push(ld, "flags");
+  uint64_t m = 0;
+  bool ok = json_is_array(v) ? val_name_set(ld, v, NAMES_DESC_FLAG, &m) : val_uint(ld, v, 0, UINT16_MAX, &m);
+  if (!ok) return false;
+  st->flags = (uint32_t)m;
+  ld_pop(ld);
+  return true;
+}
+
+/* discard / write-zeroes: raw "flags", or the readable "unmap": true. */
+static bool step_parse_blk_flags(loader *ld, json_t *o, vsim_step *st) {
+  bool has_flags, has_unmap, unmap = false;
+  if (!opt_u32(ld, o, "flags", 0, UINT32_MAX, &st->flags, &has_flags)) return false;
+  if (!opt_bool(ld, o, "unmap", &unmap, &has_unmap)) return false;
+  if (has_flags && has_unmap) {
+    ld_push(ld, "unmap");
+    return ld_fail(ld, "give either \"flags\" or \"unmap\", not both");
+  }
+  if (unmap) st->flags = VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+  return true;
+}
+
+static bool step_parse_heads(loader *ld, json_t *o, vsim_step *st) {
+  json_t *v = json_object_get(o, "heads");
+  if (v == NULL) return true;
+  ld_push(ld, "heads");
+  if (!val_array(ld, v, VSIM_SCENARIO_MAX_HEADS, "heads")) return false;
+  if (json_array_size(v) == 0) return ld_fail(ld, "needs at least one head");
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    uint64_t h;
+    if (!val_uint(ld, e, 0, UINT16_MAX, &h)) return false;
+    st->heads[i] = (uint16_t)h;
+    ld_pop(ld);
+  }
+  st->nheads = (uint16_t)json_array_size(v);
+  ld_pop(ld);
+  return true;
+}
+
+static const char *const blk_status_names[] = {"OK", "IOERR", "UNSUPP", NULL};
+static const uint8_t blk_status_values[] = {VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP};
+
+static bool step_parse_expectations(loader *ld, json_t *o, vsim_step *st) {
+  int status = -1;
+  if (!opt_enum(ld, o, "expect_status", blk_status_names, "status", &status)) return false;
+  if (status >= 0) {
+    st->has_expect_status = true;
+    st->expect_status = blk_status_values[status];
+  }
+  if (!opt_data(ld, o, "expect_data", &st->expect_data)) return false;
+  bool written = false, has_written;
+  if (!opt_bool(ld, o, "expect_data_written", &written, &has_written)) return false;
+  if (written && st->expect_data.kind != VSIM_DATA_NONE) {
+    ld_push(ld, "expect_data_written");
+    return ld_fail(ld, "give either \"expect_data\" or \"expect_data_written\", not both");
+  }
+  st->expect_data_written = written;
+  if (st->op == VSIM_OP_BLK_GET_ID && st->expect_data.len > VIRTIO_BLK_ID_BYTES) {
+    ld_push(ld, "expect_data");
+    return ld_fail(ld, "a device id has at most %d bytes, expect_data has %u", VIRTIO_BLK_ID_BYTES,
+                   st->expect_data.len);
+  }
+  return true;
+}
+
+/* Fields whose defaults or limits depend on other fields. */
+static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
+  if (st->op == VSIM_OP_BLK_READ) {
+    bool has_expect = st->expect_data.kind != VSIM_DATA_NONE;
+    if (!has_len) st->len = has_expect ? st->expect_data.len : DEFAULT_READ_LEN;
+    if (has_len && has_expect && st->expect_data.len != st->len) {
+      ld_push(ld, "expect_data");
+      return ld_fail(ld, "expect_data has %u bytes but len is %u", st->expect_data.len, st->len);
+    }
+  }
+  if (st->op == VSIM_OP_RAW_DESC && st->index >= ld->sc->queue_size) {
+    ld_push(ld, "index");
+    return ld_fail(ld, "descriptor index %u out of range (queue_size is %u)", st->index,
+                   ld->sc->queue_size);
+  }
+  if (st->op == VSIM_OP_RAW_WRITE &&
+      (st->addr > ld->sc->arena_size || st->data.len > ld->sc->arena_size - st->addr)) {
+    ld_push(ld, "addr");
+    return ld_fail(ld, "write of %u bytes at 0x%llx goes past the end of the arena (arena_size 0x%llx)",
+                   st->data.len, (unsigned long long)st->addr, (unsigned long long)ld->sc->arena_size);
+  }
+  return true;
+}
+
+static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
+  unsigned allowed = op_table[st->op].allowed;
+  bool has_len = false;
+  uint64_t len_max = st->op == VSIM_OP_RAW_DESC ? UINT32_MAX : VSIM_SCENARIO_MAX_DATA;
+  if (!step_parse_queue(ld, o, st)) return false;
+  if ((allowed & B(SF_VALUE)) && !step_parse_value(ld, o, st)) return false;
+  if (!opt_u64(ld, o, "sector", 0, UINT64_MAX, &st->sector, NULL)) return false;
+  if (!opt_u32(ld, o, "nsectors", 0, UINT32_MAX, &st->nsectors, NULL)) return false;
+  if (!opt_u32(ld, o, "len", 0, len_max, &st->len, &has_len)) return false;
+  if (!opt_u32(ld, o, "type", 0, UINT32_MAX, &st->type, NULL)) return false;
+  if (st->op == VSIM_OP_RAW_DESC && !step_parse_desc_flags(ld, o, st)) return false;
+  if ((allowed & B(SF_UNMAP)) && !step_parse_blk_flags(ld, o, st)) return false;
+  if (!opt_u32(ld, o, "index", 0, UINT16_MAX, &st->index, NULL)) return false;
+  if (!opt_u64(ld, o, "addr", 0, UINT64_MAX, &st->addr, NULL)) return false;
+  if (!opt_u32(ld, o, "next", 0, UINT16_MAX, &st->next, NULL)) return false;
+  if (!step_parse_heads(ld, o, st)) return false;
+  if (st->op == VSIM_OP_INIT) {
+    /* "driver_ok": false stops initialisation after queue set-up */
+    bool ok = true;
+    if (!opt_bool(ld, o, "driver_ok", &ok, &st->has_value)) return false;
+    st->value = ok ? 1 : 0;
+  }
+  if (!opt_data(ld, o, "data", &st->data)) return false;
+  if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;
+  if (st->op == VSIM_OP_EXPECT) {
+    if (!json_object_get(o, "status_has") && !json_object_get(o, "status_lacks"))
+      return ld_fail(ld, "an expect step needs \"status_has\" or \"status_lacks\"");
+    if (!opt_status_pair(ld, o, &st->status_has, &st->status_lacks)) return false;
+  }
+  return step_finish(ld, st, has_len);
+}
+
+/* Fields not in op_table[op].allowed were refused by step_check_fields, so
+ * the parsers above may look every field up unconditionally. */
+static bool step_parse(loader *ld, json_t *o, vsim_step *st) {
+  if (!val_object(ld, o)) return false;
+  if (!step_parse_op(ld, o, &st->op)) return false;
+  if (!step_check_fields(ld, o, st->op)) return false;
+  return step_parse_fields(ld, o, st);
+}
+
+static bool parse_steps(loader *ld, json_t *root) {
+  if (!need(ld, root, "steps")) return false;
+  json_t *arr = json_object_get(root, "steps");
+  ld_push(ld, "steps");
+  if (!val_array(ld, arr, VSIM_SCENARIO_MAX_STEPS, "steps")) return false;
+  vsim_scenario *sc = ld->sc;
+  size_t n = json_array_size(arr);
+  if (n == 0) {
+    ld_pop(ld);
+    return true;
+  }
+  vsim_json_loc *locs = calloc(n, sizeof(*locs));
+  sc->steps = calloc(n, sizeof(*sc->steps));
+  if (locs == NULL || sc->steps == NULL) {
+    free(locs);
+    return ld_fail(ld, "out of memory");
+  }
+  sc->nsteps = n; /* all zeroed, so vsim_scenario_free is safe from here on */
+  vsim_json_loc whole;
+  vsim_json_pos_find(ld->text, ld->len, &ld->path, &whole);
+  size_t found = vsim_json_pos_elements(ld->text, ld->len, &ld->path, locs, n);
+  bool ok = true;
+  for (size_t i = 0; i < n && ok; i++) {
+    vsim_json_loc at = i < found ? locs[i] : whole;
+    sc->steps[i].line = at.line;
+    sc->steps[i].col = at.col;
+    ld_push_index(ld, i);
+    ok = step_parse(ld, json_array_get(arr, i), &sc->steps[i]);
+    if (ok) ld_pop(ld);
+  }
+  free(locs);
+  if (ok) ld_pop(ld);
+  return ok;
+}
+
+/* ---- the rest of the top level -------------------------------------------- */
+
+static const char *const region_keys[] = {"base", "len", "access", NULL};
+static const char *const access_names[] = {"rw", "none", "driver-only", "device-ro", NULL};
+static const unsigned access_perms[] = {
+    VSIM_REGION_RAM,
+    VSIM_REGION_HOLE,
+    VSIM_REGION_PERM(VSIM_ACC_RW, 0),
+    VSIM_REGION_PERM(VSIM_ACC_RW, VSIM_ACC_READ),
+};
+
+static bool parse_region(loader *ld, json_t *o, vsim_region_spec *r) {
+  if (!val_object(ld, o) || !check_keys(ld, o, region_keys)) return false;
+  if (!need(ld, o, "base") || !need(ld, o, "len") || !need(ld, o, "access")) return false;
+  uint64_t arena = ld->sc->arena_size;
+  if (!opt_u64(ld, o, "base", 0, UINT64_MAX, &r->base, NULL)) return false;
+  if (!opt_u64(ld, o, "len", 1, UINT64_MAX, &r->len, NULL)) return false;
+  if (r->base >= arena || r->len > arena - r->base) {
+    ld_push(ld, "len");
+    return ld_fail(ld, "region [0x%llx, +0x%llx) goes past the end of the arena (arena_size 0x%llx)",
+                   (unsigned long long)r->base, (unsigned long long)r->len, (unsigned long long)arena);
+  }
+  int a = 0;
+  if (!opt_enum(ld, o, "access", access_names, "access", &a)) return false;
+  r->perm = access_perms[a];
+  return true;
+}
+
+static bool parse_memory(loader *ld, json_t *root) {
+  json_t *v = json_object_get(root, "memory");
+  if (v == NULL) return true;
+  ld_push(ld, "memory");
+  if (!val_array(ld, v, VSIM_SCENARIO_MAX_REGIONS, "regions")) return false;
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    if (!parse_region(ld, e, &ld->sc->regions[i])) return false;
+    ld->sc->nregions = (unsigned)i + 1;
+    ld_pop(ld);
+  }
+  ld_pop(ld);
+  return true;
+}
+
+/* device_config values become strings; the device model parses them. */
+static char *config_value(loader *ld, json_t *v) {
+  char tmp[32];
+  if (json_is_string(v)) return ld_strdup(ld, json_string_value(v));
+  if (json_is_boolean(v)) return ld_strdup(ld, json_is_true(v) ? "true" : "false");
+  if (json_is_integer(v)) {
+    snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+    return ld_strdup(ld, tmp);
+  }
+  ld_fail(ld, "expected a string, an integer or a boolean, got %s", type_name(v));
+  return NULL;
+}
+
+static bool parse_device_config(loader *ld, json_t *root) {
+  json_t *o = json_object_get(root, "device_config");
+  if (o == NULL) return true;
+  ld_push(ld, "device_config");
+  if (!val_object(ld, o)) return false;
+  size_t n = json_object_size(o);
+  if (n > VSIM_SCENARIO_MAX_CONFIG)
+    return ld_fail(ld, "too many entries (%zu; at most %u)", n, VSIM_SCENARIO_MAX_CONFIG);
+  if (n && (ld->sc->config = calloc(n, sizeof(vsim_kv))) == NULL) return ld_fail(ld, "out of memory");
+  const char *key;
+  json_t *v;
+  json_object_foreach(o, key, v) {
+    ld_push(ld, key);
+    if (key[0] == '\0') return ld_fail(ld, "empty key");
+    vsim_kv *kv = &ld->sc->config[ld->sc->nconfig];
+    if ((kv->key = ld_strdup(ld, key)) == NULL) return false;
+    ld->sc->nconfig++; /* count it now so a failure below still frees the key */
+    if ((kv->value = config_value(ld, v)) == NULL) return false;
+    ld_pop(ld);
+  }
+  ld_pop(ld);
+  return true;
+}
+
+static bool parse_features(loader *ld, json_t *root) {
+  vsim_scenario *sc = ld->sc;
+  if (!opt_name_set(ld, root, "offered_features", NAMES_FEATURE, &sc->offered, &sc->has_offered))
+    return false;
+  if (!opt_name_set(ld, root, "accept_features", NAMES_FEATURE, &sc->accept, &sc->has_accept))
+    return false;
+  return opt_name_set(ld, root, "refuse_features", NAMES_FEATURE, &sc->refuse, NULL);
+}
+
+static const char *const top_keys[] = {
+    "name", "description", "device", "transport", "ring", "queue_size", "queue_max",
+    "num_queues", "arena_size", "seed", "policy", "max_steps", "device_batch",
+    "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "mutants",
+    "memory", "device_config", "steps", "expect", NULL};
+
+static const char *const device_names[] = {"blk", NULL};
+static const char *const transport_names[] = {"mmio", "pci", NULL};
+static const char *const ring_names[] = {"split", "packed", NULL};
+static const char *at_policy(const void *ctx, size_t i) {
+  return i <= VSIM_POLICY_RANDOM ? vsim_policy_name((enum vsim_policy)i) : NULL;
+}
+
+static bool parse_identity(loader *ld, json_t *root) {
+  vsim_scenario *sc = ld->sc;
+  if (!need(ld, root, "name") || !opt_strdup(ld, root, "name", true, &sc->name)) return false;
+  json_t *desc = json_object_get(root, "description");
+  if (desc != NULL) {
+    const char *s = NULL;
+    ld_push(ld, "description");
+    if (!val_string(ld, desc, &s)) return false;
+    ld_pop(ld);
+  }
+  int dev = 0;
+  if (!need(ld, root, "device") || !opt_enum(ld, root, "device", device_names, "device", &dev))
+    return false;
+  if ((sc->device = ld_strdup(ld, device_names[dev])) == NULL) return false;
+  int t = VSIM_TRANSPORT_MMIO, r = VSIM_RING_SPLIT, p = VSIM_POLICY_SCRIPTED;
+  if (!opt_enum(ld, root, "transport", transport_names, "transport", &t)) return false;
+  if (!opt_enum(ld, root, "ring", ring_names, "ring", &r)) return false;
+  json_t *pv = json_object_get(root, "policy");
+  if (pv != NULL) {
+    ld_push(ld, "policy");
+    if (!val_enum(ld, pv, at_policy, NULL, "policy", &p)) return false;
+    ld_pop(ld);
+  }
+  sc->transport = (enum vsim_transport_kind)t;
+  sc->ring = (enum vsim_ring)r;
+  sc->policy = (enum vsim_policy)p;
+  return true;
+}
+
+static bool parse_queues(loader *ld, json_t *root) {
+  vsim_scenario *sc = ld->sc;
+  bool has_max;
+  if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
+  if (!opt_u16(ld, root, "queue_size", 1, MAX_QUEUE_SIZE, &sc->queue_size, NULL)) return false;
+  if (!opt_u16(ld, root, "queue_max", 1, MAX_QUEUE_SIZE, &sc->queue_max, &has_max)) return false;
+  /* Split rings index with `idx % size`, which needs a power of two (spec
+   * 2.7: "Queue Size value is always a power of 2"); packed rings do not. */
+  if (sc->ring == VSIM_RING_SPLIT && (sc->queue_size & (sc->queue_size - 1)) != 0) {
+    ld_push(ld, "queue_size");
+    return ld_fail(ld, "%u is not a power of two (required with \"ring\": \"split\")", sc->queue_size);
+  }
+  if (sc->queue_size > sc->queue_max) {
+    ld_push(ld, has_max ? "queue_max" : "queue_size");
+    return ld_fail(ld, "queue_size %u exceeds queue_max %u%s", sc->queue_size, sc->queue_max,
+                   has_max ? "" : " (the default; set \"queue_max\")");
+  }
+  return true;
+}
+
+static bool parse_run(loader *ld, json_t *root) {
+  vsim_scenario *sc = ld->sc;
+  if (!opt_u64(ld, root, "arena_size", MIN_ARENA_SIZE, MAX_ARENA_SIZE, &sc->arena_size, NULL)) return false;
+  if (!opt_u64(ld, root, "seed", 0, UINT64_MAX, &sc->seed, NULL)) return false;
+  if (!opt_u64(ld, root, "max_steps", 1, VSIM_SCENARIO_MAX_RUN_STEPS, &sc->max_steps, NULL)) return false;
+  if (!opt_u32(ld, root, "device_batch", 1, MAX_DEVICE_BATCH, &sc->device_batch, NULL)) return false;
+  if (!opt_bool(ld, root, "driver_poll", &sc->driver_poll, NULL)) return false;
+  if (!opt_bool(ld, root, "auto_init", &sc->auto_init, NULL)) return false;
+  return opt_name_set(ld, root, "mutants", NAMES_MUTANT, &sc->mutants, NULL);
+}
+
+/* ---- "expect" ------------------------------------------------------------- */
+
+static const char *const expect_keys[] = {"violations", "status_has", "status_lacks", "kicks",
+                                          "interrupts", "completed", NULL};
+static const char *const range_keys[] = {"min", "max", NULL};
+
+/* N, or {"min": a, "max": b} with either bound optional. */
+static bool opt_count(loader *ld, json_t *obj, const char *key, vsim_count_expect *c) {
+  json_t *v = json_object_get(obj, key);
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  c->set = true;
+  c->min = 0;
+  c->max = UINT64_MAX;
+  if (!json_is_object(v)) {
+    if (!val_uint(ld, v, 0, UINT64_MAX, &c->min)) return false;
+    c->max = c->min;
+    ld_pop(ld);
+    return true;
+  }
+  if (!check_keys(ld, v, range_keys)) return false;
+  if (json_object_size(v) == 0) return ld_fail(ld, "give \"min\", \"max\" or both");
+  if (!opt_u64(ld, v, "min", 0, UINT64_MAX, &c->min, NULL)) return false;
+  if (!opt_u64(ld, v, "max", 0, UINT64_MAX, &c->max, NULL)) return false;
+  if (c->min > c->max)
+    return ld_fail(ld, "min %llu is above max %llu", (unsigned long long)c->min, (unsigned long long)c->max);
+  ld_pop(ld);
+  return true;
+}
+
+static bool parse_violations(loader *ld, json_t *obj) {
+  json_t *v = json_object_get(obj, "violations");
+  if (v == NULL) return true;
+  vsim_scenario *sc = ld->sc;
+  ld_push(ld, "violations");
+  if (!val_array(ld, v, (size_t)vsim_check_count(), "check ids")) return false;
+  sc->has_expect_violations = true;
+  size_t n = json_array_size(v);
+  if (n && (sc->expect_violations = calloc(n, sizeof(int))) == NULL) return ld_fail(ld, "out of memory");
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    const char *s = NULL;
+    if (!val_string(ld, e, &s)) return false;
+    int id = vsim_check_lookup(s);
+    if (id < 0) return fail_unknown(ld, "check id", s, at_check, NULL, "see include/virtiosim/check_list.h");
+    for (size_t j = 0; j < sc->nexpect_violations; j++)
+      if (sc->expect_violations[j] == id) return ld_fail(ld, "'%s' is listed twice", q(s).s);
+    sc->expect_violations[sc->nexpect_violations++] = id;
+    ld_pop(ld);
+  }
+  ld_pop(ld);
+  return true;
+}
+
+static bool parse_expect(loader *ld, json_t *root) {
+  json_t *o = json_object_get(root, "expect");
+  if (o == NULL) return true;
+  vsim_scenario *sc = ld->sc;
+  ld_push(ld, "expect");
+  if (!val_object(ld, o) || !check_keys(ld, o, expect_keys)) return false;
+  if (!parse_violations(ld, o)) return false;
+  if (!opt_status_pair(ld, o, &sc->expect_status_has, &sc->expect_status_lacks)) return false;
+  if (!opt_count(ld, o, "kicks", &sc->expect_kicks)) return false;
+  if (!opt_count(ld, o, "interrupts", &sc->expect_irqs)) return false;
+  if (!opt_count(ld, o, "completed", &sc->expect_completed)) return false;
+  ld_pop(ld);
+  return true;
+}
+
+/* ---- entry points --------------------------------------------------------- */
+
+static void set_defaults(vsim_scenario *sc) {
+  sc->transport = VSIM_TRANSPORT_MMIO;
+  sc->ring = VSIM_RING_SPLIT;
+  sc->queue_size = DEFAULT_QUEUE_SIZE;
+  sc->queue_max = DEFAULT_QUEUE_MAX;
+  sc->num_queues = 1;
+  sc->arena_size = DEFAULT_ARENA_SIZE;
+  sc->seed = 1;
+  sc->policy = VSIM_POLICY_SCRIPTED;
+  sc->max_steps = DEFAULT_MAX_STEPS;
+  sc->device_batch = 1;
+  sc->auto_init = true;
+}
+
+/* Order matters: device before features (names depend on it), ring before
+ * queue_size, queues and arena before steps and memory that refer to them. */
+static bool parse_root(loader *ld, json_t *root) {
+  if (!json_is_object(root)) return ld_fail(ld, "a scenario must be a JSON object, got %s", type_name(root));
+  return check_keys(ld, root, top_keys) && parse_identity(ld, root) && parse_queues(ld, root) &&
+         parse_run(ld, root) && parse_features(ld, root) && parse_memory(ld, root) &&
+         parse_device_config(ld, root) && parse_steps(ld, root) && parse_expect(ld, root);
+}
+
+/* jansson's "near 'x'" may quote raw input bytes; keep the message printable. */
+static void json_syntax_error(const char *file, const json_error_t *je, char *err, size_t errlen) {
+  char text[JSON_ERROR_TEXT_LENGTH];
+  size_t i = 0;
+  for (; je->text[i] && i + 1 < sizeof(text); i++) {
+    unsigned char c = (unsigned char)je->text[i];
+    text[i] = (c >= 0x20 && c != 0x7f) ? (char)c : '?';
+  }
+  text[i] = '\0';
+  unsigned long line = je->line < 1 ? 1 : (unsigned long)je->line;
+  unsigned long col = je->column < 1 ? 1 : (unsigned long)je->column;
+  write_error(err, errlen, file, line, col, "<json>", text);
+}
+
+vsim_scenario *vsim_scenario_load_buffer(const char *text, size_t len, const char *name,
+                                         char *err, size_t errlen) {
+  const char *file = name ? name : "<buffer>";
+  if (err && errlen) err[0] = '\0';
+  if (text == NULL) {
+    text = "";
+    len = 0;
+  }
+  json_error_t je;
+  /* Duplicate keys are refused: with them, one of two values is silently lost. */
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+  if (root == NULL) {
+    json_syntax_error(file, &je, err, errlen);
+    return NULL;
+  }
+  vsim_scenario *sc = calloc(1, sizeof(*sc));
+  loader ld = {text, len, file, err, errlen, {0}, sc};
+  vsim_json_pos_path_init(&ld.path);
+  bool ok = sc != NULL;
+  if (!ok) ld_fail(&ld, "out of memory");
+  if (ok) {
+    set_defaults(sc);
+    ok = (sc->path = ld_strdup(&ld, file)) != NULL && parse_root(&ld, root);
+  }
+  json_decref(root);
+  if (!ok) {
+    vsim_scenario_free(sc);
+    return NULL;
+  }
+  return sc;
+}
+
+/* The whole file, at most VSIM_SCENARIO_MAX_FILE bytes; NULL with errno set. */
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  size_t cap = 0, n = 0;
+  char *buf = NULL;
+  for (;;) {
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 65536;
+      if (ncap > (size_t)VSIM_SCENARIO_MAX_FILE + 1) ncap = (size_t)VSIM_SCENARIO_MAX_FILE + 1;
+      if (ncap == cap) {
+        errno = EFBIG;
+        break;
+      }
+      char *nb = realloc(buf, ncap);
+      if (nb == NULL) break;
+      buf = nb;
+      cap = ncap;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) {
+      if (ferror(f)) break;
+      fclose(f);
+      *len = n;
+      return buf;
+    }
+  }
+  int saved = errno;
+  fclose(f);
+  free(buf);
+  errno = saved;
+  return NULL;
+}
+
+vsim_scenario *vsim_scenario_load_file(const char *path, char *err, size_t errlen) {
+  if (path == NULL) {
+    write_error(err, errlen, "<null>", 1, 1, "<file>", "no path given");
+    return NULL;
+  }
+  size_t len = 0;
+  errno = 0;
+  char *text = read_file(path, &len);
+  if (text == NULL) {
+    char msg[160];
+    if (errno == EFBIG)
+      snprintf(msg, sizeof(msg), "file is larger than %u bytes", VSIM_SCENARIO_MAX_FILE);
+    else
+      snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno ? errno : EIO));
+    write_error(err, errlen, path, 1, 1, "<file>", msg);
+    return NULL;
+  }
+  vsim_scenario *sc = vsim_scenario_load_buffer(text, len, path, err, errlen);
+  free(text);
+  return sc;
+}
+
+void vsim_scenario_free(vsim_scenario *sc) {
+  if (sc == NULL) return;
+  for (size_t i = 0; i < sc->nsteps; i++) {
+    data_free(&sc->steps[i].data);
+    data_free(&sc->steps[i].expect_data);
+  }
+  free(sc->steps);
+  for (unsigned i = 0; i < sc->nconfig; i++) {
+    free(sc->config[i].key);
+    free(sc->config[i].value);
+  }
+  free(sc->config);
+  free(sc->expect_violations);
+  free(sc->path);
+  free(sc->name);
+  free(sc->device);
+  free(sc);
+}

@@ -1,0 +1,174 @@
+/* sim/scenario.h — a scenario as the engine runs it.
+ *
+ * Owns: the in-memory form of a JSON scenario (device, transport, ring, queues,
+ * features, seed, policy, mutants, steps, expectations) and its loader.
+ * The loader validates everything the engine relies on, so that the engine
+ * never sees an out-of-range value; a bad file becomes an error naming
+ * file:line:column and the offending field, never a crash.
+ * Must never: keep pointers into the jansson tree after loading (the tree is
+ * freed), or accept a field it does not know (typos must not pass silently).
+ */
+#ifndef VSIM_SCENARIO_H
+#define VSIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vsim_policy { VSIM_POLICY_SCRIPTED = 0, VSIM_POLICY_ROUND_ROBIN, VSIM_POLICY_RANDOM };
+enum vsim_ring { VSIM_RING_SPLIT = 0, VSIM_RING_PACKED };
+enum vsim_transport_kind { VSIM_TRANSPORT_MMIO = 0, VSIM_TRANSPORT_PCI };
+
+enum vsim_op {
+  VSIM_OP_INIT = 1,      /* full initialisation sequence */
+  VSIM_OP_RESET,         /* driver resets the device (status 0) and forgets its queues */
+  VSIM_OP_WAIT,          /* block until every outstanding request completed */
+  VSIM_OP_POLL,          /* reap the used ring of `queue` without an interrupt */
+  VSIM_OP_KICK,          /* notify `queue` (value = queue index unless `value` set) */
+  VSIM_OP_BLK_READ,      /* sector, len */
+  VSIM_OP_BLK_WRITE,     /* sector, data */
+  VSIM_OP_BLK_FLUSH,     /* sector (normally 0) */
+  VSIM_OP_BLK_GET_ID,
+  VSIM_OP_BLK_DISCARD,   /* sector, nsectors, flags */
+  VSIM_OP_BLK_WRITE_ZEROES, /* sector, nsectors, flags */
+  VSIM_OP_BLK_RAW,       /* type, sector, data (out), len (in) */
+  VSIM_OP_RAW_DESC,      /* queue, index, addr, len, flags, next: write one descriptor */
+  VSIM_OP_RAW_AVAIL,     /* queue, heads[]: put heads in the available ring and publish */
+  VSIM_OP_RAW_AVAIL_IDX, /* queue, value: write avail.idx directly */
+  VSIM_OP_RAW_AVAIL_FLAGS, /* queue, value */
+  VSIM_OP_RAW_USED_EVENT,  /* queue, value */
+  VSIM_OP_RAW_WRITE,     /* addr, data: write guest memory as the driver */
+  VSIM_OP_FAULT_DEVICE_RESET, /* the driver resets the device mid-traffic */
+  VSIM_OP_FAULT_DELAY_IRQ,    /* hold the next interrupts for `value` steps */
+  VSIM_OP_FAULT_NEEDS_RESET,  /* the device enters DEVICE_NEEDS_RESET */
+  VSIM_OP_EXPECT,        /* mid-run expectation on status bits / counts */
+  VSIM_OP_DRIVER_OK,     /* set DRIVER_OK after an init with "driver_ok": false */
+  VSIM_OP__LAST = VSIM_OP_DRIVER_OK,
+};
+
+/* Byte payload: literal bytes, or a generated pattern of `len` bytes. */
+enum vsim_data_kind { VSIM_DATA_NONE = 0, VSIM_DATA_BYTES, VSIM_DATA_PATTERN, VSIM_DATA_FILL };
+typedef struct vsim_data {
+  enum vsim_data_kind kind;
+  uint32_t len;
+  uint8_t *bytes;   /* VSIM_DATA_BYTES: owned, `len` bytes */
+  uint64_t seed;    /* VSIM_DATA_PATTERN: bytes from a PRNG stream seeded with this */
+  uint8_t fill;     /* VSIM_DATA_FILL: every byte this value */
+} vsim_data;
+
+#define VSIM_SCENARIO_MAX_HEADS 64
+
+typedef struct vsim_step {
+  enum vsim_op op;
+  uint32_t line, col;   /* where the step starts in the file (for messages) */
+  uint16_t queue;
+  uint64_t sector;
+  uint32_t nsectors;
+  uint32_t len;         /* bytes to read (IN), or raw len */
+  uint32_t type;        /* blk raw request type */
+  uint32_t flags;       /* discard/write-zeroes flags, raw desc flags */
+  uint64_t addr;        /* raw desc addr / raw write addr */
+  uint32_t index;       /* raw desc index */
+  uint32_t next;        /* raw desc next */
+  uint64_t value;       /* raw idx / flags / event / kick value / delay steps */
+  bool has_value;
+  uint16_t nheads;
+  uint16_t heads[VSIM_SCENARIO_MAX_HEADS];
+  vsim_data data;       /* write payload, raw write bytes */
+  /* per-step expectations (blk ops): */
+  bool has_expect_status;
+  uint8_t expect_status;  /* VIRTIO_BLK_S_* */
+  vsim_data expect_data;  /* for reads: the bytes that must come back */
+  bool expect_data_written; /* read must return what the last write to these sectors wrote (engine-tracked shadow) */
+  /* VSIM_OP_EXPECT: status bits that must be set / clear */
+  uint8_t status_has, status_lacks;
+} vsim_step;
+
+typedef struct vsim_count_expect {
+  bool set;
+  uint64_t min, max;
+} vsim_count_expect;
+
+typedef struct vsim_kv {
+  char *key;
+  char *value;
+} vsim_kv;
+
+#define VSIM_SCENARIO_MAX_REGIONS 8
+
+typedef struct vsim_region_spec {
+  uint64_t base, len;
+  unsigned perm; /* VSIM_REGION_PERM */
+} vsim_region_spec;
+
+typedef struct vsim_scenario {
+  char *path;             /* as given */
+  char *name;
+  char *device;           /* "blk" */
+  enum vsim_transport_kind transport;
+  enum vsim_ring ring;
+  uint16_t queue_size;    /* driver's QueueSize (default 8) */
+  uint16_t queue_max;     /* device's QueueSizeMax (default 256) */
+  uint16_t num_queues;    /* default 1 */
+  uint64_t arena_size;    /* default 1 MiB */
+  uint64_t seed;          /* default 1 */
+  enum vsim_policy policy;
+  uint64_t max_steps;     /* default 100000 */
+  uint32_t device_batch;  /* requests per device step, default 1 */
+  bool has_offered;       /* offered features overridden */
+  uint64_t offered;
+  bool has_accept;        /* features the driver is willing to accept */
+  uint64_t accept;
+  uint64_t refuse;        /* the device refuses FEATURES_OK when any of these is accepted */
+  bool driver_poll;       /* driver sets NO_INTERRUPT / polls instead of waiting for irqs */
+  bool auto_init;         /* default true: INIT before the first step */
+  uint64_t mutants;       /* VSIM_MUTBIT bits */
+  unsigned nregions;
+  vsim_region_spec regions[VSIM_SCENARIO_MAX_REGIONS];
+  unsigned nconfig;
+  vsim_kv *config;        /* device_config, values as strings */
+  size_t nsteps;
+  vsim_step *steps;
+  /* end-of-run expectations */
+  bool has_expect_violations;
+  size_t nexpect_violations;
+  int *expect_violations; /* enum vsim_check_id; the set must match exactly */
+  uint8_t expect_status_has, expect_status_lacks;
+  vsim_count_expect expect_kicks, expect_irqs, expect_completed;
+} vsim_scenario;
+
+#define VSIM_ERR_MAX 512
+
+/* Load and validate. On failure returns NULL and writes
+ * "FILE:LINE:COL: field 'a.b[2].c': message" into err. */
+vsim_scenario *vsim_scenario_load_file(const char *path, char *err, size_t errlen);
+/* Same, from a buffer; `name` stands for the file in messages. */
+vsim_scenario *vsim_scenario_load_buffer(const char *text, size_t len, const char *name,
+                                         char *err, size_t errlen);
+void vsim_scenario_free(vsim_scenario *sc);
+
+/* Names used in scenarios (also used by the CLI and reports). */
+int vsim_feature_bit_by_name(const char *device, const char *name); /* -1 unknown */
+const char *vsim_feature_name(const char *device, unsigned bit);     /* NULL unknown */
+int vsim_status_bit_by_name(const char *name);                       /* -1 unknown */
+const char *vsim_policy_name(enum vsim_policy p);
+const char *vsim_op_name(enum vsim_op op);
+
+/* --- Added with the loader (sim/scenario.c): limits it enforces, and name
+ * enumeration for messages and listings. --- */
+#define VSIM_SCENARIO_MAX_FILE (64u << 20)     /* bytes of JSON text */
+#define VSIM_SCENARIO_MAX_STEPS 1000000u       /* entries in "steps" */
+#define VSIM_SCENARIO_MAX_DATA (16u << 20)     /* bytes in one data spec / blk.read len */
+#define VSIM_SCENARIO_MAX_CONFIG 256u          /* entries in "device_config" */
+#define VSIM_SCENARIO_MAX_DELAY_IRQ 1000000u   /* fault.delay_irq value */
+#define VSIM_SCENARIO_MAX_RUN_STEPS 1000000000u /* "max_steps" */
+
+/* Note: vsim_status_bit_by_name returns the VIRTIO_CONFIG_S_* value (a mask),
+ * which is what status_has / status_lacks hold. */
+
+/* The i-th known name (NULL past the end): device-independent features first,
+ * then the device's own; and the status names. For "expected one of" lists. */
+const char *vsim_feature_name_at(const char *device, size_t i);
+const char *vsim_status_name_at(size_t i);
+
+#endif

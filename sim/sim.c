@@ -1,0 +1,644 @@
+/* sim/sim.c — one simulation: wires scenario, arena, backend, transport,
+ * driver model, checkers, scheduler and trace together, and runs it.
+ *
+ * Owns: the vsim_sim handle (virtiosim.h), the actors' step functions, fault
+ * injection, stall detection (liveness), the end-of-run expectations, and the
+ * violation list. Everything a run needs hangs off the handle.
+ * Must never: consult anything outside the scenario and the options (no clock,
+ * no environment), so that a seed reproduces the run byte for byte.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+#include "blk_drv.h"
+#include "checker.h"
+#include "devcore.h"
+#include "driver.h"
+#include "mmio.h"
+#include "registry.h"
+#include "scenario.h"
+#include "sched.h"
+#include "trace.h"
+#include "transport_mmio.h"
+#include "virtiosim/mutants.h"
+#include "virtiosim/virtiosim.h"
+
+#define MAX_VIOLATIONS 4096
+#define MAX_FAILURES 256
+#define ACTOR_DRIVER 0
+#define ACTOR_TIMER (-2)
+
+struct vsim_sim {
+  vsim_scenario *sc;
+  vsim_options opt;
+  vsim_arena *arena;
+  vsim_host host;
+  vsim_backend_handle be;
+  vsim_mmio mmio;
+  vsim_drv_mmio drv_mmio;
+  vsim_driver drv;
+  vsim_blk_drv blk;
+  vsim_checker chk;
+  bool checkers_on;
+  vsim_sched sched;
+  vsim_trace trace;
+  int current_actor;
+  /* script */
+  size_t next_step;
+  bool init_pending;
+  bool done;
+  bool stalled;
+  bool out_of_steps;
+  /* delayed interrupts */
+  uint64_t irq_delay;
+  uint32_t irq_held_bits;
+  uint64_t irq_due;
+  /* results */
+  vsim_violation *viol;
+  size_t nviol, viol_dropped;
+  char **fail;
+  size_t nfail;
+  vsim_counters ctr;
+  char repro[1024];
+  bool finished;
+};
+
+/* ---- results ---- */
+
+static void add_failure(vsim_sim *s, const char *fmt, ...) {
+  if (s->nfail >= MAX_FAILURES) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  s->fail[s->nfail++] = strdup(buf);
+}
+
+static void fail_cb(void *ctx, const char *msg) { add_failure(ctx, "%s", msg); }
+
+static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
+  vsim_trace_emit(&s->trace, &ev);
+  if (s->checkers_on) vsim_checker_event(&s->chk, &ev);
+}
+
+static void host_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  emit(ctx, kind, q, a, b, c, d);
+}
+
+static void host_violation(void *ctx, int check, int q, const char *detail) {
+  vsim_sim *s = ctx;
+  emit(s, VSIM_EV_VIOLATION, q, (uint64_t)check, 0, 0, 0);
+  if (s->nviol >= MAX_VIOLATIONS) {
+    s->viol_dropped++;
+    return;
+  }
+  vsim_violation *v = &s->viol[s->nviol++];
+  v->check = check;
+  v->step = s->sched.step;
+  v->queue = q;
+  snprintf(v->detail, sizeof v->detail, "%s", detail ? detail : "");
+}
+
+static void raise_irq(vsim_sim *s, uint32_t bits) {
+  if (s->irq_delay) {
+    if (!s->irq_held_bits) s->irq_due = s->sched.clock + s->irq_delay;
+    s->irq_held_bits |= bits;
+    return;
+  }
+  vsim_mmio_raise(&s->mmio, bits);
+}
+
+static void host_interrupt(void *ctx, uint16_t q) {
+  vsim_sim *s = ctx;
+  s->ctr.interrupts++;
+  emit(s, VSIM_EV_IRQ, q, s->mmio.interrupt_status | VIRTIO_MMIO_INT_VRING, 0, 0, 0);
+  raise_irq(s, VIRTIO_MMIO_INT_VRING);
+}
+
+static void host_config_changed(void *ctx) {
+  vsim_sim *s = ctx;
+  s->ctr.config_irqs++;
+  emit(s, VSIM_EV_IRQ, -1, s->mmio.interrupt_status | VIRTIO_MMIO_INT_CONFIG, 0, 0, 0);
+  raise_irq(s, VIRTIO_MMIO_INT_CONFIG);
+}
+
+static void arena_fault(void *ctx, const vsim_arena_fault *f) {
+  vsim_sim *s = ctx;
+  if (f->side != VSIM_SIDE_DEVICE) return; /* the driver model's own raw pokes */
+  char d[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(d, sizeof d, "device %s of %" PRIu64 " bytes at 0x%" PRIx64 " outside what it may access",
+           f->access & VSIM_ACC_WRITE ? "write" : "read", f->len, f->gpa);
+  host_violation(s, VSIM_CHK_MEM_DEV_OOB, -1, d);
+}
+
+/* ---- the driver actor ---- */
+
+static const vsim_step *cur_step(vsim_sim *s) {
+  return s->next_step < s->sc->nsteps ? &s->sc->steps[s->next_step] : NULL;
+}
+
+static bool is_blk_op(enum vsim_op op) {
+  return op >= VSIM_OP_BLK_READ && op <= VSIM_OP_BLK_RAW;
+}
+
+static bool driver_gave_up(const vsim_sim *s) {
+  return s->drv.failed || s->drv.needs_reset;
+}
+
+static bool step_can_run(vsim_sim *s, const vsim_step *st) {
+  if (st->op == VSIM_OP_WAIT)
+    return vsim_driver_inflight(&s->drv) == 0 || driver_gave_up(s);
+  if (is_blk_op(st->op) && s->drv.live && !driver_gave_up(s))
+    return vsim_blk_drv_can_submit(&s->blk, st);
+  return true;
+}
+
+static bool driver_runnable(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  if (s->drv.live || s->drv.nq) {
+    if (vsim_driver_irq_pending(&s->drv)) return true;
+    if (s->sc->driver_poll && vsim_driver_used_pending(&s->drv)) return true;
+  }
+  if (s->init_pending) return true;
+  const vsim_step *st = cur_step(s);
+  return st && step_can_run(s, st);
+}
+
+static void drop_blk_requests(vsim_sim *s) {
+  size_t n = (size_t)s->blk.nq * s->blk.qsize;
+  for (size_t i = 0; i < n; i++) {
+    vsim_blk_req *r = &s->blk.req[i];
+    if (r->busy && r->data) vsim_driver_free(&s->drv, r->data, r->data_len);
+    r->busy = false;
+  }
+}
+
+static void do_init(vsim_sim *s, bool until_driver_ok) {
+  drop_blk_requests(s);
+  if (vsim_driver_init(&s->drv, until_driver_ok) == 0 && until_driver_ok) vsim_blk_drv_probe(&s->blk);
+}
+
+/* Device-writable bytes of a raw chain, walked as the driver wrote it
+ * (bounded by the queue size; garbage just gives a smaller number). */
+static uint32_t raw_chain_wr_bytes(vsim_sim *s, uint16_t q, uint16_t head) {
+  const vsim_vq_drv *vq = &s->drv.vq[q];
+  uint64_t total = 0;
+  uint16_t i = head;
+  for (uint32_t n = 0; n < vq->size && i < vq->size; n++) {
+    uint64_t base = vq->desc + 16u * i;
+    uint32_t len = 0;
+    uint16_t flags = 0, next = 0;
+    if (vsim_arena_read32(s->arena, VSIM_SIDE_DRIVER, base + 8, &len) ||
+        vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, base + 12, &flags) ||
+        vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, base + 14, &next))
+      break;
+    if (flags & VRING_DESC_F_WRITE) total += len;
+    if (!(flags & VRING_DESC_F_NEXT)) break;
+    i = next;
+  }
+  return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
+}
+
+static bool queue_usable(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (st->queue < s->drv.nq && s->drv.vq_init[st->queue]) return true;
+  add_failure(s, "step %u (%s, line %u): queue %u is not set up", idx, vsim_op_name(st->op),
+              st->line, st->queue);
+  return false;
+}
+
+static uint8_t device_status(vsim_sim *s) {
+  return s->be.backend.ops->get_status(s->be.backend.be);
+}
+
+static void check_status_bits(vsim_sim *s, uint8_t has, uint8_t lacks, const char *where) {
+  uint8_t st = device_status(s);
+  if ((st & has) != has)
+    add_failure(s, "%s: device status 0x%02x lacks bits 0x%02x", where, st, has & ~st);
+  if (st & lacks) add_failure(s, "%s: device status 0x%02x has bits 0x%02x", where, st, st & lacks);
+}
+
+static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  vsim_arena *a = s->arena;
+  emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
+  if (is_blk_op(st->op)) {
+    if (!s->drv.live || driver_gave_up(s)) {
+      add_failure(s, "step %u (%s, line %u): device is not live", idx, vsim_op_name(st->op),
+                  st->line);
+      return;
+    }
+    s->ctr.submitted++;
+    vsim_blk_drv_submit(&s->blk, st, idx);
+    return;
+  }
+  switch (st->op) {
+    case VSIM_OP_INIT: do_init(s, !(st->has_value && st->value == 0)); break;
+    case VSIM_OP_DRIVER_OK:
+      if (vsim_driver_set_driver_ok(&s->drv) == 0) vsim_blk_drv_probe(&s->blk);
+      break;
+    case VSIM_OP_RESET:
+    case VSIM_OP_FAULT_DEVICE_RESET:
+      drop_blk_requests(s);
+      vsim_driver_reset(&s->drv);
+      emit(s, VSIM_EV_FAULT, -1, (uint64_t)st->op, 0, 0, 0);
+      break;
+    case VSIM_OP_WAIT: break;
+    case VSIM_OP_POLL:
+      if (queue_usable(s, st, idx)) vsim_driver_poll(&s->drv, st->queue);
+      break;
+    case VSIM_OP_KICK: vsim_driver_notify(&s->drv, st->queue, st->has_value ? (uint32_t)st->value : st->queue); break;
+    case VSIM_OP_RAW_DESC: {
+      if (!queue_usable(s, st, idx)) break;
+      uint64_t base = s->drv.vq[st->queue].desc + 16u * (uint64_t)st->index;
+      vsim_arena_write64(a, VSIM_SIDE_DRIVER, base, st->addr);
+      vsim_arena_write32(a, VSIM_SIDE_DRIVER, base + 8, st->len);
+      vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 12, (uint16_t)st->flags);
+      vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 14, (uint16_t)st->next);
+      break;
+    }
+    case VSIM_OP_RAW_AVAIL: {
+      if (!queue_usable(s, st, idx)) break;
+      vsim_vq_drv *vq = &s->drv.vq[st->queue];
+      for (unsigned i = 0; i < st->nheads; i++)
+        if (st->heads[i] < vq->size)
+          vsim_vq_drv_raw_track(vq, st->heads[i], raw_chain_wr_bytes(s, st->queue, st->heads[i]));
+      vsim_vq_drv_raw_avail(vq, st->heads, st->nheads);
+      s->ctr.submitted += st->nheads;
+      vsim_driver_kick_if_needed(&s->drv, st->queue);
+      break;
+    }
+    case VSIM_OP_RAW_AVAIL_IDX:
+      if (queue_usable(s, st, idx))
+        vsim_arena_write16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail + 2, (uint16_t)st->value);
+      break;
+    case VSIM_OP_RAW_AVAIL_FLAGS:
+      if (queue_usable(s, st, idx))
+        vsim_arena_write16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail, (uint16_t)st->value);
+      break;
+    case VSIM_OP_RAW_USED_EVENT:
+      if (queue_usable(s, st, idx)) {
+        const vsim_vq_drv *vq = &s->drv.vq[st->queue];
+        vsim_arena_write16(a, VSIM_SIDE_DRIVER, vq->avail + 4 + 2u * vq->size, (uint16_t)st->value);
+      }
+      break;
+    case VSIM_OP_RAW_WRITE: {
+      uint8_t *buf = malloc(st->data.len ? st->data.len : 1);
+      if (!buf) break;
+      vsim_data_expand(&st->data, buf);
+      if (vsim_arena_write(a, VSIM_SIDE_DRIVER, st->addr, buf, st->data.len))
+        add_failure(s, "step %u (raw.write, line %u): address 0x%" PRIx64 "+%u outside guest memory",
+                    idx, st->line, st->addr, st->data.len);
+      free(buf);
+      break;
+    }
+    case VSIM_OP_FAULT_DELAY_IRQ:
+      s->irq_delay = st->value;
+      emit(s, VSIM_EV_FAULT, -1, (uint64_t)st->op, st->value, 0, 0);
+      break;
+    case VSIM_OP_FAULT_NEEDS_RESET:
+      emit(s, VSIM_EV_FAULT, -1, (uint64_t)st->op, 0, 0, 0);
+      if (s->be.builtin) vsim_devcore_needs_reset(s->be.backend.be, -1);
+      else add_failure(s, "step %u: fault.needs_reset needs a built-in backend", idx);
+      break;
+    case VSIM_OP_EXPECT: {
+      char where[64];
+      snprintf(where, sizeof where, "step %u (expect, line %u)", idx, st->line);
+      check_status_bits(s, st->status_has, st->status_lacks, where);
+      break;
+    }
+    default: break;
+  }
+}
+
+static int driver_run(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  s->current_actor = ACTOR_DRIVER;
+  if ((s->drv.live || s->drv.nq) && vsim_driver_irq_pending(&s->drv)) {
+    vsim_driver_handle_irq(&s->drv);
+  } else if (s->sc->driver_poll && (s->drv.live || s->drv.nq) && vsim_driver_used_pending(&s->drv)) {
+    for (uint16_t q = 0; q < s->drv.nq; q++) vsim_driver_poll(&s->drv, q);
+  } else if (s->init_pending) {
+    s->init_pending = false;
+    do_init(s, true);
+  } else {
+    const vsim_step *st = cur_step(s);
+    if (st) {
+      uint32_t idx = (uint32_t)s->next_step++;
+      exec_step(s, st, idx);
+    }
+  }
+  if (s->checkers_on) vsim_checker_actor_end(&s->chk, ACTOR_DRIVER);
+  return 0;
+}
+
+/* ---- device workers and the interrupt timer ---- */
+
+static bool device_runnable(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  return s->be.backend.ops->queue_runnable(s->be.backend.be, (uint16_t)(id - 1));
+}
+
+static int device_run(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  s->current_actor = id;
+  int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
+  if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
+  return r < 0 ? 0 : 0;
+}
+
+static bool timer_runnable(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  return s->irq_held_bits && s->sched.clock >= s->irq_due;
+}
+
+static int timer_run(void *ctx, int id) {
+  vsim_sim *s = ctx;
+  s->current_actor = ACTOR_TIMER;
+  vsim_mmio_raise(&s->mmio, s->irq_held_bits);
+  emit(s, VSIM_EV_FAULT, -1, VSIM_OP_FAULT_DELAY_IRQ, s->irq_held_bits, 1, 0);
+  s->irq_held_bits = 0;
+  return 0;
+}
+
+/* ---- construction ---- */
+
+static int build(vsim_sim *s, char *err, size_t errlen) {
+  vsim_scenario *sc = s->sc;
+  if (s->opt.has_seed) sc->seed = s->opt.seed;
+  if (s->opt.has_policy) sc->policy = (enum vsim_policy)s->opt.policy;
+  if (s->opt.has_max_steps) sc->max_steps = s->opt.max_steps;
+  if (s->opt.has_ring) sc->ring = (enum vsim_ring)s->opt.ring;
+  if (sc->ring != VSIM_RING_SPLIT) {
+    snprintf(err, errlen, "%s: ring '%s' is not implemented yet (split only)", sc->path, "packed");
+    return -1;
+  }
+  if (sc->transport != VSIM_TRANSPORT_MMIO) {
+    snprintf(err, errlen, "%s: transport 'pci' is not implemented yet (mmio only)", sc->path);
+    return -1;
+  }
+  s->checkers_on = !s->opt.checkers_off;
+  vsim_trace_init(&s->trace);
+  if (s->opt.trace_path && vsim_trace_open(&s->trace, s->opt.trace_path)) {
+    snprintf(err, errlen, "cannot write trace file %s", s->opt.trace_path);
+    return -1;
+  }
+  s->viol = calloc(MAX_VIOLATIONS, sizeof *s->viol);
+  s->fail = calloc(MAX_FAILURES, sizeof *s->fail);
+  s->arena = vsim_arena_new(sc->arena_size);
+  if (!s->viol || !s->fail || !s->arena) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (unsigned i = 0; i < sc->nregions; i++)
+    vsim_arena_set_region(s->arena, sc->regions[i].base, sc->regions[i].len, sc->regions[i].perm);
+  vsim_arena_set_fault_sink(s->arena, arena_fault, s);
+  s->host = (vsim_host){s, s->arena, host_interrupt, host_config_changed, host_violation, host_event};
+
+  const char *keys[64], *vals[64];
+  unsigned nkv = sc->nconfig < 64 ? sc->nconfig : 64;
+  for (unsigned i = 0; i < nkv; i++) {
+    keys[i] = sc->config[i].key;
+    vals[i] = sc->config[i].value;
+  }
+  vsim_backend_params p = {
+      .host = &s->host,
+      .num_queues = sc->num_queues,
+      .queue_max_size = sc->queue_max,
+      .has_offered_features = sc->has_offered,
+      .offered_features = sc->offered,
+      .refuse_features = sc->refuse,
+      .mutants = sc->mutants,
+      .config_keys = keys,
+      .config_values = vals,
+      .config_count = nkv,
+  };
+  char berr[256] = "";
+  if (vsim_backend_open(sc->device, &p, &s->be, berr, sizeof berr)) {
+    snprintf(err, errlen, "%s: device '%s': %s", sc->path, sc->device, berr);
+    return -1;
+  }
+  if (vsim_mmio_init(&s->mmio, s->be.backend, &s->host, sc->mutants)) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  s->drv_mmio = (vsim_drv_mmio){&s->mmio, sc->mutants};
+  vsim_driver_config dc = {
+      .accept = sc->has_accept ? sc->accept : ~UINT64_C(0),
+      .understood = vsim_blk_drv_understood(),
+      .queue_size = sc->queue_size,
+      .num_queues = sc->num_queues,
+      .poll = sc->driver_poll,
+      .mutants = sc->mutants,
+  };
+  vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
+  if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, vsim_blk_drv_complete, &s->blk)) {
+    snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
+             sc->path, sc->arena_size, sc->num_queues, sc->queue_size);
+    return -1;
+  }
+  if (vsim_blk_drv_init(&s->blk, &s->drv, &s->host, fail_cb, s)) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
+
+  vsim_sched_init(&s->sched, sc->policy, sc->seed, sc->max_steps);
+  for (uint16_t q = 0; q < sc->num_queues; q++) {
+    vsim_actor a = {1 + q, device_runnable, device_run, s};
+    vsim_sched_add(&s->sched, &a, 10 + q);
+  }
+  vsim_actor timer = {ACTOR_TIMER, timer_runnable, timer_run, s};
+  vsim_sched_add(&s->sched, &timer, 1000);
+  vsim_actor driver = {ACTOR_DRIVER, driver_runnable, driver_run, s};
+  vsim_sched_add(&s->sched, &driver, 2000);
+
+  s->init_pending = sc->auto_init && !(sc->nsteps > 0 && sc->steps[0].op == VSIM_OP_INIT);
+  snprintf(s->repro, sizeof s->repro, "virtio-sim run %s --seed %" PRIu64 " --policy %s", sc->path,
+           sc->seed, vsim_policy_name(sc->policy));
+  char note[1400];
+  snprintf(note, sizeof note,
+           "{\"header\":{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"policy\":\"%s\",\"version\":\"%s\"}}",
+           sc->name, sc->seed, vsim_policy_name(sc->policy), VSIM_VERSION);
+  vsim_trace_note(&s->trace, note);
+  return 0;
+}
+
+static vsim_sim *finish_load(vsim_scenario *sc, const vsim_options *opt, char *err, size_t errlen) {
+  if (!sc) return NULL;
+  vsim_sim *s = calloc(1, sizeof *s);
+  if (!s) {
+    vsim_scenario_free(sc);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  s->sc = sc;
+  if (opt) s->opt = *opt;
+  s->current_actor = -1;
+  if (build(s, err, errlen)) {
+    vsim_sim_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+vsim_sim *vsim_sim_load(const char *path, const vsim_options *opt, char *err, size_t errlen) {
+  return finish_load(vsim_scenario_load_file(path, err, errlen), opt, err, errlen);
+}
+
+vsim_sim *vsim_sim_load_buffer(const char *json, size_t len, const char *name,
+                               const vsim_options *opt, char *err, size_t errlen) {
+  return finish_load(vsim_scenario_load_buffer(json, len, name, err, errlen), opt, err, errlen);
+}
+
+void vsim_sim_free(vsim_sim *s) {
+  if (!s) return;
+  vsim_trace_close(&s->trace);
+  vsim_checker_fini(&s->chk);
+  vsim_blk_drv_fini(&s->blk);
+  vsim_driver_destroy(&s->drv);
+  vsim_mmio_fini(&s->mmio);
+  vsim_backend_close(&s->be);
+  vsim_arena_free(s->arena);
+  if (s->fail)
+    for (size_t i = 0; i < s->nfail; i++) free(s->fail[i]);
+  free(s->fail);
+  free(s->viol);
+  vsim_scenario_free(s->sc);
+  free(s);
+}
+
+/* ---- running ---- */
+
+/* Requests are pending and nobody can move: name what is stuck. */
+static void report_stall(vsim_sim *s) {
+  s->stalled = true;
+  for (uint16_t q = 0; q < s->drv.nq; q++) {
+    const vsim_vq_drv *vq = &s->drv.vq[q];
+    if (!s->drv.vq_init[q] || vq->inflight == 0) continue;
+    uint16_t used_idx = 0;
+    vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, vq->used + 2, &used_idx);
+    char d[VSIM_VIOLATION_DETAIL_MAX];
+    if (used_idx != (uint16_t)vq->last_used)
+      snprintf(d, sizeof d,
+               "queue %u: %u request(s) pending, completions in the used ring but no interrupt "
+               "(lost used-buffer notification)",
+               q, vq->inflight);
+    else
+      snprintf(d, sizeof d,
+               "queue %u: %u request(s) pending, the device is idle (lost available-buffer "
+               "notification or a wedged device)",
+               q, vq->inflight);
+    emit(s, VSIM_EV_STALL, q, vq->inflight, 0, 0, 0);
+    host_violation(s, VSIM_CHK_LIVENESS_STALL, q, d);
+  }
+}
+
+int vsim_sim_step(vsim_sim *s) {
+  if (s->done) return 0;
+  int r = vsim_sched_step(&s->sched);
+  if (r == 1) return 1;
+  if (r == -1) {
+    s->out_of_steps = true;
+    s->done = true;
+    return 0;
+  }
+  if (r < -1) return -1;
+  /* nothing runnable: a held interrupt is the only thing that can still happen */
+  if (s->irq_held_bits) {
+    if (s->sched.clock < s->irq_due) s->sched.clock = s->irq_due;
+    return 1;
+  }
+  s->current_actor = -1;
+  bool script_left = s->next_step < s->sc->nsteps || s->init_pending;
+  if (!driver_gave_up(s) && (vsim_driver_inflight(&s->drv) > 0 || script_left)) report_stall(s);
+  s->done = true;
+  return 0;
+}
+
+static void final_expectations(vsim_sim *s) {
+  vsim_scenario *sc = s->sc;
+  if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
+  if (s->next_step < sc->nsteps)
+    add_failure(s, "the script stopped at step %zu of %zu", s->next_step, sc->nsteps);
+  if (sc->has_expect_violations) {
+    bool seen[VSIM_CHK__COUNT] = {false};
+    for (size_t i = 0; i < s->nviol; i++) seen[s->viol[i].check] = true;
+    bool expected[VSIM_CHK__COUNT] = {false};
+    for (size_t i = 0; i < sc->nexpect_violations; i++) expected[sc->expect_violations[i]] = true;
+    for (int c = 0; c < VSIM_CHK__COUNT; c++) {
+      if (expected[c] && !seen[c])
+        add_failure(s, "expected violation %s did not happen", vsim_check_info_get(c)->id);
+      if (seen[c] && !expected[c])
+        add_failure(s, "unexpected violation %s", vsim_check_info_get(c)->id);
+    }
+  } else if (s->nviol) {
+    add_failure(s, "%zu violation(s), none expected", s->nviol);
+  }
+  check_status_bits(s, sc->expect_status_has, sc->expect_status_lacks, "end of run");
+  struct {
+    const char *name;
+    const vsim_count_expect *e;
+    uint64_t v;
+  } counts[] = {{"kicks", &sc->expect_kicks, s->ctr.kicks},
+                {"interrupts", &sc->expect_irqs, s->ctr.interrupts},
+                {"completed", &sc->expect_completed, s->ctr.completed}};
+  for (unsigned i = 0; i < 3; i++)
+    if (counts[i].e->set && (counts[i].v < counts[i].e->min || counts[i].v > counts[i].e->max))
+      add_failure(s, "%s = %" PRIu64 ", expected %" PRIu64 "..%" PRIu64, counts[i].name, counts[i].v,
+                  counts[i].e->min, counts[i].e->max);
+}
+
+static void update_counters(vsim_sim *s) {
+  s->ctr.kicks = s->mmio.notifies;
+  s->ctr.completed = s->blk.completed;
+  for (uint16_t q = 0; q < s->drv.nq; q++) (void)q;
+  s->ctr.device_status = device_status(s);
+  s->ctr.events = s->trace.count;
+  s->ctr.stalled = s->stalled;
+}
+
+int vsim_sim_run(vsim_sim *s) {
+  while (vsim_sim_step(s) == 1) {
+  }
+  if (!s->finished) {
+    update_counters(s);
+    final_expectations(s);
+    char note[256];
+    snprintf(note, sizeof note, "{\"footer\":{\"steps\":%" PRIu64 ",\"events\":%" PRIu64
+                                ",\"hash\":\"%016" PRIx64 "\"}}",
+             s->sched.step, s->trace.count, s->trace.hash);
+    vsim_trace_note(&s->trace, note);
+    vsim_trace_close(&s->trace);
+    s->finished = true;
+  }
+  return s->nfail ? 1 : 0;
+}
+
+uint64_t vsim_sim_trace_hash(const vsim_sim *s) { return s->trace.hash; }
+uint64_t vsim_sim_steps(const vsim_sim *s) { return s->sched.step; }
+uint64_t vsim_sim_seed(const vsim_sim *s) { return s->sc->seed; }
+const char *vsim_sim_policy_name(const vsim_sim *s) { return vsim_policy_name(s->sc->policy); }
+vsim_arena *vsim_sim_arena(vsim_sim *s) { return s->arena; }
+size_t vsim_sim_violation_count(const vsim_sim *s) { return s->nviol; }
+const vsim_violation *vsim_sim_violation(const vsim_sim *s, size_t i) {
+  return i < s->nviol ? &s->viol[i] : NULL;
+}
+size_t vsim_sim_failure_count(const vsim_sim *s) { return s->nfail; }
+const char *vsim_sim_failure(const vsim_sim *s, size_t i) { return i < s->nfail ? s->fail[i] : NULL; }
+void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
+  *out = s->ctr;
+  out->kicks = s->mmio.notifies;
+  out->completed = s->blk.completed;
+  out->events = s->trace.count;
+  out->stalled = s->stalled;
+  out->device_status = s->be.backend.ops->get_status(s->be.backend.be);
+}
+const char *vsim_sim_repro(const vsim_sim *s) { return s->repro; }
+const char *vsim_sim_name(const vsim_sim *s) { return s->sc->name; }

@@ -1,0 +1,1040 @@
+/* tests/c/test_vq_split_drv.c — unit tests for the split virtqueue driver side.
+ *
+ * Owns: the tests of frontend-model/vq_split_drv.c. The device is played by
+ * hand here (a tiny mock that reads the avail ring and descriptors and writes
+ * used entries through the arena with VSIM_SIDE_DEVICE), so that every device
+ * output — good or deliberately bad — is under the test's control, and a host
+ * that records violations and events.
+ * Must never: reach into the driver's private arrays to *drive* it (they are
+ * only read, to check the free list is intact), or depend on other modules
+ * beyond the arena and the check catalog.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <linux/virtio_ring.h>
+#include "testutil.h"
+#include "virtiosim/arena.h"
+#include "virtiosim/backend.h"
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+#include "vq_split_drv.h"
+
+/* Guest layout. */
+#define ARENA_SZ 0x100000u
+#define DESC_GPA 0x1000u
+#define AVAIL_GPA 0x2000u
+#define USED_GPA 0x3000u
+#define IND_GPA 0x10000u
+#define BUF_GPA 0x40000u
+
+#define F_EVENT_IDX (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX)
+#define F_INDIRECT (UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC)
+
+/* ---- recording host ---------------------------------------------------- */
+
+typedef struct rec {
+  int viol[VSIM_CHK__COUNT];
+  int nviol;
+  int last_check;
+  char last_detail[VSIM_VIOLATION_DETAIL_MAX];
+  int ev[VSIM_EV__COUNT];
+  uint64_t ev_a[VSIM_EV__COUNT], ev_b[VSIM_EV__COUNT];
+  uint64_t faults;
+} rec;
+
+static void rec_violation(void *ctx, int check, int q, const char *detail) {
+  rec *r = ctx;
+  if (check >= 0 && check < VSIM_CHK__COUNT) r->viol[check]++;
+  r->nviol++;
+  r->last_check = check;
+  snprintf(r->last_detail, sizeof r->last_detail, "%s", detail);
+}
+
+static void rec_event(void *ctx, int kind, int q, uint64_t a, uint64_t b,
+                      uint64_t c, uint64_t d) {
+  rec *r = ctx;
+  if (kind > 0 && kind < VSIM_EV__COUNT) {
+    r->ev[kind]++;
+    r->ev_a[kind] = a;
+    r->ev_b[kind] = b;
+  }
+}
+
+static void rec_fault(void *ctx, const vsim_arena_fault *f) { ((rec *)ctx)->faults++; }
+
+typedef struct env {
+  vsim_arena *a;
+  rec r;
+  vsim_host host;
+  vsim_vq_drv vq;
+  /* the hand-played device */
+  uint16_t dev_next_avail;
+  uint16_t dev_used_idx;
+} env;
+
+/* Fill the ring areas with garbage first, so that the zeroing at init is seen. */
+static int env_init(env *e, uint16_t size, uint64_t features, uint64_t mutants,
+                    uint16_t indirect_max) {
+  *e = (env){0};
+  e->a = vsim_arena_new(ARENA_SZ);
+  if (!e->a) return -1;
+  vsim_arena_set_fault_sink(e->a, rec_fault, &e->r);
+  uint8_t junk[0x3000];
+  memset(junk, 0xa5, sizeof junk);
+  vsim_arena_write(e->a, VSIM_SIDE_DEVICE, DESC_GPA, junk, sizeof junk);
+  e->host = (vsim_host){.ctx = &e->r, .arena = e->a, .violation = rec_violation,
+                        .event = rec_event};
+  vsim_vqd_config cfg = {.size = size, .desc = DESC_GPA, .avail = AVAIL_GPA,
+                         .used = USED_GPA,
+                         .indirect_base = indirect_max ? IND_GPA : 0,
+                         .indirect_max = indirect_max, .features = features,
+                         .mutants = mutants};
+  return vsim_vq_drv_init(&e->vq, &e->host, 3, &cfg);
+}
+
+static void env_fini(env *e) {
+  vsim_vq_drv_fini(&e->vq);
+  vsim_arena_free(e->a);
+}
+
+static uint16_t rd16(env *e, uint64_t gpa) {
+  uint16_t v = 0;
+  CHECK_EQ(vsim_arena_read16(e->a, VSIM_SIDE_DEVICE, gpa, &v), 0);
+  return v;
+}
+static uint32_t rd32(env *e, uint64_t gpa) {
+  uint32_t v = 0;
+  CHECK_EQ(vsim_arena_read32(e->a, VSIM_SIDE_DEVICE, gpa, &v), 0);
+  return v;
+}
+static uint64_t rd64(env *e, uint64_t gpa) {
+  uint64_t v = 0;
+  CHECK_EQ(vsim_arena_read64(e->a, VSIM_SIDE_DEVICE, gpa, &v), 0);
+  return v;
+}
+static void wr16(env *e, uint64_t gpa, uint16_t v) {
+  CHECK_EQ(vsim_arena_write16(e->a, VSIM_SIDE_DEVICE, gpa, v), 0);
+}
+static void wr32(env *e, uint64_t gpa, uint32_t v) {
+  CHECK_EQ(vsim_arena_write32(e->a, VSIM_SIDE_DEVICE, gpa, v), 0);
+}
+
+static uint64_t avail_flags_gpa(void) { return AVAIL_GPA; }
+static uint64_t avail_idx_gpa(void) { return AVAIL_GPA + 2; }
+static uint64_t avail_ring_gpa(uint16_t i) { return AVAIL_GPA + 4 + 2u * i; }
+static uint64_t used_event_gpa(env *e) { return avail_ring_gpa(e->vq.size); }
+static uint64_t used_flags_gpa(void) { return USED_GPA; }
+static uint64_t used_idx_gpa(void) { return USED_GPA + 2; }
+static uint64_t used_elem_gpa(uint16_t i) { return USED_GPA + 4 + 8u * i; }
+static uint64_t avail_event_gpa(env *e) { return used_elem_gpa(e->vq.size); }
+static uint64_t desc_gpa(uint64_t table, uint32_t i) { return table + 16u * i; }
+
+/* ---- the hand-played device -------------------------------------------- */
+
+typedef struct popped {
+  uint16_t head;
+  unsigned nseg;
+  uint64_t gpa[64];
+  uint32_t len[64];
+  bool wr[64];
+  bool indirect;
+  uint32_t wr_bytes;
+} popped;
+
+/* Pop the next available chain the way a device would, checking its shape:
+ * bounded walk, readable before writable, indirect table well formed. */
+static int dev_pop(env *e, popped *p) {
+  uint16_t aidx = rd16(e, avail_idx_gpa());
+  if (aidx == e->dev_next_avail) return 0;
+  *p = (popped){0};
+  p->head = rd16(e, avail_ring_gpa((uint16_t)(e->dev_next_avail % e->vq.size)));
+  e->dev_next_avail++;
+  CHECK(p->head < e->vq.size);
+  uint64_t table = DESC_GPA;
+  uint32_t d = p->head, max = e->vq.size;
+  uint16_t flags = rd16(e, desc_gpa(table, d) + 12);
+  if (flags & VRING_DESC_F_INDIRECT) {
+    CHECK_EQ(flags, VRING_DESC_F_INDIRECT);
+    p->indirect = true;
+    table = rd64(e, desc_gpa(DESC_GPA, d));
+    max = rd32(e, desc_gpa(DESC_GPA, d) + 8) / 16u;
+    CHECK_EQ(rd32(e, desc_gpa(DESC_GPA, d) + 8) % 16u, 0);
+    d = 0;
+  }
+  bool seen_wr = false;
+  for (unsigned n = 0; n < max && n < 64; n++) {
+    uint64_t dg = desc_gpa(table, d);
+    flags = rd16(e, dg + 12);
+    CHECK(!(flags & VRING_DESC_F_INDIRECT));
+    p->gpa[p->nseg] = rd64(e, dg);
+    p->len[p->nseg] = rd32(e, dg + 8);
+    p->wr[p->nseg] = (flags & VRING_DESC_F_WRITE) != 0;
+    if (p->wr[p->nseg]) {
+      seen_wr = true;
+      p->wr_bytes += p->len[p->nseg];
+    } else {
+      CHECK(!seen_wr);
+    }
+    p->nseg++;
+    if (!(flags & VRING_DESC_F_NEXT)) return 1;
+    d = rd16(e, dg + 14);
+    CHECK(d < max);
+  }
+  CHECK(!"chain did not terminate");
+  return 1;
+}
+
+/* Write a used element; publish used.idx when asked. */
+static void dev_push(env *e, uint32_t id, uint32_t len, bool publish) {
+  uint64_t g = used_elem_gpa((uint16_t)(e->dev_used_idx % e->vq.size));
+  wr32(e, g, id);
+  wr32(e, g + 4, len);
+  e->dev_used_idx++;
+  if (publish) wr16(e, used_idx_gpa(), e->dev_used_idx);
+}
+
+/* Walk the driver's private free list: exactly num_free distinct descriptors,
+ * none of them the head of an in-flight chain. */
+static bool free_list_ok(const vsim_vq_drv *vq) {
+  uint8_t seen[1024] = {0};
+  uint16_t d = vq->free_head;
+  for (unsigned i = 0; i < vq->num_free; i++) {
+    if (d >= vq->size || seen[d]) return false;
+    if (vq->slot[d].in_flight) return false;
+    seen[d] = 1;
+    d = vq->free_next[d];
+  }
+  return true;
+}
+
+static vsim_seg seg(uint64_t gpa, uint32_t len, bool w) {
+  return (vsim_seg){.gpa = gpa, .len = len, .write = w};
+}
+
+/* One full round trip: add a 1-out/1-in chain, kick, device completes it with
+ * `len`, driver reaps. Used to move the indices around. */
+static void cycle(env *e, uint32_t len) {
+  vsim_seg s[2] = {seg(BUF_GPA, 16, false), seg(BUF_GPA + 16, 64, true)};
+  int h = vsim_vq_drv_add(&e->vq, s, 1, 1, 7);
+  (void)vsim_vq_drv_kick_prepare(&e->vq);
+  popped p;
+  if (dev_pop(e, &p) != 1 || h < 0) {
+    CHECK(!"cycle: nothing popped");
+    return;
+  }
+  dev_push(e, p.head, len, true);
+  uint64_t tok;
+  uint32_t l;
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &l), 1);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_init_zeroes(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, 0, 0), 0);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK(e.vq.cb_enabled);
+  CHECK(e.vq.event_idx);
+  CHECK(!e.vq.indirect);
+  CHECK(free_list_ok(&e.vq));
+  /* free list 0 -> 1 -> ... -> 7 */
+  uint16_t d = e.vq.free_head;
+  for (unsigned i = 0; i < 8; i++) {
+    CHECK_EQ(d, i);
+    d = e.vq.free_next[d];
+  }
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0);
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 0);
+  for (uint16_t i = 0; i < 8; i++) CHECK_EQ(rd16(&e, avail_ring_gpa(i)), 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0);
+  CHECK_EQ(rd16(&e, used_flags_gpa()), 0);
+  CHECK_EQ(rd16(&e, used_idx_gpa()), 0);
+  for (uint16_t i = 0; i < 8; i++) {
+    CHECK_EQ(rd32(&e, used_elem_gpa(i)), 0);
+    CHECK_EQ(rd32(&e, used_elem_gpa(i) + 4), 0);
+  }
+  CHECK_EQ(rd16(&e, avail_event_gpa(&e)), 0);
+  /* just past the used ring is untouched */
+  CHECK_EQ(rd16(&e, avail_event_gpa(&e) + 2), 0xa5a5);
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+
+  /* bad configurations are refused */
+  vsim_vq_drv vq;
+  vsim_arena *a = vsim_arena_new(ARENA_SZ);
+  vsim_host h = {.arena = a};
+  vsim_vqd_config c0 = {.size = 0, .desc = DESC_GPA, .avail = AVAIL_GPA, .used = USED_GPA};
+  CHECK_EQ(vsim_vq_drv_init(&vq, &h, 0, &c0), -1);
+  vsim_vq_drv_fini(&vq);
+  /* rings outside guest memory: the arena reports, init fails cleanly */
+  vsim_vqd_config c1 = {.size = 8, .desc = DESC_GPA, .avail = ARENA_SZ - 4, .used = USED_GPA};
+  CHECK_EQ(vsim_vq_drv_init(&vq, &h, 0, &c1), -1);
+  vsim_vq_drv_fini(&vq);
+  vsim_arena_free(a);
+}
+
+static void test_round_trip_direct(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 16, 0, 0, 0), 0);
+  struct {
+    unsigned nout, nin;
+    uint32_t lens[5];
+  } reqs[] = {
+      {1, 0, {100}},              /* read-only */
+      {0, 1, {4096}},             /* write-only */
+      {1, 1, {16, 512}},          /* request/response */
+      {2, 3, {1, 4097, 3, 0, 65536}}, /* mixed lengths, a zero-length one too */
+  };
+  int heads[4];
+  uint64_t gpa = BUF_GPA;
+  unsigned used_descs = 0;
+  for (unsigned r = 0; r < 4; r++) {
+    vsim_seg s[8];
+    unsigned n = reqs[r].nout + reqs[r].nin;
+    for (unsigned i = 0; i < n; i++) {
+      uint32_t len = reqs[r].lens[i];
+      s[i] = seg(gpa, len, i >= reqs[r].nout);
+      gpa += len;
+    }
+    heads[r] = vsim_vq_drv_add(&e.vq, s, reqs[r].nout, reqs[r].nin, 1000 + r);
+    CHECK(heads[r] >= 0);
+    used_descs += n;
+    CHECK_EQ(e.vq.num_free, 16 - used_descs);
+  }
+  CHECK_EQ(e.vq.inflight, 4);
+  /* nothing visible before kick_prepare publishes */
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq)); /* used.flags 0: MUST notify */
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 4);
+  CHECK_EQ(e.r.ev[VSIM_EV_AVAIL_PUBLISH], 1);
+  CHECK_EQ(e.r.ev_a[VSIM_EV_AVAIL_PUBLISH], 0);
+  CHECK_EQ(e.r.ev_b[VSIM_EV_AVAIL_PUBLISH], 4);
+
+  /* the device sees exactly what was added */
+  popped p[4];
+  gpa = BUF_GPA;
+  for (unsigned r = 0; r < 4; r++) {
+    CHECK_EQ(dev_pop(&e, &p[r]), 1);
+    CHECK_EQ(p[r].head, heads[r]);
+    CHECK(!p[r].indirect);
+    unsigned n = reqs[r].nout + reqs[r].nin;
+    CHECK_EQ(p[r].nseg, n);
+    for (unsigned i = 0; i < n && i < p[r].nseg; i++) {
+      uint32_t len = reqs[r].lens[i];
+      CHECK_EQ(p[r].gpa[i], gpa);
+      CHECK_EQ(p[r].len[i], len);
+      CHECK_EQ(p[r].wr[i], i >= reqs[r].nout);
+      gpa += len;
+    }
+  }
+  popped none;
+  CHECK_EQ(dev_pop(&e, &none), 0);
+
+  /* complete out of order, with lens at or below the writable bytes */
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 0);
+  unsigned order[4] = {2, 0, 3, 1};
+  for (unsigned k = 0; k < 4; k++) {
+    unsigned r = order[k];
+    dev_push(&e, p[r].head, p[r].wr_bytes / 2, true);
+    CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+    CHECK_EQ(tok, 1000 + r);
+    CHECK_EQ(len, p[r].wr_bytes / 2);
+    CHECK_EQ(e.r.ev_a[VSIM_EV_REAP], p[r].head);
+    CHECK_EQ(e.r.ev_b[VSIM_EV_REAP], p[r].wr_bytes / 2);
+    CHECK(free_list_ok(&e.vq));
+  }
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 0);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], 4);
+  CHECK_EQ(e.vq.num_free, 16);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(free_list_ok(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+}
+
+static void test_round_trip_indirect(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_INDIRECT, 0, 4), 0);
+  CHECK(e.vq.indirect);
+  /* 3 segments: one ring descriptor pointing at a 3-entry table */
+  vsim_seg s3[3] = {seg(BUF_GPA, 16, false), seg(BUF_GPA + 16, 100, true),
+                    seg(BUF_GPA + 116, 28, true)};
+  int h = vsim_vq_drv_add(&e.vq, s3, 1, 2, 42);
+  CHECK(h >= 0);
+  CHECK_EQ(e.vq.num_free, 7);
+  /* 1 segment: stays direct */
+  vsim_seg s1[1] = {seg(BUF_GPA + 200, 8, true)};
+  int h1 = vsim_vq_drv_add(&e.vq, s1, 0, 1, 43);
+  CHECK(h1 >= 0);
+  CHECK_EQ(e.vq.num_free, 6);
+  /* 5 segments > indirect_max 4: falls back to 5 direct descriptors */
+  vsim_seg s5[5];
+  for (unsigned i = 0; i < 5; i++) s5[i] = seg(BUF_GPA + 0x1000 + 32u * i, 32, i >= 2);
+  int h5 = vsim_vq_drv_add(&e.vq, s5, 2, 3, 44);
+  CHECK(h5 >= 0);
+  CHECK_EQ(e.vq.num_free, 1);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+
+  /* the ring descriptor and its table, byte for byte */
+  uint64_t table = IND_GPA + (uint64_t)h * 4 * 16;
+  CHECK_EQ(rd64(&e, desc_gpa(DESC_GPA, (uint32_t)h)), table);
+  CHECK_EQ(rd32(&e, desc_gpa(DESC_GPA, (uint32_t)h) + 8), 3 * 16);
+  CHECK_EQ(rd16(&e, desc_gpa(DESC_GPA, (uint32_t)h) + 12), VRING_DESC_F_INDIRECT);
+  CHECK_EQ(rd16(&e, desc_gpa(table, 0) + 12), VRING_DESC_F_NEXT);
+  CHECK_EQ(rd16(&e, desc_gpa(table, 0) + 14), 1);
+  CHECK_EQ(rd16(&e, desc_gpa(table, 1) + 12), VRING_DESC_F_NEXT | VRING_DESC_F_WRITE);
+  CHECK_EQ(rd16(&e, desc_gpa(table, 1) + 14), 2);
+  CHECK_EQ(rd16(&e, desc_gpa(table, 2) + 12), VRING_DESC_F_WRITE);
+
+  popped p, p1, p5;
+  CHECK_EQ(dev_pop(&e, &p), 1);
+  CHECK(p.indirect);
+  CHECK_EQ(p.nseg, 3);
+  CHECK_EQ(p.wr_bytes, 128);
+  CHECK_EQ(p.gpa[2], BUF_GPA + 116);
+  CHECK_EQ(dev_pop(&e, &p1), 1);
+  CHECK(!p1.indirect);
+  CHECK_EQ(p1.nseg, 1);
+  CHECK_EQ(dev_pop(&e, &p5), 1);
+  CHECK(!p5.indirect);
+  CHECK_EQ(p5.nseg, 5);
+  CHECK_EQ(p5.wr_bytes, 96);
+
+  uint64_t tok;
+  uint32_t len;
+  dev_push(&e, p5.head, 96, false);
+  dev_push(&e, p.head, 128, false);
+  dev_push(&e, p1.head, 0, true); /* three at once */
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 44);
+  CHECK_EQ(len, 96);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 42);
+  CHECK_EQ(len, 128);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 43);
+  CHECK_EQ(len, 0);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 0);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK(free_list_ok(&e.vq));
+
+  /* with indirect, a chain longer than the queue fits (one ring descriptor)
+   * as long as it fits the table */
+  vsim_seg s4[4];
+  for (unsigned i = 0; i < 4; i++) s4[i] = seg(BUF_GPA + 64u * i, 64, i >= 1);
+  env e2;
+  CHECK_EQ(env_init(&e2, 2, F_INDIRECT, 0, 4), 0);
+  CHECK(vsim_vq_drv_add(&e2.vq, s4, 1, 3, 1) >= 0);
+  CHECK(vsim_vq_drv_add(&e2.vq, s4, 1, 3, 2) >= 0);
+  CHECK_EQ(vsim_vq_drv_add(&e2.vq, s4, 1, 3, 3), -2); /* both ring slots used */
+  CHECK_EQ(e2.r.nviol, 0);
+  env_fini(&e2);
+
+  /* negotiated but no table memory: direct */
+  env e3;
+  CHECK_EQ(env_init(&e3, 8, F_INDIRECT, 0, 0), 0);
+  CHECK(vsim_vq_drv_add(&e3.vq, s3, 1, 2, 1) >= 0);
+  CHECK_EQ(e3.vq.num_free, 5);
+  env_fini(&e3);
+
+  /* table memory but not negotiated: direct */
+  env e4;
+  CHECK_EQ(env_init(&e4, 8, 0, 0, 4), 0);
+  CHECK(vsim_vq_drv_add(&e4.vq, s3, 1, 2, 1) >= 0);
+  CHECK_EQ(e4.vq.num_free, 5);
+  env_fini(&e4);
+
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+}
+
+static void test_exhaustion(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  vsim_seg s[9];
+  for (unsigned i = 0; i < 9; i++) s[i] = seg(BUF_GPA + 64u * i, 64, i >= 1);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 0, 0), -1); /* empty chain */
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 8, 0), -1); /* 9 > size: never fits */
+  CHECK_EQ(e.vq.num_free, 8);
+  int h0 = vsim_vq_drv_add(&e.vq, s, 1, 2, 10);
+  int h1 = vsim_vq_drv_add(&e.vq, s, 1, 2, 11);
+  CHECK(h0 >= 0 && h1 >= 0);
+  CHECK_EQ(e.vq.num_free, 2);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 2, 12), -2); /* no room now */
+  CHECK_EQ(e.vq.num_free, 2);
+  CHECK_EQ(e.vq.inflight, 2);
+  int h2 = vsim_vq_drv_add(&e.vq, s, 1, 1, 13); /* exactly the last two */
+  CHECK(h2 >= 0);
+  CHECK_EQ(e.vq.num_free, 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 0, 14), -2);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+
+  popped p[3];
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(&e, &p[i]), 1);
+  dev_push(&e, p[1].head, 10, true);
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 11);
+  CHECK_EQ(e.vq.num_free, 3);
+  /* recovery: the freed three descriptors are usable again */
+  CHECK(vsim_vq_drv_add(&e.vq, s, 1, 2, 12) >= 0);
+  CHECK_EQ(e.vq.num_free, 0);
+  CHECK(free_list_ok(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* > 70000 requests through a size-8 queue: avail.idx and used.idx wrap the
+ * 16-bit space more than once; completions come in reverse batch order so the
+ * free list is shuffled; at the end every descriptor is free exactly once. */
+static void test_many_wraps(uint64_t features, uint16_t indirect_max) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, features, 0, indirect_max), 0);
+  unsigned done = 0, added = 0, kicks_needed = 0, kicks = 0;
+  uint32_t rng = 12345;
+  uint64_t next_tok = 0, want_tok_sum = 0, got_tok_sum = 0;
+  int bad = 0;
+  while (done < 70500 && bad < 5) {
+    /* add a batch until full */
+    unsigned batch = 0;
+    for (;;) {
+      rng = rng * 1103515245u + 12345u;
+      unsigned n = 1 + (rng >> 16) % 3;
+      vsim_seg s[3];
+      for (unsigned i = 0; i < n; i++) s[i] = seg(BUF_GPA + 64u * i, 64, i == n - 1);
+      int h = vsim_vq_drv_add(&e.vq, s, n - 1, 1, next_tok);
+      if (h == -2) break;
+      if (h < 0) {
+        bad++;
+        break;
+      }
+      want_tok_sum += next_tok++;
+      added++;
+      batch++;
+    }
+    if (batch == 0) {
+      bad++;
+      break;
+    }
+    bool kick = vsim_vq_drv_kick_prepare(&e.vq);
+    kicks += kick;
+    /* the device always re-arms right after draining: with EVENT_IDX
+     * avail_event = next avail index it has not seen; flags stay 0. Either way
+     * this window MUST be notified. */
+    kicks_needed++;
+    popped p[8];
+    unsigned np = 0;
+    while (np < 8 && dev_pop(&e, &p[np]) == 1) np++;
+    if (np != batch) bad++;
+    if (features & F_EVENT_IDX) wr16(&e, avail_event_gpa(&e), e.dev_next_avail);
+    for (unsigned i = np; i-- > 0;) dev_push(&e, p[i].head, 64, i == 0);
+    for (unsigned i = 0; i < np; i++) {
+      uint64_t tok = 0;
+      uint32_t len = 0;
+      if (vsim_vq_drv_get_used(&e.vq, &tok, &len) != 1 || len != 64) bad++;
+      got_tok_sum += tok;
+      done++;
+      if ((features & F_EVENT_IDX) &&
+          rd16(&e, used_event_gpa(&e)) != (uint16_t)e.vq.last_used)
+        bad++;
+    }
+  }
+  CHECK_EQ(bad, 0);
+  CHECK(done >= 70500);
+  CHECK_EQ(added, done);
+  CHECK_EQ(want_tok_sum, got_tok_sum);
+  CHECK_EQ(kicks, kicks_needed);
+  CHECK(e.vq.avail_idx > 65536 * 1u);
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), (uint16_t)e.vq.avail_idx);
+  CHECK_EQ(e.vq.last_used, e.vq.avail_idx);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(free_list_ok(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], done);
+  env_fini(&e);
+}
+static void test_many_wraps_plain(void) { test_many_wraps(0, 0); }
+static void test_many_wraps_event_idx_indirect(void) {
+  test_many_wraps(F_EVENT_IDX | F_INDIRECT, 4);
+}
+
+static void test_kick_used_flags(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK(!vsim_vq_drv_kick_prepare(&e.vq)); /* nothing new: no kick */
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));  /* flags 0: MUST */
+  CHECK(!vsim_vq_drv_kick_prepare(&e.vq)); /* same window already decided */
+  wr16(&e, used_flags_gpa(), VRING_USED_F_NO_NOTIFY);
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 2) >= 0);
+  CHECK(!vsim_vq_drv_kick_prepare(&e.vq)); /* suppressed: SHOULD NOT */
+  CHECK_EQ(e.r.ev_a[VSIM_EV_AVAIL_PUBLISH], 1);
+  CHECK_EQ(e.r.ev_b[VSIM_EV_AVAIL_PUBLISH], 2);
+  /* avail_event is ignored without EVENT_IDX */
+  wr16(&e, used_flags_gpa(), 0);
+  wr16(&e, avail_event_gpa(&e), 100);
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 3) >= 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 3);
+  CHECK_EQ(e.r.ev[VSIM_EV_AVAIL_PUBLISH], 5);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* Add `n` one-segment chains and decide once: the window is (old, old + n]. */
+static bool batch_kick(env *e, unsigned n, uint16_t avail_event) {
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  for (unsigned i = 0; i < n; i++) CHECK(vsim_vq_drv_add(&e->vq, s, 0, 1, i) >= 0);
+  wr16(e, avail_event_gpa(e), avail_event);
+  return vsim_vq_drv_kick_prepare(&e->vq);
+}
+
+/* Complete everything in flight, in order, so the next batch has room. */
+static void drain(env *e) {
+  popped p;
+  while (dev_pop(e, &p) == 1) dev_push(e, p.head, 0, true);
+  uint64_t tok;
+  uint32_t len;
+  while (vsim_vq_drv_get_used(&e->vq, &tok, &len) == 1) {
+  }
+}
+
+static void test_kick_event_idx(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, 0, 0), 0);
+  /* exact transition: avail_event == the index of the entry just written */
+  CHECK(batch_kick(&e, 1, 0));   /* 0 -> 1 crosses 0: MUST */
+  drain(&e);
+  CHECK(!batch_kick(&e, 1, 2));  /* 1 -> 2, event 2 not yet written */
+  drain(&e);
+  CHECK(batch_kick(&e, 1, 2));   /* 2 -> 3: now exactly at 2 */
+  drain(&e);
+  CHECK(!batch_kick(&e, 1, 1000)); /* far away */
+  drain(&e);
+  CHECK(!batch_kick(&e, 1, 2));  /* already passed before this window */
+  drain(&e);
+  /* lower bit of used.flags is ignored with EVENT_IDX */
+  wr16(&e, used_flags_gpa(), VRING_USED_F_NO_NOTIFY);
+  CHECK(batch_kick(&e, 1, 5)); /* 5 -> 6 */
+  drain(&e);
+  wr16(&e, used_flags_gpa(), 0);
+  CHECK(!batch_kick(&e, 1, 5)); /* 6 -> 7 */
+  drain(&e);
+  /* batch window: old = 7, three adds, new = 10: events 7, 8, 9 are inside */
+  CHECK(batch_kick(&e, 3, 7));
+  drain(&e); /* 10 */
+  CHECK(batch_kick(&e, 3, 11));
+  drain(&e); /* 13 */
+  CHECK(batch_kick(&e, 3, 15));
+  drain(&e); /* 16 */
+  CHECK(!batch_kick(&e, 3, 19)); /* new = 19: entry 19 not written yet */
+  drain(&e);                     /* 19 */
+  CHECK(!batch_kick(&e, 3, 18)); /* before the window (16..18 was the last) */
+  drain(&e);                     /* 22 */
+  /* two decisions inside one batch of adds: only the adds since the last
+   * decision count */
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 0) >= 0);
+  wr16(&e, avail_event_gpa(&e), 22);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq)); /* 22 -> 23 */
+  CHECK(!batch_kick(&e, 2, 22));          /* 23 -> 25, 22 was the previous window */
+  CHECK_EQ(e.r.ev_a[VSIM_EV_AVAIL_PUBLISH], 23);
+  CHECK_EQ(e.r.ev_b[VSIM_EV_AVAIL_PUBLISH], 25);
+  drain(&e);
+
+  /* across the 16-bit wrap: bring the index to 65534, then add 3 -> 1 */
+  while ((uint16_t)e.vq.avail_idx != 65534) cycle(&e, 0);
+  CHECK(batch_kick(&e, 3, 65535));
+  drain(&e);
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 1);
+  while ((uint16_t)e.vq.avail_idx != 65534) cycle(&e, 0);
+  CHECK(batch_kick(&e, 3, 0));
+  drain(&e);
+  while ((uint16_t)e.vq.avail_idx != 65534) cycle(&e, 0);
+  CHECK(batch_kick(&e, 3, 65534));
+  drain(&e);
+  while ((uint16_t)e.vq.avail_idx != 65534) cycle(&e, 0);
+  CHECK(!batch_kick(&e, 3, 1));
+  drain(&e);
+  while ((uint16_t)e.vq.avail_idx != 65534) cycle(&e, 0);
+  CHECK(!batch_kick(&e, 3, 65533));
+  drain(&e);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK(free_list_ok(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+static void test_callbacks_flags(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  vsim_vq_drv_set_callbacks(&e.vq, false);
+  CHECK(!e.vq.cb_enabled);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), VRING_AVAIL_F_NO_INTERRUPT);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0); /* untouched without EVENT_IDX */
+  cycle(&e, 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0);
+  vsim_vq_drv_set_callbacks(&e.vq, true);
+  CHECK(e.vq.cb_enabled);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0);
+  cycle(&e, 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+static void test_callbacks_event_idx(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, 0, 0), 0);
+  for (unsigned i = 0; i < 5; i++) cycle(&e, 0);
+  /* callbacks on: each reap asks for the next completion */
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 5);
+  vsim_vq_drv_set_callbacks(&e.vq, false);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0); /* MUST stay 0 with EVENT_IDX */
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 4); /* as far away as possible */
+  cycle(&e, 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 4); /* reaping does not re-arm */
+  vsim_vq_drv_set_callbacks(&e.vq, true);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 6);
+  cycle(&e, 0);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 7);
+  /* disabling at last_used 0 (mod 2^16) writes 0xffff */
+  env e2;
+  CHECK_EQ(env_init(&e2, 8, F_EVENT_IDX, 0, 0), 0);
+  vsim_vq_drv_set_callbacks(&e2.vq, false);
+  CHECK_EQ(rd16(&e2, used_event_gpa(&e2)), 0xffff);
+  env_fini(&e2);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* A queue with chains in flight, for the bad-device tests: heads of a 1-desc
+ * chain (wr 64), a 3-desc chain (wr 200) and a read-only 1-desc chain. */
+static void bad_setup(env *e, int h[3]) {
+  CHECK_EQ(env_init(e, 8, 0, 0, 0), 0);
+  vsim_seg a[1] = {seg(BUF_GPA, 64, true)};
+  vsim_seg b[3] = {seg(BUF_GPA + 64, 16, false), seg(BUF_GPA + 80, 100, true),
+                   seg(BUF_GPA + 180, 100, true)};
+  vsim_seg c[1] = {seg(BUF_GPA + 400, 32, false)};
+  h[0] = vsim_vq_drv_add(&e->vq, a, 0, 1, 100);
+  h[1] = vsim_vq_drv_add(&e->vq, b, 1, 2, 101);
+  h[2] = vsim_vq_drv_add(&e->vq, c, 1, 0, 102);
+  CHECK(h[0] >= 0 && h[1] >= 0 && h[2] >= 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e->vq));
+  CHECK_EQ(e->vq.num_free, 3);
+  /* the device takes all three (so a later round trip pops fresh chains) */
+  popped p;
+  for (unsigned i = 0; i < 3; i++) {
+    CHECK_EQ(dev_pop(e, &p), 1);
+    CHECK_EQ(p.head, h[i]);
+  }
+}
+
+/* After a fatal device error: every op refuses, nothing is freed (twice or
+ * at all), no further violation is reported. */
+static void check_broken(env *e, uint16_t num_free, uint32_t inflight) {
+  int nviol = e->r.nviol;
+  uint64_t tok;
+  uint32_t len;
+  CHECK(e->vq.broken);
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &len), -1);
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &len), -1);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK_EQ(vsim_vq_drv_add(&e->vq, s, 0, 1, 0), -1);
+  CHECK(!vsim_vq_drv_kick_prepare(&e->vq));
+  CHECK_EQ(e->vq.num_free, num_free);
+  CHECK_EQ(e->vq.inflight, inflight);
+  CHECK(free_list_ok(&e->vq));
+  CHECK_EQ(e->r.nviol, nviol);
+}
+
+static void test_bad_id_range(void) {
+  env e;
+  int h[3];
+  bad_setup(&e, h);
+  dev_push(&e, 8, 0, true); /* == size */
+  uint64_t tok = 77;
+  uint32_t len = 77;
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(tok, 77); /* outputs untouched */
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_ID_RANGE], 1);
+  CHECK(strstr(e.r.last_detail, "8") != NULL);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], 0);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+
+  bad_setup(&e, h);
+  dev_push(&e, 0xffffffffu, 0, true); /* 32-bit id, far out */
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_ID_RANGE], 1);
+  CHECK_EQ(e.r.nviol, 1);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+}
+
+static void test_bad_not_head(void) {
+  uint64_t tok;
+  uint32_t len;
+  int h[3];
+  env e;
+  /* never issued: a free descriptor */
+  bad_setup(&e, h);
+  dev_push(&e, 7, 0, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_ID_NOT_HEAD], 1);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+
+  /* mid-chain: the second descriptor of the 3-descriptor chain */
+  bad_setup(&e, h);
+  uint16_t mid = e.vq.free_next[h[1]];
+  CHECK(mid != h[1]);
+  dev_push(&e, mid, 0, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_ID_NOT_HEAD], 1);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+
+  /* duplicate completion: the second one is refused, nothing freed twice */
+  bad_setup(&e, h);
+  dev_push(&e, (uint32_t)h[1], 50, false);
+  dev_push(&e, (uint32_t)h[1], 50, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 101);
+  CHECK_EQ(e.vq.num_free, 6);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_ID_NOT_HEAD], 1);
+  CHECK(strstr(e.r.last_detail, "not an outstanding head") != NULL);
+  check_broken(&e, 6, 2);
+  env_fini(&e);
+}
+
+static void test_bad_len_over(void) {
+  uint64_t tok;
+  uint32_t len;
+  int h[3];
+  env e;
+  bad_setup(&e, h);
+  dev_push(&e, (uint32_t)h[1], 201, true); /* writable is 200 */
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 101);
+  CHECK_EQ(len, 200); /* clamped */
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_LEN_OVER], 1);
+  CHECK_EQ(e.r.ev_b[VSIM_EV_REAP], 200);
+  CHECK(!e.vq.broken);
+  CHECK_EQ(e.vq.num_free, 6);
+  /* read-only chain: any len above 0 is over */
+  dev_push(&e, (uint32_t)h[2], 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 102);
+  CHECK_EQ(len, 0);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_LEN_OVER], 2);
+  /* exactly the writable bytes is fine */
+  dev_push(&e, (uint32_t)h[0], 64, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(e.r.nviol, 2);
+  /* the queue is still usable */
+  cycle(&e, 64);
+  cycle(&e, 3);
+  CHECK_EQ(e.r.nviol, 2);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK(free_list_ok(&e.vq));
+  env_fini(&e);
+}
+
+static void test_bad_idx_jump(void) {
+  uint64_t tok;
+  uint32_t len;
+  int h[3];
+  env e;
+  /* 3 in flight, used.idx moves by 4 */
+  bad_setup(&e, h);
+  dev_push(&e, (uint32_t)h[0], 0, false);
+  wr16(&e, used_idx_gpa(), 4);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_IDX_JUMP], 1);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], 0);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+
+  /* a jump after a legitimate reap: only what is still in flight counts */
+  bad_setup(&e, h);
+  dev_push(&e, (uint32_t)h[0], 0, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  wr16(&e, used_idx_gpa(), 4); /* 3 pending, 2 in flight */
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_IDX_JUMP], 1);
+  CHECK_EQ(e.r.nviol, 1);
+  check_broken(&e, 4, 2);
+  env_fini(&e);
+
+  /* used.idx going backwards looks like a huge jump */
+  bad_setup(&e, h);
+  wr16(&e, used_idx_gpa(), 0xffff);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_IDX_JUMP], 1);
+  check_broken(&e, 3, 3);
+  env_fini(&e);
+
+  /* nothing in flight, used.idx moves */
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  wr16(&e, used_idx_gpa(), 1);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_IDX_JUMP], 1);
+  check_broken(&e, 8, 0);
+  env_fini(&e);
+}
+
+static void test_mutants(void) {
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  env e;
+  /* skip-kick: never notifies, even when the device asked for it */
+  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
+  CHECK(!vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 1); /* still published */
+  env_fini(&e);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK(!batch_kick(&e, 1, 0));
+  env_fini(&e);
+
+  /* kick-always: notifies although the device suppressed it */
+  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  wr16(&e, used_flags_gpa(), VRING_USED_F_NO_NOTIFY);
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  env_fini(&e);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  CHECK(batch_kick(&e, 1, 1000));
+  env_fini(&e);
+
+  /* used-flags-dirty: garbage in used.flags at allocation, rest still zero */
+  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY), 0), 0);
+  CHECK_EQ(rd16(&e, used_flags_gpa()), 0xdead);
+  CHECK_EQ(rd16(&e, used_idx_gpa()), 0);
+  env_fini(&e);
+
+  /* avail-flags: NO_INTERRUPT in avail.flags with EVENT_IDX when disabling */
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_AVAIL_FLAGS), 0), 0);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0); /* not at init */
+  vsim_vq_drv_set_callbacks(&e.vq, false);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), VRING_AVAIL_F_NO_INTERRUPT);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0xffff); /* the rest is unchanged */
+  vsim_vq_drv_set_callbacks(&e.vq, true);
+  CHECK_EQ(rd16(&e, avail_flags_gpa()), 0);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+static void test_raw_ops(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  uint64_t tok;
+  uint32_t len;
+  /* garbage heads go into the ring unvalidated, inflight untouched */
+  uint16_t heads[3] = {5, 9999, 5};
+  vsim_vq_drv_raw_avail(&e.vq, heads, 3);
+  CHECK_EQ(e.vq.avail_idx, 3);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK_EQ(rd16(&e, avail_ring_gpa(1)), 9999);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(rd16(&e, avail_idx_gpa()), 3);
+  /* track head 5: it leaves the free list, its completion is accepted */
+  vsim_vq_drv_raw_track(&e.vq, 5, 40);
+  CHECK_EQ(e.vq.inflight, 1);
+  CHECK_EQ(e.vq.num_free, 7);
+  CHECK(free_list_ok(&e.vq));
+  vsim_vq_drv_raw_track(&e.vq, 5, 40);   /* already in flight: ignored */
+  vsim_vq_drv_raw_track(&e.vq, 8, 40);   /* out of range: ignored */
+  CHECK_EQ(e.vq.inflight, 1);
+  CHECK_EQ(e.vq.num_free, 7);
+  /* a normal add never hands out descriptor 5 while it is tracked */
+  vsim_seg s[7];
+  for (unsigned i = 0; i < 7; i++) s[i] = seg(BUF_GPA + 8u * i, 8, true);
+  int h = vsim_vq_drv_add(&e.vq, s, 0, 7, 1);
+  CHECK(h >= 0);
+  CHECK_EQ(e.vq.num_free, 0);
+  for (uint16_t d = (uint16_t)h, i = 0; i < 7; i++, d = e.vq.free_next[d]) CHECK(d != 5);
+  dev_push(&e, 5, 41, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, UINT64_MAX - 5);
+  CHECK_EQ(len, 40);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_LEN_OVER], 1);
+  CHECK_EQ(e.vq.num_free, 1);
+  /* tracking a descriptor in the middle of the in-flight chain: its
+   * completion is accepted but frees nothing; the chain frees it once */
+  uint16_t mid = e.vq.free_next[h];
+  vsim_vq_drv_raw_track(&e.vq, mid, 0);
+  CHECK_EQ(e.vq.num_free, 1);
+  dev_push(&e, mid, 0, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, UINT64_MAX - mid);
+  CHECK_EQ(e.vq.num_free, 1);
+  dev_push(&e, (uint32_t)h, 56, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 1);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(free_list_ok(&e.vq));
+  CHECK_EQ(e.r.nviol, 1);
+  env_fini(&e);
+}
+
+/* The driver's own ring memory can be made unreadable by a scenario: that is
+ * an arena fault (reported by the arena), the queue stops, nothing crashes. */
+static void test_arena_fault(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(vsim_arena_set_region(e.a, USED_GPA, 0x100, VSIM_REGION_HOLE), 0);
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+  CHECK(e.r.faults >= 1);
+  CHECK(e.vq.broken);
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.vq.num_free, 7);
+  env_fini(&e);
+}
+
+int main(void) {
+  RUN(test_init_zeroes);
+  RUN(test_round_trip_direct);
+  RUN(test_round_trip_indirect);
+  RUN(test_exhaustion);
+  RUN(test_many_wraps_plain);
+  RUN(test_many_wraps_event_idx_indirect);
+  RUN(test_kick_used_flags);
+  RUN(test_kick_event_idx);
+  RUN(test_callbacks_flags);
+  RUN(test_callbacks_event_idx);
+  RUN(test_bad_id_range);
+  RUN(test_bad_not_head);
+  RUN(test_bad_len_over);
+  RUN(test_bad_idx_jump);
+  RUN(test_mutants);
+  RUN(test_raw_ops);
+  RUN(test_arena_fault);
+  TEST_MAIN_END();
+}

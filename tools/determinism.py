@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Prove determinism: the same scenario and seed give byte-identical traces with
+every given build (gcc/clang, -O0/-O2), twice each, under every policy.
+
+usage: determinism.py CLI [CLI...] -- SCENARIO_DIR [...]
+Exits 1 on the first difference, naming the scenario, seed, policy and builds.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+POLICIES = [("scripted", 1), ("round-robin", 1), ("random", 1), ("random", 7)]
+
+
+def files(roots):
+    out = []
+    for root in roots:
+        for dirpath, dirnames, names in os.walk(root):
+            dirnames.sort()
+            out += [os.path.join(dirpath, n) for n in sorted(names) if n.endswith(".json")]
+    return out
+
+
+def run(cli, path, policy, seed, trace):
+    proc = subprocess.run([cli, "run", path, "--policy", policy, "--seed", str(seed),
+                           "--trace", trace, "--json"], capture_output=True, text=True,
+                          timeout=300)
+    with open(trace, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return proc.returncode, proc.stdout, digest
+
+
+def main(argv):
+    sep = argv.index("--")
+    clis, roots = argv[1:sep], argv[sep + 1:]
+    scen = files(roots)
+    compared = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "t.jsonl")
+        for path in scen:
+            for policy, seed in POLICIES:
+                ref = None
+                for cli in clis:
+                    for rep in range(2):
+                        got = run(cli, path, policy, seed, trace)
+                        if ref is None:
+                            ref = (cli, got)
+                        elif got != ref[1]:
+                            print(f"NONDETERMINISTIC: {path} policy={policy} seed={seed}: "
+                                  f"{ref[0]} vs {cli} (run {rep + 1})")
+                            return 1
+                        compared += 1
+    print(f"determinism: {len(scen)} scenarios x {len(POLICIES)} policy/seed pairs x "
+          f"{len(clis)} builds x 2 runs: {compared} runs, identical traces and reports")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
