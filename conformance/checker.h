@@ -48,6 +48,7 @@ typedef struct vsim_checker {
   bool silent_after_reset;  /* no notifications until re-initialised */
   bool nr_open;             /* NEEDS_RESET set with DRIVER_OK: config irq due */
   bool nr_notified;
+  int nq;                   /* queues ever made ready: bound of the per-step loops */
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
 } vsim_checker;
 

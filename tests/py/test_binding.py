@@ -228,7 +228,7 @@ def test_many_sims_interleaved_in_one_process():
 
 
 if given is not None:
-    @settings(max_examples=15, deadline=None)
+    @settings(max_examples=15, deadline=None, database=None)  # no .hypothesis/ in the tree
     @given(seed=st.integers(min_value=0, max_value=(1 << 64) - 1))
     def test_property_any_seed_replays(seed):
         a = run_hash(multiqueue(policy="random", nq=2, per_queue=2), seed=seed)
