@@ -28,8 +28,11 @@
  *    request (OUT, DISCARD, WRITE_ZEROES) gives IOERR before anything else is
  *    looked at: that is how the driver model's checks read the RO rule
  *    (blk.dev-ro-write, which blk.dev-discard-flags defers to under RO).
- *  - seg_max/size_max are advertised, not enforced: the spec puts that limit
- *    on the driver, and the driver-side checks judge it.
+ *  - seg_max/size_max, when negotiated, are enforced as limits of this
+ *    device: a chain with more than seg_max + 2 segments (the data segments
+ *    plus one for the header and one for the status, the layout drivers use)
+ *    or a segment above size_max completes with IOERR, as a device with a
+ *    fixed-size scatter-gather table would.
  *  - used_len counts the bytes the device wrote: data + status when it
  *    succeeds, 1 (the status byte) on an error status.
  *  - A chain with fewer than 16 readable bytes or no writable byte cannot
@@ -65,6 +68,7 @@ typedef struct vsim_blk {
   bool ro;           /* refuse writes (config "ro" or RO offered) */
   uint32_t max_discard_sectors, max_discard_seg;
   uint32_t max_wz_sectors, max_wz_seg;
+  uint32_t seg_max, size_max; /* enforced when SEG_MAX / SIZE_MAX are negotiated */
   uint8_t serial[VIRTIO_BLK_ID_BYTES]; /* NUL-padded GET_ID answer */
   uint8_t *dwz;      /* max(max_discard_seg, max_wz_seg) segments, sized once */
 } vsim_blk;
@@ -322,6 +326,8 @@ static void fill_config(vsim_blk *m, const blk_opts *o) {
   uint8_t *c = m->core.config;
 #define CFG(field) (c + offsetof(struct virtio_blk_config, field))
   put_le64(CFG(capacity), m->capacity);
+  m->seg_max = o->seg_max;
+  m->size_max = o->size_max;
   put_le32(CFG(size_max), o->size_max);
   put_le32(CFG(seg_max), o->seg_max);
   put_le32(CFG(blk_size), o->blk_size);
@@ -442,6 +448,38 @@ static uint8_t do_dwz(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool disc
   return VIRTIO_BLK_S_OK;
 }
 
+/* SEG_MAX / SIZE_MAX as this device's own limits (see the header comment). */
+static bool within_limits(const vsim_blk *m, const vsim_chain *c) {
+  if (vsim_devcore_has(&m->core, VIRTIO_BLK_F_SEG_MAX) && c->nseg > (uint64_t)m->seg_max + 2)
+    return false;
+  if (vsim_devcore_has(&m->core, VIRTIO_BLK_F_SIZE_MAX))
+    for (uint32_t i = 0; i < c->nseg; i++)
+      if (c->seg[i].len > m->size_max) return false;
+  return true;
+}
+
+/* Execute one request of `type`; returns the status byte to write. */
+static uint8_t execute(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint32_t type,
+                       uint64_t sector, uint64_t rd_data, uint64_t wr_data, uint32_t *written) {
+  switch (type) {
+  case VIRTIO_BLK_T_IN:
+    return do_rw(m, a, c, false, sector, wr_data, written);
+  case VIRTIO_BLK_T_OUT:
+    return do_rw(m, a, c, true, sector, rd_data, written);
+  case VIRTIO_BLK_T_FLUSH:
+    /* writes are synchronous to RAM: nothing to flush, only the feature gate */
+    return vsim_devcore_has(&m->core, VIRTIO_BLK_F_FLUSH) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
+  case VIRTIO_BLK_T_GET_ID:
+    return do_get_id(m, a, c, wr_data, written);
+  case VIRTIO_BLK_T_DISCARD:
+    return do_dwz(m, a, c, true, rd_data);
+  case VIRTIO_BLK_T_WRITE_ZEROES:
+    return do_dwz(m, a, c, false, rd_data);
+  default:
+    return VIRTIO_BLK_S_UNSUPP;
+  }
+}
+
 int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
                            uint32_t *used_len) {
   vsim_blk *m = model;
@@ -462,31 +500,9 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
   uint64_t wr_data = status_off;
 
   uint32_t written = 0;
-  uint8_t st;
-  switch (type) {
-  case VIRTIO_BLK_T_IN:
-    st = do_rw(m, a, c, false, sector, wr_data, &written);
-    break;
-  case VIRTIO_BLK_T_OUT:
-    st = do_rw(m, a, c, true, sector, rd_data, &written);
-    break;
-  case VIRTIO_BLK_T_FLUSH:
-    /* writes are synchronous to RAM: nothing to flush, only the feature gate */
-    st = vsim_devcore_has(&m->core, VIRTIO_BLK_F_FLUSH) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
-    break;
-  case VIRTIO_BLK_T_GET_ID:
-    st = do_get_id(m, a, c, wr_data, &written);
-    break;
-  case VIRTIO_BLK_T_DISCARD:
-    st = do_dwz(m, a, c, true, rd_data);
-    break;
-  case VIRTIO_BLK_T_WRITE_ZEROES:
-    st = do_dwz(m, a, c, false, rd_data);
-    break;
-  default:
-    st = VIRTIO_BLK_S_UNSUPP;
-    break;
-  }
+  uint8_t st = within_limits(m, c)
+                   ? execute(m, a, c, type, sector, rd_data, wr_data, &written)
+                   : VIRTIO_BLK_S_IOERR;
   if (st != VIRTIO_BLK_S_OK) written = 0;
 
   if (mut(m, VSIM_MUT_DEV_WRITE_RO)) {

@@ -1,4 +1,6 @@
 /* conformance/checker.c — event observers (see checker.h). */
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +10,13 @@
 #include "checker.h"
 #include "virtiosim/checks.h"
 
-static void report(vsim_checker *c, int check, int q, const char *fmt, unsigned long long a,
-                   unsigned long long b) {
+__attribute__((format(printf, 4, 5))) static void report(vsim_checker *c, int check, int q,
+                                                          const char *fmt, ...) {
   char d[VSIM_VIOLATION_DETAIL_MAX];
-  snprintf(d, sizeof d, fmt, a, b);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d, sizeof d, fmt, ap);
+  va_end(ap);
   c->sink->violation(c->sink->ctx, check, q, d);
 }
 
@@ -79,7 +84,7 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
   /* NEEDS_RESET is the device's bit: a driver need not echo it back */
   uint8_t cleared = (uint8_t)(prev & ~val & ~VIRTIO_CONFIG_S_NEEDS_RESET);
   if (cleared)
-    report(c, VSIM_CHK_STATUS_DRV_CLEAR, -1, "status write 0x%02llx clears bits 0x%02llx", val,
+    report(c, VSIM_CHK_STATUS_DRV_CLEAR, -1, "status write 0x%02x clears bits 0x%02x", val,
            cleared);
   uint8_t set = (uint8_t)(val & ~prev & init_bits);
   uint8_t need = 0;
@@ -88,17 +93,17 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
   if (set & VIRTIO_CONFIG_S_DRIVER_OK)
     need |= VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
   if ((val & need) != need)
-    report(c, VSIM_CHK_STATUS_DRV_ORDER, -1, "status 0x%02llx sets a bit before 0x%02llx",
+    report(c, VSIM_CHK_STATUS_DRV_ORDER, -1, "status 0x%02x sets a bit before 0x%02x",
            val, need & ~val);
   if (set & VIRTIO_CONFIG_S_FEATURES_OK) c->reread = false;
   if (set & VIRTIO_CONFIG_S_DRIVER_OK) {
     if (!c->reread)
       report(c, VSIM_CHK_STATUS_DRV_REREAD, -1,
-             "DRIVER_OK (status 0x%02llx) without re-reading status after FEATURES_OK%.0llu", val, 0);
+             "DRIVER_OK (status 0x%02x) without re-reading status after FEATURES_OK", val);
     if (c->refused || !(dev_old & VIRTIO_CONFIG_S_FEATURES_OK))
       report(c, VSIM_CHK_STATUS_DRV_FAILED, -1,
-             "DRIVER_OK after the device refused FEATURES_OK (device status 0x%02llx)%.0llu",
-             dev_old, 0);
+             "DRIVER_OK after the device refused FEATURES_OK (device status 0x%02x)",
+             dev_old);
     c->silent_after_reset = false;
   }
   c->status = val;
@@ -109,13 +114,13 @@ static void on_features(vsim_checker *c, uint64_t dev, uint64_t drv) {
   c->features = drv;
   const uint64_t v1 = UINT64_C(1) << VIRTIO_F_VERSION_1;
   if (!(dev & v1))
-    report(c, VSIM_CHK_FEAT_DEV_VERSION1, -1, "device features 0x%016llx lack VERSION_1%.0llu",
-           dev, 0);
+    report(c, VSIM_CHK_FEAT_DEV_VERSION1, -1, "device features 0x%016" PRIx64 " lack VERSION_1",
+           dev);
   else if (!(drv & v1))
     report(c, VSIM_CHK_FEAT_DRV_VERSION1, -1,
-           "driver features 0x%016llx lack VERSION_1 though offered%.0llu", drv, 0);
+           "driver features 0x%016" PRIx64 " lack VERSION_1 though offered", drv);
   if (drv & ~dev)
-    report(c, VSIM_CHK_FEAT_DRV_UNOFFERED, -1, "driver accepted 0x%016llx, not offered in 0x%016llx",
+    report(c, VSIM_CHK_FEAT_DRV_UNOFFERED, -1, "driver accepted 0x%016" PRIx64 ", not offered in 0x%016" PRIx64,
            drv & ~dev, dev);
 }
 
@@ -125,11 +130,11 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
     c->reset_check = false;
     uint32_t isr = vsim_mmio_peek_isr(c->mmio);
     if (isr)
-      report(c, VSIM_CHK_MMIO_DEV_RESET, -1, "InterruptStatus 0x%llx after reset%.0llu", isr, 0);
+      report(c, VSIM_CHK_MMIO_DEV_RESET, -1, "InterruptStatus 0x%x after reset", isr);
     for (uint16_t i = 0; i < c->mmio->nq; i++)
       if (vsim_mmio_peek_queue_ready(c->mmio, i)) {
-        report(c, VSIM_CHK_MMIO_DEV_RESET, i, "QueueReady of queue %llu still 1 after reset%.0llu",
-               i, 0);
+        report(c, VSIM_CHK_MMIO_DEV_RESET, i, "QueueReady of queue %u still 1 after reset",
+               i);
         break;
       }
   }
@@ -138,16 +143,16 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
     if (c->status_zero_check) {
       c->status_zero_check = false;
       if (val != 0)
-        report(c, VSIM_CHK_RESET_DEV_STATUS, -1, "status reads 0x%02llx after reset%.0llu", val, 0);
+        report(c, VSIM_CHK_RESET_DEV_STATUS, -1, "status reads 0x%02x after reset", val);
     }
     if ((c->status & VIRTIO_CONFIG_S_FEATURES_OK) && !(c->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
       c->reread = true;
       if (!(val & VIRTIO_CONFIG_S_FEATURES_OK)) c->refused = true;
     }
   } else if (off == VIRTIO_MMIO_MAGIC_VALUE && val != VSIM_MMIO_MAGIC) {
-    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "MagicValue reads 0x%08llx%.0llu", val, 0);
+    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "MagicValue reads 0x%08x", val);
   } else if (off == VIRTIO_MMIO_VERSION && val != 2) {
-    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "Version reads %llu%.0llu", val, 0);
+    report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "Version reads %u", val);
   }
 }
 
@@ -170,14 +175,14 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
   if (peek16(c, used, &flags) && flags != 0)
-    report(c, VSIM_CHK_NOTIFY_DRV_USED_INIT, qi, "used.flags is 0x%llx when the queue is enabled%.0llu",
-           flags, 0);
+    report(c, VSIM_CHK_NOTIFY_DRV_USED_INIT, qi, "used.flags is 0x%x when the queue is enabled",
+           flags);
 }
 
 static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
   if (q->kick_open && q->kick_need && !q->kicked)
     report(c, VSIM_CHK_NOTIFY_DRV_MISSED, qi,
-           "avail.idx moved %llu -> %llu past the device's event point, no notification",
+           "avail.idx moved %u -> %u past the device's event point, no notification",
            q->kick_old, q->kick_new);
   q->kick_open = false;
 }
@@ -185,7 +190,7 @@ static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
 static void close_irq(vsim_checker *c, int qi, vsim_chk_queue *q) {
   if (q->irq_open && q->irq_need && !q->irq_sent)
     report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
-           "used.idx moved %llu -> %llu past the driver's event point, no interrupt",
+           "used.idx moved %u -> %u past the driver's event point, no interrupt",
            q->irq_old, q->irq_new);
   q->irq_open = false;
 }
@@ -200,7 +205,7 @@ static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new
   peek16(c, q->used + 4 + 8u * q->size, &avail_event);
   bool evidx = has(c, VIRTIO_RING_F_EVENT_IDX);
   if (evidx ? aflags != 0 : aflags > 1)
-    report(c, VSIM_CHK_NOTIFY_DRV_FLAGS, qi, "avail.flags is 0x%llx (EVENT_IDX %llu)", aflags, evidx);
+    report(c, VSIM_CHK_NOTIFY_DRV_FLAGS, qi, "avail.flags is 0x%x (EVENT_IDX %d)", aflags, evidx);
   if (new_idx == old) return;
   q->kick_open = true;
   q->kicked = false;
@@ -211,13 +216,13 @@ static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new
 
 static void on_kick(vsim_checker *c, int qi) {
   if (!(c->status & VIRTIO_CONFIG_S_DRIVER_OK))
-    report(c, VSIM_CHK_NOTIFY_DRV_EARLY, qi, "notification of queue %llu before DRIVER_OK (status 0x%02llx)",
-           (unsigned long long)qi, c->status);
+    report(c, VSIM_CHK_NOTIFY_DRV_EARLY, qi, "notification of queue %d before DRIVER_OK (status 0x%02x)",
+           qi, (unsigned)c->status);
   vsim_chk_queue *q = queue(c, qi);
   if (!q || !q->kick_open) return;
   if (!q->kick_need && !q->kicked)
     report(c, VSIM_CHK_NOTIFY_DRV_SPURIOUS, qi,
-           "notification for avail.idx %llu -> %llu though the device suppressed it", q->kick_old,
+           "notification for avail.idx %u -> %u though the device suppressed it", q->kick_old,
            q->kick_new);
   q->kicked = true;
 }
@@ -241,7 +246,7 @@ static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_
   peek16(c, q->avail + 4 + 2u * q->size, &used_event);
   bool evidx = has(c, VIRTIO_RING_F_EVENT_IDX);
   if (evidx ? uflags != 0 : uflags > 1)
-    report(c, VSIM_CHK_NOTIFY_DEV_FLAGS, qi, "used.flags is 0x%llx (EVENT_IDX %llu)", uflags, evidx);
+    report(c, VSIM_CHK_NOTIFY_DEV_FLAGS, qi, "used.flags is 0x%x (EVENT_IDX %d)", uflags, evidx);
   if (new_idx == old) return;
   q->irq_open = true;
   q->irq_sent = false;
@@ -252,8 +257,8 @@ static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_
 
 static void on_irq(vsim_checker *c, int qi) {
   if (c->silent_after_reset && !(c->status & VIRTIO_CONFIG_S_DRIVER_OK))
-    report(c, VSIM_CHK_RESET_DEV_SILENT, qi, "notification (queue %lld) after reset%.0llu",
-           (unsigned long long)(long long)qi, 0);
+    report(c, VSIM_CHK_RESET_DEV_SILENT, qi, "notification (queue %d) after reset",
+           qi);
   if (qi < 0) {
     c->nr_notified = true;
     return;
@@ -264,7 +269,7 @@ static void on_irq(vsim_checker *c, int qi) {
   if (!q || !q->irq_open) return;
   if (!q->irq_need && !q->irq_sent)
     report(c, VSIM_CHK_NOTIFY_DEV_SPURIOUS, qi,
-           "interrupt for used.idx %llu -> %llu though the driver suppressed it", q->irq_old,
+           "interrupt for used.idx %u -> %u though the driver suppressed it", q->irq_old,
            q->irq_new);
   q->irq_sent = true;
 }
@@ -347,8 +352,8 @@ static void on_used(vsim_checker *c, int qi, uint64_t id) {
   if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
   if (fingerprint(c, q, (uint16_t)id) != q->fingerprint[id])
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
-           "chain %llu: a descriptor or device-readable buffer changed while the device held it%.0llu",
-           id, 0);
+           "chain %u: a descriptor or device-readable buffer changed while the device held it",
+           (unsigned)id);
   q->fingerprint[id] = 0;
 }
 
@@ -390,8 +395,7 @@ void vsim_checker_actor_end(vsim_checker *c, int actor) {
   if (actor != 0 && c->nr_open) {
     if (!c->nr_notified)
       report(c, VSIM_CHK_STATUS_DEV_NR_NOTIFY, actor - 1,
-             "DEVICE_NEEDS_RESET set with DRIVER_OK and no config-change notification%.0llu%.0llu",
-             0, 0);
+             "DEVICE_NEEDS_RESET set with DRIVER_OK and no config-change notification");
     c->nr_open = false;
   }
 }

@@ -366,6 +366,18 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
     in = sp.ptr;
   if (status == VIRTIO_BLK_S_OK && in) {
     if (r->type == VIRTIO_BLK_T_IN) check_read(b, r, in, in_len);
+    if (r->type == VIRTIO_BLK_T_IN && st->expect_data_written) {
+      /* the scenario wants proof that the comparison covered every sector */
+      uint64_t unknown = UINT64_MAX;
+      for (uint64_t i = 0; b->known && i < in_len / SECTOR && unknown == UINT64_MAX; i++)
+        if (r->sector + i >= b->capacity || b->known[r->sector + i] == SECT_UNKNOWN) unknown = r->sector + i;
+      if (!b->known) unknown = r->sector;
+      if (unknown != UINT64_MAX) {
+        snprintf(msg, sizeof msg, "expect_data_written: sector %llu was not written in this run",
+                 (unsigned long long)unknown);
+        failf(b, st, r->step_index, msg);
+      }
+    }
     if (!ro || !writes) shadow_update(b, r, in);
   } else if (status != VIRTIO_BLK_S_OK && writes && b->shadow) {
     /* a failed write leaves the range undefined */

@@ -1,4 +1,5 @@
 /* sim/mmio.c — virtio-mmio v2 register model (see mmio.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,13 @@
 
 static inline bool mut(const vsim_mmio *m, unsigned k) { return (m->mutants >> k) & 1u; }
 
-static void violation(vsim_mmio *m, int check, int q, const char *fmt, uint32_t off,
-                      uint32_t val) {
+__attribute__((format(printf, 4, 5))) static void violation(vsim_mmio *m, int check, int q,
+                                                             const char *fmt, ...) {
   char d[VSIM_VIOLATION_DETAIL_MAX];
-  snprintf(d, sizeof d, fmt, off, val);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d, sizeof d, fmt, ap);
+  va_end(ap);
   m->host->violation(m->host->ctx, check, q, d);
 }
 
@@ -100,7 +104,7 @@ static bool access_ok(vsim_mmio *m, uint32_t off, unsigned width, bool write, ui
       return false;
     }
     if (!write && !(d & REG_R)) {
-      violation(m, VSIM_CHK_MMIO_READ_WO, -1, "read of write-only register 0x%03x%.0u", off, 0);
+      violation(m, VSIM_CHK_MMIO_READ_WO, -1, "read of write-only register 0x%03x", off);
       return false;
     }
     return true;
@@ -263,7 +267,7 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
         uint16_t max = ops->queue_max_size(be, (uint16_t)m->queue_sel);
         if (val > max || val == 0)
           violation(m, VSIM_CHK_MMIO_QUEUE_SIZE, (int)m->queue_sel,
-                    "QueueSize 0x%x%.0u above QueueSizeMax or zero", val, 0);
+                    "QueueSize 0x%x above QueueSizeMax (%u) or zero", val, max);
         q->size = val;
       }
       break;
@@ -297,8 +301,8 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
       m->notifies++;
       m->host->event(m->host->ctx, VSIM_EV_KICK, (int)qi, val, 0, 0, 0);
       if (qi >= m->nq || !m->q[qi].ready) {
-        violation(m, VSIM_CHK_MMIO_NOTIFY_QUEUE, -1, "QueueNotify 0x%x%.0u names no ready queue",
-                  val, 0);
+        violation(m, VSIM_CHK_MMIO_NOTIFY_QUEUE, -1, "QueueNotify 0x%x names no ready queue",
+                  val);
         break;
       }
       ops->queue_notify(be, (uint16_t)qi, val);

@@ -1048,8 +1048,44 @@ static void test_worker_roundtrip(void) {
   fx_close(&f);
 }
 
+/* SEG_MAX and SIZE_MAX are this device's limits once negotiated: a chain with
+ * more than seg_max data segments, or one segment above size_max, is IOERR. */
+static void test_seg_size_limits(void) {
+  static const char *const keys[] = {"seg_max", "size_max"};
+  static const char *const vals[] = {"2", "1024"};
+  opts o = {keys, vals, 2, 0, 1, false, 0};
+  fixture f;
+  if (!fx_ready(&f, &o)) return;
+  uint32_t used = 0;
+  /* two data segments of 512: within both limits */
+  ch_reset(&f);
+  put_hdr(&f, HDR_GPA, VIRTIO_BLK_T_IN, 0);
+  ch_add(&f, HDR_GPA, 16, false);
+  ch_add(&f, DATA_GPA, 512, true);
+  ch_add(&f, DATA_GPA + 512, 512, true);
+  ch_add(&f, STATUS_GPA, 1, true);
+  CHECK_EQ(submit(&f, &used), VIRTIO_BLK_S_OK);
+  /* three data segments: one more than seg_max */
+  ch_reset(&f);
+  put_hdr(&f, HDR_GPA, VIRTIO_BLK_T_IN, 0);
+  ch_add(&f, HDR_GPA, 16, false);
+  for (int i = 0; i < 3; i++) ch_add(&f, DATA_GPA + 512u * (unsigned)i, 512, true);
+  ch_add(&f, STATUS_GPA, 1, true);
+  CHECK_EQ(submit(&f, &used), VIRTIO_BLK_S_IOERR);
+  CHECK_EQ(used, 1);
+  /* one 2048-byte segment: above size_max */
+  ch_reset(&f);
+  put_hdr(&f, HDR_GPA, VIRTIO_BLK_T_IN, 0);
+  ch_add(&f, HDR_GPA, 16, false);
+  ch_add(&f, DATA_GPA, 2048, true);
+  ch_add(&f, STATUS_GPA, 1, true);
+  CHECK_EQ(submit(&f, &used), VIRTIO_BLK_S_IOERR);
+  fx_close(&f);
+}
+
 int main(void) {
   RUN(test_defaults);
+  RUN(test_seg_size_limits);
   RUN(test_config_keys);
   RUN(test_config_errors);
   RUN(test_read_write);
