@@ -79,6 +79,13 @@ test-c-asan: $(CTEST_BIN) $(BUILD)/virtio-sim
 	@set -e; for f in $$(find scenarios -name '*.json' | sort); do \
 	  $(BUILD)/virtio-sim run $$f --quiet >/dev/null || { echo "[asan] scenario failed: $$f"; exit 1; }; done
 	@echo "[asan] all scenarios ran clean"
+	$(PYTHON) python/build_ffi.py --lib $(BUILD)/libvirtiosim.a --out $(BUILD)/python --sanitize="$(SAN)"
+	@# the interpreter is not instrumented: preload the runtimes, and leave leak
+	@# checking to the C tests (CPython keeps memory until exit on purpose)
+	cd tests/py && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  PYTHONPATH=$(CURDIR)/$(BUILD)/python VSIM_CLI=$(CURDIR)/$(BUILD)/virtio-sim \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider . $(CURDIR)/scenarios
 
 test-determinism: deps
 	$(MAKE) --no-print-directory BUILD=build/gcc-O0 CC=gcc OPT=-O0 all

@@ -38,6 +38,7 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->offered = p->has_offered_features ? p->offered_features : offered;
   dc->mutants = p->mutants;
   dc->refuse = p->refuse_features;
+  dc->latency = p->latency;
   if (mut(dc, VSIM_MUT_DEV_NO_VERSION1)) dc->offered &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
   dc->nq = p->num_queues ? p->num_queues : 1;
   dc->qmax = p->queue_max_size ? p->queue_max_size : 256;
@@ -53,9 +54,29 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   return 0;
 }
 
+static void held_free(vsim_held *h) {
+  free(h->chain);
+  free(h->due);
+  free(h->pool);
+  memset(h, 0, sizeof *h);
+}
+
+static int held_alloc(vsim_held *h, uint16_t size) {
+  h->chain = calloc(size, sizeof *h->chain);
+  h->due = calloc(size, sizeof *h->due);
+  h->pool_cap = 4u * size;
+  h->pool = calloc(h->pool_cap, sizeof *h->pool);
+  if (!h->chain || !h->due || !h->pool) {
+    held_free(h);
+    return -1;
+  }
+  return 0;
+}
+
 static void queue_drop(vsim_devcore *dc, uint16_t i) {
   vsim_devq *q = &dc->q[i];
   if (q->vq_live) vsim_vq_dev_fini(&q->vq);
+  held_free(&q->held); /* a reset forgets what the device held: it must never complete it */
   memset(q, 0, sizeof *q);
 }
 
@@ -124,6 +145,10 @@ static int queue_go_live(vsim_devcore *dc, uint16_t i) {
   if (!q->ready || q->vq_live) return 0;
   if (vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants))
     return -1;
+  if (dc->latency && held_alloc(&q->held, q->cfg.size)) {
+    vsim_vq_dev_fini(&q->vq);
+    return -1;
+  }
   q->vq_live = true;
   return 0;
 }
@@ -202,42 +227,100 @@ static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {
   dc->q[i].kicked = true;
 }
 
+/* Room to hold one more request of the worst-case length (queue size segments). */
+static bool can_hold(const vsim_devcore *dc, const vsim_devq *q) {
+  if (!dc->latency) return true;
+  const vsim_held *h = &q->held;
+  return h->count < q->cfg.size && h->pool_top + q->cfg.size <= h->pool_cap;
+}
+
+static bool held_due(const vsim_devcore *dc, const vsim_devq *q) {
+  const vsim_held *h = &q->held;
+  return h->count && h->due[h->head] <= dc->host->now(dc->host->ctx);
+}
+
 static bool dc_queue_runnable(void *be, uint16_t i) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return false;
   const vsim_devq *q = &dc->q[i];
-  return q->kicked || q->draining;
+  if (q->kicked) return true; /* even when it may not act: it drops the kick */
+  /* a device that must not touch its queues has no work, whatever it holds */
+  bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
+  if (!live_ok || (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !q->vq_live) return false;
+  return (q->draining && can_hold(dc, q)) || held_due(dc, q);
 }
 
-/* The device worker: after a kick, suppress further kicks and drain the ring;
- * when it looks empty, re-enable kicks and look once more (the enable/re-check
- * pair closes the lost-kick window B3' of PEERS.md (c)). */
+static uint64_t dc_queue_next_due(void *be, uint16_t i) {
+  vsim_devcore *dc = be;
+  if (i >= dc->nq || !dc->q[i].held.count) return UINT64_MAX;
+  if (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) return UINT64_MAX; /* held forever */
+  const vsim_held *h = &dc->q[i].held;
+  return h->due[h->head];
+}
+
+/* Execute one request and write its used element. -1: the chain is unusable
+ * for this device (the core then sets DEVICE_NEEDS_RESET). */
+static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
+  uint32_t used_len = 0;
+  if (dc->mops->request(dc->model, i, chain, &used_len) < 0) return -1;
+  vsim_vq_dev_push(&dc->q[i].vq, chain->head, used_len);
+  return 0;
+}
+
+/* Keep a popped chain for `latency` units of virtual time. */
+static void hold(vsim_devcore *dc, vsim_devq *q, uint16_t i, const vsim_chain *chain) {
+  vsim_held *h = &q->held;
+  uint32_t slot = (h->head + h->count) % q->cfg.size;
+  vsim_chain *c = &h->chain[slot];
+  *c = *chain;
+  c->seg = h->pool + h->pool_top;
+  memcpy(c->seg, chain->seg, (size_t)chain->nseg * sizeof *c->seg);
+  h->pool_top += chain->nseg;
+  h->due[slot] = dc->host->now(dc->host->ctx) + dc->latency;
+  h->count++;
+  dc->host->event(dc->host->ctx, VSIM_EV_HOLD, i, chain->head, h->due[slot], 0, 0);
+}
+
+/* The device worker: complete the held requests that are due; then, after a
+ * kick, suppress further kicks and drain the ring; when it looks empty,
+ * re-enable kicks and look once more (the enable/re-check pair closes the
+ * lost-kick window B3' of PEERS.md (c)). Work per call is bounded by `budget`. */
 static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return -1;
   vsim_devq *q = &dc->q[i];
   bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
   if (!live_ok || (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !q->vq_live) {
-    /* a kick the device may not act on yet: spec says ignore it */
+    /* a kick the device may not act on yet: the spec says ignore it */
     q->kicked = false;
     q->draining = false;
     return 0;
   }
   vsim_vq_dev *vq = &q->vq;
-  if (q->kicked) {
+  int done = 0;
+  bool broken = false;
+  vsim_held *h = &q->held;
+  while ((uint32_t)done < budget && held_due(dc, q)) {
+    if (complete(dc, i, &h->chain[h->head]) < 0) {
+      broken = true;
+      break;
+    }
+    h->head = (h->head + 1) % q->cfg.size;
+    if (--h->count == 0) h->pool_top = 0;
+    done++;
+  }
+  if (q->kicked && !broken) {
     q->kicked = false;
     if (!q->draining) {
       q->draining = true;
       vsim_vq_dev_set_notify(vq, false);
     }
   }
-  int done = 0;
-  while ((uint32_t)done < budget) {
+  while (!broken && q->draining && (uint32_t)done < budget && can_hold(dc, q)) {
     vsim_chain chain;
     int r = vsim_vq_dev_pop(vq, &chain);
     if (r < 0) {
-      q->draining = false;
-      vsim_devcore_needs_reset(dc, i);
+      broken = true;
       break;
     }
     if (r == 0) {
@@ -248,20 +331,23 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
         continue;
       }
       q->draining = false;
-      if (more < 0) vsim_devcore_needs_reset(dc, i);
+      if (more < 0) broken = true;
       break;
     }
-    uint32_t used_len = 0;
-    if (dc->mops->request(dc->model, i, &chain, &used_len) < 0) {
-      q->draining = false;
-      vsim_devcore_needs_reset(dc, i);
+    if (dc->latency) {
+      hold(dc, q, i, &chain);
+    } else if (complete(dc, i, &chain) < 0) {
+      broken = true;
       break;
     }
-    vsim_vq_dev_push(vq, chain.head, used_len);
     done++;
   }
   if (vq->next_used != vq->published_used) {
     if (vsim_vq_dev_publish(vq)) dc->host->interrupt(dc->host->ctx, i);
+  }
+  if (broken) {
+    q->draining = false;
+    vsim_devcore_needs_reset(dc, i);
   }
   return done;
 }
@@ -287,4 +373,5 @@ const vsim_backend_ops vsim_devcore_ops = {
     .queue_notify = dc_queue_notify,
     .queue_runnable = dc_queue_runnable,
     .queue_run = dc_queue_run,
+    .queue_next_due = dc_queue_next_due,
 };

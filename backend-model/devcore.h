@@ -35,6 +35,18 @@ typedef struct vsim_devmodel_ops {
   void (*destroy)(void *model);
 } vsim_devmodel_ops;
 
+/* Requests a device with latency has popped and will complete later, in pop
+ * order. Their segments live in `pool`, allocated upwards and reset whenever
+ * the FIFO empties: bounded memory (4 x queue size segments), no per-request
+ * allocation. */
+typedef struct vsim_held {
+  vsim_chain *chain;   /* [size] */
+  uint64_t *due;       /* [size] */
+  uint32_t head, count;
+  vsim_seg *pool;      /* [4 * size] */
+  uint32_t pool_top, pool_cap;
+} vsim_held;
+
 typedef struct vsim_devq {
   bool ready;
   vsim_queue_cfg cfg;
@@ -42,6 +54,7 @@ typedef struct vsim_devq {
   bool vq_live;     /* vq initialised (ready and features final) */
   bool kicked;      /* a notification arrived and has not been served */
   bool draining;    /* notifications suppressed while the worker drains */
+  vsim_held held;   /* used only when latency > 0 */
 } vsim_devq;
 
 typedef struct vsim_devcore {
@@ -52,6 +65,7 @@ typedef struct vsim_devcore {
   uint64_t offered;
   uint64_t driver_features;
   uint64_t refuse;       /* feature bits whose acceptance makes FEATURES_OK fail */
+  uint64_t latency;      /* virtual time from pop to completion; 0 = at once */
   uint8_t status;
   uint32_t generation;
   uint8_t *config;       /* the model fills it; config_len bytes */

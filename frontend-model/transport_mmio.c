@@ -54,6 +54,7 @@ static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   if (max == 0) return -1;
   if (mut(d, VSIM_MUT_DRV_MMIO_WRITE_RO)) wr(d, VIRTIO_MMIO_QUEUE_NUM_MAX, max);
   if (mut(d, VSIM_MUT_DRV_MMIO_READ_WO)) (void)rd(d, VIRTIO_MMIO_QUEUE_NOTIFY);
+  if (mut(d, VSIM_MUT_DRV_MMIO_UNDEFINED)) (void)rd(d, 0x0f8); /* between SHM and ConfigGeneration */
   if (mut(d, VSIM_MUT_DRV_QUEUE_SIZE_BIG)) wr(d, VIRTIO_MMIO_QUEUE_NUM, max + 1);
   wr(d, VIRTIO_MMIO_QUEUE_NUM, c->size);
   wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)c->desc);

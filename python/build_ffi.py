@@ -127,7 +127,7 @@ const char *vsim_sim_name(const vsim_sim *s);
 SOURCE = '#include "virtiosim/virtiosim.h"\n'
 
 
-def make_ffi(lib):
+def make_ffi(lib, sanitize=None):
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     ffi.set_source(
@@ -136,7 +136,8 @@ def make_ffi(lib):
         include_dirs=[INCLUDE],
         extra_objects=[lib],
         libraries=["jansson", "dl", "m"],
-        extra_compile_args=["-std=gnu11"],
+        extra_compile_args=["-std=gnu11"] + (sanitize.split() if sanitize else []),
+        extra_link_args=sanitize.split() if sanitize else [],
     )
     return ffi
 
@@ -175,6 +176,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True, help="output directory (becomes a PYTHONPATH entry)")
     ap.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--sanitize", default=None,
+                    help="e.g. -fsanitize=address,undefined: for a library built with sanitizers")
     args = ap.parse_args(argv)
 
     lib = os.path.abspath(args.lib)
@@ -186,7 +189,7 @@ def main(argv=None):
     os.makedirs(tmpdir, exist_ok=True)
     sync_py(out_pkg)
 
-    ffi = make_ffi(lib)
+    ffi = make_ffi(lib, args.sanitize)
     # Writes tmpdir/virtiosim/_native.c, only when its content changed.
     c_file = os.path.join(tmpdir, "virtiosim", "_native.c")
     os.makedirs(os.path.dirname(c_file), exist_ok=True)
@@ -198,6 +201,7 @@ def main(argv=None):
     sha_file(h, os.path.abspath(__file__))
     sha_file(h, c_file)
     sha_file(h, lib)
+    h.update(("sanitize %s\n" % args.sanitize).encode())
     for root, dirs, files in os.walk(INCLUDE):
         dirs.sort()
         for name in sorted(files):

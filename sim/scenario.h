@@ -115,6 +115,7 @@ typedef struct vsim_scenario {
   enum vsim_policy policy;
   uint64_t max_steps;     /* default 100000 */
   uint32_t device_batch;  /* requests per device step, default 1 */
+  uint64_t device_latency; /* virtual time from pop to completion, default 0 */
   bool has_offered;       /* offered features overridden */
   uint64_t offered;
   bool has_accept;        /* features the driver is willing to accept */

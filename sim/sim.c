@@ -55,6 +55,7 @@ struct vsim_sim {
   bool done;
   bool stalled;
   bool out_of_steps;
+  uint32_t idle_steps;
   /* delayed interrupts */
   uint64_t irq_delay;
   uint32_t irq_held_bits;
@@ -129,6 +130,8 @@ static void host_config_changed(void *ctx) {
   emit(s, VSIM_EV_IRQ, -1, s->mmio.interrupt_status | VIRTIO_MMIO_INT_CONFIG, 0, 0, 0);
   raise_irq(s, VIRTIO_MMIO_INT_CONFIG);
 }
+
+static uint64_t host_now(void *ctx) { return ((vsim_sim *)ctx)->sched.clock; }
 
 static void arena_fault(void *ctx, const vsim_arena_fault *f) {
   vsim_sim *s = ctx;
@@ -399,7 +402,8 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   for (unsigned i = 0; i < sc->nregions; i++)
     vsim_arena_set_region(s->arena, sc->regions[i].base, sc->regions[i].len, sc->regions[i].perm);
   vsim_arena_set_fault_sink(s->arena, arena_fault, s);
-  s->host = (vsim_host){s, s->arena, host_interrupt, host_config_changed, host_violation, host_event};
+  s->host = (vsim_host){s,          s->arena,   host_interrupt, host_config_changed,
+                       host_violation, host_event, host_now};
 
   const char *keys[64], *vals[64];
   unsigned nkv = sc->nconfig < 64 ? sc->nconfig : 64;
@@ -414,6 +418,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .has_offered_features = sc->has_offered,
       .offered_features = sc->offered,
       .refuse_features = sc->refuse,
+      .latency = sc->device_latency,
       .mutants = sc->mutants,
       .config_keys = keys,
       .config_values = vals,
@@ -540,19 +545,45 @@ static void report_stall(vsim_sim *s) {
   }
 }
 
+/* Steps in a row that emitted no event at all: an actor that says it is
+ * runnable but does nothing (a wedged backend, or an engine bug) would
+ * otherwise spin until max_steps. */
+#define IDLE_STEP_LIMIT 4096
+
 int vsim_sim_step(vsim_sim *s) {
   if (s->done) return 0;
+  uint64_t events_before = s->trace.count;
   int r = vsim_sched_step(&s->sched);
-  if (r == 1) return 1;
+  if (r == 1) {
+    s->idle_steps = s->trace.count == events_before ? s->idle_steps + 1 : 0;
+    if (s->idle_steps >= IDLE_STEP_LIMIT) {
+      char d[VSIM_VIOLATION_DETAIL_MAX];
+      snprintf(d, sizeof d, "actor %d ran %u steps in a row without doing anything (spinning)",
+               s->sched.actors[s->sched.last].id, IDLE_STEP_LIMIT);
+      s->current_actor = -1;
+      host_violation(s, VSIM_CHK_LIVENESS_STALL, -1, d);
+      s->stalled = true;
+      s->done = true;
+      return 0;
+    }
+    return 1;
+  }
   if (r == -1) {
     s->out_of_steps = true;
     s->done = true;
     return 0;
   }
   if (r < -1) return -1;
-  /* nothing runnable: a held interrupt is the only thing that can still happen */
-  if (s->irq_held_bits) {
-    if (s->sched.clock < s->irq_due) s->sched.clock = s->irq_due;
+  /* nothing runnable: only timed work can still happen (a held interrupt, a
+   * request the device holds); jump the clock to the earliest */
+  uint64_t next = s->irq_held_bits ? s->irq_due : UINT64_MAX;
+  if (s->be.backend.ops->queue_next_due)
+    for (uint16_t q = 0; q < s->sc->num_queues; q++) {
+      uint64_t due = s->be.backend.ops->queue_next_due(s->be.backend.be, q);
+      if (due < next) next = due;
+    }
+  if (next != UINT64_MAX && next > s->sched.clock) {
+    s->sched.clock = next;
     return 1;
   }
   s->current_actor = -1;

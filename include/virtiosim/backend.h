@@ -44,6 +44,7 @@ enum vsim_event_kind {
   VSIM_EV_FAULT,           /* a = fault kind */
   VSIM_EV_STALL,           /* a = pending requests */
   VSIM_EV_NOTIFY_ENABLE,   /* q, a = 1 enable / 0 disable, b = event index written */
+  VSIM_EV_HOLD,            /* q, a = head, b = due time (a request the device will complete later) */
   VSIM_EV__COUNT
 };
 
@@ -60,6 +61,8 @@ typedef struct vsim_host {
   /* record a trace event; cheap when no trace is requested */
   void (*event)(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c,
                 uint64_t d);
+  /* the virtual clock (the only time a backend may look at) */
+  uint64_t (*now)(void *ctx);
 } vsim_host;
 
 /* A queue as the driver configured it through the transport. */
@@ -107,6 +110,11 @@ typedef struct vsim_backend_ops {
    * Bounded work per call is a contract: a hostile ring must not make it loop. */
   bool (*queue_runnable)(void *be, uint16_t q);
   int (*queue_run)(void *be, uint16_t q, uint32_t budget);
+  /* The earliest virtual time at which queue q will have work without any
+   * new notification (a held request coming due), or UINT64_MAX. May be NULL
+   * for backends that never hold requests. The scheduler advances the clock
+   * to it when nothing else can run. */
+  uint64_t (*queue_next_due)(void *be, uint16_t q);
 } vsim_backend_ops;
 
 typedef struct vsim_backend {
@@ -123,6 +131,7 @@ typedef struct vsim_backend_params {
   bool has_offered_features; /* when true, offer exactly `offered_features` */
   uint64_t offered_features;
   uint64_t refuse_features;  /* refuse FEATURES_OK when the driver accepts any of these */
+  uint64_t latency;          /* virtual time between popping a request and completing it */
   uint64_t mutants;          /* VSIM_MUT_* bits: break exactly one rule each */
   const char *const *config_keys;
   const char *const *config_values;

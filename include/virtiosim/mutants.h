@@ -51,6 +51,7 @@
   X(DRV_MMIO_BYTE,       "drv.mmio-byte-access",   MMIO_ACCESS_WIDTH,   "driver reads Status with a 1-byte access") \
   X(DRV_MMIO_WRITE_RO,   "drv.mmio-write-readonly",MMIO_WRITE_RO,       "driver writes QueueSizeMax") \
   X(DRV_MMIO_READ_WO,    "drv.mmio-read-writeonly",MMIO_READ_WO,        "driver reads QueueNotify") \
+  X(DRV_MMIO_UNDEFINED,  "drv.mmio-undefined-offset", MMIO_UNDEFINED,   "driver reads offset 0x0f8, which the layout does not define") \
   X(DRV_QUEUE_SIZE_BIG,  "drv.queue-size-over-max",MMIO_QUEUE_SIZE,     "driver writes QueueSize above QueueSizeMax") \
   X(DRV_QUEUE_WRITE_LIVE,"drv.queue-write-live",   MMIO_QUEUE_LIVE,     "driver rewrites QueueDescLow while the queue is ready")
 /* clang-format on */

@@ -37,6 +37,7 @@ typedef struct rec {
 } rec;
 
 static void h_interrupt(void *ctx, uint16_t q) { ((rec *)ctx)->interrupts++; }
+static uint64_t h_now(void *ctx) { return 0; }
 static void h_config_changed(void *ctx) { ((rec *)ctx)->config_changes++; }
 static void h_violation(void *ctx, int check, int q, const char *detail) {
   ((rec *)ctx)->violations++;
@@ -70,7 +71,7 @@ typedef struct opts {
 static int fx_open(fixture *f, const opts *o) {
   memset(f, 0, sizeof *f);
   f->arena = vsim_arena_new(ARENA_SIZE);
-  f->host = (vsim_host){&f->r, f->arena, h_interrupt, h_config_changed, h_violation, h_event};
+  f->host = (vsim_host){&f->r, f->arena, h_interrupt, h_config_changed, h_violation, h_event, h_now};
   vsim_backend_params p = {0};
   p.host = &f->host;
   if (o) {
