@@ -121,8 +121,7 @@ static shape step_shape(const vsim_step *st) {
 }
 
 static unsigned max_data_segs(const vsim_blk_drv *b) {
-  const vsim_vq_drv *vq = &b->drv->vq[0];
-  unsigned lim = (vq->indirect && vq->indirect_base) ? vq->indirect_max : b->qsize;
+  unsigned lim = vsim_driver_max_segs(b->drv);
   lim = lim > 2 ? lim - 2 : 1;
   if (b->seg_max && b->seg_max < lim) lim = b->seg_max;
   if (lim > MAX_SEGS - 2) lim = MAX_SEGS - 2;
@@ -163,20 +162,17 @@ static vsim_blk_req *free_slot(vsim_blk_drv *b, uint16_t q, uint32_t *k_out) {
 
 bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
   vsim_driver *d = b->drv;
-  if (st->queue >= d->nq || !d->vq_init[st->queue]) return true; /* fails loudly in submit */
-  const vsim_vq_drv *vq = &d->vq[st->queue];
-  if (vq->broken || d->needs_reset || d->failed) return true;
+  /* a queue that cannot take it ever: submit runs and reports why */
+  if (vsim_driver_queue_broken(d, st->queue) || d->needs_reset || d->failed) return true;
   uint32_t k;
   if (!free_slot(b, st->queue, &k)) return false;
   shape s = step_shape(st);
   uint64_t data = s.out_len + s.in_len;
   unsigned segs = 2 + (data ? (unsigned)((data + GUEST_PAGE - 1) / GUEST_PAGE + 1) : 0);
   if (segs > max_data_segs(b) + 2) segs = max_data_segs(b) + 2;
-  unsigned need = (vq->indirect && vq->indirect_base && segs <= vq->indirect_max) ? 1 : segs;
-  if (need > vq->size) return true; /* can never fit: submit reports it */
-  if (vq->num_free < need) return false;
+  if (segs > vsim_driver_max_segs(d) && segs > b->qsize) return true; /* never fits */
   /* the data pool must have room too; if it never will, submit reports it */
-  return true;
+  return vsim_driver_has_room(d, st->queue, segs);
 }
 
 static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) {

@@ -295,3 +295,21 @@ uint32_t vsim_driver_inflight(const vsim_driver *d) {
     if (d->vq_init[q] && !d->vq[q].broken) n += d->vq[q].inflight;
   return n;
 }
+
+/* ---- ring room ---- */
+
+unsigned vsim_driver_max_segs(const vsim_driver *d) {
+  bool indirect = (d->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  return indirect && d->indirect_max ? d->indirect_max : d->cfg.queue_size;
+}
+
+bool vsim_driver_has_room(const vsim_driver *d, uint16_t q, unsigned segs) {
+  if (q >= d->nq || !d->vq_init[q]) return false;
+  const vsim_vq_drv *vq = &d->vq[q];
+  unsigned need = (vq->indirect && vq->indirect_base && segs > 1 && segs <= vq->indirect_max) ? 1 : segs;
+  return vq->num_free >= need;
+}
+
+bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q) {
+  return q >= d->nq || !d->vq_init[q] || d->vq[q].broken;
+}

@@ -85,6 +85,14 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
 void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q);
 void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value);
 
+/* Ring room, whatever the layout: the most segments one chain may have
+ * (an indirect table's size when negotiated, else the queue size), and
+ * whether a chain of `segs` segments fits in queue q right now. */
+unsigned vsim_driver_max_segs(const vsim_driver *d);
+bool vsim_driver_has_room(const vsim_driver *d, uint16_t q, unsigned segs);
+/* The queue stopped (bad device output) or cannot be used at all. */
+bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q);
+
 /* Interrupts: pending? handle (ack, config change, reap every queue). */
 bool vsim_driver_irq_pending(vsim_driver *d);
 void vsim_driver_handle_irq(vsim_driver *d);

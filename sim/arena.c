@@ -18,7 +18,8 @@ struct vsim_arena {
   uint8_t *mem;
   uint64_t size;
   unsigned nregions;               /* 0: the whole arena is RAM for both sides */
-  arena_region regions[VSIM_ARENA_MAX_REGIONS];
+  /* +1: the implicit all-RAM region takes a slot once regions are set */
+  arena_region regions[VSIM_ARENA_MAX_REGIONS + 1];
   vsim_arena_fault_fn fault_fn;
   void *fault_ctx;
   uint64_t faults;
@@ -47,13 +48,12 @@ uint64_t vsim_arena_size(const vsim_arena *a) { return a->size; }
 const uint8_t *vsim_arena_base(const vsim_arena *a) { return a->mem; }
 
 int vsim_arena_set_region(vsim_arena *a, uint64_t base, uint64_t len, unsigned perm) {
-  if (a->nregions >= VSIM_ARENA_MAX_REGIONS) return -1;
+  if (a->nregions >= VSIM_ARENA_MAX_REGIONS + 1) return -1;
   if (len == 0 || base > a->size || len > a->size - base) return -1;
   if (a->nregions == 0) {
     /* materialise the implicit all-RAM region so later ones override it */
     a->regions[0] = (arena_region){0, a->size, VSIM_REGION_RAM};
     a->nregions = 1;
-    if (a->nregions >= VSIM_ARENA_MAX_REGIONS) return -1;
   }
   a->regions[a->nregions++] = (arena_region){base, len, perm & 0xf};
   return 0;
@@ -78,7 +78,7 @@ static bool regions_grant(const vsim_arena *a, enum vsim_side side, uint64_t gpa
   uint64_t pos = gpa;
   unsigned guard = 0;
   while (pos < end) {
-    if (++guard > 4 * VSIM_ARENA_MAX_REGIONS + 4) return false;
+    if (++guard > 4 * (VSIM_ARENA_MAX_REGIONS + 1) + 4) return false;
     int win = -1;
     uint64_t next = end;
     for (unsigned i = 0; i < a->nregions; i++) {

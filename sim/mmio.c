@@ -268,7 +268,8 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
         if (val > max || val == 0)
           violation(m, VSIM_CHK_MMIO_QUEUE_SIZE, (int)m->queue_sel,
                     "QueueSize 0x%x above QueueSizeMax (%u) or zero", val, max);
-        q->size = val;
+        else
+          q->size = val; /* a refused write is ignored, as a robust device would */
       }
       break;
     case VIRTIO_MMIO_QUEUE_READY:
@@ -296,8 +297,10 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
       break;
     }
     case VIRTIO_MMIO_QUEUE_NOTIFY: {
-      /* with NOTIFICATION_DATA the low 16 bits carry the queue index */
-      uint32_t qi = val & 0xffff;
+      /* with NOTIFICATION_DATA the low 16 bits carry the queue index and the
+       * rest the next offset and wrap; without it the value is the index */
+      bool data = (m->driver_features >> VIRTIO_F_NOTIFICATION_DATA) & 1u;
+      uint32_t qi = data ? val & 0xffff : val;
       m->notifies++;
       m->host->event(m->host->ctx, VSIM_EV_KICK, (int)qi, val, 0, 0, 0);
       if (qi >= m->nq || !m->q[qi].ready) {

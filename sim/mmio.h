@@ -16,9 +16,7 @@
 #include <stdint.h>
 #include "virtiosim/backend.h"
 
-#ifndef VIRTIO_MMIO_QUEUE_RESET
-#define VIRTIO_MMIO_QUEUE_RESET 0x0c0 /* not in linux-libc-dev 6.1's header yet */
-#endif
+#include "virtio_compat.h"
 #define VSIM_MMIO_MAGIC 0x74726976u
 
 typedef struct vsim_mmio_queue {

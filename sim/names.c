@@ -17,16 +17,7 @@
 
 #include "scenario.h"
 
-/* Spec v1.2 §6 (Reserved Feature Bits) and §5.2.3; not in every UAPI release. */
-#ifndef VIRTIO_F_NOTIFICATION_DATA
-#define VIRTIO_F_NOTIFICATION_DATA 38
-#endif
-#ifndef VIRTIO_BLK_F_LIFETIME
-#define VIRTIO_BLK_F_LIFETIME 15
-#endif
-#ifndef VIRTIO_BLK_F_ZONED
-#define VIRTIO_BLK_F_ZONED 17
-#endif
+#include "virtio_compat.h"
 
 typedef struct vsim_name_bit {
   const char *name;

@@ -1,4 +1,5 @@
 /* sim/sched.c — actor choice under scripted / round-robin / random (see sched.h). */
+#include <limits.h>
 #include <string.h>
 #include "sched.h"
 
@@ -67,5 +68,6 @@ int vsim_sched_step(vsim_sched *s) {
   s->clock++;
   s->last = k;
   int r = s->actors[k].run(s->actors[k].ctx, s->actors[k].id);
-  return r < 0 ? r - 1 : 1;
+  if (r >= 0) return 1;
+  return r > INT_MIN + 1 ? r - 1 : INT_MIN; /* keep errors distinct, never overflow */
 }

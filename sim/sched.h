@@ -50,7 +50,7 @@ int vsim_sched_add(vsim_sched *s, const vsim_actor *a, int prio);
 /* Pick the next actor under the policy: its index, or -1 if none is runnable. */
 int vsim_sched_pick(vsim_sched *s);
 /* Pick and run one step. 1 = a step ran, 0 = nothing runnable, -1 = step
- * budget exhausted, < -1 = an actor's engine error. */
+ * budget exhausted, < -1 = an actor's engine error (its value - 1). */
 int vsim_sched_step(vsim_sched *s);
 
 #endif

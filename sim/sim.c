@@ -8,6 +8,7 @@
  * no environment), so that a seed reproduces the run byte for byte.
  */
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,7 +354,12 @@ static int device_run(void *ctx, int id) {
   s->current_actor = id;
   int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
   if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
-  return r < 0 ? 0 : 0;
+  if (r < 0) {
+    /* a backend's own error (a plugin's, say) is a result, not an engine crash */
+    add_failure(s, "device worker of queue %d failed (queue_run returned %d)", id - 1, r);
+    s->done = true;
+  }
+  return 0;
 }
 
 static bool timer_runnable(void *ctx, int id) {
@@ -374,6 +380,14 @@ static int timer_run(void *ctx, int id) {
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_scenario *sc = s->sc;
+  if (s->opt.has_policy && (s->opt.policy < 0 || s->opt.policy > VSIM_POLICY_RANDOM)) {
+    snprintf(err, errlen, "policy %d out of range (0 scripted, 1 round-robin, 2 random)", s->opt.policy);
+    return -1;
+  }
+  if (s->opt.has_ring && (s->opt.ring < 0 || s->opt.ring > VSIM_RING_PACKED)) {
+    snprintf(err, errlen, "ring %d out of range (0 split, 1 packed)", s->opt.ring);
+    return -1;
+  }
   if (s->opt.has_seed) sc->seed = s->opt.seed;
   if (s->opt.has_policy) sc->policy = (enum vsim_policy)s->opt.policy;
   if (s->opt.has_max_steps) sc->max_steps = s->opt.max_steps;
@@ -467,11 +481,16 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->init_pending = sc->auto_init && !(sc->nsteps > 0 && sc->steps[0].op == VSIM_OP_INIT);
   snprintf(s->repro, sizeof s->repro, "virtio-sim run %s --seed %" PRIu64 " --policy %s", sc->path,
            sc->seed, vsim_policy_name(sc->policy));
-  char note[1400];
-  snprintf(note, sizeof note,
-           "{\"header\":{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"policy\":\"%s\",\"version\":\"%s\"}}",
-           sc->name, sc->seed, vsim_policy_name(sc->policy), VSIM_VERSION);
-  vsim_trace_note(&s->trace, note);
+  if (s->trace.out) {
+    /* built with jansson so that any scenario name stays valid JSON */
+    json_t *hdr = json_pack("{s:{s:s,s:s,s:I,s:s,s:s}}", "header", "scenario", sc->name, "path",
+                            sc->path, "seed", (json_int_t)sc->seed, "policy",
+                            vsim_policy_name(sc->policy), "version", VSIM_VERSION);
+    char *text = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (text) vsim_trace_note(&s->trace, text);
+    free(text);
+    json_decref(hdr);
+  }
   return 0;
 }
 
