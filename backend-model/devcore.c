@@ -54,6 +54,36 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   return 0;
 }
 
+/* ---- one ring interface over the split and packed layouts ---- */
+
+static int ring_pop(vsim_devq *q, vsim_chain *c) {
+  return q->packed ? vsim_vqp_dev_pop(&q->pvq, c) : vsim_vq_dev_pop(&q->vq, c);
+}
+static void ring_push(vsim_devq *q, uint16_t id, uint32_t len) {
+  if (q->packed) vsim_vqp_dev_push(&q->pvq, id, len);
+  else vsim_vq_dev_push(&q->vq, id, len);
+}
+/* Something pushed that the driver has not been told about? */
+static bool ring_unpublished(const vsim_devq *q) {
+  if (q->packed) return q->pvq.next_used != q->pvq.signalled || q->pvq.used_wrap != q->pvq.signalled_wrap;
+  return q->vq.next_used != q->vq.published_used;
+}
+static bool ring_publish(vsim_devq *q) {
+  return q->packed ? vsim_vqp_dev_publish(&q->pvq) : vsim_vq_dev_publish(&q->vq);
+}
+static void ring_set_notify(vsim_devq *q, bool enable) {
+  if (q->packed) vsim_vqp_dev_set_notify(&q->pvq, enable);
+  else vsim_vq_dev_set_notify(&q->vq, enable);
+}
+/* > 0: more available; 0: empty; < 0: the ring is unusable (violation reported) */
+static int ring_more(vsim_devq *q) {
+  return q->packed ? vsim_vqp_dev_has_avail(&q->pvq) : vsim_vq_dev_avail_count(&q->vq);
+}
+static void ring_fini(vsim_devq *q) {
+  if (q->packed) vsim_vqp_dev_fini(&q->pvq);
+  else vsim_vq_dev_fini(&q->vq);
+}
+
 static void held_free(vsim_held *h) {
   free(h->chain);
   free(h->due);
@@ -75,7 +105,7 @@ static int held_alloc(vsim_held *h, uint16_t size) {
 
 static void queue_drop(vsim_devcore *dc, uint16_t i) {
   vsim_devq *q = &dc->q[i];
-  if (q->vq_live) vsim_vq_dev_fini(&q->vq);
+  if (q->vq_live) ring_fini(q);
   held_free(&q->held); /* a reset forgets what the device held: it must never complete it */
   memset(q, 0, sizeof *q);
 }
@@ -143,10 +173,12 @@ static void dc_reset(vsim_devcore *dc) {
 static int queue_go_live(vsim_devcore *dc, uint16_t i) {
   vsim_devq *q = &dc->q[i];
   if (!q->ready || q->vq_live) return 0;
-  if (vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants))
-    return -1;
+  q->packed = (dc->driver_features >> VIRTIO_F_RING_PACKED) & 1u;
+  int r = q->packed ? vsim_vqp_dev_init(&q->pvq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants)
+                    : vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants);
+  if (r) return -1;
   if (dc->latency && held_alloc(&q->held, q->cfg.size)) {
-    vsim_vq_dev_fini(&q->vq);
+    ring_fini(q);
     return -1;
   }
   q->vq_live = true;
@@ -263,7 +295,7 @@ static uint64_t dc_queue_next_due(void *be, uint16_t i) {
 static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
   uint32_t used_len = 0;
   if (dc->mops->request(dc->model, i, chain, &used_len) < 0) return -1;
-  vsim_vq_dev_push(&dc->q[i].vq, chain->head, used_len);
+  ring_push(&dc->q[i], chain->head, used_len);
   return 0;
 }
 
@@ -296,7 +328,6 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     q->draining = false;
     return 0;
   }
-  vsim_vq_dev *vq = &q->vq;
   int done = 0;
   bool broken = false;
   vsim_held *h = &q->held;
@@ -313,21 +344,21 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     q->kicked = false;
     if (!q->draining) {
       q->draining = true;
-      vsim_vq_dev_set_notify(vq, false);
+      ring_set_notify(q, false);
     }
   }
   while (!broken && q->draining && (uint32_t)done < budget && can_hold(dc, q)) {
     vsim_chain chain;
-    int r = vsim_vq_dev_pop(vq, &chain);
+    int r = ring_pop(q, &chain);
     if (r < 0) {
       broken = true;
       break;
     }
     if (r == 0) {
-      vsim_vq_dev_set_notify(vq, true);
-      int more = vsim_vq_dev_avail_count(vq);
+      ring_set_notify(q, true);
+      int more = ring_more(q);
       if (more > 0) {
-        vsim_vq_dev_set_notify(vq, false);
+        ring_set_notify(q, false);
         continue;
       }
       q->draining = false;
@@ -342,9 +373,7 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     }
     done++;
   }
-  if (vq->next_used != vq->published_used) {
-    if (vsim_vq_dev_publish(vq)) dc->host->interrupt(dc->host->ctx, i);
-  }
+  if (ring_unpublished(q) && ring_publish(q)) dc->host->interrupt(dc->host->ctx, i);
   if (broken) {
     q->draining = false;
     vsim_devcore_needs_reset(dc, i);

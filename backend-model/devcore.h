@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include "virtiosim/backend.h"
 #include "chain.h"
+#include "vq_packed.h"
 #include "vq_split.h"
 
 typedef struct vsim_devmodel_ops {
@@ -50,8 +51,10 @@ typedef struct vsim_held {
 typedef struct vsim_devq {
   bool ready;
   vsim_queue_cfg cfg;
+  bool packed;      /* VIRTIO_F_RING_PACKED negotiated: pvq is the ring, else vq */
   vsim_vq_dev vq;
-  bool vq_live;     /* vq initialised (ready and features final) */
+  vsim_vqp_dev pvq;
+  bool vq_live;     /* ring initialised (ready and features final) */
   bool kicked;      /* a notification arrived and has not been served */
   bool draining;    /* notifications suppressed while the worker drains */
   vsim_held held;   /* used only when latency > 0 */

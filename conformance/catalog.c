@@ -32,3 +32,37 @@ int vsim_check_lookup(const char *id) {
 }
 
 int vsim_check_count(void) { return VSIM_CHK__COUNT; }
+
+int vsim_check_on_packed(int check) {
+  switch (check) {
+    case VSIM_CHK_SPLIT_ALIGN: return VSIM_CHK_PACKED_ALIGN;
+    case VSIM_CHK_SPLIT_HEAD_INFLIGHT: return VSIM_CHK_PACKED_ID_INFLIGHT;
+    case VSIM_CHK_SPLIT_HEAD_RANGE: return VSIM_CHK_PACKED_ID_RANGE;
+    case VSIM_CHK_SPLIT_CHAIN_LOOP: return VSIM_CHK_PACKED_LIST_LONG;
+    case VSIM_CHK_SPLIT_CHAIN_BYTES: return VSIM_CHK_PACKED_LIST_LONG;
+    case VSIM_CHK_SPLIT_DESC_ADDR: return VSIM_CHK_PACKED_DESC_ADDR;
+    case VSIM_CHK_SPLIT_RD_AFTER_WR: return VSIM_CHK_PACKED_RD_AFTER_WR;
+    case VSIM_CHK_INDIR_NOT_NEG: return VSIM_CHK_PACKED_INDIR_NOT_NEG;
+    case VSIM_CHK_INDIR_WITH_NEXT: return VSIM_CHK_PACKED_INDIR_FLAGS;
+    case VSIM_CHK_INDIR_NESTED: return VSIM_CHK_PACKED_INDIR_FLAGS;
+    case VSIM_CHK_INDIR_LEN: return VSIM_CHK_PACKED_INDIR_LEN;
+    case VSIM_CHK_USED_ID_RANGE: return VSIM_CHK_PACKED_USED_ID;
+    case VSIM_CHK_USED_ID_NOT_HEAD: return VSIM_CHK_PACKED_USED_ID;
+    case VSIM_CHK_USED_LEN_OVER: return VSIM_CHK_PACKED_USED_LEN;
+    case VSIM_CHK_NOTIFY_DRV_MISSED: return VSIM_CHK_PACKED_KICK_MISSED;
+    /* split-only ring fields: no packed counterpart */
+    case VSIM_CHK_SPLIT_AVAIL_IDX:
+    case VSIM_CHK_SPLIT_NEXT_RANGE:
+    case VSIM_CHK_USED_IDX_JUMP:
+    case VSIM_CHK_NOTIFY_DRV_SPURIOUS:
+    case VSIM_CHK_NOTIFY_DRV_FLAGS:
+    case VSIM_CHK_NOTIFY_DRV_USED_INIT:
+    case VSIM_CHK_NOTIFY_DEV_FLAGS:
+      return -1;
+    /* observed on split rings only so far: the fingerprint walks a split chain */
+    case VSIM_CHK_MEM_DEV_WRITE_RO:
+      return -1;
+    default:
+      return check;
+  }
+}

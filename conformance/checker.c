@@ -43,6 +43,37 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx) {
   return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
 }
 
+/* Packed rings: a position is an offset plus the wrap counter (bit 15). On the
+ * circle of 2 x size positions that one pass with each wrap value makes, the
+ * same window test applies: notify iff the descriptor at the event position
+ * was among those made available (or used) in this window. */
+static uint32_t packed_lin(uint16_t pos, uint16_t size) {
+  uint32_t off = pos & 0x7fffu;
+  return (pos >> 15) ? off : off + size;
+}
+
+static bool packed_need(uint16_t event, uint16_t new_pos, uint16_t old_pos, uint16_t size) {
+  uint32_t n = 2u * size;
+  uint32_t e = packed_lin(event, size) % n, nw = packed_lin(new_pos, size) % n,
+           od = packed_lin(old_pos, size) % n;
+  return (nw + n - e - 1) % n < (nw + n - od) % n;
+}
+
+/* The decision an event suppression structure asks for over (old, new]. */
+static bool packed_wants(const vsim_checker *c, uint64_t evt, uint16_t old_pos, uint16_t new_pos,
+                         uint16_t size) {
+  uint16_t off_wrap = 0, flags = 0;
+  peek16(c, evt, &off_wrap);
+  peek16(c, evt + 2, &flags);
+  switch (flags & 3u) {
+    case VRING_PACKED_EVENT_FLAG_DISABLE: return false;
+    case VRING_PACKED_EVENT_FLAG_DESC:
+      if (has(c, VIRTIO_RING_F_EVENT_IDX)) return packed_need(off_wrap, new_pos, old_pos, size);
+      return true;
+    default: return true; /* ENABLE, and the reserved value: never suppress forever */
+  }
+}
+
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
                        const vsim_mmio *mmio) {
   memset(c, 0, sizeof *c);
@@ -52,7 +83,10 @@ void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena
 }
 
 void vsim_checker_fini(vsim_checker *c) {
-  for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) free(c->q[i].fingerprint);
+  for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
+    free(c->q[i].fingerprint);
+    free(c->q[i].outstanding);
+  }
   memset(c->q, 0, sizeof c->q);
 }
 
@@ -164,24 +198,27 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   vsim_chk_queue *q = &c->q[qi];
   if (qi + 1 > c->nq) c->nq = qi + 1;
   free(q->fingerprint);
+  free(q->outstanding);
   memset(q, 0, sizeof *q);
   q->ready = true;
+  q->packed = has(c, VIRTIO_F_RING_PACKED);
   q->size = size;
   q->desc = desc;
   q->avail = avail;
   q->used = used;
   q->fingerprint = calloc(size ? size : 1, sizeof *q->fingerprint);
+  q->outstanding = calloc(size ? size : 1, 1);
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
-  if (peek16(c, used, &flags) && flags != 0)
+  if (!q->packed && peek16(c, used, &flags) && flags != 0)
     report(c, VSIM_CHK_NOTIFY_DRV_USED_INIT, qi, "used.flags is 0x%x when the queue is enabled",
            flags);
 }
 
 static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
   if (q->kick_open && q->kick_need && !q->kicked)
-    report(c, VSIM_CHK_NOTIFY_DRV_MISSED, qi,
+    report(c, q->packed ? VSIM_CHK_PACKED_KICK_MISSED : VSIM_CHK_NOTIFY_DRV_MISSED, qi,
            "avail.idx moved %u -> %u past the device's event point, no notification",
            q->kick_old, q->kick_new);
   q->kick_open = false;
@@ -195,10 +232,38 @@ static void close_irq(vsim_checker *c, int qi, vsim_chk_queue *q) {
   q->irq_open = false;
 }
 
+/* The heads published in (old, new]: a head still outstanding (made
+ * available, not yet used) must not be published again, whatever the
+ * device's timing. A window longer than the ring is the device's to judge
+ * (split.avail-idx-jump). */
+static void note_published_heads(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t old,
+                                 uint16_t new_idx) {
+  uint16_t n = (uint16_t)(new_idx - old);
+  if (!q->outstanding || n > q->size) return;
+  for (uint16_t k = 0; k < n; k++) {
+    uint16_t slot = (uint16_t)((uint16_t)(old + k) % q->size), head;
+    if (!peek16(c, q->avail + 4 + 2u * slot, &head) || head >= q->size) continue;
+    if (q->outstanding[head])
+      report(c, VSIM_CHK_SPLIT_HEAD_INFLIGHT, qi,
+             "head %u published again (avail.ring[%u]) before the device used it", head, slot);
+    q->outstanding[head] = 1;
+  }
+}
+
 static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_idx) {
   vsim_chk_queue *q = queue(c, qi);
   if (!q) return;
   close_kick(c, qi, q);
+  if (q->packed) {
+    if (new_idx == old) return;
+    q->kick_open = true;
+    q->kicked = false;
+    q->kick_old = old;
+    q->kick_new = new_idx;
+    q->kick_need = packed_wants(c, q->used, old, new_idx, q->size); /* the device event structure */
+    return;
+  }
+  note_published_heads(c, qi, q, old, new_idx);
   uint16_t aflags = 0, uflags = 0, avail_event = 0;
   peek16(c, q->avail, &aflags);
   peek16(c, q->used, &uflags);
@@ -220,7 +285,9 @@ static void on_kick(vsim_checker *c, int qi) {
            qi, (unsigned)c->status);
   vsim_chk_queue *q = queue(c, qi);
   if (!q || !q->kick_open) return;
-  if (!q->kick_need && !q->kicked)
+  /* the packed ring's notification section states no SHOULD NOT: only the
+   * split ring's spurious-kick rule is checked */
+  if (!q->kick_need && !q->kicked && !q->packed)
     report(c, VSIM_CHK_NOTIFY_DRV_SPURIOUS, qi,
            "notification for avail.idx %u -> %u though the device suppressed it", q->kick_old,
            q->kick_new);
@@ -240,6 +307,15 @@ static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_
   vsim_chk_queue *q = queue(c, qi);
   if (!q) return;
   close_irq(c, qi, q);
+  if (q->packed) {
+    if (new_idx == old) return;
+    q->irq_open = true;
+    q->irq_sent = false;
+    q->irq_old = old;
+    q->irq_new = new_idx;
+    q->irq_need = packed_wants(c, q->avail, old, new_idx, q->size); /* the driver event structure */
+    return;
+  }
   uint16_t aflags = 0, uflags = 0, used_event = 0;
   peek16(c, q->avail, &aflags);
   peek16(c, q->used, &uflags);
@@ -343,13 +419,15 @@ static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint
 static void on_pop(vsim_checker *c, int qi, uint64_t head) {
   early_use(c, qi, "consumed a buffer");
   vsim_chk_queue *q = queue(c, qi);
-  if (!q || !q->fingerprint || head >= q->size) return;
+  /* packed: the pop names a buffer id, not a ring position; not fingerprinted yet */
+  if (!q || q->packed || !q->fingerprint || head >= q->size) return;
   q->fingerprint[head] = fingerprint(c, q, (uint16_t)head);
 }
 
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
-  if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
+  if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
+  if (!q || q->packed || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
   if (fingerprint(c, q, (uint16_t)id) != q->fingerprint[id])
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
            "chain %u: a descriptor or device-readable buffer changed while the device held it",

@@ -23,6 +23,7 @@
 
 typedef struct vsim_chk_queue {
   bool ready;
+  bool packed;       /* packed layout: avail/used hold the driver/device event structures */
   uint16_t size;
   uint64_t desc, avail, used;
   /* the kick decision window opened by the last avail publish */
@@ -33,6 +34,8 @@ typedef struct vsim_chk_queue {
   uint16_t irq_old, irq_new;
   /* readable-buffer fingerprints of chains in flight, by head */
   uint64_t *fingerprint; /* [size] */
+  /* heads made available and not yet used, as the driver published them */
+  uint8_t *outstanding;  /* [size] */
 } vsim_chk_queue;
 
 typedef struct vsim_checker {

@@ -17,7 +17,7 @@
 enum { SECT_UNKNOWN = 0, SECT_WRITTEN = 1, SECT_ZEROED = 2 };
 
 uint64_t vsim_blk_drv_understood(void) {
-  const unsigned bits[] = {VIRTIO_F_VERSION_1,     VIRTIO_RING_F_INDIRECT_DESC,
+  const unsigned bits[] = {VIRTIO_F_VERSION_1,     VIRTIO_F_RING_PACKED, VIRTIO_RING_F_INDIRECT_DESC,
                            VIRTIO_RING_F_EVENT_IDX, VIRTIO_BLK_F_SIZE_MAX,
                            VIRTIO_BLK_F_SEG_MAX,    VIRTIO_BLK_F_GEOMETRY,
                            VIRTIO_BLK_F_RO,         VIRTIO_BLK_F_BLK_SIZE,
@@ -191,6 +191,18 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
                (unsigned long long)b->capacity);
       violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
     }
+  }
+  if (s->type == VIRTIO_BLK_T_GET_ID && s->in_len != VIRTIO_BLK_ID_BYTES) {
+    snprintf(msg, sizeof msg, "GET_ID with %llu data bytes, not %u", (unsigned long long)s->in_len,
+             VIRTIO_BLK_ID_BYTES);
+    violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
+  }
+  if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+      s->out_len % sizeof(struct virtio_blk_discard_write_zeroes) != 0) {
+    snprintf(msg, sizeof msg, "%s payload of %llu bytes is not a multiple of %zu-byte segments",
+             s->type == VIRTIO_BLK_T_DISCARD ? "DISCARD" : "WRITE_ZEROES",
+             (unsigned long long)s->out_len, sizeof(struct virtio_blk_discard_write_zeroes));
+    violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
   }
   if (s->type == VIRTIO_BLK_T_FLUSH && st->sector != 0) {
     snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)st->sector);

@@ -57,7 +57,10 @@ int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
 
 static void drop_queues(vsim_driver *d) {
   for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES; q++) {
-    if (d->vq_init[q]) vsim_vq_drv_fini(&d->vq[q]);
+    if (d->vq_init[q]) {
+      if (d->packed) vsim_vq_pdrv_fini(&d->pvq[q]);
+      else vsim_vq_drv_fini(&d->vq[q]);
+    }
     d->vq_init[q] = false;
   }
   d->nq = 0;
@@ -155,10 +158,20 @@ static int setup_queues(vsim_driver *d) {
         .features = d->features,
         .mutants = d->cfg.mutants,
     };
+    if (d->packed) {
+      /* packed: the descriptor ring, then the driver and the device event
+       * suppression structures (4 bytes each, 4-byte aligned) */
+      c.avail = base + 16u * n;
+      c.used = c.avail + 4;
+    }
     if (mut(d, VSIM_MUT_DRV_MISALIGN)) c.used += 1;
-    if (vsim_vq_drv_init(&d->vq[q], d->sink, q, &c)) return -1;
+    if (d->packed ? vsim_vq_pdrv_init(&d->pvq[q], d->sink, q, &c) : vsim_vq_drv_init(&d->vq[q], d->sink, q, &c))
+      return -1;
     d->vq_init[q] = true;
-    if (d->cfg.poll) vsim_vq_drv_set_callbacks(&d->vq[q], false);
+    if (d->cfg.poll) {
+      if (d->packed) vsim_vq_pdrv_set_callbacks(&d->pvq[q], false);
+      else vsim_vq_drv_set_callbacks(&d->vq[q], false);
+    }
     vsim_queue_cfg qc = {n, c.desc, c.avail, c.used};
     if (d->tr.ops->queue_enable(d->tr.t, q, &qc)) return -1;
   }
@@ -194,6 +207,7 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
       return fail(d);
   }
   d->nq = d->cfg.num_queues;
+  d->packed = (d->features >> VIRTIO_F_RING_PACKED) & 1u;
   if (setup_queues(d)) return fail(d);
   if (mut(d, VSIM_MUT_DRV_EARLY_KICK)) vsim_driver_notify(d, 0, 0);
   if (!until_driver_ok) return 0;
@@ -232,13 +246,15 @@ void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value) {
 
 void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q) {
   if (q >= d->nq || !d->vq_init[q]) return;
-  if (vsim_vq_drv_kick_prepare(&d->vq[q])) vsim_driver_notify(d, q, q);
+  bool need = d->packed ? vsim_vq_pdrv_kick_prepare(&d->pvq[q]) : vsim_vq_drv_kick_prepare(&d->vq[q]);
+  if (need) vsim_driver_notify(d, q, q);
 }
 
 int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
                        unsigned nin, uint64_t token) {
   if (q >= d->nq || !d->vq_init[q] || d->failed || d->needs_reset) return -1;
-  int head = vsim_vq_drv_add(&d->vq[q], segs, nout, nin, token);
+  int head = d->packed ? vsim_vq_pdrv_add(&d->pvq[q], segs, nout, nin, token)
+                       : vsim_vq_drv_add(&d->vq[q], segs, nout, nin, token);
   if (head < 0) return head;
   vsim_driver_kick_if_needed(d, q);
   return head;
@@ -246,12 +262,13 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
 
 static unsigned reap(vsim_driver *d, uint16_t q) {
   unsigned n = 0;
-  vsim_vq_drv *vq = &d->vq[q];
   /* bounded: at most what is in flight, and the ring rejects bogus indices */
-  for (uint32_t guard = 0; guard <= vq->size; guard++) {
+  for (uint32_t guard = 0; guard <= d->cfg.queue_size; guard++) {
     uint64_t token;
     uint32_t len;
-    if (vsim_vq_drv_get_used(vq, &token, &len) != 1) break;
+    int r = d->packed ? vsim_vq_pdrv_get_used(&d->pvq[q], &token, &len)
+                      : vsim_vq_drv_get_used(&d->vq[q], &token, &len);
+    if (r != 1) break;
     n++;
     if (d->complete) d->complete(d->complete_ctx, q, token, len);
   }
@@ -278,38 +295,57 @@ void vsim_driver_handle_irq(vsim_driver *d) {
       if (d->vq_init[q]) reap(d, q);
 }
 
+uint32_t vsim_driver_queue_inflight(const vsim_driver *d, uint16_t q) {
+  if (vsim_driver_queue_broken(d, q)) return 0;
+  return d->packed ? d->pvq[q].inflight : d->vq[q].inflight;
+}
+
+bool vsim_driver_queue_used_pending(vsim_driver *d, uint16_t q) {
+  if (vsim_driver_queue_inflight(d, q) == 0) return false;
+  if (d->packed) return vsim_vq_pdrv_used_pending(&d->pvq[q]);
+  uint16_t idx;
+  return vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].used + 2, &idx) == 0 &&
+         idx != (uint16_t)d->vq[q].last_used;
+}
+
 bool vsim_driver_used_pending(vsim_driver *d) {
-  for (uint16_t q = 0; q < d->nq; q++) {
-    if (!d->vq_init[q] || d->vq[q].broken || d->vq[q].inflight == 0) continue;
-    uint16_t idx;
-    if (vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].used + 2, &idx) == 0 &&
-        idx != (uint16_t)d->vq[q].last_used)
-      return true;
-  }
+  for (uint16_t q = 0; q < d->nq; q++)
+    if (vsim_driver_queue_used_pending(d, q)) return true;
   return false;
 }
 
 uint32_t vsim_driver_inflight(const vsim_driver *d) {
   uint32_t n = 0;
-  for (uint16_t q = 0; q < d->nq; q++)
-    if (d->vq_init[q] && !d->vq[q].broken) n += d->vq[q].inflight;
+  for (uint16_t q = 0; q < d->nq; q++) n += vsim_driver_queue_inflight(d, q);
   return n;
 }
 
 /* ---- ring room ---- */
 
 unsigned vsim_driver_max_segs(const vsim_driver *d) {
+  /* an indirect table counts toward the chain length: it may not hold more
+   * descriptors than the queue size either */
   bool indirect = (d->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
-  return indirect && d->indirect_max ? d->indirect_max : d->cfg.queue_size;
+  unsigned n = d->cfg.queue_size;
+  if (indirect && d->indirect_max && d->indirect_max < n) n = d->indirect_max;
+  return n;
 }
 
 bool vsim_driver_has_room(const vsim_driver *d, uint16_t q, unsigned segs) {
   if (q >= d->nq || !d->vq_init[q]) return false;
+  if (d->packed) {
+    const vsim_vq_pdrv *vq = &d->pvq[q];
+    unsigned need = (vq->indirect && vq->indirect_base && segs > 1 && segs <= vq->indirect_max &&
+                     segs <= vq->size) ? 1 : segs;
+    return vq->nfree_ids > 0 && vq->num_free >= need;
+  }
   const vsim_vq_drv *vq = &d->vq[q];
-  unsigned need = (vq->indirect && vq->indirect_base && segs > 1 && segs <= vq->indirect_max) ? 1 : segs;
+  unsigned need = (vq->indirect && vq->indirect_base && segs > 1 && segs <= vq->indirect_max &&
+                   segs <= vq->size) ? 1 : segs;
   return vq->num_free >= need;
 }
 
 bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q) {
-  return q >= d->nq || !d->vq_init[q] || d->vq[q].broken;
+  if (q >= d->nq || !d->vq_init[q]) return true;
+  return d->packed ? d->pvq[q].broken : d->vq[q].broken;
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "transport.h"
+#include "vq_packed_drv.h"
 #include "vq_split_drv.h"
 
 #define VSIM_DRV_MAX_QUEUES 64
@@ -56,7 +57,9 @@ typedef struct vsim_driver {
   bool failed;
   bool needs_reset;
   uint16_t nq;              /* queues in use */
+  bool packed;              /* VIRTIO_F_RING_PACKED negotiated: pvq[] are the rings, else vq[] */
   vsim_vq_drv vq[VSIM_DRV_MAX_QUEUES];
+  vsim_vq_pdrv pvq[VSIM_DRV_MAX_QUEUES];
   bool vq_init[VSIM_DRV_MAX_QUEUES];
   uint64_t kicks;
 } vsim_driver;
@@ -90,6 +93,9 @@ void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value);
  * whether a chain of `segs` segments fits in queue q right now. */
 unsigned vsim_driver_max_segs(const vsim_driver *d);
 bool vsim_driver_has_room(const vsim_driver *d, uint16_t q, unsigned segs);
+/* Chains in flight on queue q, and whether completions wait in its used ring. */
+uint32_t vsim_driver_queue_inflight(const vsim_driver *d, uint16_t q);
+bool vsim_driver_queue_used_pending(vsim_driver *d, uint16_t q);
 /* The queue stopped (bad device output) or cannot be used at all. */
 bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q);
 

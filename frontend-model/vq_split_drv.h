@@ -24,6 +24,7 @@ typedef struct vsim_vqd_slot {
   uint32_t wr_bytes;  /* device-writable bytes of the chain */
   uint16_t ndescs;    /* ring descriptors the chain occupies (1 if indirect) */
   uint16_t last;      /* last ring descriptor of the chain (to splice the free list) */
+  uint16_t raw_dups;  /* extra times a raw op made this head available while in flight */
   bool in_flight;
 } vsim_vqd_slot;
 

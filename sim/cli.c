@@ -17,6 +17,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
+          "                      [--ring split|packed]\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim mutants             list the mutants and the check each one breaks\n"
@@ -104,6 +105,13 @@ static int cmd_run(int argc, char **argv) {
       else if (strcmp(v, "random") == 0) opt.policy = 2;
       else goto bad;
       opt.has_policy = true;
+      i++;
+    } else if (strcmp(a, "--ring") == 0) {
+      if (!v) goto bad;
+      if (strcmp(v, "split") == 0) opt.ring = 0;
+      else if (strcmp(v, "packed") == 0) opt.ring = 1;
+      else goto bad;
+      opt.has_ring = true;
       i++;
     } else if (strcmp(a, "--trace") == 0) {
       if (!v) goto bad;

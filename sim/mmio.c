@@ -198,6 +198,7 @@ static void set_status(vsim_mmio *m, uint32_t val) {
     m->host->event(m->host->ctx, VSIM_EV_FEATURES, -1, ops->device_features(be),
                    m->driver_features, 0, 0);
   if ((val & 0xff) == 0) {
+    m->resets++;
     ops->set_status(be, 0);
     /* the spec: reset clears InterruptStatus and every QueueReady */
     m->interrupt_status = 0;

@@ -36,6 +36,7 @@ typedef struct vsim_mmio {
   uint32_t driver_features_hi; /* window 2 (bits 64-95): stored, unused */
   uint32_t interrupt_status;
   uint64_t notifies;
+  uint64_t resets;            /* device resets (status 0 writes) so far */
 } vsim_mmio;
 
 int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants);

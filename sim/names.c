@@ -94,6 +94,8 @@ static const char *const op_names[] = {
     [VSIM_OP_FAULT_NEEDS_RESET] = "fault.needs_reset",
     [VSIM_OP_EXPECT] = "expect",
     [VSIM_OP_DRIVER_OK] = "driver_ok",
+    [VSIM_OP_RAW_PDESC] = "raw.pdesc",
+    [VSIM_OP_RAW_PPUBLISH] = "raw.ppublish",
 };
 
 static const char *const policy_names[] = {

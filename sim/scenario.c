@@ -382,7 +382,7 @@ static bool val_object(loader *ld, json_t *v) {
 
 enum name_kind { NAMES_FEATURE, NAMES_STATUS, NAMES_MUTANT, NAMES_DESC_FLAG };
 
-static const char *const desc_flag_names[] = {"NEXT", "WRITE", "INDIRECT", NULL};
+static const char *const desc_flag_names[] = {"NEXT", "WRITE", "INDIRECT", "AVAIL", "USED", NULL};
 
 /* The mask a name stands for, 0 when unknown. */
 static uint64_t name_mask(const loader *ld, enum name_kind k, const char *s) {
@@ -403,6 +403,8 @@ static uint64_t name_mask(const loader *ld, enum name_kind k, const char *s) {
       if (strcmp(s, "NEXT") == 0) return VRING_DESC_F_NEXT;
       if (strcmp(s, "WRITE") == 0) return VRING_DESC_F_WRITE;
       if (strcmp(s, "INDIRECT") == 0) return VRING_DESC_F_INDIRECT;
+      if (strcmp(s, "AVAIL") == 0) return 1u << VRING_PACKED_DESC_F_AVAIL;
+      if (strcmp(s, "USED") == 0) return 1u << VRING_PACKED_DESC_F_USED;
       return 0;
   }
   return 0;
@@ -563,7 +565,7 @@ static void data_free(vsim_data *d) {
 enum step_field {
   SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
-  SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF__COUNT
+  SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -574,7 +576,7 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_DATA] = "data", [SF_EXPECT_STATUS] = "expect_status",
     [SF_EXPECT_DATA] = "expect_data", [SF_EXPECT_DATA_WRITTEN] = "expect_data_written",
     [SF_STATUS_HAS] = "status_has", [SF_STATUS_LACKS] = "status_lacks",
-    [SF_DRIVER_OK] = "driver_ok",
+    [SF_DRIVER_OK] = "driver_ok", [SF_ID] = "id", [SF_EXACT] = "exact",
 };
 
 #define B(f) (1u << (f))
@@ -587,6 +589,9 @@ typedef struct op_fields {
 static const op_fields op_table[] = {
     [VSIM_OP_INIT] = {B(SF_DRIVER_OK), 0},
     [VSIM_OP_DRIVER_OK] = {0, 0},
+    [VSIM_OP_RAW_PDESC] = {B(SF_QUEUE) | B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN) | B(SF_ID) | B(SF_FLAGS) |
+                               B(SF_EXACT), B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN)},
+    [VSIM_OP_RAW_PPUBLISH] = {B(SF_QUEUE) | B(SF_VALUE) | B(SF_ID), B(SF_VALUE)},
     [VSIM_OP_RESET] = {0, 0},
     [VSIM_OP_WAIT] = {0, 0},
     [VSIM_OP_POLL] = {B(SF_QUEUE), 0},
@@ -812,7 +817,12 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   if (!opt_u32(ld, o, "nsectors", 0, UINT32_MAX, &st->nsectors, NULL)) return false;
   if (!opt_u32(ld, o, "len", 0, len_max, &st->len, &has_len)) return false;
   if (!opt_u32(ld, o, "type", 0, UINT32_MAX, &st->type, NULL)) return false;
-  if (st->op == VSIM_OP_RAW_DESC && !step_parse_desc_flags(ld, o, st)) return false;
+  if ((st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC) && !step_parse_desc_flags(ld, o, st))
+    return false;
+  uint32_t id = 0;
+  if (!opt_u32(ld, o, "id", 0, UINT16_MAX, &id, NULL)) return false;
+  st->id = (uint16_t)id;
+  if (!opt_bool(ld, o, "exact", &st->exact, NULL)) return false;
   if ((allowed & B(SF_UNMAP)) && !step_parse_blk_flags(ld, o, st)) return false;
   if (!opt_u32(ld, o, "index", 0, UINT16_MAX, &st->index, NULL)) return false;
   if (!opt_u64(ld, o, "addr", 0, UINT64_MAX, &st->addr, NULL)) return false;

@@ -43,7 +43,9 @@ enum vsim_op {
   VSIM_OP_FAULT_NEEDS_RESET,  /* the device enters DEVICE_NEEDS_RESET */
   VSIM_OP_EXPECT,        /* mid-run expectation on status bits / counts */
   VSIM_OP_DRIVER_OK,     /* set DRIVER_OK after an init with "driver_ok": false */
-  VSIM_OP__LAST = VSIM_OP_DRIVER_OK,
+  VSIM_OP_RAW_PDESC,     /* packed: queue, index (from the driver's next_avail), addr, len, id, flags, exact */
+  VSIM_OP_RAW_PPUBLISH,  /* packed: queue, value (descriptors), id: the list is in flight; kick if asked */
+  VSIM_OP__LAST = VSIM_OP_RAW_PPUBLISH,
 };
 
 /* Byte payload: literal bytes, or a generated pattern of `len` bytes. */
@@ -70,6 +72,8 @@ typedef struct vsim_step {
   uint64_t addr;        /* raw desc addr / raw write addr */
   uint32_t index;       /* raw desc index */
   uint32_t next;        /* raw desc next */
+  uint16_t id;          /* raw packed descriptor / list buffer id */
+  bool exact;           /* raw.pdesc: write flags as given (no AVAIL/USED for the driver's wrap) */
   uint64_t value;       /* raw idx / flags / event / kick value / delay steps */
   bool has_value;
   uint16_t nheads;

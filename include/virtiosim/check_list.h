@@ -30,6 +30,13 @@
 #define VSIM_L_USED_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Used Ring"
 #define VSIM_L_AVAILSUP_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Available Buffer Notification Suppression"
 #define VSIM_L_AVAILSUP_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Available Buffer Notification Suppression"
+#define VSIM_L_PVQ_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues"
+#define VSIM_L_PVQ_DEV "devicenormative:Basic Facilities of a Virtio Device / Packed Virtqueues"
+#define VSIM_L_PDESC_DRV "drivernormative:Basic Facilities of a Virtio Device / PAcked Virtqueues / The Virtqueue Descriptor Table"
+#define VSIM_L_PDESC_DEV "devicenormative:Basic Facilities of a Virtio Device / Packed Virtqueues / The Virtqueue Descriptor Table"
+#define VSIM_L_PSG_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Scatter-Gather Support"
+#define VSIM_L_PINDIR_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
+#define VSIM_L_PKICK_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Supplying Buffers to The Device / Sending Available Buffer Notifications"
 #define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
@@ -72,6 +79,22 @@
   X(USED_IDX_JUMP,       "split.used-idx-jump",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.idx advances by at most the number of chains in flight") \
   X(MEM_DEV_WRITE_RO,    "mem.dev-write-readonly",   VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device writes only device-writable buffers, never a descriptor or ring it does not own") \
   X(MEM_DEV_OOB,         "mem.dev-out-of-bounds",    VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device touches only guest memory the driver gave it") \
+  /* packed ring: driver input, judged by the device-side validator */ \
+  X(PACKED_ALIGN,        "packed.ring-align",        VSIM_L_PVQ_DRV,    MUST,   DRIVER, SNAPSHOT, "descriptor ring 16-, event suppression structures 4-byte aligned") \
+  X(PACKED_ID_RANGE,     "packed.buffer-id-range",   VSIM_L_PDESC_DRV,  MUST,   DRIVER, SNAPSHOT, "a list's buffer id is below queue size") \
+  X(PACKED_ID_INFLIGHT,  "packed.buffer-id-in-flight", VSIM_L_PDESC_DRV, MUST,  DRIVER, SNAPSHOT, "a buffer id is not made available again while its list is in flight") \
+  X(PACKED_LIST_LONG,    "packed.list-too-long",     VSIM_L_PSG_DRV,    MUST,   DRIVER, SNAPSHOT, "a list is no longer than queue size (and at most 2^32 bytes)") \
+  X(PACKED_RD_AFTER_WR,  "packed.desc-rd-after-wr",  VSIM_L_PSG_DRV,    MUST,   DRIVER, SNAPSHOT, "device-readable descriptors come before device-writable ones") \
+  X(PACKED_PARTIAL,      "packed.list-partially-available", VSIM_L_PSG_DRV, MUST, DRIVER, SNAPSHOT, "every descriptor of a list is available when its first one is") \
+  X(PACKED_DESC_ADDR,    "packed.desc-addr-range",   VSIM_L_PDESC_DRV,  MUST,   DRIVER, SNAPSHOT, "a buffer lies inside guest memory and addr+len does not wrap") \
+  X(PACKED_INDIR_NOT_NEG,"packed.indirect-not-negotiated", VSIM_L_PINDIR_DRV, MUST, DRIVER, SNAPSHOT, "INDIRECT is used only when VIRTIO_F_INDIRECT_DESC was negotiated") \
+  X(PACKED_INDIR_FLAGS,  "packed.indirect-flags",    VSIM_L_PINDIR_DRV, MUST,   DRIVER, SNAPSHOT, "inside an indirect table only WRITE is set (no NEXT, no nested INDIRECT)") \
+  X(PACKED_INDIR_LEN,    "packed.indirect-table-len", VSIM_L_PINDIR_DRV, MUST,  DRIVER, SNAPSHOT, "an indirect table's len is a non-zero multiple of 16 and at most queue size entries") \
+  /* packed ring: device output, judged by the driver model */ \
+  X(PACKED_USED_ID,      "packed.used-id-not-outstanding", VSIM_L_PDESC_DEV, MUST, DEVICE, SNAPSHOT, "a used descriptor carries the id of a list the device holds") \
+  X(PACKED_USED_LEN,     "packed.used-len-exceeds",  VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used len is at most the list's device-writable bytes") \
+  X(PACKED_USED_FLAGS,   "packed.used-flags-wrap",   VSIM_L_PDESC_DEV,  MUST,   DEVICE, SNAPSHOT, "a used descriptor has AVAIL == USED == the device's wrap counter") \
+  X(PACKED_KICK_MISSED,  "packed.drv-missed-kick",   VSIM_L_PKICK_DRV,  MUST,   DRIVER, SNAPSHOT, "driver notifies unless the device event structure says DISABLE or a DESC point not crossed") \
   /* notification suppression */ \
   X(NOTIFY_DRV_MISSED,   "notify.drv-missed-kick",   VSIM_L_AVAILSUP_DRV, MUST, DRIVER, SNAPSHOT, "driver notifies when used.flags is 0 / when avail.idx crosses avail_event") \
   X(NOTIFY_DRV_SPURIOUS, "notify.drv-suppressed-kick", VSIM_L_AVAILSUP_DRV, SHOULD, DRIVER, SNAPSHOT, "driver does not notify when the device suppressed notifications") \

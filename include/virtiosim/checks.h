@@ -36,6 +36,12 @@ typedef struct vsim_check_info {
 const vsim_check_info *vsim_check_info_get(int check); /* NULL when out of range */
 int vsim_check_lookup(const char *id);                 /* -1 when unknown */
 int vsim_check_count(void);
+/* The check that enforces the same rule on a packed ring: itself for
+ * ring-agnostic checks, its packed counterpart for a split-ring check, or -1
+ * when the rule has no packed equivalent (split-only fields) or is not
+ * observed on packed rings yet. Scenarios written against the split ring run
+ * unchanged on the packed ring through this map. */
+int vsim_check_on_packed(int check);
 
 #define VSIM_VIOLATION_DETAIL_MAX 160
 

@@ -22,6 +22,7 @@
   X(DEV_SKIP_IRQ,        "dev.skip-irq",           NOTIFY_DEV_MISSED,   "device never sends used-buffer notifications") \
   X(DEV_IRQ_ALWAYS,      "dev.irq-always",         NOTIFY_DEV_SPURIOUS, "device ignores the driver's interrupt suppression") \
   X(DEV_USED_FLAGS,      "dev.used-flags",         NOTIFY_DEV_FLAGS,    "device sets NO_NOTIFY even though EVENT_IDX is negotiated") \
+  X(DEV_PACKED_WRAP,     "dev.packed-used-wrap",   PACKED_USED_FLAGS,   "packed ring: device writes used descriptors with the wrong wrap bits") \
   X(DEV_EARLY_USE,       "dev.early-use",          STATUS_DEV_EARLY_USE,"device consumes buffers before DRIVER_OK") \
   X(DEV_NR_SILENT,       "dev.needs-reset-silent", STATUS_DEV_NR_NOTIFY,"device sets DEVICE_NEEDS_RESET without a config-change notification") \
   X(DEV_WRITE_RO,        "dev.write-readonly",     MEM_DEV_WRITE_RO,    "device writes into the device-readable request header") \

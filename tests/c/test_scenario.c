@@ -420,7 +420,7 @@ static void test_error_unknown_names(void) {
   EXPECT_ERR(STEP_DOC("{\"op\": \"expect\", \"status_has\": [\"DRIVER_OKAY\"]}"),
              "t.json:3:35: field 'steps[1].status_has[0]': unknown status bit 'DRIVER_OKAY', did you mean 'DRIVER_OK'? (expected one of ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK, NEEDS_RESET, FAILED)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"raw.desc\", \"index\": 0, \"addr\": 0, \"len\": 1, \"flags\": [\"NEXT\", \"READ\"]}"),
-             "t.json:3:73: field 'steps[1].flags[1]': unknown descriptor flag 'READ' (expected one of NEXT, WRITE, INDIRECT)");
+             "t.json:3:73: field 'steps[1].flags[1]': unknown descriptor flag 'READ' (expected one of NEXT, WRITE, INDIRECT, AVAIL, USED)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"blk.flush\", \"expect_status\": \"ERR\"}"),
              "t.json:3:40: field 'steps[1].expect_status': unknown status 'ERR', did you mean 'IOERR'? (expected one of OK, IOERR, UNSUPP)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [], \"memory\": [{\"base\": 0, \"len\": 1, \"access\": \"ro\"}]}",
@@ -511,7 +511,7 @@ static void test_error_positions_with_escapes(void) {
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
              "blk.read, blk.write, blk.flush, blk.get_id, blk.discard, blk.write_zeroes, blk.raw, raw.desc, "
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
-             "fault.delay_irq, fault.needs_reset, expect, driver_ok)");
+             "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish)");
 }
 
 static void test_error_file(void) {

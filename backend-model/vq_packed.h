@@ -1,0 +1,86 @@
+/* backend-model/vq_packed.h — the device side of a packed virtqueue.
+ *
+ * Owns: reading the descriptor ring as a device does (AVAIL/USED flag bits
+ * against the device's wrap counters, both starting at 1; the buffer id in the
+ * last descriptor of a list; chained and indirect lists), with full validation
+ * of guest input (each malformed class a reported violation with its spec
+ * label, leaving the queue "broken" so the device core sets
+ * DEVICE_NEEDS_RESET); writing one used descriptor per list, in completion
+ * order, and advancing by the list's length; the device event suppression
+ * structure (ENABLE / DISABLE / DESC with EVENT_IDX) it writes to control kicks,
+ * and the interrupt decision from the driver's event suppression structure.
+ * Queue sizes need not be powers of two.
+ * Must never: read a descriptor field twice for one decision, look at a
+ * descriptor whose flags do not say "available" for the current wrap, loop
+ * more than O(queue size) per pop, or touch guest memory except through the
+ * arena.
+ */
+#ifndef VSIM_VQ_PACKED_H
+#define VSIM_VQ_PACKED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "virtiosim/backend.h"
+#include "chain.h"
+
+typedef struct vsim_vqp_dev {
+  /* configuration */
+  const vsim_host *host;
+  vsim_arena *arena;
+  int q;
+  uint16_t size;
+  uint64_t desc;        /* descriptor ring: 16 * size bytes */
+  uint64_t driver_evt;  /* driver event suppression (the driver writes it): controls interrupts */
+  uint64_t device_evt;  /* device event suppression (the device writes it): controls kicks */
+  bool event_idx, indirect;
+  uint64_t mutants;
+  /* state */
+  uint16_t next_avail;  /* ring offset where the next list starts */
+  bool avail_wrap;      /* the device's wrap counter for reading (starts 1) */
+  uint16_t next_used;   /* ring offset where the next used descriptor goes */
+  bool used_wrap;       /* the device's wrap counter for writing (starts 1) */
+  uint16_t signalled;   /* next_used at the last interrupt decision */
+  bool signalled_wrap;
+  uint32_t unsignalled; /* ring descriptors used since the last decision (saturating):
+                         * the window width, exact even when it spans more than
+                         * one lap of the ring */
+  uint32_t inflight;    /* lists popped and not yet pushed */
+  uint16_t *id_ndescs;  /* [size]: ring descriptors of the list with that buffer id; 0 = not in flight */
+  vsim_seg *segs;       /* [size]: storage for the list being popped */
+  bool notify_enabled;
+  bool broken;
+  uint8_t dup_state;    /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
+  uint16_t dup_id;      /* the first completed id, reported again */
+} vsim_vqp_dev;
+
+int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
+                      const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants);
+void vsim_vqp_dev_fini(vsim_vqp_dev *vq);
+
+/* Is the descriptor at next_avail available (flags match the wrap counter)?
+ * 1 yes, 0 no, -1 the ring cannot be read (violation, queue broken). */
+int vsim_vqp_dev_has_avail(vsim_vqp_dev *vq);
+
+/* Pop the next list: 1 = `out` filled (out->head is the buffer id), 0 = nothing
+ * available, -1 = malformed input (violation reported, queue broken). Emits
+ * VSIM_EV_POP(q, id, segments, readable bytes, writable bytes). */
+int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out);
+
+/* Write the used descriptor for buffer `id` at next_used (id and len first,
+ * flags last so that the driver never sees a half-written one), then advance
+ * next_used by the list's length, toggling used_wrap past the end.
+ * Emits VSIM_EV_USED(q, id, len). Returns 0 or -1. */
+int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len);
+
+/* The interrupt decision for everything pushed since the last decision: the
+ * driver event structure's flags (ENABLE / DISABLE / DESC with its offset and
+ * wrap, only meaningful with EVENT_IDX). Emits VSIM_EV_USED_PUBLISH(q, old,
+ * new) with positions encoded as offset | wrap << 15. */
+bool vsim_vqp_dev_publish(vsim_vqp_dev *vq);
+
+/* Enable or suppress kicks through the device event structure: DISABLE; or
+ * ENABLE, or with EVENT_IDX DESC at next_avail / avail_wrap. Writes the offset
+ * first and the flags last. Emits VSIM_EV_NOTIFY_ENABLE. */
+void vsim_vqp_dev_set_notify(vsim_vqp_dev *vq, bool enable);
+
+#endif
