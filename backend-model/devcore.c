@@ -250,7 +250,9 @@ static int dc_queue_ready(void *be, uint16_t i, const vsim_queue_cfg *cfg) {
 
 static void dc_queue_reset(void *be, uint16_t i) {
   vsim_devcore *dc = be;
-  if (i < dc->nq) queue_drop(dc, i);
+  /* the spec: reset the queue to its default state, available and used state
+   * included; what the device held is dropped, never completed */
+  if (i < dc->nq && !mut(dc, VSIM_MUT_DEV_QUEUE_RESET_IGNORED)) queue_drop(dc, i);
 }
 
 static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {

@@ -7,6 +7,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "virtio_compat.h"
 #include "checker.h"
 #include "virtiosim/checks.h"
 
@@ -202,6 +203,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   memset(q, 0, sizeof *q);
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
+  q->published = 0x8000; /* offset 0, wrap counter 1 */
   q->size = size;
   q->desc = desc;
   q->avail = avail;
@@ -255,6 +257,7 @@ static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new
   if (!q) return;
   close_kick(c, qi, q);
   if (q->packed) {
+    q->published = new_idx;
     if (new_idx == old) return;
     q->kick_open = true;
     q->kicked = false;
@@ -277,6 +280,31 @@ static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new
   q->kick_old = old;
   q->kick_new = new_idx;
   q->kick_need = evidx ? need_event(avail_event, new_idx, old) : !(uflags & VRING_USED_F_NO_NOTIFY);
+}
+
+/* NOTIFICATION_DATA: next_off and next_wrap name the next entry the driver
+ * will make available (split: avail.idx; packed: the next free position). */
+static void check_notify_data(vsim_checker *c, int qi, uint32_t value) {
+  vsim_chk_queue *q = queue(c, qi);
+  if (!q || !has(c, VIRTIO_F_NOTIFICATION_DATA)) return;
+  uint16_t want;
+  if (q->packed) {
+    want = q->published;
+  } else if (!peek16(c, q->avail + 2, &want)) {
+    return;
+  }
+  uint16_t got = (uint16_t)(value >> 16);
+  if (got != want)
+    report(c, VSIM_CHK_NOTIFY_DATA, qi,
+           "notification data next_off %u wrap %u, the next entry is at %u wrap %u", got & 0x7fffu,
+           got >> 15, want & 0x7fffu, want >> 15);
+}
+
+/* A queue reset alone must stay silent until it is re-enabled. */
+static void queue_reset_silence(vsim_checker *c, int qi, const char *what) {
+  if (qi < 0 || qi >= VSIM_CHECKER_MAX_QUEUES || !c->q[qi].reset) return;
+  report(c, VSIM_CHK_RESET_DEV_QUEUE, qi, "device %s on queue %d after the queue was reset", what, qi);
+  c->q[qi].reset = false; /* once per reset */
 }
 
 static void on_kick(vsim_checker *c, int qi) {
@@ -445,14 +473,30 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);
       break;
     case VSIM_EV_QUEUE_RESET:
-      if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES) c->q[ev->q].ready = false;
+      if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES) {
+        c->q[ev->q].ready = false;
+        c->q[ev->q].kick_open = c->q[ev->q].irq_open = false;
+        c->q[ev->q].reset = true;
+      }
       break;
     case VSIM_EV_AVAIL_PUBLISH: on_avail_publish(c, ev->q, (uint16_t)ev->a, (uint16_t)ev->b); break;
-    case VSIM_EV_KICK: on_kick(c, ev->q); break;
-    case VSIM_EV_POP: on_pop(c, ev->q, ev->a); break;
-    case VSIM_EV_USED: on_used(c, ev->q, ev->a); break;
+    case VSIM_EV_KICK:
+      check_notify_data(c, ev->q, (uint32_t)ev->a);
+      on_kick(c, ev->q);
+      break;
+    case VSIM_EV_POP:
+      queue_reset_silence(c, ev->q, "consumed a buffer");
+      on_pop(c, ev->q, ev->a);
+      break;
+    case VSIM_EV_USED:
+      queue_reset_silence(c, ev->q, "wrote a used entry");
+      on_used(c, ev->q, ev->a);
+      break;
     case VSIM_EV_USED_PUBLISH: on_used_publish(c, ev->q, (uint16_t)ev->a, (uint16_t)ev->b); break;
-    case VSIM_EV_IRQ: on_irq(c, ev->q); break;
+    case VSIM_EV_IRQ:
+      queue_reset_silence(c, ev->q, "sent a used-buffer notification");
+      on_irq(c, ev->q);
+      break;
     case VSIM_EV_NEEDS_RESET:
       if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
         c->nr_open = true;

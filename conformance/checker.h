@@ -23,7 +23,9 @@
 
 typedef struct vsim_chk_queue {
   bool ready;
+  bool reset;        /* reset alone (RING_RESET) and not re-enabled: the device must keep off it */
   bool packed;       /* packed layout: avail/used hold the driver/device event structures */
+  uint16_t published; /* packed: the driver's next free position (offset | wrap << 15) */
   uint16_t size;
   uint64_t desc, avail, used;
   /* the kick decision window opened by the last avail publish */

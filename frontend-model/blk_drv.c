@@ -17,14 +17,13 @@
 enum { SECT_UNKNOWN = 0, SECT_WRITTEN = 1, SECT_ZEROED = 2 };
 
 uint64_t vsim_blk_drv_understood(void) {
-  const unsigned bits[] = {VIRTIO_F_VERSION_1,     VIRTIO_F_RING_PACKED, VIRTIO_RING_F_INDIRECT_DESC,
-                           VIRTIO_RING_F_EVENT_IDX, VIRTIO_BLK_F_SIZE_MAX,
+  const unsigned bits[] = {VIRTIO_BLK_F_SIZE_MAX,
                            VIRTIO_BLK_F_SEG_MAX,    VIRTIO_BLK_F_GEOMETRY,
                            VIRTIO_BLK_F_RO,         VIRTIO_BLK_F_BLK_SIZE,
                            VIRTIO_BLK_F_FLUSH,      VIRTIO_BLK_F_TOPOLOGY,
                            VIRTIO_BLK_F_MQ,         VIRTIO_BLK_F_DISCARD,
                            VIRTIO_BLK_F_WRITE_ZEROES};
-  uint64_t f = 0;
+  uint64_t f = vsim_driver_core_features();
   for (unsigned i = 0; i < sizeof bits / sizeof bits[0]; i++) f |= UINT64_C(1) << bits[i];
   return f;
 }

@@ -4,6 +4,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "virtio_compat.h"
 #include "driver.h"
 #include "virtiosim/mutants.h"
 
@@ -55,14 +56,10 @@ int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
   return d->pool_used ? 0 : -1;
 }
 
+static void drop_queue(vsim_driver *d, uint16_t q);
+
 static void drop_queues(vsim_driver *d) {
-  for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES; q++) {
-    if (d->vq_init[q]) {
-      if (d->packed) vsim_vq_pdrv_fini(&d->pvq[q]);
-      else vsim_vq_drv_fini(&d->vq[q]);
-    }
-    d->vq_init[q] = false;
-  }
+  for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES; q++) drop_queue(d, q);
   d->nq = 0;
 }
 
@@ -142,9 +139,24 @@ static int fail(vsim_driver *d) {
   return -1;
 }
 
+uint64_t vsim_driver_core_features(void) {
+  return (UINT64_C(1) << VIRTIO_F_VERSION_1) | (UINT64_C(1) << VIRTIO_F_RING_PACKED) |
+         (UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC) | (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX) |
+         (UINT64_C(1) << VIRTIO_F_NOTIFICATION_DATA) | (UINT64_C(1) << VIRTIO_F_RING_RESET);
+}
+
+static int setup_queue(vsim_driver *d, uint16_t q);
+
 static int setup_queues(vsim_driver *d) {
+  for (uint16_t q = 0; q < d->nq; q++)
+    if (setup_queue(d, q)) return -1;
+  return 0;
+}
+
+/* Lay out, initialise and enable one queue (its rings start zeroed). */
+static int setup_queue(vsim_driver *d, uint16_t q) {
   uint16_t n = d->cfg.queue_size;
-  for (uint16_t q = 0; q < d->nq; q++) {
+  {
     uint16_t max = d->tr.ops->queue_max(d->tr.t, q);
     if (max == 0) return -1;
     uint64_t base = d->ring_base[q];
@@ -178,6 +190,26 @@ static int setup_queues(vsim_driver *d) {
   return 0;
 }
 
+static void drop_queue(vsim_driver *d, uint16_t q) {
+  if (!d->vq_init[q]) return;
+  if (d->packed) vsim_vq_pdrv_fini(&d->pvq[q]);
+  else vsim_vq_drv_fini(&d->vq[q]);
+  d->vq_init[q] = false;
+}
+
+int vsim_driver_queue_reset(vsim_driver *d, uint16_t q) {
+  if (q >= d->nq || !d->tr.ops->queue_reset) return -1;
+  if (!((d->features >> VIRTIO_F_RING_RESET) & 1u)) return -1;
+  int r = d->tr.ops->queue_reset(d->tr.t, q);
+  drop_queue(d, q);
+  return r;
+}
+
+int vsim_driver_queue_enable(vsim_driver *d, uint16_t q) {
+  if (q >= d->nq || d->vq_init[q] || d->failed) return -1;
+  return setup_queue(d, q);
+}
+
 int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
   vsim_driver_reset(d);
   if (!d->tr.ops->probe(d->tr.t)) return fail(d);
@@ -209,7 +241,7 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
   d->nq = d->cfg.num_queues;
   d->packed = (d->features >> VIRTIO_F_RING_PACKED) & 1u;
   if (setup_queues(d)) return fail(d);
-  if (mut(d, VSIM_MUT_DRV_EARLY_KICK)) vsim_driver_notify(d, 0, 0);
+  if (mut(d, VSIM_MUT_DRV_EARLY_KICK)) vsim_driver_notify(d, 0, vsim_driver_notify_value(d, 0));
   if (!until_driver_ok) return 0;
   return vsim_driver_set_driver_ok(d);
 }
@@ -247,7 +279,29 @@ void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value) {
 void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q) {
   if (q >= d->nq || !d->vq_init[q]) return;
   bool need = d->packed ? vsim_vq_pdrv_kick_prepare(&d->pvq[q]) : vsim_vq_drv_kick_prepare(&d->vq[q]);
-  if (need) vsim_driver_notify(d, q, q);
+  if (need) vsim_driver_notify(d, q, vsim_driver_notify_value(d, q));
+}
+
+uint32_t vsim_driver_notify_value(const vsim_driver *d, uint16_t q) {
+  uint32_t value = q;
+  if (q < d->nq && d->vq_init[q] && ((d->features >> VIRTIO_F_NOTIFICATION_DATA) & 1u)) {
+    /* next_off (15 bits) and next_wrap: where the next available entry goes */
+    uint32_t off, wrap;
+    if (d->packed) {
+      off = d->pvq[q].next_avail;
+      wrap = d->pvq[q].avail_wrap;
+    } else {
+      /* the published avail.idx, read back from the driver's own ring (a raw
+       * scenario op may have written it directly) */
+      uint16_t idx = (uint16_t)d->vq[q].avail_idx;
+      vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].avail + 2, &idx);
+      off = idx & 0x7fffu;
+      wrap = (idx >> 15) & 1u;
+    }
+    if (mut(d, VSIM_MUT_DRV_NOTIFY_DATA)) off = (off + 1) & 0x7fffu;
+    value |= (off << 16) | (wrap << 31);
+  }
+  return value;
 }
 
 int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,

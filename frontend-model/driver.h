@@ -76,6 +76,13 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok);
 int vsim_driver_set_driver_ok(vsim_driver *d);
 /* Reset the device (status 0), wait for it to read 0, forget all queues. */
 void vsim_driver_reset(vsim_driver *d);
+/* VIRTIO_F_RING_RESET: reset queue q alone (its in-flight chains are
+ * forgotten), and re-enable it with fresh rings. 0 or -1. */
+int vsim_driver_queue_reset(vsim_driver *d, uint16_t q);
+int vsim_driver_queue_enable(vsim_driver *d, uint16_t q);
+/* Ring and transport features this driver core implements (device drivers
+ * add their own bits). */
+uint64_t vsim_driver_core_features(void);
 
 /* Read a config field of 1, 2, 4 or 8 bytes at `off` (generation-checked). */
 uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width);
@@ -87,6 +94,9 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
 /* The notify decision and the notify itself (used by submit and raw ops). */
 void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q);
 void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value);
+/* The value a notification of queue q carries: the queue index, and with
+ * NOTIFICATION_DATA the next available position and wrap bit. */
+uint32_t vsim_driver_notify_value(const vsim_driver *d, uint16_t q);
 
 /* Ring room, whatever the layout: the most segments one chain may have
  * (an indirect table's size when negotiated, else the queue size), and

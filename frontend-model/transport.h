@@ -23,6 +23,9 @@ typedef struct vsim_drv_transport_ops {
   /* configure and enable a queue; returns 0, or -1 when the device refused */
   int (*queue_enable)(void *t, uint16_t q, const vsim_queue_cfg *cfg);
   void (*notify)(void *t, uint16_t q, uint32_t value);
+  /* VIRTIO_F_RING_RESET: reset queue q and verify it reads back reset
+   * (the spec: the driver MUST verify); 0 or -1 when it did not reset */
+  int (*queue_reset)(void *t, uint16_t q);
   /* read and acknowledge the interrupt status: bit 0 used buffer, bit 1 config */
   uint32_t (*take_interrupts)(void *t);
   uint32_t (*pending_interrupts)(void *t); /* without acknowledging */

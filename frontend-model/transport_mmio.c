@@ -1,5 +1,6 @@
 /* frontend-model/transport_mmio.c — driver-side virtio-mmio (see transport_mmio.h). */
 #include <linux/virtio_mmio.h>
+#include "virtio_compat.h"
 #include "transport_mmio.h"
 #include "virtiosim/mutants.h"
 
@@ -70,6 +71,16 @@ static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
 
 static void mm_notify(void *t, uint16_t q, uint32_t value) { wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, value); }
 
+static int mm_queue_reset(void *t, uint16_t q) {
+  vsim_drv_mmio *d = t;
+  wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
+  wr(d, VIRTIO_MMIO_QUEUE_RESET, 1);
+  /* the device presents 1 while the reset is ongoing and 0 with QueueReady 0
+   * when done; this model's devices finish at once, so one read each */
+  if (rd(d, VIRTIO_MMIO_QUEUE_RESET) != 0) return -1;
+  return rd(d, VIRTIO_MMIO_QUEUE_READY) == 0 ? 0 : -1;
+}
+
 static uint32_t mm_take_interrupts(void *t) {
   vsim_drv_mmio *d = t;
   uint32_t isr = rd(d, VIRTIO_MMIO_INTERRUPT_STATUS);
@@ -105,6 +116,7 @@ const vsim_drv_transport_ops vsim_drv_mmio_ops = {
     .queue_max = mm_queue_max,
     .queue_enable = mm_queue_enable,
     .notify = mm_notify,
+    .queue_reset = mm_queue_reset,
     .take_interrupts = mm_take_interrupts,
     .pending_interrupts = mm_pending_interrupts,
     .config_generation = mm_config_generation,

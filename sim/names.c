@@ -96,6 +96,8 @@ static const char *const op_names[] = {
     [VSIM_OP_DRIVER_OK] = "driver_ok",
     [VSIM_OP_RAW_PDESC] = "raw.pdesc",
     [VSIM_OP_RAW_PPUBLISH] = "raw.ppublish",
+    [VSIM_OP_QUEUE_RESET] = "queue.reset",
+    [VSIM_OP_QUEUE_ENABLE] = "queue.enable",
 };
 
 static const char *const policy_names[] = {

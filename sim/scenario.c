@@ -208,7 +208,7 @@ static bool fail_unknown(loader *ld, const char *what, const char *s, name_at_fn
     if (close) return ld_fail(ld, "unknown %s '%s', did you mean '%s'? (%s)", what, q(s).s, close, where);
     return ld_fail(ld, "unknown %s '%s' (%s)", what, q(s).s, where);
   }
-  char list[320];
+  char list[640];
   join_names(list, sizeof(list), at, ctx);
   if (close) return ld_fail(ld, "unknown %s '%s', did you mean '%s'? (expected one of %s)", what, q(s).s, close, list);
   return ld_fail(ld, "unknown %s '%s' (expected one of %s)", what, q(s).s, list);
@@ -292,7 +292,7 @@ static bool check_keys(loader *ld, json_t *obj, const char *const *allowed) {
     ld_push(ld, key);
     const char *close = closest_name(key, at_table, allowed);
     if (close) return ld_fail(ld, "unknown field, did you mean '%s'?", close);
-    char list[320];
+    char list[640];
     join_names(list, sizeof(list), at_table, allowed);
     return ld_fail(ld, "unknown field (allowed here: %s)", list);
   }
@@ -414,7 +414,7 @@ static bool fail_unknown_name(loader *ld, enum name_kind k, const char *s) {
   switch (k) {
     case NAMES_FEATURE: {
       const char *dev = ld->sc->device;
-      char list[320];
+      char list[640];
       join_names(list, sizeof(list), at_feature, dev);
       const char *close = closest_name(s, at_feature, dev);
       if (close) return ld_fail(ld, "unknown feature '%s' for device '%s', did you mean '%s'?", q(s).s, dev, close);
@@ -592,6 +592,8 @@ static const op_fields op_table[] = {
     [VSIM_OP_RAW_PDESC] = {B(SF_QUEUE) | B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN) | B(SF_ID) | B(SF_FLAGS) |
                                B(SF_EXACT), B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN)},
     [VSIM_OP_RAW_PPUBLISH] = {B(SF_QUEUE) | B(SF_VALUE) | B(SF_ID), B(SF_VALUE)},
+    [VSIM_OP_QUEUE_RESET] = {B(SF_QUEUE), 0},
+    [VSIM_OP_QUEUE_ENABLE] = {B(SF_QUEUE), 0},
     [VSIM_OP_RESET] = {0, 0},
     [VSIM_OP_WAIT] = {0, 0},
     [VSIM_OP_POLL] = {B(SF_QUEUE), 0},
@@ -654,7 +656,7 @@ static bool step_parse_op(loader *ld, json_t *o, enum vsim_op *op) {
       ld_pop(ld);
       return true;
     }
-  char list[320];
+  char list[640];
   join_names(list, sizeof(list), at_op, NULL);
   return ld_fail(ld, "unknown op '%s' (expected one of %s)", q(s).s, list);
 }
@@ -676,7 +678,7 @@ static bool step_check_fields(loader *ld, json_t *o, enum vsim_op op) {
     int f = step_field_by_name(key);
     if (f >= 0 && (op_table[op].allowed & B(f))) continue;
     ld_push(ld, key);
-    char list[320];
+    char list[640];
     join_names(list, sizeof(list), at_table, allowed.names);
     const char *close = f < 0 ? closest_name(key, at_table, allowed.names) : NULL;
     if (close) return ld_fail(ld, "unknown field, did you mean '%s'?", close);

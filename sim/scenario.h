@@ -45,7 +45,9 @@ enum vsim_op {
   VSIM_OP_DRIVER_OK,     /* set DRIVER_OK after an init with "driver_ok": false */
   VSIM_OP_RAW_PDESC,     /* packed: queue, index (from the driver's next_avail), addr, len, id, flags, exact */
   VSIM_OP_RAW_PPUBLISH,  /* packed: queue, value (descriptors), id: the list is in flight; kick if asked */
-  VSIM_OP__LAST = VSIM_OP_RAW_PPUBLISH,
+  VSIM_OP_QUEUE_RESET,   /* VIRTIO_F_RING_RESET: reset `queue` alone */
+  VSIM_OP_QUEUE_ENABLE,  /* set `queue` up again after a queue reset */
+  VSIM_OP__LAST = VSIM_OP_QUEUE_ENABLE,
 };
 
 /* Byte payload: literal bytes, or a generated pattern of `len` bytes. */

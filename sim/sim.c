@@ -180,14 +180,19 @@ static bool driver_runnable(void *ctx, int id) {
   return st && step_can_run(s, st);
 }
 
-static void drop_blk_requests(vsim_sim *s) {
+/* Forget the blk requests in flight on queue q (all queues when q < 0): after
+ * a device or queue reset they will never complete. */
+static void drop_blk_requests_on(vsim_sim *s, int q) {
   size_t n = (size_t)s->blk.nq * s->blk.qsize;
   for (size_t i = 0; i < n; i++) {
     vsim_blk_req *r = &s->blk.req[i];
+    if (q >= 0 && r->q != q) continue;
     if (r->busy && r->data) vsim_driver_free(&s->drv, r->data, r->data_len);
     r->busy = false;
   }
 }
+
+static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
 
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
@@ -320,7 +325,10 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_WAIT: break;
     case VSIM_OP_POLL: vsim_driver_poll(&s->drv, st->queue); break;
-    case VSIM_OP_KICK: vsim_driver_notify(&s->drv, st->queue, st->has_value ? (uint32_t)st->value : st->queue); break;
+    case VSIM_OP_KICK:
+      vsim_driver_notify(&s->drv, st->queue,
+                         st->has_value ? (uint32_t)st->value : vsim_driver_notify_value(&s->drv, st->queue));
+      break;
     case VSIM_OP_RAW_DESC: {
       if (!queue_usable(s, st, idx)) break;
       uint64_t base = s->drv.vq[st->queue].desc + 16u * (uint64_t)st->index;
@@ -354,6 +362,17 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
         s->ctr.submitted++;
         vsim_driver_kick_if_needed(&s->drv, st->queue);
       }
+      break;
+    case VSIM_OP_QUEUE_RESET:
+      drop_blk_requests_on(s, st->queue);
+      if (vsim_driver_queue_reset(&s->drv, st->queue))
+        add_failure(s, "step %u (queue.reset, line %u): queue %u did not reset (is RING_RESET negotiated?)",
+                    idx, st->line, st->queue);
+      break;
+    case VSIM_OP_QUEUE_ENABLE:
+      if (vsim_driver_queue_enable(&s->drv, st->queue))
+        add_failure(s, "step %u (queue.enable, line %u): queue %u could not be enabled", idx, st->line,
+                    st->queue);
       break;
     case VSIM_OP_RAW_AVAIL_IDX:
       if (queue_usable(s, st, idx))

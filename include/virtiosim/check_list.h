@@ -37,6 +37,7 @@
 #define VSIM_L_PSG_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Scatter-Gather Support"
 #define VSIM_L_PINDIR_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 #define VSIM_L_PKICK_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Supplying Buffers to The Device / Sending Available Buffer Notifications"
+#define VSIM_L_QRESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
 #define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
@@ -58,6 +59,7 @@
   X(STATUS_DEV_NR_NOTIFY,"status.dev-needs-reset-notify", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device sends a config-change notification after setting DEVICE_NEEDS_RESET with DRIVER_OK") \
   X(RESET_DEV_STATUS,    "reset.dev-status-zero",    VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device status reads 0 after a reset") \
   X(RESET_DEV_SILENT,    "reset.dev-silent",         VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device sends no notification and touches no queue after reset until re-initialised") \
+  X(RESET_DEV_QUEUE,     "reset.dev-queue-after-reset", VSIM_L_QRESET_DEV, MUST, DEVICE, SNAPSHOT, "after a queue reset the device executes no request from that queue and does not notify for it until it is re-enabled") \
   /* split ring: driver input, judged by the device-side validator */ \
   X(SPLIT_ALIGN,         "split.ring-align",         VSIM_L_VQ_DRV,     MUST,   DRIVER, SNAPSHOT, "descriptor table 16-, available ring 2-, used ring 4-byte aligned") \
   X(SPLIT_AVAIL_IDX,     "split.avail-idx-jump",     VSIM_L_AVAIL_DRV,  MUST,   DRIVER, SNAPSHOT, "avail.idx never moves back and never runs more than queue size ahead of the device") \
@@ -94,6 +96,7 @@
   X(PACKED_USED_ID,      "packed.used-id-not-outstanding", VSIM_L_PDESC_DEV, MUST, DEVICE, SNAPSHOT, "a used descriptor carries the id of a list the device holds") \
   X(PACKED_USED_LEN,     "packed.used-len-exceeds",  VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used len is at most the list's device-writable bytes") \
   X(PACKED_USED_FLAGS,   "packed.used-flags-wrap",   VSIM_L_PDESC_DEV,  MUST,   DEVICE, SNAPSHOT, "a used descriptor has AVAIL == USED == the device's wrap counter") \
+  X(NOTIFY_DATA,         "notify.drv-notification-data", VSIM_L_PDESC_DRV, MUST, DRIVER, SNAPSHOT, "with NOTIFICATION_DATA, a notification's next_off/next_wrap name the next descriptor not yet made available") \
   X(PACKED_KICK_MISSED,  "packed.drv-missed-kick",   VSIM_L_PKICK_DRV,  MUST,   DRIVER, SNAPSHOT, "driver notifies unless the device event structure says DISABLE or a DESC point not crossed") \
   /* notification suppression */ \
   X(NOTIFY_DRV_MISSED,   "notify.drv-missed-kick",   VSIM_L_AVAILSUP_DRV, MUST, DRIVER, SNAPSHOT, "driver notifies when used.flags is 0 / when avail.idx crosses avail_event") \

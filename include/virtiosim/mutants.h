@@ -30,6 +30,7 @@
   X(DEV_RESET_STATUS,    "dev.reset-keeps-status", RESET_DEV_STATUS,    "device status is not 0 after a reset") \
   X(DEV_RESET_NOISY,     "dev.reset-noisy",        RESET_DEV_SILENT,    "device sends a notification right after a reset") \
   X(DEV_NO_REENABLE,     "dev.no-reenable",        LIVENESS_STALL,      "device suppresses kicks and never re-enables them") \
+  X(DEV_QUEUE_RESET_IGNORED, "dev.queue-reset-ignored", RESET_DEV_QUEUE, "device ignores QueueReset and completes what it held") \
   X(DEV_MMIO_MAGIC,      "dev.mmio-bad-magic",     MMIO_DEV_MAGIC,      "device presents a wrong MagicValue") \
   X(DEV_MMIO_RESET_READY,"dev.mmio-reset-keeps-ready", MMIO_DEV_RESET,  "reset leaves QueueReady set") \
   X(DEV_BLK_RO_WRITE,    "dev.blk-ro-write",       BLK_DEV_RO_WRITE,    "read-only blk device performs writes") \
@@ -38,6 +39,7 @@
   X(DEV_BLK_BAD_STATUS,  "dev.blk-bad-status",     BLK_DEV_STATUS,      "blk device writes status 7") \
   X(DRV_SKIP_KICK,       "drv.skip-kick",          NOTIFY_DRV_MISSED,   "driver never notifies the device") \
   X(DRV_KICK_ALWAYS,     "drv.kick-always",        NOTIFY_DRV_SPURIOUS, "driver notifies even when the device suppressed it") \
+  X(DRV_NOTIFY_DATA,     "drv.notify-data-off-by-one", NOTIFY_DATA, "driver's NOTIFICATION_DATA names the slot after the next free one") \
   X(DRV_ACCEPT_UNOFFERED,"drv.accept-unoffered",   FEAT_DRV_UNOFFERED,  "driver accepts a feature bit the device did not offer") \
   X(DRV_REJECT_VERSION1, "drv.reject-version1",    FEAT_DRV_VERSION1,   "driver does not accept VERSION_1") \
   X(DRV_FEATURES_LATE,   "drv.features-after-ok",  FEAT_DRV_AFTER_OK,   "driver writes new feature bits after FEATURES_OK") \

@@ -23,6 +23,7 @@
 #include "blk.h"
 #include "devcore.h"
 #include "testutil.h"
+#include "virtio_compat.h"
 #include "virtiosim/mutants.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
@@ -251,7 +252,8 @@ static void test_defaults(void) {
   const vsim_backend_ops *ops = f.be.ops;
   CHECK(ops == &vsim_devcore_ops);
   CHECK_EQ(ops->device_id(f.be.be), VIRTIO_ID_BLOCK);
-  uint64_t want = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+  uint64_t want = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) |
+                  BIT(VIRTIO_F_RING_RESET) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
                   BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_BLK_F_SIZE_MAX) |
                   BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
                   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |

@@ -511,7 +511,7 @@ static void test_error_positions_with_escapes(void) {
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
              "blk.read, blk.write, blk.flush, blk.get_id, blk.discard, blk.write_zeroes, blk.raw, raw.desc, "
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
-             "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish)");
+             "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable)");
 }
 
 static void test_error_file(void) {
