@@ -248,7 +248,8 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   uint8_t poison = 0xff;
   vsim_arena_write(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
   if (s.out_len) {
-    if (s.type == VIRTIO_BLK_T_DISCARD || s.type == VIRTIO_BLK_T_WRITE_ZEROES) {
+    if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
+      /* one segment built from the step; blk.raw carries its own payload */
       vsim_arena_write64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
       vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
       vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
@@ -312,23 +313,49 @@ static void check_read(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *go
   }
 }
 
-static void shadow_update(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *data) {
-  if (!b->shadow) return;
-  uint64_t nsect = 0;
-  uint8_t state = SECT_WRITTEN;
-  if (r->type == VIRTIO_BLK_T_OUT) nsect = r->data_len / SECTOR;
-  if (r->type == VIRTIO_BLK_T_WRITE_ZEROES || r->type == VIRTIO_BLK_T_DISCARD) {
-    nsect = r->step->nsectors;
-    state = r->type == VIRTIO_BLK_T_WRITE_ZEROES ? SECT_ZEROED : SECT_UNKNOWN;
-  }
-  for (uint64_t i = 0; i < nsect; i++) {
-    uint64_t sec = r->sector + i;
-    if (sec >= b->capacity) break;
+/* Mark [sector, sector + n) as `state` in the shadow (written from `data`). */
+static void shadow_mark(vsim_blk_drv *b, uint64_t sector, uint64_t n, uint8_t state,
+                        const uint8_t *data) {
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t sec = sector + i;
+    if (sec >= b->capacity || sec < sector) break;
     b->known[sec] = state;
     if (state == SECT_WRITTEN)
       memcpy(b->shadow + sec * SECTOR, data + i * SECTOR, SECTOR);
     else
       memset(b->shadow + sec * SECTOR, 0, SECTOR);
+  }
+}
+
+/* The {sector, num_sectors, flags} segments of a discard / write-zeroes
+ * payload, as the driver wrote them (a blk.raw step may carry several). */
+typedef struct dwz_seg {
+  uint64_t sector;
+  uint32_t n, flags;
+} dwz_seg;
+
+static unsigned dwz_segments(const vsim_blk_drv *b, const vsim_blk_req *r, dwz_seg *out,
+                             unsigned max) {
+  unsigned n = 0;
+  for (uint64_t off = 0; off + 16 <= r->data_len && n < max; off += 16, n++) {
+    vsim_arena_read64(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off, &out[n].sector);
+    vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 8, &out[n].n);
+    vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 12, &out[n].flags);
+  }
+  return n;
+}
+
+#define MAX_DWZ_SEGS 64
+
+static void shadow_update(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *data) {
+  if (!b->shadow) return;
+  if (r->type == VIRTIO_BLK_T_OUT) {
+    shadow_mark(b, r->sector, r->data_len / SECTOR, SECT_WRITTEN, data);
+  } else if (r->type == VIRTIO_BLK_T_WRITE_ZEROES || r->type == VIRTIO_BLK_T_DISCARD) {
+    dwz_seg seg[MAX_DWZ_SEGS];
+    unsigned n = dwz_segments(b, r, seg, MAX_DWZ_SEGS);
+    uint8_t state = r->type == VIRTIO_BLK_T_WRITE_ZEROES ? SECT_ZEROED : SECT_UNKNOWN;
+    for (unsigned i = 0; i < n; i++) shadow_mark(b, seg[i].sector, seg[i].n, state, NULL);
   }
 }
 
@@ -356,12 +383,22 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
              r->type, status_name(status));
     violation(b, VSIM_CHK_BLK_DEV_RO_WRITE, q, msg);
   }
-  bool flag_rule = (r->type == VIRTIO_BLK_T_DISCARD && (r->flags & ~0u) != 0) ||
-                   (r->type == VIRTIO_BLK_T_WRITE_ZEROES &&
-                    (r->flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) != 0);
+  /* discard: any flag; write-zeroes: any flag but UNMAP; in any segment */
+  bool flag_rule = false;
+  uint32_t seg_flags = 0;
+  if (r->type == VIRTIO_BLK_T_DISCARD || r->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+    dwz_seg seg[MAX_DWZ_SEGS];
+    unsigned n = dwz_segments(b, r, seg, MAX_DWZ_SEGS);
+    uint32_t allowed = r->type == VIRTIO_BLK_T_DISCARD ? 0u : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
+    for (unsigned i = 0; i < n; i++)
+      if (seg[i].flags & ~allowed) {
+        flag_rule = true;
+        seg_flags = seg[i].flags;
+      }
+  }
   if (flag_rule && status != VIRTIO_BLK_S_UNSUPP && !(ro && status == VIRTIO_BLK_S_IOERR)) {
     snprintf(msg, sizeof msg, "type %u with flags 0x%x completed with %s, not UNSUPP", r->type,
-             r->flags, status_name(status));
+             seg_flags, status_name(status));
     violation(b, VSIM_CHK_BLK_DEV_UNMAP_DISCARD, q, msg);
   }
   const uint8_t *in = NULL;
@@ -388,9 +425,13 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
     if (!ro || !writes) shadow_update(b, r, in);
   } else if (status != VIRTIO_BLK_S_OK && writes && b->shadow) {
     /* a failed write leaves the range undefined */
-    for (uint64_t i = 0; i < (r->type == VIRTIO_BLK_T_OUT ? r->data_len / SECTOR : st->nsectors);
-         i++)
-      if (r->sector + i < b->capacity) b->known[r->sector + i] = SECT_UNKNOWN;
+    if (r->type == VIRTIO_BLK_T_OUT) {
+      shadow_mark(b, r->sector, r->data_len / SECTOR, SECT_UNKNOWN, NULL);
+    } else {
+      dwz_seg seg[MAX_DWZ_SEGS];
+      unsigned n = dwz_segments(b, r, seg, MAX_DWZ_SEGS);
+      for (unsigned i = 0; i < n; i++) shadow_mark(b, seg[i].sector, seg[i].n, SECT_UNKNOWN, NULL);
+    }
   }
   if (st->has_expect_status && st->expect_status != status) {
     snprintf(msg, sizeof msg, "status %s, expected %s", status_name(status),

@@ -239,6 +239,8 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
       return fail(d);
   }
   d->nq = d->cfg.num_queues;
+  /* without the device type's multiqueue feature there is one queue (N = 1) */
+  if (d->cfg.mq_feature >= 0 && !((d->features >> d->cfg.mq_feature) & 1u)) d->nq = 1;
   d->packed = (d->features >> VIRTIO_F_RING_PACKED) & 1u;
   if (setup_queues(d)) return fail(d);
   if (mut(d, VSIM_MUT_DRV_EARLY_KICK)) vsim_driver_notify(d, 0, vsim_driver_notify_value(d, 0));

@@ -30,6 +30,7 @@ typedef struct vsim_driver_config {
   uint64_t understood;      /* features the device driver knows */
   uint16_t queue_size;
   uint16_t num_queues;      /* queues to set up (device type decides) */
+  int mq_feature;           /* feature bit that allows more than one queue, or -1 */
   bool poll;                /* no interrupts: NO_INTERRUPT / used_event far away */
   uint64_t mutants;
 } vsim_driver_config;

@@ -213,6 +213,21 @@ static bool raw_desc_read(vsim_sim *s, uint64_t gpa, uint64_t *addr, uint32_t *l
          vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, gpa + 14, next) == 0;
 }
 
+/* Device-writable bytes of an indirect table of `len` bytes (at most `max`
+ * entries). Split entries keep flags at offset 12, packed ones at 14. */
+static uint64_t raw_table_wr_bytes(vsim_sim *s, uint64_t table, uint32_t len, uint16_t max,
+                                   bool packed) {
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < len / 16u && k < max; k++) {
+    uint64_t addr;
+    uint32_t elen;
+    uint16_t w12, w14;
+    if (!raw_desc_read(s, table + 16u * k, &addr, &elen, &w12, &w14)) break;
+    if ((packed ? w14 : w12) & VRING_DESC_F_WRITE) total += elen;
+  }
+  return total;
+}
+
 /* Device-writable bytes of a raw chain, walked as the driver wrote it,
  * through one indirect table (bounded by the queue size; garbage just gives a
  * smaller number). */
@@ -226,13 +241,7 @@ static uint32_t raw_chain_wr_bytes(vsim_sim *s, uint16_t q, uint16_t head) {
     uint16_t flags, next;
     if (!raw_desc_read(s, vq->desc + 16u * i, &addr, &len, &flags, &next)) break;
     if (flags & VRING_DESC_F_INDIRECT) {
-      for (uint32_t k = 0; k < len / 16u && k < vq->size; k++) {
-        uint64_t ea;
-        uint32_t el;
-        uint16_t ef, en;
-        if (!raw_desc_read(s, addr + 16u * k, &ea, &el, &ef, &en)) break;
-        if (ef & VRING_DESC_F_WRITE) total += el;
-      }
+      total += raw_table_wr_bytes(s, addr, len, vq->size, false);
       break;
     }
     if (flags & VRING_DESC_F_WRITE) total += len;
@@ -253,13 +262,7 @@ static uint32_t raw_plist_wr_bytes(vsim_sim *s, uint16_t q, uint16_t count) {
     uint16_t id, flags;
     if (!raw_desc_read(s, vsim_vq_pdrv_slot_addr(vq, k), &addr, &len, &id, &flags)) break;
     if (flags & VRING_DESC_F_INDIRECT) {
-      for (uint32_t e = 0; e < len / 16u && e < vq->size; e++) {
-        uint64_t ea;
-        uint32_t el;
-        uint16_t eid, ef;
-        if (!raw_desc_read(s, addr + 16u * e, &ea, &el, &eid, &ef)) break;
-        if (ef & VRING_DESC_F_WRITE) total += el;
-      }
+      total += raw_table_wr_bytes(s, addr, len, vq->size, true);
     } else if (flags & VRING_DESC_F_WRITE) {
       total += len;
     }
@@ -558,6 +561,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .understood = vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
+      .mq_feature = VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
