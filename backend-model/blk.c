@@ -610,7 +610,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
 
   uint16_t nq = params->num_queues ? params->num_queues : 1;
   uint64_t offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) |
-                     BIT(VIRTIO_F_RING_RESET) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+                     BIT(VIRTIO_F_RING_RESET) | BIT(VIRTIO_F_IN_ORDER) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
                      BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_BLK_F_SIZE_MAX) |
                      BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
                      BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |

@@ -39,6 +39,7 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->mutants = p->mutants;
   dc->refuse = p->refuse_features;
   dc->latency = p->latency;
+  dc->in_order_batch = p->in_order_batch;
   if (mut(dc, VSIM_MUT_DEV_NO_VERSION1)) dc->offered &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
   dc->nq = p->num_queues ? p->num_queues : 1;
   dc->qmax = p->queue_max_size ? p->queue_max_size : 256;
@@ -177,6 +178,11 @@ static int queue_go_live(vsim_devcore *dc, uint16_t i) {
   int r = q->packed ? vsim_vqp_dev_init(&q->pvq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants)
                     : vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants);
   if (r) return -1;
+  if (dc->in_order_batch) {
+    /* a no-op unless IN_ORDER was negotiated */
+    if (q->packed) vsim_vqp_dev_set_in_order_batch(&q->pvq, true);
+    else vsim_vq_dev_set_in_order_batch(&q->vq, true);
+  }
   if (dc->latency && held_alloc(&q->held, q->cfg.size)) {
     ring_fini(q);
     return -1;

@@ -47,6 +47,13 @@
  * - A used descriptor gets VRING_DESC_F_WRITE when len != 0: in a used
  *   descriptor the bit says whether the device wrote any data, and len is
  *   reserved (ignored by drivers) without it.
+ * - IN_ORDER (spec "In-order use of descriptors"): push number n must be pop
+ *   number n (`popped` remembers the ids). A batch's used descriptor overwrites
+ *   the first descriptor of the batch's first list, with the wrap counter of
+ *   that position; the batch's other descriptors keep the driver's available
+ *   marks, and both sides skip them by the lengths they recorded. An open
+ *   batch is not written once the queue is broken (a broken queue touches no
+ *   guest memory): its completions are lost with the reset that follows.
  */
 #include "vq_packed.h"
 
@@ -220,6 +227,7 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
   vq->device_evt = cfg->device;
   vq->event_idx = (features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
   vq->indirect = (features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->in_order = (features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = mutants;
   /* spec: both wrap counters start at 1 */
   vq->avail_wrap = vq->used_wrap = vq->signalled_wrap = true;
@@ -229,7 +237,9 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
    * at most size table entries), so segs[size] always suffices. */
   vq->id_ndescs = calloc(cfg->size, sizeof *vq->id_ndescs);
   vq->segs = calloc(cfg->size, sizeof *vq->segs);
-  if (!vq->id_ndescs || !vq->segs) {
+  /* at most `size` distinct ids are in flight */
+  if (vq->in_order) vq->popped = calloc(cfg->size, sizeof *vq->popped);
+  if (!vq->id_ndescs || !vq->segs || (vq->in_order && !vq->popped)) {
     vsim_vqp_dev_fini(vq);
     return -1;
   }
@@ -246,8 +256,10 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
 void vsim_vqp_dev_fini(vsim_vqp_dev *vq) {
   free(vq->id_ndescs);
   free(vq->segs);
+  free(vq->popped);
   vq->id_ndescs = NULL;
   vq->segs = NULL;
+  vq->popped = NULL;
 }
 
 /* ---- available descriptors ------------------------------------------------ */
@@ -430,6 +442,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   out->wr_bytes = w.wr;
   out->seg = vq->segs;
   vq->id_ndescs[id] = (uint16_t)nring; /* <= size <= 32768 */
+  if (vq->in_order) vq->popped[vq->pop_seq++ % size] = id;
   advance(&vq->next_avail, &vq->avail_wrap, nring, size);
   vq->inflight++;
   emit(vq, VSIM_EV_POP, id, w.nseg, w.rd, w.wr);
@@ -438,12 +451,39 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
 
 /* ---- used descriptors ------------------------------------------------------ */
 
+/* Write a used descriptor {id, len} at ring offset `off` for the lap `wrap`.
+ * B6 ordering: len and id first (one write, they are adjacent), flags last in
+ * a separate write. The driver polls the flags of the slot at its next_used
+ * and reads id/len only once they say "used" for its wrap; were the flags
+ * visible first it could take a stale id (and skip by a wrong list length) or
+ * a stale len. A device on real hardware puts a wmb between the two writes.
+ * addr is unused in a used descriptor and left alone. */
+static int write_used(vsim_vqp_dev *vq, uint16_t off, bool wrap, uint16_t id, uint32_t len) {
+  if (mut(vq, VSIM_MUTBIT(DEV_PACKED_WRAP))) wrap = !wrap;
+  /* Used: AVAIL == USED == the device's wrap counter. WRITE says the device
+   * wrote data (len is reserved without it). Other bits: 0 (NEXT is reserved
+   * in used descriptors). */
+  const uint16_t flags =
+      (uint16_t)((wrap ? (F_AVAIL | F_USED) : 0) | (len ? VRING_DESC_F_WRITE : 0));
+  const uint64_t at = DESC_SIZE * off;
+  uint8_t body[D_FLAGS - D_LEN]; /* len, id */
+  st32(body, len);
+  st16(body + (D_ID - D_LEN), id);
+  if (guest_write(vq, vq->desc, at + D_LEN, body, sizeof body, "descriptor ring")) return -1;
+  return ring_write16(vq, vq->desc, at + D_FLAGS, flags, "descriptor ring");
+}
+
 int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
   if (vq->broken) return -1;
   /* An id the device never got from the ring (or already completed) is a
    * device-model bug, not guest input: refuse it without a ring write, since
    * there is no list length to advance by. */
   if (id >= vq->size || vq->id_ndescs[id] == 0) return -1;
+  /* IN_ORDER: push number n must complete pop number n (the spec: the device
+   * MUST use buffers in the order they were made available). Anything else is
+   * again the model's bug, refused before any ring write; the device core
+   * completes in pop order. */
+  if (vq->in_order && vq->popped[vq->push_seq % vq->size] != id) return -1;
   const uint16_t ndescs = vq->id_ndescs[id];
   uint16_t wid = id;
   uint32_t wlen = len;
@@ -460,36 +500,51 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
       vq->dup_state = 2;
     }
   }
-  bool wrap = vq->used_wrap;
-  if (mut(vq, VSIM_MUTBIT(DEV_PACKED_WRAP))) wrap = !wrap;
-  /* Used: AVAIL == USED == the device's wrap counter. WRITE says the device
-   * wrote data (len is reserved without it). Other bits: 0 (NEXT is reserved
-   * in used descriptors). */
-  const uint16_t flags =
-      (uint16_t)((wrap ? (F_AVAIL | F_USED) : 0) | (wlen ? VRING_DESC_F_WRITE : 0));
 
-  /* B6 ordering: len and id first (one write, they are adjacent), flags
-   * last in a separate write. The driver polls the flags of the slot at its
-   * next_used and reads id/len only once they say "used" for its wrap; were
-   * the flags visible first it could take a stale id (and skip by a wrong
-   * list length) or a stale len. A device on real hardware puts a wmb between
-   * the two writes. addr is unused in a used descriptor and left alone. One
-   * descriptor per completion is written and made visible at once, in
-   * completion order, so there is no batch whose head must go last. */
-  const uint64_t at = DESC_SIZE * vq->next_used;
-  uint8_t body[D_FLAGS - D_LEN]; /* len, id */
-  st32(body, wlen);
-  st16(body + (D_ID - D_LEN), wid);
-  if (guest_write(vq, vq->desc, at + D_LEN, body, sizeof body, "descriptor ring")) return -1;
-  if (ring_write16(vq, vq->desc, at + D_FLAGS, flags, "descriptor ring")) return -1;
+  if (vq->in_order && vq->batch) {
+    /* Recorded only: publish writes the batch's one used descriptor, over the
+     * first descriptor of the batch. The position still advances now, so the
+     * device core's "anything unpublished?" test and the interrupt window see
+     * the completion. */
+    if (vq->batch_n == 0) {
+      vq->batch_off = vq->next_used;
+      vq->batch_wrap = vq->used_wrap;
+    }
+    vq->batch_n++;
+    vq->batch_id = wid;
+    vq->batch_len = wlen;
+  } else {
+    /* One descriptor per completion is written and made visible at once, in
+     * completion order, so there is no batch whose head must go last. */
+    if (write_used(vq, vq->next_used, vq->used_wrap, wid, wlen)) return -1;
+  }
 
   /* Skip the rest of the list: its ring slots were all read at pop. */
   advance(&vq->next_used, &vq->used_wrap, ndescs, vq->size);
   vq->id_ndescs[id] = 0;
   vq->inflight--;
+  if (vq->in_order) vq->push_seq++;
   vq->unsignalled = vq->unsignalled > UINT32_MAX - ndescs ? UINT32_MAX : vq->unsignalled + ndescs;
+  /* per list, batched or not: each one is used, and observers track lists */
   emit(vq, VSIM_EV_USED, wid, wlen, 0, 0);
   return 0;
+}
+
+/* Write the used descriptor of the open IN_ORDER batch over the batch's first
+ * descriptor (spec: "the used descriptor overwriting the first available
+ * descriptor in the batch"), with the id and len of its last list. Nothing is
+ * written once the queue is broken (see the file comment). */
+static int flush_batch(vsim_vqp_dev *vq) {
+  if (vq->batch_n == 0) return 0;
+  vq->batch_n = 0;
+  if (vq->broken) return -1;
+  return write_used(vq, vq->batch_off, vq->batch_wrap, vq->batch_id, vq->batch_len);
+}
+
+void vsim_vqp_dev_set_in_order_batch(vsim_vqp_dev *vq, bool on) {
+  /* an open batch is closed where it stands: later pushes go after it */
+  if (!on) (void)flush_batch(vq); /* a failed write was reported and broke the queue */
+  vq->batch = on;
 }
 
 /* Does the driver's DESC event (offset `eoff` < size, wrap `ewrap`) lie in
@@ -510,6 +565,9 @@ static bool desc_event_hit(uint32_t size, uint16_t old_off, bool old_wrap, uint3
 
 bool vsim_vqp_dev_publish(vsim_vqp_dev *vq) {
   bool need = false;
+  /* an IN_ORDER batch's used descriptor goes in before the interrupt decision
+   * (the same store-then-load order as a single push) */
+  (void)flush_batch(vq); /* a failed write broke the queue: handled below */
   /* Nothing used since the last decision: no read, no event, no interrupt
    * (there is nothing new for the driver to see). */
   if (vq->unsignalled != 0) {

@@ -10,6 +10,13 @@
  * structure (ENABLE / DISABLE / DESC with EVENT_IDX) it writes to control kicks,
  * and the interrupt decision from the driver's event suppression structure.
  * Queue sizes need not be powers of two.
+ * With VIRTIO_F_IN_ORDER negotiated, lists are used in the order they were
+ * made available (the spec's device MUST): a push must name the oldest list in
+ * flight, anything else is a device-model bug and is refused. Optionally
+ * (vsim_vqp_dev_set_in_order_batch) completions are batched: one used
+ * descriptor per publish, with the last list's id and len, written over the
+ * first descriptor of the batch; the device's used position skips every
+ * descriptor of the batch.
  * Must never: read a descriptor field twice for one decision, look at a
  * descriptor whose flags do not say "available" for the current wrap, loop
  * more than O(queue size) per pop, or touch guest memory except through the
@@ -51,6 +58,16 @@ typedef struct vsim_vqp_dev {
   bool broken;
   uint8_t dup_state;    /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
   uint16_t dup_id;      /* the first completed id, reported again */
+  /* VIRTIO_F_IN_ORDER */
+  bool in_order;        /* negotiated */
+  bool batch;           /* batch completions (only with in_order) */
+  uint16_t *popped;     /* [size], in_order only: ids by pop number (pop_seq % size) */
+  uint32_t pop_seq, push_seq; /* lists popped / pushed so far (in_order only) */
+  uint32_t batch_n;     /* completions recorded and not yet written (0 = none) */
+  uint16_t batch_off;   /* ring position of the batch's first descriptor */
+  bool batch_wrap;
+  uint16_t batch_id;    /* what the batch's used descriptor will say */
+  uint32_t batch_len;
 } vsim_vqp_dev;
 
 int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
@@ -69,14 +86,23 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out);
 /* Write the used descriptor for buffer `id` at next_used (id and len first,
  * flags last so that the driver never sees a half-written one), then advance
  * next_used by the list's length, toggling used_wrap past the end.
- * Emits VSIM_EV_USED(q, id, len). Returns 0 or -1. */
+ * Emits VSIM_EV_USED(q, id, len). Returns 0 or -1. With IN_ORDER, -1 (and no
+ * write) also when `id` is not the oldest list in flight; with batching on,
+ * the completion is only recorded (next_used still advances) and publish
+ * writes the batch's used descriptor. */
 int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len);
 
-/* The interrupt decision for everything pushed since the last decision: the
- * driver event structure's flags (ENABLE / DISABLE / DESC with its offset and
- * wrap, only meaningful with EVENT_IDX). Emits VSIM_EV_USED_PUBLISH(q, old,
- * new) with positions encoded as offset | wrap << 15. */
+/* The interrupt decision for everything pushed since the last decision (an
+ * open IN_ORDER batch's used descriptor is written first): the driver event
+ * structure's flags (ENABLE / DISABLE / DESC with its offset and wrap, only
+ * meaningful with EVENT_IDX). Emits VSIM_EV_USED_PUBLISH(q, old, new) with
+ * positions encoded as offset | wrap << 15. */
 bool vsim_vqp_dev_publish(vsim_vqp_dev *vq);
+
+/* Batch IN_ORDER completions (default off; no effect unless IN_ORDER was
+ * negotiated). Turning it off writes the used descriptor of an open batch so
+ * that later pushes are written one by one after it. */
+void vsim_vqp_dev_set_in_order_batch(vsim_vqp_dev *vq, bool on);
 
 /* Enable or suppress kicks through the device event structure: DISABLE; or
  * ENABLE, or with EVENT_IDX DESC at next_avail / avail_wrap. Writes the offset

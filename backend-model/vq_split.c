@@ -17,6 +17,13 @@
  * copy: a ring that lies outside guest memory is the *driver's* error
  * (reported as SPLIT_DESC_ADDR), and pre-checking keeps the arena's fault sink
  * (which reports device out-of-bounds accesses) from blaming the device for it.
+ *
+ * IN_ORDER: pop number n and push number n must be the same chain (`popped`
+ * remembers the heads by pop number), so the used slot of a buffer is the
+ * available slot it came from. A batch takes one used position per buffer but
+ * writes only the element at its first position; the positions after it keep
+ * whatever they held, and the driver skips them by the batch size it works
+ * out from the id (spec "In-order use of descriptors").
  */
 #include "vq_split.h"
 
@@ -25,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
 #include "virtiosim/checks.h"
@@ -148,13 +156,16 @@ int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
   vq->used = cfg->device;
   vq->event_idx = (features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
   vq->indirect = (features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->in_order = (features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = mutants;
   vq->notify_enabled = true;
   /* Sized up front: a pop never allocates, and a validated chain never has
-   * more than `size` buffers, so segs[size] always suffices. */
+   * more than `size` buffers, so segs[size] always suffices. At most `size`
+   * distinct heads are in flight, so popped[size] holds every one of them. */
   vq->head_inflight = calloc(cfg->size, sizeof *vq->head_inflight);
   vq->segs = calloc(cfg->size, sizeof *vq->segs);
-  if (!vq->head_inflight || !vq->segs) {
+  if (vq->in_order) vq->popped = calloc(cfg->size, sizeof *vq->popped);
+  if (!vq->head_inflight || !vq->segs || (vq->in_order && !vq->popped)) {
     vsim_vq_dev_fini(vq);
     return -1;
   }
@@ -171,8 +182,10 @@ int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
 void vsim_vq_dev_fini(vsim_vq_dev *vq) {
   free(vq->head_inflight);
   free(vq->segs);
+  free(vq->popped);
   vq->head_inflight = NULL;
   vq->segs = NULL;
+  vq->popped = NULL;
 }
 
 /* ---- available ring -------------------------------------------------------- */
@@ -340,6 +353,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
   out->wr_bytes = wr;
   out->seg = segs;
   vq->head_inflight[head] = 1;
+  if (vq->in_order) vq->popped[vq->next_avail % size] = head;
   vq->next_avail++;
   vq->avail_ahead--; /* >= 1: avail_count just saw this entry */
   vq->inflight++;
@@ -353,8 +367,17 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
   /* A head the device never got from the ring is a device-model bug, not
    * guest input: refuse it rather than index head_inflight with it. */
   if (head >= vq->size) return -1;
+  /* IN_ORDER: push number next_used must complete pop number next_used (the
+   * spec: the device MUST use buffers in the order they were made available).
+   * Anything else is again the model's bug, refused before any ring write, so
+   * the driver never sees it; the device core completes in pop order. */
+  if (vq->in_order && (vq->inflight == 0 || !vq->head_inflight[head] ||
+                       vq->popped[vq->next_used % vq->size] != head))
+    return -1;
   uint32_t id = head;
   uint32_t wlen = len;
+  if (mut(vq, VSIM_MUTBIT(DEV_IN_ORDER_SWAP)) && vq->in_order && vq->inflight >= 2)
+    id = vq->popped[(vq->next_used + 1u) % vq->size]; /* a younger chain's head first */
   if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_RANGE))) id = (uint32_t)vq->size + 3u;
   if (mut(vq, VSIM_MUTBIT(DEV_USED_LEN_OVER))) wlen = len + 100u;
   int copies = 1;
@@ -369,16 +392,28 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
       vq->dup_state = 2;
     }
   }
-  uint8_t e[USED_ELEM_SIZE];
-  st32(e + offsetof(struct vring_used_elem, id), id);
-  st32(e + offsetof(struct vring_used_elem, len), wlen);
-  for (int i = 0; i < copies; i++) {
-    const uint32_t slot = vq->next_used % vq->size;
-    /* one 8-byte write: the driver never sees a half-written element once
-     * used.idx covers it (publish writes used.idx only after this) */
-    if (ring_write(vq, USED_RING_OFF + USED_ELEM_SIZE * slot, e, sizeof e)) return -1;
+  if (vq->in_order && vq->batch) {
+    /* Recorded only: publish writes the batch's one element. The position is
+     * taken now (next_used counts used positions, batched or not), so the
+     * device core's "anything unpublished?" test still sees it. The event is
+     * per buffer: each one is used, and observers track buffers, not elements. */
+    vq->batch_n++;
+    vq->batch_id = id;
+    vq->batch_len = wlen;
     vq->next_used++;
     emit(vq, VSIM_EV_USED, id, wlen, 0, 0);
+  } else {
+    uint8_t e[USED_ELEM_SIZE];
+    st32(e + offsetof(struct vring_used_elem, id), id);
+    st32(e + offsetof(struct vring_used_elem, len), wlen);
+    for (int i = 0; i < copies; i++) {
+      const uint32_t slot = vq->next_used % vq->size;
+      /* one 8-byte write: the driver never sees a half-written element once
+       * used.idx covers it (publish writes used.idx only after this) */
+      if (ring_write(vq, USED_RING_OFF + USED_ELEM_SIZE * slot, e, sizeof e)) return -1;
+      vq->next_used++;
+      emit(vq, VSIM_EV_USED, id, wlen, 0, 0);
+    }
   }
   if (vq->head_inflight[head]) {
     vq->head_inflight[head] = 0;
@@ -387,14 +422,36 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
   return 0;
 }
 
+/* Write the element of the open IN_ORDER batch: at the used slot of its first
+ * buffer (the spec: "at an offset matching the first available ring entry in
+ * the batch"), with the id and len of its last one. Not visible to the driver
+ * until used.idx covers it. */
+static int flush_batch(vsim_vq_dev *vq) {
+  if (vq->batch_n == 0) return 0;
+  const uint32_t slot = (vq->next_used - vq->batch_n) % vq->size;
+  vq->batch_n = 0;
+  uint8_t e[USED_ELEM_SIZE];
+  st32(e + offsetof(struct vring_used_elem, id), vq->batch_id);
+  st32(e + offsetof(struct vring_used_elem, len), vq->batch_len);
+  return ring_write(vq, USED_RING_OFF + USED_ELEM_SIZE * slot, e, sizeof e);
+}
+
+void vsim_vq_dev_set_in_order_batch(vsim_vq_dev *vq, bool on) {
+  /* an open batch is closed where it stands: later pushes go after it */
+  if (!on) (void)flush_batch(vq); /* a failed write was reported and broke the queue */
+  vq->batch = on;
+}
+
 bool vsim_vq_dev_publish(vsim_vq_dev *vq) {
   const uint32_t old = vq->published_used;
+  /* an IN_ORDER batch's element goes in before the used.idx that covers it */
+  const bool batch_ok = flush_batch(vq) == 0;
   uint32_t nw = vq->next_used;
   if (mut(vq, VSIM_MUTBIT(DEV_USED_IDX_JUMP))) nw++; /* one entry that was never written */
   bool need = false;
   /* Nothing new: no write, no event, and no interrupt (there is nothing for
    * the driver to see). */
-  if (nw != old) {
+  if (nw != old && batch_ok) {
     /* used.idx is written after every element it covers (push wrote them):
      * the driver reads idx, then elements. */
     if (ring_write16(vq, USED_IDX_OFF, (uint16_t)nw) == 0) {

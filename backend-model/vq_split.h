@@ -8,6 +8,12 @@
  * its interrupt decision (avail.flags NO_INTERRUPT / used_event).
  * Ring indices are 32-bit counters here and truncated to 16 bits only where
  * they are stored in guest memory.
+ * With VIRTIO_F_IN_ORDER negotiated, buffers are used in the order they were
+ * made available (the spec's device MUST): a push must name the oldest chain
+ * in flight, anything else is a device-model bug and is refused. Optionally
+ * (vsim_vq_dev_set_in_order_batch) completions are batched: one used element
+ * per publish, carrying the last buffer's id and len, written at the used
+ * slot of the batch's first buffer, with used.idx advanced by the batch size.
  * Must never: read a guest field twice for one decision (TOCTOU), loop more
  * than O(queue size) per pop, or touch guest memory except through the arena.
  */
@@ -42,6 +48,14 @@ typedef struct vsim_vq_dev {
   bool broken;                  /* malformed input seen: no further processing */
   uint8_t dup_state;            /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
   uint16_t dup_head;            /* the first completed head, reported again */
+  /* VIRTIO_F_IN_ORDER */
+  bool in_order;                /* negotiated */
+  bool batch;                   /* batch completions (only with in_order) */
+  uint16_t *popped;             /* [size], in_order only: heads by pop number
+                                 * (next_avail % size); push number n must name popped[n % size] */
+  uint32_t batch_n;             /* completions recorded and not yet written (0 = none);
+                                 * they are the last batch_n of next_used */
+  uint32_t batch_id, batch_len; /* what the batch's one element will say */
 } vsim_vq_dev;
 
 /* Set up from the transport's queue configuration and the negotiated features.
@@ -64,14 +78,22 @@ int vsim_vq_dev_avail_count(vsim_vq_dev *vq);
 int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out);
 
 /* Write one used element {head, len} at the next used slot (not yet visible to
- * the driver). Emits VSIM_EV_USED. Returns 0 or -1. */
+ * the driver). Emits VSIM_EV_USED. Returns 0 or -1. With IN_ORDER, -1 (and no
+ * write) also when `head` is not the oldest chain in flight; with batching on,
+ * the element is only recorded (next_used still advances: the batch takes one
+ * used position per buffer) and publish writes it. */
 int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len);
 
-/* Publish used.idx for everything pushed since the last publish. Returns true
- * when the driver must be interrupted (avail.flags / used_event rules, over the
- * window of entries published since the last decision). Emits
- * VSIM_EV_USED_PUBLISH. */
+/* Publish used.idx for everything pushed since the last publish (writing an
+ * open IN_ORDER batch's element first). Returns true when the driver must be
+ * interrupted (avail.flags / used_event rules, over the window of entries
+ * published since the last decision). Emits VSIM_EV_USED_PUBLISH. */
 bool vsim_vq_dev_publish(vsim_vq_dev *vq);
+
+/* Batch IN_ORDER completions (default off; no effect unless IN_ORDER was
+ * negotiated). Turning it off writes the element of an open batch (still
+ * unpublished) so that later pushes are written one by one after it. */
+void vsim_vq_dev_set_in_order_batch(vsim_vq_dev *vq, bool on);
 
 /* Enable (true) or suppress (false) available-buffer notifications: used.flags
  * NO_NOTIFY without EVENT_IDX, avail_event = next_avail with it. Emits

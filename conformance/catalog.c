@@ -54,6 +54,7 @@ int vsim_check_on_packed(int check) {
     case VSIM_CHK_SPLIT_AVAIL_IDX:
     case VSIM_CHK_SPLIT_NEXT_RANGE:
     case VSIM_CHK_USED_IDX_JUMP:
+    case VSIM_CHK_SPLIT_USED_ORDER: /* packed: any in-flight id may end a batch */
     case VSIM_CHK_NOTIFY_DRV_SPURIOUS:
     case VSIM_CHK_NOTIFY_DRV_FLAGS:
     case VSIM_CHK_NOTIFY_DRV_USED_INIT:

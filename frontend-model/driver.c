@@ -142,7 +142,8 @@ static int fail(vsim_driver *d) {
 uint64_t vsim_driver_core_features(void) {
   return (UINT64_C(1) << VIRTIO_F_VERSION_1) | (UINT64_C(1) << VIRTIO_F_RING_PACKED) |
          (UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC) | (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX) |
-         (UINT64_C(1) << VIRTIO_F_NOTIFICATION_DATA) | (UINT64_C(1) << VIRTIO_F_RING_RESET);
+         (UINT64_C(1) << VIRTIO_F_NOTIFICATION_DATA) | (UINT64_C(1) << VIRTIO_F_RING_RESET) |
+         (UINT64_C(1) << VIRTIO_F_IN_ORDER);
 }
 
 static int setup_queue(vsim_driver *d, uint16_t q);

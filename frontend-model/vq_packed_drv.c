@@ -43,12 +43,24 @@
  * device writes included (a correct used write only flips USED from !W to W).
  * One wrong pattern is indistinguishable from "not used yet" and stays so:
  * (AVAIL = W, USED = !W) with something in flight.
+ *
+ * IN_ORDER (spec "In-order use of descriptors"): ids come from a cursor, and
+ * `order` keeps the ids in flight in the order their lists were made
+ * available. A used descriptor at next_used names the last list of a batch
+ * that starts with the oldest one (a batch of one is the unbatched form); the
+ * driver finds it in `order`, moves next_used past every descriptor of the
+ * batch by the lengths it recorded, and returns the batch's lists one per
+ * call. next_used always lands on a list boundary, so the rule above still
+ * holds there. Any id in flight is a legal batch end, so out-of-order use is
+ * not visible as such on this layout; an id already reaped (a batch going
+ * backwards) is not in flight and is caught as PACKED_USED_ID.
  */
 #include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -186,12 +198,15 @@ int vsim_vq_pdrv_init(vsim_vq_pdrv *vq, const vsim_host *host, int q, const vsim
   vq->indirect_max = cfg->indirect_max;
   vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
   vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->in_order = (cfg->features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = cfg->mutants;
 
-  /* Sized once, here: nothing below allocates per request. */
+  /* Sized once, here: nothing below allocates per request. At most `size`
+   * distinct ids are in flight, so order[size] holds them all. */
   vq->free_ids = calloc(vq->size, sizeof *vq->free_ids);
   vq->slot = calloc(vq->size, sizeof *vq->slot);
   if (!vq->free_ids || !vq->slot) goto fail;
+  if (vq->in_order && !(vq->order = calloc(vq->size, sizeof *vq->order))) goto fail;
   /* Pushed size-1 .. 0, so that the first pops hand out 0, 1, 2, ... */
   for (uint32_t i = 0; i < vq->size; i++) vq->free_ids[i] = (uint16_t)(vq->size - 1u - i);
   vq->nfree_ids = vq->size;
@@ -221,8 +236,10 @@ void vsim_vq_pdrv_fini(vsim_vq_pdrv *vq) {
   if (!vq) return;
   free(vq->free_ids);
   free(vq->slot);
+  free(vq->order);
   vq->free_ids = NULL;
   vq->slot = NULL;
+  vq->order = NULL;
   vq->num_free = 0;
   vq->nfree_ids = 0;
   vq->broken = true; /* any later call is refused rather than touching freed arrays */
@@ -237,6 +254,16 @@ static uint32_t writable_bytes(const vsim_seg *segs, unsigned nout, unsigned tot
     if (sum >= UINT32_MAX) return UINT32_MAX;
   }
   return (uint32_t)sum;
+}
+
+/* IN_ORDER: the id at the cursor, or (only after raw ops took ids out of
+ * turn) the first free one after it. Bounded by size; the caller made sure
+ * one is free. */
+static uint16_t cursor_id(const vsim_vq_pdrv *vq) {
+  uint16_t id = vq->next_id;
+  for (uint32_t i = 0; i < vq->size && vq->slot[id].in_flight; i++)
+    id = (uint16_t)(id + 1u == vq->size ? 0u : id + 1u);
+  return id;
 }
 
 int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsigned nin,
@@ -255,7 +282,8 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
   assert(vq->nfree_ids > 0);
   if (vq->nfree_ids == 0) return -2;
 
-  uint16_t id = vq->free_ids[vq->nfree_ids - 1u]; /* popped at commit */
+  /* popped (or the cursor moved) at commit */
+  uint16_t id = vq->in_order ? cursor_id(vq) : vq->free_ids[vq->nfree_ids - 1u];
   uint16_t head = vq->next_avail;
   bool head_wrap = vq->avail_wrap;
   uint16_t head_flags;
@@ -307,6 +335,10 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
 
   /* Commit. */
   vq->nfree_ids--;
+  if (vq->in_order) {
+    vq->next_id = (uint16_t)(id + 1u == vq->size ? 0u : id + 1u);
+    vq->order[(vq->order_head + vq->inflight) % vq->size] = id; /* inflight < size */
+  }
   vq->num_free = (uint16_t)(vq->num_free - need);
   uint32_t next = (uint32_t)head + need;
   if (next >= vq->size) {
@@ -412,8 +444,83 @@ static enum used_state classify_used(const vsim_vq_pdrv *vq, uint16_t flags) {
   return u == w ? US_USED : US_NONE;
 }
 
+/* Move the used position `n` ring descriptors on (any n: a lap flips the wrap). */
+static void used_skip(vsim_vq_pdrv *vq, uint64_t n) {
+  if ((n / vq->size) & 1u) vq->used_wrap = !vq->used_wrap;
+  uint32_t next = (uint32_t)vq->next_used + (uint32_t)(n % vq->size);
+  if (next >= vq->size) {
+    next -= vq->size;
+    vq->used_wrap = !vq->used_wrap;
+  }
+  vq->next_used = (uint16_t)next;
+}
+
+/* As Linux's get_buf_packed in DESC mode: while callbacks are on, ask for an
+ * interrupt when the descriptor at the new next_used is used. (A real driver
+ * follows with a full barrier and a re-check, B4'/B8; the caller's loop of
+ * get_used / used_pending does the re-check.) */
+static void ask_next_interrupt(vsim_vq_pdrv *vq) {
+  if (vq->cb_enabled && vq->event_idx)
+    write_driver_evt(vq, pos_encode(vq->next_used, vq->used_wrap), VRING_PACKED_EVENT_FLAG_DESC);
+}
+
+/* IN_ORDER: the used descriptor at next_used carries `id` (in flight). It
+ * stands for the lists in `order` from the oldest up to `id`. Moves next_used
+ * past all their descriptors and opens the batch. Returns 0 or -1 (violation
+ * reported, queue broken, nothing freed). */
+static int open_batch(vsim_vq_pdrv *vq, uint16_t id, uint32_t ulen) {
+  uint32_t k = 0;
+  uint64_t descs = 0;
+  for (; k < vq->inflight; k++) { /* bounded: inflight <= size */
+    const uint16_t lid = vq->order[(vq->order_head + k) % vq->size];
+    descs += vq->slot[lid].ndescs;
+    if (lid == id) break;
+  }
+  if (k == vq->inflight) {
+    /* every id in flight is in `order`: only a bookkeeping bug gets here */
+    violation(vq, VSIM_CHK_PACKED_USED_ID, false,
+              "used desc %u (wrap %u) id %u: in flight but not in the in-order list",
+              (unsigned)vq->next_used, (unsigned)vq->used_wrap, (unsigned)id);
+    return -1;
+  }
+  if (ulen > vq->slot[id].wr_bytes) {
+    /* as in the unordered path: returned, clamped */
+    violation(vq, VSIM_CHK_PACKED_USED_LEN, true,
+              "used len %u for id %u exceeds its %u device-writable bytes", (unsigned)ulen,
+              (unsigned)id, (unsigned)vq->slot[id].wr_bytes);
+    ulen = vq->slot[id].wr_bytes;
+  }
+  /* The device skips forward by the batch; so do we, by the lengths we
+   * recorded (never by anything read from the ring). */
+  used_skip(vq, descs);
+  vq->batch_left = (uint16_t)(k + 1u); /* k < inflight <= size */
+  vq->batch_len = ulen;
+  return 0;
+}
+
+/* IN_ORDER: return the oldest list of the open batch; no guest read. */
+static int take_batched(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
+  const uint16_t id = vq->order[vq->order_head];
+  vsim_vqpd_slot *s = &vq->slot[id];
+  /* the skipped lists "are assumed to have been used completely" */
+  const uint32_t ulen = vq->batch_left == 1 ? vq->batch_len : s->wr_bytes;
+  vq->num_free = (uint16_t)(vq->num_free + s->ndescs);
+  vq->nfree_ids++; /* the id goes back to the cursor's side: nothing to push */
+  s->in_flight = false;
+  vq->inflight--;
+  vq->order_head = (uint16_t)(vq->order_head + 1u == vq->size ? 0u : vq->order_head + 1u);
+  vq->batch_left--;
+  emit(vq, VSIM_EV_REAP, id, ulen);
+  /* next_used is already past the whole batch: ask once, at its end */
+  if (vq->batch_left == 0) ask_next_interrupt(vq);
+  if (token) *token = s->token;
+  if (len) *len = ulen;
+  return 1;
+}
+
 int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
   if (vq->broken) return -1;
+  if (vq->batch_left) return take_batched(vq, token, len);
 
   /* The whole descriptor in one read: a device rewriting it meanwhile cannot
    * pair new flags with an old id/len. (A real driver reads flags first, then
@@ -451,6 +558,10 @@ int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
               id >= vq->size ? "out of range" : "not in flight", (unsigned)vq->size);
     return -1;
   }
+  if (vq->in_order) {
+    if (open_batch(vq, id, ulen)) return -1;
+    return take_batched(vq, token, len);
+  }
   vsim_vqpd_slot *s = &vq->slot[id];
   if (ulen > s->wr_bytes) {
     /* The spec lets len underestimate, never overestimate. The buffer is
@@ -475,13 +586,7 @@ int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
   s->in_flight = false;
   vq->inflight--;
   emit(vq, VSIM_EV_REAP, id, ulen);
-
-  /* As Linux's get_buf_packed in DESC mode: while callbacks are on, ask for
-   * an interrupt when the descriptor at the new next_used is used. (A real
-   * driver follows with a full barrier and a re-check, B4'/B8; the caller's
-   * loop of get_used / used_pending does the re-check.) */
-  if (vq->cb_enabled && vq->event_idx)
-    write_driver_evt(vq, pos_encode(vq->next_used, vq->used_wrap), VRING_PACKED_EVENT_FLAG_DESC);
+  ask_next_interrupt(vq);
 
   if (token) *token = s->token;
   if (len) *len = ulen;
@@ -501,6 +606,7 @@ void vsim_vq_pdrv_set_callbacks(vsim_vq_pdrv *vq, bool enable) {
 
 bool vsim_vq_pdrv_used_pending(vsim_vq_pdrv *vq) {
   if (vq->broken) return false;
+  if (vq->batch_left) return true; /* the rest of an IN_ORDER batch: already known */
   uint16_t flags;
   /* Peek only: the flags, through the checked accessor; no state changes. */
   if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used) + D_FLAGS,
@@ -549,6 +655,15 @@ void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uin
   vq->added = vq->added > UINT32_MAX - count ? UINT32_MAX : vq->added + count;
   vq->num_free = vq->num_free > count ? (uint16_t)(vq->num_free - count) : 0;
   if (id >= vq->size || vq->slot[id].in_flight) return;
+  if (vq->in_order) {
+    /* no stack to take it from: the cursor skips ids in flight */
+    vq->nfree_ids--; /* > 0: this id is not in flight */
+    vq->order[(vq->order_head + vq->inflight) % vq->size] = id; /* inflight < size */
+    vq->slot[id] = (vsim_vqpd_slot){.token = UINT64_MAX - id, .wr_bytes = wr_bytes,
+                                    .ndescs = count, .in_flight = true};
+    vq->inflight++;
+    return;
+  }
   /* take the id off the free stack (bounded by its depth) */
   for (uint16_t i = 0; i < vq->nfree_ids; i++) {
     if (vq->free_ids[i] != id) continue;

@@ -9,8 +9,13 @@
  * device output: id out of range or not in flight, len above the writable
  * bytes, flags inconsistent with the used wrap counter. A bad device output is
  * a violation and stops the queue; nothing is freed twice.
+ * With VIRTIO_F_IN_ORDER negotiated, buffer ids are handed out in order (a
+ * cursor instead of the stack) and used descriptors are reaped in the order
+ * lists were made available, including the batched form: one used descriptor,
+ * with the id of the batch's last list, at the position of its first; the
+ * driver then skips every descriptor of the batch.
  * Must never: allocate per request, or read a descriptor the device has not
- * marked used for the current wrap.
+ * marked used for the current wrap (nor one inside a batch).
  */
 #ifndef VSIM_VQ_PACKED_DRV_H
 #define VSIM_VQ_PACKED_DRV_H
@@ -53,6 +58,13 @@ typedef struct vsim_vq_pdrv {
   uint32_t inflight;
   bool cb_enabled;
   bool broken;
+  /* VIRTIO_F_IN_ORDER (free_ids is then unused; nfree_ids still counts) */
+  bool in_order;
+  uint16_t next_id;        /* cursor: the buffer id the next list gets */
+  uint16_t *order;         /* [size], in_order only: ids in flight, oldest at order_head */
+  uint16_t order_head;
+  uint16_t batch_left;     /* lists of the used batch being returned, 0 = none */
+  uint32_t batch_len;      /* used len of that batch's last list */
 } vsim_vq_pdrv;
 
 /* cfg->desc is the descriptor ring, cfg->avail the driver event structure,
@@ -67,10 +79,15 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
 /* The kick decision over the window since the last decision. Emits
  * VSIM_EV_AVAIL_PUBLISH(q, old, new) with positions as offset | wrap << 15. */
 bool vsim_vq_pdrv_kick_prepare(vsim_vq_pdrv *vq);
-/* 1 = reaped one, 0 = none, -1 = broken (violation reported). Emits VSIM_EV_REAP. */
+/* 1 = reaped one, 0 = none, -1 = broken (violation reported). Emits VSIM_EV_REAP.
+ * With IN_ORDER a used descriptor may stand for a batch: its lists are then
+ * returned one per call, oldest first, without reading the ring again; all but
+ * the last get their full device-writable bytes as len (the spec: "assumed to
+ * have been used completely"), the last the descriptor's len. */
 int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len);
 void vsim_vq_pdrv_set_callbacks(vsim_vq_pdrv *vq, bool enable);
-/* Is the descriptor at next_used marked used for the current wrap? (polling) */
+/* Is the descriptor at next_used marked used for the current wrap, or is an
+ * IN_ORDER batch still being returned? (polling) */
 bool vsim_vq_pdrv_used_pending(vsim_vq_pdrv *vq);
 
 /* Raw ops for scenarios that write malformed input on purpose. raw_desc writes

@@ -19,11 +19,23 @@
  * truncated to 16 bits wherever they meet guest memory, and ring slots are
  * computed from the truncated value (`(uint16_t)idx % size`), which is exactly
  * what the device computes from the 16-bit field it reads.
+ *
+ * IN_ORDER (spec "In-order use of descriptors", and the Descriptor Table's
+ * drivernormative next = x + 1): chains are taken from a cursor instead of the
+ * LIFO free list, so the table is used in ring order from slot 0, wrapping.
+ * Completions come back in the order buffers were made available, so the free
+ * slots stay one run that starts at the cursor (only raw ops can break it up;
+ * add then waits for the run, answering -2). Reaping relies on "used position
+ * n is avail position n": a private copy of the available ring (avail_shadow)
+ * names the buffer behind every used position, which is what lets the driver
+ * expand a batched entry (one entry for k buffers, at the first one's
+ * position, with the last one's id) without trusting the ring for it.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -139,12 +151,18 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
   vq->indirect_max = cfg->indirect_max;
   vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
   vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->in_order = (cfg->features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = cfg->mutants;
 
   /* Sized once, here: nothing below allocates per request. */
   vq->free_next = calloc(vq->size, sizeof *vq->free_next);
   vq->slot = calloc(vq->size, sizeof *vq->slot);
   if (!vq->free_next || !vq->slot) goto fail;
+  if (vq->in_order) {
+    vq->desc_busy = calloc(vq->size, sizeof *vq->desc_busy);
+    vq->avail_shadow = calloc(vq->size, sizeof *vq->avail_shadow);
+    if (!vq->desc_busy || !vq->avail_shadow) goto fail;
+  }
   for (uint32_t i = 0; i < vq->size; i++)
     vq->free_next[i] = (uint16_t)((i + 1u) % vq->size); /* last link unused */
   vq->free_head = 0;
@@ -175,8 +193,12 @@ void vsim_vq_drv_fini(vsim_vq_drv *vq) {
   if (!vq) return;
   free(vq->free_next);
   free(vq->slot);
+  free(vq->desc_busy);
+  free(vq->avail_shadow);
   vq->free_next = NULL;
   vq->slot = NULL;
+  vq->desc_busy = NULL;
+  vq->avail_shadow = NULL;
   vq->num_free = 0;
   vq->broken = true; /* any later call is refused rather than touching freed arrays */
 }
@@ -192,6 +214,30 @@ static uint32_t writable_bytes(const vsim_seg *segs, unsigned nout, unsigned tot
   return (uint32_t)sum;
 }
 
+/* IN_ORDER: the table slot after `d`, in ring order. */
+static uint16_t ring_next(const vsim_vq_drv *vq, uint16_t d) {
+  return (uint16_t)(d + 1u == vq->size ? 0u : d + 1u);
+}
+
+/* IN_ORDER: are the `n` slots from `d` on (wrapping) all free? Always true
+ * when only add made chains available (see the file comment). */
+static bool run_free(const vsim_vq_drv *vq, uint16_t d, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++, d = ring_next(vq, d))
+    if (vq->desc_busy[d]) return false;
+  return true;
+}
+
+/* IN_ORDER: mark the `n` slots from `d` on busy (taken by a chain) or free
+ * them. Freeing counts only slots that were busy, so no slot is returned twice
+ * whatever a raw op did to the bookkeeping. */
+static void run_set(vsim_vq_drv *vq, uint16_t d, uint32_t n, bool busy) {
+  for (uint32_t i = 0; i < n; i++, d = ring_next(vq, d)) {
+    if (vq->desc_busy[d] == busy) continue;
+    vq->desc_busy[d] = busy;
+    vq->num_free = (uint16_t)(busy ? vq->num_free - 1u : vq->num_free + 1u);
+  }
+}
+
 int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                     unsigned nin, uint64_t token) {
   if (vq->broken) return -1;
@@ -204,7 +250,9 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   uint32_t need = use_indirect ? 1u : (uint32_t)total; /* total <= size here */
   if (need > vq->num_free) return -2;               /* retry after reaping */
 
-  uint16_t head = vq->free_head;
+  /* IN_ORDER: the chain starts at the cursor and takes the slots after it. */
+  uint16_t head = vq->in_order ? vq->next_desc : vq->free_head;
+  if (vq->in_order && !run_free(vq, head, need)) return -2;
   uint16_t last = head;
 
   /* Write everything first and commit the bookkeeping only afterwards, so that
@@ -224,13 +272,15 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   } else {
     /* The chain's descriptors are the first `total` entries of the free list,
      * and its private links stay in free_next while it is in flight: that is
-     * what lets get_used splice it back without reading guest memory. */
+     * what lets get_used splice it back without reading guest memory.
+     * IN_ORDER: consecutive slots instead, next = x + 1 and 0 after the last
+     * slot of the table, as the spec's drivernormative asks. */
     uint16_t d = head;
     for (uint32_t i = 0; i < total; i++) {
       bool more = i + 1 < total;
       uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
                                   (i >= nout ? VRING_DESC_F_WRITE : 0));
-      uint16_t next = more ? vq->free_next[d] : 0;
+      uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
       if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, flags, next))
         goto fault;
       last = d;
@@ -242,8 +292,14 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
     goto fault;
 
   /* Commit. */
-  vq->free_head = vq->free_next[last];
-  vq->num_free = (uint16_t)(vq->num_free - need);
+  if (vq->in_order) {
+    run_set(vq, head, need, true); /* takes `need` off num_free */
+    vq->next_desc = ring_next(vq, last);
+    vq->avail_shadow[ring_slot(vq, vq->avail_idx)] = head;
+  } else {
+    vq->free_head = vq->free_next[last];
+    vq->num_free = (uint16_t)(vq->num_free - need);
+  }
   vsim_vqd_slot *s = &vq->slot[head];
   if (s->in_flight && vq->inflight > 0) {
     /* Only reachable through raw_track of a descriptor that was part of
@@ -312,8 +368,107 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
   return need;
 }
 
+/* The used position the device writes next: last_used, or with a batch being
+ * returned, the position after that batch (its buffers are already known). */
+static uint32_t reap_pos(const vsim_vq_drv *vq) { return vq->last_used + vq->batch_left; }
+
+/* As Linux's get_buf: while callbacks are on, ask for an interrupt at the
+ * next completion (the entry at index reap_pos). */
+static void ask_next_interrupt(vsim_vq_drv *vq) {
+  if (vq->cb_enabled && vq->event_idx &&
+      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
+                         (uint16_t)reap_pos(vq)))
+    vq->broken = true; /* fault reported by the arena; the reap still stands */
+}
+
+/* IN_ORDER: the used entry at last_used carries `id`. In order, it stands for
+ * the buffers made available at positions last_used .. last_used + k, the
+ * last of them being `id` (k = 0: the unbatched form). Find k among the
+ * `pending` positions used.idx covers, from the driver's own copy of the
+ * available ring, and open the batch. Every buffer of the batch must be
+ * outstanding; an id further on than used.idx covers means the device used a
+ * buffer before an older one (or advanced used.idx by less than its batch).
+ * Returns 0 or -1 (violation reported, queue broken, nothing freed). */
+static int open_batch(vsim_vq_drv *vq, uint32_t id, uint32_t ulen, uint16_t pending,
+                      uint16_t used_idx) {
+  const unsigned at = ring_slot(vq, vq->last_used);
+  if (!vq->slot[id].in_flight) {
+    /* duplicates, ids already reaped (a batch going backwards), mid-chain
+     * descriptors and never-issued ones alike */
+    violation(vq, VSIM_CHK_USED_ID_NOT_HEAD, false,
+              "used.ring[%u].id = %u is not an outstanding head (used.idx %u, in order)",
+              at, (unsigned)id, (unsigned)used_idx);
+    return -1;
+  }
+  uint32_t k = 0;
+  for (; k < pending; k++) { /* bounded: pending <= inflight <= size (checked by the caller) */
+    const uint16_t h = vq->avail_shadow[ring_slot(vq, vq->last_used + k)];
+    if (h == id) break;
+    if (h >= vq->size || !vq->slot[h].in_flight) {
+      violation(vq, VSIM_CHK_USED_ID_NOT_HEAD, false,
+                "used.ring[%u].id = %u: the batch would cover head %u, not outstanding",
+                at, (unsigned)id, (unsigned)h);
+      return -1;
+    }
+  }
+  if (k == pending) {
+    /* The device used a buffer before an older one (or advanced used.idx by
+     * less than its batch): the spec's device MUST for IN_ORDER. */
+    violation(vq, VSIM_CHK_SPLIT_USED_ORDER, false,
+              "used.ring[%u].id = %u: not the buffer at this position nor the last of a "
+              "batch within used.idx %u (IN_ORDER)",
+              at, (unsigned)id, (unsigned)used_idx);
+    return -1;
+  }
+  if (ulen > vq->slot[id].wr_bytes) {
+    /* as in the unordered path: returned, clamped */
+    violation(vq, VSIM_CHK_USED_LEN_OVER, true,
+              "used len %u for head %u exceeds its %u device-writable bytes",
+              (unsigned)ulen, (unsigned)id, (unsigned)vq->slot[id].wr_bytes);
+    ulen = vq->slot[id].wr_bytes;
+  }
+  vq->batch_left = (uint16_t)(k + 1u); /* k < pending <= 65535 */
+  vq->batch_len = ulen;
+  return 0;
+}
+
+/* IN_ORDER: return the oldest buffer of the open batch. No guest read: the
+ * batch was validated when it was opened, and its other positions in the used
+ * ring were never written by the device. */
+static int take_batched(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
+  const uint16_t head = vq->avail_shadow[ring_slot(vq, vq->last_used)];
+  /* open_batch checked every head; checked again because a head a raw op
+   * published twice could appear in one batch more often than it is in flight */
+  if (head >= vq->size || !vq->slot[head].in_flight) {
+    violation(vq, VSIM_CHK_USED_ID_NOT_HEAD, false,
+              "batched used entries cover head %u more often than it was made available",
+              (unsigned)head);
+    return -1;
+  }
+  vsim_vqd_slot *s = &vq->slot[head];
+  /* the skipped buffers "are assumed to have been used completely" */
+  const uint32_t ulen = vq->batch_left == 1 ? vq->batch_len : s->wr_bytes;
+  if (s->raw_dups) {
+    s->raw_dups--;
+  } else {
+    run_set(vq, head, s->ndescs, false); /* a direct chain's slots are consecutive */
+    s->in_flight = false;
+  }
+  vq->inflight--;
+  vq->last_used++;
+  vq->batch_left--;
+  emit(vq, VSIM_EV_REAP, head, ulen);
+  /* Only once the batch is done: while it lasts the interesting entry is the
+   * one after it, which reap_pos already names. */
+  if (vq->batch_left == 0) ask_next_interrupt(vq);
+  if (token) *token = s->token;
+  if (len) *len = ulen;
+  return 1;
+}
+
 int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
   if (vq->broken) return -1;
+  if (vq->batch_left) return take_batched(vq, token, len);
 
   /* One read of used.idx per call; on real hardware a read barrier follows it
    * so that the element below is not read before the index that covers it
@@ -345,6 +500,10 @@ int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
               "used.ring[%u].id = %u, queue size %u",
               (unsigned)ring_slot(vq, vq->last_used), (unsigned)id, (unsigned)vq->size);
     return -1;
+  }
+  if (vq->in_order) {
+    if (open_batch(vq, id, ulen, pending, used_idx)) return -1;
+    return take_batched(vq, token, len);
   }
   vsim_vqd_slot *s = &vq->slot[id];
   if (!s->in_flight) {
@@ -382,13 +541,7 @@ int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
   vq->inflight--;
   vq->last_used++;
   emit(vq, VSIM_EV_REAP, id, ulen);
-
-  /* As Linux's get_buf: while callbacks are on, ask for an interrupt at the
-   * next completion (the entry at index last_used). */
-  if (vq->cb_enabled && vq->event_idx &&
-      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
-                         (uint16_t)vq->last_used))
-    vq->broken = true; /* fault reported by the arena; this reap still stands */
+  ask_next_interrupt(vq);
 
   if (token) *token = s->token;
   if (len) *len = ulen;
@@ -404,13 +557,15 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
                             enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
   } else {
     /* With EVENT_IDX avail.flags MUST stay 0; used_event does the work.
-     * Enabling: interrupt at the next completion (index last_used).
+     * Enabling: interrupt at the next completion (index last_used, or the
+     * one after an IN_ORDER batch still being returned).
      * Disabling: Linux leaves a stale value (or writes 0 as a hack); we write
-     * last_used - 1, the index that is as far away as the 16-bit space allows:
+     * last_used - 1 (or one before the entry after an IN_ORDER batch still
+     * being returned), the index that is as far away as the 16-bit space allows:
      * that entry has already been written, so the device's window cannot cross
      * it until used.idx wraps all the way round. 0 could be the very next
      * entry (whenever last_used is a multiple of 65536). */
-    uint16_t ev = enable ? (uint16_t)vq->last_used : (uint16_t)(vq->last_used - 1u);
+    uint16_t ev = enable ? (uint16_t)reap_pos(vq) : (uint16_t)(reap_pos(vq) - 1u);
     rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq), ev);
     if (!rc && mut(vq, VSIM_MUTBIT(DRV_AVAIL_FLAGS)))
       rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
@@ -427,6 +582,7 @@ void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n) {
       vq->broken = true;
       return;
     }
+    if (vq->in_order) vq->avail_shadow[ring_slot(vq, vq->avail_idx)] = heads[i];
     vq->avail_idx++;
   }
 }
@@ -446,19 +602,30 @@ void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes) {
    * owns no descriptor (ndescs 0), so its completion frees nothing and the
    * descriptor is returned once, by its real owner. */
   uint16_t ndescs = 0;
-  uint16_t prev = 0, d = vq->free_head;
-  for (uint32_t i = 0; i < vq->num_free; i++) {
-    if (d == head) {
-      if (i == 0)
-        vq->free_head = vq->free_next[d];
-      else
-        vq->free_next[prev] = vq->free_next[d];
-      vq->num_free--;
+  if (vq->in_order) {
+    /* IN_ORDER: the same, with the busy map for the free list */
+    if (!vq->desc_busy[head]) {
+      run_set(vq, head, 1, true);
       ndescs = 1;
-      break;
+      /* keep the free slots one run from the cursor when the raw head is
+       * the very next slot in ring order (the common case) */
+      if (head == vq->next_desc) vq->next_desc = ring_next(vq, head);
     }
-    prev = d;
-    d = vq->free_next[d];
+  } else {
+    uint16_t prev = 0, d = vq->free_head;
+    for (uint32_t i = 0; i < vq->num_free; i++) {
+      if (d == head) {
+        if (i == 0)
+          vq->free_head = vq->free_next[d];
+        else
+          vq->free_next[prev] = vq->free_next[d];
+        vq->num_free--;
+        ndescs = 1;
+        break;
+      }
+      prev = d;
+      d = vq->free_next[d];
+    }
   }
   vq->slot[head] = (vsim_vqd_slot){.token = UINT64_MAX - head,
                                    .wr_bytes = wr_bytes,

@@ -9,7 +9,14 @@
  * outstanding head, len above the writable bytes, used.idx jumping past what is
  * in flight. A bad device output is a violation and stops the queue (broken);
  * it never frees a descriptor twice.
- * Must never: allocate per request, or read a used entry beyond used.idx.
+ * With VIRTIO_F_IN_ORDER negotiated, descriptors are used in ring order: chains
+ * start at a cursor that advances through the table (wrapping), their
+ * descriptors are consecutive slots with next = x + 1 (0 after the last slot),
+ * and the used ring is reaped in the order buffers were made available,
+ * including the batched form (one used entry, with the id of the batch's last
+ * buffer, at the position of its first; used.idx advanced by the batch size).
+ * Must never: allocate per request, or read a used entry beyond used.idx (nor
+ * one inside a batch: only the batch's first position was written).
  */
 #ifndef VSIM_VQ_SPLIT_DRV_H
 #define VSIM_VQ_SPLIT_DRV_H
@@ -49,6 +56,15 @@ typedef struct vsim_vq_drv {
   uint32_t inflight;       /* chains made available and not yet reaped */
   bool cb_enabled;         /* interrupts wanted */
   bool broken;
+  /* VIRTIO_F_IN_ORDER (the free list above is then unused; the arrays below
+   * exist only with in_order) */
+  bool in_order;
+  uint16_t next_desc;      /* cursor: the table slot where the next chain starts */
+  uint8_t *desc_busy;      /* [size]: 1 while the descriptor belongs to a chain in flight */
+  uint16_t *avail_shadow;  /* [size]: private copy of the heads made available, by avail
+                            * slot; with IN_ORDER used position n is avail position n */
+  uint16_t batch_left;     /* buffers of the used batch being returned, 0 = none */
+  uint32_t batch_len;      /* used len of that batch's last buffer */
 } vsim_vq_drv;
 
 typedef struct vsim_vqd_config {
@@ -79,7 +95,12 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
 bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq);
 
 /* Reap one used element: 1 = got one (*token, *len), 0 = none, -1 = broken
- * (violation reported). Emits VSIM_EV_REAP. */
+ * (violation reported). Emits VSIM_EV_REAP. With IN_ORDER one used entry may
+ * stand for a batch: the buffers of the batch are then returned one per call,
+ * oldest first, without reading the ring again; all but the last get their
+ * full device-writable bytes as len (the spec: "assumed to have been used
+ * completely"), the last the entry's len. An entry naming a buffer that is not
+ * outstanding, or one beyond what used.idx covers, is USED_ID_NOT_HEAD. */
 int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len);
 
 /* Ask for (true) or suppress (false) used-buffer notifications. With EVENT_IDX
@@ -90,7 +111,8 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable);
  * the available ring and bump avail.idx (no validation), and tell the
  * bookkeeping that `head` is in flight with `wr_bytes` writable bytes so that
  * its completion is accepted. Descriptors named by raw heads are taken off the
- * free list when they are free. */
+ * free list when they are free (with IN_ORDER: marked busy; a raw head at the
+ * cursor moves the cursor past it). */
 void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n);
 void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes);
 

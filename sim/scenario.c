@@ -983,7 +983,7 @@ static bool parse_features(loader *ld, json_t *root) {
 
 static const char *const top_keys[] = {
     "name", "description", "device", "transport", "ring", "queue_size", "queue_max",
-    "num_queues", "arena_size", "seed", "policy", "max_steps", "device_batch", "device_latency",
+    "num_queues", "arena_size", "seed", "policy", "max_steps", "device_batch", "device_latency", "device_in_order_batch",
     "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "mutants",
     "memory", "device_config", "steps", "expect", NULL};
 
@@ -1050,6 +1050,7 @@ static bool parse_run(loader *ld, json_t *root) {
   if (!opt_u64(ld, root, "max_steps", 1, VSIM_SCENARIO_MAX_RUN_STEPS, &sc->max_steps, NULL)) return false;
   if (!opt_u32(ld, root, "device_batch", 1, MAX_DEVICE_BATCH, &sc->device_batch, NULL)) return false;
   if (!opt_u64(ld, root, "device_latency", 0, MAX_DEVICE_LATENCY, &sc->device_latency, NULL)) return false;
+  if (!opt_bool(ld, root, "device_in_order_batch", &sc->device_in_order_batch, NULL)) return false;
   if (!opt_bool(ld, root, "driver_poll", &sc->driver_poll, NULL)) return false;
   if (!opt_bool(ld, root, "auto_init", &sc->auto_init, NULL)) return false;
   return opt_name_set(ld, root, "mutants", NAMES_MUTANT, &sc->mutants, NULL);

@@ -122,6 +122,7 @@ typedef struct vsim_scenario {
   uint64_t max_steps;     /* default 100000 */
   uint32_t device_batch;  /* requests per device step, default 1 */
   uint64_t device_latency; /* virtual time from pop to completion, default 0 */
+  bool device_in_order_batch; /* with IN_ORDER, one used entry per batch */
   bool has_offered;       /* offered features overridden */
   uint64_t offered;
   bool has_accept;        /* features the driver is willing to accept */

@@ -539,6 +539,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .offered_features = sc->offered,
       .refuse_features = sc->refuse,
       .latency = sc->device_latency,
+      .in_order_batch = sc->device_in_order_batch,
       .mutants = sc->mutants,
       .config_keys = keys,
       .config_values = vals,

@@ -132,6 +132,7 @@ typedef struct vsim_backend_params {
   uint64_t offered_features;
   uint64_t refuse_features;  /* refuse FEATURES_OK when the driver accepts any of these */
   uint64_t latency;          /* virtual time between popping a request and completing it */
+  bool in_order_batch;       /* with IN_ORDER, report completions in batches (one used entry each) */
   uint64_t mutants;          /* VSIM_MUT_* bits: break exactly one rule each */
   const char *const *config_keys;
   const char *const *config_values;

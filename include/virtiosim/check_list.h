@@ -79,6 +79,7 @@
   X(USED_ID_NOT_HEAD,    "split.used-id-not-outstanding", VSIM_L_USED_DEV, MUST, DEVICE, SNAPSHOT, "used.id is the head of a chain the device still holds") \
   X(USED_LEN_OVER,       "split.used-len-exceeds",   VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.len is at most the chain's device-writable bytes") \
   X(USED_IDX_JUMP,       "split.used-idx-jump",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.idx advances by at most the number of chains in flight") \
+  X(SPLIT_USED_ORDER,    "split.used-out-of-order",  VSIM_L_RESV_DEV,   MUST,   DEVICE, SNAPSHOT, "with IN_ORDER, used.id is the head made available at that position, or the last head of a batch used.idx covers in full") \
   X(MEM_DEV_WRITE_RO,    "mem.dev-write-readonly",   VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device writes only device-writable buffers, never a descriptor or ring it does not own") \
   X(MEM_DEV_OOB,         "mem.dev-out-of-bounds",    VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device touches only guest memory the driver gave it") \
   /* packed ring: driver input, judged by the device-side validator */ \

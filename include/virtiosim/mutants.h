@@ -18,6 +18,7 @@
   X(DEV_USED_ID_RANGE,   "dev.used-id-range",      USED_ID_RANGE,       "device writes a used id >= queue size") \
   X(DEV_USED_ID_DUP,     "dev.used-id-duplicate",  USED_ID_NOT_HEAD,    "device reports the first completed id again for the second chain") \
   X(DEV_USED_LEN_OVER,   "dev.used-len-over",      USED_LEN_OVER,       "device reports more bytes than the writable buffers hold") \
+  X(DEV_IN_ORDER_SWAP,   "dev.in-order-out-of-order", SPLIT_USED_ORDER, "with IN_ORDER, the device reports the next chain's head before the oldest one's") \
   X(DEV_USED_IDX_JUMP,   "dev.used-idx-jump",      USED_IDX_JUMP,       "device advances used.idx by one more than it wrote") \
   X(DEV_SKIP_IRQ,        "dev.skip-irq",           NOTIFY_DEV_MISSED,   "device never sends used-buffer notifications") \
   X(DEV_IRQ_ALWAYS,      "dev.irq-always",         NOTIFY_DEV_SPURIOUS, "device ignores the driver's interrupt suppression") \

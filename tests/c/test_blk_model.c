@@ -253,7 +253,7 @@ static void test_defaults(void) {
   CHECK(ops == &vsim_devcore_ops);
   CHECK_EQ(ops->device_id(f.be.be), VIRTIO_ID_BLOCK);
   uint64_t want = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) |
-                  BIT(VIRTIO_F_RING_RESET) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+                  BIT(VIRTIO_F_RING_RESET) | BIT(VIRTIO_F_IN_ORDER) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
                   BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_BLK_F_SIZE_MAX) |
                   BIT(VIRTIO_BLK_F_SEG_MAX) | BIT(VIRTIO_BLK_F_BLK_SIZE) |
                   BIT(VIRTIO_BLK_F_FLUSH) | BIT(VIRTIO_BLK_F_DISCARD) |

@@ -1507,6 +1507,318 @@ static void test_mutant_split_only(void) {
   }
 }
 
+/* ---- IN_ORDER ------------------------------------------------------------- */
+
+#define F_IO (UINT64_C(1) << VIRTIO_F_IN_ORDER)
+
+static uint32_t lcg(uint32_t *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 16;
+}
+
+/* The test driver reaping in order: the used descriptor at its next_used
+ * names the last list of a batch that starts with the oldest list it still
+ * waits for (`fifo`, ids in the order made available); it skips every
+ * descriptor of the batch. Checks the len (the batch's last list's) and
+ * counts what was read. */
+typedef struct io_reader {
+  uint16_t fifo[64];
+  uint32_t lens[64];
+  unsigned h, n, read, batches, bad;
+} io_reader;
+
+static void io_expect(io_reader *r, uint16_t id, uint32_t len) {
+  r->fifo[(r->h + r->n) % 64] = id;
+  r->lens[(r->h + r->n) % 64] = len;
+  r->n++;
+}
+
+static void io_read(fx *f, io_reader *r) {
+  while (r->bad < 5) {
+    uint16_t fl = ring_flags(f, f->dused);
+    if (((fl & P_AVAIL) != 0) != f->duwrap || ((fl & P_USED) != 0) != f->duwrap) return;
+    uint16_t id = ring_id(f, f->dused);
+    uint32_t len = ring_len(f, f->dused);
+    unsigned k = 0;
+    while (k < r->n && r->fifo[(r->h + k) % 64] != id) k++;
+    if (k == r->n || len != r->lens[(r->h + k) % 64] || ((fl & WR) != 0) != (len != 0)) {
+      r->bad++;
+      return;
+    }
+    for (unsigned j = 0; j <= k; j++) {
+      uint16_t lid = r->fifo[(r->h + j) % 64];
+      drv_advance(f, &f->dused, &f->duwrap, f->ndescs[lid]);
+      f->ndescs[lid] = 0;
+    }
+    r->h = (r->h + k + 1) % 64;
+    r->n -= k + 1;
+    r->read += k + 1;
+    r->batches++;
+  }
+}
+
+/* With IN_ORDER the device must complete in pop order: anything else is the
+ * model's bug and is refused with no ring write, no event, no violation. */
+static void test_in_order_push_order(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, 0);
+  CHECK(f.vq.in_order);
+  tseg s[3] = {{DATA, 4, false}, {DATA + 0x10, 4, true}, {DATA + 0x20, 4, true}};
+  CHECK_EQ(add_list(&f, s + 2, 1, 5), 0); /* slot 0 */
+  CHECK_EQ(add_list(&f, s, 3, 2), 1);     /* slots 1-3 */
+  CHECK_EQ(add_list(&f, s + 1, 1, 7), 4); /* slot 4 */
+  for (int i = 0; i < 3; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  int ne = f.r.nev;
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 1), -1); /* the second one first */
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 7, 1), -1); /* the last one first */
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 3, 1), -1); /* never popped */
+  CHECK_EQ(ring_flags(&f, 0), P_AVAIL | WR); /* nothing written */
+  CHECK_EQ(f.vq.next_used, 0);
+  CHECK_EQ(f.vq.inflight, 3);
+  CHECK_EQ(f.r.nev, ne);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 5, 4), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 5, 4), -1); /* twice */
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 7, 4), -1); /* skips 2 */
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 8), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 7, 0), 0);
+  CHECK_EQ(f.vq.next_used, 5);
+  uint16_t id;
+  uint32_t len;
+  const uint16_t want[3] = {5, 2, 7};
+  const uint32_t want_len[3] = {4, 8, 0};
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(reap(&f, &id, &len), 1);
+    CHECK_EQ(id, want[i]);
+    CHECK_EQ(len, want_len[i]);
+  }
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+}
+
+/* Batching: pushes are recorded, publish writes one used descriptor over the
+ * batch's first descriptor with the last list's id and len; the batch's
+ * other descriptors keep the driver's marks; the device's used position is
+ * past every descriptor of the batch. */
+static void test_in_order_batch(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  tseg s[3] = {{DATA, 4, false}, {DATA + 0x10, 4, true}, {DATA + 0x20, 4, true}};
+  CHECK_EQ(add_list(&f, s + 1, 1, 0), 0); /* slot 0 */
+  CHECK_EQ(add_list(&f, s, 3, 1), 1);     /* slots 1-3 */
+  CHECK_EQ(add_list(&f, s, 2, 2), 4);     /* slots 4-5 */
+  for (int i = 0; i < 3; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  int ne = f.r.nev;
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 1), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 3), -1); /* out of order: refused, batch intact */
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 2), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 3), 0);
+  CHECK_EQ(f.vq.next_used, 6);
+  CHECK_EQ(f.vq.unsignalled, 6);
+  CHECK_EQ(f.vq.inflight, 0);
+  CHECK_EQ(ring_flags(&f, 0), P_AVAIL | WR); /* not written yet */
+  CHECK_EQ(f.r.nev, ne + 3);                 /* one USED event per list */
+  CHECK(vsim_vqp_dev_publish(&f.vq));        /* ENABLE (zeroed structure) */
+  CHECK_EQ(ring_flags(&f, 0), P_AVAIL | P_USED | WR);
+  CHECK_EQ(ring_id(&f, 0), 2);
+  CHECK_EQ(ring_len(&f, 0), 3);
+  for (uint32_t o = 1; o < 6; o++) CHECK_EQ(ring_flags(&f, o) & P_USED, 0); /* untouched */
+  const rec_ev *e = last_ev(&f);
+  CHECK(e && e->kind == VSIM_EV_USED_PUBLISH && e->a == WRAP15 && e->b == (6u | WRAP15));
+  CHECK(!vsim_vqp_dev_publish(&f.vq));
+  io_reader r = {0};
+  io_expect(&r, 0, 1);
+  io_expect(&r, 1, 2);
+  io_expect(&r, 2, 3);
+  io_read(&f, &r);
+  CHECK_EQ(r.read, 3);
+  CHECK_EQ(r.batches, 1);
+  CHECK_EQ(r.bad, 0);
+
+  /* a batch that crosses the end of the ring: slots 6, 7 and 0-1 (lap 2):
+   * its used descriptor at 6 carries wrap 1 */
+  CHECK_EQ(add_list(&f, s + 1, 1, 3), 6);
+  CHECK_EQ(add_list(&f, s, 3, 4), 7);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 3, 0), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 4, 9), 0);
+  CHECK_EQ(f.vq.next_used, 2);
+  CHECK(!f.vq.used_wrap);
+  CHECK(vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(ring_flags(&f, 6), P_AVAIL | P_USED | WR);
+  CHECK_EQ(ring_id(&f, 6), 4);
+  CHECK_EQ(ring_flags(&f, 0), P_USED | WR | NEXT); /* lap 2's available mark, untouched */
+  io_expect(&r, 3, 0);
+  io_expect(&r, 4, 9);
+  io_read(&f, &r);
+  CHECK_EQ(r.read, 5);
+  CHECK_EQ(r.batches, 2);
+
+  /* turning batching off closes an open batch where it stands (written over
+   * its first descriptor); the next push is written at once after it */
+  CHECK_EQ(add_list(&f, s + 1, 1, 5), 2);
+  CHECK_EQ(add_list(&f, s + 1, 1, 6), 3);
+  CHECK_EQ(add_list(&f, s + 1, 1, 7), 4);
+  for (int i = 0; i < 3; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 5, 1), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 6, 2), 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, false);
+  CHECK_EQ(ring_flags(&f, 2), WR); /* used in lap 2: AVAIL = USED = 0 */
+  CHECK_EQ(ring_id(&f, 2), 6);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 7, 3), 0);
+  CHECK_EQ(ring_id(&f, 4), 7);
+  CHECK_EQ(ring_flags(&f, 3), P_USED | WR); /* skipped */
+  CHECK(vsim_vqp_dev_publish(&f.vq));
+  io_expect(&r, 5, 1);
+  io_expect(&r, 6, 2);
+  io_expect(&r, 7, 3);
+  io_read(&f, &r);
+  CHECK_EQ(r.read, 8);
+  CHECK_EQ(r.batches, 4);
+  CHECK_EQ(r.bad, 0);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+
+  /* batching asked for without IN_ORDER: no effect */
+  fx_open(&f, 8, 0, 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  CHECK_EQ(add_one(&f, 0, true), 0);
+  CHECK_EQ(add_one(&f, 1, true), 1);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 5), 0);
+  CHECK_EQ(ring_id(&f, 0), 1); /* written at once, out of order */
+  fx_close(&f);
+
+  /* mutants still apply to the batch's used descriptor */
+  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_PACKED_WRAP) | VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  CHECK_EQ(add_one(&f, 0, true), 0);
+  CHECK_EQ(add_one(&f, 1, true), 1);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 1), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 2), 0);
+  (void)vsim_vqp_dev_publish(&f.vq);
+  CHECK_EQ(ring_flags(&f, 0), WR); /* wrong wrap bits */
+  CHECK_EQ(ring_len(&f, 0), 102);
+  CHECK_EQ(ring_id(&f, 0), 1);
+  fx_close(&f);
+}
+
+/* An open batch when the queue breaks: a broken queue touches no guest
+ * memory, so the batch is not written; the interrupt is still sent (rather
+ * spurious than lost). */
+static void test_in_order_batch_break(void) {
+  fx f;
+  fx_open(&f, 4, F_IO, 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  set_drv_event(&f, 0, EV_DISABLE);
+  CHECK_EQ(add_one(&f, 0, true), 0);
+  CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 4), 0);
+  ring_desc(&f, 1, DATA, 4, 9, P_AVAIL); /* id out of range */
+  expect_pop_violation(&f, VSIM_CHK_PACKED_ID_RANGE);
+  int nf = f.r.nfault;
+  CHECK(vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(f.r.nfault, nf);
+  vsim_arena_set_region(f.a, 0, ARENA, VSIM_REGION_PERM(VSIM_ACC_RW, VSIM_ACC_RW));
+  CHECK_EQ(ring_flags(&f, 0), P_AVAIL | WR); /* never written */
+  CHECK_EQ(f.r.nviol, 1);
+  fx_close(&f);
+}
+
+/* The interrupt decision over a batch: DESC at a skipped position inside it
+ * is in the window [old, new) of every descriptor the batch took. */
+static void test_in_order_batch_event(void) {
+  fx f;
+  fx_open(&f, 8, F_IO | F_EVT, 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  tseg s[3] = {{DATA, 4, false}, {DATA + 0x10, 4, true}, {DATA + 0x20, 4, true}};
+  CHECK_EQ(add_list(&f, s, 3, 0), 0);
+  CHECK_EQ(add_list(&f, s, 2, 1), 3);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 0), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 0), 0);
+  set_drv_event(&f, 4 | WRAP15, EV_DESC); /* inside the second list, skipped */
+  CHECK(vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(add_list(&f, s, 2, 2), 5);
+  CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 0), 0);
+  set_drv_event(&f, 7 | WRAP15, EV_DESC); /* the position after: not yet */
+  CHECK(!vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
+/* Many rounds, many laps of the wrap counters: lists of 1..3 descriptors,
+ * completed in batches of 1, 3, everything held, or a random size, with
+ * batching switched off now and then (mixed batched and unbatched). */
+static void in_order_wrap(uint16_t size, uint32_t seed) {
+  fx f;
+  fx_open(&f, size, F_IO, 0);
+  io_reader r = {0};
+  uint32_t rng = seed;
+  unsigned whole = 0, laps = 0;
+  bool batching = false, last_wrap = true;
+  uint16_t next_id = 0;
+  tseg s[3] = {{DATA, 4, false}, {DATA + 0x10, 4, true}, {DATA + 0x20, 4, true}};
+  while (r.read < 60000 && r.bad == 0) {
+    if (lcg(&rng) % 16 == 0) {
+      batching = !batching;
+      vsim_vqp_dev_set_in_order_batch(&f.vq, batching);
+    }
+    /* fill up to `size` descriptors, ids in order */
+    uint16_t ids[64];
+    unsigned m = 0, used = 0;
+    for (unsigned want = 1 + lcg(&rng) % size; m < want;) {
+      unsigned n = 1 + lcg(&rng) % 3;
+      if (used + n > size) break;
+      add_list(&f, s + 3 - n, n, next_id);
+      ids[m++] = next_id;
+      next_id = (uint16_t)((next_id + 1) % size);
+      used += n;
+    }
+    if (m == 0) continue;
+    for (unsigned i = 0; i < m; i++)
+      if (vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}) != 1) r.bad++;
+    unsigned done = 0;
+    while (done < m) {
+      unsigned pick = lcg(&rng) % 4, left = m - done;
+      unsigned k = pick == 0 ? 1 : pick == 1 ? 3 : pick == 2 ? left : 1 + lcg(&rng) % left;
+      if (k > left) k = left;
+      whole += k == m && k > 1;
+      for (unsigned j = 0; j < k; j++) {
+        uint32_t len = lcg(&rng) % 9;
+        io_expect(&r, ids[done + j], len);
+        if (vsim_vqp_dev_push(&f.vq, ids[done + j], len) != 0) r.bad++;
+      }
+      done += k;
+      (void)vsim_vqp_dev_publish(&f.vq);
+    }
+    io_read(&f, &r);
+    if (r.n != 0) r.bad++;
+    laps += f.vq.used_wrap != last_wrap;
+    last_wrap = f.vq.used_wrap;
+  }
+  CHECK_EQ(r.bad, 0);
+  CHECK(r.read >= 60000);
+  CHECK(whole > 0);
+  CHECK(laps > 1000);
+  CHECK_EQ(f.dused, f.vq.next_used);
+  CHECK_EQ(f.duwrap, f.vq.used_wrap);
+  CHECK_EQ(f.vq.inflight, 0);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+}
+
+static void test_in_order_wrap(void) {
+  in_order_wrap(8, 5);
+  in_order_wrap(5, 6); /* not a power of two */
+  in_order_wrap(3, 7);
+}
+
 int main(void) {
   RUN(test_single_and_chain);
   RUN(test_not_available);
@@ -1542,5 +1854,10 @@ int main(void) {
   RUN(test_mutant_no_reenable);
   RUN(test_mutant_packed_wrap);
   RUN(test_mutant_split_only);
+  RUN(test_in_order_push_order);
+  RUN(test_in_order_batch);
+  RUN(test_in_order_batch_break);
+  RUN(test_in_order_batch_event);
+  RUN(test_in_order_wrap);
   TEST_MAIN_END();
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "testutil.h"
 #include "virtiosim/arena.h"
@@ -1425,6 +1426,369 @@ static void test_arena_fault(void) {
   env_fini(&e);
 }
 
+/* ---- IN_ORDER ------------------------------------------------------------ */
+
+#define F_IN_ORDER (UINT64_C(1) << VIRTIO_F_IN_ORDER)
+
+/* The in-order bookkeeping is intact: `order` holds exactly the ids in
+ * flight, each once, and the free-id count agrees. */
+static bool ids_ok_io(const vsim_vq_pdrv *vq) {
+  uint8_t seen[32768 / 8 + 1] = {0};
+  uint32_t in_flight = 0;
+  for (uint32_t i = 0; i < vq->size; i++) in_flight += vq->slot[i].in_flight;
+  if (in_flight != vq->inflight || vq->nfree_ids + in_flight != vq->size) return false;
+  for (uint32_t k = 0; k < vq->inflight; k++) {
+    uint16_t id = vq->order[(vq->order_head + k) % vq->size];
+    if (id >= vq->size || !vq->slot[id].in_flight || (seen[id / 8] & (1u << (id % 8))))
+      return false;
+    seen[id / 8] |= (uint8_t)(1u << (id % 8));
+  }
+  return true;
+}
+
+/* The in-order device: one used descriptor for the `k` lists it holds
+ * longest (ids[0..k-1], oldest first), at its used position, with the id of
+ * the last; it then skips every descriptor of the batch. */
+static void dev_batch(env *e, const uint16_t *ids, unsigned k, uint32_t len) {
+  dev *d = &e->d;
+  dev_write(e, d->used_off, ids[k - 1], len, used_bits(d->used_wrap));
+  for (unsigned j = 0; j < k; j++) {
+    CHECK(ids[j] < MAXQ && d->held[ids[j]] > 0);
+    if (ids[j] >= MAXQ) continue;
+    uint32_t next = (uint32_t)d->used_off + d->held[ids[j]];
+    if (next >= e->vq.size) {
+      next -= e->vq.size;
+      d->used_wrap = !d->used_wrap;
+    }
+    d->used_off = (uint16_t)next;
+    d->held[ids[j]] = 0;
+  }
+}
+
+/* Ids are handed out in order (a cursor, not the stack), wrapping at the
+ * queue size, whatever order they come back in... which with IN_ORDER is
+ * their own. */
+static void test_in_order_ids(void) {
+  env e;
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  CHECK(e.vq.in_order);
+  CHECK(ids_ok_io(&e.vq));
+  vsim_seg s[3] = {seg(BUF_GPA, 16, false), seg(BUF_GPA + 16, 100, true),
+                   seg(BUF_GPA + 116, 28, true)};
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 10), 0);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 1, 2, 11), 1);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 1, 1, 12), 2);
+  CHECK(vsim_vq_pdrv_kick_prepare(&e.vq));
+  popped p;
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(&e, &p), 1);
+  dev_push(&e, 0, 7);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 10);
+  /* the stack would hand out 0 again; in order it is 3 */
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 13), 3);
+  CHECK(ids_ok_io(&e.vq));
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 14), 4);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 15), 5);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 16), -2); /* ring full */
+  CHECK(vsim_vq_pdrv_kick_prepare(&e.vq));
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(&e, &p), 1);
+  const uint16_t held[5] = {1, 2, 3, 4, 5};
+  dev_batch(&e, held, 5, 1);
+  for (unsigned i = 0; i < 5; i++) CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 15);
+  CHECK_EQ(e.vq.inflight, 0);
+  /* around the end of the id space: 6, 7, then 0, 1 */
+  const int want[4] = {6, 7, 0, 1};
+  for (unsigned i = 0; i < 4; i++) CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s + 1, 0, 1, 20 + i), want[i]);
+  CHECK(ids_ok_io(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* A random in-order workload: lists of 1..3 descriptors (some indirect),
+ * the device pops everything and completes in batches of 1, 3, everything
+ * it holds, or a random size; the driver returns every list once, in order,
+ * with the batch's len on its last list and the full writable bytes on the
+ * others; laps of both wrap counters many times over. */
+static void in_order_random(uint16_t size, uint64_t features, uint16_t indirect_max,
+                           uint32_t seed, unsigned target) {
+  env e;
+  CHECK_EQ(env_init(&e, size, F_IN_ORDER | features, 0, indirect_max), 0);
+  enum { QM = 64 };
+  struct item {
+    uint16_t id;
+    uint32_t wr;
+    uint64_t tok;
+  } drv[QM], dq[QM];
+  unsigned dh = 0, dn = 0, qh = 0, qn = 0;
+  uint32_t want_len_of[MAXQ] = {0};
+  uint16_t cursor = 0;
+  uint32_t rng = seed;
+  uint64_t next_tok = 1;
+  unsigned reaped = 0, batches = 0, big = 0, whole = 0, laps = 0, bad = 0;
+  bool last_wrap = true;
+  while (reaped < target && bad < 5) {
+    unsigned act = lcg(&rng) % 10;
+    if (act < 4) {
+      unsigned n = 1 + lcg(&rng) % (size < 3 ? size : 3), nout = lcg(&rng) % n;
+      vsim_seg s[3];
+      for (unsigned i = 0; i < n; i++) s[i] = seg(BUF_GPA + 256u * i, 16u * (1 + i), i >= nout);
+      uint32_t wr = 0;
+      for (unsigned i = nout; i < n; i++) wr += s[i].len;
+      int id = vsim_vq_pdrv_add(&e.vq, s, nout, n - nout, next_tok);
+      if (id == -2) continue;
+      if (id != cursor) bad++;
+      cursor = (uint16_t)((cursor + 1) % size);
+      drv[(dh + dn++) % QM] = (struct item){(uint16_t)id, wr, next_tok++};
+      if (lcg(&rng) % 3 == 0) (void)vsim_vq_pdrv_kick_prepare(&e.vq);
+    } else if (act < 5) {
+      (void)vsim_vq_pdrv_kick_prepare(&e.vq);
+      popped p;
+      while (dev_pop(&e, &p) == 1) dq[(qh + qn++) % QM] = (struct item){p.id, p.wr_bytes, 0};
+    } else if (act < 8) {
+      if (qn == 0) continue;
+      unsigned pick = lcg(&rng) % 4;
+      unsigned k = pick == 0 ? 1 : pick == 1 ? 3 : pick == 2 ? qn : 1 + lcg(&rng) % qn;
+      if (k > qn) k = qn;
+      whole += k == qn && k > 1;
+      big += k > 1;
+      uint16_t ids[QM];
+      for (unsigned j = 0; j < k; j++) ids[j] = dq[(qh + j) % QM].id;
+      uint32_t len = lcg(&rng) % (dq[(qh + k - 1) % QM].wr + 1);
+      for (unsigned j = 0; j < k; j++) want_len_of[ids[j]] = j + 1 < k ? dq[(qh + j) % QM].wr : len;
+      dev_batch(&e, ids, k, len);
+      qh = (qh + k) % QM;
+      qn -= k;
+      batches++;
+    } else {
+      uint64_t tok;
+      uint32_t len;
+      int rc;
+      while ((rc = vsim_vq_pdrv_get_used(&e.vq, &tok, &len)) == 1) {
+        struct item it = drv[dh];
+        dh = (dh + 1) % QM;
+        dn--;
+        uint16_t id = (uint16_t)e.r.ev_a[VSIM_EV_REAP];
+        if (id != it.id || tok != it.tok || len != want_len_of[id]) bad++;
+        /* mid-batch: the rest is known, and pending */
+        if (e.vq.batch_left && !vsim_vq_pdrv_used_pending(&e.vq)) bad++;
+        if ((features & F_EVENT_IDX) && e.vq.batch_left == 0 &&
+            (drv_evt_off(&e) != pos(e.vq.next_used, e.vq.used_wrap) ||
+             drv_evt_flags(&e) != VRING_PACKED_EVENT_FLAG_DESC))
+          bad++;
+        reaped++;
+      }
+      if (rc != 0) bad++;
+      if (!ids_ok_io(&e.vq)) bad++;
+      if (dn == 0 && (e.vq.next_used != e.vq.next_avail || e.vq.used_wrap != e.vq.avail_wrap))
+        bad++;
+      laps += e.vq.used_wrap != last_wrap;
+      last_wrap = e.vq.used_wrap;
+    }
+  }
+  if (bad) fprintf(stderr, "  (in_order_random size %u: %u bad, %u reaped)\n", size, bad, reaped);
+  CHECK_EQ(bad, 0);
+  CHECK(reaped >= target);
+  CHECK(batches > target / 8);
+  CHECK(big > 0 || size == 1);
+  CHECK(whole > 0 || size == 1);
+  CHECK(laps > 1000);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], reaped);
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+}
+
+static void test_in_order_random(void) {
+  in_order_random(8, 0, 0, 1, 60000);
+  in_order_random(16, F_EVENT_IDX | F_INDIRECT, 2, 2, 60000);
+  in_order_random(5, F_EVENT_IDX, 0, 3, 60000); /* not a power of two */
+  in_order_random(1, 0, 0, 4, 20000);
+}
+
+/* The whole ring as one batch, lap after lap: one used descriptor at the
+ * first position, the driver lands exactly where it started. */
+static void test_in_order_whole_ring(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER | F_EVENT_IDX, 0, 0), 0);
+  int bad = 0;
+  for (unsigned round = 0; round < 3000 && bad < 5; round++) {
+    uint16_t ids[8];
+    for (unsigned i = 0; i < 8; i++) {
+      vsim_seg s[1] = {seg(BUF_GPA + 64u * i, 64, true)};
+      int id = vsim_vq_pdrv_add(&e.vq, s, 0, 1, 100u * round + i);
+      if (id != (int)i) bad++;
+      ids[i] = (uint16_t)id;
+    }
+    (void)vsim_vq_pdrv_kick_prepare(&e.vq);
+    popped p;
+    for (unsigned i = 0; i < 8; i++)
+      if (dev_pop(&e, &p) != 1) bad++;
+    dev_batch(&e, ids, 8, round % 65);
+    for (unsigned i = 0; i < 8; i++) {
+      uint64_t tok;
+      uint32_t len;
+      if (vsim_vq_pdrv_get_used(&e.vq, &tok, &len) != 1 || tok != 100u * round + i ||
+          len != (i < 7 ? 64u : round % 65))
+        bad++;
+    }
+    if (e.vq.next_used != 0 || e.vq.used_wrap != (round % 2 == 1)) bad++;
+    if (drv_evt_off(&e) != pos(0, e.vq.used_wrap)) bad++;
+    if (vsim_vq_pdrv_used_pending(&e.vq)) bad++;
+  }
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(ids_ok_io(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* In-order bad-device setup: ids 0 (slot 0, wr 64), 1 (slots 1-3, wr 200),
+ * 2 (slot 4, read-only), all popped. */
+static void bad_setup_io(env *e) {
+  CHECK_EQ(env_init(e, 8, F_IN_ORDER, 0, 0), 0);
+  vsim_seg a[1] = {seg(BUF_GPA, 64, true)};
+  vsim_seg b[3] = {seg(BUF_GPA + 64, 16, false), seg(BUF_GPA + 80, 100, true),
+                   seg(BUF_GPA + 180, 100, true)};
+  vsim_seg c[1] = {seg(BUF_GPA + 400, 32, false)};
+  CHECK_EQ(vsim_vq_pdrv_add(&e->vq, a, 0, 1, 100), 0);
+  CHECK_EQ(vsim_vq_pdrv_add(&e->vq, b, 1, 2, 101), 1);
+  CHECK_EQ(vsim_vq_pdrv_add(&e->vq, c, 1, 0, 102), 2);
+  CHECK(vsim_vq_pdrv_kick_prepare(&e->vq));
+  popped p;
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(e, &p), 1);
+}
+
+static void check_broken_io(env *e, uint16_t num_free, uint32_t inflight) {
+  int nviol = e->r.nviol;
+  uint64_t tok;
+  uint32_t len;
+  CHECK(e->vq.broken);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e->vq, &tok, &len), -1);
+  CHECK(!vsim_vq_pdrv_used_pending(&e->vq));
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK_EQ(vsim_vq_pdrv_add(&e->vq, s, 0, 1, 0), -1);
+  CHECK_EQ(e->vq.num_free, num_free);
+  CHECK_EQ(e->vq.inflight, inflight);
+  CHECK(ids_ok_io(&e->vq));
+  CHECK_EQ(e->r.nviol, nviol);
+}
+
+static void test_in_order_bad(void) {
+  env e;
+  uint64_t tok = 77;
+  uint32_t len = 77;
+  /* never issued */
+  bad_setup_io(&e);
+  dev_write(&e, 0, 7, 0, FA | FU);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(tok, 77);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_PACKED_USED_ID], 1);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], 0);
+  check_broken_io(&e, 3, 3);
+  env_fini(&e);
+  /* out of range */
+  bad_setup_io(&e);
+  dev_write(&e, 0, 8, 0, FA | FU);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_PACKED_USED_ID], 1);
+  check_broken_io(&e, 3, 3);
+  env_fini(&e);
+  /* backwards: the first list again after it was reaped */
+  bad_setup_io(&e);
+  uint16_t ids[3] = {0, 1, 2};
+  dev_batch(&e, ids, 1, 64);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  dev_write(&e, 1, 0, 64, FA | FU);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_PACKED_USED_ID], 1);
+  check_broken_io(&e, 4, 2);
+  env_fini(&e);
+  /* backwards after a batch: its last id again; nothing freed twice */
+  bad_setup_io(&e);
+  dev_batch(&e, ids, 2, 200);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 100);
+  CHECK_EQ(len, 64);
+  CHECK(vsim_vq_pdrv_used_pending(&e.vq));
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 101);
+  CHECK_EQ(len, 200);
+  CHECK_EQ(e.vq.next_used, 4);
+  CHECK_EQ(e.vq.num_free, 7);
+  dev_write(&e, 4, 1, 0, FA | FU);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_PACKED_USED_ID], 1);
+  check_broken_io(&e, 7, 1);
+  env_fini(&e);
+  /* len above the last list's writable bytes: reported, clamped, the batch
+   * still returned */
+  bad_setup_io(&e);
+  dev_batch(&e, ids, 2, 201);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_PACKED_USED_LEN], 1);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(len, 200);
+  CHECK(!e.vq.broken);
+  dev_batch(&e, ids + 2, 1, 0);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 102);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.r.nviol, 1);
+  CHECK(ids_ok_io(&e.vq));
+  env_fini(&e);
+}
+
+/* raw_publish with IN_ORDER: the raw list joins the order; the cursor steps
+ * over its id; a batch over it is expanded by the recorded lengths. */
+static void test_in_order_raw(void) {
+  env e;
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 64, true)};
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1), 0);
+  CHECK_EQ(vsim_vq_pdrv_raw_desc(&e.vq, 0, BUF_GPA, 16, 1, VRING_DESC_F_NEXT, false), 0);
+  CHECK_EQ(vsim_vq_pdrv_raw_desc(&e.vq, 1, BUF_GPA, 16, 1, VRING_DESC_F_WRITE, false), 0);
+  vsim_vq_pdrv_raw_publish(&e.vq, 2, 1, 16); /* id 1, slots 1-2 */
+  CHECK_EQ(e.vq.inflight, 2);
+  CHECK_EQ(e.vq.nfree_ids, 6);
+  CHECK(ids_ok_io(&e.vq));
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 3), 2); /* the cursor steps over id 1 */
+  CHECK_EQ(e.vq.next_avail, 4);
+  CHECK(vsim_vq_pdrv_kick_prepare(&e.vq));
+  popped p;
+  for (unsigned i = 0; i < 2; i++) CHECK_EQ(dev_pop(&e, &p), 1);
+  uint16_t ids[2] = {0, 1};
+  dev_batch(&e, ids, 2, 16);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 1);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, UINT64_MAX - 1);
+  CHECK_EQ(len, 16);
+  CHECK_EQ(e.vq.next_used, 3);
+  CHECK(ids_ok_io(&e.vq));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+
+  /* a raw id ahead of the cursor: the cursor steps over it */
+  CHECK_EQ(env_init(&e, 4, F_IN_ORDER, 0, 0), 0);
+  CHECK_EQ(vsim_vq_pdrv_raw_desc(&e.vq, 0, BUF_GPA, 16, 1, VRING_DESC_F_WRITE, false), 0);
+  vsim_vq_pdrv_raw_publish(&e.vq, 1, 1, 16);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1), 0);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 2), 2);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 3), 3);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 4), -2);
+  CHECK(ids_ok_io(&e.vq));
+  env_fini(&e);
+}
+
 int main(void) {
   RUN(test_init);
   RUN(test_round_trip_direct);
@@ -1446,5 +1810,10 @@ int main(void) {
   RUN(test_idle_leftovers);
   RUN(test_mutants);
   RUN(test_arena_fault);
+  RUN(test_in_order_ids);
+  RUN(test_in_order_random);
+  RUN(test_in_order_whole_ring);
+  RUN(test_in_order_bad);
+  RUN(test_in_order_raw);
   TEST_MAIN_END();
 }

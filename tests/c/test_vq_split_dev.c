@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
 #include "testutil.h"
@@ -969,6 +970,298 @@ static void test_mutant_no_reenable(void) {
   fx_close(&f);
 }
 
+/* ---- IN_ORDER ------------------------------------------------------------- */
+
+#define F_IO (UINT64_C(1) << VIRTIO_F_IN_ORDER)
+
+static void wr32(fx *f, uint64_t g, uint32_t v) { vsim_arena_write32(f->a, VSIM_SIDE_DRIVER, g, v); }
+static uint64_t used_elem_gpa(fx *f, uint32_t slot) {
+  return f->cfg.device + offsetof(struct vring_used, ring) + 8u * slot;
+}
+/* Poison a used element (as a driver could have left anything there): a
+ * batch must not write the positions it skips. */
+static void poison_used(fx *f, uint32_t slot) {
+  wr32(f, used_elem_gpa(f, slot), 0xdeadbeef);
+  wr32(f, used_elem_gpa(f, slot) + 4, 0xfeedface);
+}
+
+/* Make `n` one-descriptor chains available (head = ring position, as the
+ * in-order driver would) and pop them. */
+static void avail_pop(fx *f, unsigned n) {
+  for (unsigned k = 0; k < n; k++) {
+    uint16_t head = (uint16_t)(f->aidx % f->cfg.size);
+    desc(f, head, DATA + 0x100u * head, 16, WR, 0);
+    avail_push(f, head);
+  }
+  for (unsigned k = 0; k < n; k++) CHECK_EQ(vsim_vq_dev_pop(&f->vq, &(vsim_chain){0}), 1);
+}
+
+static uint32_t lcg(uint32_t *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 16;
+}
+
+/* With IN_ORDER the device must complete in pop order: anything else is the
+ * model's bug and is refused with no ring write, no event, no violation. */
+static void test_in_order_push_order(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, 0);
+  CHECK(f.vq.in_order);
+  const uint16_t heads[4] = {3, 0, 6, 1};
+  for (unsigned k = 0; k < 4; k++) {
+    desc(&f, heads[k], DATA + 0x100u * k, 16, WR, 0);
+    avail_push(&f, heads[k]);
+  }
+  for (unsigned k = 0; k < 4; k++) {
+    vsim_chain c;
+    CHECK_EQ(vsim_vq_dev_pop(&f.vq, &c), 1);
+    CHECK_EQ(c.head, heads[k]);
+  }
+  for (uint32_t s = 0; s < 8; s++) poison_used(&f, s);
+  int ne = f.r.nev;
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 1), -1); /* the second one first */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 1), -1); /* the last one first */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 5, 1), -1); /* never popped */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 8, 1), -1); /* out of range */
+  CHECK_EQ(f.vq.next_used, 0);
+  CHECK_EQ(f.vq.inflight, 4);
+  CHECK_EQ(used_id(&f, 0), 0xdeadbeef);
+  CHECK_EQ(f.r.nev, ne);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 3, 10), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 3, 10), -1); /* twice */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 6, 10), -1); /* skips 0 */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 20), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 6, 30), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 40), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 40), -1); /* nothing in flight */
+  CHECK_EQ(f.vq.inflight, 0);
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_idx(&f), 4);
+  for (unsigned k = 0; k < 4; k++) {
+    CHECK_EQ(used_id(&f, k), heads[k]);
+    CHECK_EQ(used_len(&f, k), 10u * (k + 1));
+  }
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+
+  /* without IN_ORDER any order is fine (unchanged behaviour) */
+  fx_open(&f, 8, 0, 0);
+  avail_pop(&f, 2);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 0), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 0), 0);
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
+/* Batching: pushes are recorded, publish writes one element at the used
+ * slot of the batch's first buffer with the last one's id and len, and
+ * used.idx moves by the batch size; skipped slots are not written. */
+static void test_in_order_batch(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, 0);
+  vsim_vq_dev_set_in_order_batch(&f.vq, true);
+  for (uint32_t s = 0; s < 8; s++) poison_used(&f, s);
+  avail_pop(&f, 3);
+  int ne = f.r.nev;
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 10), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 2, 30), -1); /* out of order: refused, batch intact */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 20), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 2, 30), 0);
+  CHECK_EQ(f.vq.next_used, 3); /* positions taken ... */
+  CHECK_EQ(f.vq.inflight, 0);
+  CHECK_EQ(used_id(&f, 0), 0xdeadbeef); /* ... nothing written yet */
+  CHECK_EQ(used_idx(&f), 0);
+  CHECK_EQ(f.r.nev, ne + 3); /* one USED event per buffer */
+  for (int i = 0; i < 3; i++)
+    CHECK(f.r.ev[ne + i].kind == VSIM_EV_USED && f.r.ev[ne + i].a == (uint64_t)i &&
+          f.r.ev[ne + i].b == 10u * (i + 1));
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_idx(&f), 3);
+  CHECK_EQ(used_id(&f, 0), 2);
+  CHECK_EQ(used_len(&f, 0), 30);
+  CHECK_EQ(used_id(&f, 1), 0xdeadbeef);
+  CHECK_EQ(used_len(&f, 2), 0xfeedface);
+  const rec_ev *e = last_ev(&f);
+  CHECK(e && e->kind == VSIM_EV_USED_PUBLISH && e->a == 0 && e->b == 3);
+  CHECK(!vsim_vq_dev_publish(&f.vq)); /* nothing new: no write, no interrupt */
+  CHECK_EQ(used_id(&f, 3), 0xdeadbeef);
+
+  /* a batch of one: the unbatched form */
+  avail_pop(&f, 1);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 3, 7), 0);
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_idx(&f), 4);
+  CHECK_EQ(used_id(&f, 3), 3);
+  CHECK_EQ(used_len(&f, 3), 7);
+
+  /* the whole ring, crossing the end of the used ring: the element goes to
+   * slot 4 (the first buffer's), used.idx + 8 */
+  for (uint32_t s = 0; s < 8; s++) poison_used(&f, s);
+  avail_pop(&f, 8);
+  for (unsigned k = 0; k < 8; k++)
+    CHECK_EQ(vsim_vq_dev_push(&f.vq, (uint16_t)((4 + k) % 8), k), 0);
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_idx(&f), 12);
+  CHECK_EQ(used_id(&f, 4), 3); /* head of the 8th: position 11 -> 3 */
+  CHECK_EQ(used_len(&f, 4), 7);
+  for (uint32_t s = 0; s < 8; s++)
+    if (s != 4) CHECK_EQ(used_id(&f, s), 0xdeadbeef);
+
+  /* turning batching off closes the open batch where it stands (written, not
+   * published); the next push is written after it */
+  avail_pop(&f, 3);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 4, 1), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 5, 2), 0);
+  vsim_vq_dev_set_in_order_batch(&f.vq, false);
+  CHECK_EQ(used_id(&f, 4), 5);
+  CHECK_EQ(used_len(&f, 4), 2);
+  CHECK_EQ(used_idx(&f), 12);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 6, 3), 0); /* written at once, at slot 6 */
+  CHECK_EQ(used_id(&f, 6), 6);
+  CHECK_EQ(used_id(&f, 5), 0xdeadbeef);
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_idx(&f), 15);
+  CHECK_EQ(used_id(&f, 4), 5); /* the flush was not repeated */
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+
+  /* batching asked for without IN_ORDER: no effect */
+  fx_open(&f, 8, 0, 0);
+  vsim_vq_dev_set_in_order_batch(&f.vq, true);
+  avail_pop(&f, 2);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 5), 0);
+  CHECK_EQ(used_id(&f, 0), 1); /* written at once */
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 6), 0);
+  CHECK_EQ(used_id(&f, 1), 0);
+  fx_close(&f);
+
+  /* mutants still apply to the batch's element */
+  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_USED_ID_RANGE) | VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  vsim_vq_dev_set_in_order_batch(&f.vq, true);
+  avail_pop(&f, 2);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 1), 0);
+  CHECK_EQ(vsim_vq_dev_push(&f.vq, 1, 2), 0);
+  CHECK(vsim_vq_dev_publish(&f.vq));
+  CHECK_EQ(used_id(&f, 0), 11);
+  CHECK_EQ(used_len(&f, 0), 102);
+  fx_close(&f);
+}
+
+/* The interrupt decision over a batch: the window is every position the
+ * batch took, [old, old + k). */
+static void test_in_order_batch_event_idx(void) {
+  fx f;
+  fx_open(&f, 8, F_IO | F_EVT, 0);
+  vsim_vq_dev_set_in_order_batch(&f.vq, true);
+  struct {
+    unsigned k;
+    uint16_t used_event;
+    bool irq;
+  } steps[] = {
+      {3, 1, true},  /* [0,3): inside the batch (a skipped position) */
+      {3, 6, false}, /* [3,6): the position after the batch: not yet */
+      {2, 6, true},  /* [6,8): now its first position */
+      {4, 8, true},  /* [8,12): the first position */
+      {4, 11, false}, /* [12,16): 11 was in the previous batch */
+  };
+  for (unsigned i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    wr16(&f, used_event_gpa(&f), steps[i].used_event);
+    uint16_t start = (uint16_t)f.vq.next_used;
+    avail_pop(&f, steps[i].k);
+    for (unsigned j = 0; j < steps[i].k; j++)
+      CHECK_EQ(vsim_vq_dev_push(&f.vq, (uint16_t)((start + j) % 8), 0), 0);
+    bool irq = vsim_vq_dev_publish(&f.vq);
+    if (irq != steps[i].irq) fprintf(stderr, "  batch event-idx step %u\n", i);
+    CHECK_EQ(irq, steps[i].irq);
+  }
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
+/* A reader of the used ring as an in-order driver would be: used.idx, then
+ * the element at its next position, whose id ends a batch that starts at the
+ * oldest buffer it still waits for. Checks every buffer comes back once, in
+ * pop order, with the right len on the last of each batch. */
+typedef struct io_reader {
+  uint16_t last_used;
+  uint16_t fifo[64]; /* heads popped, not yet read back */
+  uint32_t lens[64];
+  unsigned h, n;
+  unsigned read, bad;
+} io_reader;
+
+static void io_read(fx *f, io_reader *r) {
+  uint16_t idx = used_idx(f);
+  while (r->last_used != idx && r->bad < 5) {
+    uint16_t pending = (uint16_t)(idx - r->last_used);
+    uint32_t id = used_id(f, r->last_used % f->cfg.size);
+    uint32_t len = used_len(f, r->last_used % f->cfg.size);
+    unsigned k = 0;
+    while (k < r->n && k < pending && r->fifo[(r->h + k) % 64] != id) k++;
+    if (k == r->n || k == pending || len != r->lens[(r->h + k) % 64]) {
+      r->bad++;
+      return;
+    }
+    r->h = (r->h + k + 1) % 64;
+    r->n -= k + 1;
+    r->read += k + 1;
+    r->last_used = (uint16_t)(r->last_used + k + 1);
+  }
+}
+
+/* Many rounds far past the 16-bit wrap (starting just below it): batches of
+ * 1, 3, everything held, or a random size, with batching switched off now
+ * and then (mixed batched and unbatched completions). */
+static void test_in_order_batch_wrap(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, 0);
+  f.vq.next_avail = f.vq.next_used = f.vq.published_used = 65530;
+  set_avail_idx(&f, 65530);
+  io_reader r = {.last_used = 65530};
+  uint32_t rng = 99;
+  unsigned batches = 0, whole = 0;
+  bool batching = false;
+  while (r.read < 150000 && r.bad == 0) {
+    if (lcg(&rng) % 16 == 0) {
+      batching = !batching;
+      vsim_vq_dev_set_in_order_batch(&f.vq, batching);
+    }
+    unsigned m = 1 + lcg(&rng) % 8;
+    avail_pop(&f, m);
+    for (unsigned j = 0; j < m; j++) r.fifo[(r.h + r.n + j) % 64] = (uint16_t)((f.vq.next_avail - m + j) % 8);
+    unsigned done = 0;
+    while (done < m) {
+      unsigned pick = lcg(&rng) % 4, left = m - done;
+      unsigned k = pick == 0 ? 1 : pick == 1 ? 3 : pick == 2 ? left : 1 + lcg(&rng) % left;
+      if (k > left) k = left;
+      whole += k == 8;
+      for (unsigned j = 0; j < k; j++) {
+        unsigned at = (r.h + r.n + done + j) % 64;
+        uint32_t len = lcg(&rng) % 17;
+        r.lens[at] = len;
+        if (vsim_vq_dev_push(&f.vq, r.fifo[at], len) != 0) r.bad++;
+      }
+      done += k;
+      (void)vsim_vq_dev_publish(&f.vq);
+      batches++;
+    }
+    r.n += m;
+    io_read(&f, &r);
+    if (r.n != 0) r.bad++;
+  }
+  CHECK_EQ(r.bad, 0);
+  CHECK(r.read >= 150000);
+  CHECK(whole > 0);
+  CHECK(f.vq.next_used > 65530u + 2u * 65536u);
+  CHECK_EQ(used_idx(&f), (uint16_t)f.vq.next_used);
+  CHECK_EQ(f.vq.inflight, 0);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+}
+
 int main(void) {
   RUN(test_direct_chain);
   RUN(test_indirect_chain);
@@ -1001,5 +1294,9 @@ int main(void) {
   RUN(test_mutant_irq);
   RUN(test_mutant_used_flags);
   RUN(test_mutant_no_reenable);
+  RUN(test_in_order_push_order);
+  RUN(test_in_order_batch);
+  RUN(test_in_order_batch_event_idx);
+  RUN(test_in_order_batch_wrap);
   TEST_MAIN_END();
 }

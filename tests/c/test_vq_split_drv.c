@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "testutil.h"
 #include "virtiosim/arena.h"
@@ -138,6 +139,8 @@ typedef struct popped {
   uint64_t gpa[64];
   uint32_t len[64];
   bool wr[64];
+  uint16_t didx[64]; /* table index of each segment (the indirect table's, if indirect) */
+  uint16_t next[64]; /* its next field (meaningful with NEXT) */
   bool indirect;
   uint32_t wr_bytes;
 } popped;
@@ -170,6 +173,8 @@ static int dev_pop(env *e, popped *p) {
     p->gpa[p->nseg] = rd64(e, dg);
     p->len[p->nseg] = rd32(e, dg + 8);
     p->wr[p->nseg] = (flags & VRING_DESC_F_WRITE) != 0;
+    p->didx[p->nseg] = (uint16_t)d;
+    p->next[p->nseg] = rd16(e, dg + 14);
     if (p->wr[p->nseg]) {
       seen_wr = true;
       p->wr_bytes += p->len[p->nseg];
@@ -1048,6 +1053,551 @@ static void test_arena_fault(void) {
   env_fini(&e);
 }
 
+/* ---- IN_ORDER ------------------------------------------------------------ */
+
+#define F_IN_ORDER (UINT64_C(1) << VIRTIO_F_IN_ORDER)
+
+/* The in-order bookkeeping is intact: the busy map holds exactly the
+ * descriptors not counted free, no more heads are in flight than buffers, and
+ * (when only add made chains available) the free descriptors are one run from
+ * the cursor. */
+static bool in_order_ok(const vsim_vq_drv *vq, bool one_run) {
+  uint32_t busy = 0, in_flight = 0;
+  for (uint32_t i = 0; i < vq->size; i++) {
+    busy += vq->desc_busy[i] != 0;
+    in_flight += vq->slot[i].in_flight;
+  }
+  if (busy + vq->num_free != vq->size || in_flight > vq->inflight) return false;
+  if (one_run)
+    for (uint32_t i = 0, d = vq->next_desc; i < vq->num_free; i++, d = (d + 1) % vq->size)
+      if (vq->desc_busy[d]) return false;
+  return true;
+}
+
+/* The in-order device: one used element for the next `k` buffers it holds,
+ * at the used position of the first, with the head of the last; used.idx
+ * goes up by k (published when asked). k = 1 is the unbatched form. */
+static void dev_batch(env *e, uint32_t last_head, uint32_t len, uint16_t k, bool publish) {
+  uint64_t g = used_elem_gpa((uint16_t)(e->dev_used_idx % e->vq.size));
+  wr32(e, g, last_head);
+  wr32(e, g + 4, len);
+  e->dev_used_idx = (uint16_t)(e->dev_used_idx + k);
+  if (publish) wr16(e, used_idx_gpa(), e->dev_used_idx);
+}
+
+static void dev_publish(env *e) { wr16(e, used_idx_gpa(), e->dev_used_idx); }
+
+static uint32_t lcg(uint32_t *s) {
+  *s = *s * 1103515245u + 12345u;
+  return *s >> 16;
+}
+
+/* Chains go into the table in ring order from slot 0, their descriptors
+ * consecutive with next = x + 1 (0 after the last slot, for a chain that
+ * crosses the end of the table); indirect tables chain 1, 2, ... */
+static void test_in_order_alloc(void) {
+  env e;
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  CHECK(e.vq.in_order);
+  vsim_seg s[8];
+  for (unsigned i = 0; i < 8; i++) s[i] = seg(BUF_GPA + 64u * i, 64, i >= 1);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 0, 10), 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 2, 11), 1);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 1, 12), 4);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 1, 13), 6);
+  CHECK_EQ(e.vq.num_free, 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 1, 14), -2);
+  CHECK(in_order_ok(&e.vq, true));
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  popped p[4];
+  const uint16_t want_head[4] = {0, 1, 4, 6}, want_n[4] = {1, 3, 2, 2};
+  for (unsigned i = 0; i < 4; i++) {
+    CHECK_EQ(dev_pop(&e, &p[i]), 1);
+    CHECK_EQ(p[i].head, want_head[i]);
+    CHECK_EQ(p[i].nseg, want_n[i]);
+    for (unsigned j = 0; j < p[i].nseg; j++) {
+      CHECK_EQ(p[i].didx[j], (want_head[i] + j) % 8);
+      if (j + 1 < p[i].nseg) CHECK_EQ(p[i].next[j], (want_head[i] + j + 1) % 8);
+    }
+  }
+  /* the first two complete one by one: slots 0..3 come free, the cursor
+   * (back at 0) takes a 4-descriptor chain there, and nothing else fits */
+  dev_batch(&e, 0, 0, 1, false);
+  dev_batch(&e, 1, 50, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 10);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 11);
+  CHECK_EQ(len, 50);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 0);
+  CHECK_EQ(e.vq.num_free, 4);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 2, 2, 15), 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 1, 16), -2);
+  /* the other two as one batch: the skipped one gets its full writable bytes */
+  dev_batch(&e, 6, 40, 2, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 12);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 13);
+  CHECK_EQ(len, 40);
+  CHECK_EQ(e.vq.num_free, 4);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 2, 17), 4);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 1, 18), -2); /* only 7 is free */
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 1, 19), 7);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK(in_order_ok(&e.vq, true));
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(&e, &p[i]), 1);
+  CHECK_EQ(p[0].head, 0);
+  CHECK_EQ(p[0].nseg, 4);
+  for (unsigned j = 0; j < 3; j++) CHECK_EQ(p[0].next[j], j + 1);
+  CHECK_EQ(p[1].head, 4);
+  CHECK_EQ(p[2].head, 7);
+  dev_batch(&e, 7, 8, 3, true); /* the three at once */
+  const uint64_t want_tok[3] = {15, 17, 19};
+  const uint32_t want_len[3] = {128, 128, 8};
+  for (unsigned i = 0; i < 3; i++) {
+    CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+    CHECK_EQ(tok, want_tok[i]);
+    CHECK_EQ(len, want_len[i]);
+  }
+  CHECK_EQ(e.vq.num_free, 8);
+  /* cursor at 0: a 6-chain, a 1-chain, then one crossing the end: 7, 0, 1 */
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 5, 20), 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 0, 21), 6);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  for (unsigned i = 0; i < 2; i++) CHECK_EQ(dev_pop(&e, &p[i]), 1);
+  dev_batch(&e, 6, 0, 2, true);
+  for (unsigned i = 0; i < 2; i++) CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 2, 22), 7);
+  CHECK_EQ(e.vq.next_desc, 2);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(dev_pop(&e, &p[0]), 1);
+  CHECK_EQ(p[0].nseg, 3);
+  CHECK_EQ(p[0].didx[0], 7);
+  CHECK_EQ(p[0].next[0], 0); /* x = queue_size - 1: next is 0 */
+  CHECK_EQ(p[0].didx[1], 0);
+  CHECK_EQ(p[0].next[1], 1);
+  CHECK_EQ(p[0].didx[2], 1);
+  CHECK(in_order_ok(&e.vq, true));
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+
+  /* indirect: one ring descriptor per chain, at the cursor; the table's
+   * entries are sequential, next = 1, 2, ... */
+  CHECK_EQ(env_init(&e, 4, F_IN_ORDER | F_INDIRECT, 0, 4), 0);
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 1, 1), 0); /* one segment: direct */
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 3, 2), 1); /* four: indirect */
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 1, 3), 2);
+  CHECK_EQ(e.vq.num_free, 1);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  CHECK_EQ(dev_pop(&e, &p[0]), 1);
+  CHECK(!p[0].indirect);
+  CHECK_EQ(dev_pop(&e, &p[1]), 1);
+  CHECK(p[1].indirect);
+  CHECK_EQ(p[1].nseg, 4);
+  for (unsigned j = 0; j < 4; j++) {
+    CHECK_EQ(p[1].didx[j], j);
+    if (j < 3) CHECK_EQ(p[1].next[j], j + 1);
+  }
+  CHECK_EQ(dev_pop(&e, &p[2]), 1);
+  CHECK(p[2].indirect);
+  CHECK_EQ(p[2].next[0], 1);
+  dev_batch(&e, 2, 64, 3, true);
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(e.vq.num_free, 4);
+  CHECK(in_order_ok(&e.vq, true));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* A random in-order workload: chains of 1..3 segments (some indirect), the
+ * device pops everything and completes in batches of 1, 3, everything it
+ * holds, or a random size, publishing after some batches only (so one
+ * used.idx move mixes batched and unbatched entries). Far past the 16-bit
+ * wrap of both indices. The driver must return every buffer once, in the
+ * order added, with the batch's len on its last buffer and the full writable
+ * bytes on the others, and ask for the interrupt after each batch. */
+static void in_order_random(uint16_t size, uint64_t features, uint16_t indirect_max,
+                            uint32_t seed, unsigned target) {
+  env e;
+  CHECK_EQ(env_init(&e, size, F_IN_ORDER | features, 0, indirect_max), 0);
+  enum { QMAX = 64 };
+  struct item {
+    uint16_t head;
+    uint32_t wr;
+    uint64_t tok;
+    uint32_t want_len;
+  } drv[QMAX], dq[QMAX];
+  unsigned dh = 0, dn = 0;          /* driver-side expectation FIFO (added, not reaped) */
+  unsigned qh = 0, qn = 0;          /* device FIFO (popped, not completed) */
+  uint32_t want_len_of[QMAX] = {0}; /* by head: the len the driver must report */
+  uint16_t cursor = 0;              /* the oracle's own in-order cursor */
+  uint32_t rng = seed;
+  uint64_t next_tok = 1;
+  unsigned reaped = 0, added = 0, batches = 0, whole = 0, bad = 0, big = 0;
+  while (reaped < target && bad < 5) {
+    unsigned act = lcg(&rng) % 10;
+    if (act < 4) {
+      unsigned n = 1 + lcg(&rng) % (size < 3 ? size : 3), nout = lcg(&rng) % n;
+      vsim_seg s[3];
+      for (unsigned i = 0; i < n; i++) s[i] = seg(BUF_GPA + 256u * i, 16u * (1 + i), i >= nout);
+      uint32_t wr = 0;
+      for (unsigned i = nout; i < n; i++) wr += s[i].len;
+      bool ind = (features & F_INDIRECT) && n > 1 && n <= indirect_max;
+      unsigned need = ind ? 1 : n;
+      int h = vsim_vq_drv_add(&e.vq, s, nout, n - nout, next_tok);
+      if (h == -2) {
+        if (need <= e.vq.num_free) bad++; /* the free run is exact in order */
+        continue;
+      }
+      if (h != cursor) bad++;
+      cursor = (uint16_t)((cursor + need) % size);
+      drv[(dh + dn++) % QMAX] = (struct item){(uint16_t)h, wr, next_tok++, 0};
+      added++;
+      if (lcg(&rng) % 3 == 0) (void)vsim_vq_drv_kick_prepare(&e.vq);
+    } else if (act < 5) {
+      (void)vsim_vq_drv_kick_prepare(&e.vq);
+      popped p;
+      while (dev_pop(&e, &p) == 1) {
+        /* in ring order: direct chains are consecutive slots, next = x + 1 */
+        if (!p.indirect)
+          for (unsigned j = 0; j + 1 < p.nseg; j++)
+            if (p.didx[j + 1] != (p.didx[j] + 1) % size || p.next[j] != p.didx[j + 1]) bad++;
+        dq[(qh + qn++) % QMAX] = (struct item){p.head, p.wr_bytes, 0, 0};
+      }
+    } else if (act < 8) {
+      if (qn == 0) continue;
+      unsigned pick = lcg(&rng) % 4;
+      unsigned k = pick == 0 ? 1 : pick == 1 ? 3 : pick == 2 ? qn : 1 + lcg(&rng) % qn;
+      if (k > qn) k = qn;
+      whole += k == qn && k > 1; /* everything the device held */
+      struct item last = dq[(qh + k - 1) % QMAX];
+      uint32_t len = lcg(&rng) % (last.wr + 1);
+      for (unsigned j = 0; j < k; j++) {
+        struct item it = dq[(qh + j) % QMAX];
+        want_len_of[it.head] = j + 1 < k ? it.wr : len;
+      }
+      dev_batch(&e, last.head, len, (uint16_t)k, lcg(&rng) % 2);
+      qh = (qh + k) % QMAX;
+      qn -= k;
+      batches++;
+      big += k > 1;
+    } else if (act < 9) {
+      dev_publish(&e);
+    } else {
+      uint64_t tok;
+      uint32_t len;
+      int rc;
+      while ((rc = vsim_vq_drv_get_used(&e.vq, &tok, &len)) == 1) {
+        struct item it = drv[dh];
+        dh = (dh + 1) % QMAX;
+        dn--;
+        uint16_t head = (uint16_t)e.r.ev_a[VSIM_EV_REAP];
+        if (head != it.head || tok != it.tok || len != want_len_of[head]) bad++;
+        if ((features & F_EVENT_IDX) && e.vq.batch_left == 0 &&
+            rd16(&e, used_event_gpa(&e)) != (uint16_t)e.vq.last_used)
+          bad++;
+        reaped++;
+      }
+      if (rc != 0) bad++;
+      if (!in_order_ok(&e.vq, true)) bad++;
+    }
+  }
+  CHECK_EQ(bad, 0);
+  CHECK(reaped >= target);
+  CHECK(batches > target / 8);
+  CHECK(big > 0 || size == 1);
+  CHECK(whole > 0 || size == 1);
+  CHECK(e.vq.last_used > 2u * 65536u);
+  CHECK_EQ(e.r.ev[VSIM_EV_REAP], reaped);
+  if (bad) fprintf(stderr, "  (in_order_random size %u: %u bad, %u reaped)\n", size, bad, reaped);
+  CHECK_EQ(e.r.nviol, 0);
+  CHECK_EQ(e.r.faults, 0);
+  env_fini(&e);
+}
+
+static void test_in_order_random(void) {
+  in_order_random(8, 0, 0, 1, 140000);
+  in_order_random(16, F_EVENT_IDX | F_INDIRECT, 2, 2, 140000);
+  in_order_random(4, F_EVENT_IDX, 0, 3, 140000);
+  in_order_random(1, 0, 0, 4, 140000);
+}
+
+/* The whole ring as one batch, again and again across the 16-bit wrap: one
+ * used element at the first position, with the last head, used.idx + size. */
+static void test_in_order_whole_ring(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER | F_EVENT_IDX, 0, 0), 0);
+  int bad = 0;
+  for (unsigned round = 0; round < 20000 && bad < 5; round++) {
+    for (unsigned i = 0; i < 8; i++) {
+      vsim_seg s[1] = {seg(BUF_GPA + 64u * i, 64, true)};
+      if (vsim_vq_drv_add(&e.vq, s, 0, 1, 100u * round + i) != (int)i) bad++;
+    }
+    (void)vsim_vq_drv_kick_prepare(&e.vq);
+    popped p;
+    for (unsigned i = 0; i < 8; i++)
+      if (dev_pop(&e, &p) != 1) bad++;
+    uint16_t first_slot = (uint16_t)(e.dev_used_idx % 8u);
+    dev_batch(&e, 7, (uint32_t)round % 65, 8, true);
+    for (unsigned i = 0; i < 8; i++) {
+      uint64_t tok;
+      uint32_t len;
+      if (vsim_vq_drv_get_used(&e.vq, &tok, &len) != 1 || tok != 100u * round + i ||
+          len != (i < 7 ? 64u : round % 65))
+        bad++;
+    }
+    if (first_slot != 0 || rd16(&e, used_event_gpa(&e)) != (uint16_t)e.vq.last_used) bad++;
+    uint64_t tok;
+    if (vsim_vq_drv_get_used(&e.vq, &tok, NULL) != 0) bad++;
+  }
+  CHECK_EQ(bad, 0);
+  CHECK(e.vq.last_used > 2u * 65536u);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(in_order_ok(&e.vq, true));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* Callbacks switched while a batch is being returned: used_event names the
+ * entry after the batch (already known), not a position inside it. */
+static void test_in_order_callbacks(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER | F_EVENT_IDX, 0, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 64, true)};
+  for (unsigned i = 0; i < 4; i++) CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 0, 1, i), (int)i);
+  CHECK(vsim_vq_drv_kick_prepare(&e.vq));
+  popped p;
+  for (unsigned i = 0; i < 4; i++) CHECK_EQ(dev_pop(&e, &p), 1);
+  dev_batch(&e, 2, 5, 3, true);
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.vq.batch_left, 2);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 0); /* not written inside a batch */
+  vsim_vq_drv_set_callbacks(&e.vq, false);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 2); /* batch end - 1: already written */
+  vsim_vq_drv_set_callbacks(&e.vq, true);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 3);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 2);
+  CHECK_EQ(len, 5);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 3);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 0);
+  dev_batch(&e, 3, 1, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(rd16(&e, used_event_gpa(&e)), 4);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
+/* In-order bad-device setup: heads 0 (1 desc, wr 64), 1 (3 descs, wr 200),
+ * 4 (1 desc, read-only), all popped. */
+static void bad_setup_io(env *e) {
+  CHECK_EQ(env_init(e, 8, F_IN_ORDER, 0, 0), 0);
+  vsim_seg a[1] = {seg(BUF_GPA, 64, true)};
+  vsim_seg b[3] = {seg(BUF_GPA + 64, 16, false), seg(BUF_GPA + 80, 100, true),
+                   seg(BUF_GPA + 180, 100, true)};
+  vsim_seg c[1] = {seg(BUF_GPA + 400, 32, false)};
+  CHECK_EQ(vsim_vq_drv_add(&e->vq, a, 0, 1, 100), 0);
+  CHECK_EQ(vsim_vq_drv_add(&e->vq, b, 1, 2, 101), 1);
+  CHECK_EQ(vsim_vq_drv_add(&e->vq, c, 1, 0, 102), 4);
+  CHECK(vsim_vq_drv_kick_prepare(&e->vq));
+  popped p;
+  for (unsigned i = 0; i < 3; i++) CHECK_EQ(dev_pop(e, &p), 1);
+}
+
+static void check_broken_io(env *e, uint16_t num_free, uint32_t inflight) {
+  int nviol = e->r.nviol;
+  uint64_t tok;
+  uint32_t len;
+  CHECK(e->vq.broken);
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &len), -1);
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &len), -1);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK_EQ(vsim_vq_drv_add(&e->vq, s, 0, 1, 0), -1);
+  CHECK_EQ(e->vq.num_free, num_free);
+  CHECK_EQ(e->vq.inflight, inflight);
+  CHECK(in_order_ok(&e->vq, true));
+  CHECK_EQ(e->r.nviol, nviol);
+}
+
+/* One bad in-order completion: exactly `check`, queue broken, nothing freed. */
+static void expect_io_violation(env *e, int check, uint16_t num_free, uint32_t inflight) {
+  uint64_t tok = 77;
+  uint32_t len = 77;
+  int reaps = e->r.ev[VSIM_EV_REAP];
+  CHECK_EQ(vsim_vq_drv_get_used(&e->vq, &tok, &len), -1);
+  CHECK_EQ(tok, 77);
+  CHECK_EQ(len, 77);
+  CHECK_EQ(e->r.nviol, 1);
+  CHECK_EQ(e->r.viol[check], 1);
+  if (e->r.viol[check] != 1) fprintf(stderr, "  (detail \"%s\")\n", e->r.last_detail);
+  CHECK_EQ(e->r.ev[VSIM_EV_REAP], reaps);
+  check_broken_io(e, num_free, inflight);
+}
+
+static void test_in_order_bad(void) {
+  env e;
+  uint64_t tok;
+  uint32_t len;
+  /* never issued */
+  bad_setup_io(&e);
+  dev_batch(&e, 7, 0, 1, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_NOT_HEAD, 3, 3);
+  env_fini(&e);
+  /* a descriptor in the middle of a chain */
+  bad_setup_io(&e);
+  dev_batch(&e, 2, 0, 1, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_NOT_HEAD, 3, 3);
+  env_fini(&e);
+  /* out of range */
+  bad_setup_io(&e);
+  dev_batch(&e, 8, 0, 1, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_RANGE, 3, 3);
+  env_fini(&e);
+  /* out of order, unbatched: the second buffer first, used.idx + 1 */
+  bad_setup_io(&e);
+  dev_batch(&e, 1, 0, 1, true);
+  expect_io_violation(&e, VSIM_CHK_SPLIT_USED_ORDER, 3, 3);
+  CHECK(strstr(e.r.last_detail, "IN_ORDER") != NULL);
+  env_fini(&e);
+  /* a batch of three but used.idx moved by two */
+  bad_setup_io(&e);
+  dev_batch(&e, 4, 0, 2, true);
+  expect_io_violation(&e, VSIM_CHK_SPLIT_USED_ORDER, 3, 3);
+  env_fini(&e);
+  /* a batch larger than what is in flight */
+  bad_setup_io(&e);
+  dev_batch(&e, 4, 0, 4, true);
+  expect_io_violation(&e, VSIM_CHK_USED_IDX_JUMP, 3, 3);
+  env_fini(&e);
+  /* backwards: the first buffer again after it was reaped */
+  bad_setup_io(&e);
+  dev_batch(&e, 0, 64, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  dev_batch(&e, 0, 64, 1, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_NOT_HEAD, 4, 2);
+  env_fini(&e);
+  /* backwards after a batch: its last id again; nothing freed twice */
+  bad_setup_io(&e);
+  dev_batch(&e, 1, 200, 2, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 100);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 101);
+  CHECK_EQ(len, 200);
+  CHECK_EQ(e.vq.num_free, 7);
+  dev_batch(&e, 1, 0, 1, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_NOT_HEAD, 7, 1);
+  env_fini(&e);
+  /* a batch whose last buffer is one already reaped, covering the rest:
+   * going backwards inside a batch is refused before anything is freed */
+  bad_setup_io(&e);
+  dev_batch(&e, 0, 0, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  dev_batch(&e, 0, 0, 2, true);
+  expect_io_violation(&e, VSIM_CHK_USED_ID_NOT_HEAD, 4, 2);
+  env_fini(&e);
+  /* len above the last buffer's writable bytes: reported, clamped, the
+   * batch still returned; the skipped buffer gets its full bytes */
+  bad_setup_io(&e);
+  dev_batch(&e, 1, 201, 2, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.r.viol[VSIM_CHK_USED_LEN_OVER], 1);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(len, 200);
+  CHECK(!e.vq.broken);
+  CHECK_EQ(e.r.nviol, 1);
+  dev_batch(&e, 4, 0, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 102);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK(in_order_ok(&e.vq, true));
+  env_fini(&e);
+}
+
+/* Raw ops with IN_ORDER: a raw head at the cursor moves it; raw heads go
+ * into the private copy of the ring, so a batch over them is expanded right;
+ * a raw head inside another chain owns nothing and frees nothing. */
+static void test_in_order_raw(void) {
+  env e;
+  uint64_t tok;
+  uint32_t len;
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  vsim_vq_drv_raw_track(&e.vq, 0, 64);
+  CHECK_EQ(e.vq.num_free, 7);
+  CHECK_EQ(e.vq.next_desc, 1);
+  uint16_t h0 = 0;
+  vsim_vq_drv_raw_avail(&e.vq, &h0, 1);
+  vsim_seg s[2] = {seg(BUF_GPA, 16, false), seg(BUF_GPA + 16, 32, true)};
+  CHECK_EQ(vsim_vq_drv_add(&e.vq, s, 1, 1, 5), 1);
+  CHECK(in_order_ok(&e.vq, true));
+  /* a raw head inside the chain just added: tracked, owns no descriptor */
+  vsim_vq_drv_raw_track(&e.vq, 2, 0);
+  uint16_t h2 = 2;
+  vsim_vq_drv_raw_avail(&e.vq, &h2, 1);
+  CHECK_EQ(e.vq.num_free, 5);
+  CHECK_EQ(e.vq.inflight, 3);
+  /* a raw head away from the cursor: busy, the cursor stays */
+  vsim_vq_drv_raw_track(&e.vq, 6, 8);
+  uint16_t h6 = 6;
+  vsim_vq_drv_raw_avail(&e.vq, &h6, 1);
+  CHECK_EQ(e.vq.num_free, 4);
+  CHECK_EQ(e.vq.next_desc, 3);
+  CHECK(in_order_ok(&e.vq, false));
+  /* the device uses them in order: the first two as a batch, the raw mid-chain
+   * one alone, the last with a batch of one */
+  e.dev_next_avail = 4;
+  dev_batch(&e, 1, 30, 2, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, UINT64_MAX - 0);
+  CHECK_EQ(len, 64);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, 5);
+  CHECK_EQ(len, 30);
+  CHECK_EQ(e.vq.num_free, 7);
+  dev_batch(&e, 2, 0, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(tok, UINT64_MAX - 2);
+  CHECK_EQ(e.vq.num_free, 7); /* it owned nothing */
+  dev_batch(&e, 6, 8, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK(in_order_ok(&e.vq, true));
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+
+  /* a raw head published twice while in flight, completed once per
+   * publication (unbatched): freed once, after the second */
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  uint16_t hh[2] = {3, 3};
+  vsim_vq_drv_raw_track(&e.vq, 3, 4);
+  vsim_vq_drv_raw_track(&e.vq, 3, 4);
+  vsim_vq_drv_raw_avail(&e.vq, hh, 2);
+  CHECK_EQ(e.vq.inflight, 2);
+  CHECK_EQ(e.vq.num_free, 7);
+  dev_batch(&e, 3, 4, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.vq.num_free, 7);
+  dev_batch(&e, 3, 4, 1, true);
+  CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(e.vq.num_free, 8);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK_EQ(e.r.nviol, 0);
+  env_fini(&e);
+}
+
 int main(void) {
   RUN(test_init_zeroes);
   RUN(test_round_trip_direct);
@@ -1066,5 +1616,11 @@ int main(void) {
   RUN(test_mutants);
   RUN(test_raw_ops);
   RUN(test_arena_fault);
+  RUN(test_in_order_alloc);
+  RUN(test_in_order_random);
+  RUN(test_in_order_whole_ring);
+  RUN(test_in_order_callbacks);
+  RUN(test_in_order_bad);
+  RUN(test_in_order_raw);
   TEST_MAIN_END();
 }
