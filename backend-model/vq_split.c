@@ -343,6 +343,15 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
       return violate(vq, VSIM_CHK_SPLIT_NEXT_RANGE,
                      "%sdescriptor %u (head %u) has next %u, table holds %u",
                      in_indirect ? "indirect " : "", idx, head, next, tsize);
+    /* IN_ORDER: descriptors are used in table order, next = x + 1 (0 after
+     * the last one in the queue's table; never wrapping inside a table) */
+    if (vq->in_order) {
+      uint32_t want = in_indirect ? idx + 1u : (idx + 1u) % size;
+      if (next != want)
+        return violate(vq, in_indirect ? VSIM_CHK_INDIR_INORDER_NEXT : VSIM_CHK_SPLIT_INORDER_NEXT,
+                       "%sdescriptor %u (head %u) has next %u, IN_ORDER wants %u",
+                       in_indirect ? "indirect " : "", idx, head, next, want);
+    }
     idx = next;
   }
 

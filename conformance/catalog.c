@@ -53,6 +53,8 @@ int vsim_check_on_packed(int check) {
     /* split-only ring fields: no packed counterpart */
     case VSIM_CHK_SPLIT_AVAIL_IDX:
     case VSIM_CHK_SPLIT_NEXT_RANGE:
+    case VSIM_CHK_SPLIT_INORDER_NEXT:
+    case VSIM_CHK_INDIR_INORDER_NEXT:
     case VSIM_CHK_USED_IDX_JUMP:
     case VSIM_CHK_SPLIT_USED_ORDER: /* packed: any in-flight id may end a batch */
     case VSIM_CHK_NOTIFY_DRV_SPURIOUS:

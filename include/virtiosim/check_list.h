@@ -69,6 +69,8 @@
   X(SPLIT_CHAIN_LOOP,    "split.desc-chain-too-long", VSIM_L_INDIR_DRV, MUST,   DRIVER, SNAPSHOT, "a chain is no longer than queue size: no loops") \
   X(SPLIT_CHAIN_BYTES,   "split.desc-chain-bytes",   VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "a chain holds at most 2^32 bytes in total") \
   X(SPLIT_DESC_ADDR,     "split.desc-addr-range",    VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "a buffer lies inside guest memory and addr+len does not wrap") \
+  X(SPLIT_INORDER_NEXT,  "split.inorder-next",       VSIM_L_DESC_DRV,   MUST,   DRIVER, SNAPSHOT, "with IN_ORDER, a NEXT descriptor at table offset x has next x+1 (0 at queue size - 1)") \
+  X(INDIR_INORDER_NEXT,  "indirect.inorder-next",    VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "with IN_ORDER, indirect descriptors are sequential: entry i has next i+1") \
   X(SPLIT_RD_AFTER_WR,   "split.desc-rd-after-wr",   VSIM_L_FRAMING_DRV, MUST,  DRIVER, SNAPSHOT, "device-readable descriptors come before device-writable ones") \
   X(INDIR_NOT_NEG,       "indirect.not-negotiated",  VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "INDIRECT is used only when VIRTIO_F_INDIRECT_DESC was negotiated") \
   X(INDIR_WITH_NEXT,     "indirect.with-next",       VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "INDIRECT and NEXT are never set together") \
