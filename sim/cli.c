@@ -13,12 +13,16 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
+#include "cmd_trace.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
           "                      [--ring split|packed]\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
+          "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
+          "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
+          "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim mutants             list the mutants and the check each one breaks\n"
           "       virtio-sim version\n");
@@ -209,6 +213,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  int r = vsim_cli_trace_command(argc, argv); /* replay, show, minimize */
+  if (r >= 0) return r;
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
   if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
   if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();

@@ -62,12 +62,37 @@ int vsim_sched_pick(vsim_sched *s) {
 
 int vsim_sched_step(vsim_sched *s) {
   if (s->step >= s->max_steps) return -1;
-  int k = vsim_sched_pick(s);
+  int k = vsim_sched_pick_forced(s);
+  if (k == -3) return 0; /* nobody can run: time passes first, as it did when recorded */
+  if (k == -2) {
+    if (!s->forced_miss) s->forced_miss = s->step + 1;
+    return 0;
+  }
+  if (k < 0) k = vsim_sched_pick(s);
   if (k < 0) return 0;
   s->step++;
   s->clock++;
   s->last = k;
+  if (s->on_pick) s->on_pick(s->on_pick_ctx, s->step, s->actors[k].id);
   int r = s->actors[k].run(s->actors[k].ctx, s->actors[k].id);
   if (r >= 0) return 1;
   return r > INT_MIN + 1 ? r - 1 : INT_MIN; /* keep errors distinct, never overflow */
+}
+
+void vsim_sched_force(vsim_sched *s, const int32_t *ids, uint64_t n) {
+  s->forced = n ? ids : NULL;
+  s->nforced = ids ? n : 0;
+  s->forced_miss = 0;
+}
+
+int vsim_sched_pick_forced(vsim_sched *s) {
+  if (s->step >= s->nforced || s->forced[s->step] == -1) return -1;
+  int32_t id = s->forced[s->step];
+  for (int k = 0; k < s->nactors; k++)
+    if (s->actors[k].id == id && s->actors[k].runnable(s->actors[k].ctx, id)) return k;
+  /* When the run was recorded, nothing could run here either: the engine
+   * moved the clock to the next timed event and then ran the forced actor. */
+  for (int k = 0; k < s->nactors; k++)
+    if (s->actors[k].runnable(s->actors[k].ctx, s->actors[k].id)) return -2;
+  return -3;
 }

@@ -23,6 +23,7 @@
 #include "driver.h"
 #include "mmio.h"
 #include "registry.h"
+#include "replay.h"
 #include "scenario.h"
 #include "sched.h"
 #include "trace.h"
@@ -70,6 +71,9 @@ struct vsim_sim {
   vsim_counters ctr;
   char repro[1024];
   bool finished;
+  /* the scenario's text while loading (borrowed), for the trace header */
+  const char *src_text;
+  size_t src_len;
 };
 
 /* ---- results ---- */
@@ -89,6 +93,7 @@ static void fail_cb(void *ctx, const char *msg) { add_failure(ctx, "%s", msg); }
 static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
+  if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
   if (s->checkers_on) vsim_checker_event(&s->chk, &ev);
 }
 
@@ -480,6 +485,29 @@ static int timer_run(void *ctx, int id) {
 
 /* ---- construction ---- */
 
+/* Replay forces these decisions back (sim/replay.c). */
+static void sched_picked(void *ctx, uint64_t step, int id) {
+  vsim_trace_pick(&((vsim_sim *)ctx)->trace, id);
+}
+
+/* The scenario's own text as a JSON string, so that a trace replays without
+ * the file (which may have changed since): the buffer given to
+ * vsim_sim_load_buffer, else the file read again. NULL when unreadable. */
+static json_t *scenario_text(const vsim_sim *s) {
+  if (s->src_text) return json_stringn(s->src_text, s->src_len);
+  FILE *f = fopen(s->sc->path, "rb");
+  if (!f) return NULL;
+  long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  char *buf = size >= 0 && size <= (long)VSIM_SCENARIO_MAX_FILE && fseek(f, 0, SEEK_SET) == 0
+                  ? malloc((size_t)size + 1)
+                  : NULL;
+  size_t n = buf ? fread(buf, 1, (size_t)size, f) : 0;
+  fclose(f);
+  json_t *t = buf && n == (size_t)size ? json_stringn(buf, n) : NULL;
+  free(buf);
+  return t;
+}
+
 static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_scenario *sc = s->sc;
   if (s->opt.has_policy && (s->opt.policy < 0 || s->opt.policy > VSIM_POLICY_RANDOM)) {
@@ -579,6 +607,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
 
   vsim_sched_init(&s->sched, sc->policy, sc->seed, sc->max_steps);
+  vsim_sched_force(&s->sched, s->opt.forced_picks, s->opt.nforced_picks);
+  if (s->trace.out) {
+    s->sched.on_pick = sched_picked;
+    s->sched.on_pick_ctx = s;
+  }
   for (uint16_t q = 0; q < sc->num_queues; q++) {
     vsim_actor a = {1 + q, device_runnable, device_run, s};
     vsim_sched_add(&s->sched, &a, 10 + q);
@@ -597,6 +630,21 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     json_t *hdr = json_pack("{s:{s:s,s:s,s:I,s:s,s:s}}", "header", "scenario", sc->name, "path",
                             sc->path, "seed", (json_int_t)sc->seed, "policy",
                             vsim_policy_name(sc->policy), "version", VSIM_VERSION);
+    /* what replay needs (sim/replay.h): the effective run settings, the
+     * overrides given, and the scenario text */
+    json_t *h = json_object_get(hdr, "header");
+    json_t *given = json_object();
+    if (s->opt.has_seed) json_object_set_new(given, "seed", json_integer((json_int_t)s->opt.seed));
+    if (s->opt.has_policy) json_object_set_new(given, "policy", json_string(vsim_policy_name(sc->policy)));
+    if (s->opt.has_ring) json_object_set_new(given, "ring", json_string(s->opt.ring ? "packed" : "split"));
+    if (s->opt.has_max_steps) json_object_set_new(given, "max_steps", json_integer((json_int_t)s->opt.max_steps));
+    if (s->opt.checkers_off) json_object_set_new(given, "checkers_off", json_true());
+    json_object_set_new(h, "format", json_integer(2));
+    json_object_set_new(h, "ring", json_string(sc->ring == VSIM_RING_PACKED ? "packed" : "split"));
+    json_object_set_new(h, "max_steps", json_integer((json_int_t)sc->max_steps));
+    json_object_set_new(h, "checkers", json_boolean(s->checkers_on));
+    json_object_set_new(h, "options", given);
+    json_object_set_new(h, "scenario_text", scenario_text(s));
     char *text = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (text) vsim_trace_note(&s->trace, text);
     free(text);
@@ -605,7 +653,8 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   return 0;
 }
 
-static vsim_sim *finish_load(vsim_scenario *sc, const vsim_options *opt, char *err, size_t errlen) {
+static vsim_sim *finish_load(vsim_scenario *sc, const vsim_options *opt, const char *text,
+                             size_t text_len, char *err, size_t errlen) {
   if (!sc) return NULL;
   vsim_sim *s = calloc(1, sizeof *s);
   if (!s) {
@@ -616,7 +665,11 @@ static vsim_sim *finish_load(vsim_scenario *sc, const vsim_options *opt, char *e
   s->sc = sc;
   if (opt) s->opt = *opt;
   s->current_actor = -1;
-  if (build(s, err, errlen)) {
+  s->src_text = text;
+  s->src_len = text_len;
+  int r = build(s, err, errlen);
+  s->src_text = NULL;
+  if (r) {
     vsim_sim_free(s);
     return NULL;
   }
@@ -624,12 +677,13 @@ static vsim_sim *finish_load(vsim_scenario *sc, const vsim_options *opt, char *e
 }
 
 vsim_sim *vsim_sim_load(const char *path, const vsim_options *opt, char *err, size_t errlen) {
-  return finish_load(vsim_scenario_load_file(path, err, errlen), opt, err, errlen);
+  return finish_load(vsim_scenario_load_file(path, err, errlen), opt, NULL, 0, err, errlen);
 }
 
 vsim_sim *vsim_sim_load_buffer(const char *json, size_t len, const char *name,
                                const vsim_options *opt, char *err, size_t errlen) {
-  return finish_load(vsim_scenario_load_buffer(json, len, name, err, errlen), opt, err, errlen);
+  return finish_load(vsim_scenario_load_buffer(json, len, name, err, errlen), opt, json, len, err,
+                     errlen);
 }
 
 void vsim_sim_free(vsim_sim *s) {
@@ -775,11 +829,7 @@ int vsim_sim_run(vsim_sim *s) {
   if (!s->finished) {
     update_counters(s);
     final_expectations(s);
-    char note[256];
-    snprintf(note, sizeof note, "{\"footer\":{\"steps\":%" PRIu64 ",\"events\":%" PRIu64
-                                ",\"hash\":\"%016" PRIx64 "\"}}",
-             s->sched.step, s->trace.count, s->trace.hash);
-    vsim_trace_note(&s->trace, note);
+    vsim_trace_footer(&s->trace, s->sched.step); /* with the scheduler's decisions */
     vsim_trace_close(&s->trace);
     s->finished = true;
   }
@@ -807,3 +857,14 @@ void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
 }
 const char *vsim_sim_repro(const vsim_sim *s) { return s->repro; }
 const char *vsim_sim_name(const vsim_sim *s) { return s->sc->name; }
+
+/* Read-only views for the replay tools (sim/replay.h): show, SVG, timeline. */
+const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s) { return &s->drv; }
+const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s) {
+  return s->be.builtin ? (const struct vsim_devcore *)s->be.backend.be : NULL;
+}
+const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
+const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s) { return &s->sched; }
+uint8_t vsim_sim_view_status(const vsim_sim *s) {
+  return s->be.backend.ops->get_status(s->be.backend.be);
+}

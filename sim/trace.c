@@ -1,5 +1,6 @@
 /* sim/trace.c — event hashing and JSON Lines output (see trace.h). */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include "trace.h"
 #include "virtiosim/backend.h"
@@ -20,6 +21,11 @@ int vsim_trace_open(vsim_trace *t, const char *path) {
 void vsim_trace_close(vsim_trace *t) {
   if (t->out && t->out_owned) fclose(t->out);
   t->out = NULL;
+  free(t->pick_id);
+  free(t->pick_n);
+  t->pick_id = NULL;
+  t->pick_n = NULL;
+  t->npicks = t->pick_cap = 0;
 }
 
 /* The event is folded into one word (each field multiplied by its own odd
@@ -89,4 +95,53 @@ void vsim_trace_emit(vsim_trace *t, const vsim_event *ev) {
 
 void vsim_trace_note(vsim_trace *t, const char *json_object) {
   if (t->out) fprintf(t->out, "%s\n", json_object);
+}
+
+void vsim_trace_pick(vsim_trace *t, int32_t actor) {
+  if (!t->out) return;
+  if (t->npicks && t->pick_id[t->npicks - 1] == actor) {
+    t->pick_n[t->npicks - 1]++;
+    return;
+  }
+  if (t->npicks == t->pick_cap) {
+    /* amortised doubling: runs of one actor make this rare */
+    size_t cap = t->pick_cap ? 2 * t->pick_cap : 256;
+    int32_t *id = realloc(t->pick_id, cap * sizeof *id);
+    if (id) t->pick_id = id;
+    uint64_t *n = id ? realloc(t->pick_n, cap * sizeof *n) : NULL;
+    if (n) t->pick_n = n;
+    if (!id || !n) {
+      /* out of memory: the footer then lacks picks and replay derives them
+       * from the events, which is right whenever every step emitted one */
+      t->pick_cap = t->npicks = 0;
+      free(t->pick_id);
+      free(t->pick_n);
+      t->pick_id = NULL;
+      t->pick_n = NULL;
+      return;
+    }
+    t->pick_cap = cap;
+  }
+  t->pick_id[t->npicks] = actor;
+  t->pick_n[t->npicks] = 1;
+  t->npicks++;
+}
+
+void vsim_trace_footer(vsim_trace *t, uint64_t steps) {
+  if (!t->out) return;
+  fprintf(t->out, "{\"footer\":{\"steps\":%" PRIu64 ",\"events\":%" PRIu64 ",\"hash\":\"%016" PRIx64
+                  "\",\"picks\":\"",
+          steps, t->count, t->hash);
+  for (size_t i = 0; i < t->npicks; i++) {
+    if (i) fputc(' ', t->out);
+    int32_t id = t->pick_id[i];
+    if (id == 0)
+      fputc('D', t->out);
+    else if (id > 0)
+      fprintf(t->out, "Q%d", (int)id - 1);
+    else
+      fputc('T', t->out);
+    if (t->pick_n[i] > 1) fprintf(t->out, "*%" PRIu64, t->pick_n[i]);
+  }
+  fputs("\"}}\n", t->out);
 }

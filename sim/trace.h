@@ -26,6 +26,11 @@ typedef struct vsim_trace {
   uint64_t count;
   FILE *out;      /* JSON Lines sink, or NULL */
   bool out_owned;
+  /* the scheduler's decisions, run-length encoded (only while a file is
+   * open): pick_id[i] ran pick_n[i] steps in a row */
+  int32_t *pick_id;
+  uint64_t *pick_n;
+  size_t npicks, pick_cap;
 } vsim_trace;
 
 void vsim_trace_init(vsim_trace *t);
@@ -37,5 +42,14 @@ void vsim_trace_emit(vsim_trace *t, const vsim_event *ev);
 void vsim_trace_note(vsim_trace *t, const char *json_object);
 
 const char *vsim_event_kind_name(int kind);
+
+/* Record the scheduler's decision for the next step (actor id: 0 driver,
+ * 1 + q device worker, -2 timer). Nothing happens unless a file is open. */
+void vsim_trace_pick(vsim_trace *t, int32_t actor);
+/* The footer line: {"footer":{"steps":S,"events":N,"hash":"H","picks":P}},
+ * where P lists the decisions as space-separated tokens, D (driver), T
+ * (timer) or Qn (device worker of queue n), each optionally followed by *k
+ * for k steps in a row. Nothing happens unless a file is open. */
+void vsim_trace_footer(vsim_trace *t, uint64_t steps);
 
 #endif

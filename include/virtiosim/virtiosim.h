@@ -35,6 +35,18 @@ typedef struct vsim_options {
   bool has_max_steps;
   uint64_t max_steps;
   bool checkers_off;       /* run without observers (benchmarks) */
+  /* Replay (sim/replay.c): the actor id the scheduler must run at step i + 1
+   * is forced_picks[i] (0 driver, 1 + q device worker of queue q, -2 the
+   * interrupt timer, -1 the policy decides), for the first nforced_picks
+   * steps. The array must outlive the simulation. */
+  const int32_t *forced_picks;
+  size_t nforced_picks;
+  /* Told of every trace event as it is emitted (step, actor, kind: enum
+   * vsim_event_kind, queue or -1, four fields), whether or not a trace file
+   * is written; NULL for none. */
+  void (*on_event)(void *ctx, uint64_t step, int32_t actor, int32_t kind, int32_t q, uint64_t a,
+                   uint64_t b, uint64_t c, uint64_t d);
+  void *on_event_ctx;
 } vsim_options;
 
 /* Load a scenario file and build the simulation. NULL on error with a message
