@@ -116,3 +116,5 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libvirtiosim.a
 
 clean:
 	rm -rf build out
+
+-include fuzz/fuzz.mk

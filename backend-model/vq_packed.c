@@ -443,9 +443,12 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   out->seg = vq->segs;
   vq->id_ndescs[id] = (uint16_t)nring; /* <= size <= 32768 */
   if (vq->in_order) vq->popped[vq->pop_seq++ % size] = id;
+  /* the list's ring position rides in the upper half of `b` (backend.h), so
+   * that observers can find the descriptors of buffer `id` */
+  uint64_t pos = (uint64_t)(vq->next_avail | (vq->avail_wrap ? 0x8000u : 0u));
   advance(&vq->next_avail, &vq->avail_wrap, nring, size);
   vq->inflight++;
-  emit(vq, VSIM_EV_POP, id, w.nseg, w.rd, w.wr);
+  emit(vq, VSIM_EV_POP, id, w.nseg | (pos << 32), w.rd, w.wr);
   return 1;
 }
 

@@ -62,9 +62,6 @@ int vsim_check_on_packed(int check) {
     case VSIM_CHK_NOTIFY_DRV_USED_INIT:
     case VSIM_CHK_NOTIFY_DEV_FLAGS:
       return -1;
-    /* observed on split rings only so far: the fingerprint walks a split chain */
-    case VSIM_CHK_MEM_DEV_WRITE_RO:
-      return -1;
     default:
       return check;
   }

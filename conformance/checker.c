@@ -87,6 +87,7 @@ void vsim_checker_fini(vsim_checker *c) {
   for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
     free(c->q[i].fingerprint);
     free(c->q[i].outstanding);
+    free(c->q[i].regions);
   }
   memset(c->q, 0, sizeof c->q);
 }
@@ -200,6 +201,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   if (qi + 1 > c->nq) c->nq = qi + 1;
   free(q->fingerprint);
   free(q->outstanding);
+  free(q->regions);
   memset(q, 0, sizeof *q);
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
@@ -210,6 +212,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   q->used = used;
   q->fingerprint = calloc(size ? size : 1, sizeof *q->fingerprint);
   q->outstanding = calloc(size ? size : 1, 1);
+  q->regions = calloc(size ? size : 1, sizeof *q->regions);
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
@@ -444,19 +447,68 @@ static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint
   return h;
 }
 
-static void on_pop(vsim_checker *c, int qi, uint64_t head) {
+/* Packed: note the regions of list `id` from its ring position (consecutive
+ * slots, through one indirect table): the indirect table and the first
+ * device-readable buffers, up to VSIM_CHECKER_PACKED_REGIONS, 64 bytes each. */
+static void packed_note_regions(const vsim_checker *c, vsim_chk_queue *q, uint16_t id, uint16_t pos) {
+  struct vsim_chk_region *r = q->regions[id];
+  unsigned n = 0;
+  memset(r, 0, sizeof q->regions[id]);
+  uint32_t off = pos & 0x7fffu;
+  for (uint32_t k = 0; k < q->size && off < q->size && n < VSIM_CHECKER_PACKED_REGIONS; k++) {
+    uint8_t d[16];
+    if (!peek(c, q->desc + 16u * off, d, 16)) break;
+    uint64_t addr = 0;
+    for (int b = 0; b < 8; b++) addr |= (uint64_t)d[b] << (8 * b);
+    uint32_t len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
+    uint16_t flags = (uint16_t)(d[14] | (d[15] << 8));
+    if (flags & VRING_DESC_F_INDIRECT) {
+      r[n++] = (struct vsim_chk_region){addr, len < 64 ? len : 64};
+      for (uint32_t e = 0; e < len / 16u && e < q->size && n < VSIM_CHECKER_PACKED_REGIONS; e++) {
+        uint8_t t[16];
+        if (!peek(c, addr + 16u * e, t, 16)) break;
+        uint64_t ta = 0;
+        for (int b = 0; b < 8; b++) ta |= (uint64_t)t[b] << (8 * b);
+        uint32_t tl = (uint32_t)t[8] | ((uint32_t)t[9] << 8) | ((uint32_t)t[10] << 16) | ((uint32_t)t[11] << 24);
+        if (!((t[14] | (t[15] << 8)) & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){ta, tl < 64 ? tl : 64};
+      }
+      break;
+    }
+    if (!(flags & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){addr, len < 64 ? len : 64};
+    if (!(flags & VRING_DESC_F_NEXT)) break;
+    off = (off + 1) % q->size;
+  }
+}
+
+static uint64_t packed_fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t id) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  for (unsigned i = 0; i < VSIM_CHECKER_PACKED_REGIONS; i++) {
+    const struct vsim_chk_region *r = &q->regions[id][i];
+    uint8_t buf[64];
+    if (r->len && peek(c, r->gpa, buf, r->len)) h = fnv(h, buf, r->len);
+    h = fnv(h, (const uint8_t *)&r->len, sizeof r->len);
+  }
+  return h | 1u; /* never 0: 0 marks "not fingerprinted" */
+}
+
+static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   early_use(c, qi, "consumed a buffer");
   vsim_chk_queue *q = queue(c, qi);
-  /* packed: the pop names a buffer id, not a ring position; not fingerprinted yet */
-  if (!q || q->packed || !q->fingerprint || head >= q->size) return;
+  if (!q || !q->fingerprint || head >= q->size) return;
+  if (q->packed) {
+    packed_note_regions(c, q, (uint16_t)head, (uint16_t)(b >> 32));
+    q->fingerprint[head] = packed_fingerprint(c, q, (uint16_t)head);
+    return;
+  }
   q->fingerprint[head] = fingerprint(c, q, (uint16_t)head);
 }
 
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
-  if (!q || q->packed || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
-  if (fingerprint(c, q, (uint16_t)id) != q->fingerprint[id])
+  if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
+  uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id);
+  if (now != q->fingerprint[id])
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
            "chain %u: a descriptor or device-readable buffer changed while the device held it",
            (unsigned)id);
@@ -486,7 +538,7 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       break;
     case VSIM_EV_POP:
       queue_reset_silence(c, ev->q, "consumed a buffer");
-      on_pop(c, ev->q, ev->a);
+      on_pop(c, ev->q, ev->a, ev->b);
       break;
     case VSIM_EV_USED:
       queue_reset_silence(c, ev->q, "wrote a used entry");

@@ -20,6 +20,7 @@
 #include "virtiosim/backend.h"
 
 #define VSIM_CHECKER_MAX_QUEUES 64
+#define VSIM_CHECKER_PACKED_REGIONS 4 /* regions watched per packed list: header first */
 
 typedef struct vsim_chk_queue {
   bool ready;
@@ -34,8 +35,12 @@ typedef struct vsim_chk_queue {
   /* the interrupt decision window opened by the last used publish */
   bool irq_open, irq_need, irq_sent;
   uint16_t irq_old, irq_new;
-  /* readable-buffer fingerprints of chains in flight, by head */
+  /* readable-buffer fingerprints of chains in flight, by head (buffer id) */
   uint64_t *fingerprint; /* [size] */
+  /* packed: the regions fingerprinted for list `id` (the ring descriptors
+   * themselves are the device's to overwrite with used descriptors, so the
+   * regions are noted at pop time: readable buffers and indirect tables) */
+  struct vsim_chk_region { uint64_t gpa; uint32_t len; } (*regions)[VSIM_CHECKER_PACKED_REGIONS]; /* [size] */
   /* heads made available and not yet used, as the driver published them */
   uint8_t *outstanding;  /* [size] */
 } vsim_chk_queue;

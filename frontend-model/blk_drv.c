@@ -85,7 +85,9 @@ void vsim_blk_drv_probe(vsim_blk_drv *b) {
 
 void vsim_data_expand(const vsim_data *d, uint8_t *out) {
   switch (d->kind) {
-    case VSIM_DATA_BYTES: memcpy(out, d->bytes, d->len); break;
+    case VSIM_DATA_BYTES:
+      if (d->len) memcpy(out, d->bytes, d->len); /* "" has no buffer at all */
+      break;
     case VSIM_DATA_FILL: memset(out, d->fill, d->len); break;
     case VSIM_DATA_PATTERN: {
       vsim_prng p;
@@ -273,7 +275,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   unsigned nout = n;
   n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
   segs[n++] = (vsim_seg){hdr + 16, 1, true};
-  *r = (vsim_blk_req){true, q, s.type, st->sector, st->flags, hdr, data, data_len, step_index, st};
+  *r = (vsim_blk_req){true, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st};
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
   if (head < 0) {
     r->busy = false;
@@ -337,7 +339,9 @@ typedef struct dwz_seg {
 static unsigned dwz_segments(const vsim_blk_drv *b, const vsim_blk_req *r, dwz_seg *out,
                              unsigned max) {
   unsigned n = 0;
-  for (uint64_t off = 0; off + 16 <= r->data_len && n < max; off += 16, n++) {
+  /* whole segments of the device-readable payload only (a partial tail is
+   * the driver's blk.drv-data-len, judged at submit) */
+  for (uint64_t off = 0; off + 16 <= r->out_len && n < max; off += 16, n++) {
     vsim_arena_read64(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off, &out[n].sector);
     vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 8, &out[n].n);
     vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 12, &out[n].flags);

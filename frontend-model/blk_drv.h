@@ -29,6 +29,7 @@ typedef struct vsim_blk_req {
   uint64_t hdr;        /* header gpa; the status byte sits at hdr + 16 */
   uint64_t data;       /* data buffer gpa or 0 */
   uint64_t data_len;
+  uint64_t out_len;    /* the device-readable part of data (payload after the header) */
   uint32_t step_index;
   const vsim_step *step;
 } vsim_blk_req;

@@ -14,6 +14,7 @@
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
 #include "cmd_trace.h"
+#include "fuzz_decode.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -23,6 +24,7 @@ static void usage(FILE *f) {
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
+          "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]     the scenario a fuzz input stands for\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim mutants             list the mutants and the check each one breaks\n"
           "       virtio-sim version\n");
@@ -208,6 +210,95 @@ static int cmd_run(int argc, char **argv) {
   return rc ? 1 : 0;
 }
 
+/* `fuzz-repro TARGET INPUT [-o OUT.json]`: print the scenario a fuzz input
+ * decodes to (stdout, or OUT.json), then apply the target's oracles to the
+ * input in this process, as the libFuzzer target does (fuzz/README.md).
+ * Exit 0 the oracles hold, 1 a finding (named on stderr), 2 usage or I/O. */
+static int cmd_fuzz_repro(int argc, char **argv) {
+  const char *target = NULL, *input = NULL, *out = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+      out = argv[++i];
+    } else if (argv[i][0] == '-' || (target && input)) {
+      fprintf(stderr, "virtio-sim: unexpected argument '%s'\n", argv[i]);
+      target = NULL;
+      break;
+    } else if (!target) {
+      target = argv[i];
+    } else {
+      input = argv[i];
+    }
+  }
+  if (!target || !input) {
+    fprintf(stderr, "usage: virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]\n");
+    return 2;
+  }
+  const vsim_fuzz_target *t = vsim_fuzz_target_find(target);
+  if (!t) {
+    fprintf(stderr, "virtio-sim: unknown fuzz target '%s' (known:", target);
+    for (size_t i = 0; vsim_fuzz_target_at(i); i++) fprintf(stderr, " %s", vsim_fuzz_target_at(i)->name);
+    fprintf(stderr, ")\n");
+    return 2;
+  }
+  FILE *f = fopen(input, "rb");
+  uint8_t *data = NULL;
+  size_t n = 0, cap = 0;
+  bool io_ok = f != NULL;
+  while (io_ok) {
+    if (n == cap) {
+      cap = cap ? 2 * cap : 65536;
+      uint8_t *p = realloc(data, cap);
+      if (!p) {
+        io_ok = false;
+        break;
+      }
+      data = p;
+    }
+    size_t k = fread(data + n, 1, cap - n, f);
+    n += k;
+    if (k == 0) {
+      io_ok = !ferror(f);
+      break;
+    }
+  }
+  if (f) fclose(f);
+  if (!io_ok) {
+    fprintf(stderr, "virtio-sim: cannot read fuzz input %s\n", input);
+    free(data);
+    return 2;
+  }
+  size_t len = 0;
+  vsim_fuzz_info info;
+  char *text = vsim_fuzz_decode(t, data, n, &len, &info);
+  FILE *o = out ? fopen(out, "wb") : stdout;
+  if (!text || !o || fwrite(text, 1, len, o) != len || fflush(o) != 0) {
+    fprintf(stderr, "virtio-sim: cannot write the scenario%s%s\n", out ? " to " : "", out ? out : "");
+    if (o && o != stdout) fclose(o);
+    free(text);
+    free(data);
+    return 2;
+  }
+  if (o != stdout && fclose(o) != 0) {
+    free(text);
+    free(data);
+    return 2;
+  }
+  free(text);
+  char msg[2048];
+  int v = vsim_fuzz_run(t, data, n, NULL, msg, sizeof msg);
+  free(data);
+  if (v == VSIM_FUZZ_FINDING) {
+    fprintf(stderr, "fuzz-repro: FINDING: %s\n", msg);
+    return 1;
+  }
+  if (v != VSIM_FUZZ_OK) {
+    fprintf(stderr, "fuzz-repro: the oracles could not run (out of memory)\n");
+    return 2;
+  }
+  fprintf(stderr, "fuzz-repro: %s: the oracles hold for this input\n", t->name);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -218,6 +309,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
   if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
   if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();
+  if (strcmp(argv[1], "fuzz-repro") == 0) return cmd_fuzz_repro(argc, argv);
   if (strcmp(argv[1], "version") == 0) {
     printf("virtio-sim %s\n", VSIM_VERSION);
     return 0;

@@ -65,7 +65,7 @@ struct vsim_sim {
   uint64_t irq_epoch;     /* device resets seen when the held interrupts were raised */
   /* results */
   vsim_violation *viol;
-  size_t nviol, viol_dropped;
+  size_t nviol, viol_cap, viol_dropped;
   char **fail;
   size_t nfail;
   vsim_counters ctr;
@@ -107,6 +107,18 @@ static void host_violation(void *ctx, int check, int q, const char *detail) {
   if (s->nviol >= MAX_VIOLATIONS) {
     s->viol_dropped++;
     return;
+  }
+  if (s->nviol == s->viol_cap) {
+    /* grown on demand: most runs record none, and a fuzzer builds thousands */
+    size_t cap = s->viol_cap ? 2 * s->viol_cap : 16;
+    if (cap > MAX_VIOLATIONS) cap = MAX_VIOLATIONS;
+    vsim_violation *nv = realloc(s->viol, cap * sizeof *nv);
+    if (!nv) {
+      s->viol_dropped++;
+      return;
+    }
+    s->viol = nv;
+    s->viol_cap = cap;
   }
   vsim_violation *v = &s->viol[s->nviol++];
   v->check = check;
@@ -540,10 +552,9 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot write trace file %s", s->opt.trace_path);
     return -1;
   }
-  s->viol = calloc(MAX_VIOLATIONS, sizeof *s->viol);
   s->fail = calloc(MAX_FAILURES, sizeof *s->fail);
   s->arena = vsim_arena_new(sc->arena_size);
-  if (!s->viol || !s->fail || !s->arena) {
+  if (!s->fail || !s->arena) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }

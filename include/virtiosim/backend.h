@@ -32,7 +32,9 @@ enum vsim_event_kind {
   VSIM_EV_QUEUE_RESET,     /* q */
   VSIM_EV_AVAIL_PUBLISH,   /* q, a = old avail idx, b = new avail idx */
   VSIM_EV_KICK,            /* q, a = notify value */
-  VSIM_EV_POP,             /* q, a = head, b = segments, c = readable bytes, d = writable bytes */
+  VSIM_EV_POP,             /* q, a = head (buffer id), b = segments (low 32 bits; packed rings put
+                              the list's ring position, offset | wrap << 15, in bits 32-47),
+                              c = readable bytes, d = writable bytes */
   VSIM_EV_USED,            /* q, a = id, b = len */
   VSIM_EV_USED_PUBLISH,    /* q, a = old used idx, b = new used idx */
   VSIM_EV_IRQ,             /* q (-1 = config change), a = interrupt status after */

@@ -1,0 +1,494 @@
+#!/usr/bin/python3
+"""Seed corpora and dictionaries for the libFuzzer targets (fuzz/README.md).
+
+    /usr/bin/python3 fuzz/make_corpus.py            rewrite fuzz/corpus/* and fuzz/dict/*
+    /usr/bin/python3 fuzz/make_corpus.py --out DIR  write them under DIR instead
+
+fuzz_split_device: every scenario under scenarios/ is encoded into the byte
+format that sim/fuzz_decode.c decodes (this file holds the encoder: the
+decoder's inverse, as far as the format can say the same thing). Steps the
+format has no words for are left out (`expect` steps, per-step expectations,
+queues other than 0); values it cannot say exactly are approximated (data
+patterns, large reads, sectors past the decoder's disk); a scenario whose
+queue size is not a power of two up to 256 is skipped. Duplicates (scenarios
+that encode to the same bytes) are written once.
+
+fuzz_blk_request: a hand-written set of small chains (one per request type and
+per interesting layout), through the same encoder conventions.
+
+fuzz_scenario: the scenario files themselves (the smaller ones), as they are.
+
+The byte format is versioned (VSIM_FUZZ_FORMAT_VERSION in sim/fuzz_decode.h);
+when it changes, change the encoder here with it and rerun this script.
+"""
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# ---- the split-ring driver-op format (mirror of sim/fuzz_decode.c) ----------
+
+ARENA = 0x40000
+SCRATCH = ARENA - 0x10000
+RING_BASE = 0x1000
+DISK_SECTORS = 256
+MAX_OPS = 256
+MAX_HEADS = 8
+
+OPS = ["raw.desc", "raw.avail", "raw.avail_idx", "raw.avail_flags", "raw.used_event",
+       "raw.write", "kick", "wait", "blk.read", "blk.write", "blk.other", "lifecycle",
+       "fault.delay_irq", "poll"]
+OP = {name: i for i, name in enumerate(OPS)}
+LEN_TABLE = [0, 1, 2, 15, 16, 17, 20, 32, 48, 64, 512, 513, 1024, 4096, 65536, 0xFFFFFFFF]
+LATENCY_TABLE = [0, 0, 0, 0, 1, 2, 7, 64]
+BATCH_TABLE = [1, 1, 2, 16]
+POLICIES = {"scripted": 0, "round-robin": 1, "random": 2}
+BLK_TYPES = [0, 1, 4, 8, 11, 13, 10, 14]
+DESC_FLAGS = {"NEXT": 1, "WRITE": 2, "INDIRECT": 4}
+EXTRAS = ("FLUSH", "DISCARD", "WRITE_ZEROES")
+
+
+def u16(v):
+    return bytes([v & 0xFF, (v >> 8) & 0xFF])
+
+
+def u32(v):
+    return u16(v) + u16(v >> 16)
+
+
+def u64(v):
+    return u32(v) + u32(v >> 32)
+
+
+def num(v):
+    """A scenario integer: JSON int or "0x..." string."""
+    if isinstance(v, str):
+        return int(v, 16)
+    return int(v)
+
+
+class Unsupported(Exception):
+    """The scenario cannot be encoded (its shape, not a step)."""
+
+
+class SplitEncoder:
+    def __init__(self, qsize, src_scratch):
+        self.qsize = qsize
+        self.src_scratch = src_scratch  # where the source scenario's scratch area is
+        self.desc = RING_BASE
+        self.avail = self.desc + 16 * qsize
+        self.used = (self.avail + 6 + 2 * qsize + 63) & ~63
+        self.src_desc, self.src_avail, self.src_used = self.desc, self.avail, self.used
+        self.avail_est = 0
+        self.out = bytearray()
+        self.ops = 0
+        self.expect = []  # the steps the decoder will emit, with the fields it keeps exactly
+
+    def op(self, name, payload=b""):
+        if self.ops >= MAX_OPS:
+            return False
+        self.out += bytes([OP[name]]) + payload
+        self.ops += 1
+        return True
+
+    # selectors
+    def addr(self, a):
+        if self.src_scratch <= a < self.src_scratch + 0x10000:
+            off = a - self.src_scratch
+            if off % 0x800 == 0:
+                return bytes([1 | ((off // 0x800) << 3)])
+            return bytes([0]) + u16(off)
+        for kind, base, unit in ((2, self.src_desc, 16), (3, self.src_avail, 2), (4, self.src_used, 4)):
+            if base <= a < base + 256 * unit and (a - base) % unit == 0:
+                return bytes([kind, (a - base) // unit])
+        if a % 0x1000 == 0 and a < 32 * 0x1000:
+            return bytes([7 | ((a // 0x1000) << 3)])
+        return bytes([6]) + u64(a)
+
+    def length(self, n):
+        if n in LEN_TABLE:
+            return bytes([LEN_TABLE.index(n) << 2])
+        if n < 64:
+            return bytes([(n << 2) | 1])
+        if n % 16 == 0 and 16 <= n <= 1024:
+            return bytes([((n // 16 - 1) << 2) | 2])
+        return bytes([3]) + u32(n)
+
+    def index(self, i):
+        if i < self.qsize and i != 0xFF:
+            return bytes([i])
+        return bytes([0xFF]) + u16(i)
+
+    def ring_idx(self, v):
+        d = (v - self.avail_est) & 0xFFFF
+        rel = d - 0x10000 if d >= 0x8000 else d
+        if -127 <= rel <= 127:
+            return bytes([rel & 0xFF])
+        return bytes([0x80]) + u16(v)
+
+    @staticmethod
+    def sector(s):
+        if s < 0xF0:
+            return bytes([s])
+        return bytes([0xFF]) + u64(s)
+
+    @staticmethod
+    def blk_len(n):
+        if n < 0x80 and n % 512 != 0:
+            return bytes([0x80 | n])
+        k = max(1, min(8, (n + 511) // 512))
+        return bytes([k - 1])
+
+    def decoded_blk_len(self, n):
+        b = self.blk_len(n)[0]
+        return b & 0x7F if b & 0x80 else 512 * (1 + b % 8)
+
+    # steps
+    def step(self, st, nxt):
+        """Encode one scenario step; returns how many steps it consumed (1 or 2)."""
+        op = st["op"]
+        if st.get("queue", 0) != 0:
+            return 1
+        if op == "raw.desc":
+            flags = st.get("flags", 0)
+            if isinstance(flags, list):
+                flags = sum(DESC_FLAGS[f] for f in flags)
+            idx, a, n, nx = num(st["index"]), num(st["addr"]), num(st["len"]), num(st.get("next", 0))
+            fb = bytes([flags]) if flags < 0x80 and flags <= 7 else bytes([0x80]) + u16(flags)
+            if self.op(op, bytes([idx]) + self.addr(a) + self.length(n) + fb + self.index(nx)):
+                self.expect.append({"op": op, "index": idx, "len": n, "flags": flags, "next": nx})
+        elif op == "raw.avail":
+            heads = [num(h) for h in st["heads"]]
+            for k in range(0, len(heads), MAX_HEADS):
+                part = heads[k:k + MAX_HEADS]
+                if not self.op(op, bytes([len(part) - 1]) + b"".join(self.index(h) for h in part)):
+                    break
+                self.expect.append({"op": op, "heads": part})
+                self.avail_est = (self.avail_est + len(part)) & 0xFFFF
+        elif op in ("raw.avail_idx", "raw.used_event"):
+            v = num(st["value"])
+            if self.op(op, self.ring_idx(v)):
+                self.expect.append({"op": op, "value": v})
+                if op == "raw.avail_idx":
+                    self.avail_est = v
+        elif op == "raw.avail_flags":
+            v = num(st["value"])
+            if self.op(op, bytes([v]) if v <= 1 else bytes([0xFF]) + u16(v)):
+                self.expect.append({"op": op, "value": v})
+        elif op == "raw.write":
+            a, data = num(st["addr"]), self.data_bytes(st["data"])[:256]
+            if self.src_scratch <= a < self.src_scratch + 0x10000:
+                a = a - self.src_scratch + SCRATCH
+            for k in range(0, max(len(data), 1), 64):
+                part = data[k:k + 64]
+                if not self.op(op, self.addr_for_write(a + k) + bytes([len(part)]) + part):
+                    break
+                self.expect.append({"op": op})
+        elif op == "kick":
+            if "value" not in st:
+                p, e = bytes([0]), {"op": op}
+            elif num(st["value"]) <= 62:
+                p, e = bytes([0xC0 + num(st["value"])]), {"op": op, "value": num(st["value"])}
+            else:
+                p, e = bytes([0xFF]) + u32(num(st["value"])), {"op": op, "value": num(st["value"])}
+            if self.op(op, p):
+                self.expect.append(e)
+        elif op in ("wait", "poll"):
+            if self.op(op):
+                self.expect.append({"op": op})
+        elif op == "blk.read":
+            if "len" in st:
+                n = num(st["len"])
+            elif "expect_data" in st:
+                n = len(self.data_bytes(st["expect_data"]))
+            else:
+                n = 512
+            if self.op(op, self.sector(num(st["sector"])) + self.blk_len(n)):
+                self.expect.append({"op": op})
+                self.avail_est += 1
+        elif op == "blk.write":
+            d = st["data"]
+            n = len(self.data_bytes(d)) if isinstance(d, str) else num(d["len"])
+            seed = num(d.get("pattern", d.get("fill", 0))) & 0xFF if isinstance(d, dict) else 0
+            if self.op(op, self.sector(num(st["sector"])) + self.blk_len(n) + bytes([seed])):
+                self.expect.append({"op": op})
+                self.avail_est += 1
+        elif op in ("blk.flush", "blk.get_id", "blk.discard", "blk.write_zeroes", "blk.raw"):
+            if op == "blk.flush":
+                p = bytes([0])
+            elif op == "blk.get_id":
+                p = bytes([1])
+            elif op in ("blk.discard", "blk.write_zeroes"):
+                flags = 1 if st.get("unmap") else num(st.get("flags", 0))
+                nsect = max(1, min(256, num(st["nsectors"])))
+                p = bytes([2 if op == "blk.discard" else 3]) + self.sector(num(st["sector"])) + \
+                    bytes([nsect - 1, flags % 4])
+            else:
+                t = num(st["type"])
+                tb = bytes([BLK_TYPES.index(t)]) if t in BLK_TYPES else bytes([0xFF]) + u32(t)
+                dlen = min(255, len(self.data_bytes(st["data"])) if "data" in st else 0)
+                p = bytes([4]) + tb + self.sector(num(st.get("sector", 0))) + \
+                    bytes([dlen, min(255, num(st.get("len", 0)))])
+            if self.op("blk.other", p):
+                self.expect.append({"op": op})
+                self.avail_est += 1
+        elif op in ("fault.device_reset", "reset", "init", "driver_ok", "fault.needs_reset"):
+            both = nxt is not None and nxt["op"] == "init" and "driver_ok" not in nxt and \
+                op in ("fault.device_reset", "reset")
+            if both:
+                code = 0 if op == "fault.device_reset" else 7
+            elif op == "init":
+                code = 4 if st.get("driver_ok") is False else 3
+            else:
+                code = {"fault.device_reset": 1, "reset": 2, "driver_ok": 5, "fault.needs_reset": 6}[op]
+            if self.op("lifecycle", bytes([code])):
+                self.expect.append({"op": op} if op != "init" or code == 3 else {"op": "init", "driver_ok": False})
+                if both:
+                    self.expect.append({"op": "init"})
+                if code not in (5, 6):
+                    self.avail_est = 0
+            return 2 if both else 1
+        elif op == "fault.delay_irq":
+            v = max(1, min(256, num(st["value"])))
+            if self.op(op, bytes([v - 1])):
+                self.expect.append({"op": op, "value": v})
+        # "expect" and anything else: not part of the format
+        return 1
+
+    def addr_for_write(self, a):
+        if SCRATCH <= a < SCRATCH + 0x10000:
+            return bytes([0]) + u16(a - SCRATCH)
+        return bytes([6]) + u64(a)
+
+    @staticmethod
+    def data_bytes(d):
+        if isinstance(d, str):
+            return bytes.fromhex(d.replace(" ", ""))
+        if "fill" in d:
+            return bytes([num(d["fill"])]) * min(num(d["len"]), 4096)
+        return bytes(min(num(d["len"]), 4096))  # a pattern: its bytes come from the engine's PRNG
+
+
+def encode_split(sc):
+    """(bytes, expected decoded steps) for a scenario dict, or raise Unsupported."""
+    if sc.get("ring", "split") != "split" or sc.get("transport", "mmio") != "mmio":
+        raise Unsupported("not split over mmio")
+    q = num(sc.get("queue_size", 8))
+    if q > 256 or q & (q - 1):
+        raise Unsupported("queue_size %d" % q)
+    acc = sc.get("accept_features")
+    feats = set(acc) if acc is not None else {"INDIRECT_DESC", "EVENT_IDX", *EXTRAS}
+    h1 = (1 if "INDIRECT_DESC" in feats else 0) | (2 if "EVENT_IDX" in feats else 0)
+    h1 |= 4 if sc.get("driver_poll") else 0
+    h1 |= POLICIES[sc.get("policy", "scripted")] << 3
+    h1 |= 0x20 if feats & set(EXTRAS) else 0
+    batch = num(sc.get("device_batch", 1))
+    h1 |= (3 if batch >= 16 else 2 if batch >= 2 else 0) << 6
+    lat = num(sc.get("device_latency", 0))
+    h2 = min(range(8), key=lambda i: (abs(LATENCY_TABLE[i] - lat), i))
+    seed = num(sc.get("seed", 1)) & 0xFFFF
+    enc = SplitEncoder(q, num(sc.get("arena_size", 0x100000)) - 0x10000)
+    out = bytes([q.bit_length() - 1, h1, h2]) + u16(seed)
+    steps = sc["steps"]
+    i = 0
+    while i < len(steps) and enc.ops < MAX_OPS:
+        i += enc.step(steps[i], steps[i + 1] if i + 1 < len(steps) else None)
+    return out + bytes(enc.out), enc.expect
+
+
+# ---- the blk chain format ---------------------------------------------------
+
+BLK_LEN_TABLE = [0, 1, 15, 16, 17, 20, 21, 32, 48, 511, 512, 513, 1024, 4096, 2, 8]
+
+
+def blk_seg(n, gap=0, alias=False):
+    """One segment: length selector, placement byte, then the selector's operand."""
+    place = bytes([(0x80 if alias else 0) | gap])
+    if n in BLK_LEN_TABLE:
+        return bytes([BLK_LEN_TABLE.index(n) << 2]) + place
+    return bytes([3]) + place + u16(n)
+
+
+def blk_input(segs, nread, type_idx, sector=0, h0=0x07, h1=0, extra=b""):
+    """segs: [(len, gap, alias)]; type_idx: index into BLK_TYPES or ('raw', u32)."""
+    out = bytes([h0, h1, len(segs) - 1, nread])
+    out += b"".join(blk_seg(*s) for s in segs)
+    out += bytes([0xFF]) + u32(type_idx[1]) if isinstance(type_idx, tuple) else bytes([type_idx])
+    out += bytes([sector]) if sector < 0x80 else bytes([0xFF]) + u64(sector)
+    return out + extra
+
+
+def blk_seeds():
+    IN, OUT, FLUSH, GET_ID, DISCARD, WZ = range(6)
+    hdr, st = (16, 0, False), (1, 0, False)
+    seeds = {
+        "in-512": blk_input([hdr, (512, 0, False), st], 1, IN, 3),
+        "in-split-data": blk_input([hdr, (512, 0, False), (512, 0, False), st], 1, IN, 5),
+        "in-data-and-status-one-buffer": blk_input([hdr, (513, 0, False)], 1, IN, 1),
+        "out-512": blk_input([hdr, (512, 0, False), st], 2, OUT, 7, extra=bytes(range(256)) * 2),
+        "out-header-and-data-one-buffer": blk_input([(16 + 512, 0, False), st], 1, OUT, 2,
+                                                    extra=b"\x5a" * 512),
+        "out-read-only": blk_input([hdr, (512, 0, False), st], 2, OUT, 0, h0=0x27),
+        "out-beyond-capacity": blk_input([hdr, (512, 0, False), st], 2, OUT, 0x7F),
+        "out-not-sector-multiple": blk_input([hdr, (511, 0, False), st], 2, OUT, 0),
+        "flush": blk_input([hdr, st], 1, FLUSH),
+        "flush-not-negotiated": blk_input([hdr, st], 1, FLUSH, h0=0x00),
+        "get-id": blk_input([hdr, (20, 0, False), st], 1, GET_ID),
+        "get-id-short": blk_input([hdr, (15, 0, False), st], 1, GET_ID),
+        "discard-one": blk_input([(32, 0, False), st], 1, DISCARD, 0, extra=bytes([1, 2, 4, 0])),
+        "discard-unmap": blk_input([(32, 0, False), st], 1, DISCARD, 0, extra=bytes([1, 2, 4, 1])),
+        "write-zeroes-two": blk_input([(48, 0, False), st], 1, WZ, 0,
+                                      extra=bytes([2, 0, 8, 1, 0x70, 0xFF]) + u32(0xFFFFFFFF) + bytes([0])),
+        "write-zeroes-read-only": blk_input([(32, 0, False), st], 1, WZ, 0, h0=0x27, extra=bytes([1, 0, 1, 0])),
+        "unknown-type": blk_input([hdr, st], 1, ("raw", 0x12345678)),
+        "header-too-short": blk_input([(15, 0, False), st], 1, IN),
+        "no-writable-byte": blk_input([hdr, (512, 0, False)], 2, OUT),
+        "no-readable-byte": blk_input([(512, 0, False), st], 0, IN),
+        "zero-length-segments": blk_input([hdr, (0, 0, False), (512, 0, False), (0, 0, False), st], 2, IN),
+        "writable-aliases-header": blk_input([hdr, (512, 0, True), st], 1, IN),
+        "writable-overlap": blk_input([hdr, (512, 0, False), (512, 16, True), st], 1, IN),
+        "capacity-zero": blk_input([hdr, (512, 0, False), st], 1, IN, h0=0xC7),
+        "seg-max-1": blk_input([hdr, (512, 0, False), (512, 0, False), st], 1, IN, h1=0x04),
+        "size-max-512": blk_input([hdr, (1024, 0, False), st], 1, IN, h0=0x17, h1=0x01),
+        "sixteen-segments": blk_input([hdr] + [(16, 0, False)] * 14 + [st], 1, IN),
+        "sector-wraps": blk_input([hdr, (512, 0, False), st], 1, IN, 0xFFFFFFFFFFFFFFFF),
+    }
+    return seeds
+
+
+# ---- dictionaries -----------------------------------------------------------
+
+def dict_line(name, data):
+    esc = "".join("\\x%02x" % b for b in data)
+    return '%s="%s"' % (name, esc)
+
+
+def split_dict():
+    lines = ["# fuzz_split_device: ring field values in the byte format of fuzz/README.md",
+             "# (little-endian operands; generated by fuzz/make_corpus.py)"]
+    for name, v in [("idx_ffff", 0xFFFF), ("idx_8000", 0x8000), ("idx_0100", 0x100)]:
+        lines.append(dict_line(name, u16(v)))
+    for name, v in [("len_2p31", 1 << 31), ("len_max", 0xFFFFFFFF), ("len_64k", 0x10000),
+                    ("len_16", 16), ("len_512", 512), ("len_4096", 4096), ("len_4097", 4097)]:
+        lines.append(dict_line(name, u32(v)))
+    for name, v in [("addr_scratch", SCRATCH), ("addr_arena_end", ARENA), ("addr_arena_end_m8", ARENA - 8),
+                    ("addr_top", 0xFFFFFFFFFFFFFFFF), ("addr_top_m15", 0xFFFFFFFFFFFFFFF0),
+                    ("addr_2p63", 1 << 63), ("addr_ring", RING_BASE), ("sector_cap", DISK_SECTORS)]:
+        lines.append(dict_line(name, u64(v)))
+    for name, v in [("flags_next", 1), ("flags_write", 2), ("flags_next_write", 3), ("flags_indirect", 4),
+                    ("flags_indirect_write", 6), ("flags_all", 7)]:
+        lines.append(dict_line(name, bytes([v])))
+    # whole ops (opcode + operands): a chain's parts, publishing, kicking, lifecycle
+    ops = [("op_desc_hdr", [OP["raw.desc"], 0, 1, 4 << 2, 1, 1]),
+           ("op_desc_data_w", [OP["raw.desc"], 1, 1 | (1 << 3), 10 << 2, 3, 2]),
+           ("op_desc_status_w", [OP["raw.desc"], 2, 1 | (2 << 3), 1 << 2, 2, 0]),
+           ("op_desc_indirect", [OP["raw.desc"], 0, 1 | (4 << 3), 2 | (2 << 2), 4, 0]),
+           ("op_avail_0", [OP["raw.avail"], 0, 0]),
+           ("op_avail_idx_jump", [OP["raw.avail_idx"], 0x80, 0xFF, 0xFF]),
+           ("op_kick", [OP["kick"], 0]), ("op_wait", [OP["wait"]]),
+           ("op_reset_init", [OP["lifecycle"], 0]), ("op_read", [OP["blk.read"], 0, 0]),
+           ("op_write", [OP["blk.write"], 0, 0, 7])]
+    lines += [dict_line(n, bytes(b)) for n, b in ops]
+    return "\n".join(lines) + "\n"
+
+
+def blk_dict():
+    lines = ["# fuzz_blk_request: request field values (little-endian; generated by fuzz/make_corpus.py)"]
+    for t in (0, 1, 4, 8, 10, 11, 13, 14, 0x80000000):
+        lines.append(dict_line("type_%x" % t, u32(t)))
+    for name, v in [("sector_top", 0xFFFFFFFFFFFFFFFF), ("sector_cap", 64), ("sector_2p55", 1 << 55)]:
+        lines.append(dict_line(name, u64(v)))
+    for name, v in [("num_max", 0xFFFFFFFF), ("flags_unmap", 1), ("flags_unknown", 2),
+                    ("num_2p23", 1 << 23)]:
+        lines.append(dict_line(name, u32(v)))
+    for name, v in [("len_512", 512), ("len_4096", 4096), ("len_16", 16), ("len_20", 20)]:
+        lines.append(dict_line(name, u16(v)))
+    return "\n".join(lines) + "\n"
+
+
+def scenario_dict(scenarios):
+    words = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                words.add('"%s":' % k)
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, str) and len(x) <= 40 and not all(c in "0123456789abcdefABCDEF " for c in x) and x.replace(".", "").replace("-", "").replace("_", "").replace(":", "").isalnum():
+            words.add('"%s"' % x)
+
+    for sc in scenarios:
+        walk(sc)
+    words |= {"true", "false", "null", '"0x', '"0xffffffffffffffff"', "18446744073709551615",
+              "9223372036854775807", "-1", "1e3", "1.0", '{"pattern":', '{"fill":', '"bit:63"',
+              "[]", "{}", '"\\u0000"', '"\\ud800"'}
+    lines = ["# fuzz_scenario: the scenario format's words (keys and names from scenarios/; "
+             "generated by fuzz/make_corpus.py)"]
+    for i, w in enumerate(sorted(words)):
+        esc = w.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append('w%d="%s"' % (i, esc))
+    return "\n".join(lines) + "\n"
+
+
+# ---- main -------------------------------------------------------------------
+
+def write_dir(path, files):
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    seen = set()
+    for name, data in sorted(files.items()):
+        h = hashlib.sha1(data).hexdigest()
+        if h in seen:
+            continue
+        seen.add(h)
+        (path / name).write_bytes(data)
+    return len(seen)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(REPO / "fuzz"), help="where corpus/ and dict/ go")
+    ap.add_argument("--scenarios", default=str(REPO / "scenarios"))
+    ap.add_argument("--max-scenario-bytes", type=int, default=2048,
+                    help="fuzz_scenario seeds: only scenario files up to this size")
+    args = ap.parse_args()
+    out = Path(args.out)
+    files = sorted(Path(args.scenarios).rglob("*.json"))
+    scenarios, split, texts, skipped = [], {}, {}, []
+    for f in files:
+        rel = f.relative_to(args.scenarios).with_suffix("").as_posix().replace("/", "_")
+        text = f.read_bytes()
+        sc = json.loads(text)
+        scenarios.append(sc)
+        if len(text) <= args.max_scenario_bytes:
+            texts[rel + ".json"] = text
+        try:
+            split[rel] = encode_split(sc)[0]
+        except Unsupported as e:
+            skipped.append("%s (%s)" % (rel, e))
+    n_split = write_dir(out / "corpus" / "fuzz_split_device", split)
+    n_blk = write_dir(out / "corpus" / "fuzz_blk_request", blk_seeds())
+    n_sc = write_dir(out / "corpus" / "fuzz_scenario", texts)
+    (out / "dict").mkdir(parents=True, exist_ok=True)
+    (out / "dict" / "fuzz_split_device.dict").write_text(split_dict())
+    (out / "dict" / "fuzz_blk_request.dict").write_text(blk_dict())
+    (out / "dict" / "fuzz_scenario.dict").write_text(scenario_dict(scenarios))
+    total = sum(p.stat().st_size for p in (out / "corpus").rglob("*") if p.is_file())
+    print("fuzz_split_device: %d seeds from %d scenarios (%d skipped)" % (n_split, len(files), len(skipped)))
+    for s in skipped:
+        print("  skipped: " + s)
+    print("fuzz_blk_request: %d seeds; fuzz_scenario: %d seeds; corpus total %d bytes"
+          % (n_blk, n_sc, total))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

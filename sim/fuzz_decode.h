@@ -1,0 +1,89 @@
+/* sim/fuzz_decode.h — fuzz inputs as scenarios, and the fuzzers' oracles.
+ *
+ * Owns: the table of fuzz targets, the compact structured input format
+ * (fuzz/README.md) and its decoders — every input of a ring target decodes to
+ * a JSON scenario, so a finding is a file anyone can replay with
+ * `virtio-sim run` — and the oracles the libFuzzer targets (fuzz/fuzz_*.c) and
+ * `virtio-sim fuzz-repro` apply to a decoded input.
+ * Must never: fail to decode (the decoders are total: any byte string, of any
+ * length, gives a scenario the loader accepts; missing bytes read as zero),
+ * abort (an oracle failure is a return value with a message: the fuzz target
+ * is the one that aborts), or read the environment or the clock.
+ */
+#ifndef VSIM_FUZZ_DECODE_H
+#define VSIM_FUZZ_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "virtiosim/checks.h"
+
+/* The version of the byte format; bumped when a decoding changes, so that a
+ * corpus made for an older version is recognisably stale. */
+#define VSIM_FUZZ_FORMAT_VERSION 1
+
+enum vsim_fuzz_kind {
+  VSIM_FUZZ_RING_DEVICE = 1, /* header + driver ops -> scenario -> run the device models */
+  VSIM_FUZZ_SCENARIO,        /* the bytes are scenario text for the loader */
+  VSIM_FUZZ_BLK_REQUEST,     /* one descriptor chain for the blk model's request parser */
+};
+
+typedef struct vsim_fuzz_op_def vsim_fuzz_op_def; /* one opcode (fuzz_decode.c) */
+
+typedef struct vsim_fuzz_target {
+  const char *name;         /* the libFuzzer binary and corpus name */
+  enum vsim_fuzz_kind kind;
+  const char *what;         /* one line for listings */
+  /* VSIM_FUZZ_RING_DEVICE only: the ring layout and its opcode table. A new
+   * ring (packed) is one more entry with its own ring name and table. */
+  const char *ring;         /* "split" */
+  uint16_t (*queue_size)(uint8_t b); /* header byte 0 -> a valid queue size */
+  /* where the driver model puts queue 0's three ring parts (descriptor
+   * area, driver area, device area), for the address selectors */
+  void (*layout)(uint16_t queue_size, uint64_t part[3]);
+  const vsim_fuzz_op_def *ops;
+  unsigned nops;
+} vsim_fuzz_target;
+
+/* The targets, NULL past the end; lookup by name (NULL when unknown). */
+const vsim_fuzz_target *vsim_fuzz_target_at(size_t i);
+const vsim_fuzz_target *vsim_fuzz_target_find(const char *name);
+
+/* What a decoded ring input looks like, for the oracles. */
+typedef struct vsim_fuzz_info {
+  uint16_t queue_size;
+  uint32_t ops;          /* opcodes decoded */
+  uint32_t steps;        /* scenario steps emitted */
+  uint64_t max_steps;    /* the scenario's max_steps: the O(steps x queue size) work bound */
+  uint64_t input_hash;   /* FNV-1a 64 of the input bytes (named in the description) */
+} vsim_fuzz_info;
+
+/* Decode `data` for target `t` into scenario text (malloc'd, NUL-terminated,
+ * *len bytes without the NUL). Ring targets give the scenario the input
+ * decodes to; the blk target gives the split-ring scenario that hands the
+ * same chain to the device; the scenario target gives the input itself.
+ * NULL only when out of memory. */
+char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
+                       size_t *len, vsim_fuzz_info *info);
+
+/* Oracle settings: checks whose violation counts as a finding on top of the
+ * built-in ones (see fuzz/README.md), indexed by enum vsim_check_id. */
+typedef struct vsim_fuzz_oracle {
+  bool fatal[VSIM_CHK__COUNT];
+} vsim_fuzz_oracle;
+
+enum vsim_fuzz_verdict {
+  VSIM_FUZZ_OK = 0,      /* every oracle held */
+  VSIM_FUZZ_FINDING = 1, /* an oracle failed: msg says which and how */
+  VSIM_FUZZ_ERROR = -1,  /* the harness itself failed (out of memory) */
+};
+
+/* Decode and run one input of target `t` under its oracles (fuzz/README.md):
+ * no crash, bounded work, termination, no device access outside what the
+ * driver gave it, a loader that answers with a sim or a positioned error, a
+ * blk request parser that answers with a valid status and writes only where
+ * it may. `oracle` may be NULL. On a finding, msg holds one paragraph. */
+int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
+                  const vsim_fuzz_oracle *oracle, char *msg, size_t msglen);
+
+#endif
