@@ -160,7 +160,18 @@ static void on_features(vsim_checker *c, uint64_t dev, uint64_t drv) {
            drv & ~dev, dev);
 }
 
+/* Queue reset bookkeeping from register accesses: QueueSel names the queue,
+ * QueueReset 1 resets it, a read of QueueReset or QueueReady verifies it. */
+static void queue_reset_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  if (!read && off == VIRTIO_MMIO_QUEUE_SEL) c->queue_sel = val;
+  if (c->queue_sel >= VSIM_CHECKER_MAX_QUEUES) return;
+  vsim_chk_queue *q = &c->q[c->queue_sel];
+  if (!read && off == VIRTIO_MMIO_QUEUE_RESET && val == 1) q->reset_unread = true;
+  if (read && (off == VIRTIO_MMIO_QUEUE_RESET || off == VIRTIO_MMIO_QUEUE_READY)) q->reset_unread = false;
+}
+
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  queue_reset_access(c, read, off, val);
   if (c->reset_check) {
     /* the write that reset the device has been applied by now */
     c->reset_check = false;
@@ -198,6 +209,9 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
                            uint64_t used) {
   if (qi < 0 || qi >= VSIM_CHECKER_MAX_QUEUES) return;
   vsim_chk_queue *q = &c->q[qi];
+  if (q->reset_unread)
+    report(c, VSIM_CHK_RESET_DRV_VERIFY, qi,
+           "queue %d enabled again without reading back that its reset completed", qi);
   if (qi + 1 > c->nq) c->nq = qi + 1;
   free(q->fingerprint);
   free(q->outstanding);

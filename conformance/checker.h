@@ -25,6 +25,7 @@
 typedef struct vsim_chk_queue {
   bool ready;
   bool reset;        /* reset alone (RING_RESET) and not re-enabled: the device must keep off it */
+  bool reset_unread; /* the driver reset it and has not read QueueReset/QueueReady back yet */
   bool packed;       /* packed layout: avail/used hold the driver/device event structures */
   uint16_t published; /* packed: the driver's next free position (offset | wrap << 15) */
   uint16_t size;
@@ -59,6 +60,7 @@ typedef struct vsim_checker {
   bool nr_open;             /* NEEDS_RESET set with DRIVER_OK: config irq due */
   bool nr_notified;
   int nq;                   /* queues ever made ready: bound of the per-step loops */
+  uint32_t queue_sel;       /* QueueSel as the driver last wrote it */
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
 } vsim_checker;
 

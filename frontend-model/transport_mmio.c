@@ -50,7 +50,9 @@ static uint16_t mm_queue_max(void *t, uint16_t q) {
 static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   vsim_drv_mmio *d = t;
   wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
-  if (rd(d, VIRTIO_MMIO_QUEUE_READY) != 0) return -1; /* the spec: must read 0 first */
+  /* the spec: QueueReady must read 0 first (the mutant that does not verify
+   * a queue reset skips this read too: it never looks back) */
+  if (!mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND) && rd(d, VIRTIO_MMIO_QUEUE_READY) != 0) return -1;
   uint32_t max = rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
   if (max == 0) return -1;
   if (mut(d, VSIM_MUT_DRV_MMIO_WRITE_RO)) wr(d, VIRTIO_MMIO_QUEUE_NUM_MAX, max);
@@ -75,6 +77,7 @@ static int mm_queue_reset(void *t, uint16_t q) {
   vsim_drv_mmio *d = t;
   wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
   wr(d, VIRTIO_MMIO_QUEUE_RESET, 1);
+  if (mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND)) return 0;
   /* the device presents 1 while the reset is ongoing and 0 with QueueReady 0
    * when done; this model's devices finish at once, so one read each */
   if (rd(d, VIRTIO_MMIO_QUEUE_RESET) != 0) return -1;

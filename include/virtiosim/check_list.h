@@ -38,6 +38,7 @@
 #define VSIM_L_PINDIR_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 #define VSIM_L_PKICK_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Supplying Buffers to The Device / Sending Available Buffer Notifications"
 #define VSIM_L_QRESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
+#define VSIM_L_QRESET_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
 #define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
@@ -59,6 +60,7 @@
   X(STATUS_DEV_NR_NOTIFY,"status.dev-needs-reset-notify", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device sends a config-change notification after setting DEVICE_NEEDS_RESET with DRIVER_OK") \
   X(RESET_DEV_STATUS,    "reset.dev-status-zero",    VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device status reads 0 after a reset") \
   X(RESET_DEV_SILENT,    "reset.dev-silent",         VSIM_L_RESET_DEV,  MUST,   DEVICE, SNAPSHOT, "device sends no notification and touches no queue after reset until re-initialised") \
+  X(RESET_DRV_VERIFY,    "reset.drv-queue-reset-unverified", VSIM_L_QRESET_DRV, MUST, DRIVER, SNAPSHOT, "after resetting a queue the driver reads back that it did reset (QueueReset / QueueReady) before enabling it again") \
   X(RESET_DEV_QUEUE,     "reset.dev-queue-after-reset", VSIM_L_QRESET_DEV, MUST, DEVICE, SNAPSHOT, "after a queue reset the device executes no request from that queue and does not notify for it until it is re-enabled") \
   /* split ring: driver input, judged by the device-side validator */ \
   X(SPLIT_ALIGN,         "split.ring-align",         VSIM_L_VQ_DRV,     MUST,   DRIVER, SNAPSHOT, "descriptor table 16-, available ring 2-, used ring 4-byte aligned") \

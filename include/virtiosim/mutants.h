@@ -41,6 +41,7 @@
   X(DRV_SKIP_KICK,       "drv.skip-kick",          NOTIFY_DRV_MISSED,   "driver never notifies the device") \
   X(DRV_KICK_ALWAYS,     "drv.kick-always",        NOTIFY_DRV_SPURIOUS, "driver notifies even when the device suppressed it") \
   X(DRV_NOTIFY_DATA,     "drv.notify-data-off-by-one", NOTIFY_DATA, "driver's NOTIFICATION_DATA names the slot after the next free one") \
+  X(DRV_QUEUE_RESET_BLIND, "drv.queue-reset-unverified", RESET_DRV_VERIFY, "driver writes QueueReset and re-enables the queue without reading it back") \
   X(DRV_ACCEPT_UNOFFERED,"drv.accept-unoffered",   FEAT_DRV_UNOFFERED,  "driver accepts a feature bit the device did not offer") \
   X(DRV_REJECT_VERSION1, "drv.reject-version1",    FEAT_DRV_VERSION1,   "driver does not accept VERSION_1") \
   X(DRV_FEATURES_LATE,   "drv.features-after-ok",  FEAT_DRV_AFTER_OK,   "driver writes new feature bits after FEATURES_OK") \

@@ -351,7 +351,7 @@ static void test_single_and_chain(void) {
   CHECK_EQ(f.vq.id_ndescs[5], 1);
   CHECK_EQ(f.vq.inflight, 1);
   const rec_ev *e = last_ev(&f);
-  CHECK(e && e->kind == VSIM_EV_POP && e->q == 0 && e->a == 5 && e->b == 1 && e->c == 16 &&
+  CHECK(e && e->kind == VSIM_EV_POP && e->q == 0 && e->a == 5 && (e->b & 0xffffffffu) == 1 && (e->b >> 32) == 0x8000 && e->c == 16 &&
         e->d == 0);
 
   /* four elements, readable then writable (a zero-length one kept) */
