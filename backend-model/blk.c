@@ -52,6 +52,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include "le.h"
 #include "blk.h"
 #include "virtio_compat.h"
 #include "devcore.h"
@@ -92,23 +93,6 @@ static inline bool mut(const vsim_blk *m, unsigned bit) {
 }
 
 /* Guest-visible data is little-endian; assemble bytes so any host is right. */
-static uint32_t get_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
-}
-static uint64_t get_le64(const uint8_t *p) {
-  return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
-}
-static void put_le16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void put_le32(uint8_t *p, uint32_t v) {
-  for (unsigned i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_le64(uint8_t *p, uint64_t v) {
-  for (unsigned i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* ---- device_config ---- */
 
@@ -326,19 +310,19 @@ static int load_image(const char *path, uint8_t **disk, uint64_t *bytes, char *e
 static void fill_config(vsim_blk *m, const blk_opts *o) {
   uint8_t *c = m->core.config;
 #define CFG(field) (c + offsetof(struct virtio_blk_config, field))
-  put_le64(CFG(capacity), m->capacity);
+  vsim_le_st64(CFG(capacity), m->capacity);
   m->seg_max = o->seg_max;
   m->size_max = o->size_max;
-  put_le32(CFG(size_max), o->size_max);
-  put_le32(CFG(seg_max), o->seg_max);
-  put_le32(CFG(blk_size), o->blk_size);
-  put_le16(CFG(num_queues), m->core.nq);
-  put_le32(CFG(max_discard_sectors), m->max_discard_sectors);
-  put_le32(CFG(max_discard_seg), m->max_discard_seg);
+  vsim_le_st32(CFG(size_max), o->size_max);
+  vsim_le_st32(CFG(seg_max), o->seg_max);
+  vsim_le_st32(CFG(blk_size), o->blk_size);
+  vsim_le_st16(CFG(num_queues), m->core.nq);
+  vsim_le_st32(CFG(max_discard_sectors), m->max_discard_sectors);
+  vsim_le_st32(CFG(max_discard_seg), m->max_discard_seg);
   /* no alignment constraint: a RAM disk discards any sector range */
-  put_le32(CFG(discard_sector_alignment), 1);
-  put_le32(CFG(max_write_zeroes_sectors), m->max_wz_sectors);
-  put_le32(CFG(max_write_zeroes_seg), m->max_wz_seg);
+  vsim_le_st32(CFG(discard_sector_alignment), 1);
+  vsim_le_st32(CFG(max_write_zeroes_sectors), m->max_wz_sectors);
+  vsim_le_st32(CFG(max_write_zeroes_seg), m->max_wz_seg);
   *CFG(write_zeroes_may_unmap) = o->wz_may_unmap ? 1 : 0;
   /* geometry, topology, writeback, padding and secure-erase fields stay 0
    * (calloc'd by the core): their features are not offered, and the spec
@@ -431,11 +415,11 @@ static uint8_t do_dwz(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool disc
   /* flags before ranges: UNSUPP for unknown flags is a MUST and wins over a
    * range error in any segment */
   for (uint64_t i = 0; i < n; i++)
-    if (get_le32(m->dwz + i * DWZ_LEN + o_flags) & ~known) return VIRTIO_BLK_S_UNSUPP;
+    if (vsim_le_ld32(m->dwz + i * DWZ_LEN + o_flags) & ~known) return VIRTIO_BLK_S_UNSUPP;
   for (uint64_t i = 0; i < n; i++) {
     const uint8_t *s = m->dwz + i * DWZ_LEN;
-    uint32_t nsect = get_le32(s + o_num);
-    if (nsect > max_sectors || !in_range(m, get_le64(s + o_sec), nsect))
+    uint32_t nsect = vsim_le_ld32(s + o_num);
+    if (nsect > max_sectors || !in_range(m, vsim_le_ld64(s + o_sec), nsect))
       return VIRTIO_BLK_S_IOERR;
   }
   /* validated: apply. Discard deallocates, and a RAM disk deallocates by
@@ -443,8 +427,8 @@ static uint8_t do_dwz(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool disc
   if (!discard && mut(m, VSIM_MUT_DEV_BLK_ZEROES_NOOP)) return VIRTIO_BLK_S_OK;
   for (uint64_t i = 0; i < n; i++) {
     const uint8_t *s = m->dwz + i * DWZ_LEN;
-    memset(m->disk + get_le64(s + o_sec) * SECTOR, 0,
-           (size_t)get_le32(s + o_num) * SECTOR);
+    memset(m->disk + vsim_le_ld64(s + o_sec) * SECTOR, 0,
+           (size_t)vsim_le_ld32(s + o_num) * SECTOR);
   }
   return VIRTIO_BLK_S_OK;
 }
@@ -494,8 +478,8 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
 
   uint8_t hdr[sizeof(struct virtio_blk_outhdr)];
   if (vsim_chain_read(c, a, 0, hdr, sizeof hdr)) return -1;
-  uint32_t type = get_le32(hdr + offsetof(struct virtio_blk_outhdr, type));
-  uint64_t sector = get_le64(hdr + offsetof(struct virtio_blk_outhdr, sector));
+  uint32_t type = vsim_le_ld32(hdr + offsetof(struct virtio_blk_outhdr, type));
+  uint64_t sector = vsim_le_ld64(hdr + offsetof(struct virtio_blk_outhdr, sector));
   uint64_t status_off = c->wr_bytes - 1; /* the status is the last writable byte */
   uint64_t rd_data = c->rd_bytes - HDR_LEN;
   uint64_t wr_data = status_off;

@@ -55,6 +55,7 @@
  *   batch is not written once the queue is broken (a broken queue touches no
  *   guest memory): its completions are lost with the reset that follows.
  */
+#include "le.h"
 #include "vq_packed.h"
 
 #include <stdarg.h>
@@ -99,22 +100,6 @@ _Static_assert(offsetof(struct vring_packed_desc, len) + 4 ==
 
 /* ---- little helpers ------------------------------------------------------ */
 
-static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t ld32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
-}
-static inline uint64_t ld64(const uint8_t *p) {
-  return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-}
-static inline void st16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static inline void st32(uint8_t *p, uint32_t v) {
-  st16(p, (uint16_t)v);
-  st16(p + 2, (uint16_t)(v >> 16));
-}
 
 static inline bool mut(const vsim_vqp_dev *vq, uint64_t bit) { return (vq->mutants & bit) != 0; }
 
@@ -196,7 +181,7 @@ static int guest_write(vsim_vqp_dev *vq, uint64_t base, uint64_t off, const void
 static int ring_write16(vsim_vqp_dev *vq, uint64_t base, uint64_t off, uint16_t v,
                         const char *what) {
   uint8_t b[2];
-  st16(b, v);
+  vsim_le_st16(b, v);
   return guest_write(vq, base, off, b, sizeof b, what);
 }
 
@@ -270,7 +255,7 @@ int vsim_vqp_dev_has_avail(vsim_vqp_dev *vq) {
   if (guest_read(vq, vq->desc, DESC_SIZE * vq->next_avail + D_FLAGS, b, sizeof b,
                  "descriptor ring"))
     return -1;
-  return desc_avail(ld16(b), vq->avail_wrap) ? 1 : 0;
+  return desc_avail(vsim_le_ld16(b), vq->avail_wrap) ? 1 : 0;
 }
 
 /* Running totals of the list being popped. */
@@ -354,7 +339,7 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
     /* the whole table was checked readable above */
     if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, addr + DESC_SIZE * i, e, sizeof e))
       return violate(vq, VSIM_CHK_PACKED_DESC_ADDR, "indirect entry %u unreadable", i);
-    const uint16_t ef = ld16(e + D_FLAGS);
+    const uint16_t ef = vsim_le_ld16(e + D_FLAGS);
     /* Only WRITE is valid in a table (NEXT, INDIRECT, AVAIL, USED and the
      * reserved bits are not): entries are consumed by count, and nesting is
      * not allowed. The entry's id is reserved and ignored. */
@@ -362,7 +347,7 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
       return violate(vq, VSIM_CHK_PACKED_INDIR_FLAGS,
                      "indirect entry %u (ring offset %u) has flags 0x%04x: only WRITE is valid",
                      i, off, ef);
-    if (take(vq, w, ld64(e + D_ADDR), ld32(e + D_LEN), (ef & VRING_DESC_F_WRITE) != 0, (long)i,
+    if (take(vq, w, vsim_le_ld64(e + D_ADDR), vsim_le_ld32(e + D_LEN), (ef & VRING_DESC_F_WRITE) != 0, (long)i,
              off))
       return -1;
   }
@@ -376,7 +361,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   bool wrap = vq->avail_wrap;
   uint8_t d[DESC_SIZE];
   if (read_desc(vq, off, d)) return -1;
-  uint16_t flags = ld16(d + D_FLAGS);
+  uint16_t flags = vsim_le_ld16(d + D_FLAGS);
   /* The first descriptor's flags decide; nothing else of it is looked at
    * unless it is available for the current wrap. */
   if (!desc_avail(flags, wrap)) return 0;
@@ -388,8 +373,8 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   uint32_t nring = 0;
   for (;;) {
     nring++;
-    const uint64_t addr = ld64(d + D_ADDR);
-    const uint32_t len = ld32(d + D_LEN);
+    const uint64_t addr = vsim_le_ld64(d + D_ADDR);
+    const uint32_t len = vsim_le_ld32(d + D_LEN);
     if (flags & VRING_DESC_F_INDIRECT) {
       if (!vq->indirect)
         return violate(vq, VSIM_CHK_PACKED_INDIR_NOT_NEG,
@@ -412,7 +397,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
                      vq->next_avail, size);
     advance(&off, &wrap, 1, size);
     if (read_desc(vq, off, d)) return -1;
-    flags = ld16(d + D_FLAGS);
+    flags = vsim_le_ld16(d + D_FLAGS);
     /* The driver makes the first descriptor available last (spec, "Next
      * Flag"): once it is, every later one of the list must already be. */
     if (!desc_avail(flags, wrap))
@@ -425,7 +410,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   /* The buffer id is in the last descriptor of the list (the indirect one
    * for an indirect list); `d` holds it. It indexes a host array, so it is
    * range-checked before any use. */
-  const uint16_t id = ld16(d + D_ID);
+  const uint16_t id = vsim_le_ld16(d + D_ID);
   if (id >= size)
     return violate(vq, VSIM_CHK_PACKED_ID_RANGE,
                    "list at ring offset %u has buffer id %u, queue size %u", vq->next_avail, id,
@@ -470,8 +455,8 @@ static int write_used(vsim_vqp_dev *vq, uint16_t off, bool wrap, uint16_t id, ui
       (uint16_t)((wrap ? (F_AVAIL | F_USED) : 0) | (len ? VRING_DESC_F_WRITE : 0));
   const uint64_t at = DESC_SIZE * off;
   uint8_t body[D_FLAGS - D_LEN]; /* len, id */
-  st32(body, len);
-  st16(body + (D_ID - D_LEN), id);
+  vsim_le_st32(body, len);
+  vsim_le_st16(body + (D_ID - D_LEN), id);
   if (guest_write(vq, vq->desc, at + D_LEN, body, sizeof body, "descriptor ring")) return -1;
   return ring_write16(vq, vq->desc, at + D_FLAGS, flags, "descriptor ring");
 }
@@ -594,8 +579,8 @@ bool vsim_vqp_dev_publish(vsim_vqp_dev *vq) {
       if (guest_read(vq, vq->driver_evt, 0, e, sizeof e, "driver event suppression")) {
         need = true; /* cannot read the driver's wish: rather spurious than lost */
       } else {
-        const uint16_t off_wrap = ld16(e + EV_OFF_WRAP);
-        const unsigned fl = ld16(e + EV_FLAGS) & EV_FLAGS_MASK;
+        const uint16_t off_wrap = vsim_le_ld16(e + EV_OFF_WRAP);
+        const unsigned fl = vsim_le_ld16(e + EV_FLAGS) & EV_FLAGS_MASK;
         const uint16_t eoff = (uint16_t)(off_wrap & (uint16_t)~EV_WRAP_BIT);
         if (fl == VRING_PACKED_EVENT_FLAG_DISABLE)
           need = false;

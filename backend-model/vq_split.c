@@ -25,6 +25,7 @@
  * whatever they held, and the driver skips them by the batch size it works
  * out from the id (spec "In-order use of descriptors").
  */
+#include "le.h"
 #include "vq_split.h"
 
 #include <stdarg.h>
@@ -57,20 +58,6 @@ _Static_assert(sizeof(struct vring_used_elem) == 8, "used element is 8 bytes");
 
 /* ---- little helpers ------------------------------------------------------ */
 
-static inline uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t ld32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-         ((uint32_t)p[3] << 24);
-}
-static inline uint64_t ld64(const uint8_t *p) {
-  return (uint64_t)ld32(p) | ((uint64_t)ld32(p + 4) << 32);
-}
-static inline void st32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
 
 static inline bool mut(const vsim_vq_dev *vq, uint64_t bit) { return (vq->mutants & bit) != 0; }
 
@@ -197,7 +184,7 @@ int vsim_vq_dev_avail_count(vsim_vq_dev *vq) {
    * same value, or a driver flipping it between two reads could pass the
    * check with one value and be consumed with another. */
   if (ring_read(vq, vq->avail, AVAIL_IDX_OFF, b, sizeof b, "available ring")) return -1;
-  uint16_t idx = ld16(b);
+  uint16_t idx = vsim_le_ld16(b);
   uint16_t next = (uint16_t)vq->next_avail;
   uint16_t count = (uint16_t)(idx - next);
   uint16_t seen = (uint16_t)(next + vq->avail_ahead);
@@ -229,7 +216,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
   if (ring_read(vq, vq->avail, AVAIL_RING_OFF + AVAIL_ENTRY_SIZE * slot, hb, sizeof hb,
                 "available ring"))
     return -1;
-  const uint16_t head = ld16(hb);
+  const uint16_t head = vsim_le_ld16(hb);
   if (head >= size)
     return violate(vq, VSIM_CHK_SPLIT_HEAD_RANGE,
                    "avail.ring[%u] = %u is not below queue size %u", slot, head, size);
@@ -267,10 +254,10 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
     } else if (ring_read(vq, table, DESC_SIZE * idx, d, sizeof d, "descriptor table")) {
       return -1;
     }
-    const uint64_t addr = ld64(d + offsetof(struct vring_desc, addr));
-    const uint32_t len = ld32(d + offsetof(struct vring_desc, len));
-    const uint16_t flags = ld16(d + offsetof(struct vring_desc, flags));
-    const uint16_t next = ld16(d + offsetof(struct vring_desc, next));
+    const uint64_t addr = vsim_le_ld64(d + offsetof(struct vring_desc, addr));
+    const uint32_t len = vsim_le_ld32(d + offsetof(struct vring_desc, len));
+    const uint16_t flags = vsim_le_ld16(d + offsetof(struct vring_desc, flags));
+    const uint16_t next = vsim_le_ld16(d + offsetof(struct vring_desc, next));
 
     if (flags & VRING_DESC_F_INDIRECT) {
       if (in_indirect)
@@ -413,8 +400,8 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
     emit(vq, VSIM_EV_USED, id, wlen, 0, 0);
   } else {
     uint8_t e[USED_ELEM_SIZE];
-    st32(e + offsetof(struct vring_used_elem, id), id);
-    st32(e + offsetof(struct vring_used_elem, len), wlen);
+    vsim_le_st32(e + offsetof(struct vring_used_elem, id), id);
+    vsim_le_st32(e + offsetof(struct vring_used_elem, len), wlen);
     for (int i = 0; i < copies; i++) {
       const uint32_t slot = vq->next_used % vq->size;
       /* one 8-byte write: the driver never sees a half-written element once
@@ -440,8 +427,8 @@ static int flush_batch(vsim_vq_dev *vq) {
   const uint32_t slot = (vq->next_used - vq->batch_n) % vq->size;
   vq->batch_n = 0;
   uint8_t e[USED_ELEM_SIZE];
-  st32(e + offsetof(struct vring_used_elem, id), vq->batch_id);
-  st32(e + offsetof(struct vring_used_elem, len), vq->batch_len);
+  vsim_le_st32(e + offsetof(struct vring_used_elem, id), vq->batch_id);
+  vsim_le_st32(e + offsetof(struct vring_used_elem, len), vq->batch_len);
   return ring_write(vq, USED_RING_OFF + USED_ELEM_SIZE * slot, e, sizeof e);
 }
 
@@ -475,7 +462,7 @@ bool vsim_vq_dev_publish(vsim_vq_dev *vq) {
         if (ring_read(vq, vq->avail, AVAIL_FLAGS_OFF, b, sizeof b, "available ring"))
           need = true; /* cannot read the driver's wish: rather spurious than lost */
         else
-          need = !(ld16(b) & VRING_AVAIL_F_NO_INTERRUPT); /* other bits: ignored */
+          need = !(vsim_le_ld16(b) & VRING_AVAIL_F_NO_INTERRUPT); /* other bits: ignored */
       } else {
         if (ring_read(vq, vq->avail, AVAIL_RING_OFF + AVAIL_ENTRY_SIZE * vq->size, b,
                       sizeof b, "available ring (used_event)")) {
@@ -486,7 +473,7 @@ bool vsim_vq_dev_publish(vsim_vq_dev *vq) {
            * to hear about entry number used_event and it is now visible.
            * Modulo 2^16: new - event - 1 counts how far past the requested
            * entry new is; it must be less than the window width. */
-          const uint16_t ev = ld16(b);
+          const uint16_t ev = vsim_le_ld16(b);
           const uint16_t n16 = (uint16_t)nw, o16 = (uint16_t)old;
           need = (uint16_t)(n16 - ev - 1u) < (uint16_t)(n16 - o16);
         }

@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include "le.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "vq_packed_drv.h"
@@ -122,30 +123,16 @@ static void violation(vsim_vq_pdrv *vq, int check, bool keep_going, const char *
   if (!keep_going) vq->broken = true;
 }
 
-static void put16(uint8_t *p, uint16_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v) {
-  for (unsigned i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  for (unsigned i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t get32(const uint8_t *p) {
-  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 /* Write a descriptor at `gpa`. With `with_flags` false the flags field is
  * left untouched (the head of a list: its flags are written last). */
 static int write_desc(vsim_arena *a, uint64_t gpa, uint64_t addr, uint32_t len, uint16_t id,
                       uint16_t flags, bool with_flags) {
   uint8_t b[16];
-  put64(b + D_ADDR, addr);
-  put32(b + D_LEN, len);
-  put16(b + D_ID, id);
-  put16(b + D_FLAGS, flags);
+  vsim_le_st64(b + D_ADDR, addr);
+  vsim_le_st32(b + D_LEN, len);
+  vsim_le_st16(b + D_ID, id);
+  vsim_le_st16(b + D_FLAGS, flags);
   return vsim_arena_write(a, VSIM_SIDE_DRIVER, gpa, b, with_flags ? DESC_SZ : D_FLAGS);
 }
 
@@ -530,7 +517,7 @@ int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
     vq->broken = true; /* fault reported by the arena */
     return -1;
   }
-  uint16_t flags = get16(b + D_FLAGS);
+  uint16_t flags = vsim_le_ld16(b + D_FLAGS);
   switch (classify_used(vq, flags)) {
     case US_NONE:
       return 0;
@@ -547,8 +534,8 @@ int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
   /* NEXT and WRITE in a used descriptor are not relied on: NEXT is reserved,
    * and len is used whatever WRITE says (devices such as QEMU's never set
    * WRITE on used descriptors, and Linux reads len regardless). */
-  uint16_t id = get16(b + D_ID);
-  uint32_t ulen = get32(b + D_LEN);
+  uint16_t id = vsim_le_ld16(b + D_ID);
+  uint32_t ulen = vsim_le_ld32(b + D_LEN);
   if (id >= vq->size || !vq->slot[id].in_flight) {
     /* Covers out-of-range, duplicate, stale and never-issued ids alike;
      * refusing here is what keeps the id stack from a double push. */
