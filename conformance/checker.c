@@ -168,6 +168,11 @@ static void queue_reset_access(vsim_checker *c, bool read, uint32_t off, uint32_
   vsim_chk_queue *q = &c->q[c->queue_sel];
   if (!read && off == VIRTIO_MMIO_QUEUE_RESET && val == 1) q->reset_unread = true;
   if (read && (off == VIRTIO_MMIO_QUEUE_RESET || off == VIRTIO_MMIO_QUEUE_READY)) q->reset_unread = false;
+  /* a completed queue reset (this model's devices complete at once: the
+   * driver reads QueueReset 0) leaves QueueReady 0 until re-enabled */
+  if (read && off == VIRTIO_MMIO_QUEUE_READY && q->reset && val != 0)
+    report(c, VSIM_CHK_MMIO_DEV_QRESET, (int)c->queue_sel,
+           "QueueReady reads %u after the reset of queue %u completed", val, c->queue_sel);
 }
 
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {

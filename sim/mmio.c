@@ -329,7 +329,9 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
       if (q && val == 1) {
         if (ops->queue_reset) ops->queue_reset(be, (uint16_t)m->queue_sel);
         m->host->event(m->host->ctx, VSIM_EV_QUEUE_RESET, (int)m->queue_sel, 0, 0, 0, 0);
-        memset(q, 0, sizeof *q);
+        uint32_t keep = mut(m, VSIM_MUT_DEV_MMIO_QRESET_READY) ? q->ready : 0;
+        memset(q, 0, sizeof *q); /* the reset completes at once: QueueReset reads 0 */
+        q->ready = keep;
       }
       break;
     case VIRTIO_MMIO_SHM_SEL: break;

@@ -385,9 +385,13 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_QUEUE_RESET:
       drop_blk_requests_on(s, st->queue);
-      if (vsim_driver_queue_reset(&s->drv, st->queue))
-        add_failure(s, "step %u (queue.reset, line %u): queue %u did not reset (is RING_RESET negotiated?)",
-                    idx, st->line, st->queue);
+      /* a device that does not show the reset completed is the checkers' to
+       * judge (mmio.dev-queue-reset-done); the step only fails without the feature */
+      if (!((s->drv.features >> VIRTIO_F_RING_RESET) & 1u))
+        add_failure(s, "step %u (queue.reset, line %u): VIRTIO_F_RING_RESET is not negotiated", idx,
+                    st->line);
+      else
+        vsim_driver_queue_reset(&s->drv, st->queue);
       break;
     case VSIM_OP_QUEUE_ENABLE:
       if (vsim_driver_queue_enable(&s->drv, st->queue))

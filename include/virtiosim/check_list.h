@@ -121,6 +121,7 @@
   X(MMIO_QUEUE_LIVE,     "mmio.drv-queue-while-ready", VSIM_L_MMIO_DRV, MUST,   DRIVER, SNAPSHOT, "QueueSize and queue addresses are not touched while QueueReady is 1") \
   X(MMIO_NOTIFY_QUEUE,   "mmio.drv-notify-queue",    VSIM_L_MMIO_DRV,   MUST,   DRIVER, SNAPSHOT, "QueueNotify names an existing, ready queue") \
   X(MMIO_DEV_RESET,      "mmio.dev-reset-clears",    VSIM_L_MMIO_DEV,   MUST,   DEVICE, SNAPSHOT, "reset clears InterruptStatus and every QueueReady") \
+  X(MMIO_DEV_QRESET,     "mmio.dev-queue-reset-done", VSIM_L_MMIO_DEV,  MUST,   DEVICE, SNAPSHOT, "when a queue reset has completed (QueueReset reads 0), QueueReady reads 0 too") \
   X(MMIO_DEV_MAGIC,      "mmio.dev-magic-version",   VSIM_L_MMIO_DEV,   MUST,   DEVICE, SNAPSHOT, "MagicValue reads 0x74726976 and Version 2") \
   /* virtio-blk */ \
   X(BLK_DRV_CAPACITY,    "blk.drv-beyond-capacity",  VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "driver reads and writes within capacity") \

@@ -34,6 +34,7 @@
   X(DEV_QUEUE_RESET_IGNORED, "dev.queue-reset-ignored", RESET_DEV_QUEUE, "device ignores QueueReset and completes what it held") \
   X(DEV_MMIO_MAGIC,      "dev.mmio-bad-magic",     MMIO_DEV_MAGIC,      "device presents a wrong MagicValue") \
   X(DEV_MMIO_RESET_READY,"dev.mmio-reset-keeps-ready", MMIO_DEV_RESET,  "reset leaves QueueReady set") \
+  X(DEV_MMIO_QRESET_READY, "dev.mmio-queue-reset-keeps-ready", MMIO_DEV_QRESET, "QueueReset resets the queue but QueueReady keeps reading 1") \
   X(DEV_BLK_RO_WRITE,    "dev.blk-ro-write",       BLK_DEV_RO_WRITE,    "read-only blk device performs writes") \
   X(DEV_BLK_DISCARD_UNMAP,"dev.blk-discard-unmap", BLK_DEV_UNMAP_DISCARD,"blk device accepts a discard with unmap set") \
   X(DEV_BLK_ZEROES_NOOP, "dev.blk-zeroes-noop",    BLK_DEV_ZEROES,      "blk WRITE_ZEROES leaves the data in place") \
