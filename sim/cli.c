@@ -13,6 +13,7 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
+#include "cmd_coverage.h"
 #include "cmd_trace.h"
 #include "fuzz_decode.h"
 
@@ -26,6 +27,7 @@ static void usage(FILE *f) {
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
           "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]     the scenario a fuzz input stands for\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
+          "       virtio-sim coverage [--json]   normative sections with and without a check, per area\n"
           "       virtio-sim mutants             list the mutants and the check each one breaks\n"
           "       virtio-sim version\n");
 }
@@ -306,6 +308,7 @@ int main(int argc, char **argv) {
   }
   int r = vsim_cli_trace_command(argc, argv); /* replay, show, minimize */
   if (r >= 0) return r;
+  if ((r = vsim_cli_coverage_command(argc, argv)) >= 0) return r;
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
   if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
   if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();

@@ -59,3 +59,19 @@ def test_ids_are_unique_and_well_formed():
     for cid in ids:
         area, _, name = cid.partition(".")
         assert area and name and cid == cid.lower(), cid
+
+
+def test_coverage_command_counts_cited_sections():
+    """`virtio-sim coverage --json` marks exactly the sections some check cites."""
+    import subprocess
+    cli = os.environ.get("VSIM_CLI", os.path.join(ROOT, "build", "virtio-sim"))
+    out = subprocess.run([cli, "coverage", "--json"], capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    cited = {c["label"] for c in virtiosim.checks()}
+    covered = {s["label"] for s in doc["sections"] if s["checks"] > 0}
+    assert covered == cited
+    assert doc["total"] == len(spec_labels())
+    assert doc["covered"] == len(cited)
+    for s in doc["sections"]:
+        want = sum(1 for c in virtiosim.checks() if c["label"] == s["label"])
+        assert s["checks"] == want, s["label"]
