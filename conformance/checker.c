@@ -175,8 +175,38 @@ static void queue_reset_access(vsim_checker *c, bool read, uint32_t off, uint32_
            "QueueReady reads %u after the reset of queue %u completed", val, c->queue_sel);
 }
 
+/* Config reads should sit between two ConfigGeneration reads (the spec's
+ * loop): generation, fields..., generation. A field read outside such a
+ * bracket, or a bracket left open by another access, is reported once. */
+static void config_generation_access(vsim_checker *c, bool read, uint32_t off) {
+  bool field = off >= VIRTIO_MMIO_CONFIG;
+  if (read && off == VIRTIO_MMIO_CONFIG_GENERATION) {
+    c->cfg_state = c->cfg_state == 2 ? 0 : 1;
+    return;
+  }
+  if (field && read) {
+    if (c->cfg_state == 0) {
+      report(c, VSIM_CHK_CONFIG_DRV_GENERATION, -1,
+             "config field at 0x%03x read without a ConfigGeneration read before it", off);
+      c->cfg_state = 3; /* unbracketed reads, already reported */
+    } else if (c->cfg_state == 1) {
+      c->cfg_state = 2;
+    }
+    return;
+  }
+  if (c->cfg_state == 2)
+    report(c, VSIM_CHK_CONFIG_DRV_GENERATION, -1,
+           "config fields read without a ConfigGeneration read after them (next access 0x%03x)", off);
+  c->cfg_state = 0;
+}
+
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
   queue_reset_access(c, read, off, val);
+  config_generation_access(c, read, off);
+  if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK))
+    report(c, VSIM_CHK_CONFIG_DRV_EARLY_WRITE, -1,
+           "config field at 0x%03x written before FEATURES_OK (status 0x%02x)", off,
+           (unsigned)c->status);
   if (c->reset_check) {
     /* the write that reset the device has been applied by now */
     c->reset_check = false;

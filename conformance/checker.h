@@ -61,6 +61,7 @@ typedef struct vsim_checker {
   bool nr_notified;
   int nq;                   /* queues ever made ready: bound of the per-step loops */
   uint32_t queue_sel;       /* QueueSel as the driver last wrote it */
+  int cfg_state;            /* generation bracket: 0 none, 1 generation read, 2 fields read */
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
 } vsim_checker;
 

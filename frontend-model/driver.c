@@ -224,6 +224,10 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
       status_add(d, VIRTIO_CONFIG_S_DRIVER);
   }
   d->offered = d->tr.ops->get_features(d->tr.t);
+  if (mut(d, VSIM_MUT_DRV_CONFIG_EARLY_WRITE)) {
+    uint8_t zero = 0;
+    d->tr.ops->config_write(d->tr.t, 0, &zero, 1); /* the spec: MAY read, MUST NOT write, here */
+  }
   uint64_t want = d->offered & d->cfg.accept & d->cfg.understood;
   /* the spec: a driver MUST accept VERSION_1 when offered */
   if ((d->offered >> VIRTIO_F_VERSION_1) & 1u) want |= UINT64_C(1) << VIRTIO_F_VERSION_1;
@@ -262,6 +266,12 @@ uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width) {
   /* the spec's generation loop; bounded, a device that keeps changing the
    * generation gets the last read */
   uint8_t b[8] = {0};
+  if (mut(d, VSIM_MUT_DRV_CONFIG_NO_GENERATION)) {
+    d->tr.ops->config_read(d->tr.t, off, b, width);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < width && i < 8; i++) v |= (uint64_t)b[i] << (8 * i);
+    return v;
+  }
   for (int tries = 0; tries < 8; tries++) {
     uint32_t before = d->tr.ops->config_generation(d->tr.t);
     d->tr.ops->config_read(d->tr.t, off, b, width);

@@ -31,6 +31,7 @@ typedef struct vsim_drv_transport_ops {
   uint32_t (*pending_interrupts)(void *t); /* without acknowledging */
   uint32_t (*config_generation)(void *t);
   int (*config_read)(void *t, uint32_t off, void *dst, uint32_t len);
+  int (*config_write)(void *t, uint32_t off, const void *src, uint32_t len);
 } vsim_drv_transport_ops;
 
 typedef struct vsim_drv_transport {

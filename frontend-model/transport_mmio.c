@@ -109,6 +109,18 @@ static int mm_config_read(void *t, uint32_t off, void *dst, uint32_t len) {
   return 0;
 }
 
+static int mm_config_write(void *t, uint32_t off, const void *src, uint32_t len) {
+  vsim_drv_mmio *d = t;
+  const uint8_t *in = src;
+  unsigned w = len >= 4 ? 4 : len;
+  for (uint32_t i = 0; i < len; i += w) {
+    uint32_t v = 0;
+    for (unsigned k = 0; k < w && i + k < len; k++) v |= (uint32_t)in[i + k] << (8 * k);
+    vsim_mmio_write(d->m, VIRTIO_MMIO_CONFIG + off + i, w, v);
+  }
+  return 0;
+}
+
 const vsim_drv_transport_ops vsim_drv_mmio_ops = {
     .probe = mm_probe,
     .device_id = mm_device_id,
@@ -124,4 +136,5 @@ const vsim_drv_transport_ops vsim_drv_mmio_ops = {
     .pending_interrupts = mm_pending_interrupts,
     .config_generation = mm_config_generation,
     .config_read = mm_config_read,
+    .config_write = mm_config_write,
 };

@@ -39,6 +39,7 @@
 #define VSIM_L_PKICK_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Supplying Buffers to The Device / Sending Available Buffer Notifications"
 #define VSIM_L_QRESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
 #define VSIM_L_QRESET_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
+#define VSIM_L_CFG_DRV "drivernormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
@@ -55,6 +56,8 @@
   X(STATUS_DRV_CLEAR,    "status.drv-clear-bit",     VSIM_L_STATUS_DRV, MUST,   DRIVER, SNAPSHOT, "driver never clears a device status bit (except by reset)") \
   X(STATUS_DRV_REREAD,   "status.drv-features-ok-reread", VSIM_L_INIT_DRV, MUST, DRIVER, SNAPSHOT, "driver re-reads status after setting FEATURES_OK, before DRIVER_OK") \
   X(STATUS_DRV_FAILED,   "status.drv-continue-after-refusal", VSIM_L_INIT_DRV, MUST, DRIVER, SNAPSHOT, "driver stops initialisation when FEATURES_OK is refused") \
+  X(CONFIG_DRV_EARLY_WRITE, "config.drv-write-before-features-ok", VSIM_L_INIT_DRV, MUST, DRIVER, SNAPSHOT, "driver writes no device-specific configuration field before FEATURES_OK") \
+  X(CONFIG_DRV_GENERATION, "config.drv-no-generation-loop", VSIM_L_CFG_DRV, SHOULD, DRIVER, SNAPSHOT, "driver reads configuration fields between two ConfigGeneration reads") \
   X(NOTIFY_DRV_EARLY,    "notify.drv-before-driver-ok", VSIM_L_INIT_DRV, MUST,  DRIVER, SNAPSHOT, "driver sends no available-buffer notification before DRIVER_OK") \
   X(STATUS_DEV_EARLY_USE,"status.dev-use-before-driver-ok", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device consumes no buffer and sends no used-buffer notification before DRIVER_OK") \
   X(STATUS_DEV_NR_NOTIFY,"status.dev-needs-reset-notify", VSIM_L_STATUS_DEV, MUST, DEVICE, SNAPSHOT, "device sends a config-change notification after setting DEVICE_NEEDS_RESET with DRIVER_OK") \

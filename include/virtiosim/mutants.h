@@ -43,6 +43,8 @@
   X(DRV_KICK_ALWAYS,     "drv.kick-always",        NOTIFY_DRV_SPURIOUS, "driver notifies even when the device suppressed it") \
   X(DRV_NOTIFY_DATA,     "drv.notify-data-off-by-one", NOTIFY_DATA, "driver's NOTIFICATION_DATA names the slot after the next free one") \
   X(DRV_QUEUE_RESET_BLIND, "drv.queue-reset-unverified", RESET_DRV_VERIFY, "driver writes QueueReset and re-enables the queue without reading it back") \
+  X(DRV_CONFIG_EARLY_WRITE, "drv.config-write-before-features-ok", CONFIG_DRV_EARLY_WRITE, "driver writes a config byte while negotiating features") \
+  X(DRV_CONFIG_NO_GENERATION, "drv.config-no-generation", CONFIG_DRV_GENERATION, "driver reads config fields without the ConfigGeneration loop") \
   X(DRV_ACCEPT_UNOFFERED,"drv.accept-unoffered",   FEAT_DRV_UNOFFERED,  "driver accepts a feature bit the device did not offer") \
   X(DRV_REJECT_VERSION1, "drv.reject-version1",    FEAT_DRV_VERSION1,   "driver does not accept VERSION_1") \
   X(DRV_FEATURES_LATE,   "drv.features-after-ok",  FEAT_DRV_AFTER_OK,   "driver writes new feature bits after FEATURES_OK") \
