@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli_args.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
@@ -32,14 +33,6 @@ static void usage(FILE *f) {
           "       virtio-sim version\n");
 }
 
-static int parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  if (!s || !*s || *s == '-') return -1;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (*end) return -1;
-  *out = v;
-  return 0;
-}
 
 static void json_str(FILE *f, const char *s) {
   fputc('"', f);
@@ -103,7 +96,7 @@ static int cmd_run(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--seed") == 0) {
-      if (parse_u64(v, &opt.seed)) goto bad;
+      if (vsim_cli_parse_u64(v, &opt.seed)) goto bad;
       opt.has_seed = true;
       i++;
     } else if (strcmp(a, "--policy") == 0) {
@@ -126,7 +119,7 @@ static int cmd_run(int argc, char **argv) {
       opt.trace_path = v;
       i++;
     } else if (strcmp(a, "--max-steps") == 0) {
-      if (parse_u64(v, &opt.max_steps)) goto bad;
+      if (vsim_cli_parse_u64(v, &opt.max_steps)) goto bad;
       opt.has_max_steps = true;
       i++;
     } else if (strcmp(a, "--no-checkers") == 0) {

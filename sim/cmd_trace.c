@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli_args.h"
 #include "cmd_trace.h"
 #include "minimize.h"
 #include "replay.h"
@@ -27,14 +28,6 @@ static void usage(FILE *f) {
           "                           [--max-steps N]\n");
 }
 
-static int parse_u64(const char *s, uint64_t *out) {
-  char *end;
-  if (!s || !*s || *s == '-') return -1;
-  unsigned long long v = strtoull(s, &end, 0);
-  if (*end) return -1;
-  *out = v;
-  return 0;
-}
 
 static int bad_arg(const char *what, const char *a) {
   fprintf(stderr, "virtio-sim: %s '%s'\n", what, a ? a : "(missing)");
@@ -121,7 +114,7 @@ static int cmd_show(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--at") == 0) {
-      if (parse_u64(v, &at)) return bad_arg("bad value for --at:", v);
+      if (vsim_cli_parse_u64(v, &at)) return bad_arg("bad value for --at:", v);
       has_at = true;
       i++;
     } else if (strcmp(a, "--svg") == 0) {
@@ -214,11 +207,11 @@ static int cmd_minimize(int argc, char **argv) {
       out = v;
       i++;
     } else if (strcmp(a, "--seed") == 0) {
-      if (parse_u64(v, &opt.seed)) return bad_arg("bad value for --seed:", v);
+      if (vsim_cli_parse_u64(v, &opt.seed)) return bad_arg("bad value for --seed:", v);
       opt.has_seed = true;
       i++;
     } else if (strcmp(a, "--max-steps") == 0) {
-      if (parse_u64(v, &opt.max_steps)) return bad_arg("bad value for --max-steps:", v);
+      if (vsim_cli_parse_u64(v, &opt.max_steps)) return bad_arg("bad value for --max-steps:", v);
       opt.has_max_steps = true;
       i++;
     } else if (strcmp(a, "--policy") == 0) {
