@@ -13,6 +13,13 @@ patterns, large reads, sectors past the decoder's disk); a scenario whose
 queue size is not a power of two up to 256 is skipped. Duplicates (scenarios
 that encode to the same bytes) are written once.
 
+fuzz_packed_device: the packed-ring scenarios, and the split-ring ones that
+write no split layout by hand (no raw.desc / raw.avail / raw.avail_idx /
+raw.avail_flags / raw.used_event), run on the packed ring as `--ring packed`
+does, encoded into the packed target's byte format (PackedEncoder: the ops both
+rings share are encoded as for split; queue sizes 1..256, any). A raw.pdesc
+index is taken modulo the queue size, as the engine does.
+
 fuzz_blk_request: a hand-written set of small chains (one per request type and
 per interesting layout), through the same encoder conventions.
 
@@ -76,6 +83,8 @@ class Unsupported(Exception):
 
 
 class SplitEncoder:
+    OP = OP  # this ring's opcode table
+
     def __init__(self, qsize, src_scratch):
         self.qsize = qsize
         self.src_scratch = src_scratch  # where the source scenario's scratch area is
@@ -91,7 +100,7 @@ class SplitEncoder:
     def op(self, name, payload=b""):
         if self.ops >= MAX_OPS:
             return False
-        self.out += bytes([OP[name]]) + payload
+        self.out += bytes([self.OP[name]]) + payload
         self.ops += 1
         return True
 
@@ -300,6 +309,113 @@ def encode_split(sc):
     return out + bytes(enc.out), enc.expect
 
 
+# ---- the packed-ring driver-op format (mirror of sim/fuzz_decode.c) ---------
+
+PACKED_OPS = ["raw.pdesc", "raw.ppublish", "raw.write", "kick", "wait", "blk.read", "blk.write",
+              "blk.other", "lifecycle", "queue", "fault.delay_irq", "poll"]
+POP = {name: i for i, name in enumerate(PACKED_OPS)}
+PF_AVAIL, PF_USED = 1 << 7, 1 << 15
+PDESC_FLAGS = dict(DESC_FLAGS, AVAIL=PF_AVAIL, USED=PF_USED)
+PDESC_MAX_LEN = 16 << 20
+SPLIT_RAW = ("raw.desc", "raw.avail", "raw.avail_idx", "raw.avail_flags", "raw.used_event")
+PACKED_ONLY = ("raw.pdesc", "raw.ppublish")
+
+
+class PackedEncoder(SplitEncoder):
+    """The packed target's ops; the ops both rings share are SplitEncoder's."""
+    OP = POP
+
+    def __init__(self, qsize, src_scratch):
+        super().__init__(qsize, src_scratch)
+        # descriptor ring, driver event area, device event area (packed_layout)
+        self.avail = self.desc + 16 * qsize
+        self.used = self.avail + 4
+        self.src_desc, self.src_avail, self.src_used = self.desc, self.avail, self.used
+
+    def buf_id(self, i):
+        if i < self.qsize and i < 0xFD:
+            return bytes([i])
+        if i == self.qsize:
+            return bytes([0xFD])
+        if i == self.qsize + 1:
+            return bytes([0xFE])
+        return bytes([0xFF]) + u16(i)
+
+    @staticmethod
+    def pflags(flags, exact):
+        if not exact:
+            return bytes([flags]) if flags <= 7 else bytes([0xFE]) + u16(flags)
+        if flags & ~(7 | PF_AVAIL | PF_USED) == 0:
+            return bytes([0x80 | (flags & 7) | (8 if flags & PF_AVAIL else 0) | (0x10 if flags & PF_USED else 0)])
+        return bytes([0xFF]) + u16(flags)
+
+    def step(self, st, nxt):
+        op = st["op"]
+        if st.get("queue", 0) != 0:
+            return 1
+        if op in SPLIT_RAW:
+            raise Unsupported("split raw op %s" % op)
+        if op == "raw.pdesc":
+            flags = st.get("flags", 0)
+            if isinstance(flags, list):
+                flags = sum(PDESC_FLAGS[f] for f in flags)
+            idx, a, n = num(st["index"]) % self.qsize, num(st["addr"]), min(num(st["len"]), PDESC_MAX_LEN)
+            i, exact = num(st.get("id", 0)), bool(st.get("exact", False))
+            if self.op(op, bytes([idx]) + self.addr(a) + self.length(n) + self.buf_id(i) + self.pflags(flags, exact)):
+                self.expect.append({"op": op, "index": idx, "len": n, "id": i, "flags": flags, "exact": exact})
+        elif op == "raw.ppublish":
+            v, i = num(st["value"]), num(st.get("id", 0))
+            vb = bytes([v]) if v <= self.qsize and v < 0xFF else bytes([0xFF]) + u16(v)
+            if self.op(op, vb + self.buf_id(i)):
+                self.expect.append({"op": op, "value": v, "id": i})
+        elif op in ("queue.reset", "queue.enable"):
+            both = op == "queue.reset" and nxt is not None and nxt["op"] == "queue.enable" and \
+                nxt.get("queue", 0) == 0
+            code = 0 if both else 1 if op == "queue.reset" else 2
+            if self.op("queue", bytes([code])):
+                self.expect.append({"op": op})
+                if both:
+                    self.expect.append({"op": "queue.enable"})
+            return 2 if both else 1
+        else:
+            return super().step(st, nxt)
+        return 1
+
+
+def encode_packed(sc):
+    """(bytes, expected decoded steps) for a scenario dict run on the packed
+    ring (a packed scenario, or a split one without split raw ops), or raise
+    Unsupported."""
+    if sc.get("transport", "mmio") != "mmio":
+        raise Unsupported("not mmio")
+    if any(st["op"] in SPLIT_RAW for st in sc["steps"]):
+        raise Unsupported("split raw ops")
+    q = num(sc.get("queue_size", 8))
+    if not 1 <= q <= 256:
+        raise Unsupported("queue_size %d" % q)
+    acc = sc.get("accept_features")
+    feats = set(acc) if acc is not None else \
+        {"INDIRECT_DESC", "EVENT_IDX", "IN_ORDER", "NOTIFICATION_DATA", "RING_RESET", *EXTRAS}
+    h1 = (1 if "INDIRECT_DESC" in feats else 0) | (2 if "EVENT_IDX" in feats else 0)
+    h1 |= 4 if sc.get("driver_poll") else 0
+    h1 |= POLICIES[sc.get("policy", "scripted")] << 3
+    h1 |= 0x20 if feats & set(EXTRAS) else 0
+    batch = num(sc.get("device_batch", 1))
+    h1 |= (3 if batch >= 16 else 2 if batch >= 2 else 0) << 6
+    lat = num(sc.get("device_latency", 0))
+    h2 = min(range(8), key=lambda i: (abs(LATENCY_TABLE[i] - lat), i))
+    h2 |= (0x40 if "IN_ORDER" in feats else 0) | (0x80 if "NOTIFICATION_DATA" in feats else 0)
+    h5 = (1 if "RING_RESET" in feats else 0) | (2 if sc.get("device_in_order_batch") else 0)
+    seed = num(sc.get("seed", 1)) & 0xFFFF
+    enc = PackedEncoder(q, num(sc.get("arena_size", 0x100000)) - 0x10000)
+    out = bytes([q - 1, h1, h2]) + u16(seed) + bytes([h5])
+    steps = sc["steps"]
+    i = 0
+    while i < len(steps) and enc.ops < MAX_OPS:
+        i += enc.step(steps[i], steps[i + 1] if i + 1 < len(steps) else None)
+    return out + bytes(enc.out), enc.expect
+
+
 # ---- the blk chain format ---------------------------------------------------
 
 BLK_LEN_TABLE = [0, 1, 15, 16, 17, 20, 21, 32, 48, 511, 512, 513, 1024, 4096, 2, 8]
@@ -396,6 +512,48 @@ def split_dict():
     return "\n".join(lines) + "\n"
 
 
+def packed_dict():
+    lines = ["# fuzz_packed_device: packed ring field values in the byte format of fuzz/README.md",
+             "# (little-endian operands; generated by fuzz/make_corpus.py)"]
+    for name, v in [("id_ffff", 0xFFFF), ("id_8000", 0x8000), ("id_0100", 0x100), ("id_0101", 0x101),
+                    ("flags_avail", PF_AVAIL), ("flags_used", PF_USED), ("flags_avail_used", PF_AVAIL | PF_USED),
+                    ("flags_avail_next", PF_AVAIL | 1), ("flags_avail_write", PF_AVAIL | 2),
+                    ("flags_avail_indirect", PF_AVAIL | 4), ("flags_used_next", PF_USED | 1),
+                    ("flags_used_write", PF_USED | 2), ("off_wrap_8000", 0x8000), ("evt_disable", 1),
+                    ("evt_desc", 2), ("evt_reserved", 3)]:
+        lines.append(dict_line(name, u16(v)))
+    for name, v in [("len_2p31", 1 << 31), ("len_max", 0xFFFFFFFF), ("len_64k", 0x10000),
+                    ("len_16m", PDESC_MAX_LEN), ("len_16", 16), ("len_512", 512), ("len_4096", 4096),
+                    ("len_4097", 4097), ("len_indirect_3", 48)]:
+        lines.append(dict_line(name, u32(v)))
+    for name, v in [("addr_scratch", SCRATCH), ("addr_arena_end", ARENA), ("addr_arena_end_m8", ARENA - 8),
+                    ("addr_top", 0xFFFFFFFFFFFFFFFF), ("addr_top_m15", 0xFFFFFFFFFFFFFFF0),
+                    ("addr_2p63", 1 << 63), ("addr_ring", RING_BASE), ("sector_cap", DISK_SECTORS)]:
+        lines.append(dict_line(name, u64(v)))
+    # flags bytes: lap bits added by the engine (< 0x80), exact (0x80 | AVAIL 8 | USED 0x10)
+    for name, v in [("pflags_next", 1), ("pflags_write", 2), ("pflags_next_write", 3),
+                    ("pflags_indirect", 4), ("pflags_exact_none", 0x80), ("pflags_exact_avail", 0x88),
+                    ("pflags_exact_used", 0x90), ("pflags_exact_both", 0x98),
+                    ("pflags_exact_avail_next", 0x89), ("pflags_exact_used_write", 0x92)]:
+        lines.append(dict_line(name, bytes([v])))
+    # a whole packed descriptor, as raw.write data into the ring (available on lap 0)
+    lines.append(dict_line("desc_avail_next", u64(SCRATCH) + u32(16) + u16(0) + u16(PF_AVAIL | 1)))
+    lines.append(dict_line("desc_avail_write", u64(SCRATCH + 0x800) + u32(1) + u16(0) + u16(PF_AVAIL | 2)))
+    # whole ops: a FLUSH list (header, status) written last to first, published, kicked
+    P = POP
+    ops = [("op_pdesc_status_w", [P["raw.pdesc"], 1, 1 | (1 << 3), 1 << 2, 0, 2]),
+           ("op_pdesc_hdr", [P["raw.pdesc"], 0, 1, 4 << 2, 0, 1]),
+           ("op_pdesc_indirect", [P["raw.pdesc"], 0, 1 | (4 << 3), 2 | (2 << 2), 0, 4]),
+           ("op_pdesc_exact_used", [P["raw.pdesc"], 0, 1, 4 << 2, 0, 0x90]),
+           ("op_ppublish_2", [P["raw.ppublish"], 2, 0]), ("op_ppublish_1", [P["raw.ppublish"], 1, 0]),
+           ("op_write_flush_hdr", [P["raw.write"], 1, 4, 4, 0, 0, 0]),
+           ("op_kick", [P["kick"], 0]), ("op_wait", [P["wait"]]),
+           ("op_reset_init", [P["lifecycle"], 0]), ("op_queue_reset_enable", [P["queue"], 0]),
+           ("op_read", [P["blk.read"], 0, 0]), ("op_write", [P["blk.write"], 0, 0, 7])]
+    lines += [dict_line(n, bytes(b)) for n, b in ops]
+    return "\n".join(lines) + "\n"
+
+
 def blk_dict():
     lines = ["# fuzz_blk_request: request field values (little-endian; generated by fuzz/make_corpus.py)"]
     for t in (0, 1, 4, 8, 10, 11, 13, 14, 0x80000000):
@@ -462,7 +620,7 @@ def main():
     args = ap.parse_args()
     out = Path(args.out)
     files = sorted(Path(args.scenarios).rglob("*.json"))
-    scenarios, split, texts, skipped = [], {}, {}, []
+    scenarios, split, packed, texts, skipped, pskipped = [], {}, {}, {}, [], []
     for f in files:
         rel = f.relative_to(args.scenarios).with_suffix("").as_posix().replace("/", "_")
         text = f.read_bytes()
@@ -474,17 +632,25 @@ def main():
             split[rel] = encode_split(sc)[0]
         except Unsupported as e:
             skipped.append("%s (%s)" % (rel, e))
+        try:
+            packed[rel] = encode_packed(sc)[0]
+        except Unsupported as e:
+            pskipped.append("%s (%s)" % (rel, e))
     n_split = write_dir(out / "corpus" / "fuzz_split_device", split)
+    n_packed = write_dir(out / "corpus" / "fuzz_packed_device", packed)
     n_blk = write_dir(out / "corpus" / "fuzz_blk_request", blk_seeds())
     n_sc = write_dir(out / "corpus" / "fuzz_scenario", texts)
     (out / "dict").mkdir(parents=True, exist_ok=True)
     (out / "dict" / "fuzz_split_device.dict").write_text(split_dict())
+    (out / "dict" / "fuzz_packed_device.dict").write_text(packed_dict())
     (out / "dict" / "fuzz_blk_request.dict").write_text(blk_dict())
     (out / "dict" / "fuzz_scenario.dict").write_text(scenario_dict(scenarios))
     total = sum(p.stat().st_size for p in (out / "corpus").rglob("*") if p.is_file())
     print("fuzz_split_device: %d seeds from %d scenarios (%d skipped)" % (n_split, len(files), len(skipped)))
     for s in skipped:
         print("  skipped: " + s)
+    print("fuzz_packed_device: %d seeds from %d scenarios (%d skipped: split raw ops, queue size)"
+          % (n_packed, len(files), len(pskipped)))
     print("fuzz_blk_request: %d seeds; fuzz_scenario: %d seeds; corpus total %d bytes"
           % (n_blk, n_sc, total))
     return 0

@@ -2,7 +2,8 @@
  * (see fuzz_decode.h; the byte format is documented in fuzz/README.md).
  *
  * Owns: the target table, the byte reader (total: past the end every read is
- * zero), the split-ring driver-op decoder, the blk-chain decoder, the JSON
+ * zero), the ring targets' header and driver-op decoders (split and packed:
+ * the ops they share and each ring's own), the blk-chain decoder, the JSON
  * text they emit, and the oracles run on a decoded input.
  * Must never: emit a scenario the loader refuses (the decoders clamp every
  * value into the field's range, so an input can never be "invalid"), keep
@@ -106,7 +107,7 @@ static char *sb_take(sb *b, size_t *len) {
   return b->p;
 }
 
-/* ---- split ring: the driver-op format ------------------------------------ */
+/* ---- ring targets: the driver-op format ---------------------------------- */
 
 /* The layout the driver model uses (scenarios/README.md, "Guest memory
  * layout"): queue 0's rings from 0x1000, the scratch area in the last 64 KiB
@@ -129,9 +130,24 @@ typedef struct dec {
   uint32_t nsteps;
   uint32_t nops;
   uint16_t qsize;
-  uint16_t avail_est; /* a guess at avail.idx, to bias raw index values near it */
-  uint64_t desc, avail, used;
+  uint16_t avail_est; /* split: a guess at avail.idx, to bias raw index values near it */
+  uint64_t desc, avail, used; /* the layout's three parts (packed: ring, driver and device event areas) */
 } dec;
+
+/* What a ring target's header says (fuzz_decode.h: the target's header()). */
+#define SETUP_MAX_FEATURES 12
+struct vsim_fuzz_setup {
+  uint16_t queue_size;
+  uint16_t seed;
+  const char *policy;
+  unsigned batch;
+  uint64_t latency;
+  bool poll;
+  bool in_order_batch;  /* device_in_order_batch */
+  unsigned regions;     /* bit i: the i-th special page of the scratch area (none, device-ro, driver-only) */
+  const char *features[SETUP_MAX_FEATURES]; /* accepted on top of VERSION_1 */
+  unsigned nfeatures;
+};
 
 struct vsim_fuzz_op_def {
   const char *name;
@@ -382,6 +398,67 @@ static void op_delay_irq(dec *d) {
 
 static void op_poll(dec *d) { step_simple(d, "poll"); }
 
+/* ---- packed ring: its raw ops ---- */
+
+/* The loader takes a raw.pdesc len up to VSIM_SCENARIO_MAX_DATA only (not
+ * any u32, as for raw.desc): larger lengths are cut to that. A descriptor
+ * with any u32 length can still be written with raw.write into the ring. */
+#define PDESC_MAX_LEN (16u << 20)
+#define PF_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define PF_USED (1u << VRING_PACKED_DESC_F_USED)
+
+/* A buffer id: a valid one (modulo the size), the size, the size + 1, or any u16. */
+static uint16_t dec_id(dec *d) {
+  uint8_t b = rd8(&d->r);
+  switch (b) {
+    case 0xff: return rd16(&d->r);
+    case 0xfe: return (uint16_t)(d->qsize + 1u);
+    case 0xfd: return d->qsize;
+    default: return (uint16_t)(b % d->qsize);
+  }
+}
+
+static void op_raw_pdesc(dec *d) {
+  uint16_t idx = (uint16_t)(rd8(&d->r) % d->qsize);
+  uint64_t addr = dec_addr(d);
+  uint32_t len = dec_len(d);
+  if (len > PDESC_MAX_LEN) len = PDESC_MAX_LEN;
+  uint16_t id = dec_id(d);
+  uint8_t f = rd8(&d->r);
+  bool exact = f >= 0x80 && f != 0xfe;
+  uint16_t flags;
+  if (f >= 0xfe)
+    flags = rd16(&d->r);
+  else if (f < 0x80)
+    flags = (uint16_t)(f & 7u);
+  else
+    flags = (uint16_t)((f & 7u) | ((f & 8u) ? PF_AVAIL : 0u) | ((f & 0x10u) ? PF_USED : 0u));
+  step_open(d, "raw.pdesc");
+  field_int(d, "index", idx);
+  field_u64(d, "addr", addr);
+  field_int(d, "len", len);
+  field_int(d, "id", id);
+  field_int(d, "flags", flags);
+  if (exact) sb_printf(&d->steps, ", \"exact\": true");
+  step_close(d);
+}
+
+static void op_raw_ppublish(dec *d) {
+  uint8_t c = rd8(&d->r);
+  uint16_t count = c == 0xff ? rd16(&d->r) : (uint16_t)(c % (d->qsize + 1u));
+  uint16_t id = dec_id(d);
+  step_open(d, "raw.ppublish");
+  field_int(d, "value", count);
+  field_int(d, "id", id);
+  step_close(d);
+}
+
+static void op_queue(dec *d) {
+  uint8_t q = rd8(&d->r) % 3u;
+  if (q != 2) step_simple(d, "queue.reset");
+  if (q != 1) step_simple(d, "queue.enable");
+}
+
 /* The opcode is the op byte modulo the table size: every byte is an op. The
  * order is part of the format (fuzz/README.md, fuzz/make_corpus.py). */
 static const vsim_fuzz_op_def split_ops[] = {
@@ -394,7 +471,14 @@ static const vsim_fuzz_op_def split_ops[] = {
     {"fault.delay_irq", op_delay_irq},   {"poll", op_poll},
 };
 
-static uint16_t split_queue_size(uint8_t b) { return (uint16_t)(1u << (b % 9u)); } /* 1..256 */
+static const vsim_fuzz_op_def packed_ops[] = {
+    {"raw.pdesc", op_raw_pdesc},       {"raw.ppublish", op_raw_ppublish},
+    {"raw.write", op_raw_write},       {"kick", op_kick},
+    {"wait", op_wait},                 {"blk.read", op_blk_read},
+    {"blk.write", op_blk_write},       {"blk.other", op_blk_other},
+    {"lifecycle", op_lifecycle},       {"queue", op_queue},
+    {"fault.delay_irq", op_delay_irq}, {"poll", op_poll},
+};
 
 /* descriptor table, available ring right after it, used ring at the next
  * 64-byte boundary (frontend-model/driver.c) */
@@ -404,12 +488,62 @@ static void split_layout(uint16_t q, uint64_t part[3]) {
   part[2] = (part[1] + 6u + 2u * q + 63u) & ~UINT64_C(63);
 }
 
+/* descriptor ring, then the driver and the device event suppression areas
+ * (4 bytes each) right after it (frontend-model/driver.c) */
+static void packed_layout(uint16_t q, uint64_t part[3]) {
+  part[0] = RING_BASE;
+  part[1] = part[0] + 16u * q;
+  part[2] = part[1] + 4u;
+}
+
 static const uint64_t latency_table[8] = {0, 0, 0, 0, 1, 2, 7, 64};
 static const unsigned batch_table[4] = {1, 1, 2, 16};
 static const char *const policy_names[4] = {"scripted", "round-robin", "random", "scripted"};
 
+static void setup_feature(vsim_fuzz_setup *o, bool on, const char *name) {
+  if (on && o->nfeatures < SETUP_MAX_FEATURES) o->features[o->nfeatures++] = name;
+}
+
+/* Bytes 1-4 mean the same on both rings (fuzz/README.md); byte 2 bits 6-7
+ * are the packed header's. */
+static void common_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->policy = policy_names[(h[1] >> 3) & 3];
+  o->batch = batch_table[h[1] >> 6];
+  o->latency = latency_table[h[2] % 8];
+  o->poll = (h[1] & 4) != 0;
+  o->regions = (h[2] >> 3) & 7u;
+  o->seed = (uint16_t)(h[3] | (h[4] << 8));
+  setup_feature(o, h[1] & 1, "INDIRECT_DESC");
+  setup_feature(o, h[1] & 2, "EVENT_IDX");
+}
+
+static void blk_extras(const uint8_t *h, vsim_fuzz_setup *o) {
+  setup_feature(o, h[1] & 0x20, "FLUSH");
+  setup_feature(o, h[1] & 0x20, "DISCARD");
+  setup_feature(o, h[1] & 0x20, "WRITE_ZEROES");
+}
+
+static void split_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->queue_size = (uint16_t)(1u << (h[0] % 9u)); /* 1..256, powers of two */
+  common_header(h, o);
+  blk_extras(h, o);
+}
+
+static void packed_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->queue_size = (uint16_t)(1u + h[0]); /* 1..256, any */
+  common_header(h, o);
+  setup_feature(o, h[2] & 0x40, "IN_ORDER");
+  setup_feature(o, h[2] & 0x80, "NOTIFICATION_DATA");
+  setup_feature(o, h[5] & 1, "RING_RESET");
+  blk_extras(h, o);
+  o->in_order_batch = (h[5] & 2) != 0;
+}
+
 /* The work bound: every scenario step may make the device pop at most a
- * queue's worth of chains (avail.idx can run at most queue size ahead), and
+ * queue's worth of chains (split: avail.idx can run at most queue size ahead;
+ * packed: a descriptor the driver wrote is available for one lap of the
+ * device's wrap counter, and one step writes a list of at most queue size
+ * descriptors), and
  * every pop costs a bounded number of scheduler steps (pop, complete, the
  * interrupt the driver handles); plus the engine's spin detector (4096 idle
  * steps) and initialisation. */
@@ -422,9 +556,12 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
   dec d;
   memset(&d, 0, sizeof d);
   d.r = (rd){data, size, 0};
-  uint8_t h0 = rd8(&d.r), h1 = rd8(&d.r), h2 = rd8(&d.r);
-  uint16_t seed = rd16(&d.r);
-  d.qsize = t->queue_size(h0);
+  uint8_t h[VSIM_FUZZ_MAX_HEADER] = {0};
+  for (unsigned i = 0; i < t->header_len && i < VSIM_FUZZ_MAX_HEADER; i++) h[i] = rd8(&d.r);
+  vsim_fuzz_setup su;
+  memset(&su, 0, sizeof su);
+  t->header(h, &su);
+  d.qsize = su.queue_size;
   uint64_t part[3];
   t->layout(d.qsize, part);
   d.desc = part[0];
@@ -449,20 +586,21 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
             d.qsize);
   sb_printf(&b, "  \"arena_size\": %" PRIu64 ",\n  \"device_config\": {\"capacity\": %u},\n", ARENA_SIZE,
             DISK_SECTORS);
-  sb_printf(&b, "  \"seed\": %u,\n  \"policy\": \"%s\",\n  \"max_steps\": %" PRIu64 ",\n", seed,
-            policy_names[(h1 >> 3) & 3], bound);
-  sb_printf(&b, "  \"device_batch\": %u,\n  \"device_latency\": %" PRIu64 ",\n",
-            batch_table[h1 >> 6], latency_table[h2 % 8]);
-  if (h1 & 4) sb_printf(&b, "  \"driver_poll\": true,\n");
-  sb_printf(&b, "  \"accept_features\": [\"VERSION_1\"%s%s%s],\n",
-            (h1 & 1) ? ", \"INDIRECT_DESC\"" : "", (h1 & 2) ? ", \"EVENT_IDX\"" : "",
-            (h1 & 0x20) ? ", \"FLUSH\", \"DISCARD\", \"WRITE_ZEROES\"" : "");
-  if (h2 & 0x38) {
+  sb_printf(&b, "  \"seed\": %u,\n  \"policy\": \"%s\",\n  \"max_steps\": %" PRIu64 ",\n", su.seed,
+            su.policy, bound);
+  sb_printf(&b, "  \"device_batch\": %u,\n  \"device_latency\": %" PRIu64 ",\n", su.batch,
+            su.latency);
+  if (su.in_order_batch) sb_printf(&b, "  \"device_in_order_batch\": true,\n");
+  if (su.poll) sb_printf(&b, "  \"driver_poll\": true,\n");
+  sb_printf(&b, "  \"accept_features\": [\"VERSION_1\"");
+  for (unsigned i = 0; i < su.nfeatures; i++) sb_printf(&b, ", \"%s\"", su.features[i]);
+  sb_printf(&b, "],\n");
+  if (su.regions) {
     static const char *const acc[3] = {"none", "device-ro", "driver-only"};
     sb_printf(&b, "  \"memory\": [");
     bool first = true;
     for (unsigned i = 0; i < 3; i++)
-      if (h2 & (8u << i)) {
+      if (su.regions & (1u << i)) {
         sb_printf(&b, "%s{\"base\": \"0x%" PRIx64 "\", \"len\": 4096, \"access\": \"%s\"}",
                   first ? "" : ", ", SCRATCH + 0xc000u + 0x1000u * i, acc[i]);
         first = false;
@@ -667,12 +805,15 @@ static char *blk_scenario(const blk_in *b, const uint8_t *mem, size_t size, uint
 
 static const vsim_fuzz_target targets[] = {
     {"fuzz_split_device", VSIM_FUZZ_RING_DEVICE,
-     "a malicious driver's split-ring ops against the built-in blk device", "split",
-     split_queue_size, split_layout, split_ops, sizeof split_ops / sizeof split_ops[0]},
-    {"fuzz_scenario", VSIM_FUZZ_SCENARIO, "the JSON scenario loader and validator", NULL, NULL,
+     "a malicious driver's split-ring ops against the built-in blk device", "split", 5,
+     split_header, split_layout, split_ops, sizeof split_ops / sizeof split_ops[0]},
+    {"fuzz_packed_device", VSIM_FUZZ_RING_DEVICE,
+     "a malicious driver's packed-ring ops against the built-in blk device", "packed", 6,
+     packed_header, packed_layout, packed_ops, sizeof packed_ops / sizeof packed_ops[0]},
+    {"fuzz_scenario", VSIM_FUZZ_SCENARIO, "the JSON scenario loader and validator", NULL, 0, NULL,
      NULL, NULL, 0},
     {"fuzz_blk_request", VSIM_FUZZ_BLK_REQUEST,
-     "one descriptor chain against the blk model's request parser", NULL, NULL, NULL, NULL, 0},
+     "one descriptor chain against the blk model's request parser", NULL, 0, NULL, NULL, NULL, 0},
 };
 
 const vsim_fuzz_target *vsim_fuzz_target_at(size_t i) {

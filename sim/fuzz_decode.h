@@ -29,15 +29,22 @@ enum vsim_fuzz_kind {
 };
 
 typedef struct vsim_fuzz_op_def vsim_fuzz_op_def; /* one opcode (fuzz_decode.c) */
+typedef struct vsim_fuzz_setup vsim_fuzz_setup;   /* a decoded ring header (fuzz_decode.c) */
+
+/* The most header bytes a ring target reads. */
+#define VSIM_FUZZ_MAX_HEADER 8
 
 typedef struct vsim_fuzz_target {
   const char *name;         /* the libFuzzer binary and corpus name */
   enum vsim_fuzz_kind kind;
   const char *what;         /* one line for listings */
-  /* VSIM_FUZZ_RING_DEVICE only: the ring layout and its opcode table. A new
-   * ring (packed) is one more entry with its own ring name and table. */
-  const char *ring;         /* "split" */
-  uint16_t (*queue_size)(uint8_t b); /* header byte 0 -> a valid queue size */
+  /* VSIM_FUZZ_RING_DEVICE only: the ring, its header, its layout and its
+   * opcode table; each ring is one entry with its own name and tables. */
+  const char *ring;         /* "split", "packed" */
+  unsigned header_len;      /* header bytes (<= VSIM_FUZZ_MAX_HEADER), zeros past the input's end */
+  /* header bytes -> queue size (always a valid one for the ring), accepted
+   * features and run settings */
+  void (*header)(const uint8_t *hdr, vsim_fuzz_setup *out);
   /* where the driver model puts queue 0's three ring parts (descriptor
    * area, driver area, device area), for the address selectors */
   void (*layout)(uint16_t queue_size, uint64_t part[3]);

@@ -812,7 +812,7 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
 static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   unsigned allowed = op_table[st->op].allowed;
   bool has_len = false;
-  uint64_t len_max = st->op == VSIM_OP_RAW_DESC ? UINT32_MAX : VSIM_SCENARIO_MAX_DATA;
+  uint64_t len_max = (st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC) ? UINT32_MAX : VSIM_SCENARIO_MAX_DATA;
   if (!step_parse_queue(ld, o, st)) return false;
   if ((allowed & B(SF_VALUE)) && !step_parse_value(ld, o, st)) return false;
   if (!opt_u64(ld, o, "sector", 0, UINT64_MAX, &st->sector, NULL)) return false;

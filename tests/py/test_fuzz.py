@@ -6,8 +6,11 @@
   - what fuzz-repro prints replays with `virtio-sim run`: loads, and runs to the
     same trace hash twice;
   - every committed corpus file decodes and passes its oracles;
-  - fuzz/make_corpus.py's encoder is the decoder's inverse on the scenarios'
-    raw ops;
+  - fuzz/make_corpus.py's encoders are the decoders' inverse on the scenarios'
+    raw ops (split, and packed: the packed scenarios and the split ones run as
+    packed);
+  - the packed target's header and ops decode as fuzz/README.md says (any
+    queue size 1..256, id and flags selectors, the raw.pdesc length cap);
   - fuzz-repro's usage errors exit 2.
 
 The CLI is found through VSIM_CLI (set by the Makefile's test-py target), else
@@ -30,8 +33,11 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim")
 CORPUS = REPO / "fuzz" / "corpus"
-TARGETS = ["fuzz_split_device", "fuzz_blk_request", "fuzz_scenario"]
-RING_TARGETS = ["fuzz_split_device", "fuzz_blk_request"]  # the ones that emit a scenario of their own
+TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_blk_request", "fuzz_scenario"]
+# the ones that emit a scenario of their own
+RING_TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_blk_request"]
+# the malicious-driver targets and the ring their scenarios ask for
+DEVICE_TARGETS = {"fuzz_split_device": "split", "fuzz_packed_device": "packed"}
 
 # the sanitizer pass: sample instead of everything (see the docstring)
 SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
@@ -89,13 +95,17 @@ def test_decoder_total_and_deterministic(tmp_path, target):
         sc = json.loads(first)
         assert sc["name"] == target and sc["device"] == "blk"
         assert isinstance(sc["steps"], list)
+        if target in DEVICE_TARGETS:
+            assert sc.get("ring", "split") == DEVICE_TARGETS[target]
+            assert 1 <= sc["queue_size"] <= 256
 
 
-def test_decoder_prefixes_are_inputs(tmp_path):
+@pytest.mark.parametrize("target", sorted(DEVICE_TARGETS))
+def test_decoder_prefixes_are_inputs(tmp_path, target):
     """Past the end every byte reads as 0: any prefix of an input decodes."""
     data = random_inputs(99, 1)[0] or bytes(range(64))
-    for k in (0, 1, 3, 5, 6, len(data) // 2, len(data)):
-        decode_ok(tmp_path, "fuzz_split_device", data[:k])
+    for k in (0, 1, 3, 5, 6, 7, len(data) // 2, len(data)):
+        decode_ok(tmp_path, target, data[:k])
 
 
 def test_scenario_target_passes_input_through(tmp_path):
@@ -115,7 +125,7 @@ def test_repro_replays_with_the_same_trace_hash(tmp_path, target):
         assert (a["trace_hash"], a["steps"], a["events"]) == (b["trace_hash"], b["steps"], b["events"])
         sc = json.loads(out.read_bytes())
         assert "expect" not in sc
-        if target == "fuzz_split_device":
+        if target in DEVICE_TARGETS:
             assert a["steps"] < sc["max_steps"]
 
 
@@ -166,6 +176,89 @@ def test_encoder_is_the_decoders_inverse(tmp_path):
             assert all(g.get(k) == v for k, v in e.items()), "%s: decoded %s, encoded %s" % (f, g, e)
         checked += 1
     assert checked >= 10 // SAMPLE
+
+
+def test_packed_encoder_is_the_decoders_inverse(tmp_path):
+    """The packed encoder, on the packed scenarios and on the split ones it
+    runs as packed: decoding gives back the same ops, and the packed raw ops'
+    index, len, id, flags, exact, value exactly."""
+    checked = raw = 0
+    for f in sorted((REPO / "scenarios").rglob("*.json"))[::SAMPLE]:
+        sc = json.loads(f.read_text())
+        try:
+            data, expect = make_corpus.encode_packed(sc)
+        except make_corpus.Unsupported:
+            continue
+        got = json.loads(decode_ok(tmp_path, "fuzz_packed_device", data))
+        assert got["ring"] == "packed"
+        assert got["queue_size"] == int(sc.get("queue_size", 8)), f
+        assert [s["op"] for s in got["steps"]] == [e["op"] for e in expect], f
+        for g, e in zip(got["steps"], expect):
+            for k, v in e.items():
+                assert g.get(k, False if k == "exact" else None) == v, "%s: decoded %s, encoded %s" % (f, g, e)
+        checked += 1
+        raw += any(e["op"].startswith("raw.p") for e in expect)
+    assert checked >= 40 // SAMPLE and raw >= 8 // SAMPLE, (checked, raw)
+
+
+def packed_input(header, *ops):
+    """A fuzz_packed_device input: the 6 header bytes, then the ops' bytes."""
+    return bytes(header) + b"".join(bytes(o) for o in ops)
+
+
+PACKED_OP = {name: i for i, name in enumerate(make_corpus.PACKED_OPS)}
+
+
+def test_packed_header(tmp_path):
+    """Byte 0 is any queue size 1..256 (not only powers of two); the feature
+    bits and byte 5 (RING_RESET, device_in_order_batch)."""
+    for b0 in (0, 2, 4, 99, 254, 255):
+        sc = json.loads(decode_ok(tmp_path, "fuzz_packed_device", bytes([b0])))
+        assert sc["queue_size"] == b0 + 1 and sc["ring"] == "packed"
+        assert sc["accept_features"] == ["VERSION_1"] and "device_in_order_batch" not in sc
+    sc = json.loads(decode_ok(tmp_path, "fuzz_packed_device", bytes([6, 0x27, 0xC5, 7, 1, 3])))
+    assert sc["queue_size"] == 7 and sc["seed"] == 0x107 and sc["policy"] == "scripted"
+    assert sc["device_latency"] == 2 and sc["driver_poll"] is True and sc["device_in_order_batch"] is True
+    assert sc["accept_features"] == ["VERSION_1", "INDIRECT_DESC", "EVENT_IDX", "IN_ORDER",
+                                     "NOTIFICATION_DATA", "RING_RESET", "FLUSH", "DISCARD", "WRITE_ZEROES"]
+
+
+def test_packed_ops_decode(tmp_path):
+    """The packed raw ops' selectors (fuzz/README.md): index modulo the size,
+    ids (valid, size, size + 1, any u16), flags (lap bits added, exact with
+    AVAIL / USED, any u16 either way), the raw.pdesc length cap, publish
+    counts, queue.reset / queue.enable."""
+    P = PACKED_OP
+    q = 6  # queue size 6: header byte 0 is 5
+    data = packed_input(
+        [5, 0x01, 0, 1, 0, 1],
+        [P["raw.pdesc"], 13, 1 | (2 << 3), 4 << 2, 3, 0x03],  # index 13 % 6, scratch + 0x1000, 16, id 3, NEXT|WRITE
+        [P["raw.pdesc"], 0, 2, 0, 0, 0xFD, 0x99],  # descriptor ring slot 0, len 0, id = size, exact AVAIL|USED|NEXT
+        [P["raw.pdesc"], 1, 3, 1, (15 << 2), 0xFE, 0x80],  # driver area + 2, len 2^32-1 cut, id size + 1, exact none
+        [P["raw.pdesc"], 2, 4, 0, 3, 0x78, 0x56, 0x34, 0x12, 0xFF, 0x34, 0x12, 0xFE, 0x81, 0x80],
+        [P["raw.pdesc"], 3, 5 | (3 << 3), 1 << 2, 0, 0xFF, 0x05, 0x80],
+        [P["raw.ppublish"], 7, 0xFF, 0xFF, 0xFF],  # count 7 % 7 = 0, id 0xffff
+        [P["raw.ppublish"], 0xFF, 0x00, 0x01, 2],  # count 0x100, id 2
+        [P["queue"], 0], [P["queue"], 1], [P["queue"], 2], [P["kick"], 0xC3], [P["wait"]])
+    sc = json.loads(decode_ok(tmp_path, "fuzz_packed_device", data))
+    assert sc["queue_size"] == q
+    steps = sc["steps"]
+    base = 0x30000
+    ring = 0x1000
+    assert steps[0] == {"op": "raw.pdesc", "index": 1, "addr": hex(base + 0x1000), "len": 16, "id": 3, "flags": 3}
+    assert steps[1] == {"op": "raw.pdesc", "index": 0, "addr": hex(ring), "len": 0, "id": q,
+                        "flags": 0x8081, "exact": True}
+    assert steps[2] == {"op": "raw.pdesc", "index": 1, "addr": hex(ring + 16 * q + 2), "len": 16 << 20,
+                        "id": q + 1, "flags": 0, "exact": True}
+    assert steps[3] == {"op": "raw.pdesc", "index": 2, "addr": hex(ring + 16 * q + 4), "len": 16 << 20,
+                        "id": 0x1234, "flags": 0x8081}
+    assert steps[4] == {"op": "raw.pdesc", "index": 3, "addr": hex(0x40000 - 3), "len": 1, "id": 0,
+                        "flags": 0x8005, "exact": True}
+    assert steps[5] == {"op": "raw.ppublish", "value": 0, "id": 0xFFFF}
+    assert steps[6] == {"op": "raw.ppublish", "value": 0x100, "id": 2}
+    assert [s["op"] for s in steps[7:]] == ["queue.reset", "queue.enable", "queue.reset", "queue.enable",
+                                            "kick", "wait"]
+    assert steps[11]["value"] == 3
 
 
 def test_blk_chain_scenario_is_equivalent(tmp_path):
