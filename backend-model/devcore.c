@@ -279,14 +279,20 @@ static bool held_due(const vsim_devcore *dc, const vsim_devq *q) {
   return h->count && h->due[h->head] <= dc->host->now(dc->host->ctx);
 }
 
+/* May the device touch queue q at all: after DRIVER_OK (or with the mutant
+ * that does not wait), not in DEVICE_NEEDS_RESET, and only a live queue. */
+static bool may_serve(const vsim_devcore *dc, const vsim_devq *q) {
+  bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
+  return live_ok && !(dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) && q->vq_live;
+}
+
 static bool dc_queue_runnable(void *be, uint16_t i) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return false;
   const vsim_devq *q = &dc->q[i];
   if (q->kicked) return true; /* even when it may not act: it drops the kick */
   /* a device that must not touch its queues has no work, whatever it holds */
-  bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
-  if (!live_ok || (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !q->vq_live) return false;
+  if (!may_serve(dc, q)) return false;
   return (q->draining && can_hold(dc, q)) || held_due(dc, q);
 }
 
@@ -329,8 +335,7 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return -1;
   vsim_devq *q = &dc->q[i];
-  bool live_ok = (dc->status & VIRTIO_CONFIG_S_DRIVER_OK) || mut(dc, VSIM_MUT_DEV_EARLY_USE);
-  if (!live_ok || (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !q->vq_live) {
+  if (!may_serve(dc, q)) {
     /* a kick the device may not act on yet: the spec says ignore it */
     q->kicked = false;
     q->draining = false;
