@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "blk.h"
+#include "virtiosim/mutants.h"
 #include "registry.h"
 
 typedef struct builtin {
@@ -67,6 +68,60 @@ int vsim_backend_open(const char *name, const vsim_backend_params *params,
   }
   snprintf(err, errlen, "unknown device '%s' (built-in: blk; or plugin:PATH.so)", name);
   return -1;
+}
+
+int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err, unsigned errlen) {
+  memset(out, 0, sizeof *out);
+  const char *body = spec;
+  if (strncmp(spec, "builtin:", 8) == 0) {
+    body = spec + 8;
+  } else if (strncmp(spec, "plugin:", 7) == 0) {
+    out->kind = VSIM_BACKEND_PLUGIN;
+  } else if (strncmp(spec, "vhost-user:", 11) == 0) {
+    snprintf(err, errlen, "backend '%s': vhost-user backends are not supported yet", spec);
+    return -1;
+  }
+  const char *q = strchr(body, '?');
+  size_t n = q ? (size_t)(q - body) : strlen(body);
+  if (n == 0 || n >= sizeof out->open_name) {
+    snprintf(err, errlen, "backend '%s': expected builtin:TYPE, plugin:PATH.so or vhost-user:SOCKET", spec);
+    return -1;
+  }
+  memcpy(out->open_name, body, n);
+  out->open_name[n] = 0;
+  if (out->kind == VSIM_BACKEND_BUILTIN) {
+    bool known = false;
+    for (size_t i = 0; builtin_names[i]; i++) known |= strcmp(builtin_names[i], out->open_name) == 0;
+    if (!known) {
+      snprintf(err, errlen, "backend '%s': no built-in model '%s' (built-in: blk)", spec, out->open_name);
+      return -1;
+    }
+  }
+  if (!q) return 0;
+  if (strncmp(q + 1, "mutant=", 7) != 0) {
+    snprintf(err, errlen, "backend '%s': the only option is ?mutant=NAME[,NAME...]", spec);
+    return -1;
+  }
+  const char *m = q + 8;
+  while (*m) {
+    const char *end = strchr(m, ',');
+    size_t len = end ? (size_t)(end - m) : strlen(m);
+    char name[64];
+    int id = -1;
+    if (len > 0 && len < sizeof name) {
+      memcpy(name, m, len);
+      name[len] = 0;
+      id = vsim_mutant_lookup(name);
+    }
+    if (id < 0) {
+      snprintf(err, errlen, "backend '%s': unknown mutant '%.*s' (see `virtio-sim mutants`)", spec,
+               (int)len, m);
+      return -1;
+    }
+    out->mutants |= UINT64_C(1) << id;
+    m += len + (end ? 1 : 0);
+  }
+  return 0;
 }
 
 void vsim_backend_close(vsim_backend_handle *h) {

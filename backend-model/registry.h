@@ -8,6 +8,7 @@
 #define VSIM_REGISTRY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "virtiosim/backend.h"
 
 typedef struct vsim_backend_handle {
@@ -19,6 +20,20 @@ typedef struct vsim_backend_handle {
 int vsim_backend_open(const char *name, const vsim_backend_params *params,
                       vsim_backend_handle *out, char *err, unsigned errlen);
 void vsim_backend_close(vsim_backend_handle *h);
+/* A backend as the user names it (`--backend SPEC`):
+ *   builtin:TYPE[?mutant=NAME[,NAME...]]  a built-in model, optionally broken on purpose
+ *   TYPE                                  same as builtin:TYPE
+ *   plugin:PATH.so[?mutant=...]           a dlopen()ed plugin (mutants then reach only the driver model)
+ *   vhost-user:SOCKET                     an out-of-process daemon (not built yet: a clear error)
+ * `open_name` is what vsim_backend_open takes. */
+enum vsim_backend_kind { VSIM_BACKEND_BUILTIN = 0, VSIM_BACKEND_PLUGIN, VSIM_BACKEND_VHOST_USER };
+typedef struct vsim_backend_spec {
+  enum vsim_backend_kind kind;
+  char open_name[512];
+  uint64_t mutants; /* VSIM_MUTBIT bits */
+} vsim_backend_spec;
+int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err, unsigned errlen);
+
 /* Names of the built-in models, NULL-terminated. */
 const char *const *vsim_backend_builtin_names(void);
 

@@ -1,10 +1,12 @@
 /* conformance/catalog.c — the check catalog as data.
  *
- * Owns: the table built from check_list.h and lookups by enum and by id.
+ * Owns: the tables built from check_list.h and mutants.h, and lookups by enum
+ * and by name.
  * Must never: hold mutable state.
  */
 #include <string.h>
 #include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
 
 #define SEV_MUST VSIM_SEV_MUST
 #define SEV_SHOULD VSIM_SEV_SHOULD
@@ -66,3 +68,23 @@ int vsim_check_on_packed(int check) {
       return check;
   }
 }
+
+static const struct {
+  const char *name;
+  int check;
+  const char *what;
+} mutants[VSIM_MUT__COUNT] = {
+#define VSIM_X_MUT_INFO(e, name, check, what) {name, VSIM_CHK_##check, what},
+    VSIM_MUTANT_LIST(VSIM_X_MUT_INFO)
+#undef VSIM_X_MUT_INFO
+};
+
+int vsim_mutant_lookup(const char *name) {
+  for (int i = 0; i < VSIM_MUT__COUNT; i++)
+    if (strcmp(mutants[i].name, name) == 0) return i;
+  return -1;
+}
+
+const char *vsim_mutant_name(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].name : NULL; }
+int vsim_mutant_check(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].check : -1; }
+const char *vsim_mutant_what(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].what : NULL; }

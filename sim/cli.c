@@ -21,7 +21,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
-          "                      [--ring split|packed]\n"
+          "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so]\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
@@ -121,6 +121,10 @@ static int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--max-steps") == 0) {
       if (vsim_cli_parse_u64(v, &opt.max_steps)) goto bad;
       opt.has_max_steps = true;
+      i++;
+    } else if (strcmp(a, "--backend") == 0) {
+      if (!v) goto bad;
+      opt.backend = v;
       i++;
     } else if (strcmp(a, "--no-checkers") == 0) {
       opt.checkers_off = true;

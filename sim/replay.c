@@ -308,6 +308,18 @@ static int read_header(vsim_trace_file *t, const char *line, size_t lineno, char
     }
     t->checkers = json_is_true(v);
   }
+  json_t *given = json_object_get(h, "options");
+  if (given && (v = json_object_get(given, "backend"))) {
+    if (!json_is_string(v)) {
+      errf(err, errlen, t->path, lineno, "header: field 'options.backend' must be a string");
+      goto out;
+    }
+    t->backend = strdup(json_string_value(v));
+    if (!t->backend) {
+      errf(err, errlen, t->path, lineno, "out of memory");
+      goto out;
+    }
+  }
   if ((v = json_object_get(h, "scenario_text"))) {
     if (!json_is_string(v)) {
       errf(err, errlen, t->path, lineno, "header: field 'scenario_text' must be a string");
@@ -583,6 +595,7 @@ void vsim_trace_file_free(vsim_trace_file *t) {
   free(t->scenario_path);
   free(t->version);
   free(t->text);
+  free(t->backend);
   free(t->ev);
   free(t->picks);
   memset(t, 0, sizeof *t);
@@ -677,6 +690,7 @@ vsim_replay *vsim_replay_new(const vsim_trace_file *t, const char *trace_out, bo
     o.max_steps = t->max_steps;
   }
   o.checkers_off = !t->checkers;
+  o.backend = t->backend;
   o.trace_path = trace_out;
   o.forced_picks = t->picks;
   o.nforced_picks = t->npicks;

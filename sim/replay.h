@@ -67,6 +67,7 @@ typedef struct vsim_trace_file {
   int policy;           /* enum vsim_policy */
   int ring;             /* enum vsim_ring */
   bool checkers;
+  char *backend;        /* options.backend of the recorded run, or NULL */
   /* events */
   vsim_rec_event *ev;
   size_t nev;

@@ -538,6 +538,22 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   if (s->opt.has_policy) sc->policy = (enum vsim_policy)s->opt.policy;
   if (s->opt.has_max_steps) sc->max_steps = s->opt.max_steps;
   if (s->opt.has_ring) sc->ring = (enum vsim_ring)s->opt.ring;
+  vsim_backend_spec bspec;
+  memset(&bspec, 0, sizeof bspec);
+  snprintf(bspec.open_name, sizeof bspec.open_name, "%s", sc->device);
+  if (s->opt.backend) {
+    char berr[640];
+    if (vsim_backend_spec_parse(s->opt.backend, &bspec, berr, sizeof berr)) {
+      snprintf(err, errlen, "%s", berr);
+      return -1;
+    }
+    if (bspec.kind == VSIM_BACKEND_BUILTIN && strcmp(bspec.open_name, sc->device) != 0) {
+      snprintf(err, errlen, "backend '%s' is a %s device; the scenario drives a %s device",
+               s->opt.backend, bspec.open_name, sc->device);
+      return -1;
+    }
+    sc->mutants |= bspec.mutants;
+  }
   if (sc->ring == VSIM_RING_PACKED) {
     /* the layout is orthogonal to a scenario's feature lists: a packed run
      * offers and accepts RING_PACKED whatever else the lists say */
@@ -589,8 +605,8 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .config_count = nkv,
   };
   char berr[256] = "";
-  if (vsim_backend_open(sc->device, &p, &s->be, berr, sizeof berr)) {
-    snprintf(err, errlen, "%s: device '%s': %s", sc->path, sc->device, berr);
+  if (vsim_backend_open(bspec.open_name, &p, &s->be, berr, sizeof berr)) {
+    snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
     return -1;
   }
   if (vsim_mmio_init(&s->mmio, s->be.backend, &s->host, sc->mutants)) {
@@ -640,6 +656,10 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   snprintf(s->repro, sizeof s->repro, "virtio-sim run %s --seed %" PRIu64 " --policy %s --ring %s",
            sc->path, sc->seed, vsim_policy_name(sc->policy),
            sc->ring == VSIM_RING_PACKED ? "packed" : "split");
+  if (s->opt.backend) {
+    size_t used = strlen(s->repro);
+    snprintf(s->repro + used, sizeof s->repro - used, " --backend '%s'", s->opt.backend);
+  }
   if (s->trace.out) {
     /* built with jansson so that any scenario name stays valid JSON */
     json_t *hdr = json_pack("{s:{s:s,s:s,s:I,s:s,s:s}}", "header", "scenario", sc->name, "path",
@@ -654,6 +674,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     if (s->opt.has_ring) json_object_set_new(given, "ring", json_string(s->opt.ring ? "packed" : "split"));
     if (s->opt.has_max_steps) json_object_set_new(given, "max_steps", json_integer((json_int_t)s->opt.max_steps));
     if (s->opt.checkers_off) json_object_set_new(given, "checkers_off", json_true());
+    if (s->opt.backend) json_object_set_new(given, "backend", json_string(s->opt.backend));
     json_object_set_new(h, "format", json_integer(2));
     json_object_set_new(h, "ring", json_string(sc->ring == VSIM_RING_PACKED ? "packed" : "split"));
     json_object_set_new(h, "max_steps", json_integer((json_int_t)sc->max_steps));

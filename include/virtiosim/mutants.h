@@ -73,4 +73,18 @@ enum vsim_mutant {
 
 #define VSIM_MUTBIT(m) (UINT64_C(1) << (VSIM_MUT_##m))
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* The mutant called `name` (enum vsim_mutant), or -1. */
+int vsim_mutant_lookup(const char *name);
+/* Its name, the check it breaks (enum vsim_check_id) and what it does; NULL /
+ * -1 out of range. */
+const char *vsim_mutant_name(int mutant);
+int vsim_mutant_check(int mutant);
+const char *vsim_mutant_what(int mutant);
+#ifdef __cplusplus
+}
+#endif
+
 #endif

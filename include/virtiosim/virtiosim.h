@@ -35,6 +35,10 @@ typedef struct vsim_options {
   bool has_max_steps;
   uint64_t max_steps;
   bool checkers_off;       /* run without observers (benchmarks) */
+  /* The device backend instead of the scenario's built-in model (the
+   * scenario's "device" still picks the driver): "builtin:blk?mutant=NAME",
+   * "plugin:PATH.so", ... (backend-model/registry.h); NULL for the default. */
+  const char *backend;
   /* Replay (sim/replay.c): the actor id the scheduler must run at step i + 1
    * is forced_picks[i] (0 driver, 1 + q device worker of queue q, -2 the
    * interrupt timer, -1 the policy decides), for the first nforced_picks
