@@ -14,6 +14,7 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
+#include "cmd_conform.h"
 #include "cmd_coverage.h"
 #include "cmd_trace.h"
 #include "fuzz_decode.h"
@@ -22,11 +23,13 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
           "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so]\n"
+          "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
           "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]     the scenario a fuzz input stands for\n"
+          "       virtio-sim conform --backend SPEC --device TYPE [...]  conformance suites, a verdict per test\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim coverage [--json]   normative sections with and without a check, per area\n"
           "       virtio-sim mutants             list the mutants and the check each one breaks\n"
@@ -121,6 +124,9 @@ static int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--max-steps") == 0) {
       if (vsim_cli_parse_u64(v, &opt.max_steps)) goto bad;
       opt.has_max_steps = true;
+      i++;
+    } else if (strcmp(a, "--features-off") == 0) {
+      if (vsim_cli_parse_u64(v, &opt.features_off)) goto bad;
       i++;
     } else if (strcmp(a, "--backend") == 0) {
       if (!v) goto bad;
@@ -306,6 +312,7 @@ int main(int argc, char **argv) {
   int r = vsim_cli_trace_command(argc, argv); /* replay, show, minimize */
   if (r >= 0) return r;
   if ((r = vsim_cli_coverage_command(argc, argv)) >= 0) return r;
+  if ((r = vsim_cli_conform_command(argc, argv)) >= 0) return r;
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc, argv);
   if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
   if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();

@@ -3,8 +3,9 @@
  * Owns: reading the spec's normative index (conformance/normative-index.json:
  * every in-scope normative section with its area and MUST/SHOULD counts) and
  * printing, per area, which sections at least one check of the catalog cites
- * and which none does. The index is found next to the executable's tree
- * (../conformance/ from build/), in the working directory, or with --index.
+ * and which none does. The index is found by vsim_datafile_find (next to the
+ * executable's tree, the installed share/ directory, the working directory),
+ * or given with --index.
  * Must never: guess a label: a section counts as covered only when a check
  * cites exactly its label.
  */
@@ -16,32 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 #include "cmd_coverage.h"
+#include "datafile.h"
 #include "virtiosim/checks.h"
 
 #define INDEX_REL "conformance/normative-index.json"
 
 static json_t *load_index(const char *given, char *used, size_t usedlen) {
   json_error_t e;
-  if (given) {
-    snprintf(used, usedlen, "%s", given);
-    return json_load_file(given, 0, &e);
-  }
-  /* next to the tree the executable was built in: <repo>/build/virtio-sim */
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    for (int up = 0; up < 3; up++) {
-      char *slash = strrchr(exe, '/');
-      if (!slash) break;
-      *slash = 0;
-      snprintf(used, usedlen, "%s/%s", exe, INDEX_REL);
-      json_t *j = json_load_file(used, 0, &e);
-      if (j) return j;
-    }
-  }
-  snprintf(used, usedlen, "%s", INDEX_REL);
-  return json_load_file(INDEX_REL, 0, &e);
+  if (given) snprintf(used, usedlen, "%s", given);
+  else vsim_datafile_find(INDEX_REL, used, usedlen);
+  return json_load_file(used, 0, &e);
 }
 
 /* How many checks cite `label`. */

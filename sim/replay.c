@@ -320,6 +320,13 @@ static int read_header(vsim_trace_file *t, const char *line, size_t lineno, char
       goto out;
     }
   }
+  if (given && (v = json_object_get(given, "features_off"))) {
+    if (!json_is_integer(v)) {
+      errf(err, errlen, t->path, lineno, "header: field 'options.features_off' must be an integer");
+      goto out;
+    }
+    t->features_off = (uint64_t)json_integer_value(v);
+  }
   if ((v = json_object_get(h, "scenario_text"))) {
     if (!json_is_string(v)) {
       errf(err, errlen, t->path, lineno, "header: field 'scenario_text' must be a string");
@@ -691,6 +698,7 @@ vsim_replay *vsim_replay_new(const vsim_trace_file *t, const char *trace_out, bo
   }
   o.checkers_off = !t->checkers;
   o.backend = t->backend;
+  o.features_off = t->features_off;
   o.trace_path = trace_out;
   o.forced_picks = t->picks;
   o.nforced_picks = t->npicks;

@@ -68,6 +68,7 @@ typedef struct vsim_trace_file {
   int ring;             /* enum vsim_ring */
   bool checkers;
   char *backend;        /* options.backend of the recorded run, or NULL */
+  uint64_t features_off; /* options.features_off of the recorded run */
   /* events */
   vsim_rec_event *ev;
   size_t nev;

@@ -39,6 +39,11 @@ typedef struct vsim_options {
    * scenario's "device" still picks the driver): "builtin:blk?mutant=NAME",
    * "plugin:PATH.so", ... (backend-model/registry.h); NULL for the default. */
   const char *backend;
+  /* Feature bits the driver must not accept (a conformance matrix variant). */
+  uint64_t features_off;
+  /* Leave violations to the caller: the scenario's "expect.violations" (or
+   * its absence) is not turned into failures; every other expectation is. */
+  bool violations_judged_by_caller;
   /* Replay (sim/replay.c): the actor id the scheduler must run at step i + 1
    * is forced_picks[i] (0 driver, 1 + q device worker of queue q, -2 the
    * interrupt timer, -1 the policy decides), for the first nforced_picks
@@ -89,6 +94,16 @@ typedef struct vsim_counters {
   bool stalled;
 } vsim_counters;
 void vsim_sim_counters(const vsim_sim *s, vsim_counters *out);
+
+/* The scenario step the script will run next (== number of steps when the
+ * script is done). */
+size_t vsim_sim_script_position(const vsim_sim *s);
+/* The number of steps in the scenario's script. */
+size_t vsim_sim_script_length(const vsim_sim *s);
+/* Features the device offered, and those the driver accepted (0 before the
+ * driver read or wrote them). */
+uint64_t vsim_sim_device_features(const vsim_sim *s);
+uint64_t vsim_sim_driver_features(const vsim_sim *s);
 
 /* The one-line command that reproduces this run. */
 const char *vsim_sim_repro(const vsim_sim *s);

@@ -1,0 +1,563 @@
+/* conformance/conform_plan.c — the test plan of a conformance run, and the
+ * scenario each test runs (see conform.h).
+ *
+ * Owns: reading conformance/suites.json, listing each suite's scenarios in a
+ * fixed order (sorted file names), classifying each scenario (well-formed or
+ * adversarial; which features it needs; whether it needs the built-in model's
+ * settings), expanding it over the feature matrix the backend offers, and
+ * rewriting a scenario into the test that runs it.
+ * Must never: iterate a directory in the order the file system returns (the
+ * plan, and so every test id, must be the same on every machine).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include "conform.h"
+#include "datafile.h"
+#include "registry.h"
+#include "scenario.h"
+#include "virtio_compat.h"
+#include "virtiosim/checks.h"
+#include "virtiosim/virtiosim.h"
+
+#define BIT(b) (UINT64_C(1) << (b))
+
+/* The matrix: ring layout is one axis; these feature bits are the others. */
+static const unsigned matrix_bits[] = {VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC,
+                                       VIRTIO_F_IN_ORDER};
+
+static const char *const matrix_short[] = {"event_idx", "indirect", "in_order"};
+
+static char *xstrdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *json_str_field(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int load_manifest(const char *path, vsim_conform_plan *plan, json_t **dirs_out, char *err,
+                         size_t errlen) {
+  json_error_t je;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root) {
+    snprintf(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    return -1;
+  }
+  json_t *suites = json_object_get(root, "suites");
+  if (!json_is_array(suites) || json_array_size(suites) == 0) {
+    snprintf(err, errlen, "%s: field 'suites' must be a non-empty array", path);
+    json_decref(root);
+    return -1;
+  }
+  size_t n = json_array_size(suites);
+  plan->suites = calloc(n, sizeof *plan->suites);
+  json_t *dirs = json_array();
+  if (!plan->suites || !dirs) {
+    snprintf(err, errlen, "out of memory");
+    json_decref(root);
+    json_decref(dirs);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_t *s = json_array_get(suites, i);
+    const char *name = json_str_field(s, "name"), *area = json_str_field(s, "area"),
+               *title = json_str_field(s, "title"), *device = json_str_field(s, "device");
+    json_t *d = json_object_get(s, "dirs");
+    const char *bad = !json_is_object(s) ? ""
+                      : !name            ? ".name"
+                      : !area            ? ".area"
+                      : !title           ? ".title"
+                      : !json_is_array(d) ? ".dirs"
+                      : (json_object_get(s, "device") && !device) ? ".device"
+                                                                  : NULL;
+    for (size_t k = 0; !bad && k < json_array_size(d); k++)
+      if (!json_is_string(json_array_get(d, k))) bad = ".dirs[]";
+    if (bad) {
+      snprintf(err, errlen, "%s: field 'suites[%zu]%s' is missing or has the wrong type", path, i, bad);
+      json_decref(root);
+      json_decref(dirs);
+      return -1;
+    }
+    vsim_conform_suite *cs = &plan->suites[plan->nsuites++];
+    cs->name = xstrdup(name);
+    cs->area = xstrdup(area);
+    cs->title = xstrdup(title);
+    cs->device = device ? xstrdup(device) : NULL;
+    json_array_append(dirs, d);
+  }
+  json_decref(root);
+  *dirs_out = dirs;
+  return 0;
+}
+
+/* What a scenario is, as the plan needs to know it. */
+typedef struct scen_class {
+  bool adversarial, request_level, knobs, split_raw, ring_given, policy_dependent;
+  int ring;
+  bool has_accept;
+  uint64_t requires;
+  const char *knob; /* the first built-in-only setting it uses */
+} scen_class;
+
+/* Returns 1 for a scenario that is not a test of a device: one that expects
+ * the device to break a rule (the built-in model configured to be wrong, to
+ * show that the driver or a checker notices). */
+static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
+  memset(c, 0, sizeof *c);
+  c->ring = sc->ring;
+  c->ring_given = json_object_get(doc, "ring") != NULL;
+  const char *desc = json_str_field(doc, "description");
+  c->policy_dependent = desc && strstr(desc, "policy-dependent");
+  c->has_accept = sc->has_accept;
+  if (sc->has_expect_violations && sc->nexpect_violations > 0) {
+    c->adversarial = true;
+    c->request_level = true;
+    for (size_t i = 0; i < sc->nexpect_violations; i++) {
+      const vsim_check_info *ci = vsim_check_info_get(sc->expect_violations[i]);
+      if (ci->judged != VSIM_JUDGED_DRIVER) return 1;
+      if (strncmp(ci->id, "blk.", 4) != 0) c->request_level = false;
+    }
+  }
+  if (sc->has_offered) c->knob = "offered_features";
+  else if (sc->refuse) c->knob = "refuse_features";
+  else if (sc->nconfig) c->knob = "device_config";
+  else if (sc->device_latency) c->knob = "device_latency";
+  else if (sc->device_in_order_batch) c->knob = "device_in_order_batch";
+  else if (json_object_get(doc, "queue_max")) c->knob = "queue_max";
+  for (size_t i = 0; i < sc->nsteps; i++) {
+    switch (sc->steps[i].op) {
+      case VSIM_OP_RAW_AVAIL:
+      case VSIM_OP_RAW_AVAIL_IDX:
+      case VSIM_OP_RAW_AVAIL_FLAGS:
+      case VSIM_OP_RAW_USED_EVENT: c->split_raw = true; break;
+      case VSIM_OP_RAW_DESC:
+      case VSIM_OP_RAW_PDESC:
+        /* raw descriptors written with INDIRECT need it negotiated (or are
+         * the malformed input "indirect without the feature", which a
+         * variant must not turn into a different test) */
+        if (sc->steps[i].flags & VRING_DESC_F_INDIRECT) c->requires |= BIT(VIRTIO_RING_F_INDIRECT_DESC);
+        if (sc->steps[i].op == VSIM_OP_RAW_DESC) c->split_raw = true;
+        break;
+      case VSIM_OP_BLK_DISCARD: c->requires |= BIT(VIRTIO_BLK_F_DISCARD); break;
+      case VSIM_OP_BLK_WRITE_ZEROES: c->requires |= BIT(VIRTIO_BLK_F_WRITE_ZEROES); break;
+      case VSIM_OP_BLK_FLUSH: c->requires |= BIT(VIRTIO_BLK_F_FLUSH); break;
+      case VSIM_OP_QUEUE_RESET:
+      case VSIM_OP_QUEUE_ENABLE: c->requires |= BIT(VIRTIO_F_RING_RESET); break;
+      case VSIM_OP_FAULT_NEEDS_RESET:
+        if (!c->knob) c->knob = "fault.needs_reset";
+        break;
+      default: break;
+    }
+  }
+  if (sc->num_queues > 1) c->requires |= BIT(VIRTIO_BLK_F_MQ);
+  /* a scenario about the device refusing a feature needs that feature accepted */
+  c->requires |= sc->refuse;
+  if (c->ring_given && sc->ring == VSIM_RING_PACKED) c->requires |= BIT(VIRTIO_F_RING_PACKED);
+  /* a feature the scenario is written not to accept is not one it needs */
+  if (sc->has_accept) {
+    c->requires &= sc->accept | BIT(VIRTIO_F_RING_PACKED);
+    const uint64_t ring_features = BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+                                   BIT(VIRTIO_F_IN_ORDER) | BIT(VIRTIO_F_NOTIFICATION_DATA) |
+                                   BIT(VIRTIO_F_RING_RESET);
+    c->requires |= sc->accept & ring_features;
+  }
+  if (c->knob) c->knobs = true;
+  return 0;
+}
+
+static void variant_name(int ring, uint64_t off, char *out, size_t outlen) {
+  size_t n = (size_t)snprintf(out, outlen, "%s", ring ? "packed" : "split");
+  for (size_t i = 0; i < sizeof matrix_bits / sizeof matrix_bits[0]; i++)
+    if (off & BIT(matrix_bits[i]) && n < outlen) {
+      const char *nm = matrix_short[i];
+      n += (size_t)snprintf(out + n, outlen - n, ",-");
+      for (; nm && *nm && n + 1 < outlen; nm++) out[n++] = (char)(*nm >= 'A' && *nm <= 'Z' ? *nm + 32 : *nm);
+      out[n < outlen ? n : outlen - 1] = 0;
+    }
+}
+
+static int add_test(vsim_conform_plan *plan, size_t *cap, const vsim_conform_test *t) {
+  if (plan->ntests == *cap) {
+    size_t nc = *cap ? *cap * 2 : 256;
+    vsim_conform_test *nt = realloc(plan->tests, nc * sizeof *nt);
+    if (!nt) return -1;
+    plan->tests = nt;
+    *cap = nc;
+  }
+  plan->tests[plan->ntests++] = *t;
+  return 0;
+}
+
+static void missing_features(uint64_t need, uint64_t offered, const char *device, char *out,
+                             size_t outlen) {
+  size_t n = (size_t)snprintf(out, outlen, "needs");
+  for (unsigned b = 0; b < 64; b++)
+    if ((need & ~offered) & BIT(b)) {
+      const char *nm = vsim_feature_name(device, b);
+      n += (size_t)snprintf(out + n, n < outlen ? outlen - n : 0, " %s", nm ? nm : "?");
+    }
+  if (n < outlen) snprintf(out + n, outlen - n, ", which the device does not offer");
+}
+
+static int plan_scenario(const vsim_conform_config *cfg, vsim_conform_plan *plan, size_t *cap,
+                         unsigned suite, const char *path, const char *rel, bool builtin,
+                         char *err, size_t errlen) {
+  char lerr[VSIM_ERR_MAX];
+  vsim_scenario *sc = vsim_scenario_load_file(path, lerr, sizeof lerr);
+  if (!sc) {
+    snprintf(err, errlen, "suite %s: %s", plan->suites[suite].name, lerr);
+    return -1;
+  }
+  json_error_t je;
+  json_t *doc = json_load_file(path, 0, &je);
+  int rc = 0;
+  /* mutant proofs and other device types are not tests of this backend */
+  if (!doc || sc->mutants || strcmp(sc->device, cfg->device) != 0) goto out;
+  scen_class c;
+  if (classify(sc, doc, &c)) goto out;
+
+  int rings[2], nrings = 0;
+  if (c.ring_given || c.split_raw) rings[nrings++] = c.ring;
+  else {
+    rings[nrings++] = VSIM_RING_SPLIT;
+    rings[nrings++] = VSIM_RING_PACKED;
+  }
+  /* the feature bits this scenario can flip: offered ones, unless it says
+   * itself which features the driver accepts */
+  uint64_t flippable = 0;
+  if (!c.has_accept && cfg->matrix == VSIM_MATRIX_FULL)
+    for (size_t i = 0; i < sizeof matrix_bits / sizeof matrix_bits[0]; i++)
+      flippable |= BIT(matrix_bits[i]) & plan->offered;
+  flippable &= ~c.requires;
+  unsigned nseeds = c.policy_dependent ? 1 : (cfg->seeds ? cfg->seeds : 1);
+
+  char stem[160];
+  snprintf(stem, sizeof stem, "%.159s", rel);
+  char *dot = strrchr(stem, '.');
+  if (dot && strcmp(dot, ".json") == 0) *dot = 0;
+
+  for (int ri = 0; ri < nrings; ri++) {
+    /* every subset of the flippable bits, in a fixed order */
+    for (uint64_t off = 0;; off = ((off | ~flippable) + 1) & flippable) {
+      for (unsigned k = 0; k < nseeds; k++) {
+        if (cfg->matrix == VSIM_MATRIX_NATIVE && (rings[ri] != c.ring || k > 0)) continue;
+        vsim_conform_test t;
+        memset(&t, 0, sizeof t);
+        char var[96];
+        variant_name(rings[ri], off, var, sizeof var);
+        snprintf(t.id, sizeof t.id, "%.40s:%.150s[%.40s]#%u", plan->suites[suite].name, stem, var, k);
+        t.suite = suite;
+        t.ring = rings[ri];
+        t.features_off = off;
+        t.seed_index = k;
+        t.native = rings[ri] == c.ring && off == 0 && k == 0;
+        t.adversarial = c.adversarial;
+        t.request_level = c.request_level;
+        t.needs_builtin_knobs = c.knobs;
+        uint64_t need = c.requires | (rings[ri] == VSIM_RING_PACKED ? BIT(VIRTIO_F_RING_PACKED) : 0);
+        if (c.knobs && !builtin)
+          snprintf(t.skip, sizeof t.skip,
+                   "sets the built-in model's '%s', which another backend does not take", c.knob);
+        else if (need & ~plan->offered)
+          missing_features(need, plan->offered, cfg->device, t.skip, sizeof t.skip);
+        if (cfg->only_test && strcmp(cfg->only_test, t.id) != 0) continue;
+        t.path = xstrdup(path);
+        t.rel = xstrdup(rel);
+        if (!t.path || !t.rel || add_test(plan, cap, &t)) {
+          free(t.path);
+          free(t.rel);
+          snprintf(err, errlen, "out of memory");
+          rc = -1;
+          goto out;
+        }
+      }
+      if (off == flippable) break;
+    }
+  }
+out:
+  json_decref(doc);
+  vsim_scenario_free(sc);
+  return rc;
+}
+
+static int list_json(const char *dir, char ***names, size_t *n) {
+  *names = NULL;
+  *n = 0;
+  DIR *d = opendir(dir);
+  if (!d) return -1;
+  size_t cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **nn = realloc(*names, cap * sizeof *nn);
+      if (!nn) break;
+      *names = nn;
+    }
+    (*names)[(*n)++] = xstrdup(e->d_name);
+  }
+  closedir(d);
+  if (*n) qsort(*names, *n, sizeof **names, cmp_str);
+  return 0;
+}
+
+/* The features the backend offers: one run of "init" against it. */
+static int probe_in_process(const vsim_conform_config *cfg, uint64_t *offered, char *err, size_t errlen) {
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"name\": \"conform-probe\", \"device\": \"%s\", \"num_queues\": 2, \"steps\": [{\"op\": \"init\"}]}",
+           cfg->device);
+  vsim_options o;
+  memset(&o, 0, sizeof o);
+  o.backend = cfg->backend;
+  o.violations_judged_by_caller = true;
+  char lerr[1024];
+  vsim_sim *s = vsim_sim_load_buffer(text, strlen(text), "conform-probe", &o, lerr, sizeof lerr);
+  if (!s) {
+    snprintf(err, errlen, "backend %s: %s", cfg->backend, lerr);
+    return -1;
+  }
+  vsim_sim_run(s);
+  *offered = vsim_sim_device_features(s);
+  vsim_sim_free(s);
+  return 0;
+}
+
+/* The probe runs the backend too, so it gets the same protection as a test:
+ * a child process, a wall-clock bound. */
+static int probe_backend(const vsim_conform_config *cfg, uint64_t *offered, char *err, size_t errlen) {
+  int p[2];
+  if (pipe(p)) {
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    close(p[0]);
+    char msg[1100];
+    uint64_t f = 0;
+    int n = probe_in_process(cfg, &f, msg + 2, sizeof msg - 2) == 0
+                ? snprintf(msg, sizeof msg, "O %016" PRIx64, f)
+                : (msg[0] = 'E', msg[1] = ' ', (int)strlen(msg));
+    ssize_t w = write(p[1], msg, (size_t)n);
+    _exit(w == n ? 0 : 3);
+  }
+  close(p[1]);
+  char buf[1100];
+  size_t len = 0;
+  unsigned waited_ms = 0, limit_ms = (cfg->test_timeout_s ? cfg->test_timeout_s : 60) * 1000u;
+  for (;;) {
+    struct pollfd pf = {p[0], POLLIN, 0};
+    int r = poll(&pf, 1, 100);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      waited_ms += 100;
+      if (waited_ms >= limit_ms) break;
+      continue;
+    }
+    ssize_t got = read(p[0], buf + len, sizeof buf - 1 - len);
+    if (got <= 0) break;
+    len += (size_t)got;
+  }
+  buf[len] = 0;
+  close(p[0]);
+  int status = 0;
+  if (waited_ms >= limit_ms) kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  if (len > 2 && buf[0] == 'O') {
+    *offered = strtoull(buf + 2, NULL, 16);
+    return 0;
+  }
+  if (len > 2 && buf[0] == 'E') snprintf(err, errlen, "%s", buf + 2);
+  else if (waited_ms >= limit_ms)
+    snprintf(err, errlen, "backend %s: no answer within %u s while negotiating features (the probe run)",
+             cfg->backend, limit_ms / 1000);
+  else if (WIFSIGNALED(status))
+    snprintf(err, errlen, "backend %s died of signal %d (%s) while negotiating features (the probe run)",
+             cfg->backend, WTERMSIG(status), strsignal(WTERMSIG(status)));
+  else
+    snprintf(err, errlen, "backend %s: the probe run exited with status %d", cfg->backend,
+             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return -1;
+}
+
+int vsim_conform_plan_build(const vsim_conform_config *cfg, vsim_conform_plan *plan, char *err,
+                            size_t errlen) {
+  memset(plan, 0, sizeof *plan);
+  vsim_backend_spec bs;
+  if (vsim_backend_spec_parse(cfg->backend, &bs, err, (unsigned)errlen)) return -1;
+  bool builtin = bs.kind == VSIM_BACKEND_BUILTIN;
+  if (builtin && strcmp(bs.open_name, cfg->device) != 0) {
+    snprintf(err, errlen, "backend %s is a %s device, not %s", cfg->backend, bs.open_name, cfg->device);
+    return -1;
+  }
+  char manifest[600];
+  if (cfg->suites_file) snprintf(manifest, sizeof manifest, "%s", cfg->suites_file);
+  else vsim_datafile_find("conformance/suites.json", manifest, sizeof manifest);
+  if (cfg->scenarios_root) snprintf(plan->root, sizeof plan->root, "%s", cfg->scenarios_root);
+  else vsim_datafile_find("scenarios", plan->root, sizeof plan->root);
+  if (probe_backend(cfg, &plan->offered, err, errlen)) return -1;
+  json_t *dirs = NULL;
+  if (load_manifest(manifest, plan, &dirs, err, errlen)) return -1;
+  bool suite_found = !cfg->suite;
+  size_t cap = 0;
+  int rc = 0;
+  for (unsigned i = 0; i < plan->nsuites && rc == 0; i++) {
+    const vsim_conform_suite *su = &plan->suites[i];
+    if (cfg->suite && strcmp(cfg->suite, su->name) != 0) continue;
+    suite_found = true;
+    if (su->device && strcmp(su->device, cfg->device) != 0) continue;
+    json_t *d = json_array_get(dirs, i);
+    for (size_t k = 0; k < json_array_size(d) && rc == 0; k++) {
+      const char *sub = json_string_value(json_array_get(d, k));
+      char dir[1100];
+      snprintf(dir, sizeof dir, "%s/%s", plan->root, sub);
+      char **names;
+      size_t n;
+      if (list_json(dir, &names, &n)) {
+        snprintf(err, errlen, "%s: suite %s: cannot read directory %s", manifest, su->name, dir);
+        rc = -1;
+        break;
+      }
+      for (size_t j = 0; j < n; j++) {
+        char path[1400], rel[400];
+        snprintf(path, sizeof path, "%s/%s", dir, names[j]);
+        snprintf(rel, sizeof rel, "%s/%s", sub, names[j]);
+        if (rc == 0) rc = plan_scenario(cfg, plan, &cap, i, path, rel, builtin, err, errlen);
+        free(names[j]);
+      }
+      free(names);
+    }
+  }
+  json_decref(dirs);
+  if (rc == 0 && !suite_found) {
+    snprintf(err, errlen, "no suite named '%s' in %s", cfg->suite, manifest);
+    rc = -1;
+  }
+  if (rc == 0 && cfg->only_test && plan->ntests == 0) {
+    snprintf(err, errlen, "no test with id '%s'", cfg->only_test);
+    rc = -1;
+  }
+  return rc;
+}
+
+void vsim_conform_plan_free(vsim_conform_plan *plan) {
+  for (size_t i = 0; i < plan->nsuites; i++) {
+    free(plan->suites[i].name);
+    free(plan->suites[i].area);
+    free(plan->suites[i].title);
+    free(plan->suites[i].device);
+  }
+  free(plan->suites);
+  for (size_t i = 0; i < plan->ntests; i++) {
+    free(plan->tests[i].path);
+    free(plan->tests[i].rel);
+  }
+  free(plan->tests);
+  memset(plan, 0, sizeof *plan);
+}
+
+/* After adversarial input, the same device instance must recover: reset,
+ * renegotiate, and serve one well-formed request with the right data
+ * (delayed death shows up here as `wedged`). */
+size_t vsim_conform_probe_steps(const vsim_conform_config *cfg, const vsim_conform_test *t) {
+  if (!t->adversarial || strcmp(cfg->device, "blk") != 0) return 0;
+  return t->needs_builtin_knobs ? 4 : 5;
+}
+
+static int append_probe(json_t *steps, const char *device, bool data_check) {
+  if (strcmp(device, "blk") != 0) return 0;
+  const char *probe_rw =
+      "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
+      " {\"op\": \"blk.write\", \"sector\": 1, \"data\": {\"pattern\": 24301, \"len\": 1024}, \"expect_status\": \"OK\"},"
+      " {\"op\": \"blk.read\", \"sector\": 1, \"len\": 1024, \"expect_data\": {\"pattern\": 24301, \"len\": 1024}},"
+      " {\"op\": \"wait\"}]";
+  /* a device the scenario configured specially (read-only, tiny) still
+   * answers GET_ID */
+  const char *probe_id = "[{\"op\": \"reset\"}, {\"op\": \"init\"}, {\"op\": \"blk.get_id\", \"expect_status\": \"OK\"}, {\"op\": \"wait\"}]";
+  json_error_t je;
+  json_t *p = json_loads(data_check ? probe_rw : probe_id, 0, &je);
+  if (!p) return -1;
+  int rc = json_array_extend(steps, p);
+  json_decref(p);
+  return rc;
+}
+
+char *vsim_conform_test_scenario(const vsim_conform_config *cfg, const vsim_conform_test *t,
+                                 char *err, size_t errlen) {
+  json_error_t je;
+  json_t *doc = json_load_file(t->path, 0, &je);
+  if (!doc) {
+    snprintf(err, errlen, "%s:%d:%d: %s", t->path, je.line, je.column, je.text);
+    return NULL;
+  }
+  json_t *expect = json_object_get(doc, "expect");
+  if (t->adversarial) {
+    /* what the built-in model answers (which violation it names, whether it
+     * enters NEEDS_RESET) is one correct answer among several: judged by the
+     * runner, not by the scenario's end-of-run expectations */
+    json_object_del(doc, "expect");
+    json_t *steps = json_object_get(doc, "steps");
+    if (!json_is_array(steps)) {
+      steps = json_array();
+      json_object_set_new(doc, "steps", steps);
+    }
+    if (append_probe(steps, cfg->device, !t->needs_builtin_knobs)) {
+      snprintf(err, errlen, "out of memory");
+      json_decref(doc);
+      return NULL;
+    }
+  } else if (json_is_object(expect)) {
+    /* notification counts belong to the driver model in the scenario's own
+     * configuration; against a device the suppression checkers judge every
+     * notification, with the rule's own MUST or SHOULD */
+    json_object_del(expect, "kicks");
+    json_object_del(expect, "interrupts");
+  }
+  char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(doc);
+  if (!text) snprintf(err, errlen, "out of memory");
+  return text;
+}
+
+void vsim_conform_repro(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
+                        size_t outlen) {
+  size_t n = (size_t)snprintf(out, outlen, "virtio-sim conform --backend '%s' --device %s", cfg->backend,
+                              cfg->device);
+  if (cfg->profile == VSIM_PROFILE_COMPAT && n < outlen)
+    n += (size_t)snprintf(out + n, outlen - n, " --profile compat");
+  if (t->seed_index > 0 && cfg->seed != 1 && n < outlen)
+    n += (size_t)snprintf(out + n, outlen - n, " --seed %" PRIu64, cfg->seed);
+  if (cfg->scenarios_root && n < outlen)
+    n += (size_t)snprintf(out + n, outlen - n, " --scenarios '%s'", cfg->scenarios_root);
+  if (n < outlen) snprintf(out + n, outlen - n, " --test '%s'", t->id);
+}

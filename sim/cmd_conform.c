@@ -1,0 +1,215 @@
+/* sim/cmd_conform.c — `virtio-sim conform`: a backend through the conformance
+ * suites, a verdict per test, a summary, and the reports.
+ *
+ * Owns: the command line of `conform`, the progress line (stderr), the
+ * summary table and the list of failures (stdout), and the exit status:
+ * 0 nothing failed, 1 something did (fail, wedged, crashed or xpass), 2 a
+ * usage error or a plan that cannot be built.
+ * Must never: print to stdout anything that depends on the wall clock, the
+ * host or --jobs: two runs print the same bytes.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli_args.h"
+#include "cmd_conform.h"
+#include "conform.h"
+#include "conform_report.h"
+#include "virtiosim/checks.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: virtio-sim conform --backend SPEC --device TYPE [--suite NAME]\n"
+          "           [--profile strict|compat] [--seed N] [--seeds K] [--matrix full|native]\n"
+          "           [--jobs N] [--timeout SEC] [--xfail FILE] [--report DIR]\n"
+          "           [--scenarios DIR] [--suites FILE] [--test ID] [--list] [--quiet] [--no-details]\n"
+          "  SPEC: builtin:blk[?mutant=NAME[,NAME]] | plugin:PATH.so\n"
+          "  exit: 0 nothing failed, 1 a test failed (fail, wedged, crashed, xpass), 2 usage\n");
+}
+
+static bool counts_as_failure(enum vsim_verdict v) {
+  return v == VSIM_V_FAIL || v == VSIM_V_WEDGED || v == VSIM_V_CRASHED || v == VSIM_V_XPASS;
+}
+
+static void print_summary(const vsim_conform_config *cfg, const vsim_conform_plan *plan,
+                          const vsim_conform_result *res) {
+  printf("%-12s", "suite");
+  for (int v = 0; v < VSIM_V__COUNT; v++) printf(" %7s", vsim_verdict_name((enum vsim_verdict)v));
+  printf(" %7s\n", "total");
+  size_t tot[VSIM_V__COUNT + 1] = {0};
+  for (size_t s = 0; s < plan->nsuites; s++) {
+    size_t c[VSIM_V__COUNT + 1] = {0};
+    for (size_t i = 0; i < plan->ntests; i++)
+      if (plan->tests[i].suite == s) {
+        c[res[i].verdict]++;
+        c[VSIM_V__COUNT]++;
+      }
+    if (!c[VSIM_V__COUNT]) continue;
+    printf("%-12s", plan->suites[s].name);
+    for (int v = 0; v <= VSIM_V__COUNT; v++) {
+      printf(" %7zu", c[v]);
+      tot[v] += c[v];
+    }
+    printf("\n");
+  }
+  printf("%-12s", "all");
+  for (int v = 0; v <= VSIM_V__COUNT; v++) printf(" %7zu", tot[v]);
+  printf("\n");
+  (void)cfg;
+}
+
+static void print_failures(const vsim_conform_config *cfg, const vsim_conform_plan *plan,
+                           const vsim_conform_result *res, bool verbose) {
+  size_t shown = 0, total = 0;
+  for (size_t i = 0; i < plan->ntests; i++) {
+    const vsim_conform_result *r = &res[i];
+    bool bad = counts_as_failure(r->verdict) || r->verdict == VSIM_V_WARN;
+    if (!bad && !verbose) continue;
+    total++;
+    if (!verbose && shown >= 40) continue;
+    shown++;
+    printf("%-7s %-8s %s\n", vsim_verdict_name(r->verdict), vsim_failure_severity_name(r->severity),
+           plan->tests[i].id);
+    if (r->reason[0]) printf("        %s\n", r->reason);
+    for (unsigned k = 0; k < r->nchecks; k++) {
+      const vsim_check_info *ci = vsim_check_info_get(r->checks[k].check);
+      printf("        %s [%s] %s\n", ci->id, ci->severity == VSIM_SEV_MUST ? "MUST" : "SHOULD", ci->label);
+    }
+    if (r->xfail_reason[0]) printf("        expected to fail: %s\n", r->xfail_reason);
+    if (bad) {
+      char repro[1024];
+      vsim_conform_repro(cfg, &plan->tests[i], repro, sizeof repro);
+      printf("        reproduce: %s\n", repro);
+    }
+    if (verbose && r->excerpt) printf("        events of step %" PRIu64 ":\n%s", r->step, r->excerpt);
+  }
+  if (total > shown) printf("... and %zu more (see the report)\n", total - shown);
+}
+
+int vsim_cli_conform_command(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "conform") != 0) return -1;
+  vsim_conform_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.seed = 1;
+  cfg.seeds = 2;
+  cfg.jobs = 1;
+  cfg.test_timeout_s = 60;
+  cfg.details = true;
+  const char *report_dir = NULL;
+  bool quiet = false, list = false;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    uint64_t n;
+#define VALUE() \
+  do {          \
+    if (!v) goto bad; \
+    i++;        \
+  } while (0)
+    if (strcmp(a, "--backend") == 0) { VALUE(); cfg.backend = v; }
+    else if (strcmp(a, "--device") == 0) { VALUE(); cfg.device = v; }
+    else if (strcmp(a, "--suite") == 0) { VALUE(); cfg.suite = v; }
+    else if (strcmp(a, "--scenarios") == 0) { VALUE(); cfg.scenarios_root = v; }
+    else if (strcmp(a, "--suites") == 0) { VALUE(); cfg.suites_file = v; }
+    else if (strcmp(a, "--test") == 0) { VALUE(); cfg.only_test = v; }
+    else if (strcmp(a, "--xfail") == 0) { VALUE(); cfg.xfail_file = v; }
+    else if (strcmp(a, "--report") == 0) { VALUE(); report_dir = v; }
+    else if (strcmp(a, "--profile") == 0) {
+      VALUE();
+      if (strcmp(v, "strict") == 0) cfg.profile = VSIM_PROFILE_STRICT;
+      else if (strcmp(v, "compat") == 0) cfg.profile = VSIM_PROFILE_COMPAT;
+      else goto bad;
+    } else if (strcmp(a, "--matrix") == 0) {
+      VALUE();
+      if (strcmp(v, "full") == 0) cfg.matrix = VSIM_MATRIX_FULL;
+      else if (strcmp(v, "native") == 0) cfg.matrix = VSIM_MATRIX_NATIVE;
+      else goto bad;
+    } else if (strcmp(a, "--seed") == 0) {
+      if (vsim_cli_parse_u64(v, &cfg.seed)) goto bad;
+      i++;
+    } else if (strcmp(a, "--seeds") == 0) {
+      if (vsim_cli_parse_u64(v, &n) || n < 1 || n > 1000) goto bad;
+      cfg.seeds = (unsigned)n;
+      i++;
+    } else if (strcmp(a, "--jobs") == 0) {
+      if (vsim_cli_parse_u64(v, &n) || n < 1 || n > 64) goto bad;
+      cfg.jobs = (unsigned)n;
+      i++;
+    } else if (strcmp(a, "--timeout") == 0) {
+      if (vsim_cli_parse_u64(v, &n) || n > 86400) goto bad;
+      cfg.test_timeout_s = (unsigned)n;
+      i++;
+    } else if (strcmp(a, "--quiet") == 0) {
+      quiet = true;
+    } else if (strcmp(a, "--no-details") == 0) {
+      cfg.details = false;
+    } else if (strcmp(a, "--list") == 0) {
+      list = true;
+    } else {
+      fprintf(stderr, "virtio-sim conform: unexpected argument '%s'\n", a);
+      usage(stderr);
+      return 2;
+    }
+#undef VALUE
+    continue;
+  bad:
+    fprintf(stderr, "virtio-sim conform: bad or missing value for %s\n", a);
+    usage(stderr);
+    return 2;
+  }
+  if (!cfg.backend || !cfg.device) {
+    fprintf(stderr, "virtio-sim conform: --backend and --device are required\n");
+    usage(stderr);
+    return 2;
+  }
+  cfg.progress = !quiet && !cfg.only_test && isatty(2);
+  char err[1024];
+  vsim_conform_plan plan;
+  if (vsim_conform_plan_build(&cfg, &plan, err, sizeof err)) {
+    fprintf(stderr, "virtio-sim conform: %s\n", err);
+    vsim_conform_plan_free(&plan);
+    return 2;
+  }
+  if (list) {
+    for (size_t i = 0; i < plan.ntests; i++)
+      printf("%s%s%s%s\n", plan.tests[i].id, plan.tests[i].skip[0] ? "  (skip: " : "",
+             plan.tests[i].skip, plan.tests[i].skip[0] ? ")" : "");
+    vsim_conform_plan_free(&plan);
+    return 0;
+  }
+  vsim_conform_result *res = calloc(plan.ntests ? plan.ntests : 1, sizeof *res);
+  int rc = res ? 0 : -1;
+  /* always in worker processes, even one test: a backend that crashes or
+   * hangs must give a verdict, not take the runner down */
+  if (rc == 0) rc = vsim_conform_run_all(&cfg, &plan, res, err, sizeof err);
+  if (rc == 0 && cfg.xfail_file) rc = vsim_conform_apply_xfail(cfg.xfail_file, &plan, res, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "virtio-sim conform: %s\n", err);
+    free(res);
+    vsim_conform_plan_free(&plan);
+    return 2;
+  }
+  printf("virtio-sim conform: backend %s, device %s, profile %s, %zu tests (offered features 0x%016" PRIx64 ")\n",
+         cfg.backend, cfg.device, cfg.profile == VSIM_PROFILE_COMPAT ? "compat" : "strict", plan.ntests,
+         plan.offered);
+  if (!quiet || cfg.only_test) print_failures(&cfg, &plan, res, cfg.only_test != NULL);
+  print_summary(&cfg, &plan, res);
+  int exit_code = 0;
+  for (size_t i = 0; i < plan.ntests; i++)
+    if (counts_as_failure(res[i].verdict)) exit_code = 1;
+  if (report_dir) {
+    if (vsim_conform_report_write(report_dir, &cfg, &plan, res, err, sizeof err)) {
+      fprintf(stderr, "virtio-sim conform: %s\n", err);
+      exit_code = 2;
+    } else {
+      printf("report: %s/index.html, %s/report.json, %s/junit.xml\n", report_dir, report_dir, report_dir);
+    }
+  }
+  printf("result: %s\n", exit_code == 0 ? "PASS" : "FAIL");
+  for (size_t i = 0; i < plan.ntests; i++) vsim_conform_result_free(&res[i]);
+  free(res);
+  vsim_conform_plan_free(&plan);
+  return exit_code;
+}
