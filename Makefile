@@ -4,6 +4,7 @@
 #   make test       build, C unit tests (normal and ASan+UBSan), determinism (gcc/clang, -O0/-O2), pytest
 #   make bench      benchmarks (bench/), figures in out/bench.json
 #   make CC=clang   build with clang
+#   make install    PREFIX=/usr/local (and DESTDIR): public headers, libvirtiosim.{a,so}, the CLI, virtiosim.pc
 # Missing Debian packages are installed with apt-get (as root) by `make deps`,
 # which `run` and `test` call; it is a no-op when everything is present.
 
@@ -56,8 +57,9 @@ $(BUILD)/libvirtiosim.a: $(LIB_OBJ)
 $(BUILD)/libvirtiosim.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
-$(BUILD)/virtio-sim: sim/cli.c $(BUILD)/libvirtiosim.a
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
+# The CLI exports the plugin API (backend-model/plugin_api.list) to the plugins it dlopen()s.
+$(BUILD)/virtio-sim: sim/cli.c $(BUILD)/libvirtiosim.a backend-model/plugin_api.list
+	$(CC) $(ALL_CFLAGS) -Wl,--dynamic-list=backend-model/plugin_api.list -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
 	@mkdir -p $(dir $@)
@@ -118,3 +120,4 @@ clean:
 	rm -rf build out
 
 -include fuzz/fuzz.mk
+-include mk/install.mk

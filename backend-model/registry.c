@@ -19,51 +19,120 @@ static const char *const builtin_names[] = {"blk", NULL};
 
 const char *const *vsim_backend_builtin_names(void) { return builtin_names; }
 
-static int check_ops(const vsim_backend *b, char *err, unsigned errlen) {
+/* The ops a backend must fill, by name: the loader says which one is missing
+ * rather than "something is missing". destroy, queue_reset and
+ * queue_next_due may be NULL (see backend.h). */
+#define VSIM_REQUIRED_OPS(X)                                                              \
+  X(device_id) X(vendor_id) X(num_queues) X(queue_max_size) X(device_features)           \
+  X(set_driver_features) X(get_status) X(set_status) X(config_generation) X(config_size) \
+  X(config_read) X(config_write) X(queue_ready) X(queue_notify) X(queue_runnable)        \
+  X(queue_run)
+
+/* Append `name` to the comma-separated list in buf (truncation is harmless:
+ * the message only gets shorter). */
+static void list_add(char *buf, size_t cap, const char *name) {
+  size_t n = strlen(buf);
+  if (n + 1 < cap) snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
+}
+
+/* Judge the table a backend handed back. `who` names it in messages ("plugin"
+ * or "built-in model"). The ABI version is read first and alone: it is the
+ * first field of every version of the table, and nothing after it can be
+ * trusted to mean what this engine thinks when the versions differ. */
+static int check_ops(const vsim_backend *b, const char *who, char *err, unsigned errlen) {
   const vsim_backend_ops *o = b->ops;
-  if (!o || o->abi_version != VSIM_BACKEND_ABI_VERSION) {
-    snprintf(err, errlen, "backend ABI version %u, expected %u", o ? o->abi_version : 0,
-             VSIM_BACKEND_ABI_VERSION);
+  if (!o) {
+    snprintf(err, errlen, "%s returned success but no ops table (vsim_backend.ops is NULL)", who);
     return -1;
   }
-  if (!o->device_id || !o->num_queues || !o->queue_max_size || !o->device_features ||
-      !o->set_driver_features || !o->get_status || !o->set_status || !o->config_generation ||
-      !o->config_size || !o->config_read || !o->config_write || !o->queue_ready ||
-      !o->queue_notify || !o->queue_runnable || !o->queue_run || !o->vendor_id) {
-    snprintf(err, errlen, "backend ops table is missing a required function");
+  if (o->abi_version != VSIM_BACKEND_ABI_VERSION) {
+    snprintf(err, errlen,
+             "%s was built for backend ABI version %u, this virtio-sim expects ABI version %u "
+             "(rebuild it against this version's <virtiosim/backend.h>)",
+             who, o->abi_version, (unsigned)VSIM_BACKEND_ABI_VERSION);
     return -1;
   }
+  char missing[256] = "";
+#define VSIM_CHECK_OP(op) \
+  if (!o->op) list_add(missing, sizeof missing, #op);
+  VSIM_REQUIRED_OPS(VSIM_CHECK_OP)
+#undef VSIM_CHECK_OP
+  if (missing[0]) {
+    snprintf(err, errlen, "%s's ops table \"%s\" lacks required op(s): %s", who,
+             o->name ? o->name : "(unnamed)", missing);
+    return -1;
+  }
+  return 0;
+}
+
+/* dlerror() names the file and the symbol; for the one mistake a plugin
+ * author is likely to make with our API, say what to do about it. */
+static void load_error(const char *path, char *err, unsigned errlen) {
+  const char *why = dlerror();
+  if (!why) why = "unknown dlopen error";
+  const char *hint = "";
+  if (strstr(why, "undefined symbol: vsim_"))
+    hint = " (a plugin may call only the functions of <virtiosim/arena.h>; they resolve against "
+           "the program that loads it, which must export them as the virtio-sim CLI does, and a "
+           "plugin does not link libvirtiosim)";
+  else if (!strchr(path, '/'))
+    hint = " (a name without '/' is looked up in the library search path, not in the current "
+           "directory: write plugin:./NAME.so)";
+  snprintf(err, errlen, "cannot load plugin %s: %s%s", path, why, hint);
+}
+
+static int open_plugin(const char *path, const vsim_backend_params *params,
+                       vsim_backend_handle *out, char *err, unsigned errlen) {
+  /* RTLD_NOW: an unresolved symbol is an error here, with dlerror's message,
+   * not a crash in the middle of a run. RTLD_LOCAL: two plugins never see
+   * each other's symbols. */
+  void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!dl) {
+    load_error(path, err, errlen);
+    return -1;
+  }
+  dlerror(); /* clear, so that a NULL from dlsym below is told apart from an error */
+  vsim_backend_create_fn fn;
+  *(void **)&fn = dlsym(dl, VSIM_PLUGIN_ENTRY);
+  if (!fn) {
+    snprintf(err, errlen, "plugin %s does not export the entry point %s() (declared in "
+             "<virtiosim/backend.h>; is it static, or hidden by -fvisibility?)", path,
+             VSIM_PLUGIN_ENTRY);
+    dlclose(dl);
+    return -1;
+  }
+  char why[384] = "";
+  if (fn(params, &out->backend, why, sizeof why)) {
+    snprintf(err, errlen, "plugin %s: %s() failed: %s", path, VSIM_PLUGIN_ENTRY,
+             why[0] ? why : "(no message)");
+    dlclose(dl);
+    return -1;
+  }
+  char who[600];
+  snprintf(who, sizeof who, "plugin %s", path);
+  if (check_ops(&out->backend, who, err, errlen)) {
+    /* With the right ABI the table's destroy can be trusted to free what
+     * create made; with a wrong one nothing in it can, so that is leaked
+     * rather than called. */
+    const vsim_backend_ops *o = out->backend.ops;
+    if (o && o->abi_version == VSIM_BACKEND_ABI_VERSION && o->destroy) o->destroy(out->backend.be);
+    memset(&out->backend, 0, sizeof out->backend);
+    dlclose(dl);
+    return -1;
+  }
+  out->dl = dl;
   return 0;
 }
 
 int vsim_backend_open(const char *name, const vsim_backend_params *params,
                       vsim_backend_handle *out, char *err, unsigned errlen) {
   memset(out, 0, sizeof *out);
-  if (strncmp(name, "plugin:", 7) == 0) {
-    void *dl = dlopen(name + 7, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-      snprintf(err, errlen, "cannot load plugin: %s", dlerror());
-      return -1;
-    }
-    vsim_backend_create_fn fn;
-    *(void **)&fn = dlsym(dl, VSIM_PLUGIN_ENTRY);
-    if (!fn) {
-      snprintf(err, errlen, "plugin %s does not export %s", name + 7, VSIM_PLUGIN_ENTRY);
-      dlclose(dl);
-      return -1;
-    }
-    if (fn(params, &out->backend, err, errlen) || check_ops(&out->backend, err, errlen)) {
-      dlclose(dl);
-      return -1;
-    }
-    out->dl = dl;
-    return 0;
-  }
+  if (strncmp(name, "plugin:", 7) == 0) return open_plugin(name + 7, params, out, err, errlen);
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
     if (strcmp(builtins[i].name, name) == 0) {
       if (builtins[i].create(params, &out->backend, err, errlen)) return -1;
       out->builtin = true;
-      return check_ops(&out->backend, err, errlen);
+      return check_ops(&out->backend, "built-in model", err, errlen);
     }
   }
   snprintf(err, errlen, "unknown device '%s' (built-in: blk; or plugin:PATH.so)", name);

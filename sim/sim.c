@@ -604,9 +604,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .config_values = vals,
       .config_count = nkv,
   };
-  char berr[256] = "";
+  char berr[1024] = "";
   if (vsim_backend_open(bspec.open_name, &p, &s->be, berr, sizeof berr)) {
-    snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
+    /* the loader's messages name the plugin themselves */
+    if (bspec.kind == VSIM_BACKEND_PLUGIN)
+      snprintf(err, errlen, "%s: %s", sc->path, berr);
+    else
+      snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
     return -1;
   }
   if (vsim_mmio_init(&s->mmio, s->be.backend, &s->host, sc->mutants)) {

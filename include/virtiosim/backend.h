@@ -76,7 +76,9 @@ typedef struct vsim_queue_cfg {
 } vsim_queue_cfg;
 
 typedef struct vsim_backend_ops {
-  uint32_t abi_version; /* VSIM_BACKEND_ABI_VERSION */
+  /* VSIM_BACKEND_ABI_VERSION. Stays the first field in every version: the
+   * loader reads it before trusting anything else in the table. */
+  uint32_t abi_version;
   const char *name;
   void (*destroy)(void *be);
 
@@ -146,6 +148,30 @@ typedef struct vsim_backend_params {
 typedef int (*vsim_backend_create_fn)(const vsim_backend_params *params,
                                       vsim_backend *out, char *err, unsigned errlen);
 #define VSIM_PLUGIN_ENTRY "vsim_plugin_create"
+
+/* ---- writing a plugin ----
+ * A plugin is a shared object that defines vsim_plugin_create (declared here
+ * so that the compiler checks the definition against the ABI, and exported
+ * even when the plugin is built with -fvisibility=hidden). `params` and what
+ * it points to are valid only during the call, except params->host, which
+ * lives as long as the backend; the ops table must outlive the backend.
+ *
+ * Linking: a plugin calls the vsim_arena_* functions of arena.h but does NOT
+ * link libvirtiosim. The arena is opaque and belongs to the engine that made
+ * it, so the accessors must be that engine's own: the program that loads the
+ * plugin exports them (the virtio-sim CLI does, see
+ * backend-model/plugin_api.list; a program linking libvirtiosim.so does by
+ * default; one linking libvirtiosim.a needs -rdynamic), and the dynamic
+ * loader binds the plugin's references to them. Build a plugin with
+ * `cc -shared -fPIC $(pkg-config --cflags virtiosim) ...`, without
+ * `pkg-config --libs` and without -Wl,-z,defs. */
+#if defined(__GNUC__)
+#define VSIM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define VSIM_PLUGIN_EXPORT
+#endif
+VSIM_PLUGIN_EXPORT int vsim_plugin_create(const vsim_backend_params *params, vsim_backend *out,
+                                          char *err, unsigned errlen);
 
 #ifdef __cplusplus
 }
