@@ -1,6 +1,7 @@
 # virtio-sim — the one entry point.
 #   make            build build/libvirtiosim.{a,so} and build/virtio-sim
-#   make run        build, run every scenario against the built-in backends, write out/summary.{json,txt}
+#   make run        build, the conformance suites against every built-in backend (out/report/),
+#                   and every scenario as written (out/summary.{json,txt})
 #   make test       build, C unit tests (normal and ASan+UBSan), determinism (gcc/clang, -O0/-O2), pytest
 #   make bench      benchmarks (bench/), figures in out/bench.json
 #   make CC=clang   build with clang
@@ -65,8 +66,14 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
 
+# every built-in backend through every applicable conformance suite (report
+# under out/report/), then every scenario as written (out/summary.*)
+BUILTIN_BACKENDS := blk
+
 run: deps all
 	@mkdir -p out
+	@set -e; for b in $(BUILTIN_BACKENDS); do \
+	  $(BUILD)/virtio-sim conform --backend builtin:$$b --device $$b --jobs 2 --report out/report; done
 	$(PYTHON) tools/run_all.py --cli $(BUILD)/virtio-sim --out out scenarios
 
 test-c: $(CTEST_BIN)

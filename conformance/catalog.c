@@ -5,6 +5,9 @@
  * Must never: hold mutable state.
  */
 #include <string.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ring.h>
+#include "virtio_compat.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
@@ -88,3 +91,45 @@ int vsim_mutant_lookup(const char *name) {
 const char *vsim_mutant_name(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].name : NULL; }
 int vsim_mutant_check(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].check : -1; }
 const char *vsim_mutant_what(int m) { return m >= 0 && m < VSIM_MUT__COUNT ? mutants[m].what : NULL; }
+
+int vsim_check_mutant(int check) {
+  for (int m = 0; m < VSIM_MUT__COUNT; m++)
+    if (mutants[m].check == check) return m;
+  /* a packed-ring check is proven by the mutant of its split twin, which
+   * breaks the same rule on whichever ring is negotiated */
+  for (int m = 0; m < VSIM_MUT__COUNT; m++)
+    if (mutants[m].check != check && vsim_check_on_packed(mutants[m].check) == check) return m;
+  return -1;
+}
+
+void vsim_check_scope_get(int check, vsim_check_scope *out) {
+  memset(out, 0, sizeof *out);
+  out->ring = -1;
+  const vsim_check_info *ci = vsim_check_info_get(check);
+  if (!ci) return;
+  /* the id's area says most of it */
+  if (strncmp(ci->id, "split.", 6) == 0) out->ring = 0;
+  if (strncmp(ci->id, "packed.", 7) == 0) {
+    out->ring = 1;
+    out->features |= UINT64_C(1) << VIRTIO_F_RING_PACKED;
+  }
+  if (strncmp(ci->id, "blk.", 4) == 0) out->device = "blk";
+  if (strncmp(ci->id, "mmio.", 5) == 0) out->transport = "mmio";
+  if (strncmp(ci->id, "indirect.", 9) == 0 && check != VSIM_CHK_INDIR_NOT_NEG)
+    out->features |= UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC;
+  /* and the rules that need a feature of their own */
+  switch (check) {
+    case VSIM_CHK_SPLIT_INORDER_NEXT:
+    case VSIM_CHK_INDIR_INORDER_NEXT:
+    case VSIM_CHK_SPLIT_USED_ORDER: out->features |= UINT64_C(1) << VIRTIO_F_IN_ORDER; break;
+    case VSIM_CHK_NOTIFY_DATA: out->features |= UINT64_C(1) << VIRTIO_F_NOTIFICATION_DATA; break;
+    case VSIM_CHK_RESET_DEV_QUEUE:
+    case VSIM_CHK_RESET_DRV_VERIFY:
+    case VSIM_CHK_MMIO_DEV_QRESET: out->features |= UINT64_C(1) << VIRTIO_F_RING_RESET; break;
+    case VSIM_CHK_NOTIFY_DRV_FLAGS:
+    case VSIM_CHK_NOTIFY_DEV_FLAGS: out->features |= UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX; break;
+    case VSIM_CHK_PACKED_INDIR_FLAGS:
+    case VSIM_CHK_PACKED_INDIR_LEN: out->features |= UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC; break;
+    default: break;
+  }
+}

@@ -3,7 +3,9 @@
 # Installs what a third party builds against or runs: the public headers
 # (include/virtiosim/*.h, the only headers a plugin may include), the library
 # (libvirtiosim.a and .so), the virtio-sim CLI, and a pkg-config file,
-# virtiosim.pc, generated from mk/virtiosim.pc.in.
+# virtiosim.pc, generated from mk/virtiosim.pc.in; and the data the CLI reads
+# (the scenarios, the suite manifest, the normative index) under
+# PREFIX/share/virtio-sim.
 #
 #   make install                          into /usr/local
 #   make install PREFIX=$HOME/.local      anywhere
@@ -18,6 +20,7 @@ BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATADIR      ?= $(PREFIX)/share/virtio-sim
 INSTALL      ?= install
 
 # The one version number lives in the public header.
@@ -36,9 +39,15 @@ install: all mk/virtiosim.pc.in
 	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VSIM_PC_VERSION)|g' \
 	  mk/virtiosim.pc.in > '$(DESTDIR)$(PKGCONFIGDIR)/virtiosim.pc'
 	chmod 644 '$(DESTDIR)$(PKGCONFIGDIR)/virtiosim.pc'
+	@# what `virtio-sim conform` and `coverage` read (sim/datafile.h finds
+	@# PREFIX/share/virtio-sim from PREFIX/bin/virtio-sim)
+	$(INSTALL) -d '$(DESTDIR)$(DATADIR)/conformance'
+	$(INSTALL) -m 644 conformance/suites.json conformance/normative-index.json '$(DESTDIR)$(DATADIR)/conformance/'
+	cp -R scenarios '$(DESTDIR)$(DATADIR)/'
 
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/virtio-sim' '$(DESTDIR)$(LIBDIR)/libvirtiosim.a' \
 	  '$(DESTDIR)$(LIBDIR)/libvirtiosim.so' '$(DESTDIR)$(PKGCONFIGDIR)/virtiosim.pc'
 	rm -f $(patsubst include/virtiosim/%,'$(DESTDIR)$(INCLUDEDIR)/virtiosim/%',$(wildcard include/virtiosim/*.h))
 	-rmdir '$(DESTDIR)$(INCLUDEDIR)/virtiosim' 2>/dev/null
+	rm -rf '$(DESTDIR)$(DATADIR)'

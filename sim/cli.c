@@ -10,6 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include "datafile.h"
+#include "scenario.h"
+#include "virtio_compat.h"
+#include <linux/virtio_config.h>
 #include "cli_args.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -50,12 +56,79 @@ static void json_str(FILE *f, const char *s) {
 
 static const char *sev_name(enum vsim_severity s) { return s == VSIM_SEV_MUST ? "MUST" : "SHOULD"; }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The first scenario (in sorted path order) that makes each check fire on
+ * purpose without a mutant: a malicious driver written as raw steps, or the
+ * built-in model configured to break the rule. */
+static void scenario_proofs(const char *dir, const char *rel, char *proof[]) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 64;
+      char **nn = realloc(names, cap * sizeof *nn);
+      if (!nn) break;
+      names = nn;
+    }
+    names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  if (n) qsort(names, n, sizeof *names, cmp_name);
+  for (size_t i = 0; i < n; i++) {
+    char path[2048], r[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+    size_t len = strlen(names[i]);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      scenario_proofs(path, r, proof);
+    } else if (len > 5 && strcmp(names[i] + len - 5, ".json") == 0) {
+      char err[VSIM_ERR_MAX];
+      vsim_scenario *sc = vsim_scenario_load_file(path, err, sizeof err);
+      if (sc && !sc->mutants)
+        for (size_t k = 0; k < sc->nexpect_violations; k++)
+          if (!proof[sc->expect_violations[k]]) proof[sc->expect_violations[k]] = strdup(r);
+      vsim_scenario_free(sc);
+    }
+    free(names[i]);
+  }
+  free(names);
+}
+
+static void scope_text(int check, char *out, size_t outlen) {
+  vsim_check_scope sc;
+  vsim_check_scope_get(check, &sc);
+  size_t n = (size_t)snprintf(out, outlen, "%s", sc.ring < 0 ? "any ring" : sc.ring ? "packed ring" : "split ring");
+  for (unsigned b = 0; b < 64 && n < outlen; b++)
+    if ((sc.features >> b) & 1 && b != VIRTIO_F_RING_PACKED)
+      n += (size_t)snprintf(out + n, outlen - n, ", %s", vsim_feature_name("blk", b));
+  if (n < outlen) n += (size_t)snprintf(out + n, outlen - n, ", %s device", sc.device ? sc.device : "any");
+  if (n < outlen) snprintf(out + n, outlen - n, ", %s transport", sc.transport ? sc.transport : "any");
+}
+
 static int cmd_checks(int argc, char **argv) {
   bool json = argc > 2 && strcmp(argv[2], "--json") == 0;
   int n = vsim_check_count();
+  char *proof[VSIM_CHK__COUNT] = {NULL};
+  char root[600];
+  vsim_datafile_find("scenarios", root, sizeof root);
+  scenario_proofs(root, "", proof);
+  int by_mutant = 0, by_scenario = 0;
   if (json) printf("[\n");
   for (int i = 0; i < n; i++) {
     const vsim_check_info *c = vsim_check_info_get(i);
+    int m = vsim_check_mutant(i);
+    by_mutant += m >= 0;
+    by_scenario += m < 0 && proof[i] != NULL;
+    vsim_check_scope sc;
+    vsim_check_scope_get(i, &sc);
+    char scope[256];
+    scope_text(i, scope, sizeof scope);
     if (json) {
       printf("  {\"id\":");
       json_str(stdout, c->id);
@@ -65,13 +138,32 @@ static int cmd_checks(int argc, char **argv) {
              c->judged == VSIM_JUDGED_DRIVER ? "driver" : "device",
              c->observes == VSIM_OBS_ACCESS ? "access" : "snapshot");
       json_str(stdout, c->what);
+      printf(",\"applies\":{\"ring\":\"%s\",\"device\":\"%s\",\"transport\":\"%s\",\"features\":[",
+             sc.ring < 0 ? "any" : sc.ring ? "packed" : "split", sc.device ? sc.device : "any",
+             sc.transport ? sc.transport : "any");
+      int k = 0;
+      for (unsigned b = 0; b < 64; b++)
+        if ((sc.features >> b) & 1) printf("%s\"%s\"", k++ ? "," : "", vsim_feature_name("blk", b));
+      printf("]},\"mutant\":");
+      if (m >= 0) json_str(stdout, vsim_mutant_name(m));
+      else printf("null");
+      printf(",\"scenario\":");
+      if (proof[i]) json_str(stdout, proof[i]);
+      else printf("null");
       printf("}%s\n", i + 1 < n ? "," : "");
     } else {
-      printf("%-34s %-6s %-6s %s\n    %s\n", c->id, sev_name(c->severity),
-             c->judged == VSIM_JUDGED_DRIVER ? "driver" : "device", c->what, c->label);
+      printf("%-34s %-6s %-6s %s\n    %s\n    applies: %s; proven by %s%s\n", c->id, sev_name(c->severity),
+             c->judged == VSIM_JUDGED_DRIVER ? "driver" : "device", c->what, c->label, scope,
+             m >= 0 ? "mutant " : proof[i] ? "scenario " : "nothing yet",
+             m >= 0 ? vsim_mutant_name(m) : proof[i] ? proof[i] : "");
     }
   }
   if (json) printf("]\n");
+  else
+    printf("%d checks: %d proven by a mutant of the built-in models (mutation score %.0f%%), %d more by a "
+           "malicious-driver scenario, %d by nothing\n",
+           n, by_mutant, 100.0 * by_mutant / n, by_scenario, n - by_mutant - by_scenario);
+  for (int i = 0; i < VSIM_CHK__COUNT; i++) free(proof[i]);
   return 0;
 }
 

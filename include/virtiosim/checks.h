@@ -43,6 +43,19 @@ int vsim_check_count(void);
  * unchanged on the packed ring through this map. */
 int vsim_check_on_packed(int check);
 
+/* Where a check applies: the feature bits that must be negotiated for it to
+ * be observable, the ring layout, the device type (NULL: any) and the
+ * transport (NULL: any). Derived from the rule, not from any scenario. */
+typedef struct vsim_check_scope {
+  uint64_t features;    /* bits that must be negotiated */
+  int ring;             /* -1 any, 0 split, 1 packed */
+  const char *device;   /* "blk", or NULL */
+  const char *transport; /* "mmio", or NULL */
+} vsim_check_scope;
+void vsim_check_scope_get(int check, vsim_check_scope *out);
+/* The mutant that breaks exactly this check (enum vsim_mutant), or -1. */
+int vsim_check_mutant(int check);
+
 #define VSIM_VIOLATION_DETAIL_MAX 160
 
 typedef struct vsim_violation {

@@ -416,3 +416,18 @@ def test_hanging_plugin_is_wedged_not_a_hang(tmp_path):
     rep = load_report(d)
     (t,) = rep["tests"]
     assert t["verdict"] == "wedged" and "wall-clock" in t["reason"], t
+
+
+def test_checks_lists_scope_and_proof():
+    cat = checks_catalog()
+    for c in cat.values():
+        assert c["mutant"] or c["scenario"], "%s is proven by nothing" % c["id"]
+        assert set(c["applies"]) == {"ring", "device", "transport", "features"}
+    assert cat["packed.used-flags-wrap"]["applies"]["ring"] == "packed"
+    assert "RING_PACKED" in cat["packed.used-flags-wrap"]["applies"]["features"]
+    assert cat["blk.dev-ro-write"]["applies"]["device"] == "blk"
+    assert "IN_ORDER" in cat["split.used-out-of-order"]["applies"]["features"]
+    assert cat["split.used-len-exceeds"]["mutant"] == "dev.used-len-over"
+    assert cat["split.avail-head-range"]["scenario"].endswith(".json")
+    out = subprocess.run([CLI, "checks"], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert re.search(r"^\d+ checks: \d+ proven by a mutant .*mutation score \d+%", out, re.M)

@@ -189,6 +189,23 @@ def test_plugin_blk_runs_under_the_installed_cli(prefix, plugin):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_conformance_suites_pass_on_the_plugin(prefix, plugin, tmp_path):
+    """The installed CLI runs every applicable suite against the out-of-tree
+    plugin: nothing fails; what the plugin does not offer (packed ring,
+    DISCARD, ...) or cannot be configured for is skipped with the reason."""
+    r = _run([prefix / "bin" / "virtio-sim", "conform", "--backend", "plugin:%s" % plugin, "--device", "blk",
+              "--quiet", "--report", tmp_path / "report"], 600, env=_build_env(), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rep = json.loads((tmp_path / "report" / "report.json").read_text())
+    v = {}
+    for t in rep["tests"]:
+        v[t["verdict"]] = v.get(t["verdict"], 0) + 1
+    assert v.get("pass", 0) > 100 and v.get("reject", 0) > 100 and v.get("skip", 0) > 0, v
+    assert not {"fail", "wedged", "crashed"} & set(v), v
+    skips = {t["reason"] for t in rep["tests"] if t["verdict"] == "skip"}
+    assert "needs RING_PACKED, which the device does not offer" in skips
+
+
 def test_cli_exports_every_arena_function():
     """Each function of arena.h is in the CLI's dynamic symbol table, so a
     plugin's calls to them resolve at dlopen()."""
