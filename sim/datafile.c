@@ -16,17 +16,18 @@ bool vsim_datafile_find(const char *rel, char *out, size_t outlen) {
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-      *slash = 0; /* the executable's directory: build/ or PREFIX/bin */
-      slash = strrchr(exe, '/');
-      if (slash) {
-        *slash = 0; /* its parent: the repository, or PREFIX */
-        snprintf(out, outlen, "%s/%s", exe, rel);
-        if (exists(out)) return true;
-        snprintf(out, outlen, "%s/share/virtio-sim/%s", exe, rel);
-        if (exists(out)) return true;
-      }
+    /* up from the executable's directory: build/virtio-sim and
+     * build/asan/virtio-sim both find the repository; PREFIX/bin/virtio-sim
+     * finds PREFIX/share/virtio-sim */
+    for (int up = 0; up < 3; up++) {
+      char *slash = strrchr(exe, '/');
+      if (!slash) break;
+      *slash = 0;
+      if (up == 0) continue; /* the executable's own directory */
+      snprintf(out, outlen, "%s/%s", exe, rel);
+      if (exists(out)) return true;
+      snprintf(out, outlen, "%s/share/virtio-sim/%s", exe, rel);
+      if (exists(out)) return true;
     }
   }
   snprintf(out, outlen, "%s", rel);

@@ -1,10 +1,11 @@
 /* sim/datafile.h — finding the files the CLI ships with (the normative index,
  * the suite manifest, the scenarios).
  *
- * Owns: the search order. A path relative to the tree is looked up next to
- * the executable's tree (<repo>/build/virtio-sim -> <repo>/REL), then in the
- * installed layout (PREFIX/bin/virtio-sim -> PREFIX/share/virtio-sim/REL),
- * then in the working directory.
+ * Owns: the search order. A path relative to the tree is looked up in the
+ * parent and grandparent of the executable's directory, as REL (the source
+ * tree: <repo>/build/virtio-sim, <repo>/build/asan/virtio-sim) and as
+ * share/virtio-sim/REL (the installed layout, PREFIX/bin/virtio-sim), then in
+ * the working directory.
  * Must never: pick a file by anything but this fixed order.
  */
 #ifndef VSIM_DATAFILE_H
