@@ -116,8 +116,9 @@ test: deps all test-c test-asan test-determinism test-py
 
 bench: deps all
 	@mkdir -p out
-	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk
+	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk $(BUILD)/bench/bench_conform
 	$(BUILD)/bench/bench_blk | tee out/bench.txt
+	$(BUILD)/bench/bench_conform | tee -a out/bench.txt
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvirtiosim.a
 	@mkdir -p $(dir $@)
