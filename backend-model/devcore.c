@@ -12,6 +12,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "devcore.h"
+#include "virtio_compat.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
@@ -264,7 +265,18 @@ static void dc_queue_reset(void *be, uint16_t i) {
 static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return; /* the transport reports it; a device ignores it */
-  dc->q[i].kicked = true;
+  vsim_devq *q = &dc->q[i];
+  /* VIRTIO_F_NOTIFICATION_DATA: bits 16-31 name where the driver's next
+   * available entry goes (split: the avail index; packed: next_off | next_wrap
+   * << 15). The ring takes it as a hint of how far the driver has published,
+   * checked against what the ring shows (vq_split.h, vq_packed.h). A queue
+   * that is not live yet has nothing to hold it against: the kick alone counts. */
+  if (q->vq_live && vsim_devcore_has(dc, VIRTIO_F_NOTIFICATION_DATA)) {
+    const uint16_t next = (uint16_t)(data >> 16);
+    if (q->packed) vsim_vqp_dev_notify_data(&q->pvq, next);
+    else vsim_vq_dev_notify_data(&q->vq, next);
+  }
+  q->kicked = true;
 }
 
 /* Room to hold one more request of the worst-case length (queue size segments). */

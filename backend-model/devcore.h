@@ -3,7 +3,8 @@
  * Owns: offered and negotiated features, the device status state machine
  * (including refusing FEATURES_OK and DEVICE_NEEDS_RESET), the config space with
  * its generation count, per-queue state and the device worker that drains a
- * queue (pop, hand the chain to the model, push, publish, interrupt). It
+ * queue (pop, hand the chain to the model, push, publish, interrupt), and
+ * handing a VIRTIO_F_NOTIFICATION_DATA value to the ring it names. It
  * implements vsim_backend_ops generically: a device model only supplies a
  * vsim_devmodel_ops table and its config bytes.
  * Must never: process a queue before DRIVER_OK or after DEVICE_NEEDS_RESET,

@@ -47,13 +47,22 @@
  * - A used descriptor gets VRING_DESC_F_WRITE when len != 0: in a used
  *   descriptor the bit says whether the device wrote any data, and len is
  *   reserved (ignored by drivers) without it.
+ * - NOTIFICATION_DATA: a notified position `size` positions ahead of
+ *   next_avail is a full ring, not a stale value (the two cannot be told
+ *   apart on the 2 * size circle, and the full ring is legitimate); a
+ *   position further round is behind. A claim is checked lazily, as pops
+ *   reach it: the descriptor at next_avail must be available while the claim
+ *   lies ahead. A list that runs past the claimed position ends the claim
+ *   (the notification may be older than the list's last descriptors).
  * - IN_ORDER (spec "In-order use of descriptors"): push number n must be pop
  *   number n (`popped` remembers the ids). A batch's used descriptor overwrites
  *   the first descriptor of the batch's first list, with the wrap counter of
  *   that position; the batch's other descriptors keep the driver's available
  *   marks, and both sides skip them by the lengths they recorded. An open
  *   batch is not written once the queue is broken (a broken queue touches no
- *   guest memory): its completions are lost with the reset that follows.
+ *   guest memory): its completions are lost with the reset that follows, and
+ *   its positions are taken back, so that the publish (and its
+ *   VSIM_EV_USED_PUBLISH) never announces used descriptors that are not there.
  */
 #include "le.h"
 #include "vq_packed.h"
@@ -354,6 +363,61 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
   return 0;
 }
 
+/* ---- notification data ----------------------------------------------------- */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+/* A bad NOTIFICATION_DATA value: reported, and the queue goes on (the value
+ * is a hint; the ring stays the authority). Only on the error path. */
+static void notify_data_violation(vsim_vqp_dev *vq, const char *fmt, ...) {
+  char detail[VSIM_VIOLATION_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (vq->host->violation) vq->host->violation(vq->host->ctx, VSIM_CHK_NOTIFY_DATA, vq->q, detail);
+}
+
+/* How far position `pos` (offset < size | wrap << 15) lies ahead of the
+ * device's next_avail, on the circle of 2 * size positions that one lap with
+ * each wrap value makes (see the file comment). */
+static uint32_t ahead_of_next(const vsim_vqp_dev *vq, uint16_t pos) {
+  const uint32_t circle = 2u * vq->size;
+  const uint32_t p = (pos & (uint16_t)~EV_WRAP_BIT) + ((pos & EV_WRAP_BIT) ? 0u : vq->size);
+  const uint32_t n = vq->next_avail + (vq->avail_wrap ? 0u : vq->size);
+  return (p + circle - n) % circle;
+}
+
+void vsim_vqp_dev_notify_data(vsim_vqp_dev *vq, uint16_t off_wrap) {
+  if (vq->broken) return;
+  const unsigned off = off_wrap & (uint16_t)~EV_WRAP_BIT, wrap = off_wrap >> 15;
+  if (off >= vq->size) {
+    notify_data_violation(vq, "notification names ring offset %u (wrap %u), outside a ring of %u",
+                          off, wrap, vq->size);
+    return;
+  }
+  /* At most `size` descriptors can be available ahead of the device; a
+   * position further round the circle is behind it: already consumed. */
+  const uint32_t a = ahead_of_next(vq, off_wrap);
+  if (a > vq->size) {
+    notify_data_violation(vq,
+                          "notification names ring offset %u wrap %u, behind the device's next "
+                          "descriptor %u wrap %u (already consumed)",
+                          off, wrap, vq->next_avail, vq->avail_wrap ? 1u : 0u);
+    return;
+  }
+  if (vq->nd_claim && a < ahead_of_next(vq, vq->nd_pos)) {
+    notify_data_violation(vq, "notification names ring offset %u wrap %u, behind %u wrap %u named before",
+                          off, wrap, vq->nd_pos & (uint16_t)~EV_WRAP_BIT, vq->nd_pos >> 15);
+    return;
+  }
+  vq->nd_claim = true;
+  vq->nd_pos = off_wrap;
+}
+
+/* ---- pop ------------------------------------------------------------------- */
+
 int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   if (vq->broken) return -1; /* no guest access at all once broken */
   const uint32_t size = vq->size;
@@ -362,9 +426,20 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   uint8_t d[DESC_SIZE];
   if (read_desc(vq, off, d)) return -1;
   uint16_t flags = vsim_le_ld16(d + D_FLAGS);
+  /* What a notification claimed ahead of next_avail (0: nothing open). */
+  const uint32_t claimed = vq->nd_claim ? ahead_of_next(vq, vq->nd_pos) : 0;
   /* The first descriptor's flags decide; nothing else of it is looked at
    * unless it is available for the current wrap. */
-  if (!desc_avail(flags, wrap)) return 0;
+  if (!desc_avail(flags, wrap)) {
+    if (claimed) /* the driver notified that it had made this one available */
+      notify_data_violation(vq,
+                            "notification named ring offset %u wrap %u as the next free descriptor, "
+                            "but the one at %u wrap %u is not available (flags 0x%04x)",
+                            vq->nd_pos & (uint16_t)~EV_WRAP_BIT, vq->nd_pos >> 15, off, wrap ? 1u : 0u,
+                            flags);
+    vq->nd_claim = false;
+    return 0;
+  }
 
   /* The walk: consecutive ring slots while NEXT is set, each descriptor one
    * snapshot. Bounded: at most `size` ring descriptors (checked before the
@@ -431,6 +506,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
   /* the list's ring position rides in the upper half of `b` (backend.h), so
    * that observers can find the descriptors of buffer `id` */
   uint64_t pos = (uint64_t)(vq->next_avail | (vq->avail_wrap ? 0x8000u : 0u));
+  if (claimed <= nring) vq->nd_claim = false; /* the claim is consumed */
   advance(&vq->next_avail, &vq->avail_wrap, nring, size);
   vq->inflight++;
   emit(vq, VSIM_EV_POP, id, w.nseg | (pos << 32), w.rd, w.wr);
@@ -454,6 +530,7 @@ static int write_used(vsim_vqp_dev *vq, uint16_t off, bool wrap, uint16_t id, ui
   const uint16_t flags =
       (uint16_t)((wrap ? (F_AVAIL | F_USED) : 0) | (len ? VRING_DESC_F_WRITE : 0));
   const uint64_t at = DESC_SIZE * off;
+  vq->last_used_off = off;
   uint8_t body[D_FLAGS - D_LEN]; /* len, id */
   vsim_le_st32(body, len);
   vsim_le_st16(body + (D_ID - D_LEN), id);
@@ -475,6 +552,8 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
   const uint16_t ndescs = vq->id_ndescs[id];
   uint16_t wid = id;
   uint32_t wlen = len;
+  if (mut(vq, VSIM_MUTBIT(DEV_IN_ORDER_SWAP)) && vq->in_order && vq->inflight >= 2)
+    wid = vq->popped[(vq->push_seq + 1u) % vq->size]; /* a younger list's id first */
   if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_RANGE))) wid = (uint16_t)(vq->size + 3u);
   if (mut(vq, VSIM_MUTBIT(DEV_USED_LEN_OVER))) wlen = len + 100u;
   if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_DUP))) {
@@ -498,8 +577,9 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
       vq->batch_off = vq->next_used;
       vq->batch_wrap = vq->used_wrap;
     }
+    /* the mutant keeps the first list's id: the batch then seems to end there */
+    if (vq->batch_n == 0 || !mut(vq, VSIM_MUTBIT(DEV_PACKED_BATCH_ID))) vq->batch_id = wid;
     vq->batch_n++;
-    vq->batch_id = wid;
     vq->batch_len = wlen;
   } else {
     /* One descriptor per completion is written and made visible at once, in
@@ -525,8 +605,19 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
 static int flush_batch(vsim_vqp_dev *vq) {
   if (vq->batch_n == 0) return 0;
   vq->batch_n = 0;
-  if (vq->broken) return -1;
-  return write_used(vq, vq->batch_off, vq->batch_wrap, vq->batch_id, vq->batch_len);
+  if (!vq->broken && write_used(vq, vq->batch_off, vq->batch_wrap, vq->batch_id, vq->batch_len) == 0)
+    return 0;
+  /* Not written (the queue broke before, or this write broke it): take the
+   * batch's positions back. It began after the last publish, so all of them
+   * are in `unsignalled`; at most a ring's worth. */
+  const uint32_t size = vq->size;
+  const uint32_t from = vq->batch_off + (vq->batch_wrap ? 0u : size);
+  const uint32_t to = vq->next_used + (vq->used_wrap ? 0u : size);
+  const uint32_t n = (to + 2u * size - from) % (2u * size);
+  vq->next_used = vq->batch_off;
+  vq->used_wrap = vq->batch_wrap;
+  vq->unsignalled = vq->unsignalled > n ? vq->unsignalled - n : 0;
+  return -1;
 }
 
 void vsim_vqp_dev_set_in_order_batch(vsim_vqp_dev *vq, bool on) {
@@ -596,6 +687,12 @@ bool vsim_vqp_dev_publish(vsim_vqp_dev *vq) {
     vq->signalled = vq->next_used;
     vq->signalled_wrap = vq->used_wrap;
     vq->unsignalled = 0;
+    if (mut(vq, VSIM_MUTBIT(DEV_PACKED_USED_REWRITE)) && !vq->broken) {
+      /* a late "tidy-up" of a descriptor already marked used (and published) */
+      static const uint8_t zero[D_LEN - D_ADDR];
+      (void)guest_write(vq, vq->desc, DESC_SIZE * vq->last_used_off + D_ADDR, zero, sizeof zero,
+                        "descriptor ring");
+    }
   }
   if (mut(vq, VSIM_MUTBIT(DEV_SKIP_IRQ))) return false;
   if (mut(vq, VSIM_MUTBIT(DEV_IRQ_ALWAYS))) return true;

@@ -17,6 +17,15 @@
  * descriptor per publish, with the last list's id and len, written over the
  * first descriptor of the batch; the device's used position skips every
  * descriptor of the batch.
+ * With VIRTIO_F_NOTIFICATION_DATA negotiated (vsim_vqp_dev_notify_data), a
+ * notification names the ring position where the driver will put its next
+ * descriptor: every descriptor from the device's next_avail up to it is then
+ * available. The device holds the ring to that as it pops (a descriptor
+ * before that position that is not available means the notification claimed
+ * more than the ring shows), and refuses a position outside the ring or
+ * behind what it has consumed or was told before: each is the driver's
+ * NOTIFY_DATA violation, reported and ignored (the value is a hint; the ring
+ * stays the authority and the queue is not broken for it).
  * Must never: read a descriptor field twice for one decision, look at a
  * descriptor whose flags do not say "available" for the current wrap, loop
  * more than O(queue size) per pop, or touch guest memory except through the
@@ -68,6 +77,10 @@ typedef struct vsim_vqp_dev {
   bool batch_wrap;
   uint16_t batch_id;    /* what the batch's used descriptor will say */
   uint32_t batch_len;
+  uint16_t last_used_off; /* where the last used descriptor was written (mutant DEV_PACKED_USED_REWRITE) */
+  /* VIRTIO_F_NOTIFICATION_DATA (see the file comment) */
+  bool nd_claim;        /* the descriptors up to nd_pos must be available */
+  uint16_t nd_pos;      /* offset | wrap << 15, as the notification named it */
 } vsim_vqp_dev;
 
 int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
@@ -103,6 +116,12 @@ bool vsim_vqp_dev_publish(vsim_vqp_dev *vq);
  * negotiated). Turning it off writes the used descriptor of an open batch so
  * that later pushes are written one by one after it. */
 void vsim_vqp_dev_set_in_order_batch(vsim_vqp_dev *vq, bool on);
+
+/* VIRTIO_F_NOTIFICATION_DATA: a notification named `off_wrap` (next_off |
+ * next_wrap << 15). A position outside the ring, or behind the device's
+ * next_avail or an earlier claim still open, is reported at once (NOTIFY_DATA);
+ * otherwise it becomes the claim the next pops check. No guest access. */
+void vsim_vqp_dev_notify_data(vsim_vqp_dev *vq, uint16_t off_wrap);
 
 /* Enable or suppress kicks through the device event structure: DISABLE; or
  * ENABLE, or with EVENT_IDX DESC at next_avail / avail_wrap. Writes the offset

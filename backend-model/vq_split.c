@@ -3,7 +3,9 @@
  * Owns: validating what the driver put in the descriptor table and the
  * available ring (each malformed class is one violation with its check id, and
  * the queue is then broken), writing used elements / used.idx / used.flags /
- * avail_event, and the interrupt decision.
+ * avail_event, the interrupt decision, and what a NOTIFICATION_DATA value
+ * says about the ring (checked at the next avail.idx read; a bad one is
+ * reported without breaking the queue, a confirmed one bounds the drain).
  * Must never: read a guest field twice for one decision, walk more than
  * O(queue size) descriptors per pop, allocate or format on the hot path (only
  * when reporting a violation), or touch guest memory except through the
@@ -175,10 +177,91 @@ void vsim_vq_dev_fini(vsim_vq_dev *vq) {
   vq->popped = NULL;
 }
 
+/* ---- notification data ----------------------------------------------------- */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+/* A bad NOTIFICATION_DATA value: reported, and the queue goes on (the value
+ * is a hint; the ring stays the authority). Only on the error path. */
+static void notify_data_violation(vsim_vq_dev *vq, const char *fmt, ...) {
+  char detail[VSIM_VIOLATION_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(detail, sizeof detail, fmt, ap);
+  va_end(ap);
+  if (vq->host->violation) vq->host->violation(vq->host->ctx, VSIM_CHK_NOTIFY_DATA, vq->q, detail);
+}
+
+void vsim_vq_dev_notify_data(vsim_vq_dev *vq, uint16_t v) {
+  if (vq->broken || vq->nd_state == 2) return; /* one stale report per ring read */
+  const uint16_t next = (uint16_t)vq->next_avail;
+  /* Indices as distances ahead of next_avail: the driver can never be more
+   * than a queue ahead of the device, so anything above `size` is behind it
+   * (or absurdly far ahead). The floor is the furthest index the device
+   * already knows was published: its last read of avail.idx, or a value
+   * still waiting to be checked. An honest notification is never below it
+   * (avail.idx only moves forward, and the driver publishes before it
+   * notifies). */
+  uint16_t floor_ahead = (uint16_t)vq->avail_ahead;
+  if (vq->nd_state == 1) {
+    uint16_t w = (uint16_t)(vq->nd_value - next);
+    if (w <= vq->size && w > floor_ahead) floor_ahead = w;
+  }
+  const uint16_t a = (uint16_t)(v - next);
+  const bool behind_next = a > vq->size && (uint16_t)(next - v) <= vq->size;
+  if ((a <= vq->size && a < floor_ahead) || behind_next) {
+    /* judged at the next read of avail.idx, after the ring's own rules: if
+     * avail.idx itself went back, that is the violation, not this */
+    vq->nd_state = 2;
+    vq->nd_value = v;
+    vq->nd_floor = (uint16_t)(next + floor_ahead);
+    return;
+  }
+  vq->nd_state = 1;
+  vq->nd_value = v;
+}
+
+/* The first avail.idx read after a notification: hold its value against
+ * what the ring shows (`count` entries past next_avail, already validated). */
+static void judge_notify_data(vsim_vq_dev *vq, uint16_t idx, uint16_t count) {
+  const uint16_t next = (uint16_t)vq->next_avail;
+  const uint8_t st = vq->nd_state;
+  vq->nd_state = 0;
+  if (st == 2) {
+    notify_data_violation(vq,
+                          "notification names avail index %u, behind %u that the ring or an earlier "
+                          "notification already showed (next_avail %u)",
+                          vq->nd_value, vq->nd_floor, next);
+    return;
+  }
+  const uint16_t a = (uint16_t)(vq->nd_value - next);
+  if (a > count) {
+    notify_data_violation(vq, "notification names avail index %u, but avail.idx is %u (next_avail %u%s)",
+                          vq->nd_value, idx, next, a > vq->size ? ", more than a queue ahead" : "");
+    return;
+  }
+  /* Confirmed: the entries up to it are published, and will stay so. */
+  if (a > 0) {
+    vq->nd_bound = true;
+    vq->nd_end = vq->nd_value;
+  }
+}
+
 /* ---- available ring -------------------------------------------------------- */
 
 int vsim_vq_dev_avail_count(vsim_vq_dev *vq) {
   if (vq->broken) return -1;
+  /* A notification confirmed by the ring bounds the drain: up to its index
+   * avail.idx need not be read again (the read that confirmed it showed at
+   * least that much, and the driver never takes entries back). avail_ahead
+   * covers the bound, so the move-back check below still judges the next
+   * read against everything seen. A new notification is judged first. */
+  if (vq->nd_bound && vq->nd_state == 0) {
+    uint16_t left = (uint16_t)(vq->nd_end - (uint16_t)vq->next_avail);
+    if (left != 0 && left <= vq->avail_ahead) return left;
+    vq->nd_bound = false;
+  }
   uint8_t b[2];
   /* avail.idx is read once: count and the range check below must judge the
    * same value, or a driver flipping it between two reads could pass the
@@ -198,6 +281,7 @@ int vsim_vq_dev_avail_count(vsim_vq_dev *vq) {
     return violate(vq, VSIM_CHK_SPLIT_AVAIL_IDX,
                    "avail.idx moved back from %u to %u (next_avail %u)", seen, idx, next);
   vq->avail_ahead = count;
+  if (vq->nd_state) judge_notify_data(vq, idx, count);
   return count;
 }
 

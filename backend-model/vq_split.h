@@ -14,6 +14,17 @@
  * (vsim_vq_dev_set_in_order_batch) completions are batched: one used element
  * per publish, carrying the last buffer's id and len, written at the used
  * slot of the batch's first buffer, with used.idx advanced by the batch size.
+ * With VIRTIO_F_NOTIFICATION_DATA negotiated (vsim_vq_dev_notify_data), a
+ * notification says which avail index the driver will publish next. The
+ * device checks it against the ring the next time it reads avail.idx (a value
+ * that claims more than the ring shows, or goes back behind what the ring or
+ * an earlier notification already showed, is the driver's NOTIFY_DATA
+ * violation; the ring's own avail.idx rules are judged first, so an honest
+ * notification of a bad avail.idx is not blamed twice). A confirmed value
+ * then bounds the drain: the device pops up to it without reading avail.idx
+ * again, and reads it once more only when it gets there. A bad value is
+ * reported and ignored; it never breaks the queue (it is a hint, and the ring
+ * stays the authority).
  * Must never: read a guest field twice for one decision (TOCTOU), loop more
  * than O(queue size) per pop, or touch guest memory except through the arena.
  */
@@ -56,6 +67,13 @@ typedef struct vsim_vq_dev {
   uint32_t batch_n;             /* completions recorded and not yet written (0 = none);
                                  * they are the last batch_n of next_used */
   uint32_t batch_id, batch_len; /* what the batch's one element will say */
+  /* VIRTIO_F_NOTIFICATION_DATA (see the file comment) */
+  uint8_t nd_state;             /* 0 none; 1 a value waits for the next avail.idx read;
+                                 * 2 a waiting value went backwards (reported then) */
+  uint16_t nd_value;            /* the avail index the notification names */
+  uint16_t nd_floor;            /* stale case: the index it fell behind */
+  bool nd_bound;                /* nd_end is confirmed by the ring: pop up to it unread */
+  uint16_t nd_end;
 } vsim_vq_dev;
 
 /* Set up from the transport's queue configuration and the negotiated features.
@@ -94,6 +112,12 @@ bool vsim_vq_dev_publish(vsim_vq_dev *vq);
  * negotiated). Turning it off writes the element of an open batch (still
  * unpublished) so that later pushes are written one by one after it. */
 void vsim_vq_dev_set_in_order_batch(vsim_vq_dev *vq, bool on);
+
+/* VIRTIO_F_NOTIFICATION_DATA: a notification named `next_idx` (next_off |
+ * next_wrap << 15, i.e. the 16-bit avail index the driver will publish
+ * next). Recorded here, judged against the ring at the next avail.idx read
+ * (see the file comment). No guest access. */
+void vsim_vq_dev_notify_data(vsim_vq_dev *vq, uint16_t next_idx);
 
 /* Enable (true) or suppress (false) available-buffer notifications: used.flags
  * NO_NOTIFY without EVENT_IDX, avail_event = next_avail with it. Emits

@@ -55,13 +55,13 @@ int vsim_check_on_packed(int check) {
     case VSIM_CHK_USED_ID_NOT_HEAD: return VSIM_CHK_PACKED_USED_ID;
     case VSIM_CHK_USED_LEN_OVER: return VSIM_CHK_PACKED_USED_LEN;
     case VSIM_CHK_NOTIFY_DRV_MISSED: return VSIM_CHK_PACKED_KICK_MISSED;
+    case VSIM_CHK_SPLIT_USED_ORDER: return VSIM_CHK_PACKED_USED_ORDER;
     /* split-only ring fields: no packed counterpart */
     case VSIM_CHK_SPLIT_AVAIL_IDX:
     case VSIM_CHK_SPLIT_NEXT_RANGE:
     case VSIM_CHK_SPLIT_INORDER_NEXT:
     case VSIM_CHK_INDIR_INORDER_NEXT:
     case VSIM_CHK_USED_IDX_JUMP:
-    case VSIM_CHK_SPLIT_USED_ORDER: /* packed: any in-flight id may end a batch */
     case VSIM_CHK_NOTIFY_DRV_SPURIOUS:
     case VSIM_CHK_NOTIFY_DRV_FLAGS:
     case VSIM_CHK_NOTIFY_DRV_USED_INIT:

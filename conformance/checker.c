@@ -75,6 +75,42 @@ static bool packed_wants(const vsim_checker *c, uint64_t evt, uint16_t old_pos, 
   }
 }
 
+/* Packed positions on that circle: distance from one to another, and a
+ * position k steps on. */
+#define PK_WRAP 0x8000u
+#define PK_OFF(pos) ((uint16_t)((pos) & 0x7fffu))
+
+static uint32_t packed_dist(uint16_t from, uint16_t to, uint16_t size) {
+  uint32_t n = 2u * size;
+  return (packed_lin(to, size) % n + n - packed_lin(from, size) % n) % n;
+}
+
+static uint16_t packed_step(uint16_t pos, uint32_t k, uint16_t size) {
+  uint32_t n = 2u * size, lin = (packed_lin(pos, size) + k) % n;
+  return lin < size ? (uint16_t)(lin | PK_WRAP) : (uint16_t)(lin - size);
+}
+
+/* Who owns a packed ring descriptor, as the publishes say: nobody watched
+ * (never published, or the driver took a used one back), the device (made
+ * available, not yet used), the driver (used, not yet made available again). */
+enum { PD_FREE = 0, PD_AVAIL = 1, PD_USED = 2 };
+
+static uint16_t pd_flags(const uint8_t d[16]) { return (uint16_t)(d[14] | (d[15] << 8)); }
+
+/* AVAIL == USED == wrap: used in the lap `wrap`; AVAIL == wrap != USED: available in it. */
+static bool pd_used_in(uint16_t flags, bool wrap) {
+  return (((flags >> VRING_PACKED_DESC_F_AVAIL) & 1u) == wrap) &&
+         (((flags >> VRING_PACKED_DESC_F_USED) & 1u) == wrap);
+}
+static bool pd_avail_in(uint16_t flags, bool wrap) {
+  return (((flags >> VRING_PACKED_DESC_F_AVAIL) & 1u) == wrap) &&
+         (((flags >> VRING_PACKED_DESC_F_USED) & 1u) != wrap);
+}
+
+static bool pd_read(const vsim_checker *c, const vsim_chk_queue *q, uint16_t off, uint8_t d[16]) {
+  return off < q->size && peek(c, q->desc + 16u * off, d, 16);
+}
+
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
                        const vsim_mmio *mmio) {
   memset(c, 0, sizeof *c);
@@ -88,6 +124,11 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].fingerprint);
     free(c->q[i].outstanding);
     free(c->q[i].regions);
+    free(c->q[i].pd_state);
+    free(c->q[i].pd_bytes);
+    free(c->q[i].io_id);
+    free(c->q[i].io_start);
+    free(c->q[i].io_ndesc);
   }
   memset(c->q, 0, sizeof c->q);
 }
@@ -251,6 +292,11 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->fingerprint);
   free(q->outstanding);
   free(q->regions);
+  free(q->pd_state);
+  free(q->pd_bytes);
+  free(q->io_id);
+  free(q->io_start);
+  free(q->io_ndesc);
   memset(q, 0, sizeof *q);
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
@@ -262,6 +308,18 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   q->fingerprint = calloc(size ? size : 1, sizeof *q->fingerprint);
   q->outstanding = calloc(size ? size : 1, 1);
   q->regions = calloc(size ? size : 1, sizeof *q->regions);
+  if (q->packed && size) {
+    /* the driver zeroed the ring before enabling the queue: nothing is owned */
+    q->pd_state = calloc(size, 1);
+    q->pd_bytes = calloc(size, sizeof *q->pd_bytes);
+    if (has(c, VIRTIO_F_IN_ORDER)) {
+      q->io_id = calloc(size, sizeof *q->io_id);
+      q->io_start = calloc(size, sizeof *q->io_start);
+      q->io_ndesc = calloc(size, sizeof *q->io_ndesc);
+      q->io_used = PK_WRAP; /* offset 0, wrap counter 1 */
+      q->io_lost = !q->io_id || !q->io_start || !q->io_ndesc;
+    }
+  }
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
@@ -304,11 +362,180 @@ static void note_published_heads(vsim_checker *c, int qi, vsim_chk_queue *q, uin
   }
 }
 
+/* ---- packed: who may change a descriptor when ---- */
+
+/* The driver made [old, nw) available. Each descriptor becomes the device's,
+ * with the bytes it holds now. One that was already the device's (made
+ * available before and not yet used) and now reads differently was changed
+ * by the driver before the device used it: the ring was full, or the driver
+ * rewrote it. */
+static void packed_track_avail(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t old, uint16_t nw) {
+  if (!q->pd_state || PK_OFF(old) >= q->size || PK_OFF(nw) >= q->size) return;
+  uint32_t n = packed_dist(old, nw, q->size);
+  if (n > q->size) n = q->size; /* more than a ring: each descriptor once */
+  bool reported = false;
+  for (uint32_t k = 0; k < n; k++) {
+    const uint16_t pos = packed_step(old, k, q->size), off = PK_OFF(pos);
+    uint8_t d[16];
+    if (!pd_read(c, q, off, d)) return;
+    if (q->pd_state[off] == PD_AVAIL && memcmp(d, q->pd_bytes[off], 16) != 0 && !reported) {
+      report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
+             "ring descriptor %u made available again (wrap %u) while the device had not used it",
+             off, pos >> 15);
+      reported = true;
+    }
+    memcpy(q->pd_bytes[off], d, 16);
+    /* raw ops can let the device use a list before the driver model
+     * publishes it: a descriptor that already says used in this lap is
+     * the driver's again */
+    q->pd_state[off] = pd_used_in(pd_flags(d), pos >> 15) ? PD_USED : PD_AVAIL;
+  }
+}
+
+/* The device's used position moved over [old, nw): those descriptors are
+ * the driver's now, with the bytes the device left (a used descriptor, or
+ * the driver's own ones it skipped over). */
+static void packed_track_used(const vsim_checker *c, vsim_chk_queue *q, uint16_t old, uint16_t nw) {
+  if (!q->pd_state || PK_OFF(old) >= q->size || PK_OFF(nw) >= q->size) return;
+  uint32_t n = packed_dist(old, nw, q->size);
+  if (n > q->size) n = q->size;
+  for (uint32_t k = 0; k < n; k++) {
+    const uint16_t off = PK_OFF(packed_step(old, k, q->size));
+    if (!pd_read(c, q, off, q->pd_bytes[off])) return;
+    q->pd_state[off] = PD_USED;
+  }
+}
+
+/* The end of an actor's step: every descriptor still owned by the other side
+ * must read as it did when it changed hands. The driver may change the
+ * used ones (it takes them back) but not the available ones; the device may
+ * write used descriptors over the available ones (its publish says so), but
+ * must leave the used ones alone. O(size). */
+static void packed_verify(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
+  if (!q->pd_state) return;
+  bool reported = false;
+  for (uint16_t off = 0; off < q->size; off++) {
+    const uint8_t st = q->pd_state[off];
+    uint8_t d[16];
+    if (st == PD_FREE || !pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) continue;
+    if (driver && st == PD_USED) {
+      q->pd_state[off] = PD_FREE; /* taken back to be reused */
+      continue;
+    }
+    if (!reported && st == (driver ? PD_AVAIL : PD_USED)) {
+      if (driver)
+        report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
+               "driver changed ring descriptor %u (flags 0x%04x -> 0x%04x) while it was available, "
+               "before the device used it",
+               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+      else
+        report(c, VSIM_CHK_PACKED_DEV_USED_CHANGED, qi,
+               "device changed ring descriptor %u (flags 0x%04x -> 0x%04x) after marking it used",
+               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+      reported = true;
+    }
+    /* once per change: a device writing an available descriptor outside
+     * its publish is not this rule's, and must not be blamed on the driver */
+    memcpy(q->pd_bytes[off], d, 16);
+  }
+}
+
+/* ---- packed IN_ORDER: the batches in the used descriptors ---- */
+
+/* The device popped list `id` at `pos`: note it, with its length in ring
+ * descriptors as the ring shows it now (NEXT links; an indirect list is one). */
+static void packed_in_order_pop(const vsim_checker *c, vsim_chk_queue *q, uint16_t id, uint16_t pos) {
+  if (!q->io_id || q->io_lost) return;
+  uint16_t off = PK_OFF(pos), n = 0;
+  if (q->io_count >= q->size || off >= q->size) {
+    q->io_lost = true;
+    return;
+  }
+  for (;;) {
+    uint8_t d[16];
+    if (n >= q->size || !pd_read(c, q, off, d)) {
+      q->io_lost = true;
+      return;
+    }
+    n++;
+    const uint16_t f = pd_flags(d);
+    if ((f & VRING_DESC_F_INDIRECT) || !(f & VRING_DESC_F_NEXT)) break;
+    off = (uint16_t)((off + 1u) % q->size);
+  }
+  const uint16_t k = (uint16_t)((q->io_head + q->io_count) % q->size);
+  q->io_id[k] = id;
+  q->io_start[k] = pos;
+  q->io_ndesc[k] = n;
+  q->io_count++;
+}
+
+/* The device published its used position moving from `old` to `nw`. With
+ * IN_ORDER each used descriptor in that stretch stands for a batch: the
+ * lists from the oldest one in flight up to the one whose id it carries,
+ * and the next used descriptor lies right after the batch. The batch must
+ * end within the stretch (else the device used a list before an older one),
+ * and every list the stretch passes must be in some batch (else its used
+ * descriptor never came). Anything this cannot follow (an id not in flight,
+ * wrong wrap bits: other checks' violations) stops the judging. */
+static void packed_in_order_used(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t old, uint16_t nw) {
+  if (!q->io_id || q->io_lost) return;
+  if (old != q->io_used || PK_OFF(nw) >= q->size) {
+    q->io_lost = true;
+    return;
+  }
+  uint32_t left = packed_dist(old, nw, q->size);
+  uint16_t pos = old;
+  while (left > 0 && !q->io_lost) { /* each turn retires >= 1 list: bounded by io_count */
+    const uint16_t h = q->io_head;
+    uint8_t d[16];
+    if (q->io_count == 0 || q->io_start[h] != pos || !pd_read(c, q, PK_OFF(pos), d)) {
+      q->io_lost = true;
+      break;
+    }
+    const uint16_t f = pd_flags(d);
+    const bool wrap = pos >> 15;
+    if (!pd_used_in(f, wrap)) {
+      if (pd_avail_in(f, wrap))
+        report(c, VSIM_CHK_PACKED_USED_ORDER, qi,
+               "used position moved past offset %u (to %u wrap %u) but list id %u there, the oldest "
+               "in flight, got no used descriptor",
+               PK_OFF(pos), PK_OFF(nw), nw >> 15, q->io_id[h]);
+      q->io_lost = true;
+      break;
+    }
+    const uint16_t id = (uint16_t)(d[12] | (d[13] << 8));
+    uint32_t k = 0, span = 0;
+    for (; k < q->io_count; k++) {
+      const uint16_t j = (uint16_t)((h + k) % q->size);
+      span += q->io_ndesc[j];
+      if (q->io_id[j] == id) break;
+    }
+    if (k == q->io_count) { /* not in flight: packed.used-id-not-outstanding */
+      q->io_lost = true;
+      break;
+    }
+    if (span > left) {
+      report(c, VSIM_CHK_PACKED_USED_ORDER, qi,
+             "used desc at offset %u names id %u: a batch from id %u over %u descs, but the used "
+             "position moved only %u (id %u used before an older list)",
+             PK_OFF(pos), id, q->io_id[h], span, left, id);
+      q->io_lost = true;
+      break;
+    }
+    q->io_head = (uint16_t)((h + k + 1u) % q->size);
+    q->io_count = (uint16_t)(q->io_count - (k + 1u));
+    pos = packed_step(pos, span, q->size);
+    left -= span;
+  }
+  q->io_used = nw;
+}
+
 static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_idx) {
   vsim_chk_queue *q = queue(c, qi);
   if (!q) return;
   close_kick(c, qi, q);
   if (q->packed) {
+    packed_track_avail(c, qi, q, old, new_idx);
     q->published = new_idx;
     if (new_idx == old) return;
     q->kick_open = true;
@@ -388,6 +615,8 @@ static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_
   if (!q) return;
   close_irq(c, qi, q);
   if (q->packed) {
+    packed_in_order_used(c, qi, q, old, new_idx);
+    packed_track_used(c, q, old, new_idx);
     if (new_idx == old) return;
     q->irq_open = true;
     q->irq_sent = false;
@@ -545,6 +774,7 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   vsim_chk_queue *q = queue(c, qi);
   if (!q || !q->fingerprint || head >= q->size) return;
   if (q->packed) {
+    packed_in_order_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     packed_note_regions(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     q->fingerprint[head] = packed_fingerprint(c, q, (uint16_t)head);
     return;
@@ -614,6 +844,7 @@ void vsim_checker_actor_end(vsim_checker *c, int actor) {
     if (!q->ready) continue;
     if (actor == 0) close_kick(c, i, q);
     else if (actor == i + 1) close_irq(c, i, q);
+    if (actor == 0 || actor == i + 1) packed_verify(c, i, q, actor == 0);
   }
   if (actor != 0 && c->nr_open) {
     if (!c->nr_notified)

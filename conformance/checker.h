@@ -4,10 +4,16 @@
  * directions (a MUST-notify that never came; a notification that came though
  * suppressed), ring-field rules (flags values, used.flags initialisation,
  * alignment), device behaviour around DRIVER_OK, reset and DEVICE_NEEDS_RESET,
- * the virtio-mmio device-side rules, and writes into device-readable buffers.
+ * the virtio-mmio device-side rules, writes into device-readable buffers, and
+ * on packed rings who may change a descriptor when (the driver: not while it
+ * is available; the device: not once it is used) and the IN_ORDER batches in
+ * the used descriptors.
  * Checkers read events and guest memory; they never drive anything, so they
  * work the same for any backend (only ACCESS-class checks need in-process).
- * Each event costs O(1), except a pop/used pair, which costs O(segments).
+ * Each event costs O(1), except a pop/used pair, which costs O(segments), a
+ * packed publish, which costs O(descriptors published), and the end of an
+ * actor's step, which costs O(queue size) per packed queue (every descriptor
+ * that is available or used is compared with what it held when it became so).
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
@@ -44,6 +50,17 @@ typedef struct vsim_chk_queue {
   struct vsim_chk_region { uint64_t gpa; uint32_t len; } (*regions)[VSIM_CHECKER_PACKED_REGIONS]; /* [size] */
   /* heads made available and not yet used, as the driver published them */
   uint8_t *outstanding;  /* [size] */
+  /* packed: each ring descriptor's owner as the publishes say (VSIM_PD_*), and
+   * its 16 bytes when it became available or used: a later difference is a
+   * change, blamed on the actor whose step made it */
+  uint8_t *pd_state;           /* [size] */
+  uint8_t (*pd_bytes)[16];     /* [size] */
+  /* packed with IN_ORDER: the lists the device popped and has not used, in
+   * pop (= ring) order, and the device's used position they start at */
+  uint16_t *io_id, *io_start, *io_ndesc; /* [size] each, a ring of io_count from io_head */
+  uint16_t io_head, io_count;
+  uint16_t io_used;            /* where the device's next used descriptor must be */
+  bool io_lost;                /* out of step (another check's violation): stop judging */
 } vsim_chk_queue;
 
 typedef struct vsim_checker {

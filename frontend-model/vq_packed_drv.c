@@ -52,8 +52,10 @@
  * batch by the lengths it recorded, and returns the batch's lists one per
  * call. next_used always lands on a list boundary, so the rule above still
  * holds there. Any id in flight is a legal batch end, so out-of-order use is
- * not visible as such on this layout; an id already reaped (a batch going
- * backwards) is not in flight and is caught as PACKED_USED_ID.
+ * not visible as such to the driver; an id already reaped (a batch going
+ * backwards) is not in flight and is caught as PACKED_USED_ID. The checker,
+ * which also sees how far the device moved its used position, judges the
+ * order (PACKED_USED_ORDER, conformance/checker.c).
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -319,6 +321,17 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
    * function at shared-memory accesses. */
   if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, head) + D_FLAGS, head_flags))
     goto fault;
+
+  if (mut(vq, VSIM_MUTBIT(DRV_PACKED_REWRITE_AVAIL)) && vq->has_prev) {
+    /* a reserved flag bit into the head of the list before, which the device
+     * may not have used yet: harmless to the device, and a change all the same */
+    uint16_t pf;
+    if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS, &pf) == 0)
+      (void)vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS,
+                               (uint16_t)(pf | 0x8u));
+  }
+  vq->prev_head = head;
+  vq->has_prev = true;
 
   /* Commit. */
   vq->nfree_ids--;

@@ -65,6 +65,8 @@ typedef struct vsim_vq_pdrv {
   uint16_t order_head;
   uint16_t batch_left;     /* lists of the used batch being returned, 0 = none */
   uint32_t batch_len;      /* used len of that batch's last list */
+  uint16_t prev_head;      /* the head of the list added before (mutant DRV_PACKED_REWRITE_AVAIL) */
+  bool has_prev;
 } vsim_vq_pdrv;
 
 /* cfg->desc is the descriptor ring, cfg->avail the driver event structure,

@@ -133,7 +133,11 @@
   X(BLK_DEV_RO_WRITE,    "blk.dev-ro-write",         VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "a write to a read-only device completes with IOERR and writes nothing") \
   X(BLK_DEV_UNMAP_DISCARD,"blk.dev-discard-flags",   VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "discard with unmap or unknown flags completes with UNSUPP") \
   X(BLK_DEV_ZEROES,      "blk.dev-write-zeroes",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "reads after WRITE_ZEROES return zeroes") \
-  X(BLK_DEV_STATUS,      "blk.dev-status-value",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "the status byte is OK, IOERR or UNSUPP, and data read back matches data written")
+  X(BLK_DEV_STATUS,      "blk.dev-status-value",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "the status byte is OK, IOERR or UNSUPP, and data read back matches data written") \
+  /* packed ring: IN_ORDER and who may change a descriptor when (judged from the ring at publishes and actor ends) */ \
+  X(PACKED_USED_ORDER,   "packed.used-out-of-order", VSIM_L_RESV_DEV,   MUST,   DEVICE, SNAPSHOT, "with IN_ORDER, a used descriptor names the last list of a batch that starts with the oldest list in flight, and the device's used position moves past exactly the batches it wrote") \
+  X(PACKED_DEV_USED_CHANGED, "packed.dev-used-desc-changed", VSIM_L_PDESC_DEV, MUST, DEVICE, SNAPSHOT, "device does not change a descriptor after marking it used (until the driver makes it available again)") \
+  X(PACKED_DRV_DESC_CHANGED, "packed.drv-desc-changed-before-used", VSIM_L_PDESC_DRV, MUST, DRIVER, SNAPSHOT, "driver does not change a descriptor it made available until the device has marked it used (nor makes it available again)")
 /* clang-format on */
 
 #endif

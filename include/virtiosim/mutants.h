@@ -18,7 +18,7 @@
   X(DEV_USED_ID_RANGE,   "dev.used-id-range",      USED_ID_RANGE,       "device writes a used id >= queue size") \
   X(DEV_USED_ID_DUP,     "dev.used-id-duplicate",  USED_ID_NOT_HEAD,    "device reports the first completed id again for the second chain") \
   X(DEV_USED_LEN_OVER,   "dev.used-len-over",      USED_LEN_OVER,       "device reports more bytes than the writable buffers hold") \
-  X(DEV_IN_ORDER_SWAP,   "dev.in-order-out-of-order", SPLIT_USED_ORDER, "with IN_ORDER, the device reports the next chain's head before the oldest one's") \
+  X(DEV_IN_ORDER_SWAP,   "dev.in-order-out-of-order", SPLIT_USED_ORDER, "with IN_ORDER, the device reports the next chain's head (packed: list id) before the oldest one's") \
   X(DEV_USED_IDX_JUMP,   "dev.used-idx-jump",      USED_IDX_JUMP,       "device advances used.idx by one more than it wrote") \
   X(DEV_SKIP_IRQ,        "dev.skip-irq",           NOTIFY_DEV_MISSED,   "device never sends used-buffer notifications") \
   X(DEV_IRQ_ALWAYS,      "dev.irq-always",         NOTIFY_DEV_SPURIOUS, "device ignores the driver's interrupt suppression") \
@@ -61,7 +61,10 @@
   X(DRV_MMIO_READ_WO,    "drv.mmio-read-writeonly",MMIO_READ_WO,        "driver reads QueueNotify") \
   X(DRV_MMIO_UNDEFINED,  "drv.mmio-undefined-offset", MMIO_UNDEFINED,   "driver reads offset 0x0f8, which the layout does not define") \
   X(DRV_QUEUE_SIZE_BIG,  "drv.queue-size-over-max",MMIO_QUEUE_SIZE,     "driver writes QueueSize above QueueSizeMax") \
-  X(DRV_QUEUE_WRITE_LIVE,"drv.queue-write-live",   MMIO_QUEUE_LIVE,     "driver rewrites QueueDescLow while the queue is ready")
+  X(DRV_QUEUE_WRITE_LIVE,"drv.queue-write-live",   MMIO_QUEUE_LIVE,     "driver rewrites QueueDescLow while the queue is ready") \
+  X(DEV_PACKED_BATCH_ID, "dev.packed-in-order-batch-id", PACKED_USED_ORDER, "packed ring, IN_ORDER batches: the batch's used descriptor carries its first list's id, not its last's") \
+  X(DEV_PACKED_USED_REWRITE, "dev.packed-used-rewrite", PACKED_DEV_USED_CHANGED, "packed ring: after publishing, the device clears the (unused) address of its last used descriptor") \
+  X(DRV_PACKED_REWRITE_AVAIL, "drv.packed-rewrite-available", PACKED_DRV_DESC_CHANGED, "packed ring: adding a list, the driver sets a reserved flag bit in the head of the list it made available before")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -1719,12 +1719,39 @@ static void test_in_order_batch_break(void) {
   CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 4), 0);
   ring_desc(&f, 1, DATA, 4, 9, P_AVAIL); /* id out of range */
   expect_pop_violation(&f, VSIM_CHK_PACKED_ID_RANGE);
-  int nf = f.r.nfault;
-  CHECK(vsim_vqp_dev_publish(&f.vq));
+  int nf = f.r.nfault, ne = f.r.nev;
+  /* nothing was written, so nothing is announced: the batch's positions are
+   * taken back, no USED_PUBLISH, and no interrupt for it */
+  CHECK(!vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(f.r.nev, ne);
+  CHECK_EQ(f.vq.next_used, 0);
+  CHECK(f.vq.used_wrap);
+  CHECK_EQ(f.vq.unsignalled, 0);
   CHECK_EQ(f.r.nfault, nf);
   vsim_arena_set_region(f.a, 0, ARENA, VSIM_REGION_PERM(VSIM_ACC_RW, VSIM_ACC_RW));
   CHECK_EQ(ring_flags(&f, 0), P_AVAIL | WR); /* never written */
   CHECK_EQ(f.r.nviol, 1);
+  fx_close(&f);
+
+  /* a batch after a published one: only the batch is taken back */
+  fx_open(&f, 4, F_IO, 0);
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  set_drv_event(&f, 0, EV_ENABLE);
+  CHECK_EQ(add_one(&f, 0, true), 0);
+  CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 4), 0);
+  CHECK(vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(add_one(&f, 1, true), 1);
+  CHECK_EQ(add_one(&f, 2, true), 2);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 4), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 2, 4), 0);
+  CHECK_EQ(f.vq.next_used, 3);
+  ring_desc(&f, 3, DATA, 4, 9, P_AVAIL); /* id out of range */
+  expect_pop_violation(&f, VSIM_CHK_PACKED_ID_RANGE);
+  CHECK(!vsim_vqp_dev_publish(&f.vq));
+  CHECK_EQ(f.vq.next_used, 1);
+  CHECK_EQ(f.vq.unsignalled, 0);
   fx_close(&f);
 }
 
@@ -1819,6 +1846,167 @@ static void test_in_order_wrap(void) {
   in_order_wrap(3, 7);
 }
 
+
+/* ---- VIRTIO_F_NOTIFICATION_DATA ---------------------------------------------- */
+
+#define POS(off, wrap) ((uint16_t)((off) | ((wrap) ? WRAP15 : 0)))
+
+static int pop_push1(fx *f) {
+  vsim_chain c;
+  int r = vsim_vqp_dev_pop(&f->vq, &c);
+  if (r == 1) {
+    CHECK_EQ(vsim_vqp_dev_push(&f->vq, c.head, 0), 0);
+    uint16_t id;
+    uint32_t len;
+    CHECK_EQ(reap(f, &id, &len), 1);
+  }
+  return r;
+}
+
+/* Notifications that name the test driver's next free position, across
+ * several laps (next_wrap flips), and repeated ones that announce nothing new:
+ * never a violation, and the claim is consumed as the device pops. */
+static void test_notify_data_ok(void) {
+  fx f;
+  fx_open(&f, 5, 0, 0);
+  tseg s[2] = {{DATA, 16, false}, {DATA + 0x100, 16, true}};
+  for (int round = 0; round < 12; round++) {
+    add_list(&f, s, 2, 0);
+    add_one(&f, 1, true);
+    vsim_vqp_dev_notify_data(&f.vq, POS(f.dnext, f.dwrap));
+    vsim_vqp_dev_notify_data(&f.vq, POS(f.dnext, f.dwrap));
+    CHECK(f.vq.nd_claim);
+    CHECK_EQ(pop_push1(&f), 1);
+    CHECK(f.vq.nd_claim); /* one descriptor still to come */
+    CHECK_EQ(pop_push1(&f), 1);
+    CHECK(!f.vq.nd_claim);
+    CHECK_EQ(pop_push1(&f), 0);
+    vsim_vqp_dev_notify_data(&f.vq, POS(f.dnext, f.dwrap)); /* nothing new */
+    CHECK_EQ(pop_push1(&f), 0);
+  }
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK(!f.vq.broken);
+  fx_close(&f);
+}
+
+/* A position the ring does not back up (the descriptor there is not
+ * available), one outside the ring, one behind the device: each reported
+ * once, ignored, and the queue keeps working. */
+static void test_notify_data_bad(void) {
+  fx f;
+  fx_open(&f, 8, 0, 0);
+  add_one(&f, 0, true);
+  vsim_vqp_dev_notify_data(&f.vq, POS(3, 1)); /* claims 3 descriptors, 1 is there */
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(pop_push1(&f), 1);
+  CHECK_EQ(pop_push1(&f), 0);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_NOTIFY_DATA);
+  CHECK(strstr(f.r.detail, "not available") != NULL);
+  CHECK(!f.vq.nd_claim);
+  CHECK_EQ(pop_push1(&f), 0); /* reported once */
+  CHECK_EQ(f.r.nviol, 1);
+
+  vsim_vqp_dev_notify_data(&f.vq, POS(8, 1)); /* offset 8 on a ring of 8 */
+  CHECK_EQ(f.r.nviol, 2);
+  CHECK_EQ(f.r.viol[1], VSIM_CHK_NOTIFY_DATA);
+  CHECK(strstr(f.r.detail, "outside") != NULL);
+  vsim_vqp_dev_notify_data(&f.vq, POS(0x7fff, 0));
+  CHECK_EQ(f.r.nviol, 3);
+
+  /* stale: behind the device's next_avail (1, wrap 1) */
+  vsim_vqp_dev_notify_data(&f.vq, POS(0, 1));
+  CHECK_EQ(f.r.nviol, 4);
+  CHECK(strstr(f.r.detail, "behind") != NULL);
+  /* offset 7 with wrap 0 is 14 positions on, i.e. 2 behind: stale too */
+  vsim_vqp_dev_notify_data(&f.vq, POS(7, 0));
+  CHECK_EQ(f.r.nviol, 5);
+  /* while offset 1 with wrap 0 is a whole ring ahead: a full ring is a
+   * legitimate claim (judged as the device pops) */
+  vsim_vqp_dev_notify_data(&f.vq, POS(1, 0));
+  CHECK_EQ(f.r.nviol, 5);
+  CHECK(f.vq.nd_claim);
+  f.vq.nd_claim = false; /* not backed by the ring here: drop it by hand */
+
+  /* stale: going back from an earlier notification before the device looked */
+  add_one(&f, 1, true);
+  add_one(&f, 2, true);
+  vsim_vqp_dev_notify_data(&f.vq, POS(3, 1));
+  vsim_vqp_dev_notify_data(&f.vq, POS(2, 1));
+  CHECK_EQ(f.r.nviol, 6);
+  CHECK_EQ(f.r.viol[5], VSIM_CHK_NOTIFY_DATA);
+  CHECK(f.vq.nd_claim); /* the first claim stands */
+  CHECK_EQ(pop_push1(&f), 1);
+  CHECK_EQ(pop_push1(&f), 1);
+  CHECK_EQ(pop_push1(&f), 0);
+  CHECK_EQ(f.r.nviol, 6);
+  CHECK(!f.vq.broken);
+  CHECK_EQ(f.r.nfault, 0);
+  /* a broken queue takes no notification data */
+  f.vq.broken = true;
+  vsim_vqp_dev_notify_data(&f.vq, POS(7, 0));
+  CHECK_EQ(f.r.nviol, 6);
+  fx_close(&f);
+}
+
+/* ---- mutants that break the packed IN_ORDER and used-descriptor rules -------- */
+
+/* dev.in-order-out-of-order: the oldest list's used descriptor carries the
+ * next list's id; the device's used position moves past the oldest only. */
+static void test_mutant_in_order_swap(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_IN_ORDER_SWAP));
+  add_one(&f, 0, true);
+  add_one(&f, 1, true);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 1), 0);
+  CHECK_EQ(ring_id(&f, 0), 1);
+  CHECK_EQ(f.vq.next_used, 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 1), 0); /* alone in flight: its own id */
+  CHECK_EQ(ring_id(&f, 1), 1);
+  fx_close(&f);
+}
+
+/* dev.packed-in-order-batch-id: the batch's used descriptor names its first
+ * list; the used position still moves past the whole batch. */
+static void test_mutant_batch_id(void) {
+  fx f;
+  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_PACKED_BATCH_ID));
+  vsim_vqp_dev_set_in_order_batch(&f.vq, true);
+  for (uint16_t id = 0; id < 3; id++) add_one(&f, id, true);
+  for (int i = 0; i < 3; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  for (uint16_t id = 0; id < 3; id++) CHECK_EQ(vsim_vqp_dev_push(&f.vq, id, 1), 0);
+  vsim_vqp_dev_publish(&f.vq);
+  CHECK_EQ(ring_flags(&f, 0), P_AVAIL | P_USED | WR);
+  CHECK_EQ(ring_id(&f, 0), 0);
+  CHECK_EQ(f.vq.next_used, 3);
+  fx_close(&f);
+}
+
+/* dev.packed-used-rewrite: after the publish, the address of the last used
+ * descriptor is cleared; nothing else changes. */
+static void test_mutant_used_rewrite(void) {
+  fx f;
+  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_PACKED_USED_REWRITE));
+  add_one(&f, 4, true);
+  add_one(&f, 5, true);
+  for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 4, 1), 0);
+  CHECK_EQ(vsim_vqp_dev_push(&f.vq, 5, 2), 0);
+  uint64_t a0 = 0, a1 = 0;
+  vsim_arena_read64(f.a, VSIM_SIDE_DRIVER, desc_gpa(&f, 1, offsetof(struct vring_packed_desc, addr)), &a1);
+  CHECK_EQ(a1, DATA + 0x500);
+  vsim_vqp_dev_publish(&f.vq);
+  vsim_arena_read64(f.a, VSIM_SIDE_DRIVER, desc_gpa(&f, 0, offsetof(struct vring_packed_desc, addr)), &a0);
+  vsim_arena_read64(f.a, VSIM_SIDE_DRIVER, desc_gpa(&f, 1, offsetof(struct vring_packed_desc, addr)), &a1);
+  CHECK_EQ(a0, DATA + 0x400);
+  CHECK_EQ(a1, 0);
+  CHECK_EQ(ring_id(&f, 1), 5);
+  CHECK_EQ(ring_len(&f, 1), 2);
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
 int main(void) {
   RUN(test_single_and_chain);
   RUN(test_not_available);
@@ -1859,5 +2047,10 @@ int main(void) {
   RUN(test_in_order_batch_break);
   RUN(test_in_order_batch_event);
   RUN(test_in_order_wrap);
+  RUN(test_notify_data_ok);
+  RUN(test_notify_data_bad);
+  RUN(test_mutant_in_order_swap);
+  RUN(test_mutant_batch_id);
+  RUN(test_mutant_used_rewrite);
   TEST_MAIN_END();
 }

@@ -1385,6 +1385,17 @@ static void test_mutants(void) {
   CHECK(desc_kick(&e, 1, pos(5, true)));
   env_fini(&e);
 
+  /* rewrite-available: adding a list sets a reserved bit (3) in the head's
+   * flags of the list added before, and touches nothing else */
+  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_PACKED_REWRITE_AVAIL), 0), 0);
+  CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1), 0);
+  const uint16_t head0 = rd16(&e, DESC_GPA + 14);
+  CHECK_EQ(head0 & 0x8u, 0); /* nothing before the first list */
+  CHECK(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 2) >= 0);
+  CHECK_EQ(rd16(&e, DESC_GPA + 14), head0 | 0x8u);
+  CHECK_EQ(rd16(&e, DESC_GPA + 16 + 14) & 0x8u, 0);
+  env_fini(&e);
+
   /* the split-only mutants change nothing here */
   CHECK_EQ(env_init(&e, 8, F_EVENT_IDX,
                     VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY) | VSIM_MUTBIT(DRV_AVAIL_FLAGS), 0), 0);

@@ -1262,6 +1262,157 @@ static void test_in_order_batch_wrap(void) {
   fx_close(&f);
 }
 
+
+/* ---- VIRTIO_F_NOTIFICATION_DATA ---------------------------------------------- */
+
+/* One readable descriptor per head, made available; the head is its ring slot. */
+static void publish_n(fx *f, int n) {
+  for (int k = 0; k < n; k++) {
+    uint16_t head = (uint16_t)(f->aidx % f->cfg.size);
+    desc(f, head, DATA + 0x100u * head, 16, 0, 0);
+    avail_push(f, head);
+  }
+}
+
+static int pop_push(fx *f) {
+  vsim_chain c;
+  int r = vsim_vq_dev_pop(&f->vq, &c);
+  if (r == 1) CHECK_EQ(vsim_vq_dev_push(&f->vq, c.head, 0), 0);
+  return r;
+}
+
+/* A value the ring confirms bounds the drain: up to it the device pops
+ * without reading avail.idx again (here made unreadable to the device after
+ * the confirming read), and reads it once more only when it gets there. */
+static void test_notify_data_bound(void) {
+  fx f;
+  fx_open(&f, 8, 0, 0);
+  publish_n(&f, 3);
+  vsim_vq_dev_notify_data(&f.vq, 3);
+  CHECK_EQ(pop_push(&f), 1); /* reads avail.idx 3: the notification holds */
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK(f.vq.nd_bound);
+  vsim_arena_set_region(f.a, AVAIL + offsetof(struct vring_avail, idx), 2,
+                        VSIM_REGION_PERM(VSIM_ACC_RW, 0));
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(f.r.nviol, 0); /* avail.idx not read: nothing to report */
+  CHECK_EQ(f.vq.next_avail, 3);
+  /* at the bound the device looks at the ring again, and cannot */
+  CHECK_EQ(pop_push(&f), -1);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_SPLIT_DESC_ADDR);
+  CHECK_EQ(f.r.nfault, 0);
+  fx_close(&f);
+
+  /* across the 16-bit wrap of avail.idx (next_off 15 bits + next_wrap) */
+  fx_open(&f, 8, 0, 0);
+  f.vq.next_avail = f.vq.next_used = f.vq.published_used = 65533;
+  set_avail_idx(&f, 65533);
+  publish_n(&f, 5); /* avail.idx 2 */
+  vsim_vq_dev_notify_data(&f.vq, 2);
+  for (int k = 0; k < 5; k++) CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(pop_push(&f), 0);
+  /* notifications that announce nothing new are fine */
+  vsim_vq_dev_notify_data(&f.vq, 2);
+  vsim_vq_dev_notify_data(&f.vq, 2);
+  CHECK_EQ(pop_push(&f), 0);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK(!f.vq.broken);
+  fx_close(&f);
+}
+
+/* A value ahead of what the ring shows: reported at the read, ignored; the
+ * queue is not broken and the device keeps serving what the ring holds. */
+static void test_notify_data_beyond(void) {
+  fx f;
+  fx_open(&f, 8, 0, 0);
+  publish_n(&f, 1);
+  vsim_vq_dev_notify_data(&f.vq, 3); /* claims 3, avail.idx is 1 */
+  CHECK_EQ(f.r.nviol, 0);            /* judged against the ring, not on arrival */
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_NOTIFY_DATA);
+  CHECK(!f.vq.broken);
+  CHECK(!f.vq.nd_bound);
+  CHECK_EQ(pop_push(&f), 0);
+  publish_n(&f, 2);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(f.r.nviol, 1);
+  /* more than a queue ahead of the device: the same */
+  vsim_vq_dev_notify_data(&f.vq, (uint16_t)(f.vq.next_avail + 8 + 5));
+  CHECK_EQ(pop_push(&f), 0);
+  CHECK_EQ(f.r.nviol, 2);
+  CHECK_EQ(f.r.viol[1], VSIM_CHK_NOTIFY_DATA);
+  CHECK(strstr(f.r.detail, "more than a queue ahead") != NULL);
+  CHECK(!f.vq.broken);
+  fx_close(&f);
+}
+
+/* A stale value: behind what the device consumed, behind what it already
+ * read from the ring, or behind an earlier notification not yet checked. */
+static void test_notify_data_stale(void) {
+  fx f;
+  fx_open(&f, 8, 0, 0);
+  publish_n(&f, 2);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(pop_push(&f), 1);
+  vsim_vq_dev_notify_data(&f.vq, 1); /* next_avail is 2 */
+  CHECK_EQ(pop_push(&f), 0);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_NOTIFY_DATA);
+  CHECK(strstr(f.r.detail, "behind") != NULL);
+
+  publish_n(&f, 3); /* avail.idx 5 */
+  CHECK_EQ(vsim_vq_dev_avail_count(&f.vq), 3); /* the device has seen 5 */
+  vsim_vq_dev_notify_data(&f.vq, 4);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(f.r.nviol, 2);
+  CHECK_EQ(f.r.viol[1], VSIM_CHK_NOTIFY_DATA);
+
+  publish_n(&f, 2); /* avail.idx 7, next_avail 3: nothing read past 5 yet */
+  vsim_vq_dev_notify_data(&f.vq, 7);
+  vsim_vq_dev_notify_data(&f.vq, 6); /* goes back before the device looked */
+  vsim_vq_dev_notify_data(&f.vq, 7); /* one report per read */
+  CHECK_EQ(f.r.nviol, 2);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(f.r.nviol, 3);
+  CHECK_EQ(f.r.viol[2], VSIM_CHK_NOTIFY_DATA);
+  while (pop_push(&f) == 1) {
+  }
+  CHECK_EQ(f.vq.next_avail, 7);
+  CHECK(!f.vq.broken);
+  CHECK_EQ(f.r.nviol, 3);
+  fx_close(&f);
+}
+
+/* An honest notification of a bad avail.idx is the ring's violation only. */
+static void test_notify_data_bad_ring(void) {
+  fx f;
+  fx_open(&f, 8, 0, 0);
+  set_avail_idx(&f, 9); /* 9 entries on a queue of 8 */
+  vsim_vq_dev_notify_data(&f.vq, 9);
+  CHECK_EQ(pop_push(&f), -1);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_SPLIT_AVAIL_IDX);
+  fx_close(&f);
+
+  fx_open(&f, 8, 0, 0);
+  publish_n(&f, 2);
+  CHECK_EQ(pop_push(&f), 1);
+  CHECK_EQ(pop_push(&f), 1);
+  set_avail_idx(&f, 1); /* avail.idx moves back, and the driver says so */
+  vsim_vq_dev_notify_data(&f.vq, 1);
+  CHECK_EQ(pop_push(&f), -1);
+  CHECK_EQ(f.r.nviol, 1);
+  CHECK_EQ(f.r.viol[0], VSIM_CHK_SPLIT_AVAIL_IDX);
+  /* a broken queue takes no notification data and touches nothing */
+  vsim_vq_dev_notify_data(&f.vq, 5);
+  check_dead(&f);
+  fx_close(&f);
+}
+
 int main(void) {
   RUN(test_direct_chain);
   RUN(test_indirect_chain);
@@ -1298,5 +1449,9 @@ int main(void) {
   RUN(test_in_order_batch);
   RUN(test_in_order_batch_event_idx);
   RUN(test_in_order_batch_wrap);
+  RUN(test_notify_data_bound);
+  RUN(test_notify_data_beyond);
+  RUN(test_notify_data_stale);
+  RUN(test_notify_data_bad_ring);
   TEST_MAIN_END();
 }
