@@ -324,6 +324,7 @@ static void fill_config(vsim_blk *m, const blk_opts *o) {
   vsim_le_st32(CFG(max_write_zeroes_sectors), m->max_wz_sectors);
   vsim_le_st32(CFG(max_write_zeroes_seg), m->max_wz_seg);
   *CFG(write_zeroes_may_unmap) = o->wz_may_unmap ? 1 : 0;
+  if (mut(m, VSIM_MUT_DEV_BLK_CONFIG_PAD)) *CFG(unused) = 0xa5;
   /* geometry, topology, writeback, padding and secure-erase fields stay 0
    * (calloc'd by the core): their features are not offered, and the spec
    * requires unused0/unused1 to be 0. */
@@ -601,6 +602,8 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
                      BIT(VIRTIO_BLK_F_WRITE_ZEROES);
   if (nq > 1) offered |= BIT(VIRTIO_BLK_F_MQ);
   if (o.ro) offered |= BIT(VIRTIO_BLK_F_RO);
+  if (params->mutants & (UINT64_C(1) << VSIM_MUT_DEV_BLK_WCE_NO_FLUSH))
+    offered = (offered | BIT(VIRTIO_BLK_F_CONFIG_WCE)) & ~BIT(VIRTIO_BLK_F_FLUSH);
   if (vsim_devcore_init(&m->core, params, VIRTIO_ID_BLOCK, offered,
                         (uint32_t)sizeof(struct virtio_blk_config), &blk_model_ops, m, err,
                         errlen)) {

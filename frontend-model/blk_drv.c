@@ -1,11 +1,14 @@
 /* frontend-model/blk_drv.c — the virtio-blk driver model (see blk_drv.h). */
 #include <stdio.h>
+#include <stddef.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "blk_drv.h"
+#include "virtio_compat.h"
 #include "prng.h"
 #include "virtiosim/checks.h"
 
@@ -62,8 +65,38 @@ void vsim_blk_drv_fini(vsim_blk_drv *b) {
 
 static bool has(const vsim_blk_drv *b, unsigned bit) { return (b->drv->features >> bit) & 1u; }
 
+/* What the device's offer and config space must say at initialisation
+ * (devicenormative: Block Device / Device Initialization). Padding bytes are
+ * read only where the layout reaches them: a field after them exists only
+ * when its feature is offered. */
+static void check_device_init(vsim_blk_drv *b) {
+  uint64_t off = b->drv->offered;
+#define OFFERS(f) ((off >> (f)) & 1u)
+  char msg[128];
+  if (OFFERS(VIRTIO_BLK_F_CONFIG_WCE) && !OFFERS(VIRTIO_BLK_F_FLUSH)) {
+    snprintf(msg, sizeof msg, "device features 0x%016" PRIx64 " offer CONFIG_WCE without FLUSH", off);
+    violation(b, VSIM_CHK_BLK_DEV_WCE_FLUSH, -1, msg);
+  }
+  uint32_t pad0 = 0, pad1 = 0;
+  bool has_pad0 = OFFERS(VIRTIO_BLK_F_CONFIG_WCE) || OFFERS(VIRTIO_BLK_F_MQ) || OFFERS(VIRTIO_BLK_F_DISCARD) ||
+                  OFFERS(VIRTIO_BLK_F_WRITE_ZEROES) || OFFERS(VIRTIO_BLK_F_SECURE_ERASE) || OFFERS(VIRTIO_BLK_F_ZONED);
+  bool has_pad1 = OFFERS(VIRTIO_BLK_F_WRITE_ZEROES) || OFFERS(VIRTIO_BLK_F_SECURE_ERASE) || OFFERS(VIRTIO_BLK_F_ZONED);
+#undef OFFERS
+  if (has_pad0) pad0 = (uint32_t)vsim_driver_config_read(b->drv, offsetof(struct virtio_blk_config, unused), 1);
+  if (has_pad1) {
+    uint32_t at = (uint32_t)offsetof(struct virtio_blk_config, unused1);
+    pad1 = (uint32_t)vsim_driver_config_read(b->drv, at, 1) |
+           (uint32_t)vsim_driver_config_read(b->drv, at + 1, 2) << 8;
+  }
+  if (pad0 || pad1) {
+    snprintf(msg, sizeof msg, "config padding reads unused0 0x%02x, unused1 0x%06x", pad0, pad1);
+    violation(b, VSIM_CHK_BLK_DEV_CONFIG_PAD, -1, msg);
+  }
+}
+
 void vsim_blk_drv_probe(vsim_blk_drv *b) {
   uint64_t cap = vsim_driver_config_read(b->drv, 0, 8);
+  check_device_init(b);
   b->seg_max = has(b, VIRTIO_BLK_F_SEG_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 12, 4) : 0;
   b->size_max = has(b, VIRTIO_BLK_F_SIZE_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 8, 4) : 0;
   if (cap != b->capacity || !b->known) {

@@ -37,6 +37,7 @@
 #define VSIM_L_PSG_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Scatter-Gather Support"
 #define VSIM_L_PINDIR_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 #define VSIM_L_PKICK_DRV "drivernormative:Basic Facilities of a Virtio Device / Packed Virtqueues / Supplying Buffers to The Device / Sending Available Buffer Notifications"
+#define VSIM_L_BLK_INIT_DEV "devicenormative:Device Types / Block Device / Device Initialization"
 #define VSIM_L_QRESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
 #define VSIM_L_QRESET_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Reset"
 #define VSIM_L_CFG_DRV "drivernormative:Basic Facilities of a Virtio Device / Device Configuration Space"
@@ -137,7 +138,10 @@
   /* packed ring: IN_ORDER and who may change a descriptor when (judged from the ring at publishes and actor ends) */ \
   X(PACKED_USED_ORDER,   "packed.used-out-of-order", VSIM_L_RESV_DEV,   MUST,   DEVICE, SNAPSHOT, "with IN_ORDER, a used descriptor names the last list of a batch that starts with the oldest list in flight, and the device's used position moves past exactly the batches it wrote") \
   X(PACKED_DEV_USED_CHANGED, "packed.dev-used-desc-changed", VSIM_L_PDESC_DEV, MUST, DEVICE, SNAPSHOT, "device does not change a descriptor after marking it used (until the driver makes it available again)") \
-  X(PACKED_DRV_DESC_CHANGED, "packed.drv-desc-changed-before-used", VSIM_L_PDESC_DRV, MUST, DRIVER, SNAPSHOT, "driver does not change a descriptor it made available until the device has marked it used (nor makes it available again)")
+  X(PACKED_DRV_DESC_CHANGED, "packed.drv-desc-changed-before-used", VSIM_L_PDESC_DRV, MUST, DRIVER, SNAPSHOT, "driver does not change a descriptor it made available until the device has marked it used (nor makes it available again)") \
+  /* virtio-blk device initialisation: what the config space and the offer must say (read by the driver at probe) */ \
+  X(BLK_DEV_CONFIG_PAD,  "blk.dev-config-padding",   VSIM_L_BLK_INIT_DEV, MUST, DEVICE, SNAPSHOT, "the config padding bytes unused0 and unused1 read 0") \
+  X(BLK_DEV_WCE_FLUSH,   "blk.dev-wce-without-flush", VSIM_L_BLK_INIT_DEV, MUST, DEVICE, SNAPSHOT, "a device that offers CONFIG_WCE also offers FLUSH")
 /* clang-format on */
 
 #endif

@@ -64,7 +64,9 @@
   X(DRV_QUEUE_WRITE_LIVE,"drv.queue-write-live",   MMIO_QUEUE_LIVE,     "driver rewrites QueueDescLow while the queue is ready") \
   X(DEV_PACKED_BATCH_ID, "dev.packed-in-order-batch-id", PACKED_USED_ORDER, "packed ring, IN_ORDER batches: the batch's used descriptor carries its first list's id, not its last's") \
   X(DEV_PACKED_USED_REWRITE, "dev.packed-used-rewrite", PACKED_DEV_USED_CHANGED, "packed ring: after publishing, the device clears the (unused) address of its last used descriptor") \
-  X(DRV_PACKED_REWRITE_AVAIL, "drv.packed-rewrite-available", PACKED_DRV_DESC_CHANGED, "packed ring: adding a list, the driver sets a reserved flag bit in the head of the list it made available before")
+  X(DRV_PACKED_REWRITE_AVAIL, "drv.packed-rewrite-available", PACKED_DRV_DESC_CHANGED, "packed ring: adding a list, the driver sets a reserved flag bit in the head of the list it made available before") \
+  X(DEV_BLK_CONFIG_PAD,  "dev.blk-config-padding", BLK_DEV_CONFIG_PAD,  "blk config byte unused0 reads 0xa5") \
+  X(DEV_BLK_WCE_NO_FLUSH,"dev.blk-wce-no-flush",   BLK_DEV_WCE_FLUSH,   "blk device offers CONFIG_WCE but not FLUSH")
 /* clang-format on */
 
 enum vsim_mutant {
