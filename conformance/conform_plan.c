@@ -177,6 +177,9 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
     }
   }
   if (sc->num_queues > 1) c->requires |= BIT(VIRTIO_BLK_F_MQ);
+  /* in-order batching is a setting of IN_ORDER: without it the scenario
+   * would be another test (and its raw steps assume the batch) */
+  if (sc->device_in_order_batch) c->requires |= BIT(VIRTIO_F_IN_ORDER);
   /* a scenario about the device refusing a feature needs that feature accepted */
   c->requires |= sc->refuse;
   if (c->ring_given && sc->ring == VSIM_RING_PACKED) c->requires |= BIT(VIRTIO_F_RING_PACKED);

@@ -439,10 +439,7 @@ enum used_state { US_NONE, US_USED, US_BAD };
 /* Classify the flags at next_used by the rule in the header comment. */
 static enum used_state classify_used(const vsim_vq_pdrv *vq, uint16_t flags) {
   bool a = (flags & F_AVAIL) != 0, u = (flags & F_USED) != 0, w = vq->used_wrap;
-  /* nothing in flight: only a descriptor that looks used (AVAIL == USED ==
-   * the used wrap) proves a bad device write; AVAIL alone may be the
-   * driver's own publish of a list it does not track (raw malformed input) */
-  if (vq->inflight == 0) return a == w && u == w ? US_BAD : US_NONE;
+  if (vq->inflight == 0) return a == w ? US_BAD : US_NONE;
   if (a != w) return US_BAD;
   return u == w ? US_USED : US_NONE;
 }
