@@ -631,8 +631,11 @@ int vsim_vq_pdrv_raw_desc(vsim_vq_pdrv *vq, uint16_t index, uint64_t addr, uint3
 }
 
 void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uint32_t wr_bytes) {
-  if (vq->broken || count == 0) return;
   count = (uint16_t)(count % (vq->size + 1u));
+  /* Zero slots hold no list (a count of size + 1 wraps to 0 here): tracking
+   * an id for it would leave an id in flight that holds no descriptor, and
+   * add relies on "a free descriptor implies a free id". */
+  if (vq->broken || count == 0) return;
   uint32_t next = (uint32_t)vq->next_avail + count;
   if (next >= vq->size) {
     next -= vq->size;

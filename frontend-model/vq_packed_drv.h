@@ -96,7 +96,8 @@ bool vsim_vq_pdrv_used_pending(vsim_vq_pdrv *vq);
  * changes no bookkeeping. raw_publish then says that the next `count` slots
  * hold list `id` (device-writable bytes `wr_bytes`): next_avail advances, the
  * id is in flight so that its completion is accepted (an id already in flight,
- * or out of range, is left for the checks to judge). */
+ * or out of range, is left for the checks to judge). `count` is taken modulo
+ * size + 1; zero slots publish nothing. */
 int vsim_vq_pdrv_raw_desc(vsim_vq_pdrv *vq, uint16_t index, uint64_t addr, uint32_t len,
                           uint16_t id, uint16_t flags, bool exact);
 void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uint32_t wr_bytes);

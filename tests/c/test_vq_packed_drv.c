@@ -1840,6 +1840,24 @@ static void test_stopped_never_reaped(void) {
 
 /* The audit passes whatever a well-behaved run does, and catches each kind
  * of broken bookkeeping in a corrupted copy (the driver itself is only read). */
+/* Regression: raw_publish of size + 1 slots (0 after the modulo) used to
+ * track an id that holds no descriptor; enough of them left descriptors free
+ * but no id, and add asserted. Zero slots now publish nothing. */
+static void test_raw_publish_zero_slots(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 2, 0, 0, 0), 0);
+  vsim_vq_pdrv_raw_publish(&e.vq, 3, 0, 16);
+  vsim_vq_pdrv_raw_publish(&e.vq, 3, 1, 16);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK_EQ(e.vq.nfree_ids, 2);
+  CHECK_EQ(e.vq.next_avail, 0);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, NULL, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 5) >= 0);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, NULL, 0), 0);
+  env_fini(&e);
+}
+
 static void test_audit(void) {
   env e;
   char msg[256];
@@ -1924,6 +1942,7 @@ int main(void) {
   RUN(test_in_order_bad);
   RUN(test_in_order_raw);
   RUN(test_stopped_never_reaped);
+  RUN(test_raw_publish_zero_slots);
   RUN(test_audit);
   TEST_MAIN_END();
 }
