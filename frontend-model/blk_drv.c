@@ -250,11 +250,43 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
   }
 }
 
+static const char *status_name(unsigned s);
+
+/* A request the driver fails itself, with IOERR, because its queue stopped:
+ * the REQ_DONE event says so (d = 1); only a step that expected another
+ * status fails the scenario. */
+static void fail_io(vsim_blk_drv *b, uint16_t q, const vsim_step *st, uint32_t step_index,
+                    uint32_t type) {
+  b->drv->sink->event(b->drv->sink->ctx, VSIM_EV_REQ_DONE, q, step_index, VIRTIO_BLK_S_IOERR, type, 1);
+  if (st->has_expect_status && st->expect_status != VIRTIO_BLK_S_IOERR) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "status IOERR (queue %u stopped: bad device output), expected %s", q,
+             status_name(st->expect_status));
+    failf(b, st, step_index, msg);
+  }
+}
+
+void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
+  vsim_blk_drv *b = ctx;
+  if (q >= b->nq) return;
+  for (uint32_t k = 0; k < b->qsize; k++) {
+    vsim_blk_req *r = &b->req[(size_t)q * b->qsize + k];
+    if (!r->busy) continue;
+    fail_io(b, q, r->step, r->step_index, r->type);
+    if (r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    r->busy = false;
+  }
+}
+
 int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index) {
   vsim_driver *d = b->drv;
   uint16_t q = st->queue;
   if (q >= d->nq || !d->vq_init[q]) {
     failf(b, st, step_index, "queue is not set up");
+    return -1;
+  }
+  if (vsim_driver_queue_stopped(d, q)) {
+    fail_io(b, q, st, step_index, step_shape(st).type);
     return -1;
   }
   uint32_t k;
@@ -311,6 +343,9 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   *r = (vsim_blk_req){true, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st};
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
   if (head < 0) {
+    /* a fault on the queue's own rings stopped it under this request: the
+     * stop already failed it (vsim_blk_drv_queue_stopped) */
+    if (!r->busy) return -1;
     r->busy = false;
     if (data) vsim_driver_free(d, data, data_len);
     failf(b, st, step_index,

@@ -7,7 +7,9 @@
  * scenario's own per-step expectations. It also flags requests the scenario
  * asks for that a conforming driver must not send (beyond capacity, data not a
  * multiple of 512, FLUSH with a sector), then sends them anyway: the device
- * must cope.
+ * must cope. A request on a queue the driver stopped (bad device output)
+ * fails with IOERR, as a block layer sees it: those in flight when the queue
+ * stops, and any submitted to it later.
  * Must never: allocate per request outside its preallocated slot table.
  */
 #ifndef VSIM_BLK_DRV_H
@@ -64,6 +66,9 @@ bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st);
 int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index);
 /* The driver's completion callback (token = slot index). */
 void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len);
+/* The driver core's queue-stopped callback (vsim_driver_on_stop): every
+ * request in flight on q fails. */
+void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q);
 /* Expand a data spec into bytes (pattern streams seeded from the spec). */
 void vsim_data_expand(const vsim_data *d, uint8_t *out);
 

@@ -1,4 +1,5 @@
 /* frontend-model/driver.c — the simulated guest driver core (see driver.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
@@ -57,6 +58,19 @@ int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
 }
 
 static void drop_queue(vsim_driver *d, uint16_t q);
+
+void vsim_driver_on_stop(vsim_driver *d, vsim_drv_stopped_fn fn, void *ctx) {
+  d->stopped = fn;
+  d->stopped_ctx = ctx;
+}
+
+/* Called after every operation that may stop a queue (reaping, adding,
+ * publishing): the device driver hears of it once per set-up of the queue. */
+static void note_stop(vsim_driver *d, uint16_t q) {
+  if (q >= d->nq || d->stop_told[q] || !vsim_driver_queue_stopped(d, q)) return;
+  d->stop_told[q] = true;
+  if (d->stopped) d->stopped(d->stopped_ctx, q);
+}
 
 static void drop_queues(vsim_driver *d) {
   for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES; q++) drop_queue(d, q);
@@ -181,6 +195,7 @@ static int setup_queue(vsim_driver *d, uint16_t q) {
     if (d->packed ? vsim_vq_pdrv_init(&d->pvq[q], d->sink, q, &c) : vsim_vq_drv_init(&d->vq[q], d->sink, q, &c))
       return -1;
     d->vq_init[q] = true;
+    d->stop_told[q] = false;
     if (d->cfg.poll) {
       if (d->packed) vsim_vq_pdrv_set_callbacks(&d->pvq[q], false);
       else vsim_vq_drv_set_callbacks(&d->vq[q], false);
@@ -293,6 +308,7 @@ void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q) {
   if (q >= d->nq || !d->vq_init[q]) return;
   bool need = d->packed ? vsim_vq_pdrv_kick_prepare(&d->pvq[q]) : vsim_vq_drv_kick_prepare(&d->vq[q]);
   if (need) vsim_driver_notify(d, q, vsim_driver_notify_value(d, q));
+  note_stop(d, q);
 }
 
 uint32_t vsim_driver_notify_value(const vsim_driver *d, uint16_t q) {
@@ -322,7 +338,10 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
   if (q >= d->nq || !d->vq_init[q] || d->failed || d->needs_reset) return -1;
   int head = d->packed ? vsim_vq_pdrv_add(&d->pvq[q], segs, nout, nin, token)
                        : vsim_vq_drv_add(&d->vq[q], segs, nout, nin, token);
-  if (head < 0) return head;
+  if (head < 0) {
+    note_stop(d, q);
+    return head;
+  }
   vsim_driver_kick_if_needed(d, q);
   return head;
 }
@@ -339,6 +358,7 @@ static unsigned reap(vsim_driver *d, uint16_t q) {
     n++;
     if (d->complete) d->complete(d->complete_ctx, q, token, len);
   }
+  note_stop(d, q);
   return n;
 }
 
@@ -415,4 +435,22 @@ bool vsim_driver_has_room(const vsim_driver *d, uint16_t q, unsigned segs) {
 bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q) {
   if (q >= d->nq || !d->vq_init[q]) return true;
   return d->packed ? d->pvq[q].broken : d->vq[q].broken;
+}
+
+bool vsim_driver_queue_stopped(const vsim_driver *d, uint16_t q) {
+  return q < d->nq && d->vq_init[q] && vsim_driver_queue_broken(d, q);
+}
+
+int vsim_driver_audit(const vsim_driver *d, char *msg, size_t n) {
+  for (uint16_t q = 0; q < d->nq; q++) {
+    if (!d->vq_init[q]) continue;
+    char what[256];
+    int r = d->packed ? vsim_vq_pdrv_audit(&d->pvq[q], what, sizeof what)
+                      : vsim_vq_drv_audit(&d->vq[q], what, sizeof what);
+    if (r) {
+      if (msg && n) snprintf(msg, n, "queue %u: %s", q, what);
+      return -1;
+    }
+  }
+  return 0;
 }

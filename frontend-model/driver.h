@@ -7,6 +7,10 @@
  * failure paths (FEATURES_OK refused -> FAILED; DEVICE_NEEDS_RESET), the
  * virtqueues, interrupt handling and reaping. Device drivers (blk_drv) sit on
  * top and get completions through a callback.
+ * A queue whose ring shows bad device output stops (the ring's driver side
+ * refuses every further operation on it); the driver core tells the device
+ * driver once, so that the requests in flight on that queue fail instead of
+ * waiting for completions that will never be reaped.
  * Must never: continue after FAILED, or submit after DEVICE_NEEDS_RESET.
  */
 #ifndef VSIM_DRIVER_H
@@ -24,6 +28,8 @@
 #define VSIM_DRV_POOL_UNIT 512u    /* data pool allocation unit */
 
 typedef void (*vsim_drv_complete_fn)(void *ctx, uint16_t q, uint64_t token, uint32_t len);
+/* Queue q stopped: its ring will not be reaped again until it is set up anew. */
+typedef void (*vsim_drv_stopped_fn)(void *ctx, uint16_t q);
 
 typedef struct vsim_driver_config {
   uint64_t accept;          /* features the driver is willing to accept */
@@ -63,12 +69,17 @@ typedef struct vsim_driver {
   vsim_vq_pdrv pvq[VSIM_DRV_MAX_QUEUES];
   bool vq_init[VSIM_DRV_MAX_QUEUES];
   uint64_t kicks;
+  vsim_drv_stopped_fn stopped;
+  void *stopped_ctx;
+  bool stop_told[VSIM_DRV_MAX_QUEUES]; /* `stopped` was called for the queue's current rings */
 } vsim_driver;
 
 int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
                        const vsim_host *sink, const vsim_driver_config *cfg,
                        vsim_drv_complete_fn complete, void *complete_ctx);
 void vsim_driver_destroy(vsim_driver *d);
+/* Who to tell when a queue stops (once per set-up of the queue); NULL: nobody. */
+void vsim_driver_on_stop(vsim_driver *d, vsim_drv_stopped_fn fn, void *ctx);
 
 /* Initialise the device. `until_driver_ok` false stops after queue set-up
  * (for scenarios that poke the rings before DRIVER_OK). Returns 0 when the
@@ -109,6 +120,14 @@ uint32_t vsim_driver_queue_inflight(const vsim_driver *d, uint16_t q);
 bool vsim_driver_queue_used_pending(vsim_driver *d, uint16_t q);
 /* The queue stopped (bad device output) or cannot be used at all. */
 bool vsim_driver_queue_broken(const vsim_driver *d, uint16_t q);
+/* The queue is set up and stopped: bad device output (or a fault on its own
+ * rings) made the driver give up on it. */
+bool vsim_driver_queue_stopped(const vsim_driver *d, uint16_t q);
+
+/* Check the bookkeeping of every queue that is set up (vsim_vq_drv_audit /
+ * vsim_vq_pdrv_audit): 0, or -1 with "queue Q: what is wrong" in msg. For
+ * tests and the fuzz targets' oracles; O(queues x queue size). */
+int vsim_driver_audit(const vsim_driver *d, char *msg, size_t n);
 
 /* Interrupts: pending? handle (ack, config change, reap every queue). */
 bool vsim_driver_irq_pending(vsim_driver *d);

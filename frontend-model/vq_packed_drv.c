@@ -644,8 +644,11 @@ int vsim_vq_pdrv_raw_desc(vsim_vq_pdrv *vq, uint16_t index, uint64_t addr, uint3
 }
 
 void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uint32_t wr_bytes) {
-  if (vq->broken || count == 0) return;
   count = (uint16_t)(count % (vq->size + 1u));
+  /* Zero slots hold no list (a count of size + 1 wraps to 0 here): tracking
+   * an id for it would leave an id in flight that holds no descriptor, and
+   * add relies on "a free descriptor implies a free id". */
+  if (vq->broken || count == 0) return;
   uint32_t next = (uint32_t)vq->next_avail + count;
   if (next >= vq->size) {
     next -= vq->size;
@@ -674,4 +677,64 @@ void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uin
     vq->inflight++;
     return;
   }
+}
+
+/* ---- audit ---- */
+
+__attribute__((format(printf, 3, 4))) static int audit_fail(char *msg, size_t n, const char *fmt, ...) {
+  if (msg && n) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, n, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+int vsim_vq_pdrv_audit(const vsim_vq_pdrv *vq, char *msg, size_t n) {
+  if (!vq->slot) return 0; /* finalised: nothing left to check */
+  if (vq->nfree_ids > vq->size || vq->num_free > vq->size)
+    return audit_fail(msg, n, "%u free ids and %u free descriptors in a ring of %u", vq->nfree_ids,
+                      vq->num_free, vq->size);
+  uint8_t *seen = calloc(vq->size, 1);
+  if (!seen) return audit_fail(msg, n, "out of memory");
+  int r = 0;
+  uint64_t lists = 0, descs = 0;
+  for (uint32_t id = 0; id < vq->size; id++)
+    if (vq->slot[id].in_flight) {
+      lists++;
+      descs += vq->slot[id].ndescs;
+    }
+  if (lists != vq->inflight)
+    r = audit_fail(msg, n, "inflight %u, but %llu ids in flight", vq->inflight, (unsigned long long)lists);
+  if (!r && (uint64_t)vq->nfree_ids + vq->inflight != vq->size)
+    r = audit_fail(msg, n, "%u free ids and %u in flight in a ring of %u", vq->nfree_ids, vq->inflight,
+                   vq->size);
+  if (!r && descs + vq->num_free > vq->size)
+    r = audit_fail(msg, n, "%u free descriptors and %llu held by lists in flight in a ring of %u",
+                   vq->num_free, (unsigned long long)descs, vq->size);
+  if (!r && !vq->in_order) {
+    /* the id stack: distinct ids, none in flight (a double push would repeat one) */
+    for (uint32_t i = 0; !r && i < vq->nfree_ids; i++) {
+      uint16_t id = vq->free_ids[i];
+      if (id >= vq->size) r = audit_fail(msg, n, "free id %u beyond the ring (size %u)", id, vq->size);
+      else if (seen[id]) r = audit_fail(msg, n, "id %u is on the free stack twice", id);
+      else if (vq->slot[id].in_flight) r = audit_fail(msg, n, "id %u is both free and in flight", id);
+      else seen[id] = 1;
+    }
+  }
+  if (!r && vq->in_order) {
+    /* the ids in flight in the order they were made available: each once */
+    for (uint32_t k = 0; !r && k < vq->inflight; k++) {
+      uint16_t id = vq->order[(vq->order_head + k) % vq->size];
+      if (id >= vq->size || !vq->slot[id].in_flight)
+        r = audit_fail(msg, n, "in-order entry %u names id %u, which is not in flight", k, id);
+      else if (seen[id]) r = audit_fail(msg, n, "id %u is in the in-order list twice", id);
+      else seen[id] = 1;
+    }
+  }
+  if (!r && vq->batch_left > vq->inflight)
+    r = audit_fail(msg, n, "an IN_ORDER batch of %u left with %u in flight", vq->batch_left, vq->inflight);
+  free(seen);
+  return r;
 }

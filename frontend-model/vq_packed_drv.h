@@ -98,12 +98,22 @@ bool vsim_vq_pdrv_used_pending(vsim_vq_pdrv *vq);
  * changes no bookkeeping. raw_publish then says that the next `count` slots
  * hold list `id` (device-writable bytes `wr_bytes`): next_avail advances, the
  * id is in flight so that its completion is accepted (an id already in flight,
- * or out of range, is left for the checks to judge). */
+ * or out of range, is left for the checks to judge). `count` is taken modulo
+ * size + 1; zero slots publish nothing. */
 int vsim_vq_pdrv_raw_desc(vsim_vq_pdrv *vq, uint16_t index, uint64_t addr, uint32_t len,
                           uint16_t id, uint16_t flags, bool exact);
 void vsim_vq_pdrv_raw_publish(vsim_vq_pdrv *vq, uint16_t count, uint16_t id, uint32_t wr_bytes);
 /* The guest address of the descriptor `index` slots after next_avail. */
 uint64_t vsim_vq_pdrv_slot_addr(const vsim_vq_pdrv *vq, uint16_t index);
+
+/* Check the private bookkeeping, whatever the device did: every buffer id is
+ * either free (on the id stack, once) or in flight, never both, and the
+ * counters agree (nfree_ids + inflight = size; the free descriptors and those
+ * of the lists in flight fit in the ring; the IN_ORDER list of ids in flight
+ * names each of them once; an open batch is not longer than what is in
+ * flight). 0, or -1 with what is wrong in msg. Allocates a scratch map: for
+ * tests and the fuzz oracles, not for the data path. */
+int vsim_vq_pdrv_audit(const vsim_vq_pdrv *vq, char *msg, size_t n);
 
 /* The EVENT_IDX window test, exposed for its unit test. Positions are
  * offset | wrap << 15 on a ring of `size` (the first lap has wrap 1). True when

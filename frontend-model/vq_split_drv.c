@@ -634,3 +634,85 @@ void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes) {
                                    .in_flight = true};
   vq->inflight++;
 }
+
+/* ---- audit ---- */
+
+__attribute__((format(printf, 3, 4))) static int audit_fail(char *msg, size_t n, const char *fmt, ...) {
+  if (msg && n) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, n, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+/* Claim descriptor `d` for `owner` (0 free, else head + 1) in `map`. */
+static int audit_claim(uint32_t *map, const vsim_vq_drv *vq, uint32_t d, uint32_t owner, char *msg,
+                       size_t n) {
+  if (d >= vq->size)
+    return audit_fail(msg, n, "descriptor %u beyond the table (size %u)", (unsigned)d, vq->size);
+  if (map[d]) {
+    return audit_fail(msg, n, "descriptor %u owned twice (%s and %s)", (unsigned)d,
+                      map[d] == 1 ? "free" : "a chain in flight", owner == 1 ? "free" : "a chain in flight");
+  }
+  map[d] = owner;
+  return 0;
+}
+
+int vsim_vq_drv_audit(const vsim_vq_drv *vq, char *msg, size_t n) {
+  if (!vq->slot) return 0; /* finalised: nothing left to check */
+  if (vq->num_free > vq->size) return audit_fail(msg, n, "num_free %u above the size %u", vq->num_free, vq->size);
+  uint32_t *map = calloc(vq->size, sizeof *map); /* 0 unclaimed, 1 free, 2 + head a chain's */
+  if (!map) return audit_fail(msg, n, "out of memory");
+  int r = 0;
+  uint64_t chains = 0, dups = 0, owned = 0;
+  if (vq->in_order) {
+    uint32_t busy = 0;
+    for (uint32_t d = 0; d < vq->size; d++) busy += vq->desc_busy[d] != 0;
+    if (busy + vq->num_free != vq->size)
+      r = audit_fail(msg, n, "%u busy and %u free descriptors in a table of %u", busy, vq->num_free, vq->size);
+  } else {
+    /* the free list: num_free distinct descriptors */
+    uint32_t d = vq->free_head;
+    for (uint32_t i = 0; !r && i < vq->num_free; i++) {
+      r = audit_claim(map, vq, d, 1, msg, n);
+      d = vq->free_next[d < vq->size ? d : 0];
+    }
+  }
+  for (uint32_t h = 0; !r && h < vq->size; h++) {
+    const vsim_vqd_slot *s = &vq->slot[h];
+    if (!s->in_flight) continue;
+    chains++;
+    dups += s->raw_dups;
+    if (s->ndescs > vq->size) {
+      r = audit_fail(msg, n, "head %u: %u descriptors in a table of %u", h, s->ndescs, vq->size);
+      break;
+    }
+    uint32_t d = h;
+    for (uint32_t i = 0; !r && i < s->ndescs; i++) {
+      if (vq->in_order) {
+        if (!vq->desc_busy[d]) r = audit_fail(msg, n, "head %u: descriptor %u of its chain is not busy", h, d);
+        else r = audit_claim(map, vq, d, 2 + h, msg, n);
+        d = (d + 1u) % vq->size;
+        continue;
+      }
+      r = audit_claim(map, vq, d, 2 + h, msg, n);
+      if (!r && i + 1u == s->ndescs && d != s->last)
+        r = audit_fail(msg, n, "head %u: its private links end at %u, not at its last descriptor %u", h, d,
+                       s->last);
+      d = vq->free_next[d];
+    }
+    owned += s->ndescs;
+  }
+  if (!r && !vq->in_order && owned + vq->num_free > vq->size)
+    r = audit_fail(msg, n, "%u free and %llu owned descriptors in a table of %u", vq->num_free,
+                   (unsigned long long)owned, vq->size);
+  if (!r && chains + dups != vq->inflight)
+    r = audit_fail(msg, n, "inflight %u, but %llu chains (and %llu repeated publications) in flight",
+                   vq->inflight, (unsigned long long)chains, (unsigned long long)dups);
+  if (!r && vq->batch_left > vq->inflight)
+    r = audit_fail(msg, n, "an IN_ORDER batch of %u left with %u in flight", vq->batch_left, vq->inflight);
+  free(map);
+  return r;
+}

@@ -116,4 +116,14 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable);
 void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n);
 void vsim_vq_drv_raw_track(vsim_vq_drv *vq, uint16_t head, uint32_t wr_bytes);
 
+/* Check the private bookkeeping, whatever the device did: the free
+ * descriptors (the free list, or with IN_ORDER the busy map) and the
+ * descriptors of the chains in flight are disjoint and within the table, no
+ * descriptor is owned twice (so none was freed twice), each chain's private
+ * links lead from its head to its last descriptor, and the counters agree
+ * (num_free, inflight, an open IN_ORDER batch). 0, or -1 with what is wrong in
+ * msg. Allocates a scratch map: for tests and the fuzz oracles, not for the
+ * data path. */
+int vsim_vq_drv_audit(const vsim_vq_drv *vq, char *msg, size_t n);
+
 #endif

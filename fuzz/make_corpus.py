@@ -286,6 +286,8 @@ def encode_split(sc):
     """(bytes, expected decoded steps) for a scenario dict, or raise Unsupported."""
     if sc.get("ring", "split") != "split" or sc.get("transport", "mmio") != "mmio":
         raise Unsupported("not split over mmio")
+    if sc.get("device_scripted"):
+        raise Unsupported("a scripted device (the driver targets' seed)")
     q = num(sc.get("queue_size", 8))
     if q > 256 or q & (q - 1):
         raise Unsupported("queue_size %d" % q)
@@ -388,6 +390,8 @@ def encode_packed(sc):
     Unsupported."""
     if sc.get("transport", "mmio") != "mmio":
         raise Unsupported("not mmio")
+    if sc.get("device_scripted"):
+        raise Unsupported("a scripted device (the driver targets' seed)")
     if any(st["op"] in SPLIT_RAW for st in sc["steps"]):
         raise Unsupported("split raw ops")
     q = num(sc.get("queue_size", 8))
@@ -409,6 +413,230 @@ def encode_packed(sc):
     seed = num(sc.get("seed", 1)) & 0xFFFF
     enc = PackedEncoder(q, num(sc.get("arena_size", 0x100000)) - 0x10000)
     out = bytes([q - 1, h1, h2]) + u16(seed) + bytes([h5])
+    steps = sc["steps"]
+    i = 0
+    while i < len(steps) and enc.ops < MAX_OPS:
+        i += enc.step(steps[i], steps[i + 1] if i + 1 < len(steps) else None)
+    return out + bytes(enc.out), enc.expect
+
+
+# ---- the malicious-device formats (fuzz_split_driver, fuzz_packed_driver) ---
+
+SPLIT_DRIVER_OPS = ["dev.used", "dev.used_idx", "dev.avail_event", "dev.used_flags", "dev.irq",
+                    "dev.write", "dev.config", "dev.needs_reset", "blk.read", "blk.write", "blk.other",
+                    "lifecycle", "poll", "fault.delay_irq", "select_queue", "queue"]
+PACKED_DRIVER_OPS = ["dev.used", "dev.pused", "dev.pevent", "dev.irq", "dev.write", "dev.config",
+                     "dev.needs_reset", "blk.read", "blk.write", "blk.other", "lifecycle", "poll",
+                     "fault.delay_irq", "select_queue", "queue"]
+SDOP = {name: i for i, name in enumerate(SPLIT_DRIVER_OPS)}
+PDOP = {name: i for i, name in enumerate(PACKED_DRIVER_OPS)}
+PEVENT_FLAGS = {"ENABLE": 0, "DISABLE": 1, "DESC": 2}
+# the decoded steps that carry the queue they act on
+QUEUED = ("blk.read", "blk.write", "blk.flush", "blk.get_id", "blk.discard", "blk.write_zeroes", "blk.raw",
+          "poll", "queue.reset", "queue.enable", "dev.used", "dev.pused", "dev.used_idx", "dev.avail_event",
+          "dev.used_flags", "dev.pevent", "dev.irq")
+LIFECYCLE = ("fault.device_reset", "reset", "init", "driver_ok", "fault.needs_reset")
+
+
+class DriverEncoderMixin:
+    """The scripted device's ops, the queue selector, and the driver ops the
+    malicious-device formats keep (blk, lifecycle, poll, fault.delay_irq,
+    queue reset / enable); `wait`, `kick` and raw driver ops have no words
+    there and are dropped."""
+
+    def setup_driver(self, nq):
+        self.nq = nq
+        self.curq = 0
+        self.used_est = 0
+
+    def dev_id(self, st):
+        i = st.get("id", "next")
+        if i == "next":
+            return bytes([0]), {}
+        if i == "last":
+            return bytes([0x80]), {"id": "last"}
+        i = num(i)
+        if i < self.qsize:
+            return bytes([0xC0, i]), {"id": i}
+        if i - self.qsize < 256:
+            return bytes([0xFE, i - self.qsize]), {"id": i}
+        return bytes([0xFF]) + (u16(i) if self.PACKED else u32(i)), {"id": i}
+
+    @staticmethod
+    def irq_mode(st):
+        if "irq" not in st:
+            return 0, {}
+        return (1 if st["irq"] else 2), {"irq": bool(st["irq"])}
+
+    def used_mode(self, st):
+        m, e = self.irq_mode(st)
+        tail = b""
+        if "status" in st:
+            m |= 4
+            tail += bytes([num(st["status"])])
+            e["status"] = num(st["status"])
+        if self.PACKED and "skip" in st:
+            m |= 8
+            tail += bytes([num(st["skip"])])
+            e["skip"] = num(st["skip"])
+        if not self.PACKED and st.get("publish") is False:
+            m |= 8
+            e["publish"] = False
+        return bytes([m]) + tail, e
+
+    def used_idx(self, v):
+        d = (v - self.used_est) & 0xFFFF
+        rel = d - 0x10000 if d >= 0x8000 else d
+        if -127 <= rel <= 127:
+            return bytes([rel & 0xFF])
+        return bytes([0x80]) + u16(v)
+
+    def add(self, name, payload, expect):
+        """One op and the step it decodes to (with the queue it carries)."""
+        if not self.op(name, payload):
+            return False
+        if self.curq and expect["op"] in QUEUED:
+            expect["queue"] = self.curq
+        self.expect.append(expect)
+        return True
+
+    def step(self, st, nxt):
+        op = st["op"]
+        q = num(st.get("queue", 0))
+        if q >= self.nq:
+            return 1
+        if op in QUEUED and q != self.curq:
+            if not self.op("select_queue", bytes([q])):
+                return 1
+            self.curq = q
+        if op in ("dev.used", "dev.pused"):
+            if op == "dev.pused" and not self.PACKED:
+                return 1
+            idb, e = self.dev_id(st)
+            n = num(st.get("len", 0))
+            payload = idb + self.length(n)
+            e = dict(e, op=op, len=n)
+            if op == "dev.pused":
+                flags = st.get("flags", 0)
+                if isinstance(flags, list):
+                    flags = sum(PDESC_FLAGS[f] for f in flags)
+                exact = bool(st.get("exact", False))
+                payload += PackedEncoder.pflags(flags, exact)
+                e.update(flags=flags)
+                if exact:
+                    e["exact"] = True
+            mb, me = self.used_mode(st)
+            if self.add(op, payload + mb, dict(e, **me)) and not self.PACKED and st.get("publish") is not False:
+                self.used_est = (self.used_est + 1) & 0xFFFF
+        elif op == "dev.used_idx" and not self.PACKED:
+            v = num(st["value"])
+            m, e = self.irq_mode(st)
+            if self.add(op, self.used_idx(v) + bytes([m]), dict(e, op=op, value=v)):
+                self.used_est = v
+        elif op == "dev.avail_event" and not self.PACKED:
+            v = num(st["value"])
+            self.add(op, self.ring_idx(v), {"op": op, "value": v})
+        elif op == "dev.used_flags" and not self.PACKED:
+            v = num(st["value"])
+            self.add(op, bytes([v]) if v <= 1 else bytes([0xFF]) + u16(v), {"op": op, "value": v})
+        elif op == "dev.pevent" and self.PACKED:
+            f = st["flags"]
+            f = PEVENT_FLAGS[f] if isinstance(f, str) and not f.startswith("0") else num(f)
+            ow = num(st.get("value", 0))
+            off, wrap = ow & 0x7FFF, ow >> 15
+            fb = bytes([f]) if f < 4 else bytes([0xFF]) + u16(f)
+            ob = bytes([off | (0x80 if wrap else 0)]) if off < min(self.qsize, 0x7F) else bytes([0xFF]) + u16(ow)
+            self.add(op, fb + ob, {"op": op, "flags": f, "value": ow})
+        elif op == "dev.irq":
+            self.add(op, b"", {"op": op})
+        elif op == "dev.write":
+            a, data = num(st["addr"]), self.data_bytes(st["data"])[:256]
+            for k in range(0, max(len(data), 1), 64):
+                part = data[k:k + 64]
+                if not self.add(op, self.addr(a + k) + bytes([len(part)]) + part, {"op": op}):
+                    break
+        elif op == "dev.config":
+            off, data = num(st.get("offset", 0)), self.data_bytes(st["data"])
+            irq_off = 0x80 if st.get("irq") is False else 0
+            for k in range(0, max(len(data), 1), 16):
+                part = data[k:k + 16]
+                if off + k >= 64:
+                    break
+                e = {"op": op, "offset": off + k, "data": part.hex()}
+                if irq_off:
+                    e["irq"] = False
+                if not self.add(op, bytes([off + k, irq_off | len(part)]) + part, e):
+                    break
+        elif op == "dev.needs_reset":
+            off = st.get("irq") is False
+            self.add(op, bytes([1 if off else 0]), dict({"op": op}, **({"irq": False} if off else {})))
+        elif op in ("queue.reset", "queue.enable"):
+            both = op == "queue.reset" and nxt is not None and nxt["op"] == "queue.enable" and \
+                num(nxt.get("queue", 0)) == q
+            code = 0 if both else 1 if op == "queue.reset" else 2
+            if self.add("queue", bytes([code]), {"op": op}) and both:
+                self.expect.append(dict({"op": "queue.enable"}, **({"queue": q} if q else {})))
+            return 2 if both else 1
+        elif op in LIFECYCLE or op.startswith("blk.") or op in ("poll", "fault.delay_irq"):
+            before = len(self.expect)
+            used = super().step(dict(st, queue=0), nxt)
+            if self.curq:
+                for e in self.expect[before:]:
+                    if e["op"] in QUEUED:
+                        e["queue"] = self.curq
+            if op in LIFECYCLE and any(e["op"] not in ("driver_ok", "fault.needs_reset")
+                                       for e in self.expect[before:]):
+                self.used_est = 0
+            return used
+        # wait, kick, expect, raw driver ops, another ring's dev ops: no words for them
+        return 1
+
+
+class SplitDriverEncoder(DriverEncoderMixin, SplitEncoder):
+    OP = SDOP
+    PACKED = False
+
+
+class PackedDriverEncoder(DriverEncoderMixin, PackedEncoder):
+    OP = PDOP
+    PACKED = True
+
+
+def encode_driver(sc, packed):
+    """(bytes, expected decoded steps) of a scripted-device scenario for
+    fuzz_split_driver (packed False) or fuzz_packed_driver, or raise
+    Unsupported. A split scenario goes to the packed target too when it does
+    not write the split layout (as `--ring packed` runs it)."""
+    if not sc.get("device_scripted"):
+        raise Unsupported("not a scripted device")
+    ring = sc.get("ring", "split")
+    if packed and ring == "split" and any(
+            st["op"] in ("dev.used_idx", "dev.used_flags", "dev.avail_event") or
+            (st["op"] == "dev.used" and (st.get("publish") is False or
+                                         (st.get("id") not in (None, "next", "last") and num(st["id"]) > 0xFFFF)))
+            for st in sc["steps"]):
+        raise Unsupported("writes the split layout")
+    if not packed and ring != "split":
+        raise Unsupported("packed")
+    q = num(sc.get("queue_size", 8))
+    if packed and not 1 <= q <= 256:
+        raise Unsupported("queue_size %d" % q)
+    if not packed and (q > 256 or q & (q - 1)):
+        raise Unsupported("queue_size %d" % q)
+    nq = 2 if num(sc.get("num_queues", 1)) > 1 and q <= 64 else 1
+    acc = sc.get("accept_features")
+    feats = set(acc) if acc is not None else \
+        {"INDIRECT_DESC", "EVENT_IDX", "IN_ORDER", "NOTIFICATION_DATA", "RING_RESET", *EXTRAS}
+    h1 = (1 if "INDIRECT_DESC" in feats else 0) | (2 if "EVENT_IDX" in feats else 0)
+    h1 |= 4 if sc.get("driver_poll") else 0
+    h1 |= POLICIES[sc.get("policy", "scripted")] << 3
+    h1 |= 0x20 if feats & set(EXTRAS) else 0
+    h1 |= (0x40 if "IN_ORDER" in feats else 0) | (0x80 if "NOTIFICATION_DATA" in feats else 0)
+    h2 = (1 if nq > 1 else 0) | (2 if "RING_RESET" in feats else 0)
+    seed = num(sc.get("seed", 1)) & 0xFFFF
+    enc = (PackedDriverEncoder if packed else SplitDriverEncoder)(q, num(sc.get("arena_size", 0x100000)) - 0x10000)
+    enc.setup_driver(nq)
+    out = bytes([q - 1 if packed else q.bit_length() - 1, h1, h2]) + u16(seed)
     steps = sc["steps"]
     i = 0
     while i < len(steps) and enc.ops < MAX_OPS:
@@ -554,6 +782,49 @@ def packed_dict():
     return "\n".join(lines) + "\n"
 
 
+def driver_dict(packed):
+    name = "fuzz_packed_driver" if packed else "fuzz_split_driver"
+    O = PDOP if packed else SDOP
+    lines = ["# %s: a malicious device's values in the byte format of fuzz/README.md" % name,
+             "# (little-endian operands; generated by fuzz/make_corpus.py)"]
+    for n, v in [("idx_ffff", 0xFFFF), ("idx_8000", 0x8000), ("idx_0100", 0x100), ("id_0101", 0x101)]:
+        lines.append(dict_line(n, u16(v)))
+    for n, v in [("len_2p31", 1 << 31), ("len_max", 0xFFFFFFFF), ("len_64k", 0x10000), ("len_513", 513),
+                 ("len_21", 21), ("len_1", 1)] + ([] if packed else [("id_u32_max", 0xFFFFFFFF)]):
+        lines.append(dict_line(n, u32(v)))
+    # id selectors: the next chain, the last id again, explicit ids
+    for n, v in [("id_next", [0]), ("id_last", [0x80]), ("id_0", [0xC0, 0]), ("id_1", [0xC0, 1]),
+                 ("id_size", [0xFE, 0]), ("id_size_p1", [0xFE, 1])]:
+        lines.append(dict_line(n, bytes(v)))
+    # mode bytes: irq auto / on / off, with a status byte OK, publish false or a skip byte
+    for n, v in [("mode_status_ok", [4, 0]), ("mode_irq_on_status_ok", [5, 0]), ("mode_irq_off", [2]),
+                 ("mode_status_ioerr", [4, 1])] + ([("mode_skip_1", [8, 1]), ("mode_skip_0", [8, 0])] if packed
+                                                   else [("mode_no_publish", [8])]):
+        lines.append(dict_line(n, bytes(v)))
+    ops = [("op_used_ok", [O["dev.used"], 0, 1 << 2, 4, 0]),
+           ("op_used_last", [O["dev.used"], 0x80, 1 << 2, 0]),
+           ("op_used_bad_id", [O["dev.used"], 0xFE, 0, 1 << 2, 0]),
+           ("op_used_len_over", [O["dev.used"], 0, 3, 0, 0, 1, 0, 4, 0]),
+           ("op_irq", [O["dev.irq"]]), ("op_needs_reset", [O["dev.needs_reset"], 0]),
+           ("op_config_capacity", [O["dev.config"], 0, 8] + list(u64(16))),
+           ("op_flush", [O["blk.other"], 0]), ("op_read", [O["blk.read"], 0, 0]),
+           ("op_write", [O["blk.write"], 0, 0, 7]), ("op_reset_init", [O["lifecycle"], 0]),
+           ("op_poll", [O["poll"]]), ("op_queue1", [O["select_queue"], 1])]
+    if packed:
+        ops += [("op_pused_wrong_wrap", [O["dev.pused"], 0, 1 << 2, 0x80, 4, 0]),
+                ("op_pused_used_only", [O["dev.pused"], 0, 1 << 2, 0x90, 0]),
+                ("op_pevent_disable", [O["dev.pevent"], 1, 0]), ("op_pevent_desc", [O["dev.pevent"], 2, 0x81])]
+        for n, v in [("pflags_exact_none", 0x80), ("pflags_exact_avail", 0x88), ("pflags_exact_used", 0x90),
+                     ("pflags_exact_both", 0x98)]:
+            lines.append(dict_line(n, bytes([v])))
+    else:
+        ops += [("op_used_idx_jump", [O["dev.used_idx"], 3, 0]), ("op_used_idx_back", [O["dev.used_idx"], 0xFF, 1]),
+                ("op_avail_event_far", [O["dev.avail_event"], 0x80, 0xE8, 0x03]),
+                ("op_used_flags_no_notify", [O["dev.used_flags"], 1])]
+    lines += [dict_line(n, bytes(b)) for n, b in ops]
+    return "\n".join(lines) + "\n"
+
+
 def blk_dict():
     lines = ["# fuzz_blk_request: request field values (little-endian; generated by fuzz/make_corpus.py)"]
     for t in (0, 1, 4, 8, 10, 11, 13, 14, 0x80000000):
@@ -621,6 +892,7 @@ def main():
     out = Path(args.out)
     files = sorted(Path(args.scenarios).rglob("*.json"))
     scenarios, split, packed, texts, skipped, pskipped = [], {}, {}, {}, [], []
+    sdrv, pdrv = {}, {}
     for f in files:
         rel = f.relative_to(args.scenarios).with_suffix("").as_posix().replace("/", "_")
         text = f.read_bytes()
@@ -636,13 +908,22 @@ def main():
             packed[rel] = encode_packed(sc)[0]
         except Unsupported as e:
             pskipped.append("%s (%s)" % (rel, e))
+        for drv, is_packed in ((sdrv, False), (pdrv, True)):
+            try:
+                drv[rel] = encode_driver(sc, is_packed)[0]
+            except Unsupported:
+                pass
     n_split = write_dir(out / "corpus" / "fuzz_split_device", split)
     n_packed = write_dir(out / "corpus" / "fuzz_packed_device", packed)
+    n_sdrv = write_dir(out / "corpus" / "fuzz_split_driver", sdrv)
+    n_pdrv = write_dir(out / "corpus" / "fuzz_packed_driver", pdrv)
     n_blk = write_dir(out / "corpus" / "fuzz_blk_request", blk_seeds())
     n_sc = write_dir(out / "corpus" / "fuzz_scenario", texts)
     (out / "dict").mkdir(parents=True, exist_ok=True)
     (out / "dict" / "fuzz_split_device.dict").write_text(split_dict())
     (out / "dict" / "fuzz_packed_device.dict").write_text(packed_dict())
+    (out / "dict" / "fuzz_split_driver.dict").write_text(driver_dict(False))
+    (out / "dict" / "fuzz_packed_driver.dict").write_text(driver_dict(True))
     (out / "dict" / "fuzz_blk_request.dict").write_text(blk_dict())
     (out / "dict" / "fuzz_scenario.dict").write_text(scenario_dict(scenarios))
     total = sum(p.stat().st_size for p in (out / "corpus").rglob("*") if p.is_file())
@@ -651,6 +932,8 @@ def main():
         print("  skipped: " + s)
     print("fuzz_packed_device: %d seeds from %d scenarios (%d skipped: split raw ops, queue size)"
           % (n_packed, len(files), len(pskipped)))
+    print("fuzz_split_driver: %d seeds; fuzz_packed_driver: %d seeds (the scripted-device scenarios)"
+          % (n_sdrv, n_pdrv))
     print("fuzz_blk_request: %d seeds; fuzz_scenario: %d seeds; corpus total %d bytes"
           % (n_blk, n_sc, total))
     return 0

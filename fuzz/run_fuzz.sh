@@ -37,7 +37,7 @@ status=0
 max_len() {
   case "$1" in
     fuzz_scenario) echo 16384 ;;
-    fuzz_split_device | fuzz_packed_device | fuzz_blk_request) echo 4096 ;;
+    fuzz_split_device | fuzz_packed_device | fuzz_split_driver | fuzz_packed_driver | fuzz_blk_request) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }

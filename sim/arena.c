@@ -23,6 +23,7 @@ struct vsim_arena {
   vsim_arena_fault_fn fault_fn;
   void *fault_ctx;
   uint64_t faults;
+  uint64_t side_faults[2]; /* by enum vsim_side */
 };
 
 vsim_arena *vsim_arena_new(uint64_t size) {
@@ -65,6 +66,9 @@ void vsim_arena_set_fault_sink(vsim_arena *a, vsim_arena_fault_fn fn, void *ctx)
 }
 
 uint64_t vsim_arena_fault_count(const vsim_arena *a) { return a->faults; }
+uint64_t vsim_arena_fault_count_side(const vsim_arena *a, enum vsim_side side) {
+  return side == VSIM_SIDE_DEVICE ? a->side_faults[1] : a->side_faults[0];
+}
 
 static inline unsigned side_perm(unsigned perm, enum vsim_side side) {
   return side == VSIM_SIDE_DRIVER ? (perm & 3u) : ((perm >> 2) & 3u);
@@ -108,6 +112,7 @@ bool vsim_arena_check(const vsim_arena *a, enum vsim_side side, uint64_t gpa,
 static int fault(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
                  unsigned access) {
   a->faults++;
+  a->side_faults[side == VSIM_SIDE_DEVICE ? 1 : 0]++;
   if (a->fault_fn) {
     vsim_arena_fault f = {side, access, gpa, len};
     a->fault_fn(a->fault_ctx, &f);

@@ -2,9 +2,11 @@
  * (see fuzz_decode.h; the byte format is documented in fuzz/README.md).
  *
  * Owns: the target table, the byte reader (total: past the end every read is
- * zero), the ring targets' header and driver-op decoders (split and packed:
- * the ops they share and each ring's own), the blk-chain decoder, the JSON
- * text they emit, and the oracles run on a decoded input.
+ * zero), the ring targets' header and op decoders (a malicious driver's ops
+ * against the device models, a malicious device's ops against the driver
+ * model; split and packed: the ops they share and each ring's own), the
+ * blk-chain decoder, the JSON text they emit, and the oracles run on a
+ * decoded input.
  * Must never: emit a scenario the loader refuses (the decoders clamp every
  * value into the field's range, so an input can never be "invalid"), keep
  * state between calls, or abort: findings are returned as messages.
@@ -25,6 +27,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "blk.h"
+#include "driver.h"
+#include "replay.h" /* vsim_sim_view_driver */
 #include "virtiosim/virtiosim.h"
 
 /* ---- the byte reader ------------------------------------------------------ */
@@ -132,6 +136,11 @@ typedef struct dec {
   uint16_t qsize;
   uint16_t avail_est; /* split: a guess at avail.idx, to bias raw index values near it */
   uint64_t desc, avail, used; /* the layout's three parts (packed: ring, driver and device event areas) */
+  /* driver targets: */
+  bool packed;
+  uint16_t nq;        /* queues the scenario sets up */
+  uint16_t curq;      /* the queue the next ops act on (0 for the device targets) */
+  uint16_t used_est;  /* split: a guess at the scripted device's used.idx */
 } dec;
 
 /* What a ring target's header says (fuzz_decode.h: the target's header()). */
@@ -147,6 +156,7 @@ struct vsim_fuzz_setup {
   unsigned regions;     /* bit i: the i-th special page of the scratch area (none, device-ro, driver-only) */
   const char *features[SETUP_MAX_FEATURES]; /* accepted on top of VERSION_1 */
   unsigned nfeatures;
+  uint16_t num_queues;  /* 0 or 1: one */
 };
 
 struct vsim_fuzz_op_def {
@@ -168,6 +178,11 @@ static void field_u64(dec *d, const char *k, uint64_t v) {
 }
 static void field_int(dec *d, const char *k, uint64_t v) {
   sb_printf(&d->steps, ", \"%s\": %" PRIu64, k, v);
+}
+/* The queue a driver target's op acts on; nothing for queue 0 (always so in
+ * the device targets, whose output must not change). */
+static void field_queue(dec *d) {
+  if (d->curq) field_int(d, "queue", d->curq);
 }
 
 /* Address selector: one byte, low 3 bits the kind, high 5 bits a small value. */
@@ -277,7 +292,8 @@ static void op_raw_used_event(dec *d) {
   step_close(d);
 }
 
-static void op_raw_write(dec *d) {
+/* raw.write and dev.write: the same operands, one side or the other. */
+static void write_op(dec *d, const char *name) {
   uint64_t addr = dec_addr(d);
   uint8_t n = (uint8_t)(rd8(&d->r) % 65u);
   uint8_t buf[64];
@@ -285,12 +301,14 @@ static void op_raw_write(dec *d) {
   while (got < n && rd_more(&d->r)) buf[got++] = rd8(&d->r);
   /* the loader refuses a write past the arena: fold the address into range */
   if (addr > ARENA_SIZE - got) addr %= ARENA_SIZE - got + 1;
-  step_open(d, "raw.write");
+  step_open(d, name);
   field_u64(d, "addr", addr);
   sb_printf(&d->steps, ", \"data\": ");
   sb_hex(&d->steps, buf, got);
   step_close(d);
 }
+
+static void op_raw_write(dec *d) { write_op(d, "raw.write"); }
 
 static void op_kick(dec *d) {
   uint8_t k = rd8(&d->r);
@@ -308,6 +326,7 @@ static void op_blk_read(dec *d) {
   uint64_t sector = dec_sector(d);
   uint32_t len = dec_blk_len(d);
   step_open(d, "blk.read");
+  field_queue(d);
   field_u64(d, "sector", sector);
   field_int(d, "len", len);
   step_close(d);
@@ -319,6 +338,7 @@ static void op_blk_write(dec *d) {
   uint32_t len = dec_blk_len(d);
   uint8_t seed = rd8(&d->r);
   step_open(d, "blk.write");
+  field_queue(d);
   field_u64(d, "sector", sector);
   sb_printf(&d->steps, ", \"data\": {\"pattern\": %u, \"len\": %u}", seed, len);
   step_close(d);
@@ -333,14 +353,23 @@ static const uint32_t blk_types[8] = {VIRTIO_BLK_T_IN,      VIRTIO_BLK_T_OUT,
 static void op_blk_other(dec *d) {
   uint8_t t = rd8(&d->r);
   switch (t % 5) {
-    case 0: step_simple(d, "blk.flush"); break;
-    case 1: step_simple(d, "blk.get_id"); break;
+    case 0:
+      step_open(d, "blk.flush");
+      field_queue(d);
+      step_close(d);
+      break;
+    case 1:
+      step_open(d, "blk.get_id");
+      field_queue(d);
+      step_close(d);
+      break;
     case 2:
     case 3: {
       uint64_t sector = dec_sector(d);
       uint32_t nsect = 1u + rd8(&d->r);
       uint32_t flags = rd8(&d->r) % 4u;
       step_open(d, t % 5 == 2 ? "blk.discard" : "blk.write_zeroes");
+      field_queue(d);
       field_u64(d, "sector", sector);
       field_int(d, "nsectors", nsect);
       field_int(d, "flags", flags);
@@ -354,6 +383,7 @@ static void op_blk_other(dec *d) {
       uint8_t dlen = rd8(&d->r);
       uint8_t wlen = rd8(&d->r);
       step_open(d, "blk.raw");
+      field_queue(d);
       field_int(d, "type", type);
       field_u64(d, "sector", sector);
       sb_printf(&d->steps, ", \"data\": {\"pattern\": %u, \"len\": %u}", dlen, dlen);
@@ -387,7 +417,7 @@ static void op_lifecycle(dec *d) {
       step_simple(d, "init");
       break;
   }
-  if (r % 8 != 5 && r % 8 != 6) d->avail_est = 0;
+  if (r % 8 != 5 && r % 8 != 6) d->avail_est = d->used_est = 0;
 }
 
 static void op_delay_irq(dec *d) {
@@ -396,7 +426,11 @@ static void op_delay_irq(dec *d) {
   step_close(d);
 }
 
-static void op_poll(dec *d) { step_simple(d, "poll"); }
+static void op_poll(dec *d) {
+  step_open(d, "poll");
+  field_queue(d);
+  step_close(d);
+}
 
 /* ---- packed ring: its raw ops ---- */
 
@@ -455,9 +489,177 @@ static void op_raw_ppublish(dec *d) {
 
 static void op_queue(dec *d) {
   uint8_t q = rd8(&d->r) % 3u;
-  if (q != 2) step_simple(d, "queue.reset");
-  if (q != 1) step_simple(d, "queue.enable");
+  if (q != 2) {
+    step_open(d, "queue.reset");
+    field_queue(d);
+    step_close(d);
+  }
+  if (q != 1) {
+    step_open(d, "queue.enable");
+    field_queue(d);
+    step_close(d);
+  }
 }
+
+/* ---- driver targets: the scripted device's ops ---- */
+
+/* Which buffer dev.used / dev.pused completes: one byte `b`. < 0x80 the next
+ * chain the device takes from the available ring (no "id": the default);
+ * < 0xc0 "last", the previous completion's id again; 0xff a u32 (split) or
+ * u16 (packed) follows; 0xfe just past the ring (size + a byte); else a byte
+ * modulo the size. */
+static void dev_id(dec *d) {
+  uint8_t b = rd8(&d->r);
+  if (b < 0x80) return;
+  if (b < 0xc0) {
+    sb_printf(&d->steps, ", \"id\": \"last\"");
+    return;
+  }
+  uint32_t id;
+  if (b == 0xff)
+    id = d->packed ? rd16(&d->r) : rd32(&d->r);
+  else if (b == 0xfe)
+    id = d->qsize + (uint32_t)rd8(&d->r);
+  else
+    id = rd8(&d->r) % d->qsize;
+  field_int(d, "id", id);
+}
+
+/* The mode byte of the device's ring ops: bits 0-1 irq (0, 3 as a conforming
+ * device would: no field; 1 true; 2 false). */
+static void dev_irq(dec *d, uint8_t m) {
+  if ((m & 3u) == 1u) sb_printf(&d->steps, ", \"irq\": true");
+  if ((m & 3u) == 2u) sb_printf(&d->steps, ", \"irq\": false");
+}
+
+/* The rest of dev.used / dev.pused's mode byte: bit 2 a status byte follows;
+ * bit 3 split: "publish": false, packed: a skip byte follows (% (size + 1)). */
+static void dev_used_mode(dec *d, uint8_t m) {
+  dev_irq(d, m);
+  if (m & 4u) field_int(d, "status", rd8(&d->r));
+  if (m & 8u) {
+    if (d->packed)
+      field_int(d, "skip", rd8(&d->r) % (d->qsize + 1u));
+    else
+      sb_printf(&d->steps, ", \"publish\": false");
+  }
+}
+
+static void op_dev_used(dec *d) {
+  step_open(d, "dev.used");
+  field_queue(d);
+  dev_id(d);
+  field_int(d, "len", dec_len(d));
+  uint8_t m = rd8(&d->r);
+  dev_used_mode(d, m);
+  step_close(d);
+  if (!d->packed && !(m & 8u)) d->used_est++;
+}
+
+static void op_dev_pused(dec *d) {
+  step_open(d, "dev.pused");
+  field_queue(d);
+  dev_id(d);
+  field_int(d, "len", dec_len(d));
+  /* flags as the packed device target's PFLAGS */
+  uint8_t f = rd8(&d->r);
+  bool exact = f >= 0x80 && f != 0xfe;
+  uint16_t flags;
+  if (f >= 0xfe)
+    flags = rd16(&d->r);
+  else if (f < 0x80)
+    flags = (uint16_t)(f & 7u);
+  else
+    flags = (uint16_t)((f & 7u) | ((f & 8u) ? PF_AVAIL : 0u) | ((f & 0x10u) ? PF_USED : 0u));
+  field_int(d, "flags", flags);
+  if (exact) sb_printf(&d->steps, ", \"exact\": true");
+  dev_used_mode(d, rd8(&d->r));
+  step_close(d);
+}
+
+/* A used index near the guessed used.idx, or any. */
+static uint16_t dec_used_idx(dec *d) {
+  uint8_t m = rd8(&d->r);
+  if (m == 0x80) return rd16(&d->r);
+  return (uint16_t)(d->used_est + (int8_t)m);
+}
+
+static void op_dev_used_idx(dec *d) {
+  uint16_t v = dec_used_idx(d);
+  step_open(d, "dev.used_idx");
+  field_queue(d);
+  field_int(d, "value", v);
+  dev_irq(d, rd8(&d->r));
+  step_close(d);
+  d->used_est = v;
+}
+
+static void op_dev_avail_event(dec *d) {
+  uint16_t v = dec_ring_idx(d);
+  step_open(d, "dev.avail_event");
+  field_queue(d);
+  field_int(d, "value", v);
+  step_close(d);
+}
+
+static void op_dev_used_flags(dec *d) {
+  uint8_t f = rd8(&d->r);
+  uint16_t v = f == 0xff ? rd16(&d->r) : (uint16_t)(f & 1u);
+  step_open(d, "dev.used_flags");
+  field_queue(d);
+  field_int(d, "value", v);
+  step_close(d);
+}
+
+/* flags: 0xff a u16 follows, else % 4 (ENABLE, DISABLE, DESC, reserved);
+ * off_wrap: 0xff a u16 follows, else an offset in the ring (low 7 bits) and
+ * the wrap bit (bit 7). */
+static void op_dev_pevent(dec *d) {
+  uint8_t f = rd8(&d->r);
+  uint16_t flags = f == 0xff ? rd16(&d->r) : (uint16_t)(f % 4u);
+  uint8_t o = rd8(&d->r);
+  uint16_t off_wrap = o == 0xff ? rd16(&d->r)
+                                : (uint16_t)(((o & 0x7fu) % d->qsize) | ((o & 0x80u) ? 0x8000u : 0u));
+  step_open(d, "dev.pevent");
+  field_queue(d);
+  field_int(d, "flags", flags);
+  field_int(d, "value", off_wrap);
+  step_close(d);
+}
+
+static void op_dev_irq(dec *d) {
+  step_open(d, "dev.irq");
+  field_queue(d);
+  step_close(d);
+}
+
+static void op_dev_write(dec *d) { write_op(d, "dev.write"); }
+
+/* offset byte (% 64: the blk config space and a little past it), count byte
+ * c: (c & 0x7f) % 17 data bytes, bit 7 "irq": false. */
+static void op_dev_config(dec *d) {
+  uint32_t off = rd8(&d->r) % 64u;
+  uint8_t c = rd8(&d->r);
+  uint8_t buf[16];
+  size_t n = (c & 0x7fu) % 17u, got = 0;
+  while (got < n && rd_more(&d->r)) buf[got++] = rd8(&d->r);
+  step_open(d, "dev.config");
+  field_int(d, "offset", off);
+  sb_printf(&d->steps, ", \"data\": ");
+  sb_hex(&d->steps, buf, got);
+  if (c & 0x80u) sb_printf(&d->steps, ", \"irq\": false");
+  step_close(d);
+}
+
+static void op_dev_needs_reset(dec *d) {
+  uint8_t b = rd8(&d->r);
+  step_open(d, "dev.needs_reset");
+  if (b & 1u) sb_printf(&d->steps, ", \"irq\": false");
+  step_close(d);
+}
+
+/* The queue the next ops act on: emits nothing. */
+static void op_select_queue(dec *d) { d->curq = (uint16_t)(rd8(&d->r) % (d->nq ? d->nq : 1u)); }
 
 /* The opcode is the op byte modulo the table size: every byte is an op. The
  * order is part of the format (fuzz/README.md, fuzz/make_corpus.py). */
@@ -478,6 +680,28 @@ static const vsim_fuzz_op_def packed_ops[] = {
     {"blk.write", op_blk_write},       {"blk.other", op_blk_other},
     {"lifecycle", op_lifecycle},       {"queue", op_queue},
     {"fault.delay_irq", op_delay_irq}, {"poll", op_poll},
+};
+
+static const vsim_fuzz_op_def split_driver_ops[] = {
+    {"dev.used", op_dev_used},           {"dev.used_idx", op_dev_used_idx},
+    {"dev.avail_event", op_dev_avail_event}, {"dev.used_flags", op_dev_used_flags},
+    {"dev.irq", op_dev_irq},             {"dev.write", op_dev_write},
+    {"dev.config", op_dev_config},       {"dev.needs_reset", op_dev_needs_reset},
+    {"blk.read", op_blk_read},           {"blk.write", op_blk_write},
+    {"blk.other", op_blk_other},         {"lifecycle", op_lifecycle},
+    {"poll", op_poll},                   {"fault.delay_irq", op_delay_irq},
+    {"select_queue", op_select_queue},   {"queue", op_queue},
+};
+
+static const vsim_fuzz_op_def packed_driver_ops[] = {
+    {"dev.used", op_dev_used},           {"dev.pused", op_dev_pused},
+    {"dev.pevent", op_dev_pevent},       {"dev.irq", op_dev_irq},
+    {"dev.write", op_dev_write},         {"dev.config", op_dev_config},
+    {"dev.needs_reset", op_dev_needs_reset}, {"blk.read", op_blk_read},
+    {"blk.write", op_blk_write},         {"blk.other", op_blk_other},
+    {"lifecycle", op_lifecycle},         {"poll", op_poll},
+    {"fault.delay_irq", op_delay_irq},   {"select_queue", op_select_queue},
+    {"queue", op_queue},
 };
 
 /* descriptor table, available ring right after it, used ring at the next
@@ -529,6 +753,35 @@ static void split_header(const uint8_t *h, vsim_fuzz_setup *o) {
   blk_extras(h, o);
 }
 
+/* The driver targets' header, after the queue size byte: the driver's
+ * features and run settings (the device's knobs mean nothing when it is
+ * scripted). Two queues only up to 64 entries each, so that the layout fits
+ * the arena with indirect tables. */
+static void driver_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->policy = policy_names[(h[1] >> 3) & 3];
+  o->batch = 1;
+  o->poll = (h[1] & 4) != 0;
+  o->seed = (uint16_t)(h[3] | (h[4] << 8));
+  setup_feature(o, h[1] & 1, "INDIRECT_DESC");
+  setup_feature(o, h[1] & 2, "EVENT_IDX");
+  setup_feature(o, h[1] & 0x40, "IN_ORDER");
+  setup_feature(o, h[1] & 0x80, "NOTIFICATION_DATA");
+  setup_feature(o, h[2] & 2, "RING_RESET");
+  blk_extras(h, o);
+  o->num_queues = (h[2] & 1) && o->queue_size <= 64 ? 2 : 1;
+  setup_feature(o, o->num_queues > 1, "MQ");
+}
+
+static void split_driver_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->queue_size = (uint16_t)(1u << (h[0] % 9u));
+  driver_header(h, o);
+}
+
+static void packed_driver_header(const uint8_t *h, vsim_fuzz_setup *o) {
+  o->queue_size = (uint16_t)(1u + h[0]);
+  driver_header(h, o);
+}
+
 static void packed_header(const uint8_t *h, vsim_fuzz_setup *o) {
   o->queue_size = (uint16_t)(1u + h[0]); /* 1..256, any */
   common_header(h, o);
@@ -561,7 +814,10 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
   vsim_fuzz_setup su;
   memset(&su, 0, sizeof su);
   t->header(h, &su);
+  const bool scripted = t->kind == VSIM_FUZZ_RING_DRIVER;
   d.qsize = su.queue_size;
+  d.packed = strcmp(t->ring, "packed") == 0;
+  d.nq = su.num_queues ? su.num_queues : 1;
   uint64_t part[3];
   t->layout(d.qsize, part);
   d.desc = part[0];
@@ -584,12 +840,15 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
             size, t->name, hash, VSIM_FUZZ_FORMAT_VERSION);
   sb_printf(&b, "  \"device\": \"blk\",\n  \"ring\": \"%s\",\n  \"queue_size\": %u,\n", t->ring,
             d.qsize);
+  if (d.nq > 1) sb_printf(&b, "  \"num_queues\": %u,\n", d.nq);
+  if (scripted) sb_printf(&b, "  \"device_scripted\": true,\n");
   sb_printf(&b, "  \"arena_size\": %" PRIu64 ",\n  \"device_config\": {\"capacity\": %u},\n", ARENA_SIZE,
             DISK_SECTORS);
   sb_printf(&b, "  \"seed\": %u,\n  \"policy\": \"%s\",\n  \"max_steps\": %" PRIu64 ",\n", su.seed,
             su.policy, bound);
-  sb_printf(&b, "  \"device_batch\": %u,\n  \"device_latency\": %" PRIu64 ",\n", su.batch,
-            su.latency);
+  if (!scripted)
+    sb_printf(&b, "  \"device_batch\": %u,\n  \"device_latency\": %" PRIu64 ",\n", su.batch,
+              su.latency);
   if (su.in_order_batch) sb_printf(&b, "  \"device_in_order_batch\": true,\n");
   if (su.poll) sb_printf(&b, "  \"driver_poll\": true,\n");
   sb_printf(&b, "  \"accept_features\": [\"VERSION_1\"");
@@ -614,6 +873,7 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
   if (oom) b.oom = true;
   if (info) {
     info->queue_size = d.qsize;
+    info->num_queues = d.nq;
     info->ops = d.nops;
     info->steps = d.nsteps;
     info->max_steps = bound;
@@ -810,6 +1070,14 @@ static const vsim_fuzz_target targets[] = {
     {"fuzz_packed_device", VSIM_FUZZ_RING_DEVICE,
      "a malicious driver's packed-ring ops against the built-in blk device", "packed", 6,
      packed_header, packed_layout, packed_ops, sizeof packed_ops / sizeof packed_ops[0]},
+    {"fuzz_split_driver", VSIM_FUZZ_RING_DRIVER,
+     "a malicious device's split-ring output against the driver model", "split", 5,
+     split_driver_header, split_layout, split_driver_ops,
+     sizeof split_driver_ops / sizeof split_driver_ops[0]},
+    {"fuzz_packed_driver", VSIM_FUZZ_RING_DRIVER,
+     "a malicious device's packed-ring output against the driver model", "packed", 5,
+     packed_driver_header, packed_layout, packed_driver_ops,
+     sizeof packed_driver_ops / sizeof packed_driver_ops[0]},
     {"fuzz_scenario", VSIM_FUZZ_SCENARIO, "the JSON scenario loader and validator", NULL, 0, NULL,
      NULL, NULL, 0},
     {"fuzz_blk_request", VSIM_FUZZ_BLK_REQUEST,
@@ -832,7 +1100,8 @@ char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t si
   if (!t) return NULL;
   if (!data) size = 0;
   switch (t->kind) {
-    case VSIM_FUZZ_RING_DEVICE: return decode_ring(t, data, size, len, info);
+    case VSIM_FUZZ_RING_DEVICE:
+    case VSIM_FUZZ_RING_DRIVER: return decode_ring(t, data, size, len, info);
     case VSIM_FUZZ_SCENARIO: {
       char *p = malloc(size + 1);
       if (!p) return NULL;
@@ -870,6 +1139,60 @@ __attribute__((format(printf, 3, 4))) static int finding(char *msg, size_t n, co
   return VSIM_FUZZ_FINDING;
 }
 
+/* The driver targets' watch on the driver model, fed by the engine's event
+ * stream (vsim_options.on_event) and by a look at the model's bookkeeping
+ * after every scheduler step. The first finding is kept. */
+typedef struct drv_watch {
+  const vsim_sim *s;      /* set once loaded */
+  const char *target;
+  uint64_t step;          /* the scheduler step of the reaps counted below */
+  uint32_t reaps, reap_cap;
+  bool found;
+  char msg[768];
+} drv_watch;
+
+__attribute__((format(printf, 2, 3))) static void watch_finding(drv_watch *w, const char *fmt, ...) {
+  if (w->found) return;
+  w->found = true;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(w->msg, sizeof w->msg, fmt, ap);
+  va_end(ap);
+}
+
+/* Every completion the driver returns (VSIM_EV_REAP: q, a = id, b = len): from
+ * a queue it has not stopped, for an id of the ring, with no more bytes than
+ * the chain offered, and a bounded number per scheduler step (each reap pass
+ * returns at most queue size + 1 per queue). */
+static void watch_event(void *ctx, uint64_t step, int32_t actor, int32_t kind, int32_t q, uint64_t a,
+                        uint64_t b, uint64_t c, uint64_t dd) {
+  drv_watch *w = ctx;
+  if (kind != VSIM_EV_REAP || !w->s || w->found) return;
+  const vsim_driver *drv = vsim_sim_view_driver(w->s);
+  if (q < 0 || q >= drv->nq || !drv->vq_init[q]) {
+    watch_finding(w, "%s: the driver reaped queue %d, which is not set up", w->target, q);
+    return;
+  }
+  bool broken = drv->packed ? drv->pvq[q].broken : drv->vq[q].broken;
+  uint16_t size = drv->packed ? drv->pvq[q].size : drv->vq[q].size;
+  if (broken)
+    watch_finding(w, "%s: the driver reaped id %" PRIu64 " from queue %d after it stopped the queue", w->target,
+                  a, q);
+  else if (a >= size)
+    watch_finding(w, "%s: the driver returned id %" PRIu64 " on queue %d of size %u", w->target, a, q, size);
+  else if (b > (drv->packed ? drv->pvq[q].slot[a].wr_bytes : drv->vq[q].slot[a].wr_bytes))
+    watch_finding(w, "%s: the driver returned len %" PRIu64 " for id %" PRIu64 " on queue %d, above the %u "
+                  "device-writable bytes it offered", w->target, b, a, q,
+                  drv->packed ? drv->pvq[q].slot[a].wr_bytes : drv->vq[q].slot[a].wr_bytes);
+  if (step != w->step) {
+    w->step = step;
+    w->reaps = 0;
+  }
+  if (++w->reaps > w->reap_cap)
+    watch_finding(w, "%s: unbounded work: more than %u completions reaped in scheduler step %" PRIu64,
+                  w->target, w->reap_cap, step);
+}
+
 static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                     const vsim_fuzz_oracle *o, char *msg, size_t n) {
   vsim_fuzz_info info;
@@ -877,16 +1200,28 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
   char *json = vsim_fuzz_decode(t, data, size, &len, &info);
   if (!json) return VSIM_FUZZ_ERROR;
   char err[1024] = "";
-  vsim_sim *s = vsim_sim_load_buffer(json, len, t->name, NULL, err, sizeof err);
+  const bool driver = t->kind == VSIM_FUZZ_RING_DRIVER;
+  drv_watch w = {.target = t->name, .reap_cap = (uint32_t)info.num_queues * (info.queue_size + 1u)};
+  vsim_options opt = {.on_event = watch_event, .on_event_ctx = &w};
+  vsim_sim *s = vsim_sim_load_buffer(json, len, t->name, driver ? &opt : NULL, err, sizeof err);
   free(json);
   if (!s) return finding(msg, n, "%s: the decoded scenario does not load (decoder bug): %s", t->name, err);
+  w.s = s;
   int verdict = VSIM_FUZZ_OK;
   /* vsim_sim_step also returns 1 when it only advanced the virtual clock, so
    * count calls separately from scheduler steps: a clock that jumps forever
    * would never reach max_steps */
   uint64_t calls = 0, call_cap = 4 * info.max_steps + 1024;
   int r;
-  while ((r = vsim_sim_step(s)) == 1)
+  while ((r = vsim_sim_step(s)) == 1) {
+    if (driver) {
+      /* the bookkeeping after every step: a double free shows at once */
+      char what[256];
+      if (!w.found && vsim_driver_audit(vsim_sim_view_driver(s), what, sizeof what))
+        watch_finding(&w, "%s: the driver's bookkeeping is broken after scheduler step %" PRIu64 ": %s",
+                      t->name, vsim_sim_steps(s), what);
+      if (w.found) break;
+    }
     if (++calls > call_cap) {
       verdict = finding(msg, n,
                         "%s: the run does not end: %" PRIu64 " step calls (%" PRIu64
@@ -894,9 +1229,17 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                         t->name, calls, vsim_sim_steps(s));
       break;
     }
+  }
+  if (w.found) verdict = finding(msg, n, "%s", w.msg);
   if (verdict == VSIM_FUZZ_OK && r < 0)
     verdict = finding(msg, n, "%s: engine error: vsim_sim_step returned %d at scheduler step %" PRIu64,
                       t->name, r, vsim_sim_steps(s));
+  if (verdict == VSIM_FUZZ_OK && driver) {
+    uint64_t faults = vsim_arena_fault_count_side(vsim_sim_arena(s), VSIM_SIDE_DRIVER);
+    if (faults)
+      verdict = finding(msg, n, "%s: the driver model made %" PRIu64 " access(es) outside guest memory",
+                        t->name, faults);
+  }
   if (verdict == VSIM_FUZZ_OK) {
     vsim_sim_run(s); /* already over: only the end-of-run bookkeeping */
     uint64_t steps = vsim_sim_steps(s);
@@ -910,6 +1253,8 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
     const vsim_violation *v = vsim_sim_violation(s, i);
     const vsim_check_info *ci = vsim_check_info_get(v->check);
     const char *why = NULL;
+    /* against a malicious device, what judges the device is not a finding */
+    if (driver && ci && ci->judged == VSIM_JUDGED_DEVICE && v->check != VSIM_CHK_LIVENESS_STALL) continue;
     if (v->check == VSIM_CHK_MEM_DEV_OOB)
       why = "the device accessed guest memory it was not given";
     else if (v->check == VSIM_CHK_LIVENESS_STALL && strstr(v->detail, "spinning"))
@@ -1163,7 +1508,8 @@ int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
   if (!t) return VSIM_FUZZ_ERROR;
   if (!data) size = 0;
   switch (t->kind) {
-    case VSIM_FUZZ_RING_DEVICE: return run_ring(t, data, size, oracle, msg, msglen);
+    case VSIM_FUZZ_RING_DEVICE:
+    case VSIM_FUZZ_RING_DRIVER: return run_ring(t, data, size, oracle, msg, msglen);
     case VSIM_FUZZ_SCENARIO: return run_scenario(data ? data : (const uint8_t *)"", size, msg, msglen);
     case VSIM_FUZZ_BLK_REQUEST: return run_blk(data, size, msg, msglen);
   }

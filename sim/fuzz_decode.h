@@ -26,6 +26,7 @@ enum vsim_fuzz_kind {
   VSIM_FUZZ_RING_DEVICE = 1, /* header + driver ops -> scenario -> run the device models */
   VSIM_FUZZ_SCENARIO,        /* the bytes are scenario text for the loader */
   VSIM_FUZZ_BLK_REQUEST,     /* one descriptor chain for the blk model's request parser */
+  VSIM_FUZZ_RING_DRIVER,     /* header + scripted-device ops -> scenario -> run the driver model */
 };
 
 typedef struct vsim_fuzz_op_def vsim_fuzz_op_def; /* one opcode (fuzz_decode.c) */
@@ -38,8 +39,9 @@ typedef struct vsim_fuzz_target {
   const char *name;         /* the libFuzzer binary and corpus name */
   enum vsim_fuzz_kind kind;
   const char *what;         /* one line for listings */
-  /* VSIM_FUZZ_RING_DEVICE only: the ring, its header, its layout and its
-   * opcode table; each ring is one entry with its own name and tables. */
+  /* VSIM_FUZZ_RING_DEVICE and VSIM_FUZZ_RING_DRIVER: the ring, its header,
+   * its layout and its opcode table; each ring is one entry with its own name
+   * and tables. */
   const char *ring;         /* "split", "packed" */
   unsigned header_len;      /* header bytes (<= VSIM_FUZZ_MAX_HEADER), zeros past the input's end */
   /* header bytes -> queue size (always a valid one for the ring), accepted
@@ -59,6 +61,7 @@ const vsim_fuzz_target *vsim_fuzz_target_find(const char *name);
 /* What a decoded ring input looks like, for the oracles. */
 typedef struct vsim_fuzz_info {
   uint16_t queue_size;
+  uint16_t num_queues;
   uint32_t ops;          /* opcodes decoded */
   uint32_t steps;        /* scenario steps emitted */
   uint64_t max_steps;    /* the scenario's max_steps: the O(steps x queue size) work bound */
@@ -74,7 +77,9 @@ char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t si
                        size_t *len, vsim_fuzz_info *info);
 
 /* Oracle settings: checks whose violation counts as a finding on top of the
- * built-in ones (see fuzz/README.md), indexed by enum vsim_check_id. */
+ * built-in ones (see fuzz/README.md), indexed by enum vsim_check_id. The
+ * driver targets judge the driver model: a check that judges the device is
+ * never a finding there (the device is the attacker). */
 typedef struct vsim_fuzz_oracle {
   bool fatal[VSIM_CHK__COUNT];
 } vsim_fuzz_oracle;
@@ -89,7 +94,11 @@ enum vsim_fuzz_verdict {
  * no crash, bounded work, termination, no device access outside what the
  * driver gave it, a loader that answers with a sim or a positioned error, a
  * blk request parser that answers with a valid status and writes only where
- * it may. `oracle` may be NULL. On a finding, msg holds one paragraph. */
+ * it may; against a malicious device, a driver model whose bookkeeping stays
+ * sound after every scheduler step, that never reaps a queue it stopped,
+ * never returns a length above what it offered, does bounded work per step
+ * and never touches guest memory outside the arena. `oracle` may be NULL. On
+ * a finding, msg holds one paragraph. */
 int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                   const vsim_fuzz_oracle *oracle, char *msg, size_t msglen);
 

@@ -98,6 +98,16 @@ static const char *const op_names[] = {
     [VSIM_OP_RAW_PPUBLISH] = "raw.ppublish",
     [VSIM_OP_QUEUE_RESET] = "queue.reset",
     [VSIM_OP_QUEUE_ENABLE] = "queue.enable",
+    [VSIM_OP_DEV_USED] = "dev.used",
+    [VSIM_OP_DEV_USED_IDX] = "dev.used_idx",
+    [VSIM_OP_DEV_USED_FLAGS] = "dev.used_flags",
+    [VSIM_OP_DEV_AVAIL_EVENT] = "dev.avail_event",
+    [VSIM_OP_DEV_PUSED] = "dev.pused",
+    [VSIM_OP_DEV_PEVENT] = "dev.pevent",
+    [VSIM_OP_DEV_IRQ] = "dev.irq",
+    [VSIM_OP_DEV_WRITE] = "dev.write",
+    [VSIM_OP_DEV_CONFIG] = "dev.config",
+    [VSIM_OP_DEV_NEEDS_RESET] = "dev.needs_reset",
 };
 
 static const char *const policy_names[] = {

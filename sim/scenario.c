@@ -565,7 +565,8 @@ static void data_free(vsim_data *d) {
 enum step_field {
   SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
-  SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT, SF__COUNT
+  SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
+  SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -577,10 +578,15 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_EXPECT_DATA] = "expect_data", [SF_EXPECT_DATA_WRITTEN] = "expect_data_written",
     [SF_STATUS_HAS] = "status_has", [SF_STATUS_LACKS] = "status_lacks",
     [SF_DRIVER_OK] = "driver_ok", [SF_ID] = "id", [SF_EXACT] = "exact",
+    [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
+    [SF_OFFSET] = "offset",
 };
 
 #define B(f) (1u << (f))
 #define BLK_COMMON (B(SF_QUEUE) | B(SF_EXPECT_STATUS))
+/* the fields of a completion by the scripted device, on either ring */
+#define DEV_USED_FIELDS (B(SF_QUEUE) | B(SF_ID) | B(SF_LEN) | B(SF_SKIP) | B(SF_STATUS) | B(SF_IRQ))
+_Static_assert(SF__COUNT <= 32, "step fields are bits of an unsigned");
 
 typedef struct op_fields {
   unsigned allowed, required; /* B(SF_*) masks; "op" and "comment" always allowed */
@@ -619,7 +625,19 @@ static const op_fields op_table[] = {
     [VSIM_OP_FAULT_DELAY_IRQ] = {B(SF_VALUE), B(SF_VALUE)},
     [VSIM_OP_FAULT_NEEDS_RESET] = {0, 0},
     [VSIM_OP_EXPECT] = {B(SF_STATUS_HAS) | B(SF_STATUS_LACKS), 0},
+    [VSIM_OP_DEV_USED] = {DEV_USED_FIELDS | B(SF_PUBLISH), 0},
+    [VSIM_OP_DEV_USED_IDX] = {B(SF_QUEUE) | B(SF_VALUE) | B(SF_IRQ), B(SF_VALUE)},
+    [VSIM_OP_DEV_USED_FLAGS] = {B(SF_QUEUE) | B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_DEV_AVAIL_EVENT] = {B(SF_QUEUE) | B(SF_VALUE), B(SF_VALUE)},
+    [VSIM_OP_DEV_PUSED] = {DEV_USED_FIELDS | B(SF_FLAGS) | B(SF_EXACT), 0},
+    [VSIM_OP_DEV_PEVENT] = {B(SF_QUEUE) | B(SF_FLAGS) | B(SF_VALUE), B(SF_FLAGS)},
+    [VSIM_OP_DEV_IRQ] = {B(SF_QUEUE), 0},
+    [VSIM_OP_DEV_WRITE] = {B(SF_ADDR) | B(SF_DATA), B(SF_ADDR) | B(SF_DATA)},
+    [VSIM_OP_DEV_CONFIG] = {B(SF_OFFSET) | B(SF_DATA) | B(SF_IRQ), B(SF_DATA)},
+    [VSIM_OP_DEV_NEEDS_RESET] = {B(SF_IRQ), 0},
 };
+
+static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
 
 static bool op_is_blk(enum vsim_op op) { return op >= VSIM_OP_BLK_READ && op <= VSIM_OP_BLK_RAW; }
 
@@ -714,6 +732,74 @@ static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   return opt_u64(ld, o, "value", min, max, &st->value, &st->has_value);
 }
 
+/* dev.used / dev.pused "id": a number (u32 on the split ring's 32-bit used
+ * element; the packed ring's 16-bit ids are checked when the step runs, as the
+ * ring can be chosen at run time), or "next" / "last". Absent: "next". */
+static const char *const dev_id_names[] = {"next", "last", NULL};
+
+static bool step_parse_dev_id(loader *ld, json_t *o, vsim_step *st) {
+  json_t *v = json_object_get(o, "id");
+  st->dev_id = VSIM_DEV_ID_NEXT;
+  if (v == NULL) return true;
+  ld_push(ld, "id");
+  if (json_is_string(v) && json_string_value(v)[0] != '0') {
+    int k = 0;
+    if (!val_enum(ld, v, at_table, dev_id_names, "id", &k)) return false;
+    st->dev_id = k == 0 ? VSIM_DEV_ID_NEXT : VSIM_DEV_ID_LAST;
+  } else {
+    uint64_t id = 0;
+    if (!val_uint(ld, v, 0, UINT32_MAX, &id)) return false;
+    st->id = (uint32_t)id;
+    st->dev_id = VSIM_DEV_ID_VALUE;
+  }
+  ld_pop(ld);
+  return true;
+}
+
+/* dev.pevent "flags": a number, or the name of a VRING_PACKED_EVENT_FLAG_* value. */
+static const char *const pevent_flag_names[] = {"ENABLE", "DISABLE", "DESC", NULL};
+
+static bool step_parse_pevent_flags(loader *ld, json_t *o, vsim_step *st) {
+  json_t *v = json_object_get(o, "flags");
+  ld_push(ld, "flags");
+  if (json_is_string(v) && json_string_value(v)[0] != '0') {
+    int k = 0;
+    if (!val_enum(ld, v, at_table, pevent_flag_names, "event flag", &k)) return false;
+    static const uint32_t vals[] = {VRING_PACKED_EVENT_FLAG_ENABLE, VRING_PACKED_EVENT_FLAG_DISABLE,
+                                    VRING_PACKED_EVENT_FLAG_DESC};
+    st->flags = vals[k];
+  } else {
+    uint64_t f = 0;
+    if (!val_uint(ld, v, 0, UINT16_MAX, &f)) return false;
+    st->flags = (uint32_t)f;
+  }
+  ld_pop(ld);
+  return true;
+}
+
+/* The fields only the scripted device's steps take. */
+static bool step_parse_dev(loader *ld, json_t *o, vsim_step *st) {
+  if (!ld->sc->device_scripted) {
+    ld_push(ld, "op");
+    return ld_fail(ld, "op '%s' needs \"device_scripted\": true (the device model would serve the "
+                   "same rings)", vsim_op_name(st->op));
+  }
+  if (st->op == VSIM_OP_DEV_USED || st->op == VSIM_OP_DEV_PUSED) {
+    if (!step_parse_dev_id(ld, o, st)) return false;
+    bool publish = true;
+    if (!opt_bool(ld, o, "publish", &publish, NULL)) return false;
+    st->no_publish = !publish;
+    if (!opt_u16(ld, o, "skip", 0, MAX_QUEUE_SIZE, &st->skip, &st->has_skip)) return false;
+    uint64_t status = 0;
+    if (!opt_u64(ld, o, "status", 0, 255, &status, &st->has_status)) return false;
+    st->status = (uint8_t)status;
+  }
+  if (st->op == VSIM_OP_DEV_PEVENT && !step_parse_pevent_flags(ld, o, st)) return false;
+  if (!opt_bool(ld, o, "irq", &st->irq, &st->has_irq)) return false;
+  if (!opt_u32(ld, o, "offset", 0, UINT16_MAX, &st->offset, NULL)) return false;
+  return true;
+}
+
 static bool step_parse_desc_flags(loader *ld, json_t *o, vsim_step *st) {
   json_t *v = json_object_get(o, "flags");
   if (v == NULL) return true;
@@ -800,7 +886,12 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
     return ld_fail(ld, "descriptor index %u out of range (queue_size is %u)", st->index,
                    ld->sc->queue_size);
   }
-  if (st->op == VSIM_OP_RAW_WRITE &&
+  if (st->op == VSIM_OP_DEV_CONFIG && st->data.len > VSIM_SCENARIO_MAX_CONFIG_DATA) {
+    ld_push(ld, "data");
+    return ld_fail(ld, "%u bytes; a config space change writes at most %u", st->data.len,
+                   VSIM_SCENARIO_MAX_CONFIG_DATA);
+  }
+  if ((st->op == VSIM_OP_RAW_WRITE || st->op == VSIM_OP_DEV_WRITE) &&
       (st->addr > ld->sc->arena_size || st->data.len > ld->sc->arena_size - st->addr)) {
     ld_push(ld, "addr");
     return ld_fail(ld, "write of %u bytes at 0x%llx goes past the end of the arena (arena_size 0x%llx)",
@@ -812,18 +903,24 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
 static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   unsigned allowed = op_table[st->op].allowed;
   bool has_len = false;
-  uint64_t len_max = (st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC) ? UINT32_MAX : VSIM_SCENARIO_MAX_DATA;
+  /* ring fields take any u32; only lengths the engine allocates are capped */
+  bool ring_len = st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC ||
+                  st->op == VSIM_OP_DEV_USED || st->op == VSIM_OP_DEV_PUSED;
+  uint64_t len_max = ring_len ? UINT32_MAX : VSIM_SCENARIO_MAX_DATA;
   if (!step_parse_queue(ld, o, st)) return false;
   if ((allowed & B(SF_VALUE)) && !step_parse_value(ld, o, st)) return false;
   if (!opt_u64(ld, o, "sector", 0, UINT64_MAX, &st->sector, NULL)) return false;
   if (!opt_u32(ld, o, "nsectors", 0, UINT32_MAX, &st->nsectors, NULL)) return false;
   if (!opt_u32(ld, o, "len", 0, len_max, &st->len, &has_len)) return false;
   if (!opt_u32(ld, o, "type", 0, UINT32_MAX, &st->type, NULL)) return false;
-  if ((st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC) && !step_parse_desc_flags(ld, o, st))
+  if ((st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC || st->op == VSIM_OP_DEV_PUSED) &&
+      !step_parse_desc_flags(ld, o, st))
     return false;
-  uint32_t id = 0;
-  if (!opt_u32(ld, o, "id", 0, UINT16_MAX, &id, NULL)) return false;
-  st->id = (uint16_t)id;
+  if (op_is_dev(st->op)) {
+    if (!step_parse_dev(ld, o, st)) return false;
+  } else if (!opt_u32(ld, o, "id", 0, UINT16_MAX, &st->id, NULL)) {
+    return false;
+  }
   if (!opt_bool(ld, o, "exact", &st->exact, NULL)) return false;
   if ((allowed & B(SF_UNMAP)) && !step_parse_blk_flags(ld, o, st)) return false;
   if (!opt_u32(ld, o, "index", 0, UINT16_MAX, &st->index, NULL)) return false;
@@ -984,8 +1081,8 @@ static bool parse_features(loader *ld, json_t *root) {
 static const char *const top_keys[] = {
     "name", "description", "device", "transport", "ring", "queue_size", "queue_max",
     "num_queues", "arena_size", "seed", "policy", "max_steps", "device_batch", "device_latency", "device_in_order_batch",
-    "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "mutants",
-    "memory", "device_config", "steps", "expect", NULL};
+    "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted",
+    "mutants", "memory", "device_config", "steps", "expect", NULL};
 
 static const char *const device_names[] = {"blk", NULL};
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1053,6 +1150,7 @@ static bool parse_run(loader *ld, json_t *root) {
   if (!opt_bool(ld, root, "device_in_order_batch", &sc->device_in_order_batch, NULL)) return false;
   if (!opt_bool(ld, root, "driver_poll", &sc->driver_poll, NULL)) return false;
   if (!opt_bool(ld, root, "auto_init", &sc->auto_init, NULL)) return false;
+  if (!opt_bool(ld, root, "device_scripted", &sc->device_scripted, NULL)) return false;
   return opt_name_set(ld, root, "mutants", NAMES_MUTANT, &sc->mutants, NULL);
 }
 

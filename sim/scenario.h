@@ -47,7 +47,27 @@ enum vsim_op {
   VSIM_OP_RAW_PPUBLISH,  /* packed: queue, value (descriptors), id: the list is in flight; kick if asked */
   VSIM_OP_QUEUE_RESET,   /* VIRTIO_F_RING_RESET: reset `queue` alone */
   VSIM_OP_QUEUE_ENABLE,  /* set `queue` up again after a queue reset */
-  VSIM_OP__LAST = VSIM_OP_QUEUE_ENABLE,
+  /* The scripted device ("device_scripted": true; sim/devscript.h): each op
+   * acts as the device, through the device's side of guest memory and the
+   * transport's interrupt path. */
+  VSIM_OP_DEV_USED,        /* queue, id (value | next | last), len, publish, skip, status, irq: complete a buffer */
+  VSIM_OP_DEV_USED_IDX,    /* split: queue, value, irq: write used.idx */
+  VSIM_OP_DEV_USED_FLAGS,  /* split: queue, value: write used.flags */
+  VSIM_OP_DEV_AVAIL_EVENT, /* split: queue, value: write avail_event */
+  VSIM_OP_DEV_PUSED,       /* packed: dev.used with the descriptor's flags (flags, exact) */
+  VSIM_OP_DEV_PEVENT,      /* packed: queue, flags, value (off_wrap): the device event suppression structure */
+  VSIM_OP_DEV_IRQ,         /* queue: a used-buffer notification */
+  VSIM_OP_DEV_WRITE,       /* addr, data: write guest memory as the device */
+  VSIM_OP_DEV_CONFIG,      /* offset, data, irq: change device config space */
+  VSIM_OP_DEV_NEEDS_RESET, /* irq: enter DEVICE_NEEDS_RESET */
+  VSIM_OP__LAST = VSIM_OP_DEV_NEEDS_RESET,
+};
+
+/* dev.used / dev.pused: which buffer the device completes. */
+enum vsim_dev_id {
+  VSIM_DEV_ID_NEXT = 0, /* the next one it takes from the available ring (the default) */
+  VSIM_DEV_ID_LAST,     /* the id of this queue's previous completion again */
+  VSIM_DEV_ID_VALUE,    /* `id`, as given */
 };
 
 /* Byte payload: literal bytes, or a generated pattern of `len` bytes. */
@@ -74,7 +94,7 @@ typedef struct vsim_step {
   uint64_t addr;        /* raw desc addr / raw write addr */
   uint32_t index;       /* raw desc index */
   uint32_t next;        /* raw desc next */
-  uint16_t id;          /* raw packed descriptor / list buffer id */
+  uint32_t id;          /* raw packed descriptor / list buffer id (u16); dev.used id (u32) */
   bool exact;           /* raw.pdesc: write flags as given (no AVAIL/USED for the driver's wrap) */
   uint64_t value;       /* raw idx / flags / event / kick value / delay steps */
   bool has_value;
@@ -88,6 +108,15 @@ typedef struct vsim_step {
   bool expect_data_written; /* read must return what the last write to these sectors wrote (engine-tracked shadow) */
   /* VSIM_OP_EXPECT: status bits that must be set / clear */
   uint8_t status_has, status_lacks;
+  /* dev.* steps (the scripted device): */
+  enum vsim_dev_id dev_id; /* dev.used / dev.pused: which buffer */
+  bool no_publish;      /* dev.used: write the used element without publishing used.idx */
+  bool has_irq, irq;    /* notify (true) or not (false); absent: as a conforming device would */
+  bool has_skip;        /* packed: `skip` given */
+  uint16_t skip;        /* packed: descriptors the used position moves on by */
+  bool has_status;      /* dev.used / dev.pused: `status` given */
+  uint8_t status;       /* byte written into the chain's last device-writable byte */
+  uint32_t offset;      /* dev.config: offset in the device config space */
 } vsim_step;
 
 typedef struct vsim_count_expect {
@@ -130,6 +159,7 @@ typedef struct vsim_scenario {
   uint64_t refuse;        /* the device refuses FEATURES_OK when any of these is accepted */
   bool driver_poll;       /* driver sets NO_INTERRUPT / polls instead of waiting for irqs */
   bool auto_init;         /* default true: INIT before the first step */
+  bool device_scripted;   /* the device model serves no queue: dev.* steps play the device */
   uint64_t mutants;       /* VSIM_MUTBIT bits */
   unsigned nregions;
   vsim_region_spec regions[VSIM_SCENARIO_MAX_REGIONS];
@@ -145,7 +175,7 @@ typedef struct vsim_scenario {
   vsim_count_expect expect_kicks, expect_irqs, expect_completed;
 } vsim_scenario;
 
-#define VSIM_ERR_MAX 512
+#define VSIM_ERR_MAX 1024
 
 /* Load and validate. On failure returns NULL and writes
  * "FILE:LINE:COL: field 'a.b[2].c': message" into err. */
@@ -170,6 +200,7 @@ const char *vsim_op_name(enum vsim_op op);
 #define VSIM_SCENARIO_MAX_CONFIG 256u          /* entries in "device_config" */
 #define VSIM_SCENARIO_MAX_DELAY_IRQ 1000000u   /* fault.delay_irq value */
 #define VSIM_SCENARIO_MAX_RUN_STEPS 1000000000u /* "max_steps" */
+#define VSIM_SCENARIO_MAX_CONFIG_DATA 256u     /* bytes in one dev.config */
 
 /* Note: vsim_status_bit_by_name returns the VIRTIO_CONFIG_S_* value (a mask),
  * which is what status_has / status_lacks hold. */

@@ -20,6 +20,7 @@
 #include "blk_drv.h"
 #include "checker.h"
 #include "devcore.h"
+#include "devscript.h"
 #include "driver.h"
 #include "mmio.h"
 #include "registry.h"
@@ -48,6 +49,8 @@ struct vsim_sim {
   vsim_blk_drv blk;
   vsim_checker chk;
   bool checkers_on;
+  vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
+  bool ds_on;
   vsim_sched sched;
   vsim_trace trace;
   int current_actor;
@@ -90,11 +93,27 @@ static void add_failure(vsim_sim *s, const char *fmt, ...) {
 
 static void fail_cb(void *ctx, const char *msg) { add_failure(ctx, "%s", msg); }
 
+/* The scripted device learns what the device side of the transport learns:
+ * which rings a queue uses (fresh positions), and when they stop being used. */
+static void devscript_event(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c,
+                            uint64_t d) {
+  if (kind == VSIM_EV_QUEUE_READY && q >= 0) {
+    vsim_queue_cfg cfg = {(uint16_t)a, b, c, d};
+    if (vsim_devscript_queue_ready(&s->ds, (uint16_t)q, &cfg, s->mmio.driver_features))
+      add_failure(s, "out of memory (scripted device, queue %d)", q);
+  } else if (kind == VSIM_EV_QUEUE_RESET && q >= 0) {
+    vsim_devscript_queue_reset(&s->ds, (uint16_t)q);
+  } else if (kind == VSIM_EV_STATUS && b == 0) {
+    vsim_devscript_reset(&s->ds);
+  }
+}
+
 static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
   if (s->checkers_on) vsim_checker_event(&s->chk, &ev);
+  if (s->ds_on) devscript_event(s, kind, q, a, b, c, d);
 }
 
 static void host_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
@@ -179,6 +198,11 @@ static bool driver_gave_up(const vsim_sim *s) {
 }
 
 static bool step_can_run(vsim_sim *s, const vsim_step *st) {
+  /* With a scripted device only later steps complete requests or free ring
+   * room: a step that waited for that would wait forever. It waits only for
+   * an interrupt the engine holds back (fault.delay_irq), which will come. */
+  if (s->sc->device_scripted && (st->op == VSIM_OP_WAIT || is_blk_op(st->op)))
+    return !s->irq_held_bits || driver_gave_up(s);
   if (st->op == VSIM_OP_WAIT)
     return vsim_driver_inflight(&s->drv) == 0 || driver_gave_up(s);
   if (is_blk_op(st->op) && s->drv.live && !driver_gave_up(s))
@@ -319,9 +343,34 @@ static void check_status_bits(vsim_sim *s, uint8_t has, uint8_t lacks, const cha
   if (st & lacks) add_failure(s, "%s: device status 0x%02x has bits 0x%02x", where, st, st & lacks);
 }
 
+static bool is_dev_op(enum vsim_op op) {
+  return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET;
+}
+
+/* A dev.* step: the device acts, so its events are the device worker's of
+ * that queue (queue 0 for the ones that concern no queue), and that actor's
+ * step ends with it: the checkers close its notification windows there, as
+ * they do after a device model's worker step. */
+static void exec_dev_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  bool queued = st->op != VSIM_OP_DEV_WRITE && st->op != VSIM_OP_DEV_CONFIG &&
+                st->op != VSIM_OP_DEV_NEEDS_RESET;
+  int actor = 1 + (queued ? st->queue : 0);
+  s->current_actor = actor;
+  char err[256] = "";
+  vsim_devcore *dc = s->be.builtin ? (vsim_devcore *)s->be.backend.be : NULL;
+  if (vsim_devscript_step(&s->ds, st, dc, err, sizeof err))
+    add_failure(s, "step %u (%s, line %u): %s", idx, vsim_op_name(st->op), st->line, err);
+  if (s->checkers_on) vsim_checker_actor_end(&s->chk, actor);
+  s->current_actor = ACTOR_DRIVER;
+}
+
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   vsim_arena *a = s->arena;
   emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
+  if (is_dev_op(st->op)) {
+    exec_dev_step(s, st, idx);
+    return;
+  }
   if (is_blk_op(st->op)) {
     if (!s->drv.live || driver_gave_up(s)) {
       add_failure(s, "step %u (%s, line %u): device is not live", idx, vsim_op_name(st->op),
@@ -343,7 +392,14 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       vsim_driver_reset(&s->drv);
       emit(s, VSIM_EV_FAULT, -1, (uint64_t)st->op, 0, 0, 0);
       break;
-    case VSIM_OP_WAIT: break;
+    case VSIM_OP_WAIT:
+      /* it ran although requests are in flight: only a scripted device lets it */
+      if (vsim_driver_inflight(&s->drv) && !driver_gave_up(s))
+        add_failure(s,
+                    "step %u (wait, line %u): %u request(s) still in flight; with "
+                    "\"device_scripted\" only dev.* steps complete them",
+                    idx, st->line, vsim_driver_inflight(&s->drv));
+      break;
     case VSIM_OP_POLL: vsim_driver_poll(&s->drv, st->queue); break;
     case VSIM_OP_KICK:
       vsim_driver_notify(&s->drv, st->queue,
@@ -466,6 +522,8 @@ static int driver_run(void *ctx, int id) {
 
 static bool device_runnable(void *ctx, int id) {
   vsim_sim *s = ctx;
+  /* a scripted device acts in dev.* steps only: its model serves no queue */
+  if (s->sc->device_scripted) return false;
   return s->be.backend.ops->queue_runnable(s->be.backend.be, (uint16_t)(id - 1));
 }
 
@@ -639,7 +697,12 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  vsim_driver_on_stop(&s->drv, vsim_blk_drv_queue_stopped, &s->blk);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
+  if (sc->device_scripted) {
+    vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
+    s->ds_on = true;
+  }
 
   vsim_sched_init(&s->sched, sc->policy, sc->seed, sc->max_steps);
   vsim_sched_force(&s->sched, s->opt.forced_picks, s->opt.nforced_picks);
@@ -736,6 +799,7 @@ void vsim_sim_free(vsim_sim *s) {
   if (!s) return;
   vsim_trace_close(&s->trace);
   vsim_checker_fini(&s->chk);
+  if (s->ds_on) vsim_devscript_fini(&s->ds);
   vsim_blk_drv_fini(&s->blk);
   vsim_driver_destroy(&s->drv);
   vsim_mmio_fini(&s->mmio);

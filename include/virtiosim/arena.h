@@ -63,6 +63,9 @@ int vsim_arena_set_region(vsim_arena *a, uint64_t base, uint64_t len, unsigned p
 
 void vsim_arena_set_fault_sink(vsim_arena *a, vsim_arena_fault_fn fn, void *ctx);
 uint64_t vsim_arena_fault_count(const vsim_arena *a);
+/* The refused accesses of one side (the fuzzers tell a hostile device's from
+ * the driver model's). */
+uint64_t vsim_arena_fault_count_side(const vsim_arena *a, enum vsim_side side);
 
 /* True when [gpa, gpa+len) is inside the arena, does not wrap, and every
  * byte is granted `access` for `side`. Does not report. len 0 is valid

@@ -501,17 +501,112 @@ static void test_error_positions_with_escapes(void) {
   EXPECT_ERR("{\"n\\u0061me\": \"t\", \"device\": \"blk\", \"steps\": [], \"\\u00e9t\\u00e9\": 1}",
              "t.json:1:67: field '?\?t?\?': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, mutants, memory, device_config, steps, expect)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
   /* "é" is one column, as in jansson's own messages. */
   EXPECT_ERR("{\"name\": \"\xc3\xa9\", \"device\": \"blk\", \"steps\": [], \"x'y\": 1}",
              "t.json:1:52: field 'x?y': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, mutants, memory, device_config, steps, expect)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [\n\t{\"op\": \"a\\\"b\"}]}",
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
              "blk.read, blk.write, blk.flush, blk.get_id, blk.discard, blk.write_zeroes, blk.raw, raw.desc, "
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
-             "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable)");
+             "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable, "
+             "dev.used, dev.used_idx, dev.used_flags, dev.avail_event, dev.pused, dev.pevent, dev.irq, dev.write, "
+             "dev.config, dev.needs_reset)");
+}
+
+/* ---- the scripted device ------------------------------------------------- */
+
+/* A scripted-device document with one step on line 3 at column 3. */
+#define DEV_DOC(step)                                                                   \
+  "{\"name\": \"t\", \"device\": \"blk\", \"device_scripted\": true, \"steps\": [\n" \
+  "  {\"op\": \"init\"},\n"                                                             \
+  "  " step "\n"                                                                        \
+  "]}\n"
+
+static void test_scripted_device(void) {
+  vsim_scenario *sc = EXPECT_OK(
+      "{\"name\": \"t\", \"device\": \"blk\", \"device_scripted\": true, \"num_queues\": 2, \"steps\": [\n"
+      "  {\"op\": \"dev.used\"},\n"
+      "  {\"op\": \"dev.used\", \"queue\": 1, \"id\": \"0xffffffff\", \"len\": \"0xffffffff\", \"publish\": false,"
+      "   \"status\": 255, \"irq\": false},\n"
+      "  {\"op\": \"dev.used\", \"id\": \"last\", \"skip\": 0},\n"
+      "  {\"op\": \"dev.pused\", \"id\": \"next\", \"flags\": [\"AVAIL\", \"WRITE\"], \"exact\": true, \"skip\": 3,"
+      "   \"irq\": true},\n"
+      "  {\"op\": \"dev.used_idx\", \"value\": 65535},\n"
+      "  {\"op\": \"dev.used_flags\", \"value\": 1},\n"
+      "  {\"op\": \"dev.avail_event\", \"value\": 7},\n"
+      "  {\"op\": \"dev.pevent\", \"flags\": \"DESC\", \"value\": \"0x8003\"},\n"
+      "  {\"op\": \"dev.pevent\", \"flags\": 3},\n"
+      "  {\"op\": \"dev.irq\", \"queue\": 1},\n"
+      "  {\"op\": \"dev.write\", \"addr\": \"0x1000\", \"data\": \"ff\"},\n"
+      "  {\"op\": \"dev.config\", \"offset\": 8, \"data\": {\"fill\": 0, \"len\": 256}, \"irq\": false},\n"
+      "  {\"op\": \"dev.needs_reset\"}\n"
+      "]}\n");
+  if (sc) {
+    CHECK(sc->device_scripted);
+    CHECK_EQ(sc->steps[0].op, VSIM_OP_DEV_USED);
+    CHECK_EQ(sc->steps[0].dev_id, VSIM_DEV_ID_NEXT);
+    CHECK(!sc->steps[0].no_publish && !sc->steps[0].has_irq && !sc->steps[0].has_status && !sc->steps[0].has_skip);
+    CHECK_EQ(sc->steps[1].dev_id, VSIM_DEV_ID_VALUE);
+    CHECK_EQ(sc->steps[1].id, 0xffffffffu);
+    CHECK_EQ(sc->steps[1].len, 0xffffffffu);
+    CHECK(sc->steps[1].no_publish && sc->steps[1].has_irq && !sc->steps[1].irq);
+    CHECK(sc->steps[1].has_status && sc->steps[1].status == 255);
+    CHECK_EQ(sc->steps[2].dev_id, VSIM_DEV_ID_LAST);
+    CHECK(sc->steps[2].has_skip && sc->steps[2].skip == 0);
+    CHECK_EQ(sc->steps[3].dev_id, VSIM_DEV_ID_NEXT);
+    CHECK_EQ(sc->steps[3].flags, (1u << VRING_PACKED_DESC_F_AVAIL) | VRING_DESC_F_WRITE);
+    CHECK(sc->steps[3].exact && sc->steps[3].irq && sc->steps[3].skip == 3);
+    CHECK_EQ(sc->steps[4].value, 65535);
+    CHECK_EQ(sc->steps[7].flags, VRING_PACKED_EVENT_FLAG_DESC);
+    CHECK_EQ(sc->steps[7].value, 0x8003);
+    CHECK_EQ(sc->steps[8].flags, 3);
+    CHECK_EQ(sc->steps[11].offset, 8);
+    CHECK_EQ(sc->steps[11].data.len, 256);
+    CHECK_EQ(sc->steps[12].op, VSIM_OP_DEV_NEEDS_RESET);
+  }
+  vsim_scenario_free(sc);
+
+  /* dev.* needs the scripted mode: the device model would serve the same rings */
+  EXPECT_ERR(STEP_DOC("{\"op\": \"dev.irq\"}"),
+             "t.json:3:10: field 'steps[1].op': op 'dev.irq' needs \"device_scripted\": true (the device "
+             "model would serve the same rings)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"id\": \"first\"}"),
+             "t.json:3:28: field 'steps[1].id': unknown id 'first' (expected one of next, last)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"id\": -1}"),
+             "t.json:3:28: field 'steps[1].id': must not be negative (got -1)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"id\": \"0x100000000\"}"),
+             "t.json:3:28: field 'steps[1].id': 4294967296 is out of range 0..4294967295");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"status\": 256}"),
+             "t.json:3:32: field 'steps[1].status': 256 is out of range 0..255");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"publish\": 0}"),
+             "t.json:3:33: field 'steps[1].publish': expected true or false, got an integer");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"skip\": 32769}"),
+             "t.json:3:30: field 'steps[1].skip': 32769 is out of range 0..32768");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used\", \"flags\": 1}"),
+             "t.json:3:31: field 'steps[1].flags': not allowed for op 'dev.used' (allowed: op, comment, "
+             "queue, len, id, publish, irq, skip, status)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.pused\", \"irc\": true}"),
+             "t.json:3:30: field 'steps[1].irc': unknown field, did you mean 'irq'?");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.pevent\"}"),
+             "t.json:3:3: field 'steps[1].flags': missing required field for op 'dev.pevent'");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.pevent\", \"flags\": \"OFF\"}"),
+             "t.json:3:33: field 'steps[1].flags': unknown event flag 'OFF' (expected one of ENABLE, DISABLE, DESC)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.used_idx\", \"value\": 65536}"),
+             "t.json:3:35: field 'steps[1].value': 65536 is out of range 0..65535");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.config\", \"data\": {\"fill\": 1, \"len\": 257}}"),
+             "t.json:3:32: field 'steps[1].data': 257 bytes; a config space change writes at most 256");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.config\", \"offset\": 65536, \"data\": \"00\"}"),
+             "t.json:3:34: field 'steps[1].offset': 65536 is out of range 0..65535");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.write\", \"addr\": \"0xfffff\", \"data\": \"0000\"}"),
+             "t.json:3:31: field 'steps[1].addr': write of 2 bytes at 0xfffff goes past the end of the arena "
+             "(arena_size 0x100000)");
+  EXPECT_ERR(DEV_DOC("{\"op\": \"dev.irq\", \"queue\": 1}"),
+             "t.json:3:30: field 'steps[1].queue': queue 1 out of range (num_queues is 1)");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"device_scripted\": 1, \"steps\": []}",
+             "t.json:1:51: field 'device_scripted': expected true or false, got an integer");
 }
 
 static void test_error_file(void) {
@@ -804,6 +899,7 @@ int main(void) {
   RUN(test_error_missing_required);
   RUN(test_error_positions_with_escapes);
   RUN(test_error_file);
+  RUN(test_scripted_device);
   RUN(test_bad_fixtures);
   RUN(test_readme_examples);
   RUN(test_names);

@@ -1156,6 +1156,7 @@ static void check_broken(env *e, uint16_t num_free, uint32_t inflight) {
   CHECK_EQ(e->vq.inflight, inflight);
   CHECK_EQ(e->vq.nfree_ids, 8 - inflight);
   CHECK(ids_ok(&e->vq));
+  CHECK_EQ(vsim_vq_pdrv_audit(&e->vq, NULL, 0), 0);
   CHECK_EQ(e->r.nviol, nviol);
 }
 
@@ -1685,6 +1686,7 @@ static void check_broken_io(env *e, uint16_t num_free, uint32_t inflight) {
   CHECK_EQ(e->vq.num_free, num_free);
   CHECK_EQ(e->vq.inflight, inflight);
   CHECK(ids_ok_io(&e->vq));
+  CHECK_EQ(vsim_vq_pdrv_audit(&e->vq, NULL, 0), 0);
   CHECK_EQ(e->r.nviol, nviol);
 }
 
@@ -1800,6 +1802,130 @@ static void test_in_order_raw(void) {
   env_fini(&e);
 }
 
+/* ---- a stopped queue stays stopped; the audit ---------------------------- */
+
+/* Each class of bad device output that stops the queue, then the device
+ * behaving: a correct used descriptor for a list really in flight, at the
+ * device's used position. The driver must not take it, must not report
+ * again, must not write its event structure again, and its bookkeeping must
+ * stay sound. */
+enum breaker { BRK_ID_RANGE, BRK_NEVER_ISSUED, BRK_WRAP_BITS, BRK_USED_ONLY, BRK_DUPLICATE, BRK__N };
+
+static void test_stopped_never_reaped(void) {
+  for (int b = 0; b < BRK__N; b++) {
+    env e;
+    uint64_t tok;
+    uint32_t len;
+    bad_setup(&e);
+    switch (b) {
+      case BRK_ID_RANGE: dev_write(&e, 0, 8, 0, FA | FU); break;
+      case BRK_NEVER_ISSUED: dev_write(&e, 0, 7, 0, FA | FU); break;
+      case BRK_WRAP_BITS: dev_write(&e, 0, 0, 8, 0); break;
+      case BRK_USED_ONLY: dev_write(&e, 0, 0, 8, FU); break;
+      default:
+        dev_push(&e, 1, 50);
+        CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+        dev_write(&e, 3, 1, 50, FA | FU);
+        break;
+    }
+    uint32_t inflight = e.vq.inflight;
+    uint16_t num_free = e.vq.num_free;
+    uint32_t evt = (uint32_t)rd16(&e, DRV_EVT_GPA) | ((uint32_t)rd16(&e, DRV_EVT_GPA + 2) << 16);
+    CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+    CHECK_EQ(e.r.nviol, 1);
+    CHECK(e.vq.broken);
+    int reaps = e.r.ev[VSIM_EV_REAP];
+    /* now a correct used descriptor for list 0, still in flight */
+    dev_push(&e, 0, 64);
+    CHECK(!vsim_vq_pdrv_used_pending(&e.vq));
+    CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), -1);
+    vsim_vq_pdrv_set_callbacks(&e.vq, false);
+    vsim_vq_pdrv_set_callbacks(&e.vq, true);
+    CHECK_EQ((uint32_t)rd16(&e, DRV_EVT_GPA) | ((uint32_t)rd16(&e, DRV_EVT_GPA + 2) << 16), evt);
+    CHECK_EQ(e.r.ev[VSIM_EV_REAP], reaps);
+    CHECK_EQ(e.r.nviol, 1);
+    check_broken(&e, num_free, inflight);
+    env_fini(&e);
+  }
+}
+
+/* The audit passes whatever a well-behaved run does, and catches each kind
+ * of broken bookkeeping in a corrupted copy (the driver itself is only read). */
+/* Regression: raw_publish of size + 1 slots (0 after the modulo) used to
+ * track an id that holds no descriptor; enough of them left descriptors free
+ * but no id, and add asserted. Zero slots now publish nothing. */
+static void test_raw_publish_zero_slots(void) {
+  env e;
+  CHECK_EQ(env_init(&e, 2, 0, 0, 0), 0);
+  vsim_vq_pdrv_raw_publish(&e.vq, 3, 0, 16);
+  vsim_vq_pdrv_raw_publish(&e.vq, 3, 1, 16);
+  CHECK_EQ(e.vq.inflight, 0);
+  CHECK_EQ(e.vq.nfree_ids, 2);
+  CHECK_EQ(e.vq.next_avail, 0);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, NULL, 0), 0);
+  vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
+  CHECK(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 5) >= 0);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, NULL, 0), 0);
+  env_fini(&e);
+}
+
+static void test_audit(void) {
+  env e;
+  char msg[256];
+  bad_setup(&e);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, msg, sizeof msg), 0);
+  uint64_t tok;
+  uint32_t len;
+  dev_push(&e, 1, 50);
+  CHECK_EQ(vsim_vq_pdrv_get_used(&e.vq, &tok, &len), 1);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, msg, sizeof msg), 0);
+
+  vsim_vq_pdrv c = e.vq;
+  uint16_t ids[8];
+  vsim_vqpd_slot sl[8];
+  memcpy(ids, e.vq.free_ids, sizeof ids);
+  memcpy(sl, e.vq.slot, sizeof sl);
+  c.free_ids = ids;
+  c.slot = sl;
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), 0);
+
+  /* an id pushed twice onto the free stack (a double free), in place of another */
+  CHECK(c.nfree_ids >= 2);
+  ids[0] = ids[1];
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "twice") != NULL);
+  memcpy(ids, e.vq.free_ids, sizeof ids);
+
+  /* an id both free and in flight */
+  ids[0] = 0; /* id 0 is in flight */
+  CHECK(sl[0].in_flight);
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "both free and in flight") != NULL);
+  memcpy(ids, e.vq.free_ids, sizeof ids);
+
+  /* counters that disagree */
+  c.inflight++;
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), -1);
+  c.inflight--;
+  c.num_free = 8; /* with 2 lists holding 2 descriptors */
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), -1);
+  c.num_free = e.vq.num_free;
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), 0);
+  env_fini(&e);
+
+  /* IN_ORDER: the order list names every id in flight once */
+  bad_setup_io(&e);
+  CHECK_EQ(vsim_vq_pdrv_audit(&e.vq, msg, sizeof msg), 0);
+  c = e.vq;
+  uint16_t ord[8];
+  memcpy(ord, e.vq.order, sizeof ord);
+  c.order = ord;
+  ord[(c.order_head + 1) % 8] = ord[c.order_head];
+  CHECK_EQ(vsim_vq_pdrv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "in-order list twice") != NULL);
+  env_fini(&e);
+}
+
 int main(void) {
   RUN(test_init);
   RUN(test_round_trip_direct);
@@ -1826,5 +1952,8 @@ int main(void) {
   RUN(test_in_order_whole_ring);
   RUN(test_in_order_bad);
   RUN(test_in_order_raw);
+  RUN(test_stopped_never_reaped);
+  RUN(test_raw_publish_zero_slots);
+  RUN(test_audit);
   TEST_MAIN_END();
 }

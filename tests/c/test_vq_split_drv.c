@@ -774,6 +774,7 @@ static void check_broken(env *e, uint16_t num_free, uint32_t inflight) {
   CHECK_EQ(e->vq.num_free, num_free);
   CHECK_EQ(e->vq.inflight, inflight);
   CHECK(free_list_ok(&e->vq));
+  CHECK_EQ(vsim_vq_drv_audit(&e->vq, NULL, 0), 0);
   CHECK_EQ(e->r.nviol, nviol);
 }
 
@@ -1426,6 +1427,7 @@ static void check_broken_io(env *e, uint16_t num_free, uint32_t inflight) {
   CHECK_EQ(e->vq.num_free, num_free);
   CHECK_EQ(e->vq.inflight, inflight);
   CHECK(in_order_ok(&e->vq, true));
+  CHECK_EQ(vsim_vq_drv_audit(&e->vq, NULL, 0), 0);
   CHECK_EQ(e->r.nviol, nviol);
 }
 
@@ -1598,6 +1600,141 @@ static void test_in_order_raw(void) {
   env_fini(&e);
 }
 
+/* ---- a stopped queue stays stopped; the audit ---------------------------- */
+
+/* Each class of bad device output that stops the queue, then the device
+ * behaving: it completes a chain that is really in flight, correctly, and
+ * publishes it. The driver must not take it (a stopped queue is never reaped
+ * again: its bookkeeping would be built on output it already refused), must
+ * not report again, and its bookkeeping must stay sound. */
+enum breaker { BRK_ID_RANGE, BRK_NEVER_ISSUED, BRK_MID_CHAIN, BRK_DUPLICATE, BRK_IDX_JUMP, BRK__N };
+
+static void test_stopped_never_reaped(void) {
+  for (int b = 0; b < BRK__N; b++) {
+    env e;
+    int h[3];
+    uint64_t tok;
+    uint32_t len;
+    bad_setup(&e, h);
+    int good = h[0]; /* a chain still in flight after the bad output */
+    switch (b) {
+      case BRK_ID_RANGE: dev_push(&e, 8, 0, true); break;
+      case BRK_NEVER_ISSUED: dev_push(&e, 7, 0, true); break;
+      case BRK_MID_CHAIN: dev_push(&e, e.vq.free_next[h[1]], 0, true); break;
+      case BRK_DUPLICATE:
+        dev_push(&e, (uint32_t)h[1], 1, true);
+        CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), 1);
+        dev_push(&e, (uint32_t)h[1], 1, true);
+        break;
+      default:
+        e.dev_used_idx = 5; /* 5 entries for 3 chains; the device carries on from there */
+        wr16(&e, used_idx_gpa(), 5);
+        break;
+    }
+    uint32_t inflight = e.vq.inflight;
+    uint16_t num_free = e.vq.num_free;
+    uint16_t used_event = rd16(&e, used_event_gpa(&e));
+    CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+    CHECK_EQ(e.r.nviol, 1);
+    CHECK(e.vq.broken);
+    int reaps = e.r.ev[VSIM_EV_REAP];
+    /* now correct output for a chain in flight, published, several times */
+    for (int k = 0; k < 3; k++) {
+      dev_push(&e, (uint32_t)good, 64, true);
+      CHECK_EQ(vsim_vq_drv_get_used(&e.vq, &tok, &len), -1);
+    }
+    vsim_vq_drv_set_callbacks(&e.vq, true);
+    CHECK_EQ(rd16(&e, used_event_gpa(&e)), used_event); /* no more writes into the rings */
+    CHECK_EQ(e.r.ev[VSIM_EV_REAP], reaps);
+    CHECK_EQ(e.r.nviol, 1);
+    CHECK_EQ(e.vq.inflight, inflight);
+    CHECK_EQ(e.vq.num_free, num_free);
+    check_broken(&e, num_free, inflight);
+    env_fini(&e);
+  }
+}
+
+/* The audit passes whatever a well-behaved run does, and catches each kind
+ * of broken bookkeeping in a corrupted copy (the driver itself is only read). */
+static void test_audit(void) {
+  env e;
+  char msg[256];
+  CHECK_EQ(env_init(&e, 8, 0, 0, 0), 0);
+  CHECK_EQ(vsim_vq_drv_audit(&e.vq, msg, sizeof msg), 0);
+  int h[3];
+  vsim_vq_drv_fini(&e.vq);
+  vsim_arena_free(e.a);
+  bad_setup(&e, h);
+  CHECK_EQ(vsim_vq_drv_audit(&e.vq, msg, sizeof msg), 0);
+  for (unsigned i = 0; i < 20; i++) {
+    cycle(&e, 10);
+    CHECK_EQ(vsim_vq_drv_audit(&e.vq, msg, sizeof msg), 0);
+  }
+
+  /* a copy of the state with private arrays of its own */
+  vsim_vq_drv c = e.vq;
+  uint16_t fn[8];
+  vsim_vqd_slot sl[8];
+  memcpy(fn, e.vq.free_next, sizeof fn);
+  memcpy(sl, e.vq.slot, sizeof sl);
+  c.free_next = fn;
+  c.slot = sl;
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), 0);
+
+  /* a free descriptor that is also the head of a chain in flight: freed twice */
+  uint16_t f = c.free_head;
+  sl[f] = (vsim_vqd_slot){.ndescs = 1, .last = f, .in_flight = true};
+  c.inflight++;
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "owned twice") != NULL);
+  memcpy(sl, e.vq.slot, sizeof sl);
+  c.inflight = e.vq.inflight;
+
+  /* the free list runs into itself: num_free counts a descriptor twice */
+  fn[c.free_head] = c.free_head;
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "owned twice") != NULL);
+  memcpy(fn, e.vq.free_next, sizeof fn);
+
+  /* the counters disagree */
+  c.inflight++;
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "inflight") != NULL);
+  c.inflight--;
+  c.num_free = 9;
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  c.num_free = e.vq.num_free;
+
+  /* a chain whose private links do not end at its last descriptor */
+  sl[h[1]].last = (uint16_t)h[1];
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  CHECK(strstr(msg, "private links") != NULL);
+  memcpy(sl, e.vq.slot, sizeof sl);
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), 0);
+  env_fini(&e);
+
+  /* IN_ORDER: the busy map instead of the free list */
+  CHECK_EQ(env_init(&e, 8, F_IN_ORDER, 0, 0), 0);
+  for (unsigned i = 0; i < 11; i++) {
+    cycle(&e, 5);
+    CHECK_EQ(vsim_vq_drv_audit(&e.vq, msg, sizeof msg), 0);
+  }
+  vsim_seg s1[2] = {seg(BUF_GPA, 16, false), seg(BUF_GPA + 16, 16, true)};
+  CHECK(vsim_vq_drv_add(&e.vq, s1, 1, 1, 1) >= 0);
+  CHECK_EQ(vsim_vq_drv_audit(&e.vq, msg, sizeof msg), 0);
+  c = e.vq;
+  uint8_t busy[8];
+  memcpy(busy, e.vq.desc_busy, sizeof busy);
+  c.desc_busy = busy;
+  for (unsigned d = 0; d < 8; d++)
+    if (busy[d]) {
+      busy[d] = 0; /* a chain's descriptor freed while the chain is in flight */
+      break;
+    }
+  CHECK_EQ(vsim_vq_drv_audit(&c, msg, sizeof msg), -1);
+  env_fini(&e);
+}
+
 int main(void) {
   RUN(test_init_zeroes);
   RUN(test_round_trip_direct);
@@ -1622,5 +1759,7 @@ int main(void) {
   RUN(test_in_order_callbacks);
   RUN(test_in_order_bad);
   RUN(test_in_order_raw);
+  RUN(test_stopped_never_reaped);
+  RUN(test_audit);
   TEST_MAIN_END();
 }

@@ -67,7 +67,29 @@ class ScenarioFailed(Exception):
     """run() returned False or the file did not load; args[0] is the report."""
 
 
-SPLIT_RAW_OPS = {"raw.desc", "raw.avail", "raw.avail_idx", "raw.avail_flags", "raw.used_event"}
+SPLIT_RAW_OPS = {"raw.desc", "raw.avail", "raw.avail_idx", "raw.avail_flags", "raw.used_event",
+                 "dev.used_idx", "dev.used_flags", "dev.avail_event"}
+
+
+def _num(v):
+    return int(v, 16) if isinstance(v, str) and v.startswith("0") else v
+
+
+def writes_split_layout(steps):
+    """A step that only has a meaning on the split ring: a raw split op, a
+    scripted device's split field, or a dev.used that leaves used.idx alone or
+    names a 32-bit id (packed buffer ids are 16 bits)."""
+    for st in steps:
+        if not isinstance(st, dict):
+            continue
+        op = st.get("op")
+        if op in SPLIT_RAW_OPS:
+            return True
+        if op == "dev.used":
+            i = _num(st.get("id"))
+            if st.get("publish") is False or (isinstance(i, int) and i > 0xFFFF):
+                return True
+    return False
 
 
 def _other_ring(path):
@@ -75,16 +97,16 @@ def _other_ring(path):
 
     Scenarios run on both ring layouts (issue 4): one written for the split ring
     runs again with --ring packed, unless it writes the split layout by hand
-    (raw.desc, raw.avail, ...) or names its ring ("ring": "split": what it
-    expects holds on that layout only); a packed one stays packed.
+    (raw.desc, raw.avail, ..., or a scripted device's split fields) or names
+    its ring ("ring": "split": what it expects holds on that layout only); a
+    packed one stays packed.
     Expected violations are translated by the engine (vsim_check_on_packed)."""
     try:
         with open(path) as f:
             doc = json.load(f)
     except (OSError, ValueError):
         return None
-    ops = {st.get("op") for st in doc.get("steps", []) if isinstance(st, dict)}
-    if "ring" not in doc and not ops & SPLIT_RAW_OPS:
+    if "ring" not in doc and not writes_split_layout(doc.get("steps", [])):
         return "packed"
     return None
 

@@ -11,6 +11,11 @@
     packed);
   - the packed target's header and ops decode as fuzz/README.md says (any
     queue size 1..256, id and flags selectors, the raw.pdesc length cap);
+  - the malicious-device targets (fuzz_split_driver, fuzz_packed_driver):
+    their header and ops decode as fuzz/README.md says, their encoder is the
+    decoder's inverse on the scripted-device scenarios, and a seed made from
+    a scenario still shows that scenario's class of bad device output when
+    its decoded scenario runs;
   - fuzz-repro's usage errors exit 2.
 
 The CLI is found through VSIM_CLI (set by the Makefile's test-py target), else
@@ -33,11 +38,16 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim")
 CORPUS = REPO / "fuzz" / "corpus"
-TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_blk_request", "fuzz_scenario"]
+TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
+           "fuzz_blk_request", "fuzz_scenario"]
 # the ones that emit a scenario of their own
-RING_TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_blk_request"]
+RING_TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
+                "fuzz_blk_request"]
 # the malicious-driver targets and the ring their scenarios ask for
 DEVICE_TARGETS = {"fuzz_split_device": "split", "fuzz_packed_device": "packed"}
+# the malicious-device targets (a scripted device against the driver model)
+DRIVER_TARGETS = {"fuzz_split_driver": "split", "fuzz_packed_driver": "packed"}
+RING_OF = dict(DEVICE_TARGETS, **DRIVER_TARGETS)
 
 # the sanitizer pass: sample instead of everything (see the docstring)
 SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
@@ -95,12 +105,13 @@ def test_decoder_total_and_deterministic(tmp_path, target):
         sc = json.loads(first)
         assert sc["name"] == target and sc["device"] == "blk"
         assert isinstance(sc["steps"], list)
-        if target in DEVICE_TARGETS:
-            assert sc.get("ring", "split") == DEVICE_TARGETS[target]
+        if target in RING_OF:
+            assert sc.get("ring", "split") == RING_OF[target]
             assert 1 <= sc["queue_size"] <= 256
+            assert sc.get("device_scripted", False) == (target in DRIVER_TARGETS)
 
 
-@pytest.mark.parametrize("target", sorted(DEVICE_TARGETS))
+@pytest.mark.parametrize("target", sorted(RING_OF))
 def test_decoder_prefixes_are_inputs(tmp_path, target):
     """Past the end every byte reads as 0: any prefix of an input decodes."""
     data = random_inputs(99, 1)[0] or bytes(range(64))
@@ -125,7 +136,7 @@ def test_repro_replays_with_the_same_trace_hash(tmp_path, target):
         assert (a["trace_hash"], a["steps"], a["events"]) == (b["trace_hash"], b["steps"], b["events"])
         sc = json.loads(out.read_bytes())
         assert "expect" not in sc
-        if target in DEVICE_TARGETS:
+        if target in RING_OF:
             assert a["steps"] < sc["max_steps"]
 
 
@@ -153,7 +164,7 @@ def test_every_corpus_file_decodes(tmp_path, target):
 def test_corpus_and_dictionaries_stay_small():
     total = sum(p.stat().st_size for p in (REPO / "fuzz").glob("corpus/*/*"))
     total += sum(p.stat().st_size for p in (REPO / "fuzz").glob("dict/*.dict"))
-    assert total < 200 * 1024, "seed corpora and dictionaries hold %d bytes" % total
+    assert total < 256 * 1024, "seed corpora and dictionaries hold %d bytes" % total
     for t in TARGETS:
         assert (REPO / "fuzz" / "dict" / (t + ".dict")).is_file()
 
@@ -259,6 +270,134 @@ def test_packed_ops_decode(tmp_path):
     assert [s["op"] for s in steps[7:]] == ["queue.reset", "queue.enable", "queue.reset", "queue.enable",
                                             "kick", "wait"]
     assert steps[11]["value"] == 3
+
+
+# ---- the malicious-device targets --------------------------------------------
+
+DRIVER_OPS = {"fuzz_split_driver": {n: i for i, n in enumerate(make_corpus.SPLIT_DRIVER_OPS)},
+              "fuzz_packed_driver": {n: i for i, n in enumerate(make_corpus.PACKED_DRIVER_OPS)}}
+# the driver model's checks of device output, and their names on the packed ring
+U_CHECKS = {"split.used-id-range": "packed.used-id-not-outstanding",
+            "split.used-id-not-outstanding": "packed.used-id-not-outstanding",
+            "split.used-len-exceeds": "packed.used-len-exceeds",
+            "split.used-idx-jump": None, "split.used-out-of-order": None,
+            "packed.used-id-not-outstanding": "packed.used-id-not-outstanding",
+            "packed.used-len-exceeds": "packed.used-len-exceeds",
+            "packed.used-flags-wrap": "packed.used-flags-wrap"}
+
+
+@pytest.mark.parametrize("target", sorted(DRIVER_TARGETS))
+def test_driver_encoder_is_the_decoders_inverse(tmp_path, target):
+    """Encoding a scripted-device scenario and decoding it gives back its
+    steps (those the format keeps) with the same fields; and the decoded
+    scenario, run, still shows the scenario's class of bad device output
+    (the driver-side checks it expects)."""
+    packed = target == "fuzz_packed_driver"
+    checked = 0
+    for f in sorted((REPO / "scenarios").rglob("*.json")):
+        sc = json.loads(f.read_text())
+        try:
+            data, expect = make_corpus.encode_driver(sc, packed)
+        except make_corpus.Unsupported:
+            continue
+        out = tmp_path / "decoded.json"
+        out.write_bytes(decode_ok(tmp_path, target, data))
+        got = json.loads(out.read_bytes())
+        assert got["device_scripted"] is True and got["ring"] == RING_OF[target]
+        assert got["queue_size"] == int(sc.get("queue_size", 8)), f
+        assert [s["op"] for s in got["steps"]] == [e["op"] for e in expect], f
+        for g, e in zip(got["steps"], expect):
+            for k, v in e.items():
+                assert g.get(k) == v, "%s: decoded %s, encoded %s" % (f, g, e)
+        want = set()
+        for c in sc.get("expect", {}).get("violations", []):
+            if c in U_CHECKS:
+                c = U_CHECKS[c] if packed else c
+                if c:
+                    want.add(c)
+        seen = {v["check"] for v in run_json(out)["violations"]}
+        assert want <= seen, "%s: the decoded seed shows %s, not %s" % (f, sorted(seen), sorted(want))
+        checked += 1
+    assert checked >= (18 if not packed else 15), checked
+
+
+def driver_input(target, header, *ops):
+    return bytes(header) + b"".join(bytes(o) for o in ops)
+
+
+def test_driver_headers(tmp_path):
+    """Queue sizes (split: powers of two; packed: any 1..256), the driver's
+    features, two queues (with MQ) only up to 64 entries, no device knobs."""
+    sc = json.loads(decode_ok(tmp_path, "fuzz_split_driver", bytes([3, 0xF7, 3, 9, 0])))
+    assert sc["queue_size"] == 8 and sc["num_queues"] == 2 and sc["device_scripted"] is True
+    assert sc["policy"] == "random" and sc["seed"] == 9 and sc["driver_poll"] is True
+    assert sc["accept_features"] == ["VERSION_1", "INDIRECT_DESC", "EVENT_IDX", "IN_ORDER", "NOTIFICATION_DATA",
+                                     "RING_RESET", "FLUSH", "DISCARD", "WRITE_ZEROES", "MQ"]
+    assert "device_batch" not in sc and "device_latency" not in sc
+    sc = json.loads(decode_ok(tmp_path, "fuzz_split_driver", bytes([8, 0, 1])))
+    assert sc["queue_size"] == 256 and "num_queues" not in sc and sc["accept_features"] == ["VERSION_1"]
+    for b0 in (0, 6, 99, 255):
+        sc = json.loads(decode_ok(tmp_path, "fuzz_packed_driver", bytes([b0])))
+        assert sc["queue_size"] == b0 + 1 and sc["ring"] == "packed" and sc["device_scripted"] is True
+
+
+def test_driver_ops_decode(tmp_path):
+    """The scripted device's ops (fuzz/README.md): id selectors (next, last,
+    a byte modulo the size, just past the ring, any u32 / u16), the mode byte
+    (irq, status, publish / skip), used_idx near the guessed index, packed
+    flags and event structure, config, needs_reset, the queue selector."""
+    S = DRIVER_OPS["fuzz_split_driver"]
+    data = driver_input(
+        "fuzz_split_driver", [3, 0, 1, 1, 0],  # queue size 8, two queues
+        [S["dev.used"], 0x10, 1 << 2, 0],  # next, len 1, irq auto
+        [S["dev.used"], 0x90, 0, 5, 0x7F],  # last, len 0, irq on, status 0x7f
+        [S["dev.used"], 0xC0, 13, (13 << 2) | 1, 0x0A],  # 13 % 8, len 13, irq off, publish false
+        [S["dev.used"], 0xFE, 3, 3, 0x01, 0x10, 0, 0, 0],  # size + 3, len 0x1001
+        [S["dev.used"], 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 15 << 2, 0],  # id 0xffffffff, len 0xffffffff
+        [S["dev.used_idx"], 5, 1],  # the used estimate (4 published) + 5, irq on
+        [S["dev.used_idx"], 0x80, 0x34, 0x12, 0],
+        [S["dev.avail_event"], 0xFE],  # avail estimate 0 - 2
+        [S["dev.used_flags"], 3], [S["dev.used_flags"], 0xFF, 0x02, 0x80],
+        [S["select_queue"], 3], [S["dev.irq"]], [S["blk.other"], 0], [S["poll"]],
+        [S["select_queue"], 0], [S["dev.irq"]],
+        [S["dev.config"], 66, 0x82, 0xAA, 0xBB], [S["dev.needs_reset"], 1], [S["dev.needs_reset"], 0],
+        [S["dev.write"], 2, 1, 2, 0xDE, 0xAD])
+    steps = json.loads(decode_ok(tmp_path, "fuzz_split_driver", data))["steps"]
+    assert steps[0] == {"op": "dev.used", "len": 1}
+    assert steps[1] == {"op": "dev.used", "id": "last", "len": 0, "irq": True, "status": 0x7F}
+    assert steps[2] == {"op": "dev.used", "id": 5, "len": 13, "irq": False, "publish": False}
+    assert steps[3] == {"op": "dev.used", "id": 11, "len": 0x1001}
+    assert steps[4] == {"op": "dev.used", "id": 0xFFFFFFFF, "len": 0xFFFFFFFF}
+    assert steps[5] == {"op": "dev.used_idx", "value": 9, "irq": True}
+    assert steps[6] == {"op": "dev.used_idx", "value": 0x1234}
+    assert steps[7] == {"op": "dev.avail_event", "value": 0xFFFE}
+    assert steps[8] == {"op": "dev.used_flags", "value": 1}
+    assert steps[9] == {"op": "dev.used_flags", "value": 0x8002}
+    assert steps[10] == {"op": "dev.irq", "queue": 1}
+    assert steps[11] == {"op": "blk.flush", "queue": 1}
+    assert steps[12] == {"op": "poll", "queue": 1}
+    assert steps[13] == {"op": "dev.irq"}
+    assert steps[14] == {"op": "dev.config", "offset": 2, "data": "aabb", "irq": False}
+    assert steps[15] == {"op": "dev.needs_reset", "irq": False}
+    assert steps[16] == {"op": "dev.needs_reset"}
+    assert steps[17] == {"op": "dev.write", "addr": hex(0x1000 + 16), "data": "dead"}
+
+    P = DRIVER_OPS["fuzz_packed_driver"]
+    data = driver_input(
+        "fuzz_packed_driver", [5, 0, 0, 1, 0],  # queue size 6
+        [P["dev.used"], 0xFF, 0x34, 0x12, 1 << 2, 0x0C, 0, 9],  # u16 id, status 0, skip 9 % 7
+        [P["dev.pused"], 0, 0, 0x80, 0],  # exact, no bits
+        [P["dev.pused"], 0xC0, 2, 10 << 2, 0x98, 2],  # exact AVAIL|USED, irq off
+        [P["dev.pused"], 0x80, 0, 0x02, 0],  # WRITE, wrap bits added by the engine
+        [P["dev.pevent"], 1, 0x83], [P["dev.pevent"], 0xFF, 3, 0, 0xFF, 0x07, 0x80])
+    steps = json.loads(decode_ok(tmp_path, "fuzz_packed_driver", data))["steps"]
+    assert steps[0] == {"op": "dev.used", "id": 0x1234, "len": 1, "status": 0, "skip": 2}
+    assert steps[1] == {"op": "dev.pused", "len": 0, "flags": 0, "exact": True}
+    assert steps[2] == {"op": "dev.pused", "id": 2, "len": 512, "flags": 0x8080, "exact": True,
+                        "irq": False}
+    assert steps[3] == {"op": "dev.pused", "id": "last", "len": 0, "flags": 2}
+    assert steps[4] == {"op": "dev.pevent", "flags": 1, "value": 0x8003}
+    assert steps[5] == {"op": "dev.pevent", "flags": 3, "value": 0x8007}
 
 
 def test_blk_chain_scenario_is_equivalent(tmp_path):
