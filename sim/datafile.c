@@ -17,16 +17,17 @@ bool vsim_datafile_find(const char *rel, char *out, size_t outlen) {
   if (n > 0) {
     exe[n] = 0;
     char *slash = strrchr(exe, '/');
-    if (slash) {
-      *slash = 0; /* the executable's directory: build/ or PREFIX/bin */
+    if (slash) *slash = 0; /* the executable's directory: build/, build/asan/ or PREFIX/bin */
+    /* its parent is the repository (or PREFIX); a build variant one level
+     * deeper (build/asan/virtio-sim) finds it one level further up */
+    for (int up = 0; slash && up < 2; up++) {
       slash = strrchr(exe, '/');
-      if (slash) {
-        *slash = 0; /* its parent: the repository, or PREFIX */
-        snprintf(out, outlen, "%s/%s", exe, rel);
-        if (exists(out)) return true;
-        snprintf(out, outlen, "%s/share/virtio-sim/%s", exe, rel);
-        if (exists(out)) return true;
-      }
+      if (!slash) break;
+      *slash = 0;
+      snprintf(out, outlen, "%s/%s", exe, rel);
+      if (exists(out)) return true;
+      snprintf(out, outlen, "%s/share/virtio-sim/%s", exe, rel);
+      if (exists(out)) return true;
     }
   }
   snprintf(out, outlen, "%s", rel);

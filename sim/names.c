@@ -98,6 +98,8 @@ static const char *const op_names[] = {
     [VSIM_OP_RAW_PPUBLISH] = "raw.ppublish",
     [VSIM_OP_QUEUE_RESET] = "queue.reset",
     [VSIM_OP_QUEUE_ENABLE] = "queue.enable",
+    [VSIM_OP_MMIO_READ] = "mmio.read",
+    [VSIM_OP_MMIO_WRITE] = "mmio.write",
 };
 
 static const char *const policy_names[] = {

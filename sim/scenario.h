@@ -47,7 +47,9 @@ enum vsim_op {
   VSIM_OP_RAW_PPUBLISH,  /* packed: queue, value (descriptors), id: the list is in flight; kick if asked */
   VSIM_OP_QUEUE_RESET,   /* VIRTIO_F_RING_RESET: reset `queue` alone */
   VSIM_OP_QUEUE_ENABLE,  /* set `queue` up again after a queue reset */
-  VSIM_OP__LAST = VSIM_OP_QUEUE_ENABLE,
+  VSIM_OP_MMIO_READ,     /* offset, len (width): read a transport register; value / unchanged: expected */
+  VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
+  VSIM_OP__LAST = VSIM_OP_MMIO_WRITE,
 };
 
 /* Byte payload: literal bytes, or a generated pattern of `len` bytes. */
@@ -76,7 +78,11 @@ typedef struct vsim_step {
   uint32_t next;        /* raw desc next */
   uint16_t id;          /* raw packed descriptor / list buffer id */
   bool exact;           /* raw.pdesc: write flags as given (no AVAIL/USED for the driver's wrap) */
-  uint64_t value;       /* raw idx / flags / event / kick value / delay steps */
+  uint64_t value;       /* raw idx / flags / event / kick value / delay steps / register value */
+  uint32_t offset;      /* mmio.read / mmio.write: register offset in the MMIO window */
+  bool has_accept;      /* init: accept_features given */
+  uint64_t accept;      /* init: what the driver accepts from this initialisation on */
+  bool unchanged;       /* mmio.read: must equal the previous mmio.read of that offset */
   bool has_value;
   uint16_t nheads;
   uint16_t heads[VSIM_SCENARIO_MAX_HEADS];
@@ -169,6 +175,7 @@ const char *vsim_op_name(enum vsim_op op);
 #define VSIM_SCENARIO_MAX_DATA (16u << 20)     /* bytes in one data spec / blk.read len */
 #define VSIM_SCENARIO_MAX_CONFIG 256u          /* entries in "device_config" */
 #define VSIM_SCENARIO_MAX_DELAY_IRQ 1000000u   /* fault.delay_irq value */
+#define VSIM_SCENARIO_MMIO_WINDOW 0x1000u      /* mmio.read / mmio.write offsets */
 #define VSIM_SCENARIO_MAX_RUN_STEPS 1000000000u /* "max_steps" */
 
 /* Note: vsim_status_bit_by_name returns the VIRTIO_CONFIG_S_* value (a mask),
