@@ -31,6 +31,56 @@ typedef struct vsim_chain {
   vsim_seg *seg;     /* points into the queue's preallocated array */
 } vsim_chain;
 
+/* A part of a live virtqueue in guest memory (split: descriptor table,
+ * available ring, used ring; packed: descriptor ring, driver and device event
+ * suppression structures). No device-writable buffer may overlap one: the
+ * device would write a descriptor or a ring the driver owns (or corrupt its
+ * own used ring), which the spec forbids it ("A device MUST NOT write to a
+ * device-readable buffer ... MUST NOT write to any descriptor table entry"). */
+typedef struct vsim_ring_part {
+  uint64_t gpa, len;
+  uint16_t q;
+  uint8_t part; /* 0 descriptor table/ring, 1 driver area, 2 device area */
+} vsim_ring_part;
+
+/* The ring parts of every live queue of one device, kept by the device core. */
+typedef struct vsim_ring_guard {
+  const vsim_ring_part *parts;
+  uint32_t n;
+} vsim_ring_guard;
+
+typedef struct vsim_range {
+  uint64_t gpa, end; /* [gpa, end) */
+} vsim_range;
+
+/* What a device-writable segment overlaps (vsim_chain_write_overlap). */
+typedef struct vsim_overlap {
+  uint32_t seg;          /* the writable segment */
+  int what;              /* 1 a ring part, 2 the chain's indirect table, 3 a readable segment,
+                          * 4 a readable segment over a ring part the device writes (part) */
+  vsim_ring_part part;   /* what == 1 */
+  uint64_t gpa, len;     /* what == 2, 3: the overlapped range (3: one readable byte range) */
+} vsim_overlap;
+
+/* Does a device-readable segment of seg[0 .. nseg) (readable ones first,
+ * nread of them) overlap a ring part the device itself writes (the part
+ * kinds in the bit mask rd_parts: split, the used ring; packed, the
+ * descriptor ring and the device event structure: completing the chain would
+ * write a device-readable buffer), or a device-writable one overlap a guarded
+ * ring part, the indirect table
+ * [table, table + table_len) (table_len 0: none), or a readable segment?
+ * `guards` are nguards lists of ring parts (a queue's own, the device's).
+ * Returns 0 (none) or 1 with *out filled. Bounded: O(n log n) for the
+ * readable/writable pairs (sorted in `scratch`, which holds at least nread
+ * ranges; no allocation) plus O(writable segments * guarded parts). */
+int vsim_chain_write_overlap(const vsim_seg *seg, uint32_t nseg, uint32_t nread,
+                             const vsim_ring_guard *guards, unsigned nguards, unsigned rd_parts,
+                             uint64_t table, uint64_t table_len, vsim_range *scratch,
+                             vsim_overlap *out);
+
+/* A text for a ring part in violation details: "the used ring of queue 1". */
+const char *vsim_ring_part_name(const vsim_ring_part *p, bool packed);
+
 /* Copy `len` bytes at offset `off` of the chain's readable part into dst.
  * Returns 0, or -1 if the range passes the readable part or the arena refuses. */
 int vsim_chain_read(const vsim_chain *c, vsim_arena *a, uint64_t off, void *dst,

@@ -47,12 +47,15 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->config_len = config_len;
   dc->config = calloc(1, config_len ? config_len : 1);
   dc->q = calloc(dc->nq, sizeof *dc->q);
-  if (!dc->config || !dc->q) {
+  dc->parts = calloc(3u * dc->nq, sizeof *dc->parts);
+  if (!dc->config || !dc->q || !dc->parts) {
     snprintf(err, errlen, "out of memory");
     free(dc->config);
     free(dc->q);
+    free(dc->parts);
     return -1;
   }
+  dc->guard.parts = dc->parts;
   return 0;
 }
 
@@ -105,11 +108,31 @@ static int held_alloc(vsim_held *h, uint16_t size) {
   return 0;
 }
 
+/* The ring parts of every configured queue, which no device-writable buffer
+ * of any queue may overlap (see chain.h). Recomputed whenever a queue is
+ * configured or dropped; the live rings hold a pointer to dc->guard. */
+static void update_guard(vsim_devcore *dc) {
+  uint32_t n = 0;
+  const bool packed = (dc->driver_features >> VIRTIO_F_RING_PACKED) & 1u;
+  for (uint16_t i = 0; i < dc->nq; i++) {
+    const vsim_devq *q = &dc->q[i];
+    if (!q->ready) continue;
+    const uint64_t sz = q->cfg.size;
+    /* split: desc 16 n, avail 4 + 2 n + used_event, used 4 + 8 n + avail_event;
+     * packed: desc 16 n, two 4-byte event structures */
+    dc->parts[n++] = (vsim_ring_part){q->cfg.desc, 16u * sz, i, 0};
+    dc->parts[n++] = (vsim_ring_part){q->cfg.driver, packed ? 4u : 6u + 2u * sz, i, 1};
+    dc->parts[n++] = (vsim_ring_part){q->cfg.device, packed ? 4u : 6u + 8u * sz, i, 2};
+  }
+  dc->guard.n = n;
+}
+
 static void queue_drop(vsim_devcore *dc, uint16_t i) {
   vsim_devq *q = &dc->q[i];
   if (q->vq_live) ring_fini(q);
   held_free(&q->held); /* a reset forgets what the device held: it must never complete it */
   memset(q, 0, sizeof *q);
+  update_guard(dc);
 }
 
 void vsim_devcore_fini(vsim_devcore *dc) {
@@ -117,8 +140,11 @@ void vsim_devcore_fini(vsim_devcore *dc) {
   for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
   free(dc->q);
   free(dc->config);
+  free(dc->parts);
   dc->q = NULL;
   dc->config = NULL;
+  dc->parts = NULL;
+  dc->guard = (vsim_ring_guard){NULL, 0};
 }
 
 void vsim_devcore_config_changed(vsim_devcore *dc) {
@@ -179,6 +205,8 @@ static int queue_go_live(vsim_devcore *dc, uint16_t i) {
   int r = q->packed ? vsim_vqp_dev_init(&q->pvq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants)
                     : vsim_vq_dev_init(&q->vq, dc->host, i, &q->cfg, dc->driver_features, dc->mutants);
   if (r) return -1;
+  if (q->packed) vsim_vqp_dev_set_guard(&q->pvq, &dc->guard);
+  else vsim_vq_dev_set_guard(&q->vq, &dc->guard);
   if (dc->in_order_batch) {
     /* a no-op unless IN_ORDER was negotiated */
     if (q->packed) vsim_vqp_dev_set_in_order_batch(&q->pvq, true);
@@ -244,6 +272,7 @@ static int dc_queue_ready(void *be, uint16_t i, const vsim_queue_cfg *cfg) {
   queue_drop(dc, i);
   q->ready = true;
   q->cfg = *cfg;
+  update_guard(dc);
   /* a queue enabled after DRIVER_OK (re-enable after a queue reset) goes live now;
    * otherwise at DRIVER_OK when features are final */
   if (mut(dc, VSIM_MUT_DEV_EARLY_USE)) {

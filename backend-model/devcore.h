@@ -78,6 +78,8 @@ typedef struct vsim_devcore {
   uint16_t nq, qmax;
   vsim_devq *q;
   uint64_t mutants;
+  vsim_ring_part *parts; /* [3 * nq]: the ring parts of the configured queues */
+  vsim_ring_guard guard; /* over parts: handed to every live ring */
 } vsim_devcore;
 
 /* The generic backend implementation; `be` is a vsim_devcore*. */

@@ -231,12 +231,18 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
    * at most size table entries), so segs[size] always suffices. */
   vq->id_ndescs = calloc(cfg->size, sizeof *vq->id_ndescs);
   vq->segs = calloc(cfg->size, sizeof *vq->segs);
+  vq->scratch = calloc(cfg->size, sizeof *vq->scratch);
   /* at most `size` distinct ids are in flight */
   if (vq->in_order) vq->popped = calloc(cfg->size, sizeof *vq->popped);
-  if (!vq->id_ndescs || !vq->segs || (vq->in_order && !vq->popped)) {
+  if (!vq->id_ndescs || !vq->segs || !vq->scratch || (vq->in_order && !vq->popped)) {
     vsim_vqp_dev_fini(vq);
     return -1;
   }
+  /* What no device-writable buffer may overlap (see chain.h). */
+  const uint16_t q16 = (uint16_t)(q < 0 ? 0 : q);
+  vq->own[0] = (vsim_ring_part){vq->desc, DESC_SIZE * cfg->size, q16, 0};
+  vq->own[1] = (vsim_ring_part){vq->driver_evt, EV_SIZE, q16, 1};
+  vq->own[2] = (vsim_ring_part){vq->device_evt, EV_SIZE, q16, 2};
   /* Checked once: the addresses cannot change while the queue is live. */
   if (vq->desc % DESC_ALIGN || vq->driver_evt % EVENT_ALIGN || vq->device_evt % EVENT_ALIGN)
     violate(vq, VSIM_CHK_PACKED_ALIGN,
@@ -247,9 +253,13 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
   return 0;
 }
 
+void vsim_vqp_dev_set_guard(vsim_vqp_dev *vq, const vsim_ring_guard *guard) { vq->guard = guard; }
+
 void vsim_vqp_dev_fini(vsim_vqp_dev *vq) {
   free(vq->id_ndescs);
   free(vq->segs);
+  free(vq->scratch);
+  vq->scratch = NULL;
   free(vq->popped);
   vq->id_ndescs = NULL;
   vq->segs = NULL;
@@ -446,6 +456,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
    * next read), plus at most `size` entries of one indirect table. */
   walk w = {0};
   uint32_t nring = 0;
+  uint64_t itable = 0, itable_len = 0; /* the list's indirect table, if any */
   for (;;) {
     nring++;
     const uint64_t addr = vsim_le_ld64(d + D_ADDR);
@@ -461,6 +472,8 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
         return violate(vq, VSIM_CHK_PACKED_INDIR_FLAGS,
                        "INDIRECT descriptor at ring offset %u is part of a NEXT chain (%s)", off,
                        nring > 1 ? "not the first descriptor" : "NEXT set on it");
+      itable = addr;
+      itable_len = len;
       if (take_indirect(vq, &w, addr, len, off)) return -1;
       break;
     }
@@ -494,6 +507,33 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
     return violate(vq, VSIM_CHK_PACKED_ID_INFLIGHT,
                    "list at ring offset %u reuses buffer id %u, still in flight",
                    vq->next_avail, id);
+
+  /* Every buffer is valid guest memory; what the device will write must not
+   * be a device-readable buffer of this list, its indirect table, or a ring
+   * part of a live queue (its own descriptor ring included: a buffer write
+   * there would forge or destroy descriptors). */
+  vsim_overlap ov;
+  const vsim_ring_guard guards[2] = {{vq->own, 3}, vq->guard ? *vq->guard : (vsim_ring_guard){NULL, 0}};
+  if (!mut(vq, VSIM_MUTBIT(DEV_TRUST_BUFFERS)) && /* the mutant carries them out */
+      vsim_chain_write_overlap(vq->segs, w.nseg, w.nread, guards, 2, (1u << 0) | (1u << 2), itable, itable_len, vq->scratch, &ov)) {
+    const vsim_seg *ws = &vq->segs[ov.seg];
+    if (ov.what == 4)
+      return violate(vq, VSIM_CHK_PACKED_WRITE_OVERLAP,
+                     "readable buffer 0x%llx+%u (list at ring offset %u) overlaps the %s of queue %u, which the "
+                     "device writes itself",
+                     (unsigned long long)ws->gpa, ws->len, vq->next_avail, vsim_ring_part_name(&ov.part, true), ov.part.q);
+    if (ov.what == 1)
+      return violate(vq, VSIM_CHK_PACKED_WRITE_OVERLAP,
+                     "writable buffer 0x%llx+%u (list at ring offset %u) overlaps the %s of queue %u "
+                     "(0x%llx+%llu)",
+                     (unsigned long long)ws->gpa, ws->len, vq->next_avail,
+                     vsim_ring_part_name(&ov.part, true), ov.part.q, (unsigned long long)ov.part.gpa,
+                     (unsigned long long)ov.part.len);
+    return violate(vq, VSIM_CHK_PACKED_WRITE_OVERLAP,
+                   "writable buffer 0x%llx+%u (list at ring offset %u) overlaps %s",
+                   (unsigned long long)ws->gpa, ws->len, vq->next_avail,
+                   ov.what == 2 ? "the list's own indirect table" : "a device-readable buffer of the same list");
+  }
 
   out->head = id;
   out->nseg = w.nseg;
@@ -595,6 +635,15 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
   vq->unsignalled = vq->unsignalled > UINT32_MAX - ndescs ? UINT32_MAX : vq->unsignalled + ndescs;
   /* per list, batched or not: each one is used, and observers track lists */
   emit(vq, VSIM_EV_USED, wid, wlen, 0, 0);
+  if (mut(vq, VSIM_MUTBIT(DEV_WRITE_DESC))) {
+    /* the device writes the driver's event suppression structure (a
+     * reserved flags bit, which no side acts on) */
+    uint8_t b[2];
+    if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, vq->driver_evt + EV_FLAGS, b, sizeof b) == 0) {
+      b[1] ^= 0x80;
+      vsim_arena_write(vq->arena, VSIM_SIDE_DEVICE, vq->driver_evt + EV_FLAGS, b, sizeof b);
+    }
+  }
   return 0;
 }
 

@@ -63,6 +63,9 @@ typedef struct vsim_vqp_dev {
   uint32_t inflight;    /* lists popped and not yet pushed */
   uint16_t *id_ndescs;  /* [size]: ring descriptors of the list with that buffer id; 0 = not in flight */
   vsim_seg *segs;       /* [size]: storage for the list being popped */
+  vsim_range *scratch;  /* [size]: sorting room for the overlap check */
+  vsim_ring_part own[3]; /* this queue's descriptor ring and event suppression structures */
+  const vsim_ring_guard *guard; /* the ring parts of every live queue (device core), or NULL */
   bool notify_enabled;
   bool broken;
   uint8_t dup_state;    /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
@@ -90,6 +93,10 @@ void vsim_vqp_dev_fini(vsim_vqp_dev *vq);
 /* Is the descriptor at next_avail available (flags match the wrap counter)?
  * 1 yes, 0 no, -1 the ring cannot be read (violation, queue broken). */
 int vsim_vqp_dev_has_avail(vsim_vqp_dev *vq);
+
+/* The ring parts of the device's other live queues, which no device-writable
+ * buffer may overlap (the queue's own parts are always guarded). Borrowed. */
+void vsim_vqp_dev_set_guard(vsim_vqp_dev *vq, const vsim_ring_guard *guard);
 
 /* Pop the next list: 1 = `out` filled (out->head is the buffer id), 0 = nothing
  * available, -1 = malformed input (violation reported, queue broken). Emits

@@ -153,11 +153,19 @@ int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
    * distinct heads are in flight, so popped[size] holds every one of them. */
   vq->head_inflight = calloc(cfg->size, sizeof *vq->head_inflight);
   vq->segs = calloc(cfg->size, sizeof *vq->segs);
+  vq->scratch = calloc(cfg->size, sizeof *vq->scratch);
   if (vq->in_order) vq->popped = calloc(cfg->size, sizeof *vq->popped);
-  if (!vq->head_inflight || !vq->segs || (vq->in_order && !vq->popped)) {
+  if (!vq->head_inflight || !vq->segs || !vq->scratch || (vq->in_order && !vq->popped)) {
     vsim_vq_dev_fini(vq);
     return -1;
   }
+  /* What no device-writable buffer may overlap: the three parts, each with
+   * its event field (used_event, avail_event) whether or not EVENT_IDX is
+   * negotiated (the driver places them all the same). */
+  const uint16_t q16 = (uint16_t)(q < 0 ? 0 : q);
+  vq->own[0] = (vsim_ring_part){vq->desc, DESC_SIZE * cfg->size, q16, 0};
+  vq->own[1] = (vsim_ring_part){vq->avail, AVAIL_RING_OFF + AVAIL_ENTRY_SIZE * (cfg->size + 1u), q16, 1};
+  vq->own[2] = (vsim_ring_part){vq->used, USED_RING_OFF + USED_ELEM_SIZE * cfg->size + 2u, q16, 2};
   /* Checked once: the addresses cannot change while the queue is live. */
   if (vq->desc % VRING_DESC_ALIGN_SIZE || vq->avail % VRING_AVAIL_ALIGN_SIZE ||
       vq->used % VRING_USED_ALIGN_SIZE)
@@ -168,9 +176,13 @@ int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
   return 0;
 }
 
+void vsim_vq_dev_set_guard(vsim_vq_dev *vq, const vsim_ring_guard *guard) { vq->guard = guard; }
+
 void vsim_vq_dev_fini(vsim_vq_dev *vq) {
   free(vq->head_inflight);
   free(vq->segs);
+  free(vq->scratch);
+  vq->scratch = NULL;
   free(vq->popped);
   vq->head_inflight = NULL;
   vq->segs = NULL;
@@ -323,6 +335,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
   uint64_t rd = 0, wr = 0;
   bool seen_write = false;
   vsim_seg *segs = vq->segs;
+  uint64_t itable = 0, itable_len = 0; /* the chain's indirect table, if any */
 
   for (;;) {
     if (nseg >= size)
@@ -370,6 +383,8 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
        * descriptor ends the queue-table part of the chain. */
       table = addr;
       tsize = len / (uint32_t)DESC_SIZE;
+      itable = addr;
+      itable_len = len;
       in_indirect = true;
       idx = 0;
       continue;
@@ -424,6 +439,33 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
                        in_indirect ? "indirect " : "", idx, head, next, want);
     }
     idx = next;
+  }
+
+  /* Every buffer is valid guest memory; now what the device will write must
+   * not be something it must never write: a device-readable buffer of this
+   * chain, a descriptor table (the queue's or this chain's indirect table),
+   * or a ring of a live queue (its own used ring included, which the device
+   * writes itself and a buffer write would corrupt). */
+  vsim_overlap ov;
+  const vsim_ring_guard guards[2] = {{vq->own, 3}, vq->guard ? *vq->guard : (vsim_ring_guard){NULL, 0}};
+  if (!mut(vq, VSIM_MUTBIT(DEV_TRUST_BUFFERS)) && /* the mutant carries them out */
+      vsim_chain_write_overlap(segs, nseg, nread, guards, 2, 1u << 2, itable, itable_len, vq->scratch, &ov)) {
+    const vsim_seg *ws = &segs[ov.seg];
+    if (ov.what == 4)
+      return violate(vq, VSIM_CHK_SPLIT_WRITE_OVERLAP,
+                     "readable buffer 0x%llx+%u (chain of head %u) overlaps the %s of queue %u, which the "
+                     "device writes itself",
+                     (unsigned long long)ws->gpa, ws->len, head, vsim_ring_part_name(&ov.part, false), ov.part.q);
+    if (ov.what == 1)
+      return violate(vq, VSIM_CHK_SPLIT_WRITE_OVERLAP,
+                     "writable buffer 0x%llx+%u (chain of head %u) overlaps the %s of queue %u "
+                     "(0x%llx+%llu)",
+                     (unsigned long long)ws->gpa, ws->len, head, vsim_ring_part_name(&ov.part, false),
+                     ov.part.q, (unsigned long long)ov.part.gpa, (unsigned long long)ov.part.len);
+    return violate(vq, VSIM_CHK_SPLIT_WRITE_OVERLAP,
+                   "writable buffer 0x%llx+%u (chain of head %u) overlaps %s", (unsigned long long)ws->gpa,
+                   ws->len, head,
+                   ov.what == 2 ? "the chain's own indirect table" : "a device-readable buffer of the same chain");
   }
 
   out->head = head;
@@ -498,6 +540,16 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
   if (vq->head_inflight[head]) {
     vq->head_inflight[head] = 0;
     vq->inflight--;
+  }
+  if (mut(vq, VSIM_MUTBIT(DEV_WRITE_DESC))) {
+    /* the device writes the descriptor table (the completed head's `next`,
+     * which nobody reads until the driver rewrites the descriptor) */
+    uint64_t at = vq->desc + DESC_SIZE * head + offsetof(struct vring_desc, next);
+    uint8_t b[2];
+    if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, at, b, sizeof b) == 0) {
+      b[1] ^= 0x80;
+      vsim_arena_write(vq->arena, VSIM_SIDE_DEVICE, at, b, sizeof b);
+    }
   }
   return 0;
 }

@@ -55,6 +55,9 @@ typedef struct vsim_vq_dev {
                                  * whenever next_avail is set by hand. */
   uint8_t *head_inflight;       /* [size]: 1 while that head is in flight */
   vsim_seg *segs;               /* [size]: storage for the chain being popped */
+  vsim_range *scratch;          /* [size]: sorting room for the overlap check */
+  vsim_ring_part own[3];        /* this queue's desc table, available and used ring */
+  const vsim_ring_guard *guard; /* the ring parts of every live queue (device core), or NULL */
   bool notify_enabled;          /* false while the device drains the ring */
   bool broken;                  /* malformed input seen: no further processing */
   uint8_t dup_state;            /* mutant DEV_USED_ID_DUP: 0 idle, 1 armed, 2 fired */
@@ -84,6 +87,11 @@ typedef struct vsim_vq_dev {
 int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
                      const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants);
 void vsim_vq_dev_fini(vsim_vq_dev *vq);
+
+/* The ring parts of the device's other live queues, which no device-writable
+ * buffer may overlap (the queue's own parts are always guarded). The guard is
+ * borrowed: it must outlive the queue or be replaced. */
+void vsim_vq_dev_set_guard(vsim_vq_dev *vq, const vsim_ring_guard *guard);
 
 /* Number of chains the driver has made available and the device has not yet
  * popped; -1 (and a violation, queue broken) if avail.idx moved by more than the

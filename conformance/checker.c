@@ -129,6 +129,7 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].io_id);
     free(c->q[i].io_start);
     free(c->q[i].io_ndesc);
+    free(c->q[i].driver_copy);
   }
   memset(c->q, 0, sizeof c->q);
 }
@@ -297,10 +298,12 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->io_id);
   free(q->io_start);
   free(q->io_ndesc);
+  free(q->driver_copy);
   memset(q, 0, sizeof *q);
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
   q->published = 0x8000; /* offset 0, wrap counter 1 */
+  q->used_pos = 0x8000;
   q->size = size;
   q->desc = desc;
   q->avail = avail;
@@ -320,6 +323,9 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
       q->io_lost = !q->io_id || !q->io_start || !q->io_ndesc;
     }
   }
+  /* split: descriptor table, then flags, idx, ring[size], used_event */
+  q->driver_len = q->packed ? 4u : 16u * size + 6u + 2u * size;
+  q->driver_copy = calloc(q->driver_len, 1);
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
@@ -617,6 +623,7 @@ static void on_used_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new_
   if (q->packed) {
     packed_in_order_used(c, qi, q, old, new_idx);
     packed_track_used(c, q, old, new_idx);
+    q->used_pos = new_idx;
     if (new_idx == old) return;
     q->irq_open = true;
     q->irq_sent = false;
@@ -678,7 +685,7 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
 
 /* Hash one descriptor (16 bytes at gpa) and, when device-readable, the first
  * 64 bytes of its buffer. */
-static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out) {
+static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out, bool bufs) {
   uint8_t d[16];
   if (!peek(c, gpa, d, 16)) return false;
   *h = fnv(*h, d, 16);
@@ -687,7 +694,7 @@ static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc
   out->len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
   out->flags = (uint16_t)(d[12] | (d[13] << 8));
   out->next = (uint16_t)(d[14] | (d[15] << 8));
-  if (!(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))) {
+  if (bufs && !(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))) {
     /* 64 bytes as eight words: the header of a request is what a buggy
      * device scribbles on, and word-wise mixing keeps this O(1) and cheap */
     uint64_t w[8] = {0};
@@ -703,18 +710,18 @@ static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc
  * size) and the first 64 bytes of each device-readable buffer. Re-derived from
  * guest memory rather than taken from the device's own parse, so a device bug
  * cannot hide it. */
-static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head) {
+static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, bool bufs) {
   uint64_t h = UINT64_C(1469598103934665603);
   uint16_t i = head;
   for (uint32_t n = 0; n < q->size && i < q->size; n++) {
     raw_desc d;
-    if (!hash_desc(c, q->desc + 16u * i, &h, &d)) break;
+    if (!hash_desc(c, q->desc + 16u * i, &h, &d, bufs)) break;
     if (d.flags & VRING_DESC_F_INDIRECT) {
       uint32_t entries = d.len / 16u;
       uint16_t j = 0;
       for (uint32_t m = 0; m < entries && m < q->size && j < entries; m++) {
         raw_desc e;
-        if (!hash_desc(c, d.addr + 16u * j, &h, &e) || !(e.flags & VRING_DESC_F_NEXT)) break;
+        if (!hash_desc(c, d.addr + 16u * j, &h, &e, bufs) || !(e.flags & VRING_DESC_F_NEXT)) break;
         j = e.next;
       }
       break;
@@ -779,14 +786,14 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
     q->fingerprint[head] = packed_fingerprint(c, q, (uint16_t)head);
     return;
   }
-  q->fingerprint[head] = fingerprint(c, q, (uint16_t)head);
+  q->fingerprint[head] = fingerprint(c, q, (uint16_t)head, true);
 }
 
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
   if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
-  uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id);
+  uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id, true);
   if (now != q->fingerprint[id])
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
            "chain %u: a descriptor or device-readable buffer changed while the device held it",
@@ -838,7 +845,147 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
   }
 }
 
+/* ---- what a device step must leave alone ---- */
+
+/* The parts a device step must leave alone: split, the descriptor table
+ * (at copy offset 0) and the available ring; packed, the driver event
+ * suppression structure. */
+typedef struct guarded {
+  uint64_t gpa;
+  uint32_t off, len;
+  const char *what;
+} guarded;
+
+static unsigned guarded_parts(const vsim_chk_queue *q, guarded g[2]) {
+  if (q->packed) {
+    g[0] = (guarded){q->avail, 0, q->driver_len, "driver event suppression structure"};
+    return 1;
+  }
+  g[0] = (guarded){q->desc, 0, 16u * q->size, "descriptor table"};
+  g[1] = (guarded){q->avail, 16u * q->size, q->driver_len - 16u * q->size, "available ring"};
+  return 2;
+}
+
+void vsim_checker_actor_begin(vsim_checker *c, int actor) {
+  if (actor <= 0) return;
+  for (int i = 0; i < c->nq; i++) {
+    vsim_chk_queue *q = &c->q[i];
+    q->driver_copied = false;
+    if (!q->ready || !q->driver_copy) continue;
+    guarded g[2];
+    unsigned n = guarded_parts(q, g);
+    bool ok = true;
+    for (unsigned k = 0; k < n && ok; k++) ok = peek(c, g[k].gpa, q->driver_copy + g[k].off, g[k].len);
+    q->driver_copied = ok;
+  }
+}
+
+/* The device must not write a descriptor table or an available ring (split:
+ * "A device MUST NOT write to any descriptor table entry"; the available ring
+ * is the driver's), nor the driver event suppression structure (packed). A
+ * buffer the driver placed over them is the driver's error, which the device
+ * must refuse (split/packed.desc-write-overlap), not carry out. Compared once
+ * per device step: a copy and a memcmp, O(queue size). */
+static void device_step_writes(vsim_checker *c) {
+  for (int i = 0; i < c->nq; i++) {
+    vsim_chk_queue *q = &c->q[i];
+    if (!q->ready || !q->driver_copied) continue;
+    q->driver_copied = false;
+    guarded g[2];
+    unsigned n = guarded_parts(q, g);
+    for (unsigned k = 0; k < n; k++) {
+      const uint8_t *was = q->driver_copy + g[k].off;
+      const uint8_t *now = vsim_arena_base(c->arena) + g[k].gpa; /* peeked at begin: in the arena */
+      if (memcmp(now, was, g[k].len) == 0) continue;
+      uint32_t at = 0;
+      while (at < g[k].len && now[at] == was[at]) at++;
+      report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i, "the device wrote the %s of queue %d (byte at 0x%" PRIx64 ")",
+             g[k].what, i, g[k].gpa + at);
+      break;
+    }
+  }
+}
+
+/* ---- raw driver writes: exposed descriptors ---- */
+
+static uint64_t exposed_hash_ring(const vsim_checker *c, const vsim_chk_queue *q, uint64_t *ring) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  if (!q->packed) {
+    for (uint16_t id = 0; q->outstanding && id < q->size; id++)
+      if (q->outstanding[id]) {
+        uint64_t f = fingerprint(c, q, id, false);
+        h = fnv(h, (const uint8_t *)&f, sizeof f);
+      }
+    return h;
+  }
+  /* packed: the indirect tables the ring slots from the device's used
+   * position to the driver's published one point to (bounded by the ring
+   * size); the ring descriptors themselves are packed.drv-desc-changed-
+   * before-used's to judge, so one change is one violation */
+  uint32_t n2 = 2u * q->size;
+  uint32_t from = packed_lin(q->used_pos, q->size) % n2, to = packed_lin(q->published, q->size) % n2;
+  uint32_t n = (to + n2 - from) % n2;
+  if (n > q->size) n = q->size;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t off = ((q->used_pos & 0x7fffu) + k) % q->size;
+    uint8_t d[16];
+    if (!peek(c, q->desc + 16u * off, d, 16)) break;
+    if (ring) *ring = fnv(*ring, d, 16);
+    uint16_t flags = (uint16_t)(d[14] | (d[15] << 8));
+    if (flags & VRING_DESC_F_INDIRECT) {
+      uint64_t addr = 0;
+      for (int b = 0; b < 8; b++) addr |= (uint64_t)d[b] << (8 * b);
+      uint32_t len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
+      for (uint32_t e = 0; e < len / 16u && e < q->size; e++) {
+        uint8_t t[16];
+        if (!peek(c, addr + 16u * e, t, 16)) break;
+        h = fnv(h, t, 16);
+      }
+    }
+  }
+  return h;
+}
+
+static uint64_t exposed_hash(const vsim_checker *c, const vsim_chk_queue *q, uint64_t *ring) {
+  *ring = UINT64_C(1469598103934665603);
+  return exposed_hash_ring(c, q, ring);
+}
+
+static uint64_t held_fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t id) {
+  return q->packed ? packed_fingerprint(c, q, id) : fingerprint(c, q, id, true);
+}
+
+void vsim_checker_driver_write_begin(vsim_checker *c) {
+  for (int i = 0; i < c->nq; i++) {
+    vsim_chk_queue *q = &c->q[i];
+    if (!q->ready) continue;
+    q->exposed = exposed_hash(c, q, &q->exposed_ring);
+    for (uint16_t id = 0; q->fingerprint && id < q->size; id++)
+      if (q->fingerprint[id] && held_fingerprint(c, q, id) != q->fingerprint[id]) {
+        report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i,
+               "chain %u: a descriptor or device-readable buffer changed while the device held it", id);
+        q->fingerprint[id] = 0;
+      }
+  }
+}
+
+void vsim_checker_driver_write_end(vsim_checker *c) {
+  for (int i = 0; i < c->nq; i++) {
+    vsim_chk_queue *q = &c->q[i];
+    if (!q->ready) continue;
+    uint64_t ring;
+    /* a packed ring descriptor that changed is packed.drv-desc-changed-
+     * before-used's; the tables behind unchanged ones are this check's */
+    if (exposed_hash(c, q, &ring) != q->exposed && ring == q->exposed_ring)
+      report(c, VSIM_CHK_DRV_ALTER_EXPOSED, i,
+             "the driver changed a descriptor of a buffer it made available on queue %d before the device used it", i);
+    for (uint16_t id = 0; q->fingerprint && id < q->size; id++)
+      if (q->fingerprint[id]) q->fingerprint[id] = held_fingerprint(c, q, id);
+  }
+}
+
 void vsim_checker_actor_end(vsim_checker *c, int actor) {
+  if (actor > 0) device_step_writes(c);
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready) continue;

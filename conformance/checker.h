@@ -61,6 +61,18 @@ typedef struct vsim_chk_queue {
   uint16_t io_head, io_count;
   uint16_t io_used;            /* where the device's next used descriptor must be */
   bool io_lost;                /* out of step (another check's violation): stop judging */
+  /* packed: the device's next used position (offset | wrap << 15) as of its
+   * last used publish; [used_pos, published) are the exposed descriptors */
+  uint16_t used_pos;
+  /* what the device must never write, copied when a device step begins and
+   * compared when it ends: split, the descriptor table and the available
+   * ring; packed, the driver event suppression structure */
+  uint8_t *driver_copy;   /* [driver_len] */
+  uint32_t driver_len;
+  bool driver_copied;
+  /* a hash of the exposed descriptors, taken before a raw driver write */
+  uint64_t exposed;
+  uint64_t exposed_ring;  /* packed: the ring descriptors of that moment */
 } vsim_chk_queue;
 
 typedef struct vsim_checker {
@@ -86,7 +98,17 @@ void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena
                        const vsim_mmio *mmio);
 void vsim_checker_fini(vsim_checker *c);
 void vsim_checker_event(vsim_checker *c, const vsim_event *ev);
+/* An actor begins its step (device actors: note what they must not write). */
+void vsim_checker_actor_begin(vsim_checker *c, int actor);
 /* An actor finished its step: close the notification windows it owned. */
 void vsim_checker_actor_end(vsim_checker *c, int actor);
+/* The driver writes guest memory by hand (raw.desc, raw.pdesc, raw.write):
+ * begin before the write, end after it. A change to a descriptor of a buffer
+ * it made available and the device has not used is the driver's violation
+ * (mem.drv-alter-exposed); what the device held is fingerprinted again, so
+ * that the driver's own change is not blamed on the device (a change made
+ * before the write still is). */
+void vsim_checker_driver_write_begin(vsim_checker *c);
+void vsim_checker_driver_write_end(vsim_checker *c);
 
 #endif

@@ -1,4 +1,5 @@
 /* frontend-model/blk_drv.c — the virtio-blk driver model (see blk_drv.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -242,7 +243,29 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
     snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)st->sector);
     violation(b, VSIM_CHK_BLK_DRV_FLUSH_SECTOR, st->queue, msg);
   }
-  if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
+  if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) && st->op == VSIM_OP_BLK_RAW) {
+    /* a raw request carries its segments in the payload: each range is the
+     * driver's to keep inside the disk, as for blk.discard / blk.write_zeroes */
+    const size_t segsz = sizeof(struct virtio_blk_discard_write_zeroes);
+    uint8_t *buf = st->data.len >= segsz ? malloc(st->data.len) : NULL;
+    if (buf) {
+      vsim_data_expand(&st->data, buf);
+      for (size_t off = 0; off + segsz <= st->data.len; off += segsz) {
+        const uint8_t *g = buf + off;
+        uint64_t sector = 0;
+        for (int i = 7; i >= 0; i--) sector = (sector << 8) | g[offsetof(struct virtio_blk_discard_write_zeroes, sector) + i];
+        const uint8_t *n4 = g + offsetof(struct virtio_blk_discard_write_zeroes, num_sectors);
+        uint32_t num = (uint32_t)n4[0] | ((uint32_t)n4[1] << 8) | ((uint32_t)n4[2] << 16) | ((uint32_t)n4[3] << 24);
+        if (sector > b->capacity || num > b->capacity - sector) {
+          snprintf(msg, sizeof msg, "segment %zu: range %llu+%u beyond capacity %llu", off / segsz,
+                   (unsigned long long)sector, num, (unsigned long long)b->capacity);
+          violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
+          break;
+        }
+      }
+      free(buf);
+    }
+  } else if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) &&
       (st->sector > b->capacity || st->nsectors > b->capacity - st->sector)) {
     snprintf(msg, sizeof msg, "range %llu+%u beyond capacity %llu", (unsigned long long)st->sector,
              st->nsectors, (unsigned long long)b->capacity);

@@ -35,7 +35,11 @@ static bool counts_as_failure(enum vsim_verdict v) {
 
 static void print_summary(const vsim_conform_config *cfg, const vsim_conform_plan *plan,
                           const vsim_conform_result *res) {
-  printf("%-12s", "suite");
+  /* the first column as wide as the longest suite name */
+  int w = 12;
+  for (size_t s = 0; s < plan->nsuites; s++)
+    if ((int)strlen(plan->suites[s].name) > w) w = (int)strlen(plan->suites[s].name);
+  printf("%-*s", w, "suite");
   for (int v = 0; v < VSIM_V__COUNT; v++) printf(" %7s", vsim_verdict_name((enum vsim_verdict)v));
   printf(" %7s\n", "total");
   size_t tot[VSIM_V__COUNT + 1] = {0};
@@ -47,14 +51,14 @@ static void print_summary(const vsim_conform_config *cfg, const vsim_conform_pla
         c[VSIM_V__COUNT]++;
       }
     if (!c[VSIM_V__COUNT]) continue;
-    printf("%-12s", plan->suites[s].name);
+    printf("%-*s", w, plan->suites[s].name);
     for (int v = 0; v <= VSIM_V__COUNT; v++) {
       printf(" %7zu", c[v]);
       tot[v] += c[v];
     }
     printf("\n");
   }
-  printf("%-12s", "all");
+  printf("%-*s", w, "all");
   for (int v = 0; v <= VSIM_V__COUNT; v++) printf(" %7zu", tot[v]);
   printf("\n");
   (void)cfg;

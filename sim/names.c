@@ -108,6 +108,8 @@ static const char *const op_names[] = {
     [VSIM_OP_DEV_WRITE] = "dev.write",
     [VSIM_OP_DEV_CONFIG] = "dev.config",
     [VSIM_OP_DEV_NEEDS_RESET] = "dev.needs_reset",
+    [VSIM_OP_MMIO_READ] = "mmio.read",
+    [VSIM_OP_MMIO_WRITE] = "mmio.write",
 };
 
 static const char *const policy_names[] = {

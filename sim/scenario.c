@@ -566,7 +566,7 @@ enum step_field {
   SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
   SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
-  SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF__COUNT
+  SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -579,7 +579,7 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_STATUS_HAS] = "status_has", [SF_STATUS_LACKS] = "status_lacks",
     [SF_DRIVER_OK] = "driver_ok", [SF_ID] = "id", [SF_EXACT] = "exact",
     [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
-    [SF_OFFSET] = "offset",
+    [SF_OFFSET] = "offset", [SF_UNCHANGED] = "unchanged", [SF_ACCEPT] = "accept_features",
 };
 
 #define B(f) (1u << (f))
@@ -593,13 +593,15 @@ typedef struct op_fields {
 } op_fields;
 
 static const op_fields op_table[] = {
-    [VSIM_OP_INIT] = {B(SF_DRIVER_OK), 0},
+    [VSIM_OP_INIT] = {B(SF_DRIVER_OK) | B(SF_ACCEPT), 0},
     [VSIM_OP_DRIVER_OK] = {0, 0},
     [VSIM_OP_RAW_PDESC] = {B(SF_QUEUE) | B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN) | B(SF_ID) | B(SF_FLAGS) |
                                B(SF_EXACT), B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN)},
     [VSIM_OP_RAW_PPUBLISH] = {B(SF_QUEUE) | B(SF_VALUE) | B(SF_ID), B(SF_VALUE)},
     [VSIM_OP_QUEUE_RESET] = {B(SF_QUEUE), 0},
     [VSIM_OP_QUEUE_ENABLE] = {B(SF_QUEUE), 0},
+    [VSIM_OP_MMIO_READ] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE) | B(SF_UNCHANGED), B(SF_OFFSET)},
+    [VSIM_OP_MMIO_WRITE] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE), B(SF_OFFSET) | B(SF_VALUE)},
     [VSIM_OP_RESET] = {0, 0},
     [VSIM_OP_WAIT] = {0, 0},
     [VSIM_OP_POLL] = {B(SF_QUEUE), 0},
@@ -725,6 +727,7 @@ static bool step_parse_queue(loader *ld, json_t *o, vsim_step *st) {
 static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   uint64_t min = 0, max = UINT16_MAX;
   if (st->op == VSIM_OP_KICK) max = UINT32_MAX; /* notification data is 32 bits */
+  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) max = UINT32_MAX; /* a register */
   if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
     min = 1;
     max = VSIM_SCENARIO_MAX_DELAY_IRQ;
@@ -891,6 +894,19 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
     return ld_fail(ld, "%u bytes; a config space change writes at most %u", st->data.len,
                    VSIM_SCENARIO_MAX_CONFIG_DATA);
   }
+  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) {
+    /* the access width: 4 unless given; 1, 2 and 4 are the widths a bus
+     * access has (whether the register allows it is the checkers' call) */
+    if (!has_len) st->len = 4;
+    if (st->len != 1 && st->len != 2 && st->len != 4) {
+      ld_push(ld, "len");
+      return ld_fail(ld, "register access width %u: expected 1, 2 or 4", st->len);
+    }
+    if (st->op == VSIM_OP_MMIO_READ && st->unchanged && st->has_value) {
+      ld_push(ld, "unchanged");
+      return ld_fail(ld, "give either \"value\" or \"unchanged\", not both");
+    }
+  }
   if ((st->op == VSIM_OP_RAW_WRITE || st->op == VSIM_OP_DEV_WRITE) &&
       (st->addr > ld->sc->arena_size || st->data.len > ld->sc->arena_size - st->addr)) {
     ld_push(ld, "addr");
@@ -922,6 +938,8 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
     return false;
   }
   if (!opt_bool(ld, o, "exact", &st->exact, NULL)) return false;
+  if (!opt_u32(ld, o, "offset", 0, VSIM_SCENARIO_MMIO_WINDOW - 1, &st->offset, NULL)) return false;
+  if (!opt_bool(ld, o, "unchanged", &st->unchanged, NULL)) return false;
   if ((allowed & B(SF_UNMAP)) && !step_parse_blk_flags(ld, o, st)) return false;
   if (!opt_u32(ld, o, "index", 0, UINT16_MAX, &st->index, NULL)) return false;
   if (!opt_u64(ld, o, "addr", 0, UINT64_MAX, &st->addr, NULL)) return false;
@@ -932,6 +950,8 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
     bool ok = true;
     if (!opt_bool(ld, o, "driver_ok", &ok, &st->has_value)) return false;
     st->value = ok ? 1 : 0;
+    /* "accept_features": what the driver accepts from this initialisation on */
+    if (!opt_name_set(ld, o, "accept_features", NAMES_FEATURE, &st->accept, &st->has_accept)) return false;
   }
   if (!opt_data(ld, o, "data", &st->data)) return false;
   if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;

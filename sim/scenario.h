@@ -60,7 +60,9 @@ enum vsim_op {
   VSIM_OP_DEV_WRITE,       /* addr, data: write guest memory as the device */
   VSIM_OP_DEV_CONFIG,      /* offset, data, irq: change device config space */
   VSIM_OP_DEV_NEEDS_RESET, /* irq: enter DEVICE_NEEDS_RESET */
-  VSIM_OP__LAST = VSIM_OP_DEV_NEEDS_RESET,
+  VSIM_OP_MMIO_READ,     /* offset, len (width): read a transport register; value / unchanged: expected */
+  VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
+  VSIM_OP__LAST = VSIM_OP_MMIO_WRITE,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */
@@ -96,7 +98,11 @@ typedef struct vsim_step {
   uint32_t next;        /* raw desc next */
   uint32_t id;          /* raw packed descriptor / list buffer id (u16); dev.used id (u32) */
   bool exact;           /* raw.pdesc: write flags as given (no AVAIL/USED for the driver's wrap) */
-  uint64_t value;       /* raw idx / flags / event / kick value / delay steps */
+  uint64_t value;       /* raw idx / flags / event / kick value / delay steps / register value */
+  uint32_t offset;      /* mmio.read / mmio.write: register offset in the MMIO window; dev.config: offset in the config space */
+  bool has_accept;      /* init: accept_features given */
+  uint64_t accept;      /* init: what the driver accepts from this initialisation on */
+  bool unchanged;       /* mmio.read: must equal the previous mmio.read of that offset */
   bool has_value;
   uint16_t nheads;
   uint16_t heads[VSIM_SCENARIO_MAX_HEADS];
@@ -116,7 +122,6 @@ typedef struct vsim_step {
   uint16_t skip;        /* packed: descriptors the used position moves on by */
   bool has_status;      /* dev.used / dev.pused: `status` given */
   uint8_t status;       /* byte written into the chain's last device-writable byte */
-  uint32_t offset;      /* dev.config: offset in the device config space */
 } vsim_step;
 
 typedef struct vsim_count_expect {
@@ -199,6 +204,7 @@ const char *vsim_op_name(enum vsim_op op);
 #define VSIM_SCENARIO_MAX_DATA (16u << 20)     /* bytes in one data spec / blk.read len */
 #define VSIM_SCENARIO_MAX_CONFIG 256u          /* entries in "device_config" */
 #define VSIM_SCENARIO_MAX_DELAY_IRQ 1000000u   /* fault.delay_irq value */
+#define VSIM_SCENARIO_MMIO_WINDOW 0x1000u      /* mmio.read / mmio.write offsets */
 #define VSIM_SCENARIO_MAX_RUN_STEPS 1000000000u /* "max_steps" */
 #define VSIM_SCENARIO_MAX_CONFIG_DATA 256u     /* bytes in one dev.config */
 

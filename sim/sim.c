@@ -74,6 +74,9 @@ struct vsim_sim {
   vsim_counters ctr;
   char repro[1024];
   bool finished;
+  /* mmio.read "unchanged": the last value read at each offset */
+  uint32_t mmio_last[VSIM_SCENARIO_MMIO_WINDOW];
+  uint8_t mmio_seen[VSIM_SCENARIO_MMIO_WINDOW];
   /* the scenario's text while loading (borrowed), for the trace header */
   const char *src_text;
   size_t src_len;
@@ -235,6 +238,13 @@ static void drop_blk_requests_on(vsim_sim *s, int q) {
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
 
+/* What the driver accepts: the scenario's list (or everything), less what
+ * the options switch off; RING_PACKED only on the packed ring. */
+static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
+  return (has ? list : ~UINT64_C(0)) & ~s->opt.features_off &
+         (s->sc->ring == VSIM_RING_PACKED ? ~UINT64_C(0) : ~(UINT64_C(1) << VIRTIO_F_RING_PACKED));
+}
+
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
   int r = vsim_driver_init(&s->drv, until_driver_ok);
@@ -364,6 +374,14 @@ static void exec_dev_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   s->current_actor = ACTOR_DRIVER;
 }
 
+/* A raw driver write is judged by the checkers (vsim_checker_driver_write_*). */
+static void raw_write_begin(vsim_sim *s) {
+  if (s->checkers_on) vsim_checker_driver_write_begin(&s->chk);
+}
+static void raw_write_end(vsim_sim *s) {
+  if (s->checkers_on) vsim_checker_driver_write_end(&s->chk);
+}
+
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   vsim_arena *a = s->arena;
   emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
@@ -382,7 +400,15 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     return;
   }
   switch (st->op) {
-    case VSIM_OP_INIT: do_init(s, !(st->has_value && st->value == 0)); break;
+    case VSIM_OP_INIT:
+      /* accept_features: the driver accepts another set from now on (a
+       * device must forget the old one at reset) */
+      if (st->has_accept)
+        s->drv.cfg.accept = driver_accept(s, true, st->accept | (s->sc->ring == VSIM_RING_PACKED
+                                                                     ? UINT64_C(1) << VIRTIO_F_RING_PACKED
+                                                                     : 0));
+      do_init(s, !(st->has_value && st->value == 0));
+      break;
     case VSIM_OP_DRIVER_OK:
       if (vsim_driver_set_driver_ok(&s->drv) == 0) vsim_blk_drv_probe(&s->blk);
       break;
@@ -402,16 +428,24 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_POLL: vsim_driver_poll(&s->drv, st->queue); break;
     case VSIM_OP_KICK:
+      /* a driver that gave up initialisation (FAILED) notifies nothing: the
+       * step fails instead of committing the driver's violations for it */
+      if (s->drv.failed) {
+        add_failure(s, "step %u (kick, line %u): the driver has failed initialisation", idx, st->line);
+        break;
+      }
       vsim_driver_notify(&s->drv, st->queue,
                          st->has_value ? (uint32_t)st->value : vsim_driver_notify_value(&s->drv, st->queue));
       break;
     case VSIM_OP_RAW_DESC: {
       if (!queue_usable(s, st, idx)) break;
       uint64_t base = s->drv.vq[st->queue].desc + 16u * (uint64_t)st->index;
+      raw_write_begin(s);
       vsim_arena_write64(a, VSIM_SIDE_DRIVER, base, st->addr);
       vsim_arena_write32(a, VSIM_SIDE_DRIVER, base + 8, st->len);
       vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 12, (uint16_t)st->flags);
       vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 14, (uint16_t)st->next);
+      raw_write_end(s);
       break;
     }
     case VSIM_OP_RAW_AVAIL: {
@@ -426,9 +460,12 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     }
     case VSIM_OP_RAW_PDESC:
-      if (packed_queue_usable(s, st, idx))
+      if (packed_queue_usable(s, st, idx)) {
+        raw_write_begin(s);
         vsim_vq_pdrv_raw_desc(&s->drv.pvq[st->queue], (uint16_t)st->index, st->addr, st->len, st->id,
                               (uint16_t)st->flags, st->exact);
+        raw_write_end(s);
+      }
       break;
     case VSIM_OP_RAW_PPUBLISH:
       if (packed_queue_usable(s, st, idx)) {
@@ -454,6 +491,26 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
         add_failure(s, "step %u (queue.enable, line %u): queue %u could not be enabled", idx, st->line,
                     st->queue);
       break;
+    case VSIM_OP_MMIO_WRITE:
+      /* as the driver: the transport model and the checkers see an ordinary
+       * register access (a forbidden one is the driver's violation) */
+      vsim_mmio_write(&s->mmio, st->offset, st->len, (uint32_t)st->value);
+      break;
+    case VSIM_OP_MMIO_READ: {
+      uint32_t v = vsim_mmio_read(&s->mmio, st->offset, st->len);
+      if (st->has_value && v != (uint32_t)st->value)
+        add_failure(s, "step %u (mmio.read, line %u): register 0x%03x reads 0x%x, expected 0x%x", idx, st->line,
+                    st->offset, v, (uint32_t)st->value);
+      if (st->unchanged && !s->mmio_seen[st->offset])
+        add_failure(s, "step %u (mmio.read, line %u): \"unchanged\" but register 0x%03x was not read before", idx,
+                    st->line, st->offset);
+      else if (st->unchanged && v != s->mmio_last[st->offset])
+        add_failure(s, "step %u (mmio.read, line %u): register 0x%03x reads 0x%x, it read 0x%x before", idx, st->line,
+                    st->offset, v, s->mmio_last[st->offset]);
+      s->mmio_last[st->offset] = v;
+      s->mmio_seen[st->offset] = 1;
+      break;
+    }
     case VSIM_OP_RAW_AVAIL_IDX:
       if (queue_usable(s, st, idx))
         vsim_arena_write16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail + 2, (uint16_t)st->value);
@@ -472,7 +529,10 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       uint8_t *buf = malloc(st->data.len ? st->data.len : 1);
       if (!buf) break;
       vsim_data_expand(&st->data, buf);
-      if (vsim_arena_write(a, VSIM_SIDE_DRIVER, st->addr, buf, st->data.len))
+      raw_write_begin(s);
+      int wr = vsim_arena_write(a, VSIM_SIDE_DRIVER, st->addr, buf, st->data.len);
+      raw_write_end(s);
+      if (wr)
         add_failure(s, "step %u (raw.write, line %u): address 0x%" PRIx64 "+%u outside guest memory",
                     idx, st->line, st->addr, st->data.len);
       free(buf);
@@ -530,6 +590,7 @@ static bool device_runnable(void *ctx, int id) {
 static int device_run(void *ctx, int id) {
   vsim_sim *s = ctx;
   s->current_actor = id;
+  if (s->checkers_on) vsim_checker_actor_begin(&s->chk, id);
   int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
   if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
   if (r < 0) {
@@ -678,8 +739,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->drv_mmio = (vsim_drv_mmio){&s->mmio, sc->mutants};
   vsim_driver_config dc = {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
-      .accept = (sc->has_accept ? sc->accept : ~UINT64_C(0)) & ~s->opt.features_off &
-                (sc->ring == VSIM_RING_PACKED ? ~UINT64_C(0) : ~(UINT64_C(1) << VIRTIO_F_RING_PACKED)),
+      .accept = driver_accept(s, sc->has_accept, sc->accept),
       .understood = vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,

@@ -23,8 +23,10 @@
  *    data length that is not whole sectors, or a range outside the disk,
  *    completes with IOERR. The used length is what the device wrote into the
  *    driver's writable buffers: the data it read plus the status byte.
- *  - A chain it cannot use (bad head, loop, buffer outside guest memory, no
- *    room for the header or the status byte) puts the device in
+ *  - A chain it cannot use (bad head, loop, buffer outside guest memory, a
+ *    buffer over a ring or over another buffer of the chain that the device
+ *    would have to write although it must not, no room for the header or the
+ *    status byte) puts the device in
  *    DEVICE_NEEDS_RESET, with a configuration-change notification when
  *    DRIVER_OK is set. The device does not judge the driver: the simulator's
  *    checkers do that.
@@ -278,6 +280,43 @@ static int avail_count(struct plugin_blk *d, struct queue *q) {
   return n > q->size ? -1 : n;
 }
 
+/* [a, a + alen) and [b, b + blen) share a byte; the ends saturate, so a ring
+ * placed at the top of the address space cannot wrap to look small. */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) {
+  uint64_t aend = alen > UINT64_MAX - a ? UINT64_MAX : a + alen;
+  uint64_t bend = blen > UINT64_MAX - b ? UINT64_MAX : b + blen;
+  return alen && blen && a < bend && b < aend;
+}
+
+/* A buffer the device could not use without writing what it must not: a
+ * readable one over a used ring (completing would write into it), a writable
+ * one over a descriptor table, an available or used ring of an enabled queue,
+ * this chain's indirect table, or a readable buffer of this chain. ("A
+ * device MUST NOT write to a device-readable buffer ... MUST NOT write to any
+ * descriptor table entry.") The readable/writable pairs are compared one by
+ * one: quadratic in the chain length, which the queue size bounds; a device
+ * taking huge queues would sort instead. */
+static bool forbidden_overlap(const struct plugin_blk *d, const struct segment *seg, uint32_t nseg,
+                              uint64_t table, uint64_t table_len) {
+  for (uint32_t i = 0; i < nseg; i++) {
+    const struct segment *s = &seg[i];
+    for (uint16_t k = 0; k < d->nq; k++) {
+      const struct queue *o = &d->q[k];
+      if (!o->enabled) continue;
+      uint64_t used_len = USED_RING + USED_ENTRY * o->size + 2; /* + avail_event */
+      if (overlap(s->gpa, s->len, o->used, used_len)) return true;
+      if (s->writable && (overlap(s->gpa, s->len, o->desc, DESC_BYTES * o->size) ||
+                          overlap(s->gpa, s->len, o->avail, AVAIL_RING + AVAIL_ENTRY * (o->size + 1u))))
+        return true;
+    }
+    if (!s->writable) continue;
+    if (overlap(s->gpa, s->len, table, table_len)) return true;
+    for (uint32_t r = 0; r < nseg; r++)
+      if (!seg[r].writable && overlap(s->gpa, s->len, seg[r].gpa, seg[r].len)) return true;
+  }
+  return false;
+}
+
 /* Take the next available chain and validate all of it before anything is
  * executed. Bounded: every buffer takes a slot of segs[size] and the walk
  * stops when they are full, so a loop in the guest's `next` fields ends it. */
@@ -292,6 +331,7 @@ static enum pop_result pop(struct plugin_blk *d, uint16_t qi, struct queue *q, s
   uint64_t table = q->desc;
   uint32_t entries = q->size; /* of the table being walked */
   bool in_indirect = false, seen_writable = false;
+  uint64_t itable = 0, itable_len = 0;
   uint32_t i = head, nseg = 0;
   uint64_t rd = 0, wr = 0;
   for (;;) {
@@ -308,7 +348,8 @@ static enum pop_result pop(struct plugin_blk *d, uint16_t qi, struct queue *q, s
       if (!negotiated(d, VIRTIO_RING_F_INDIRECT_DESC) || in_indirect ||
           (flags & VRING_DESC_F_NEXT) || len == 0 || len % DESC_BYTES != 0)
         return POP_BROKEN;
-      table = addr;
+      table = itable = addr;
+      itable_len = len;
       entries = len / (uint32_t)DESC_BYTES;
       in_indirect = true;
       i = 0;
@@ -330,6 +371,7 @@ static enum pop_result pop(struct plugin_blk *d, uint16_t qi, struct queue *q, s
     if (next >= entries) return POP_BROKEN;
     i = next;
   }
+  if (forbidden_overlap(d, q->segs, nseg, itable, itable_len)) return POP_BROKEN;
   *c = (struct chain){head, nseg, rd, wr, q->segs};
   q->next_avail++;
   trace(d, VSIM_EV_POP, qi, head, nseg, rd, wr);

@@ -18,6 +18,7 @@
 #define VSIM_L_RESV_DRV "drivernormative:Reserved Feature Bits"
 #define VSIM_L_RESV_DEV "devicenormative:Reserved Feature Bits"
 #define VSIM_L_INIT_DRV "drivernormative:General Initialization And Device Operation / Device Initialization"
+#define VSIM_L_CLEANUP_DRV "drivernormative:General Initialization And Device Operation / Device Cleanup"
 #define VSIM_L_RESET_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Reset"
 #define VSIM_L_VQ_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues"
 #define VSIM_L_FRAMING_DRV "drivernormative:Basic Facilities of a Virtio Device / Message Framing"
@@ -82,13 +83,16 @@
   X(INDIR_WITH_NEXT,     "indirect.with-next",       VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "INDIRECT and NEXT are never set together") \
   X(INDIR_NESTED,        "indirect.nested",          VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "no INDIRECT inside an indirect table") \
   X(INDIR_LEN,           "indirect.table-len",       VSIM_L_INDIR_DRV,  MUST,   DRIVER, SNAPSHOT, "an indirect table's len is a non-zero multiple of 16 and at most queue size entries") \
+  /* the rule the device would have to break to use such a buffer: it must not write a device-readable buffer or any descriptor table entry (split.desc-write-overlap, packed.desc-write-overlap) */ \
+  X(SPLIT_WRITE_OVERLAP, "split.desc-write-overlap", VSIM_L_DESC_DEV,   MUST,   DRIVER, SNAPSHOT, "no buffer overlaps a used ring of a live queue, and no device-writable buffer overlaps a device-readable buffer of its chain, the chain's indirect table, or a descriptor table or available ring of a live queue") \
+  X(DRV_ALTER_EXPOSED,   "mem.drv-alter-exposed",    VSIM_L_CLEANUP_DRV, MUST,  DRIVER, SNAPSHOT, "driver changes no descriptor (or indirect table entry) of a buffer it made available until the device has used it") \
   /* split ring: device output, judged by the driver model */ \
   X(USED_ID_RANGE,       "split.used-id-range",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.id is a descriptor index below queue size") \
   X(USED_ID_NOT_HEAD,    "split.used-id-not-outstanding", VSIM_L_USED_DEV, MUST, DEVICE, SNAPSHOT, "used.id is the head of a chain the device still holds") \
   X(USED_LEN_OVER,       "split.used-len-exceeds",   VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.len is at most the chain's device-writable bytes") \
   X(USED_IDX_JUMP,       "split.used-idx-jump",      VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used.idx advances by at most the number of chains in flight") \
   X(SPLIT_USED_ORDER,    "split.used-out-of-order",  VSIM_L_RESV_DEV,   MUST,   DEVICE, SNAPSHOT, "with IN_ORDER, used.id is the head made available at that position, or the last head of a batch used.idx covers in full") \
-  X(MEM_DEV_WRITE_RO,    "mem.dev-write-readonly",   VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device writes only device-writable buffers, never a descriptor or ring it does not own") \
+  X(MEM_DEV_WRITE_RO,    "mem.dev-write-readonly",   VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device writes only device-writable buffers, never a descriptor, an available ring or a driver event suppression structure") \
   X(MEM_DEV_OOB,         "mem.dev-out-of-bounds",    VSIM_L_DESC_DEV,   MUST,   DEVICE, ACCESS,   "device touches only guest memory the driver gave it") \
   /* packed ring: driver input, judged by the device-side validator */ \
   X(PACKED_ALIGN,        "packed.ring-align",        VSIM_L_PVQ_DRV,    MUST,   DRIVER, SNAPSHOT, "descriptor ring 16-, event suppression structures 4-byte aligned") \
@@ -101,6 +105,7 @@
   X(PACKED_INDIR_NOT_NEG,"packed.indirect-not-negotiated", VSIM_L_PINDIR_DRV, MUST, DRIVER, SNAPSHOT, "INDIRECT is used only when VIRTIO_F_INDIRECT_DESC was negotiated") \
   X(PACKED_INDIR_FLAGS,  "packed.indirect-flags",    VSIM_L_PINDIR_DRV, MUST,   DRIVER, SNAPSHOT, "inside an indirect table only WRITE is set (no NEXT, no nested INDIRECT)") \
   X(PACKED_INDIR_LEN,    "packed.indirect-table-len", VSIM_L_PINDIR_DRV, MUST,  DRIVER, SNAPSHOT, "an indirect table's len is a non-zero multiple of 16 and at most queue size entries") \
+  X(PACKED_WRITE_OVERLAP,"packed.desc-write-overlap", VSIM_L_PDESC_DEV, MUST,   DRIVER, SNAPSHOT, "no buffer overlaps a descriptor ring or device event structure of a live queue, and no device-writable buffer overlaps a device-readable buffer of its list, the list's indirect table or a driver event structure") \
   /* packed ring: device output, judged by the driver model */ \
   X(PACKED_USED_ID,      "packed.used-id-not-outstanding", VSIM_L_PDESC_DEV, MUST, DEVICE, SNAPSHOT, "a used descriptor carries the id of a list the device holds") \
   X(PACKED_USED_LEN,     "packed.used-len-exceeds",  VSIM_L_USED_DEV,   MUST,   DEVICE, SNAPSHOT, "used len is at most the list's device-writable bytes") \

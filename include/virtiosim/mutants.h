@@ -27,6 +27,8 @@
   X(DEV_EARLY_USE,       "dev.early-use",          STATUS_DEV_EARLY_USE,"device consumes buffers before DRIVER_OK") \
   X(DEV_NR_SILENT,       "dev.needs-reset-silent", STATUS_DEV_NR_NOTIFY,"device sets DEVICE_NEEDS_RESET without a config-change notification") \
   X(DEV_WRITE_RO,        "dev.write-readonly",     MEM_DEV_WRITE_RO,    "device writes into the device-readable request header") \
+  X(DEV_WRITE_DESC,      "dev.write-desc-table",   MEM_DEV_WRITE_RO,    "after completing a chain the device flips a bit of what the driver owns: the head descriptor's next field (split), the driver event flags (packed)") \
+  X(DEV_TRUST_BUFFERS,   "dev.trust-buffers",      MEM_DEV_WRITE_RO,    "device carries out buffers placed over its rings or over the chain's own readable buffers instead of refusing them") \
   X(DEV_OOB,             "dev.out-of-bounds",      MEM_DEV_OOB,         "device reads past the end of guest memory") \
   X(DEV_RESET_STATUS,    "dev.reset-keeps-status", RESET_DEV_STATUS,    "device status is not 0 after a reset") \
   X(DEV_RESET_NOISY,     "dev.reset-noisy",        RESET_DEV_SILENT,    "device sends a notification right after a reset") \

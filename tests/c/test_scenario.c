@@ -316,7 +316,7 @@ static void test_error_unknown_step_field(void) {
              "t.json:3:43: field 'steps[1].data': not allowed for op 'blk.read' (allowed: op, comment, "
              "queue, sector, len, expect_status, expect_data, expect_data_written)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"init\", \"queue\": 0}"),
-             "t.json:3:27: field 'steps[1].queue': not allowed for op 'init' (allowed: op, comment, driver_ok)");
+             "t.json:3:27: field 'steps[1].queue': not allowed for op 'init' (allowed: op, comment, driver_ok, accept_features)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"wait\", \"xyzzy\": 0}"),
              "t.json:3:27: field 'steps[1].xyzzy': unknown field for op 'wait' (allowed: op, comment)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"blk.write\", \"sector\": 1, \"data\": {\"patern\": 1, \"len\": 2}}"),
@@ -607,6 +607,35 @@ static void test_scripted_device(void) {
              "t.json:3:30: field 'steps[1].queue': queue 1 out of range (num_queues is 1)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"device_scripted\": 1, \"steps\": []}",
              "t.json:1:51: field 'device_scripted': expected true or false, got an integer");
+             "mmio.read, mmio.write)");
+}
+
+/* mmio.read / mmio.write: offset in the window, width 1/2/4, a 32-bit value,
+ * "value" and "unchanged" not together. */
+static void test_mmio_ops(void) {
+  char err[VSIM_ERR_MAX];
+  const char *ok = "{\"name\": \"t\", \"device\": \"blk\", \"steps\": ["
+                   "{\"op\": \"mmio.write\", \"offset\": \"0x30\", \"value\": \"0xffffffff\"},"
+                   "{\"op\": \"mmio.read\", \"offset\": 52, \"value\": 0},"
+                   "{\"op\": \"mmio.read\", \"offset\": 256, \"len\": 2, \"unchanged\": true}]}";
+  vsim_scenario *sc = vsim_scenario_load_buffer(ok, strlen(ok), "t.json", err, sizeof err);
+  CHECK(sc != NULL);
+  if (sc) {
+    CHECK_EQ(sc->steps[0].op, VSIM_OP_MMIO_WRITE);
+    CHECK_EQ(sc->steps[0].offset, 0x30);
+    CHECK(sc->steps[0].value == 0xffffffffu && sc->steps[0].len == 4);
+    CHECK(sc->steps[1].op == VSIM_OP_MMIO_READ && sc->steps[1].has_value && sc->steps[1].value == 0);
+    CHECK(sc->steps[2].unchanged && !sc->steps[2].has_value && sc->steps[2].len == 2);
+    vsim_scenario_free(sc);
+  }
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"mmio.read\", \"offset\": 4, \"len\": 3}]}",
+             "t.json:1:82: field 'steps[0].len': register access width 3: expected 1, 2 or 4");
+  EXPECT_ERR_PREFIX("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"mmio.read\", \"offset\": 4096}]}",
+                    "t.json:1:72: field 'steps[0].offset': 4096 is out of range 0..4095");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"mmio.write\", \"offset\": 4}]}",
+             "t.json:1:42: field 'steps[0].value': missing required field for op 'mmio.write'");
+  EXPECT_ERR_PREFIX("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"mmio.read\", \"offset\": 4, \"value\": 1, \"unchanged\": true}]}",
+                    "t.json:1:");
 }
 
 static void test_error_file(void) {
@@ -900,6 +929,7 @@ int main(void) {
   RUN(test_error_positions_with_escapes);
   RUN(test_error_file);
   RUN(test_scripted_device);
+  RUN(test_mmio_ops);
   RUN(test_bad_fixtures);
   RUN(test_readme_examples);
   RUN(test_names);

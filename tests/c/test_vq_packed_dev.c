@@ -1209,6 +1209,43 @@ static void test_bad_rd_after_wr(void) {
   fx_close(&f);
 }
 
+
+/* A buffer the device would have to write although it must not: a writable
+ * one over the descriptor ring, an event structure, the list's indirect table
+ * or a readable buffer of the list; a readable one over the descriptor ring
+ * or the device event structure (the device writes both). */
+static void test_bad_write_overlap(void) {
+  tseg cases[][2] = {
+      {{DATA, 16, false}, {DESC + 16 * 6, 16, true}},  /* ring slot 6 */
+      {{DATA, 16, false}, {DRV_EVT, 1, true}},         /* driver event structure */
+      {{DATA, 16, false}, {DEV_EVT + 2, 2, true}},     /* device event structure */
+      {{DATA, 16, false}, {DATA + 15, 2, true}},       /* the list's readable buffer */
+      {{DESC + 16 * 3, 16, false}, {DATA, 1, true}},   /* readable, over the ring */
+      {{DEV_EVT, 4, false}, {DATA, 1, true}},          /* readable, device event */
+  };
+  for (unsigned k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    fx f;
+    fx_open(&f, 8, 0, 0);
+    add_list(&f, cases[k], 2, 0);
+    expect_pop_violation(&f, VSIM_CHK_PACKED_WRITE_OVERLAP);
+    fx_close(&f);
+  }
+  fx f;
+  fx_open(&f, 8, F_IND, 0);
+  tseg t[] = {{DATA, 16, false}, {IND + 16, 4, true}};
+  add_indirect(&f, IND, t, 2, 0, 0);
+  expect_pop_violation(&f, VSIM_CHK_PACKED_WRITE_OVERLAP);
+  fx_close(&f);
+  /* readable from the driver event structure is fine; adjacent is not overlapping */
+  fx_open(&f, 8, 0, 0);
+  tseg ok[] = {{DRV_EVT, 4, false}, {DATA, 12, false}, {DATA + 12, 1, true}};
+  add_list(&f, ok, 3, 0);
+  vsim_chain c;
+  CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &c), 1);
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
 static void test_bad_desc_addr(void) {
   fx f;
   const tseg bad[] = {
@@ -1384,7 +1421,7 @@ static void test_toctou(void) {
 static void test_mutant_used_id_range(void) {
   fx f;
   fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_RANGE));
-  tseg s[] = {{DATA, 4, false}, {DATA, 4, true}};
+  tseg s[] = {{DATA, 4, false}, {DATA + 64, 4, true}}; /* distinct: a writable buffer may not overlap a readable one */
   add_list(&f, s, 2, 1);
   CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
   CHECK_EQ(vsim_vqp_dev_push(&f.vq, 1, 0), 0);
@@ -2031,6 +2068,7 @@ int main(void) {
   RUN(test_bad_list_long);
   RUN(test_bad_partial);
   RUN(test_bad_rd_after_wr);
+  RUN(test_bad_write_overlap);
   RUN(test_bad_desc_addr);
   RUN(test_bad_ring_outside_memory);
   RUN(test_bad_indirect);

@@ -777,6 +777,71 @@ static void test_bad_rd_after_wr(void) {
   fx_close(&f);
 }
 
+
+/* A buffer the device would have to write although it must not: a writable
+ * one over a ring part of any guarded queue, over the chain's indirect table
+ * or over a readable buffer of the chain; a readable one over a used ring. */
+static void test_bad_write_overlap(void) {
+  struct { uint64_t addr; uint32_t len; bool write; } cases[] = {
+      {DESC + 16 * 5, 16, true},       /* a descriptor of the table (not this chain's) */
+      {AVAIL + 2, 2, true},            /* avail.idx */
+      {AVAIL + 4 + 2 * 8, 1, true},    /* used_event */
+      {USED + 4, 8, true},             /* used.ring[0] */
+      {USED + 4 + 8 * 8, 2, true},     /* avail_event */
+      {DATA + 2, 4, true},             /* the readable buffer of the chain */
+      {USED + 1, 4, false},            /* readable, over used.flags/idx */
+  };
+  for (unsigned k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    fx f;
+    fx_open(&f, 8, 0, 0);
+    desc(&f, 0, DATA, 16, NEXT, 1);
+    desc(&f, 1, cases[k].addr, cases[k].len, cases[k].write ? WR : 0, 0);
+    if (!cases[k].write) {
+      desc(&f, 1, cases[k].addr, cases[k].len, NEXT, 2);
+      desc(&f, 2, DATA + 64, 1, WR, 0);
+    }
+    avail_push(&f, 0);
+    expect_pop_violation(&f, VSIM_CHK_SPLIT_WRITE_OVERLAP);
+    CHECK_EQ(f.r.nfault, 0);
+    fx_close(&f);
+  }
+  /* the chain's own indirect table */
+  fx f;
+  fx_open(&f, 8, F_IND, 0);
+  put_desc(&f, IND, 0, DATA, 16, NEXT, 1);
+  put_desc(&f, IND, 1, IND + 8, 16, WR, 0);
+  desc(&f, 0, IND, 32, INDIR, 0);
+  avail_push(&f, 0);
+  expect_pop_violation(&f, VSIM_CHK_SPLIT_WRITE_OVERLAP);
+  fx_close(&f);
+  /* another queue's rings, through the device core's guard */
+  vsim_ring_part other[3] = {{0x1000, 128, 1, 0}, {0x1080, 22, 1, 1}, {0x10c0, 70, 1, 2}};
+  vsim_ring_guard g = {other, 3};
+  fx_open(&f, 8, 0, 0);
+  vsim_vq_dev_set_guard(&f.vq, &g);
+  desc(&f, 0, DATA, 16, NEXT, 1);
+  desc(&f, 1, 0x10c0 + 60, 4, WR, 0);
+  avail_push(&f, 0);
+  expect_pop_violation(&f, VSIM_CHK_SPLIT_WRITE_OVERLAP);
+  fx_close(&f);
+  /* adjacent is not overlapping: header right before the writable buffer,
+   * readable buffers over the descriptor table and the available ring, and
+   * many readable buffers around a writable one (the sorted search) */
+  fx_open(&f, 16, 0, 0);
+  desc(&f, 0, DATA, 16, NEXT, 1);
+  desc(&f, 1, DESC, 16, NEXT, 2);
+  desc(&f, 2, AVAIL, 4, NEXT, 3);
+  for (uint16_t i = 3; i < 12; i++) desc(&f, i, DATA + 0x1000 - 64u * i, 32, NEXT, (uint16_t)(i + 1));
+  desc(&f, 12, DATA + 16, 8, WR | NEXT, 13);
+  desc(&f, 13, DATA + 0x1000, 8, WR, 0);
+  avail_push(&f, 0);
+  vsim_chain c;
+  CHECK_EQ(vsim_vq_dev_pop(&f.vq, &c), 1);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(c.nseg, 14);
+  fx_close(&f);
+}
+
 static void test_bad_indirect(void) {
   fx f;
   /* not negotiated */
@@ -1437,6 +1502,7 @@ int main(void) {
   RUN(test_bad_desc_addr);
   RUN(test_bad_rd_after_wr);
   RUN(test_bad_indirect);
+  RUN(test_bad_write_overlap);
   RUN(test_toctou);
   RUN(test_mutant_used_id_range);
   RUN(test_mutant_used_len_over);
