@@ -71,6 +71,8 @@ typedef struct vsim_devcore {
   uint64_t refuse;       /* feature bits whose acceptance makes FEATURES_OK fail */
   uint64_t latency;      /* virtual time from pop to completion; 0 = at once */
   bool in_order_batch;   /* batch used entries when IN_ORDER is negotiated */
+  bool rings_scripted;   /* "device_scripted": dev.* steps act on the rings, this
+                            model reads none of them (not even notification data) */
   uint8_t status;
   uint32_t generation;
   uint8_t *config;       /* the model fills it; config_len bytes */

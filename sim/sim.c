@@ -760,6 +760,9 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_driver_on_stop(&s->drv, vsim_blk_drv_queue_stopped, &s->blk);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   if (sc->device_scripted) {
+    /* the built-in model keeps its registers but leaves the rings (and what a
+     * notification says about them) to the dev.* steps */
+    if (s->be.builtin) ((vsim_devcore *)s->be.backend.be)->rings_scripted = true;
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
     s->ds_on = true;
   }

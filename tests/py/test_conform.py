@@ -126,7 +126,7 @@ def test_builtin_blk_passes_cleanly(builtin_report):
     d, rep, out = builtin_report
     v = verdicts(rep)
     assert not set(v) & BAD, v
-    assert v.get("pass", 0) > 500 and v.get("reject", 0) > 100, v
+    assert v.get("pass", 0) > (50 if SANITIZED else 500) and v.get("reject", 0) > (40 if SANITIZED else 100), v
     # every suite ran, on both ring layouts, over the matrix and two seeds
     suites = {t["suite"] for t in rep["tests"]}
     assert {"init", "split-ring", "packed-ring", "notify", "reset", "mmio", "blk"} <= suites
