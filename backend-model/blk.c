@@ -52,6 +52,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "le.h"
 #include "blk.h"
 #include "virtio_compat.h"
@@ -348,7 +349,7 @@ static int xfer(vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
     if (n > len) n = len;
     if (n) {
       vsim_span sp;
-      if (vsim_arena_span(a, VSIM_SIDE_DEVICE, sg->gpa + so, n,
+      if (vsim_arena_view(a, VSIM_SIDE_DEVICE, sg->gpa + so, n,
                           to_guest ? VSIM_ACC_WRITE : VSIM_ACC_READ, &sp))
         return -1;
       if (to_guest)
@@ -497,14 +498,14 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
     int s = vsim_chain_locate(c, false, 0, &so);
     if (s >= 0) {
       uint8_t b = (uint8_t)~hdr[0];
-      vsim_arena_write(a, VSIM_SIDE_DEVICE, c->seg[s].gpa + so, &b, 1);
+      vsim_arena_put(a, VSIM_SIDE_DEVICE, c->seg[s].gpa + so, &b, 1);
     }
   }
   if (mut(m, VSIM_MUT_DEV_OOB)) {
     /* straddle the end of guest memory; the arena refuses and reports it */
     uint8_t junk[16];
     uint64_t size = vsim_arena_size(a);
-    vsim_arena_read(a, VSIM_SIDE_DEVICE, size >= 8 ? size - 8 : 0, junk, sizeof junk);
+    vsim_arena_get(a, VSIM_SIDE_DEVICE, size >= 8 ? size - 8 : 0, junk, sizeof junk);
   }
   if (mut(m, VSIM_MUT_DEV_BLK_BAD_STATUS)) st = 7;
   if (vsim_chain_write(c, a, status_off, &st, 1)) return -1;

@@ -23,14 +23,18 @@ __attribute__((format(printf, 4, 5))) static void report(vsim_checker *c, int ch
 
 /* Observers read guest memory directly (bounds-checked here): they are not a
  * side of the device/driver contract and must not trip the arena's fault sink. */
-static bool peek(const vsim_checker *c, uint64_t gpa, void *dst, uint64_t len) {
-  uint64_t size = vsim_arena_size(c->arena);
-  if (gpa > size || len > size - gpa) return false;
-  memcpy(dst, vsim_arena_base(c->arena) + gpa, len);
+static inline bool peek(const vsim_checker *c, uint64_t gpa, void *dst, uint64_t len) {
+  if (gpa > c->mem_size || len > c->mem_size - gpa) return false;
+  memcpy(dst, c->mem + gpa, len);
   return true;
 }
 
-static bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
+/* [gpa, gpa+len) lies inside guest memory: c->mem + gpa may be read. */
+static inline bool peek_ptr(const vsim_checker *c, uint64_t gpa, uint64_t len) {
+  return gpa <= c->mem_size && len <= c->mem_size - gpa;
+}
+
+static inline bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
   uint8_t b[2];
   if (!peek(c, gpa, b, 2)) return false;
   *v = (uint16_t)(b[0] | (b[1] << 8));
@@ -117,6 +121,9 @@ void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena
   c->sink = sink;
   c->arena = arena;
   c->mmio = mmio;
+  /* the arena never moves or changes size: looked up once, not per peek */
+  c->mem = vsim_arena_base(arena);
+  c->mem_size = vsim_arena_size(arena);
 }
 
 void vsim_checker_fini(vsim_checker *c) {
@@ -413,13 +420,24 @@ static void packed_track_used(const vsim_checker *c, vsim_chk_queue *q, uint16_t
  * must leave the used ones alone. O(size). */
 static void packed_verify(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
   if (!q->pd_state) return;
+  /* pd_bytes is kept equal to the whole ring after every verify (free
+   * descriptors included, though only the owned ones are judged), so one
+   * comparison of the ring tells whether anything changed at all: the common
+   * step (a publish already tracked, a reap) costs a memcmp, not a walk. */
+  const uint64_t ring_len = 16u * (uint64_t)q->size;
+  if (peek_ptr(c, q->desc, ring_len) && memcmp(c->mem + q->desc, q->pd_bytes, ring_len) == 0) return;
   bool reported = false;
   for (uint16_t off = 0; off < q->size; off++) {
     const uint8_t st = q->pd_state[off];
     uint8_t d[16];
-    if (st == PD_FREE || !pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) continue;
+    if (!pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) continue;
+    if (st == PD_FREE) {
+      memcpy(q->pd_bytes[off], d, 16); /* not judged: only kept in step */
+      continue;
+    }
     if (driver && st == PD_USED) {
       q->pd_state[off] = PD_FREE; /* taken back to be reused */
+      memcpy(q->pd_bytes[off], d, 16);
       continue;
     }
     if (!reported && st == (driver ? PD_AVAIL : PD_USED)) {
@@ -671,9 +689,20 @@ typedef struct raw_desc {
   uint16_t flags, next;
 } raw_desc;
 
-static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
-  for (uint64_t k = 0; k < n; k++) h = (h ^ p[k]) * UINT64_C(1099511628211);
-  return h;
+/* Fingerprints are compared only with themselves (never traced), so they mix
+ * whole words: a byte-wise hash cost more than the rest of a request. */
+static inline uint64_t mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * UINT64_C(0x100000001b3);
+  return h ^ (h >> 29);
+}
+
+/* Up to 64 bytes at gpa as eight words (zero-padded); false when unreadable. */
+static bool hash64(const vsim_checker *c, uint64_t gpa, uint32_t len, uint64_t *h) {
+  uint64_t w[8] = {0};
+  if (len > 64) len = 64;
+  if (!peek(c, gpa, w, len)) return false;
+  for (int k = 0; k < 8; k++) *h = mix(*h, w[k] + (uint64_t)k);
+  return true;
 }
 
 /* Hash one descriptor (16 bytes at gpa) and, when device-readable, the first
@@ -681,20 +710,18 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
 static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out) {
   uint8_t d[16];
   if (!peek(c, gpa, d, 16)) return false;
-  *h = fnv(*h, d, 16);
+  uint64_t w[2];
+  memcpy(w, d, 16);
+  *h = mix(mix(*h, w[0]), w[1]);
   out->addr = 0;
   for (int k = 0; k < 8; k++) out->addr |= (uint64_t)d[k] << (8 * k);
   out->len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
   out->flags = (uint16_t)(d[12] | (d[13] << 8));
   out->next = (uint16_t)(d[14] | (d[15] << 8));
-  if (!(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))) {
-    /* 64 bytes as eight words: the header of a request is what a buggy
-     * device scribbles on, and word-wise mixing keeps this O(1) and cheap */
-    uint64_t w[8] = {0};
-    uint32_t m = out->len < 64 ? out->len : 64;
-    if (peek(c, out->addr, w, m))
-      for (int k = 0; k < 8; k++) *h = (*h ^ w[k]) * UINT64_C(0x100000001b3) + (uint64_t)k;
-  }
+  if (!(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT)))
+    /* the header of a request is what a buggy device scribbles on; 64 bytes
+     * keep this O(1) per descriptor */
+    (void)hash64(c, out->addr, out->len, h);
   return true;
 }
 
@@ -762,9 +789,8 @@ static uint64_t packed_fingerprint(const vsim_checker *c, const vsim_chk_queue *
   uint64_t h = UINT64_C(1469598103934665603);
   for (unsigned i = 0; i < VSIM_CHECKER_PACKED_REGIONS; i++) {
     const struct vsim_chk_region *r = &q->regions[id][i];
-    uint8_t buf[64];
-    if (r->len && peek(c, r->gpa, buf, r->len)) h = fnv(h, buf, r->len);
-    h = fnv(h, (const uint8_t *)&r->len, sizeof r->len);
+    if (r->len) (void)hash64(c, r->gpa, r->len, &h);
+    h = mix(h, r->len);
   }
   return h | 1u; /* never 0: 0 marks "not fingerprinted" */
 }

@@ -12,8 +12,10 @@
  * work the same for any backend (only ACCESS-class checks need in-process).
  * Each event costs O(1), except a pop/used pair, which costs O(segments), a
  * packed publish, which costs O(descriptors published), and the end of an
- * actor's step, which costs O(queue size) per packed queue (every descriptor
- * that is available or used is compared with what it held when it became so).
+ * actor's step on a packed queue: one comparison of the whole ring with the
+ * copy kept of it (a memcmp), and only when something changed, a walk that
+ * compares every descriptor available or used with what it held when it
+ * became so.
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
@@ -66,6 +68,8 @@ typedef struct vsim_chk_queue {
 typedef struct vsim_checker {
   const vsim_host *sink;
   vsim_arena *arena;
+  const uint8_t *mem;       /* the arena's bytes and size, for unchecked-by-the-arena peeks */
+  uint64_t mem_size;
   const vsim_mmio *mmio;
   uint64_t offered, features;
   uint8_t status;           /* last status written by the driver */

@@ -17,6 +17,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "blk_drv.h"
 #include "checker.h"
 #include "devcore.h"
@@ -199,15 +200,7 @@ static bool driver_runnable(void *ctx, int id) {
 
 /* Forget the blk requests in flight on queue q (all queues when q < 0): after
  * a device or queue reset they will never complete. */
-static void drop_blk_requests_on(vsim_sim *s, int q) {
-  size_t n = (size_t)s->blk.nq * s->blk.qsize;
-  for (size_t i = 0; i < n; i++) {
-    vsim_blk_req *r = &s->blk.req[i];
-    if (q >= 0 && r->q != q) continue;
-    if (r->busy && r->data) vsim_driver_free(&s->drv, r->data, r->data_len);
-    r->busy = false;
-  }
-}
+static void drop_blk_requests_on(vsim_sim *s, int q) { vsim_blk_drv_drop(&s->blk, q); }
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
 
@@ -224,10 +217,10 @@ static void do_init(vsim_sim *s, bool until_driver_ok) {
 /* One descriptor as the driver wrote it; false when unreadable. */
 static bool raw_desc_read(vsim_sim *s, uint64_t gpa, uint64_t *addr, uint32_t *len,
                           uint16_t *flags, uint16_t *next) {
-  return vsim_arena_read64(s->arena, VSIM_SIDE_DRIVER, gpa, addr) == 0 &&
-         vsim_arena_read32(s->arena, VSIM_SIDE_DRIVER, gpa + 8, len) == 0 &&
-         vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, gpa + 12, flags) == 0 &&
-         vsim_arena_read16(s->arena, VSIM_SIDE_DRIVER, gpa + 14, next) == 0;
+  return vsim_arena_get64(s->arena, VSIM_SIDE_DRIVER, gpa, addr) == 0 &&
+         vsim_arena_get32(s->arena, VSIM_SIDE_DRIVER, gpa + 8, len) == 0 &&
+         vsim_arena_get16(s->arena, VSIM_SIDE_DRIVER, gpa + 12, flags) == 0 &&
+         vsim_arena_get16(s->arena, VSIM_SIDE_DRIVER, gpa + 14, next) == 0;
 }
 
 /* Device-writable bytes of an indirect table of `len` bytes (at most `max`
@@ -352,10 +345,10 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     case VSIM_OP_RAW_DESC: {
       if (!queue_usable(s, st, idx)) break;
       uint64_t base = s->drv.vq[st->queue].desc + 16u * (uint64_t)st->index;
-      vsim_arena_write64(a, VSIM_SIDE_DRIVER, base, st->addr);
-      vsim_arena_write32(a, VSIM_SIDE_DRIVER, base + 8, st->len);
-      vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 12, (uint16_t)st->flags);
-      vsim_arena_write16(a, VSIM_SIDE_DRIVER, base + 14, (uint16_t)st->next);
+      vsim_arena_put64(a, VSIM_SIDE_DRIVER, base, st->addr);
+      vsim_arena_put32(a, VSIM_SIDE_DRIVER, base + 8, st->len);
+      vsim_arena_put16(a, VSIM_SIDE_DRIVER, base + 12, (uint16_t)st->flags);
+      vsim_arena_put16(a, VSIM_SIDE_DRIVER, base + 14, (uint16_t)st->next);
       break;
     }
     case VSIM_OP_RAW_AVAIL: {
@@ -400,23 +393,23 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_RAW_AVAIL_IDX:
       if (queue_usable(s, st, idx))
-        vsim_arena_write16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail + 2, (uint16_t)st->value);
+        vsim_arena_put16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail + 2, (uint16_t)st->value);
       break;
     case VSIM_OP_RAW_AVAIL_FLAGS:
       if (queue_usable(s, st, idx))
-        vsim_arena_write16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail, (uint16_t)st->value);
+        vsim_arena_put16(a, VSIM_SIDE_DRIVER, s->drv.vq[st->queue].avail, (uint16_t)st->value);
       break;
     case VSIM_OP_RAW_USED_EVENT:
       if (queue_usable(s, st, idx)) {
         const vsim_vq_drv *vq = &s->drv.vq[st->queue];
-        vsim_arena_write16(a, VSIM_SIDE_DRIVER, vq->avail + 4 + 2u * vq->size, (uint16_t)st->value);
+        vsim_arena_put16(a, VSIM_SIDE_DRIVER, vq->avail + 4 + 2u * vq->size, (uint16_t)st->value);
       }
       break;
     case VSIM_OP_RAW_WRITE: {
       uint8_t *buf = malloc(st->data.len ? st->data.len : 1);
       if (!buf) break;
       vsim_data_expand(&st->data, buf);
-      if (vsim_arena_write(a, VSIM_SIDE_DRIVER, st->addr, buf, st->data.len))
+      if (vsim_arena_put(a, VSIM_SIDE_DRIVER, st->addr, buf, st->data.len))
         add_failure(s, "step %u (raw.write, line %u): address 0x%" PRIx64 "+%u outside guest memory",
                     idx, st->line, st->addr, st->data.len);
       free(buf);

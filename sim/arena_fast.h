@@ -1,0 +1,110 @@
+/* sim/arena_fast.h — the engine's inline path into guest memory.
+ *
+ * Owns: the layout of vsim_arena (arena.c and this header only), and inline
+ * twins of the checked accessors of <virtiosim/arena.h> for the engine's own
+ * modules (ring sides, device and driver models). A run makes a few dozen
+ * guest accesses per request; through the out-of-line API each one cost a
+ * call chain (scalar helper -> copy -> check -> memcpy) several times the
+ * access itself. The twins take the one case that covers nearly every access
+ * inline: an arena without a region table and a range inside it. Everything
+ * else (a region table, an access that faults) goes to arena.c, which stays
+ * the only way in for plugins.
+ * Must never: grant what arena.c would refuse, or report differently: the
+ * inline case is exactly the one vsim_arena_check grants without looking at
+ * regions, and a refused access is handed to arena.c to fail and report.
+ */
+#ifndef VSIM_ARENA_FAST_H
+#define VSIM_ARENA_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "le.h"
+#include "virtiosim/arena.h"
+
+typedef struct vsim_arena_region {
+  uint64_t base, len;
+  unsigned perm;
+} vsim_arena_region;
+
+struct vsim_arena {
+  uint8_t *mem;
+  uint64_t size;
+  unsigned nregions;               /* 0: the whole arena is RAM for both sides */
+  /* +1: the implicit all-RAM region takes a slot once regions are set */
+  vsim_arena_region regions[VSIM_ARENA_MAX_REGIONS + 1];
+  vsim_arena_fault_fn fault_fn;
+  void *fault_ctx;
+  uint64_t faults;
+};
+
+/* The plain case: no region table, and [gpa, gpa+len) inside the arena
+ * (written so that gpa + len is never computed: a hostile gpa may wrap). */
+static inline bool vsim_arena_plain(const vsim_arena *a, uint64_t gpa, uint64_t len) {
+  return a->nregions == 0 && gpa <= a->size && len <= a->size - gpa;
+}
+
+/* vsim_arena_check */
+static inline bool vsim_arena_ok(const vsim_arena *a, enum vsim_side side, uint64_t gpa,
+                                 uint64_t len, unsigned access) {
+  return vsim_arena_plain(a, gpa, len) || vsim_arena_check(a, side, gpa, len, access);
+}
+
+/* vsim_arena_read / vsim_arena_write */
+static inline int vsim_arena_get(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
+                                 uint64_t len) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_read(a, side, gpa, dst, len);
+  if (len) memcpy(dst, a->mem + gpa, (size_t)len);
+  return 0;
+}
+
+static inline int vsim_arena_put(vsim_arena *a, enum vsim_side side, uint64_t gpa,
+                                 const void *src, uint64_t len) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_write(a, side, gpa, src, len);
+  if (len) memcpy(a->mem + gpa, src, (size_t)len);
+  return 0;
+}
+
+/* vsim_arena_span */
+static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
+                                  unsigned access, vsim_span *out) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_span(a, side, gpa, len, access, out);
+  out->ptr = a->mem + gpa;
+  out->gpa = gpa;
+  out->len = len;
+  return 0;
+}
+
+/* vsim_arena_read16/32/64 and vsim_arena_write16/32/64 (little-endian) */
+static inline int vsim_arena_get16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t *v) {
+  if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_read16(a, side, gpa, v);
+  *v = vsim_le_ld16(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_get32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t *v) {
+  if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_read32(a, side, gpa, v);
+  *v = vsim_le_ld32(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_get64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
+  if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_read64(a, side, gpa, v);
+  *v = vsim_le_ld64(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_put16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t v) {
+  if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_write16(a, side, gpa, v);
+  vsim_le_st16(a->mem + gpa, v);
+  return 0;
+}
+static inline int vsim_arena_put32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t v) {
+  if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_write32(a, side, gpa, v);
+  vsim_le_st32(a->mem + gpa, v);
+  return 0;
+}
+static inline int vsim_arena_put64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t v) {
+  if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_write64(a, side, gpa, v);
+  vsim_le_st64(a->mem + gpa, v);
+  return 0;
+}
+
+#endif
