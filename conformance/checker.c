@@ -160,7 +160,7 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
     c->refused = false;
     for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
       c->q[i].ready = false;
-      c->q[i].kick_open = c->q[i].irq_open = false;
+      c->q[i].kick_open = c->q[i].irq_open = c->q[i].irq_held = false;
     }
     return;
   }
@@ -344,7 +344,8 @@ static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
 }
 
 static void close_irq(vsim_checker *c, int qi, vsim_chk_queue *q) {
-  if (q->irq_open && q->irq_need && !q->irq_sent)
+  /* a held (coalesced) interrupt covers the window: it is late, not lost */
+  if (q->irq_open && q->irq_need && !q->irq_sent && !q->irq_held)
     report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
            "used.idx moved %u -> %u past the driver's event point, no interrupt",
            q->irq_old, q->irq_new);
@@ -669,6 +670,13 @@ static void on_irq(vsim_checker *c, int qi) {
   /* an interrupt before DRIVER_OK is always after a reset here (every
    * initialisation starts with one): reset.dev-silent above judges it */
   vsim_chk_queue *q = queue(c, qi);
+  if (q && q->irq_held) {
+    /* the held interrupt, sent at last: it answers a window that asked for
+     * it, whatever the windows since then say */
+    q->irq_held = false;
+    q->irq_sent = true;
+    return;
+  }
   if (!q || !q->irq_open) return;
   if (!q->irq_need && !q->irq_sent)
     report(c, VSIM_CHK_NOTIFY_DEV_SPURIOUS, qi,
@@ -810,6 +818,7 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
 
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
+  if (q && q->irq_held) q->irq_held_count++;
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
   if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
   uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id);
@@ -832,7 +841,7 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
     case VSIM_EV_QUEUE_RESET:
       if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES) {
         c->q[ev->q].ready = false;
-        c->q[ev->q].kick_open = c->q[ev->q].irq_open = false;
+        c->q[ev->q].kick_open = c->q[ev->q].irq_open = c->q[ev->q].irq_held = false;
         c->q[ev->q].reset = true;
       }
       break;
@@ -854,7 +863,18 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       queue_reset_silence(c, ev->q, "sent a used-buffer notification");
       on_irq(c, ev->q);
       break;
+    case VSIM_EV_IRQ_HOLD:
+      if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES && c->q[ev->q].ready) {
+        vsim_chk_queue *q = &c->q[ev->q];
+        q->irq_held = true;
+        q->irq_held_k = (uint32_t)ev->a;
+        q->irq_held_due = ev->b;
+        q->irq_held_count = (uint32_t)ev->c;
+      }
+      break;
     case VSIM_EV_NEEDS_RESET:
+      /* a device in NEEDS_RESET serves nothing more: what it held is dropped */
+      for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) c->q[i].irq_held = false;
       if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
         c->nr_open = true;
         c->nr_notified = false;
@@ -864,12 +884,31 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
   }
 }
 
+/* The end of a step of queue qi's worker: a held interrupt whose release
+ * condition it announced has come (enough completions, or its due time) must
+ * have been sent in this step. Judged only at the device's own steps: under
+ * the random policy the worker may not run at the due time, which is the
+ * scheduler's doing, not the device's. */
+static void held_irq_deadline(vsim_checker *c, int qi, vsim_chk_queue *q) {
+  if (!q->irq_held) return;
+  const uint64_t now = c->sink->now ? c->sink->now(c->sink->ctx) : 0;
+  if (q->irq_held_count < q->irq_held_k && now < q->irq_held_due) return;
+  report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
+         "held (coalesced) interrupt not sent: %u completions of %u, time %llu of %llu",
+         q->irq_held_count, q->irq_held_k, (unsigned long long)now,
+         (unsigned long long)q->irq_held_due);
+  q->irq_held = false;
+}
+
 void vsim_checker_actor_end(vsim_checker *c, int actor) {
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready) continue;
     if (actor == 0) close_kick(c, i, q);
-    else if (actor == i + 1) close_irq(c, i, q);
+    else if (actor == i + 1) {
+      close_irq(c, i, q);
+      held_irq_deadline(c, i, q);
+    }
     if (actor == 0 || actor == i + 1) packed_verify(c, i, q, actor == 0);
   }
   if (actor != 0 && c->nr_open) {

@@ -44,6 +44,12 @@ typedef struct vsim_chk_queue {
   /* the interrupt decision window opened by the last used publish */
   bool irq_open, irq_need, irq_sent;
   uint16_t irq_old, irq_new;
+  /* an interrupt the device holds (coalescing, VSIM_EV_IRQ_HOLD): it stands
+   * for every window until it is sent, and must be sent by the device's first
+   * step with irq_held_count >= irq_held_k or the clock at irq_held_due */
+  bool irq_held;
+  uint32_t irq_held_k, irq_held_count;
+  uint64_t irq_held_due;
   /* readable-buffer fingerprints of chains in flight, by head (buffer id) */
   uint64_t *fingerprint; /* [size] */
   /* packed: the regions fingerprinted for list `id` (the ring descriptors

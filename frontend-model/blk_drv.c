@@ -305,7 +305,8 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   unsigned nout = n;
   n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
   segs[n++] = (vsim_seg){hdr + 16, 1, true};
-  *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st};
+  *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
+                      b->sink->now ? b->sink->now(b->sink->ctx) : 0};
   slot_set(b, r, true);
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
   if (head < 0) {
@@ -404,6 +405,11 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   uint8_t status = 0xff;
   vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
   b->completed++;
+  if (b->sink->now) {
+    uint64_t lat = b->sink->now(b->sink->ctx) - r->submitted_at;
+    b->latency_total += lat;
+    if (lat > b->latency_max) b->latency_max = lat;
+  }
   d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, r->step_index, status, r->type, 0);
   char msg[VSIM_VIOLATION_DETAIL_MAX];
   if (status > VIRTIO_BLK_S_UNSUPP) {

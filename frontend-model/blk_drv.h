@@ -32,6 +32,7 @@ typedef struct vsim_blk_req {
   uint64_t out_len;    /* the device-readable part of data (payload after the header) */
   uint32_t step_index;
   const vsim_step *step;
+  uint64_t submitted_at; /* virtual time of the submission */
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {
@@ -48,6 +49,8 @@ typedef struct vsim_blk_drv {
   uint8_t *shadow;         /* capacity*512 bytes, or NULL if too large */
   uint8_t *known;          /* per sector: 0 unknown, 1 written, 2 zeroed */
   uint64_t completed;
+  uint64_t latency_total;  /* virtual time from submission to completion, summed */
+  uint64_t latency_max;
   uint64_t pattern_stream; /* counter for data patterns */
 } vsim_blk_drv;
 

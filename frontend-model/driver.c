@@ -324,8 +324,22 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
   int head = d->packed ? vsim_vq_pdrv_add(&d->pvq[q], segs, nout, nin, token)
                        : vsim_vq_drv_add(&d->vq[q], segs, nout, nin, token);
   if (head < 0) return head;
-  vsim_driver_kick_if_needed(d, q);
+  if (d->batching)
+    d->kick_owed |= UINT64_C(1) << q; /* q < VSIM_DRV_MAX_QUEUES = 64 */
+  else
+    vsim_driver_kick_if_needed(d, q);
   return head;
+}
+
+void vsim_driver_batch_begin(vsim_driver *d) { d->batching = true; }
+
+void vsim_driver_batch_end(vsim_driver *d) {
+  d->batching = false;
+  for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES && d->kick_owed; q++) {
+    if (!((d->kick_owed >> q) & 1u)) continue;
+    d->kick_owed &= ~(UINT64_C(1) << q);
+    vsim_driver_kick_if_needed(d, q);
+  }
 }
 
 static unsigned reap(vsim_driver *d, uint16_t q) {

@@ -500,12 +500,14 @@ static void test_error_missing_required(void) {
 static void test_error_positions_with_escapes(void) {
   EXPECT_ERR("{\"n\\u0061me\": \"t\", \"device\": \"blk\", \"steps\": [], \"\\u00e9t\\u00e9\": 1}",
              "t.json:1:67: field '?\?t?\?': unknown field (allowed here: name, description, device, transport, ring, "
-             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
+             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
+             "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
              "accept_features, refuse_features, driver_poll, auto_init, mutants, memory, device_config, steps, expect)");
   /* "é" is one column, as in jansson's own messages. */
   EXPECT_ERR("{\"name\": \"\xc3\xa9\", \"device\": \"blk\", \"steps\": [], \"x'y\": 1}",
              "t.json:1:52: field 'x?y': unknown field (allowed here: name, description, device, transport, ring, "
-             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
+             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
+             "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
              "accept_features, refuse_features, driver_poll, auto_init, mutants, memory, device_config, steps, expect)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [\n\t{\"op\": \"a\\\"b\"}]}",
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
