@@ -100,6 +100,8 @@ static inline bool ring_addr(uint64_t base, uint64_t off, uint64_t *gpa) {
 static int ring_read(vsim_vq_dev *vq, uint64_t base, uint64_t off, void *dst, uint64_t len,
                      const char *what) {
   uint64_t gpa;
+  if (ring_addr(base, off, &gpa) && vsim_arena_plain(vq->arena, gpa, len))
+    return vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len); /* checked once */
   if (!ring_addr(base, off, &gpa) ||
       !vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_READ))
     return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,
@@ -113,6 +115,8 @@ static int ring_read(vsim_vq_dev *vq, uint64_t base, uint64_t off, void *dst, ui
 /* One write into the used ring (device-owned, driver-placed). */
 static int ring_write(vsim_vq_dev *vq, uint64_t off, const void *src, uint64_t len) {
   uint64_t gpa;
+  if (ring_addr(vq->used, off, &gpa) && vsim_arena_plain(vq->arena, gpa, len))
+    return vsim_arena_put(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len); /* checked once */
   if (!ring_addr(vq->used, off, &gpa) ||
       !vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_WRITE))
     return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,

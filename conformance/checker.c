@@ -7,6 +7,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
+#include "le.h"
 #include "virtio_compat.h"
 #include "checker.h"
 #include "virtiosim/checks.h"
@@ -37,7 +39,7 @@ static inline bool peek_ptr(const vsim_checker *c, uint64_t gpa, uint64_t len) {
 static inline bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
   uint8_t b[2];
   if (!peek(c, gpa, b, 2)) return false;
-  *v = (uint16_t)(b[0] | (b[1] << 8));
+  *v = vsim_le_ld16(b);
   return true;
 }
 
@@ -99,7 +101,7 @@ static uint16_t packed_step(uint16_t pos, uint32_t k, uint16_t size) {
  * available, not yet used), the driver (used, not yet made available again). */
 enum { PD_FREE = 0, PD_AVAIL = 1, PD_USED = 2 };
 
-static uint16_t pd_flags(const uint8_t d[16]) { return (uint16_t)(d[14] | (d[15] << 8)); }
+static uint16_t pd_flags(const uint8_t d[16]) { return vsim_le_ld16(d + 14); }
 
 /* AVAIL == USED == wrap: used in the lap `wrap`; AVAIL == wrap != USED: available in it. */
 static bool pd_used_in(uint16_t flags, bool wrap) {
@@ -113,6 +115,14 @@ static bool pd_avail_in(uint16_t flags, bool wrap) {
 
 static bool pd_read(const vsim_checker *c, const vsim_chk_queue *q, uint16_t off, uint8_t d[16]) {
   return off < q->size && peek(c, q->desc + 16u * off, d, 16);
+}
+
+/* Stop the arena's write watch of a packed queue's ring and free its bits. */
+static void unwatch(vsim_checker *c, vsim_chk_queue *q) {
+  if (q->pd_watched) vsim_arena_watch_remove(c->arena, q->pd_dirty);
+  free(q->pd_dirty);
+  q->pd_dirty = NULL;
+  q->pd_watched = false;
 }
 
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
@@ -133,6 +143,7 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].regions);
     free(c->q[i].pd_state);
     free(c->q[i].pd_bytes);
+    unwatch(c, &c->q[i]);
     free(c->q[i].io_id);
     free(c->q[i].io_start);
     free(c->q[i].io_ndesc);
@@ -301,6 +312,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->regions);
   free(q->pd_state);
   free(q->pd_bytes);
+  unwatch(c, q);
   free(q->io_id);
   free(q->io_start);
   free(q->io_ndesc);
@@ -319,6 +331,13 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
     /* the driver zeroed the ring before enabling the queue: nothing is owned */
     q->pd_state = calloc(size, 1);
     q->pd_bytes = calloc(size, sizeof *q->pd_bytes);
+    /* the arena says which descriptors were written since the last look;
+     * everything counts as written at first */
+    q->pd_dirty = calloc((size + 63u) / 64u, sizeof *q->pd_dirty);
+    if (q->pd_dirty && vsim_arena_watch_add(c->arena, desc, 16u * (uint64_t)size, q->pd_dirty) == 0) {
+      q->pd_watched = true;
+      for (uint16_t i = 0; i < size; i++) q->pd_dirty[i / 64u] |= UINT64_C(1) << (i % 64u);
+    }
     if (has(c, VIRTIO_F_IN_ORDER)) {
       q->io_id = calloc(size, sizeof *q->io_id);
       q->io_start = calloc(size, sizeof *q->io_start);
@@ -419,44 +438,64 @@ static void packed_track_used(const vsim_checker *c, vsim_chk_queue *q, uint16_t
  * used ones (it takes them back) but not the available ones; the device may
  * write used descriptors over the available ones (its publish says so), but
  * must leave the used ones alone. O(size). */
+/* One descriptor at the end of a step (see packed_verify). */
+static void verify_desc(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t off, bool driver,
+                        bool *reported) {
+  const uint8_t st = q->pd_state[off];
+  uint8_t d[16];
+  if (!pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) return;
+  if (st == PD_FREE) {
+    memcpy(q->pd_bytes[off], d, 16); /* not judged: only kept in step */
+    return;
+  }
+  if (driver && st == PD_USED) {
+    q->pd_state[off] = PD_FREE; /* taken back to be reused */
+    memcpy(q->pd_bytes[off], d, 16);
+    return;
+  }
+  if (!*reported && st == (driver ? PD_AVAIL : PD_USED)) {
+    if (driver)
+      report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
+             "driver changed ring descriptor %u (flags 0x%04x -> 0x%04x) while it was available, "
+             "before the device used it",
+             off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+    else
+      report(c, VSIM_CHK_PACKED_DEV_USED_CHANGED, qi,
+             "device changed ring descriptor %u (flags 0x%04x -> 0x%04x) after marking it used",
+             off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+    *reported = true;
+  }
+  /* once per change: a device writing an available descriptor outside
+   * its publish is not this rule's, and must not be blamed on the driver */
+  memcpy(q->pd_bytes[off], d, 16);
+}
+
+/* The end of an actor's step: every descriptor still owned by the other side
+ * must read as it did when it changed hands. The driver may change the
+ * used ones (it takes them back) but not the available ones; the device may
+ * write used descriptors over the available ones (its publish says so), but
+ * must leave the used ones alone. pd_bytes is kept equal to the whole ring
+ * after every look (free descriptors included, though only owned ones are
+ * judged), so only descriptors written since the last look can differ: the
+ * arena's write watch names them, in ring order. Without it (no watch slot,
+ * or a span over the ring was handed out: writes through it go unseen), one
+ * memcmp of the ring says whether anything changed, and a walk finds what. */
 static void packed_verify(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
   if (!q->pd_state) return;
-  /* pd_bytes is kept equal to the whole ring after every verify (free
-   * descriptors included, though only the owned ones are judged), so one
-   * comparison of the ring tells whether anything changed at all: the common
-   * step (a publish already tracked, a reap) costs a memcmp, not a walk. */
+  bool reported = false;
+  if (q->pd_watched && !vsim_arena_watch_lost(c->arena)) {
+    const uint32_t words = (q->size + 63u) / 64u;
+    for (uint32_t w = 0; w < words; w++)
+      while (q->pd_dirty[w]) {
+        const uint16_t off = (uint16_t)(w * 64u + (uint32_t)__builtin_ctzll(q->pd_dirty[w]));
+        q->pd_dirty[w] &= q->pd_dirty[w] - 1;
+        if (off < q->size) verify_desc(c, qi, q, off, driver, &reported);
+      }
+    return;
+  }
   const uint64_t ring_len = 16u * (uint64_t)q->size;
   if (peek_ptr(c, q->desc, ring_len) && memcmp(c->mem + q->desc, q->pd_bytes, ring_len) == 0) return;
-  bool reported = false;
-  for (uint16_t off = 0; off < q->size; off++) {
-    const uint8_t st = q->pd_state[off];
-    uint8_t d[16];
-    if (!pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) continue;
-    if (st == PD_FREE) {
-      memcpy(q->pd_bytes[off], d, 16); /* not judged: only kept in step */
-      continue;
-    }
-    if (driver && st == PD_USED) {
-      q->pd_state[off] = PD_FREE; /* taken back to be reused */
-      memcpy(q->pd_bytes[off], d, 16);
-      continue;
-    }
-    if (!reported && st == (driver ? PD_AVAIL : PD_USED)) {
-      if (driver)
-        report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
-               "driver changed ring descriptor %u (flags 0x%04x -> 0x%04x) while it was available, "
-               "before the device used it",
-               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
-      else
-        report(c, VSIM_CHK_PACKED_DEV_USED_CHANGED, qi,
-               "device changed ring descriptor %u (flags 0x%04x -> 0x%04x) after marking it used",
-               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
-      reported = true;
-    }
-    /* once per change: a device writing an available descriptor outside
-     * its publish is not this rule's, and must not be blamed on the driver */
-    memcpy(q->pd_bytes[off], d, 16);
-  }
+  for (uint16_t off = 0; off < q->size; off++) verify_desc(c, qi, q, off, driver, &reported);
 }
 
 /* ---- packed IN_ORDER: the batches in the used descriptors ---- */
@@ -522,7 +561,7 @@ static void packed_in_order_used(vsim_checker *c, int qi, vsim_chk_queue *q, uin
       q->io_lost = true;
       break;
     }
-    const uint16_t id = (uint16_t)(d[12] | (d[13] << 8));
+    const uint16_t id = vsim_le_ld16(d + 12);
     uint32_t k = 0, span = 0;
     for (; k < q->io_count; k++) {
       const uint16_t j = (uint16_t)((h + k) % q->size);
@@ -707,8 +746,13 @@ static inline uint64_t mix(uint64_t h, uint64_t w) {
 /* Up to 64 bytes at gpa as eight words (zero-padded); false when unreadable. */
 static bool hash64(const vsim_checker *c, uint64_t gpa, uint32_t len, uint64_t *h) {
   uint64_t w[8] = {0};
-  if (len > 64) len = 64;
-  if (!peek(c, gpa, w, len)) return false;
+  if (len >= 64) {
+    /* the usual case (a data buffer): a fixed-size copy the compiler inlines */
+    if (!peek_ptr(c, gpa, 64)) return false;
+    memcpy(w, c->mem + gpa, 64);
+  } else if (!peek(c, gpa, w, len)) {
+    return false;
+  }
   for (int k = 0; k < 8; k++) *h = mix(*h, w[k] + (uint64_t)k);
   return true;
 }
@@ -721,11 +765,10 @@ static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc
   uint64_t w[2];
   memcpy(w, d, 16);
   *h = mix(mix(*h, w[0]), w[1]);
-  out->addr = 0;
-  for (int k = 0; k < 8; k++) out->addr |= (uint64_t)d[k] << (8 * k);
-  out->len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
-  out->flags = (uint16_t)(d[12] | (d[13] << 8));
-  out->next = (uint16_t)(d[14] | (d[15] << 8));
+  out->addr = vsim_le_ld64(d);
+  out->len = vsim_le_ld32(d + 8);
+  out->flags = vsim_le_ld16(d + 12);
+  out->next = vsim_le_ld16(d + 14);
   if (!(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT)))
     /* the header of a request is what a buggy device scribbles on; 64 bytes
      * keep this O(1) per descriptor */
@@ -771,19 +814,17 @@ static void packed_note_regions(const vsim_checker *c, vsim_chk_queue *q, uint16
   for (uint32_t k = 0; k < q->size && off < q->size && n < VSIM_CHECKER_PACKED_REGIONS; k++) {
     uint8_t d[16];
     if (!peek(c, q->desc + 16u * off, d, 16)) break;
-    uint64_t addr = 0;
-    for (int b = 0; b < 8; b++) addr |= (uint64_t)d[b] << (8 * b);
-    uint32_t len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
-    uint16_t flags = (uint16_t)(d[14] | (d[15] << 8));
+    const uint64_t addr = vsim_le_ld64(d);
+    const uint32_t len = vsim_le_ld32(d + 8);
+    const uint16_t flags = vsim_le_ld16(d + 14);
     if (flags & VRING_DESC_F_INDIRECT) {
       r[n++] = (struct vsim_chk_region){addr, len < 64 ? len : 64};
       for (uint32_t e = 0; e < len / 16u && e < q->size && n < VSIM_CHECKER_PACKED_REGIONS; e++) {
         uint8_t t[16];
         if (!peek(c, addr + 16u * e, t, 16)) break;
-        uint64_t ta = 0;
-        for (int b = 0; b < 8; b++) ta |= (uint64_t)t[b] << (8 * b);
-        uint32_t tl = (uint32_t)t[8] | ((uint32_t)t[9] << 8) | ((uint32_t)t[10] << 16) | ((uint32_t)t[11] << 24);
-        if (!((t[14] | (t[15] << 8)) & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){ta, tl < 64 ? tl : 64};
+        const uint64_t ta = vsim_le_ld64(t);
+        const uint32_t tl = vsim_le_ld32(t + 8);
+        if (!(vsim_le_ld16(t + 14) & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){ta, tl < 64 ? tl : 64};
       }
       break;
     }

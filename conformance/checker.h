@@ -12,10 +12,11 @@
  * work the same for any backend (only ACCESS-class checks need in-process).
  * Each event costs O(1), except a pop/used pair, which costs O(segments), a
  * packed publish, which costs O(descriptors published), and the end of an
- * actor's step on a packed queue: one comparison of the whole ring with the
- * copy kept of it (a memcmp), and only when something changed, a walk that
- * compares every descriptor available or used with what it held when it
- * became so.
+ * actor's step on a packed queue, which costs O(descriptors written in the
+ * step): the arena watches the ring for writes, and only those descriptors
+ * are compared with what they held when they became available or used (when
+ * the watch is lost, a span over the ring having been handed out, a memcmp of
+ * the whole ring, and a walk when it differs).
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
@@ -63,6 +64,8 @@ typedef struct vsim_chk_queue {
    * change, blamed on the actor whose step made it */
   uint8_t *pd_state;           /* [size] */
   uint8_t (*pd_bytes)[16];     /* [size] */
+  uint64_t *pd_dirty;          /* [size / 64, rounded up]: descriptors written since the last look */
+  bool pd_watched;             /* pd_dirty is the arena's write watch of the ring */
   /* packed with IN_ORDER: the lists the device popped and has not used, in
    * pop (= ring) order, and the device's used position they start at */
   uint16_t *io_id, *io_start, *io_ndesc; /* [size] each, a ring of io_count from io_head */

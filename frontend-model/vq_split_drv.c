@@ -38,6 +38,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include "arena_fast.h"
+#include "le.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "vq_split_drv.h"
@@ -123,6 +124,16 @@ static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
 static int write_desc(vsim_arena *a, uint64_t table, uint32_t i, uint64_t addr,
                       uint32_t len, uint16_t flags, uint16_t next) {
   uint64_t d = table + (uint64_t)i * DESC_SZ;
+  if (vsim_arena_plain(a, d, DESC_SZ)) {
+    /* the common case in one store; otherwise field by field, so that a
+     * table straddling a region edge gets exactly the fields it can hold */
+    uint8_t b[DESC_SZ];
+    vsim_le_st64(b + offsetof(struct vring_desc, addr), addr);
+    vsim_le_st32(b + offsetof(struct vring_desc, len), len);
+    vsim_le_st16(b + offsetof(struct vring_desc, flags), flags);
+    vsim_le_st16(b + offsetof(struct vring_desc, next), next);
+    return vsim_arena_put(a, VSIM_SIDE_DRIVER, d, b, DESC_SZ);
+  }
   if (vsim_arena_put64(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, addr), addr) ||
       vsim_arena_put32(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, len), len) ||
       vsim_arena_put16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, flags), flags) ||

@@ -112,6 +112,7 @@ int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_WRITE))
     return fault(a, side, gpa, len, VSIM_ACC_WRITE);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
+  vsim_arena_note(a, gpa, len);
   return 0;
 }
 
@@ -123,10 +124,59 @@ int vsim_arena_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t l
     out->len = 0;
     return fault(a, side, gpa, len, access);
   }
+  if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
   out->len = len;
   return 0;
+}
+
+/* ---- write watches ---- */
+
+static bool overlaps(const vsim_arena_watch *w, uint64_t gpa, uint64_t len) {
+  return len && gpa < w->base + w->len && gpa + len > w->base;
+}
+
+void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  for (unsigned i = 0; i < a->nwatch; i++) {
+    vsim_arena_watch *w = &a->watch[i];
+    if (!overlaps(w, gpa, len)) continue;
+    uint64_t lo = gpa > w->base ? gpa - w->base : 0;
+    uint64_t hi = gpa + len < w->base + w->len ? gpa + len - w->base : w->len; /* exclusive */
+    for (uint64_t g = lo / VSIM_ARENA_WATCH_GRAIN; g <= (hi - 1) / VSIM_ARENA_WATCH_GRAIN; g++)
+      w->bits[g / 64] |= UINT64_C(1) << (g % 64);
+  }
+}
+
+void vsim_arena_note_span(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  for (unsigned i = 0; i < a->nwatch; i++)
+    if (overlaps(&a->watch[i], gpa, len)) a->watch_lost = true;
+}
+
+static void watch_bounds(vsim_arena *a) {
+  a->watch_lo = UINT64_MAX;
+  a->watch_hi = 0;
+  for (unsigned i = 0; i < a->nwatch; i++) {
+    if (a->watch[i].base < a->watch_lo) a->watch_lo = a->watch[i].base;
+    if (a->watch[i].base + a->watch[i].len > a->watch_hi) a->watch_hi = a->watch[i].base + a->watch[i].len;
+  }
+}
+
+int vsim_arena_watch_add(vsim_arena *a, uint64_t base, uint64_t len, uint64_t *bits) {
+  if (a->nwatch >= VSIM_ARENA_MAX_WATCHES || !bits || len == 0 || base > a->size || len > a->size - base)
+    return -1;
+  a->watch[a->nwatch++] = (vsim_arena_watch){base, len, bits};
+  watch_bounds(a);
+  return 0;
+}
+
+void vsim_arena_watch_remove(vsim_arena *a, const uint64_t *bits) {
+  for (unsigned i = 0; i < a->nwatch; i++)
+    if (a->watch[i].bits == bits) {
+      a->watch[i] = a->watch[--a->nwatch];
+      break;
+    }
+  watch_bounds(a);
 }
 
 /* Guest memory is little-endian; le.h assembles bytes explicitly so the
@@ -176,6 +226,7 @@ int vsim_arena_write16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_
   vsim_le_st16(b, v);
   if (vsim_arena_plain(a, gpa, 2)) {
     memcpy(a->mem + gpa, b, 2);
+    vsim_arena_note(a, gpa, 2);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 2);
@@ -186,6 +237,7 @@ int vsim_arena_write32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_
   vsim_le_st32(b, v);
   if (vsim_arena_plain(a, gpa, 4)) {
     memcpy(a->mem + gpa, b, 4);
+    vsim_arena_note(a, gpa, 4);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 4);
@@ -196,6 +248,7 @@ int vsim_arena_write64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_
   vsim_le_st64(b, v);
   if (vsim_arena_plain(a, gpa, 8)) {
     memcpy(a->mem + gpa, b, 8);
+    vsim_arena_note(a, gpa, 8);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 8);
