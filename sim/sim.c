@@ -1,9 +1,12 @@
 /* sim/sim.c — one simulation: wires scenario, arena, backend, transport,
  * driver model, checkers, scheduler and trace together, and runs it.
  *
- * Owns: the vsim_sim handle (virtiosim.h), the actors' step functions, fault
- * injection, stall detection (liveness), the end-of-run expectations, and the
- * violation list. Everything a run needs hangs off the handle.
+ * Owns: the vsim_sim handle (virtiosim.h), the actors' step functions
+ * (including the driver's batches of requests and the script's repeats), fault
+ * injection, stall detection (liveness) and the end of a polling run, the
+ * end-of-run expectations, and the violation list. Everything a run needs
+ * hangs off the handle; nothing is kept per request or per event unless a
+ * trace file is written (a run of any length needs the memory of one pass).
  * Must never: consult anything outside the scenario and the options (no clock,
  * no environment), so that a seed reproduces the run byte for byte.
  */
