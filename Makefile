@@ -3,7 +3,7 @@
 #   make run        build, the conformance suites against every built-in backend (out/report/),
 #                   and every scenario as written (out/summary.{json,txt})
 #   make test       build, C unit tests (normal and ASan+UBSan), determinism (gcc/clang, -O0/-O2), pytest
-#   make bench      benchmarks (bench/), figures in out/bench.json
+#   make bench      benchmarks (bench/): figures on stdout and in out/bench.json, chart out/bench-notify.svg
 #   make CC=clang   build with clang
 #   make install    PREFIX=/usr/local (and DESTDIR): public headers, libvirtiosim.{a,so}, the CLI, virtiosim.pc
 # Missing Debian packages are installed with apt-get (as root) by `make deps`,
@@ -114,11 +114,16 @@ test-py: python
 test: deps all test-c test-asan test-determinism test-py
 	@echo "make test: all green"
 
+# the conformance timings first: bench_blk folds out/bench_conform.json into out/bench.json
 bench: deps all
 	@mkdir -p out
 	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk $(BUILD)/bench/bench_conform
-	$(BUILD)/bench/bench_blk | tee out/bench.txt
-	$(BUILD)/bench/bench_conform | tee -a out/bench.txt
+	$(BUILD)/bench/bench_conform | tee out/bench.txt
+	$(BUILD)/bench/bench_blk | tee -a out/bench.txt
+
+$(BUILD)/bench/bench_blk: bench/bench_blk.c bench/chart.c bench/chart.h $(BUILD)/libvirtiosim.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibench -o $@ bench/bench_blk.c bench/chart.c $(BUILD)/libvirtiosim.a $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libvirtiosim.a
 	@mkdir -p $(dir $@)

@@ -38,6 +38,13 @@
  *  - A chain with fewer than 16 readable bytes or no writable byte cannot
  *    carry a request or its status: request returns -1 and the core sets
  *    DEVICE_NEEDS_RESET.
+ *  - Zero-copy (the default): data moves between the disk and the guest
+ *    buffers in place, through checked spans. The header (parsed from a
+ *    private copy, so a guest rewriting it cannot change the decision), the
+ *    status byte, GET_ID and discard payloads go through the model's own
+ *    buffers and count as copied (core.bytes_copied); every request byte
+ *    crossing between guest and device counts as moved (core.bytes_moved).
+ *    "zero_copy": false sends the data through a bounce buffer as well.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +59,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "le.h"
 #include "blk.h"
 #include "virtio_compat.h"
@@ -73,6 +81,8 @@ typedef struct vsim_blk {
   uint32_t seg_max, size_max; /* enforced when SEG_MAX / SIZE_MAX are negotiated */
   uint8_t serial[VIRTIO_BLK_ID_BYTES]; /* NUL-padded GET_ID answer */
   uint8_t *dwz;      /* max(max_discard_seg, max_wz_seg) segments, sized once */
+  bool zero_copy;    /* data moves in place through spans (default); false: through `bounce` */
+  uint8_t bounce[4096]; /* the copy mode's staging buffer */
 } vsim_blk;
 
 /* ---- small helpers ---- */
@@ -99,7 +109,7 @@ static inline bool mut(const vsim_blk *m, unsigned bit) {
 enum blk_key {
   K_CAPACITY, K_RO, K_BLK_SIZE, K_SEG_MAX, K_SIZE_MAX, K_SERIAL, K_IMAGE,
   K_MAX_DISCARD_SECTORS, K_MAX_DISCARD_SEG, K_MAX_WZ_SECTORS, K_MAX_WZ_SEG,
-  K_WZ_MAY_UNMAP, K__COUNT
+  K_WZ_MAY_UNMAP, K_ZERO_COPY, K__COUNT
 };
 
 static const char *const blk_key_names[K__COUNT] = {
@@ -115,6 +125,7 @@ static const char *const blk_key_names[K__COUNT] = {
     [K_MAX_WZ_SECTORS] = "max_write_zeroes_sectors",
     [K_MAX_WZ_SEG] = "max_write_zeroes_seg",
     [K_WZ_MAY_UNMAP] = "write_zeroes_may_unmap",
+    [K_ZERO_COPY] = "zero_copy",
 };
 
 typedef struct blk_opts {
@@ -127,6 +138,7 @@ typedef struct blk_opts {
   uint32_t max_discard_sectors, max_discard_seg;
   uint32_t max_wz_sectors, max_wz_seg;
   bool wz_may_unmap;
+  bool zero_copy;
 } blk_opts;
 
 /* Decimal only, no sign, no blanks: "-1" must not become 2^64-1 as strtoull
@@ -179,6 +191,7 @@ static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
   o->max_discard_seg = 16;
   o->max_wz_seg = 16;
   o->wz_may_unmap = true;
+  o->zero_copy = true;
   const uint64_t max_sectors = VSIM_BLK_MAX_BYTES / SECTOR;
 
   for (unsigned i = 0; i < p->config_count; i++) {
@@ -192,7 +205,7 @@ static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
                   "blk: unknown device_config key \"%s\" (known: capacity, ro, "
                   "blk_size, seg_max, size_max, serial, image, max_discard_sectors, "
                   "max_discard_seg, max_write_zeroes_sectors, max_write_zeroes_seg, "
-                  "write_zeroes_may_unmap)",
+                  "write_zeroes_may_unmap, zero_copy)",
                   key);
     if (o->seen[k]) return fail(err, errlen, "blk: device_config key \"%s\" given twice", key);
     o->seen[k] = true;
@@ -256,6 +269,9 @@ static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
       break;
     case K_WZ_MAY_UNMAP:
       if (bool_opt(key, val, &o->wz_may_unmap, err, errlen)) return -1;
+      break;
+    case K_ZERO_COPY:
+      if (bool_opt(key, val, &o->zero_copy, err, errlen)) return -1;
       break;
     case K__COUNT:
       break;
@@ -333,12 +349,52 @@ static void fill_config(vsim_blk *m, const blk_opts *o) {
 
 /* ---- requests ---- */
 
+/* Bytes through the device's own buffers (a header parsed from a private
+ * copy, a status byte, a bounce buffer) count as copied; every byte of a
+ * request that crosses between guest memory and the device counts as moved.
+ * Data moved through a span is moved, not copied: the model reads and writes
+ * the guest buffer where it lies (zero-copy). */
+static int copy_in(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint64_t off, void *dst,
+                   uint64_t len) {
+  if (vsim_chain_read(c, a, off, dst, len)) return -1;
+  m->core.bytes_copied += len;
+  m->core.bytes_moved += len;
+  return 0;
+}
+
+static int copy_out(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint64_t off, const void *src,
+                    uint64_t len) {
+  if (vsim_chain_write(c, a, off, src, len)) return -1;
+  m->core.bytes_copied += len;
+  m->core.bytes_moved += len;
+  return 0;
+}
+
+/* The copy mode of xfer ("zero_copy": false): the data goes through the
+ * bounce buffer, as in a device that cannot address guest memory directly. */
+static int xfer_copy(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
+                     uint8_t *disk, uint64_t len) {
+  for (uint64_t pos = 0; pos < len;) {
+    uint64_t n = len - pos < sizeof m->bounce ? len - pos : sizeof m->bounce;
+    if (to_guest) {
+      memcpy(m->bounce, disk + pos, n);
+      if (copy_out(m, a, c, off + pos, m->bounce, n)) return -1;
+    } else {
+      if (copy_in(m, a, c, off + pos, m->bounce, n)) return -1;
+      memcpy(disk + pos, m->bounce, n);
+    }
+    pos += n;
+  }
+  return 0;
+}
+
 /* Move `len` bytes between the disk and one part of the chain (the writable
  * part when to_guest), starting at byte `off` of that part. Zero-copy: each
  * guest segment is bounds-checked once as a span and copied with memcpy. */
-static int xfer(vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
+static int xfer(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
                 uint8_t *disk, uint64_t len) {
   if (len == 0) return 0;
+  if (!m->zero_copy) return xfer_copy(m, a, c, to_guest, off, disk, len);
   uint64_t so = 0;
   int i = vsim_chain_locate(c, to_guest, off, &so);
   if (i < 0) return -1;
@@ -349,13 +405,14 @@ static int xfer(vsim_arena *a, const vsim_chain *c, bool to_guest, uint64_t off,
     if (n > len) n = len;
     if (n) {
       vsim_span sp;
-      if (vsim_arena_span(a, VSIM_SIDE_DEVICE, sg->gpa + so, n,
+      if (vsim_arena_view(a, VSIM_SIDE_DEVICE, sg->gpa + so, n,
                           to_guest ? VSIM_ACC_WRITE : VSIM_ACC_READ, &sp))
         return -1;
       if (to_guest)
         memcpy(sp.ptr, disk, n);
       else
         memcpy(disk, sp.ptr, n);
+      m->core.bytes_moved += n;
       disk += n;
       len -= n;
     }
@@ -375,12 +432,12 @@ static uint8_t do_rw(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool out,
   if (!in_range(m, sector, data / SECTOR)) return VIRTIO_BLK_S_IOERR;
   uint8_t *at = m->disk + sector * SECTOR; /* < capacity*512 <= 1 GiB: no wrap */
   if (!out) {
-    if (xfer(a, c, true, 0, at, data)) return VIRTIO_BLK_S_IOERR;
+    if (xfer(m, a, c, true, 0, at, data)) return VIRTIO_BLK_S_IOERR;
     *written = (uint32_t)data; /* data < wr_bytes <= UINT32_MAX */
     return VIRTIO_BLK_S_OK;
   }
   if (m->ro && !mut(m, VSIM_MUT_DEV_BLK_RO_WRITE)) return VIRTIO_BLK_S_IOERR;
-  return xfer(a, c, false, HDR_LEN, at, data) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+  return xfer(m, a, c, false, HDR_LEN, at, data) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
 static uint8_t do_get_id(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint64_t data,
@@ -388,7 +445,7 @@ static uint8_t do_get_id(vsim_blk *m, vsim_arena *a, const vsim_chain *c, uint64
   /* the driver MUST give exactly 20 bytes; tolerate less or more by writing
    * what fits (the driver-side check reports the driver's mistake) */
   uint32_t n = data < VIRTIO_BLK_ID_BYTES ? (uint32_t)data : VIRTIO_BLK_ID_BYTES;
-  if (n && vsim_chain_write(c, a, 0, m->serial, n)) return VIRTIO_BLK_S_IOERR;
+  if (n && copy_out(m, a, c, 0, m->serial, n)) return VIRTIO_BLK_S_IOERR;
   *written = n;
   return VIRTIO_BLK_S_OK;
 }
@@ -405,7 +462,7 @@ static uint8_t do_dwz(vsim_blk *m, vsim_arena *a, const vsim_chain *c, bool disc
   if (n > max_seg) return VIRTIO_BLK_S_IOERR;
   /* one read of the whole payload: every decision below uses this copy, so a
    * guest rewriting a segment meanwhile cannot change the outcome halfway */
-  if (vsim_chain_read(c, a, HDR_LEN, m->dwz, n * DWZ_LEN)) return VIRTIO_BLK_S_IOERR;
+  if (copy_in(m, a, c, HDR_LEN, m->dwz, n * DWZ_LEN)) return VIRTIO_BLK_S_IOERR;
 
   const size_t o_sec = offsetof(struct virtio_blk_discard_write_zeroes, sector);
   const size_t o_num = offsetof(struct virtio_blk_discard_write_zeroes, num_sectors);
@@ -478,7 +535,7 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
   if (c->rd_bytes < HDR_LEN || c->wr_bytes < 1) return -1;
 
   uint8_t hdr[sizeof(struct virtio_blk_outhdr)];
-  if (vsim_chain_read(c, a, 0, hdr, sizeof hdr)) return -1;
+  if (copy_in(m, a, c, 0, hdr, sizeof hdr)) return -1;
   uint32_t type = vsim_le_ld32(hdr + offsetof(struct virtio_blk_outhdr, type));
   uint64_t sector = vsim_le_ld64(hdr + offsetof(struct virtio_blk_outhdr, sector));
   uint64_t status_off = c->wr_bytes - 1; /* the status is the last writable byte */
@@ -498,17 +555,17 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
     int s = vsim_chain_locate(c, false, 0, &so);
     if (s >= 0) {
       uint8_t b = (uint8_t)~hdr[0];
-      vsim_arena_write(a, VSIM_SIDE_DEVICE, c->seg[s].gpa + so, &b, 1);
+      vsim_arena_put(a, VSIM_SIDE_DEVICE, c->seg[s].gpa + so, &b, 1);
     }
   }
   if (mut(m, VSIM_MUT_DEV_OOB)) {
     /* straddle the end of guest memory; the arena refuses and reports it */
     uint8_t junk[16];
     uint64_t size = vsim_arena_size(a);
-    vsim_arena_read(a, VSIM_SIDE_DEVICE, size >= 8 ? size - 8 : 0, junk, sizeof junk);
+    vsim_arena_get(a, VSIM_SIDE_DEVICE, size >= 8 ? size - 8 : 0, junk, sizeof junk);
   }
   if (mut(m, VSIM_MUT_DEV_BLK_BAD_STATUS)) st = 7;
-  if (vsim_chain_write(c, a, status_off, &st, 1)) return -1;
+  if (copy_out(m, a, c, status_off, &st, 1)) return -1;
   *used_len = written + 1;
   return 0;
 }
@@ -620,6 +677,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
   /* the spec's RO MUST is keyed on the offered bit, so an override that
    * offers RO makes the disk read-only too */
   m->ro = o.ro || (m->core.offered & BIT(VIRTIO_BLK_F_RO));
+  m->zero_copy = o.zero_copy;
   fill_config(m, &o);
   out->ops = &vsim_devcore_ops;
   out->be = &m->core;

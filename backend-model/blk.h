@@ -24,9 +24,10 @@
 /* Create a virtio-blk device. device_config keys (all values are strings):
  * capacity, ro, blk_size, seg_max, size_max, serial, image,
  * max_discard_sectors, max_discard_seg, max_write_zeroes_sectors,
- * max_write_zeroes_seg, write_zeroes_may_unmap. On success out->ops is
- * &vsim_devcore_ops and out->be the model's device core; returns 0. On error
- * returns -1 with a message in err. */
+ * max_write_zeroes_seg, write_zeroes_may_unmap, zero_copy (default true:
+ * data moves in place through arena spans; false: through a bounce buffer).
+ * On success out->ops is &vsim_devcore_ops and out->be the model's device
+ * core; returns 0. On error returns -1 with a message in err. */
 int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *err,
                     unsigned errlen);
 

@@ -7,6 +7,7 @@
  * checked accessors on the device side — so a device that copies past what
  * the driver gave it is refused and reported, not a stray access.
  */
+#include "arena_fast.h"
 #include "chain.h"
 
 #include <stddef.h>
@@ -43,10 +44,10 @@ static int copy(const vsim_chain *c, vsim_arena *a, bool write, uint64_t off, ui
     if (n > len) n = len;
     int r;
     if (write) {
-      r = vsim_arena_write(a, VSIM_SIDE_DEVICE, s->gpa + off, src, n);
+      r = vsim_arena_put(a, VSIM_SIDE_DEVICE, s->gpa + off, src, n);
       src += n;
     } else {
-      r = vsim_arena_read(a, VSIM_SIDE_DEVICE, s->gpa + off, dst, n);
+      r = vsim_arena_get(a, VSIM_SIDE_DEVICE, s->gpa + off, dst, n);
       dst += n;
     }
     if (r) return -1;

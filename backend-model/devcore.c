@@ -41,6 +41,9 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->refuse = p->refuse_features;
   dc->latency = p->latency;
   dc->in_order_batch = p->in_order_batch;
+  dc->coalesce_count = p->irq_coalesce_count;
+  dc->coalesce_time = p->irq_coalesce_time;
+  dc->poll_period = p->poll_period;
   if (mut(dc, VSIM_MUT_DEV_NO_VERSION1)) dc->offered &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
   dc->nq = p->num_queues ? p->num_queues : 1;
   dc->qmax = p->queue_max_size ? p->queue_max_size : 256;
@@ -217,6 +220,11 @@ static int queue_go_live(vsim_devcore *dc, uint16_t i) {
     return -1;
   }
   q->vq_live = true;
+  if (dc->poll_period) {
+    /* a polling device never wants a kick: off from the start, for good */
+    ring_set_notify(q, false);
+    q->next_poll = dc->host->now(dc->host->ctx) + dc->poll_period;
+  }
   return 0;
 }
 
@@ -327,6 +335,15 @@ static bool may_serve(const vsim_devcore *dc, const vsim_devq *q) {
   return live_ok && !(dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) && q->vq_live;
 }
 
+/* A held interrupt whose time has come. */
+static bool irq_due(const vsim_devcore *dc, const vsim_devq *q) {
+  return q->irq_owed && q->irq_due <= dc->host->now(dc->host->ctx);
+}
+
+static bool poll_due(const vsim_devcore *dc, const vsim_devq *q) {
+  return dc->poll_period && q->next_poll <= dc->host->now(dc->host->ctx);
+}
+
 static bool dc_queue_runnable(void *be, uint16_t i) {
   vsim_devcore *dc = be;
   if (i >= dc->nq) return false;
@@ -334,15 +351,18 @@ static bool dc_queue_runnable(void *be, uint16_t i) {
   if (q->kicked) return true; /* even when it may not act: it drops the kick */
   /* a device that must not touch its queues has no work, whatever it holds */
   if (!may_serve(dc, q)) return false;
-  return (q->draining && can_hold(dc, q)) || held_due(dc, q);
+  return (q->draining && can_hold(dc, q)) || held_due(dc, q) || irq_due(dc, q) || poll_due(dc, q);
 }
 
 static uint64_t dc_queue_next_due(void *be, uint16_t i) {
   vsim_devcore *dc = be;
-  if (i >= dc->nq || !dc->q[i].held.count) return UINT64_MAX;
+  if (i >= dc->nq) return UINT64_MAX;
   if (dc->status & VIRTIO_CONFIG_S_NEEDS_RESET) return UINT64_MAX; /* held forever */
-  const vsim_held *h = &dc->q[i].held;
-  return h->due[h->head];
+  const vsim_devq *q = &dc->q[i];
+  uint64_t due = q->held.count ? q->held.due[q->held.head] : UINT64_MAX;
+  if (q->irq_owed && q->irq_due < due) due = q->irq_due;
+  if (dc->poll_period && q->vq_live && q->next_poll < due) due = q->next_poll;
+  return due;
 }
 
 /* Execute one request and write its used element. -1: the chain is unusable
@@ -351,7 +371,41 @@ static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
   uint32_t used_len = 0;
   if (dc->mops->request(dc->model, i, chain, &used_len) < 0) return -1;
   ring_push(&dc->q[i], chain->head, used_len);
+  dc->q[i].irq_completions++;
   return 0;
+}
+
+/* Publish what was pushed and send, hold or drop the used-buffer
+ * notification. Without coalescing the driver's suppression decides alone.
+ * With it, an interrupt the driver asked for becomes owed: it goes once
+ * coalesce_count completions have piled up since the last one, or when
+ * coalesce_time has passed since it was first held (the worker is runnable
+ * then: dc_queue_runnable, dc_queue_next_due). Owing survives later
+ * publishes whatever the driver's suppression says by then: it asked once,
+ * and a held notification is late, never dropped. */
+static void publish_and_notify(vsim_devcore *dc, vsim_devq *q, uint16_t i) {
+  bool need = ring_unpublished(q) && ring_publish(q);
+  if (!dc->coalesce_count) {
+    if (need) dc->host->interrupt(dc->host->ctx, i);
+    return;
+  }
+  const uint64_t now = dc->host->now(dc->host->ctx);
+  bool newly = need && !q->irq_owed;
+  if (newly) {
+    q->irq_owed = true;
+    q->irq_due = now + dc->coalesce_time;
+  }
+  if (q->irq_owed && (q->irq_completions >= dc->coalesce_count || now >= q->irq_due)) {
+    q->irq_owed = false;
+    q->irq_completions = 0;
+    dc->host->interrupt(dc->host->ctx, i);
+    return;
+  }
+  /* observers learn what the device owes and by when (checker: the held
+   * interrupt is not a missed one, and must come by then) */
+  if (newly)
+    dc->host->event(dc->host->ctx, VSIM_EV_IRQ_HOLD, i, dc->coalesce_count, q->irq_due,
+                    q->irq_completions, 0);
 }
 
 /* Keep a popped chain for `latency` units of virtual time. */
@@ -382,6 +436,13 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     q->draining = false;
     return 0;
   }
+  if (poll_due(dc, q)) {
+    /* a polling device looks at the ring on its own clock: drain what is
+     * there, with kicks still off */
+    q->next_poll = dc->host->now(dc->host->ctx) + dc->poll_period;
+    q->draining = true;
+    dc->host->event(dc->host->ctx, VSIM_EV_POLL, i, q->next_poll, 0, 0, 0);
+  }
   int done = 0;
   bool broken = false;
   vsim_held *h = &q->held;
@@ -398,7 +459,7 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     q->kicked = false;
     if (!q->draining) {
       q->draining = true;
-      ring_set_notify(q, false);
+      if (!dc->poll_period) ring_set_notify(q, false);
     }
   }
   while (!broken && q->draining && (uint32_t)done < budget && can_hold(dc, q)) {
@@ -409,6 +470,11 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
       break;
     }
     if (r == 0) {
+      if (dc->poll_period) {
+        /* kicks stay off: the next poll looks again */
+        q->draining = false;
+        break;
+      }
       ring_set_notify(q, true);
       int more = ring_more(q);
       if (more > 0) {
@@ -427,7 +493,7 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
     }
     done++;
   }
-  if (ring_unpublished(q) && ring_publish(q)) dc->host->interrupt(dc->host->ctx, i);
+  publish_and_notify(dc, q, i);
   if (broken) {
     q->draining = false;
     vsim_devcore_needs_reset(dc, i);

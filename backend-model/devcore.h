@@ -4,7 +4,11 @@
  * (including refusing FEATURES_OK and DEVICE_NEEDS_RESET), the config space with
  * its generation count, per-queue state and the device worker that drains a
  * queue (pop, hand the chain to the model, push, publish, interrupt), and
- * handing a VIRTIO_F_NOTIFICATION_DATA value to the ring it names. It
+ * handing a VIRTIO_F_NOTIFICATION_DATA value to the ring it names. Two
+ * performance mechanisms are options of the worker: interrupt coalescing (an
+ * interrupt the driver asked for is held, announced by VSIM_EV_IRQ_HOLD, and
+ * sent after K completions or T units of virtual time, whichever first) and
+ * polling (kicks disabled, the ring looked at every P units, VSIM_EV_POLL). It
  * implements vsim_backend_ops generically: a device model only supplies a
  * vsim_devmodel_ops table and its config bytes.
  * Must never: process a queue before DRIVER_OK or after DEVICE_NEEDS_RESET,
@@ -59,6 +63,11 @@ typedef struct vsim_devq {
   bool kicked;      /* a notification arrived and has not been served */
   bool draining;    /* notifications suppressed while the worker drains */
   vsim_held held;   /* used only when latency > 0 */
+  /* interrupt coalescing (see vsim_devcore.coalesce_count) */
+  bool irq_owed;            /* the driver asked for an interrupt the device holds */
+  uint32_t irq_completions; /* completions since the last interrupt */
+  uint64_t irq_due;         /* when the held interrupt goes at the latest */
+  uint64_t next_poll;       /* polling: when the device looks at the ring next */
 } vsim_devq;
 
 typedef struct vsim_devcore {
@@ -73,6 +82,18 @@ typedef struct vsim_devcore {
   bool in_order_batch;   /* batch used entries when IN_ORDER is negotiated */
   bool rings_scripted;   /* "device_scripted": dev.* steps act on the rings, this
                             model reads none of them (not even notification data) */
+  /* Interrupt coalescing (count 0: off): an interrupt the driver's
+   * suppression asks for is held until coalesce_count completions since the
+   * last interrupt, or coalesce_time after it was first held. */
+  uint32_t coalesce_count;
+  uint64_t coalesce_time;
+  /* Polling (0: off): kicks stay disabled from DRIVER_OK on, and the worker
+   * looks at each ring every poll_period units of virtual time. */
+  uint64_t poll_period;
+  /* Zero-copy accounting, kept by the model: bytes that went through the
+   * device's own buffers, and bytes of requests moved between guest memory
+   * and the device (headers, data, status). */
+  uint64_t bytes_copied, bytes_moved;
   uint8_t status;
   uint32_t generation;
   uint8_t *config;       /* the model fills it; config_len bytes */

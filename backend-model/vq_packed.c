@@ -64,6 +64,7 @@
  *   its positions are taken back, so that the publish (and its
  *   VSIM_EV_USED_PUBLISH) never announces used descriptors that are not there.
  */
+#include "arena_fast.h"
 #include "le.h"
 #include "vq_packed.h"
 
@@ -162,7 +163,7 @@ static int violate(vsim_vqp_dev *vq, int check, const char *fmt, ...) {
 static int guest_at(vsim_vqp_dev *vq, uint64_t base, uint64_t off, uint64_t len,
                     unsigned access, const char *what, uint64_t *gpa) {
   if (off > UINT64_MAX - base ||
-      !vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, base + off, len, access))
+      !vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, base + off, len, access))
     return violate(vq, VSIM_CHK_PACKED_DESC_ADDR,
                    "%s outside guest memory (or not %s by the device): 0x%llx+0x%llx "
                    "(%llu bytes)",
@@ -177,14 +178,14 @@ static int guest_read(vsim_vqp_dev *vq, uint64_t base, uint64_t off, void *dst, 
                       const char *what) {
   uint64_t gpa = 0;
   if (guest_at(vq, base, off, len, VSIM_ACC_READ, what, &gpa)) return -1;
-  return vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len) ? -1 : 0;
+  return vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len) ? -1 : 0;
 }
 
 static int guest_write(vsim_vqp_dev *vq, uint64_t base, uint64_t off, const void *src,
                        uint64_t len, const char *what) {
   uint64_t gpa = 0;
   if (guest_at(vq, base, off, len, VSIM_ACC_WRITE, what, &gpa)) return -1;
-  return vsim_arena_write(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len) ? -1 : 0;
+  return vsim_arena_put(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len) ? -1 : 0;
 }
 
 static int ring_write16(vsim_vqp_dev *vq, uint64_t base, uint64_t off, uint16_t v,
@@ -303,7 +304,7 @@ static int take(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len, bool wri
    * readable buffer in memory the device may not read is as bad as one
    * outside RAM. Zero-length elements are kept (harmless; they cannot extend
    * the walk, which is bounded by descriptors, not bytes). */
-  if (!vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, addr, len,
+  if (!vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, addr, len,
                         write ? VSIM_ACC_WRITE : VSIM_ACC_READ)) {
     const char *why = len && addr + len - 1 < addr ? "wraps the address space"
                                                    : "is outside guest memory or not accessible";
@@ -346,7 +347,7 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
                    "indirect table len %u (ring offset %u): not a non-zero multiple of 16 "
                    "of at most %u entries",
                    len, off, size);
-  if (!vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, addr, len, VSIM_ACC_READ))
+  if (!vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, addr, len, VSIM_ACC_READ))
     return violate(vq, VSIM_CHK_PACKED_DESC_ADDR, "indirect table 0x%llx+%u (ring offset %u) %s",
                    (unsigned long long)addr, len, off,
                    addr + len < addr ? "wraps the address space" : "is outside guest memory");
@@ -356,7 +357,7 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
   for (uint32_t i = 0; i < n; i++) {
     uint8_t e[DESC_SIZE];
     /* the whole table was checked readable above */
-    if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, addr + DESC_SIZE * i, e, sizeof e))
+    if (vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, addr + DESC_SIZE * i, e, sizeof e))
       return violate(vq, VSIM_CHK_PACKED_DESC_ADDR, "indirect entry %u unreadable", i);
     const uint16_t ef = vsim_le_ld16(e + D_FLAGS);
     /* Only WRITE is valid in a table (NEXT, INDIRECT, AVAIL, USED and the

@@ -27,6 +27,7 @@
  * whatever they held, and the driver skips them by the batch size it works
  * out from the id (spec "In-order use of descriptors").
  */
+#include "arena_fast.h"
 #include "le.h"
 #include "vq_split.h"
 
@@ -99,26 +100,30 @@ static inline bool ring_addr(uint64_t base, uint64_t off, uint64_t *gpa) {
 static int ring_read(vsim_vq_dev *vq, uint64_t base, uint64_t off, void *dst, uint64_t len,
                      const char *what) {
   uint64_t gpa;
+  if (ring_addr(base, off, &gpa) && vsim_arena_plain(vq->arena, gpa, len))
+    return vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len); /* checked once */
   if (!ring_addr(base, off, &gpa) ||
-      !vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_READ))
+      !vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_READ))
     return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,
                    "%s outside guest memory: 0x%llx+0x%llx (%llu bytes)", what,
                    (unsigned long long)base, (unsigned long long)off,
                    (unsigned long long)len);
-  if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len)) return -1;
+  if (vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, gpa, dst, len)) return -1;
   return 0;
 }
 
 /* One write into the used ring (device-owned, driver-placed). */
 static int ring_write(vsim_vq_dev *vq, uint64_t off, const void *src, uint64_t len) {
   uint64_t gpa;
+  if (ring_addr(vq->used, off, &gpa) && vsim_arena_plain(vq->arena, gpa, len))
+    return vsim_arena_put(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len); /* checked once */
   if (!ring_addr(vq->used, off, &gpa) ||
-      !vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_WRITE))
+      !vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, gpa, len, VSIM_ACC_WRITE))
     return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,
                    "used ring outside guest memory: 0x%llx+0x%llx (%llu bytes)",
                    (unsigned long long)vq->used, (unsigned long long)off,
                    (unsigned long long)len);
-  if (vsim_arena_write(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len)) return -1;
+  if (vsim_arena_put(vq->arena, VSIM_SIDE_DEVICE, gpa, src, len)) return -1;
   return 0;
 }
 
@@ -345,7 +350,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
     uint8_t d[DESC_SIZE];
     if (in_indirect) {
       /* the whole table was checked readable when it was entered */
-      if (vsim_arena_read(vq->arena, VSIM_SIDE_DEVICE, table + DESC_SIZE * idx, d, sizeof d))
+      if (vsim_arena_get(vq->arena, VSIM_SIDE_DEVICE, table + DESC_SIZE * idx, d, sizeof d))
         return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR, "indirect table entry %u unreadable",
                        idx);
     } else if (ring_read(vq, table, DESC_SIZE * idx, d, sizeof d, "descriptor table")) {
@@ -373,7 +378,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
                        "indirect table len %u (descriptor %u, head %u): not a non-zero "
                        "multiple of 16 of at most %u entries",
                        len, idx, head, size);
-      if (!vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, addr, len, VSIM_ACC_READ))
+      if (!vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, addr, len, VSIM_ACC_READ))
         return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,
                        "indirect table 0x%llx+%u (descriptor %u, head %u) %s",
                        (unsigned long long)addr, len, idx, head,
@@ -402,7 +407,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
      * a readable buffer in memory the device may not read is as bad as one
      * outside RAM. Zero-length buffers are kept (harmless, and they cannot
      * extend the walk: the segment bound above counts them). */
-    if (!vsim_arena_check(vq->arena, VSIM_SIDE_DEVICE, addr, len,
+    if (!vsim_arena_ok(vq->arena, VSIM_SIDE_DEVICE, addr, len,
                           w ? VSIM_ACC_WRITE : VSIM_ACC_READ))
       return violate(vq, VSIM_CHK_SPLIT_DESC_ADDR,
                      "%s buffer 0x%llx+%u (%sdescriptor %u, head %u) %s",

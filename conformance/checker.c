@@ -7,6 +7,8 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
+#include "le.h"
 #include "virtio_compat.h"
 #include "checker.h"
 #include "virtiosim/checks.h"
@@ -23,17 +25,21 @@ __attribute__((format(printf, 4, 5))) static void report(vsim_checker *c, int ch
 
 /* Observers read guest memory directly (bounds-checked here): they are not a
  * side of the device/driver contract and must not trip the arena's fault sink. */
-static bool peek(const vsim_checker *c, uint64_t gpa, void *dst, uint64_t len) {
-  uint64_t size = vsim_arena_size(c->arena);
-  if (gpa > size || len > size - gpa) return false;
-  memcpy(dst, vsim_arena_base(c->arena) + gpa, len);
+static inline bool peek(const vsim_checker *c, uint64_t gpa, void *dst, uint64_t len) {
+  if (gpa > c->mem_size || len > c->mem_size - gpa) return false;
+  memcpy(dst, c->mem + gpa, len);
   return true;
 }
 
-static bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
+/* [gpa, gpa+len) lies inside guest memory: c->mem + gpa may be read. */
+static inline bool peek_ptr(const vsim_checker *c, uint64_t gpa, uint64_t len) {
+  return gpa <= c->mem_size && len <= c->mem_size - gpa;
+}
+
+static inline bool peek16(const vsim_checker *c, uint64_t gpa, uint16_t *v) {
   uint8_t b[2];
   if (!peek(c, gpa, b, 2)) return false;
-  *v = (uint16_t)(b[0] | (b[1] << 8));
+  *v = vsim_le_ld16(b);
   return true;
 }
 
@@ -95,7 +101,7 @@ static uint16_t packed_step(uint16_t pos, uint32_t k, uint16_t size) {
  * available, not yet used), the driver (used, not yet made available again). */
 enum { PD_FREE = 0, PD_AVAIL = 1, PD_USED = 2 };
 
-static uint16_t pd_flags(const uint8_t d[16]) { return (uint16_t)(d[14] | (d[15] << 8)); }
+static uint16_t pd_flags(const uint8_t d[16]) { return vsim_le_ld16(d + 14); }
 
 /* AVAIL == USED == wrap: used in the lap `wrap`; AVAIL == wrap != USED: available in it. */
 static bool pd_used_in(uint16_t flags, bool wrap) {
@@ -111,12 +117,23 @@ static bool pd_read(const vsim_checker *c, const vsim_chk_queue *q, uint16_t off
   return off < q->size && peek(c, q->desc + 16u * off, d, 16);
 }
 
+/* Stop the arena's write watch of a packed queue's ring and free its bits. */
+static void unwatch(vsim_checker *c, vsim_chk_queue *q) {
+  if (q->pd_watched) vsim_arena_watch_remove(c->arena, q->pd_dirty);
+  free(q->pd_dirty);
+  q->pd_dirty = NULL;
+  q->pd_watched = false;
+}
+
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
                        const vsim_mmio *mmio) {
   memset(c, 0, sizeof *c);
   c->sink = sink;
   c->arena = arena;
   c->mmio = mmio;
+  /* the arena never moves or changes size: looked up once, not per peek */
+  c->mem = vsim_arena_base(arena);
+  c->mem_size = vsim_arena_size(arena);
 }
 
 void vsim_checker_fini(vsim_checker *c) {
@@ -126,6 +143,7 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].regions);
     free(c->q[i].pd_state);
     free(c->q[i].pd_bytes);
+    unwatch(c, &c->q[i]);
     free(c->q[i].io_id);
     free(c->q[i].io_start);
     free(c->q[i].io_ndesc);
@@ -154,7 +172,7 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
     c->refused = false;
     for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
       c->q[i].ready = false;
-      c->q[i].kick_open = c->q[i].irq_open = false;
+      c->q[i].kick_open = c->q[i].irq_open = c->q[i].irq_held = false;
     }
     return;
   }
@@ -295,6 +313,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->regions);
   free(q->pd_state);
   free(q->pd_bytes);
+  unwatch(c, q);
   free(q->io_id);
   free(q->io_start);
   free(q->io_ndesc);
@@ -315,6 +334,13 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
     /* the driver zeroed the ring before enabling the queue: nothing is owned */
     q->pd_state = calloc(size, 1);
     q->pd_bytes = calloc(size, sizeof *q->pd_bytes);
+    /* the arena says which descriptors were written since the last look;
+     * everything counts as written at first */
+    q->pd_dirty = calloc((size + 63u) / 64u, sizeof *q->pd_dirty);
+    if (q->pd_dirty && vsim_arena_watch_add(c->arena, desc, 16u * (uint64_t)size, q->pd_dirty) == 0) {
+      q->pd_watched = true;
+      for (uint16_t i = 0; i < size; i++) q->pd_dirty[i / 64u] |= UINT64_C(1) << (i % 64u);
+    }
     if (has(c, VIRTIO_F_IN_ORDER)) {
       q->io_id = calloc(size, sizeof *q->io_id);
       q->io_start = calloc(size, sizeof *q->io_start);
@@ -343,7 +369,8 @@ static void close_kick(vsim_checker *c, int qi, vsim_chk_queue *q) {
 }
 
 static void close_irq(vsim_checker *c, int qi, vsim_chk_queue *q) {
-  if (q->irq_open && q->irq_need && !q->irq_sent)
+  /* a held (coalesced) interrupt covers the window: it is late, not lost */
+  if (q->irq_open && q->irq_need && !q->irq_sent && !q->irq_held)
     report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
            "used.idx moved %u -> %u past the driver's event point, no interrupt",
            q->irq_old, q->irq_new);
@@ -417,33 +444,64 @@ static void packed_track_used(const vsim_checker *c, vsim_chk_queue *q, uint16_t
  * used ones (it takes them back) but not the available ones; the device may
  * write used descriptors over the available ones (its publish says so), but
  * must leave the used ones alone. O(size). */
+/* One descriptor at the end of a step (see packed_verify). */
+static void verify_desc(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t off, bool driver,
+                        bool *reported) {
+  const uint8_t st = q->pd_state[off];
+  uint8_t d[16];
+  if (!pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) return;
+  if (st == PD_FREE) {
+    memcpy(q->pd_bytes[off], d, 16); /* not judged: only kept in step */
+    return;
+  }
+  if (driver && st == PD_USED) {
+    q->pd_state[off] = PD_FREE; /* taken back to be reused */
+    memcpy(q->pd_bytes[off], d, 16);
+    return;
+  }
+  if (!*reported && st == (driver ? PD_AVAIL : PD_USED)) {
+    if (driver)
+      report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
+             "driver changed ring descriptor %u (flags 0x%04x -> 0x%04x) while it was available, "
+             "before the device used it",
+             off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+    else
+      report(c, VSIM_CHK_PACKED_DEV_USED_CHANGED, qi,
+             "device changed ring descriptor %u (flags 0x%04x -> 0x%04x) after marking it used",
+             off, pd_flags(q->pd_bytes[off]), pd_flags(d));
+    *reported = true;
+  }
+  /* once per change: a device writing an available descriptor outside
+   * its publish is not this rule's, and must not be blamed on the driver */
+  memcpy(q->pd_bytes[off], d, 16);
+}
+
+/* The end of an actor's step: every descriptor still owned by the other side
+ * must read as it did when it changed hands. The driver may change the
+ * used ones (it takes them back) but not the available ones; the device may
+ * write used descriptors over the available ones (its publish says so), but
+ * must leave the used ones alone. pd_bytes is kept equal to the whole ring
+ * after every look (free descriptors included, though only owned ones are
+ * judged), so only descriptors written since the last look can differ: the
+ * arena's write watch names them, in ring order. Without it (no watch slot,
+ * or a span over the ring was handed out: writes through it go unseen), one
+ * memcmp of the ring says whether anything changed, and a walk finds what. */
 static void packed_verify(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
   if (!q->pd_state) return;
   bool reported = false;
-  for (uint16_t off = 0; off < q->size; off++) {
-    const uint8_t st = q->pd_state[off];
-    uint8_t d[16];
-    if (st == PD_FREE || !pd_read(c, q, off, d) || memcmp(d, q->pd_bytes[off], 16) == 0) continue;
-    if (driver && st == PD_USED) {
-      q->pd_state[off] = PD_FREE; /* taken back to be reused */
-      continue;
-    }
-    if (!reported && st == (driver ? PD_AVAIL : PD_USED)) {
-      if (driver)
-        report(c, VSIM_CHK_PACKED_DRV_DESC_CHANGED, qi,
-               "driver changed ring descriptor %u (flags 0x%04x -> 0x%04x) while it was available, "
-               "before the device used it",
-               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
-      else
-        report(c, VSIM_CHK_PACKED_DEV_USED_CHANGED, qi,
-               "device changed ring descriptor %u (flags 0x%04x -> 0x%04x) after marking it used",
-               off, pd_flags(q->pd_bytes[off]), pd_flags(d));
-      reported = true;
-    }
-    /* once per change: a device writing an available descriptor outside
-     * its publish is not this rule's, and must not be blamed on the driver */
-    memcpy(q->pd_bytes[off], d, 16);
+  if (q->pd_watched && !vsim_arena_watch_lost(c->arena)) {
+    const uint32_t words = (q->size + 63u) / 64u;
+    for (uint32_t w = 0; w < words; w++)
+      while (q->pd_dirty[w]) {
+        const uint16_t off = (uint16_t)(w * 64u + (uint32_t)__builtin_ctzll(q->pd_dirty[w]));
+        q->pd_dirty[w] &= q->pd_dirty[w] - 1;
+        if (off < q->size) verify_desc(c, qi, q, off, driver, &reported);
+      }
+    return;
   }
+  const uint64_t ring_len = 16u * (uint64_t)q->size;
+  if (peek_ptr(c, q->desc, ring_len) && memcmp(c->mem + q->desc, q->pd_bytes, ring_len) == 0) return;
+  for (uint16_t off = 0; off < q->size; off++) verify_desc(c, qi, q, off, driver, &reported);
 }
 
 /* ---- packed IN_ORDER: the batches in the used descriptors ---- */
@@ -509,7 +567,7 @@ static void packed_in_order_used(vsim_checker *c, int qi, vsim_chk_queue *q, uin
       q->io_lost = true;
       break;
     }
-    const uint16_t id = (uint16_t)(d[12] | (d[13] << 8));
+    const uint16_t id = vsim_le_ld16(d + 12);
     uint32_t k = 0, span = 0;
     for (; k < q->io_count; k++) {
       const uint16_t j = (uint16_t)((h + k) % q->size);
@@ -658,6 +716,13 @@ static void on_irq(vsim_checker *c, int qi) {
   /* an interrupt before DRIVER_OK is always after a reset here (every
    * initialisation starts with one): reset.dev-silent above judges it */
   vsim_chk_queue *q = queue(c, qi);
+  if (q && q->irq_held) {
+    /* the held interrupt, sent at last: it answers a window that asked for
+     * it, whatever the windows since then say */
+    q->irq_held = false;
+    q->irq_sent = true;
+    return;
+  }
   if (!q || !q->irq_open) return;
   if (!q->irq_need && !q->irq_sent)
     report(c, VSIM_CHK_NOTIFY_DEV_SPURIOUS, qi,
@@ -678,9 +743,25 @@ typedef struct raw_desc {
   uint16_t flags, next;
 } raw_desc;
 
-static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
-  for (uint64_t k = 0; k < n; k++) h = (h ^ p[k]) * UINT64_C(1099511628211);
-  return h;
+/* Fingerprints are compared only with themselves (never traced), so they mix
+ * whole words: a byte-wise hash cost more than the rest of a request. */
+static inline uint64_t mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * UINT64_C(0x100000001b3);
+  return h ^ (h >> 29);
+}
+
+/* Up to 64 bytes at gpa as eight words (zero-padded); false when unreadable. */
+static bool hash64(const vsim_checker *c, uint64_t gpa, uint32_t len, uint64_t *h) {
+  uint64_t w[8] = {0};
+  if (len >= 64) {
+    /* the usual case (a data buffer): a fixed-size copy the compiler inlines */
+    if (!peek_ptr(c, gpa, 64)) return false;
+    memcpy(w, c->mem + gpa, 64);
+  } else if (!peek(c, gpa, w, len)) {
+    return false;
+  }
+  for (int k = 0; k < 8; k++) *h = mix(*h, w[k] + (uint64_t)k);
+  return true;
 }
 
 /* Hash one descriptor (16 bytes at gpa) and, when device-readable, the first
@@ -688,20 +769,17 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
 static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out, bool bufs) {
   uint8_t d[16];
   if (!peek(c, gpa, d, 16)) return false;
-  *h = fnv(*h, d, 16);
-  out->addr = 0;
-  for (int k = 0; k < 8; k++) out->addr |= (uint64_t)d[k] << (8 * k);
-  out->len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
-  out->flags = (uint16_t)(d[12] | (d[13] << 8));
-  out->next = (uint16_t)(d[14] | (d[15] << 8));
-  if (bufs && !(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT))) {
-    /* 64 bytes as eight words: the header of a request is what a buggy
-     * device scribbles on, and word-wise mixing keeps this O(1) and cheap */
-    uint64_t w[8] = {0};
-    uint32_t m = out->len < 64 ? out->len : 64;
-    if (peek(c, out->addr, w, m))
-      for (int k = 0; k < 8; k++) *h = (*h ^ w[k]) * UINT64_C(0x100000001b3) + (uint64_t)k;
-  }
+  uint64_t w[2];
+  memcpy(w, d, 16);
+  *h = mix(mix(*h, w[0]), w[1]);
+  out->addr = vsim_le_ld64(d);
+  out->len = vsim_le_ld32(d + 8);
+  out->flags = vsim_le_ld16(d + 12);
+  out->next = vsim_le_ld16(d + 14);
+  if (bufs && !(out->flags & (VRING_DESC_F_WRITE | VRING_DESC_F_INDIRECT)))
+    /* the header of a request is what a buggy device scribbles on; 64 bytes
+     * keep this O(1) per descriptor */
+    (void)hash64(c, out->addr, out->len, h);
   return true;
 }
 
@@ -743,19 +821,17 @@ static void packed_note_regions(const vsim_checker *c, vsim_chk_queue *q, uint16
   for (uint32_t k = 0; k < q->size && off < q->size && n < VSIM_CHECKER_PACKED_REGIONS; k++) {
     uint8_t d[16];
     if (!peek(c, q->desc + 16u * off, d, 16)) break;
-    uint64_t addr = 0;
-    for (int b = 0; b < 8; b++) addr |= (uint64_t)d[b] << (8 * b);
-    uint32_t len = (uint32_t)d[8] | ((uint32_t)d[9] << 8) | ((uint32_t)d[10] << 16) | ((uint32_t)d[11] << 24);
-    uint16_t flags = (uint16_t)(d[14] | (d[15] << 8));
+    const uint64_t addr = vsim_le_ld64(d);
+    const uint32_t len = vsim_le_ld32(d + 8);
+    const uint16_t flags = vsim_le_ld16(d + 14);
     if (flags & VRING_DESC_F_INDIRECT) {
       r[n++] = (struct vsim_chk_region){addr, len < 64 ? len : 64};
       for (uint32_t e = 0; e < len / 16u && e < q->size && n < VSIM_CHECKER_PACKED_REGIONS; e++) {
         uint8_t t[16];
         if (!peek(c, addr + 16u * e, t, 16)) break;
-        uint64_t ta = 0;
-        for (int b = 0; b < 8; b++) ta |= (uint64_t)t[b] << (8 * b);
-        uint32_t tl = (uint32_t)t[8] | ((uint32_t)t[9] << 8) | ((uint32_t)t[10] << 16) | ((uint32_t)t[11] << 24);
-        if (!((t[14] | (t[15] << 8)) & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){ta, tl < 64 ? tl : 64};
+        const uint64_t ta = vsim_le_ld64(t);
+        const uint32_t tl = vsim_le_ld32(t + 8);
+        if (!(vsim_le_ld16(t + 14) & VRING_DESC_F_WRITE)) r[n++] = (struct vsim_chk_region){ta, tl < 64 ? tl : 64};
       }
       break;
     }
@@ -769,9 +845,8 @@ static uint64_t packed_fingerprint(const vsim_checker *c, const vsim_chk_queue *
   uint64_t h = UINT64_C(1469598103934665603);
   for (unsigned i = 0; i < VSIM_CHECKER_PACKED_REGIONS; i++) {
     const struct vsim_chk_region *r = &q->regions[id][i];
-    uint8_t buf[64];
-    if (r->len && peek(c, r->gpa, buf, r->len)) h = fnv(h, buf, r->len);
-    h = fnv(h, (const uint8_t *)&r->len, sizeof r->len);
+    if (r->len) (void)hash64(c, r->gpa, r->len, &h);
+    h = mix(h, r->len);
   }
   return h | 1u; /* never 0: 0 marks "not fingerprinted" */
 }
@@ -791,6 +866,7 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
 
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
+  if (q && q->irq_held) q->irq_held_count++;
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
   if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
   uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id, true);
@@ -813,7 +889,7 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
     case VSIM_EV_QUEUE_RESET:
       if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES) {
         c->q[ev->q].ready = false;
-        c->q[ev->q].kick_open = c->q[ev->q].irq_open = false;
+        c->q[ev->q].kick_open = c->q[ev->q].irq_open = c->q[ev->q].irq_held = false;
         c->q[ev->q].reset = true;
       }
       break;
@@ -835,7 +911,18 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       queue_reset_silence(c, ev->q, "sent a used-buffer notification");
       on_irq(c, ev->q);
       break;
+    case VSIM_EV_IRQ_HOLD:
+      if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES && c->q[ev->q].ready) {
+        vsim_chk_queue *q = &c->q[ev->q];
+        q->irq_held = true;
+        q->irq_held_k = (uint32_t)ev->a;
+        q->irq_held_due = ev->b;
+        q->irq_held_count = (uint32_t)ev->c;
+      }
+      break;
     case VSIM_EV_NEEDS_RESET:
+      /* a device in NEEDS_RESET serves nothing more: what it held is dropped */
+      for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) c->q[i].irq_held = false;
       if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
         c->nr_open = true;
         c->nr_notified = false;
@@ -907,6 +994,13 @@ static void device_step_writes(vsim_checker *c) {
 }
 
 /* ---- raw driver writes: exposed descriptors ---- */
+
+/* Byte-wise FNV-1a: only at raw driver writes (scenario steps), never per
+ * request, so its cost does not matter. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, uint64_t n) {
+  for (uint64_t k = 0; k < n; k++) h = (h ^ p[k]) * UINT64_C(1099511628211);
+  return h;
+}
 
 static uint64_t exposed_hash_ring(const vsim_checker *c, const vsim_chk_queue *q, uint64_t *ring) {
   uint64_t h = UINT64_C(1469598103934665603);
@@ -984,13 +1078,32 @@ void vsim_checker_driver_write_end(vsim_checker *c) {
   }
 }
 
+/* The end of a step of queue qi's worker: a held interrupt whose release
+ * condition it announced has come (enough completions, or its due time) must
+ * have been sent in this step. Judged only at the device's own steps: under
+ * the random policy the worker may not run at the due time, which is the
+ * scheduler's doing, not the device's. */
+static void held_irq_deadline(vsim_checker *c, int qi, vsim_chk_queue *q) {
+  if (!q->irq_held) return;
+  const uint64_t now = c->sink->now ? c->sink->now(c->sink->ctx) : 0;
+  if (q->irq_held_count < q->irq_held_k && now < q->irq_held_due) return;
+  report(c, VSIM_CHK_NOTIFY_DEV_MISSED, qi,
+         "held (coalesced) interrupt not sent: %u completions of %u, time %llu of %llu",
+         q->irq_held_count, q->irq_held_k, (unsigned long long)now,
+         (unsigned long long)q->irq_held_due);
+  q->irq_held = false;
+}
+
 void vsim_checker_actor_end(vsim_checker *c, int actor) {
   if (actor > 0) device_step_writes(c);
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready) continue;
     if (actor == 0) close_kick(c, i, q);
-    else if (actor == i + 1) close_irq(c, i, q);
+    else if (actor == i + 1) {
+      close_irq(c, i, q);
+      held_irq_deadline(c, i, q);
+    }
     if (actor == 0 || actor == i + 1) packed_verify(c, i, q, actor == 0);
   }
   if (actor != 0 && c->nr_open) {

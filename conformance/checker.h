@@ -12,8 +12,11 @@
  * work the same for any backend (only ACCESS-class checks need in-process).
  * Each event costs O(1), except a pop/used pair, which costs O(segments), a
  * packed publish, which costs O(descriptors published), and the end of an
- * actor's step, which costs O(queue size) per packed queue (every descriptor
- * that is available or used is compared with what it held when it became so).
+ * actor's step on a packed queue, which costs O(descriptors written in the
+ * step): the arena watches the ring for writes, and only those descriptors
+ * are compared with what they held when they became available or used (when
+ * the watch is lost, a span over the ring having been handed out, a memcmp of
+ * the whole ring, and a walk when it differs).
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
@@ -42,6 +45,12 @@ typedef struct vsim_chk_queue {
   /* the interrupt decision window opened by the last used publish */
   bool irq_open, irq_need, irq_sent;
   uint16_t irq_old, irq_new;
+  /* an interrupt the device holds (coalescing, VSIM_EV_IRQ_HOLD): it stands
+   * for every window until it is sent, and must be sent by the device's first
+   * step with irq_held_count >= irq_held_k or the clock at irq_held_due */
+  bool irq_held;
+  uint32_t irq_held_k, irq_held_count;
+  uint64_t irq_held_due;
   /* readable-buffer fingerprints of chains in flight, by head (buffer id) */
   uint64_t *fingerprint; /* [size] */
   /* packed: the regions fingerprinted for list `id` (the ring descriptors
@@ -55,6 +64,8 @@ typedef struct vsim_chk_queue {
    * change, blamed on the actor whose step made it */
   uint8_t *pd_state;           /* [size] */
   uint8_t (*pd_bytes)[16];     /* [size] */
+  uint64_t *pd_dirty;          /* [size / 64, rounded up]: descriptors written since the last look */
+  bool pd_watched;             /* pd_dirty is the arena's write watch of the ring */
   /* packed with IN_ORDER: the lists the device popped and has not used, in
    * pop (= ring) order, and the device's used position they start at */
   uint16_t *io_id, *io_start, *io_ndesc; /* [size] each, a ring of io_count from io_head */
@@ -78,6 +89,8 @@ typedef struct vsim_chk_queue {
 typedef struct vsim_checker {
   const vsim_host *sink;
   vsim_arena *arena;
+  const uint8_t *mem;       /* the arena's bytes and size, for unchecked-by-the-arena peeks */
+  uint64_t mem_size;
   const vsim_mmio *mmio;
   uint64_t offered, features;
   uint8_t status;           /* last status written by the driver */

@@ -143,6 +143,8 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
   else if (sc->nconfig) c->knob = "device_config";
   else if (sc->device_latency) c->knob = "device_latency";
   else if (sc->device_in_order_batch) c->knob = "device_in_order_batch";
+  else if (sc->irq_coalesce_count) c->knob = "device_irq_coalesce";
+  else if (sc->device_poll) c->knob = "device_poll";
   else if (json_object_get(doc, "queue_max")) c->knob = "queue_max";
   for (size_t i = 0; i < sc->nsteps; i++) {
     switch (sc->steps[i].op) {

@@ -8,6 +8,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "blk_drv.h"
 #include "virtio_compat.h"
 #include "prng.h"
@@ -53,11 +54,15 @@ int vsim_blk_drv_init(vsim_blk_drv *b, vsim_driver *drv, const vsim_host *sink,
   b->nq = drv->cfg.num_queues;
   b->qsize = drv->cfg.queue_size;
   b->req = calloc((size_t)b->nq * b->qsize, sizeof *b->req);
-  return b->req ? 0 : -1;
+  b->words = (b->qsize + 63u) / 64u;
+  b->busy_map = calloc((size_t)b->nq * b->words, sizeof *b->busy_map);
+  return b->req && b->busy_map ? 0 : -1;
 }
 
 void vsim_blk_drv_fini(vsim_blk_drv *b) {
   free(b->req);
+  free(b->busy_map);
+  b->busy_map = NULL;
   free(b->shadow);
   free(b->known);
   b->req = NULL;
@@ -184,15 +189,40 @@ static unsigned split_data(const vsim_blk_drv *b, uint64_t gpa, uint64_t len, bo
   return n;
 }
 
+/* The lowest free slot of queue q: a bitmap of busy slots per queue keeps
+ * this O(queue size / 64), where a scan of the slots would make a batch of
+ * n requests cost O(n^2). */
 static vsim_blk_req *free_slot(vsim_blk_drv *b, uint16_t q, uint32_t *k_out) {
-  for (uint32_t k = 0; k < b->qsize; k++) {
-    vsim_blk_req *r = &b->req[(size_t)q * b->qsize + k];
-    if (!r->busy) {
-      *k_out = k;
-      return r;
-    }
+  const uint64_t *map = b->busy_map + (size_t)q * b->words;
+  for (uint32_t w = 0; w < b->words; w++) {
+    if (map[w] == UINT64_MAX) continue;
+    uint32_t k = w * 64u + (uint32_t)__builtin_ctzll(~map[w]);
+    if (k >= b->qsize) break;
+    *k_out = k;
+    return &b->req[(size_t)q * b->qsize + k];
   }
   return NULL;
+}
+
+static void slot_set(vsim_blk_drv *b, vsim_blk_req *r, bool busy) {
+  size_t i = (size_t)(r - b->req);
+  uint32_t k = (uint32_t)(i % b->qsize);
+  uint64_t *w = &b->busy_map[(i / b->qsize) * b->words + k / 64u];
+  if (busy)
+    *w |= UINT64_C(1) << (k % 64u);
+  else
+    *w &= ~(UINT64_C(1) << (k % 64u));
+  r->busy = busy;
+}
+
+void vsim_blk_drv_drop(vsim_blk_drv *b, int q) {
+  size_t n = (size_t)b->nq * b->qsize;
+  for (size_t i = 0; i < n; i++) {
+    vsim_blk_req *r = &b->req[i];
+    if (q >= 0 && r->q != q) continue;
+    if (r->busy && r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    slot_set(b, r, false);
+  }
 }
 
 bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
@@ -297,7 +327,7 @@ void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
     if (!r->busy) continue;
     fail_io(b, q, r->step, r->step_index, r->type);
     if (r->data) vsim_driver_free(b->drv, r->data, r->data_len);
-    r->busy = false;
+    slot_set(b, r, false);
   }
 }
 
@@ -331,28 +361,28 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
     }
   }
   /* header: le32 type, le32 reserved, le64 sector */
-  vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
-  vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
-  vsim_arena_write64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, st->sector);
+  vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
+  vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
+  vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, st->sector);
   /* a status the device must overwrite: 0xff is no valid status */
   uint8_t poison = 0xff;
-  vsim_arena_write(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
+  vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
   if (s.out_len) {
     if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
       /* one segment built from the step; blk.raw carries its own payload */
-      vsim_arena_write64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
-      vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
-      vsim_arena_write32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
+      vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
+      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
+      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
     } else {
       vsim_span sp;
-      if (vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, data, s.out_len, VSIM_ACC_WRITE, &sp) == 0)
+      if (vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, data, s.out_len, VSIM_ACC_WRITE, &sp) == 0)
         vsim_data_expand(&st->data, sp.ptr);
     }
   }
   if (s.in_len) {
     /* poison the read buffer so that bytes the device did not write show up */
     vsim_span sp;
-    if (vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, data + s.out_len, s.in_len, VSIM_ACC_WRITE,
+    if (vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, data + s.out_len, s.in_len, VSIM_ACC_WRITE,
                         &sp) == 0)
       memset(sp.ptr, 0xa5, s.in_len);
   }
@@ -363,13 +393,15 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   unsigned nout = n;
   n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
   segs[n++] = (vsim_seg){hdr + 16, 1, true};
-  *r = (vsim_blk_req){true, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st};
+  *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
+                      b->sink->now ? b->sink->now(b->sink->ctx) : 0};
+  slot_set(b, r, true);
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
   if (head < 0) {
     /* a fault on the queue's own rings stopped it under this request: the
      * stop already failed it (vsim_blk_drv_queue_stopped) */
     if (!r->busy) return -1;
-    r->busy = false;
+    slot_set(b, r, false);
     if (data) vsim_driver_free(d, data, data_len);
     failf(b, st, step_index,
           head == -2 ? "ring full" : "request cannot be submitted (queue broken or too many segments)");
@@ -433,9 +465,9 @@ static unsigned dwz_segments(const vsim_blk_drv *b, const vsim_blk_req *r, dwz_s
   /* whole segments of the device-readable payload only (a partial tail is
    * the driver's blk.drv-data-len, judged at submit) */
   for (uint64_t off = 0; off + 16 <= r->out_len && n < max; off += 16, n++) {
-    vsim_arena_read64(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off, &out[n].sector);
-    vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 8, &out[n].n);
-    vsim_arena_read32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 12, &out[n].flags);
+    vsim_arena_get64(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off, &out[n].sector);
+    vsim_arena_get32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 8, &out[n].n);
+    vsim_arena_get32(b->drv->arena, VSIM_SIDE_DRIVER, r->data + off + 12, &out[n].flags);
   }
   return n;
 }
@@ -462,8 +494,13 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   vsim_driver *d = b->drv;
   const vsim_step *st = r->step;
   uint8_t status = 0xff;
-  vsim_arena_read(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
+  vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
   b->completed++;
+  if (b->sink->now) {
+    uint64_t lat = b->sink->now(b->sink->ctx) - r->submitted_at;
+    b->latency_total += lat;
+    if (lat > b->latency_max) b->latency_max = lat;
+  }
   d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, r->step_index, status, r->type, 0);
   char msg[VSIM_VIOLATION_DETAIL_MAX];
   if (status > VIRTIO_BLK_S_UNSUPP) {
@@ -501,7 +538,7 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
                     : r->type == VIRTIO_BLK_T_GET_ID ? VIRTIO_BLK_ID_BYTES : 0;
   vsim_span sp;
   if (r->data &&
-      vsim_arena_span(d->arena, VSIM_SIDE_DRIVER, r->data, r->data_len, VSIM_ACC_READ, &sp) == 0)
+      vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, r->data, r->data_len, VSIM_ACC_READ, &sp) == 0)
     in = sp.ptr;
   if (status == VIRTIO_BLK_S_OK && in) {
     if (r->type == VIRTIO_BLK_T_IN) check_read(b, r, in, in_len);
@@ -544,5 +581,5 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   }
   (void)len;
   if (r->data) vsim_driver_free(d, r->data, r->data_len);
-  r->busy = false;
+  slot_set(b, r, false);
 }

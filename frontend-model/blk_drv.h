@@ -34,6 +34,7 @@ typedef struct vsim_blk_req {
   uint64_t out_len;    /* the device-readable part of data (payload after the header) */
   uint32_t step_index;
   const vsim_step *step;
+  uint64_t submitted_at; /* virtual time of the submission */
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {
@@ -45,9 +46,13 @@ typedef struct vsim_blk_drv {
   uint32_t seg_max, size_max;
   uint16_t nq, qsize;
   vsim_blk_req *req;       /* [nq * qsize]: slot k of queue q at q*qsize + k */
+  uint64_t *busy_map;      /* [nq * words]: bit k of queue q set while req[q*qsize + k] is busy */
+  uint32_t words;          /* 64-bit words per queue in busy_map */
   uint8_t *shadow;         /* capacity*512 bytes, or NULL if too large */
   uint8_t *known;          /* per sector: 0 unknown, 1 written, 2 zeroed */
   uint64_t completed;
+  uint64_t latency_total;  /* virtual time from submission to completion, summed */
+  uint64_t latency_max;
   uint64_t pattern_stream; /* counter for data patterns */
 } vsim_blk_drv;
 
@@ -60,6 +65,9 @@ void vsim_blk_drv_fini(vsim_blk_drv *b);
 /* Read config after the device is live (capacity, seg_max...). */
 void vsim_blk_drv_probe(vsim_blk_drv *b);
 
+/* Forget the requests in flight on queue q (every queue when q < 0), freeing
+ * their data buffers: after a device or queue reset they never complete. */
+void vsim_blk_drv_drop(vsim_blk_drv *b, int q);
 /* Can this step be submitted now (a free slot and room in the ring)? */
 bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st);
 /* Submit a blk.* step. Returns 0 submitted, -1 cannot ever (failure recorded). */

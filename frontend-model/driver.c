@@ -5,6 +5,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "virtio_compat.h"
 #include "driver.h"
 #include "virtiosim/mutants.h"
@@ -323,7 +324,7 @@ uint32_t vsim_driver_notify_value(const vsim_driver *d, uint16_t q) {
       /* the published avail.idx, read back from the driver's own ring (a raw
        * scenario op may have written it directly) */
       uint16_t idx = (uint16_t)d->vq[q].avail_idx;
-      vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].avail + 2, &idx);
+      vsim_arena_get16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].avail + 2, &idx);
       off = idx & 0x7fffu;
       wrap = (idx >> 15) & 1u;
     }
@@ -342,8 +343,22 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
     note_stop(d, q);
     return head;
   }
-  vsim_driver_kick_if_needed(d, q);
+  if (d->batching)
+    d->kick_owed |= UINT64_C(1) << q; /* q < VSIM_DRV_MAX_QUEUES = 64 */
+  else
+    vsim_driver_kick_if_needed(d, q);
   return head;
+}
+
+void vsim_driver_batch_begin(vsim_driver *d) { d->batching = true; }
+
+void vsim_driver_batch_end(vsim_driver *d) {
+  d->batching = false;
+  for (uint16_t q = 0; q < VSIM_DRV_MAX_QUEUES && d->kick_owed; q++) {
+    if (!((d->kick_owed >> q) & 1u)) continue;
+    d->kick_owed &= ~(UINT64_C(1) << q);
+    vsim_driver_kick_if_needed(d, q);
+  }
 }
 
 static unsigned reap(vsim_driver *d, uint16_t q) {
@@ -391,7 +406,7 @@ bool vsim_driver_queue_used_pending(vsim_driver *d, uint16_t q) {
   if (vsim_driver_queue_inflight(d, q) == 0) return false;
   if (d->packed) return vsim_vq_pdrv_used_pending(&d->pvq[q]);
   uint16_t idx;
-  return vsim_arena_read16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].used + 2, &idx) == 0 &&
+  return vsim_arena_get16(d->arena, VSIM_SIDE_DRIVER, d->vq[q].used + 2, &idx) == 0 &&
          idx != (uint16_t)d->vq[q].last_used;
 }
 

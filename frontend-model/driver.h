@@ -72,6 +72,8 @@ typedef struct vsim_driver {
   vsim_drv_stopped_fn stopped;
   void *stopped_ctx;
   bool stop_told[VSIM_DRV_MAX_QUEUES]; /* `stopped` was called for the queue's current rings */
+  bool batching;            /* between batch_begin and batch_end */
+  uint64_t kick_owed;       /* queues (bit q) that took a chain in the open batch */
 } vsim_driver;
 
 int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
@@ -103,6 +105,11 @@ uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width);
  * -2 when the queue is full, -1 when it can never go (broken / not live). */
 int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
                        unsigned nin, uint64_t token);
+/* Batching: between begin and end, submit adds chains without deciding
+ * whether to kick; end makes that decision once per queue that took a chain
+ * (Linux: virtqueue_add_sgs N times, then one virtqueue_kick_prepare). */
+void vsim_driver_batch_begin(vsim_driver *d);
+void vsim_driver_batch_end(vsim_driver *d);
 /* The notify decision and the notify itself (used by submit and raw ops). */
 void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q);
 void vsim_driver_notify(vsim_driver *d, uint16_t q, uint32_t value);

@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
 #include "le.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -135,7 +136,7 @@ static int write_desc(vsim_arena *a, uint64_t gpa, uint64_t addr, uint32_t len, 
   vsim_le_st32(b + D_LEN, len);
   vsim_le_st16(b + D_ID, id);
   vsim_le_st16(b + D_FLAGS, flags);
-  return vsim_arena_write(a, VSIM_SIDE_DRIVER, gpa, b, with_flags ? DESC_SZ : D_FLAGS);
+  return vsim_arena_put(a, VSIM_SIDE_DRIVER, gpa, b, with_flags ? DESC_SZ : D_FLAGS);
 }
 
 static uint64_t desc_addr(const vsim_vq_pdrv *vq, uint16_t off) {
@@ -147,7 +148,7 @@ static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
   static const uint8_t zeros[256];
   while (len > 0) {
     uint64_t n = len < sizeof zeros ? len : sizeof zeros;
-    if (vsim_arena_write(a, VSIM_SIDE_DRIVER, gpa, zeros, n) != 0) return -1;
+    if (vsim_arena_put(a, VSIM_SIDE_DRIVER, gpa, zeros, n) != 0) return -1;
     gpa += n;
     len -= n;
   }
@@ -159,12 +160,12 @@ static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
  * they refer to must already be the new one). `off_wrap` < 0: flags only. */
 static void write_driver_evt(vsim_vq_pdrv *vq, int32_t off_wrap, uint16_t flags) {
   if (off_wrap >= 0 &&
-      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->driver_evt + EVT_OFF_WRAP,
+      vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->driver_evt + EVT_OFF_WRAP,
                          (uint16_t)off_wrap)) {
     vq->broken = true; /* fault reported by the arena */
     return;
   }
-  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->driver_evt + EVT_FLAGS, flags))
+  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->driver_evt + EVT_FLAGS, flags))
     vq->broken = true;
 }
 
@@ -319,15 +320,15 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
    * table) must be in place before. Single-threaded here: program order is
    * the barrier, and the order matters when the scheduler splits this
    * function at shared-memory accesses. */
-  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, head) + D_FLAGS, head_flags))
+  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, head) + D_FLAGS, head_flags))
     goto fault;
 
   if (mut(vq, VSIM_MUTBIT(DRV_PACKED_REWRITE_AVAIL)) && vq->has_prev) {
     /* a reserved flag bit into the head of the list before, which the device
      * may not have used yet: harmless to the device, and a change all the same */
     uint16_t pf;
-    if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS, &pf) == 0)
-      (void)vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS,
+    if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS, &pf) == 0)
+      (void)vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->prev_head) + D_FLAGS,
                                (uint16_t)(pf | 0x8u));
   }
   vq->prev_head = head;
@@ -398,7 +399,7 @@ bool vsim_vq_pdrv_kick_prepare(vsim_vq_pdrv *vq) {
   uint32_t snap;
   if (added == 0) {
     need = false; /* nothing made available since the last decision */
-  } else if (vsim_arena_read32(vq->arena, VSIM_SIDE_DRIVER, vq->device_evt, &snap)) {
+  } else if (vsim_arena_get32(vq->arena, VSIM_SIDE_DRIVER, vq->device_evt, &snap)) {
     need = true; /* unreadable (fault reported): a spurious kick (SHOULD) beats a lost one (MUST) */
   } else {
     uint16_t off_wrap = (uint16_t)snap;
@@ -526,7 +527,7 @@ int vsim_vq_pdrv_get_used(vsim_vq_pdrv *vq, uint64_t *token, uint32_t *len) {
    * pair new flags with an old id/len. (A real driver reads flags first, then
    * a read barrier, then id/len — PEERS B5'/B6; one read gives the same.) */
   uint8_t b[16];
-  if (vsim_arena_read(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used), b, DESC_SZ)) {
+  if (vsim_arena_get(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used), b, DESC_SZ)) {
     vq->broken = true; /* fault reported by the arena */
     return -1;
   }
@@ -609,7 +610,7 @@ bool vsim_vq_pdrv_used_pending(vsim_vq_pdrv *vq) {
   if (vq->batch_left) return true; /* the rest of an IN_ORDER batch: already known */
   uint16_t flags;
   /* Peek only: the flags, through the checked accessor; no state changes. */
-  if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used) + D_FLAGS,
+  if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used) + D_FLAGS,
                         &flags))
     return false;
   bool a = (flags & F_AVAIL) != 0, u = (flags & F_USED) != 0;

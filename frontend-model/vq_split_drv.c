@@ -37,6 +37,8 @@
 #include <stdlib.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
+#include "arena_fast.h"
+#include "le.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 #include "vq_split_drv.h"
@@ -112,7 +114,7 @@ static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
   static const uint8_t zeros[256];
   while (len > 0) {
     uint64_t n = len < sizeof zeros ? len : sizeof zeros;
-    if (vsim_arena_write(a, VSIM_SIDE_DRIVER, gpa, zeros, n) != 0) return -1;
+    if (vsim_arena_put(a, VSIM_SIDE_DRIVER, gpa, zeros, n) != 0) return -1;
     gpa += n;
     len -= n;
   }
@@ -122,10 +124,20 @@ static int zero_range(vsim_arena *a, uint64_t gpa, uint64_t len) {
 static int write_desc(vsim_arena *a, uint64_t table, uint32_t i, uint64_t addr,
                       uint32_t len, uint16_t flags, uint16_t next) {
   uint64_t d = table + (uint64_t)i * DESC_SZ;
-  if (vsim_arena_write64(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, addr), addr) ||
-      vsim_arena_write32(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, len), len) ||
-      vsim_arena_write16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, flags), flags) ||
-      vsim_arena_write16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, next), next))
+  if (vsim_arena_plain(a, d, DESC_SZ)) {
+    /* the common case in one store; otherwise field by field, so that a
+     * table straddling a region edge gets exactly the fields it can hold */
+    uint8_t b[DESC_SZ];
+    vsim_le_st64(b + offsetof(struct vring_desc, addr), addr);
+    vsim_le_st32(b + offsetof(struct vring_desc, len), len);
+    vsim_le_st16(b + offsetof(struct vring_desc, flags), flags);
+    vsim_le_st16(b + offsetof(struct vring_desc, next), next);
+    return vsim_arena_put(a, VSIM_SIDE_DRIVER, d, b, DESC_SZ);
+  }
+  if (vsim_arena_put64(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, addr), addr) ||
+      vsim_arena_put32(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, len), len) ||
+      vsim_arena_put16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, flags), flags) ||
+      vsim_arena_put16(a, VSIM_SIDE_DRIVER, d + offsetof(struct vring_desc, next), next))
     return -1;
   return 0;
 }
@@ -178,7 +190,7 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
       zero_range(vq->arena, vq->used, used_len))
     goto fail;
   if (mut(vq, VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY)) &&
-      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, 0xdead))
+      vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, 0xdead))
     goto fail;
 
   vq->cb_enabled = true;
@@ -287,7 +299,7 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
       d = next;
     }
   }
-  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER,
+  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
                          avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), head))
     goto fault;
 
@@ -333,7 +345,7 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
    * read stale heads. This model is single-threaded, so program order is the
    * barrier; the order still matters because the scheduler may later split
    * this function at shared-memory accesses and run the device in between. */
-  if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, new_idx)) {
+  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, new_idx)) {
     vq->broken = true;
     return false;
   }
@@ -349,13 +361,13 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
     if (vq->event_idx) {
       /* The lower bit of used.flags MUST be ignored here. */
       uint16_t event;
-      if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, avail_event_addr(vq), &event))
+      if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, avail_event_addr(vq), &event))
         need = true; /* unreadable: a spurious kick (SHOULD) beats a lost one (MUST) */
       else
         need = need_event(event, new_idx, old);
     } else {
       uint16_t flags;
-      if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, &flags))
+      if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, &flags))
         need = true;
       else
         need = !(flags & VRING_USED_F_NO_NOTIFY);
@@ -376,7 +388,7 @@ static uint32_t reap_pos(const vsim_vq_drv *vq) { return vq->last_used + vq->bat
  * next completion (the entry at index reap_pos). */
 static void ask_next_interrupt(vsim_vq_drv *vq) {
   if (vq->cb_enabled && vq->event_idx &&
-      vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
+      vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
                          (uint16_t)reap_pos(vq)))
     vq->broken = true; /* fault reported by the arena; the reap still stands */
 }
@@ -474,7 +486,7 @@ int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
    * so that the element below is not read before the index that covers it
    * (U5). Program order gives that here; keep the order for the scheduler. */
   uint16_t used_idx;
-  if (vsim_arena_read16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &used_idx)) {
+  if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &used_idx)) {
     vq->broken = true;
     return -1;
   }
@@ -490,8 +502,8 @@ int vsim_vq_drv_get_used(vsim_vq_drv *vq, uint64_t *token, uint32_t *len) {
   /* Read the element once: a device rewriting it cannot change our decision. */
   uint64_t elem = used_elem_addr(vq, ring_slot(vq, vq->last_used));
   uint32_t id, ulen;
-  if (vsim_arena_read32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, id), &id) ||
-      vsim_arena_read32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, len), &ulen)) {
+  if (vsim_arena_get32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, id), &id) ||
+      vsim_arena_get32(vq->arena, VSIM_SIDE_DRIVER, elem + offsetof(struct vring_used_elem, len), &ulen)) {
     vq->broken = true;
     return -1;
   }
@@ -553,7 +565,7 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
   if (vq->broken) return;
   int rc = 0;
   if (!vq->event_idx) {
-    rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
+    rc = vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
                             enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
   } else {
     /* With EVENT_IDX avail.flags MUST stay 0; used_event does the work.
@@ -566,9 +578,9 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
      * it until used.idx wraps all the way round. 0 could be the very next
      * entry (whenever last_used is a multiple of 65536). */
     uint16_t ev = enable ? (uint16_t)reap_pos(vq) : (uint16_t)(reap_pos(vq) - 1u);
-    rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq), ev);
+    rc = vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq), ev);
     if (!rc && mut(vq, VSIM_MUTBIT(DRV_AVAIL_FLAGS)))
-      rc = vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
+      rc = vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
                               enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
   }
   if (rc) vq->broken = true;
@@ -577,7 +589,7 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
 void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n) {
   if (vq->broken || !heads) return;
   for (unsigned i = 0; i < n; i++) {
-    if (vsim_arena_write16(vq->arena, VSIM_SIDE_DRIVER,
+    if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
                            avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), heads[i])) {
       vq->broken = true;
       return;

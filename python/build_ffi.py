@@ -117,6 +117,11 @@ typedef struct vsim_counters {
   uint64_t device_status;
   uint64_t events;
   bool stalled;
+  uint64_t latency_total;
+  uint64_t latency_max;
+  uint64_t clock;
+  uint64_t bytes_copied;
+  uint64_t bytes_moved;
   ...;
 } vsim_counters;
 void vsim_sim_counters(const vsim_sim *s, vsim_counters *out);

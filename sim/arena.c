@@ -7,24 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "virtiosim/arena.h"
-
-typedef struct arena_region {
-  uint64_t base, len;
-  unsigned perm;
-} arena_region;
-
-struct vsim_arena {
-  uint8_t *mem;
-  uint64_t size;
-  unsigned nregions;               /* 0: the whole arena is RAM for both sides */
-  /* +1: the implicit all-RAM region takes a slot once regions are set */
-  arena_region regions[VSIM_ARENA_MAX_REGIONS + 1];
-  vsim_arena_fault_fn fault_fn;
-  void *fault_ctx;
-  uint64_t faults;
-  uint64_t side_faults[2]; /* by enum vsim_side */
-};
+#include "arena_fast.h"
 
 vsim_arena *vsim_arena_new(uint64_t size) {
   if (size == 0 || size > (UINT64_C(1) << 40)) return NULL;
@@ -53,10 +36,10 @@ int vsim_arena_set_region(vsim_arena *a, uint64_t base, uint64_t len, unsigned p
   if (len == 0 || base > a->size || len > a->size - base) return -1;
   if (a->nregions == 0) {
     /* materialise the implicit all-RAM region so later ones override it */
-    a->regions[0] = (arena_region){0, a->size, VSIM_REGION_RAM};
+    a->regions[0] = (vsim_arena_region){0, a->size, VSIM_REGION_RAM};
     a->nregions = 1;
   }
-  a->regions[a->nregions++] = (arena_region){base, len, perm & 0xf};
+  a->regions[a->nregions++] = (vsim_arena_region){base, len, perm & 0xf};
   return 0;
 }
 
@@ -86,7 +69,7 @@ static bool regions_grant(const vsim_arena *a, enum vsim_side side, uint64_t gpa
     int win = -1;
     uint64_t next = end;
     for (unsigned i = 0; i < a->nregions; i++) {
-      const arena_region *r = &a->regions[i];
+      const vsim_arena_region *r = &a->regions[i];
       uint64_t rend = r->base + r->len;
       if (pos >= r->base && pos < rend) {
         win = (int)i; /* later regions win */
@@ -133,6 +116,7 @@ int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_WRITE))
     return fault(a, side, gpa, len, VSIM_ACC_WRITE);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
+  vsim_arena_note(a, gpa, len);
   return 0;
 }
 
@@ -144,52 +128,132 @@ int vsim_arena_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t l
     out->len = 0;
     return fault(a, side, gpa, len, access);
   }
+  if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
   out->len = len;
   return 0;
 }
 
-/* Guest memory is little-endian; assemble bytes explicitly so the engine is
- * correct on any host. */
+/* ---- write watches ---- */
+
+static bool overlaps(const vsim_arena_watch *w, uint64_t gpa, uint64_t len) {
+  return len && gpa < w->base + w->len && gpa + len > w->base;
+}
+
+void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  for (unsigned i = 0; i < a->nwatch; i++) {
+    vsim_arena_watch *w = &a->watch[i];
+    if (!overlaps(w, gpa, len)) continue;
+    uint64_t lo = gpa > w->base ? gpa - w->base : 0;
+    uint64_t hi = gpa + len < w->base + w->len ? gpa + len - w->base : w->len; /* exclusive */
+    for (uint64_t g = lo / VSIM_ARENA_WATCH_GRAIN; g <= (hi - 1) / VSIM_ARENA_WATCH_GRAIN; g++)
+      w->bits[g / 64] |= UINT64_C(1) << (g % 64);
+  }
+}
+
+void vsim_arena_note_span(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  for (unsigned i = 0; i < a->nwatch; i++)
+    if (overlaps(&a->watch[i], gpa, len)) a->watch_lost = true;
+}
+
+static void watch_bounds(vsim_arena *a) {
+  a->watch_lo = UINT64_MAX;
+  a->watch_hi = 0;
+  for (unsigned i = 0; i < a->nwatch; i++) {
+    if (a->watch[i].base < a->watch_lo) a->watch_lo = a->watch[i].base;
+    if (a->watch[i].base + a->watch[i].len > a->watch_hi) a->watch_hi = a->watch[i].base + a->watch[i].len;
+  }
+}
+
+int vsim_arena_watch_add(vsim_arena *a, uint64_t base, uint64_t len, uint64_t *bits) {
+  if (a->nwatch >= VSIM_ARENA_MAX_WATCHES || !bits || len == 0 || base > a->size || len > a->size - base)
+    return -1;
+  a->watch[a->nwatch++] = (vsim_arena_watch){base, len, bits};
+  watch_bounds(a);
+  return 0;
+}
+
+void vsim_arena_watch_remove(vsim_arena *a, const uint64_t *bits) {
+  for (unsigned i = 0; i < a->nwatch; i++)
+    if (a->watch[i].bits == bits) {
+      a->watch[i] = a->watch[--a->nwatch];
+      break;
+    }
+  watch_bounds(a);
+}
+
+/* Guest memory is little-endian; le.h assembles bytes explicitly so the
+ * engine is correct on any host (compilers turn it into one load or store).
+ * The scalar helpers are the hottest accessors of a run (ring indices,
+ * descriptors, request headers): the plain case is checked and copied here
+ * directly, everything else takes the general path with its region walk and
+ * fault report. */
 int vsim_arena_read16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t *v) {
   uint8_t b[2];
+  if (vsim_arena_plain(a, gpa, 2)) {
+    *v = vsim_le_ld16(a->mem + gpa);
+    return 0;
+  }
   int r = vsim_arena_read(a, side, gpa, b, 2);
   if (r) return r;
-  *v = (uint16_t)(b[0] | (b[1] << 8));
+  *v = vsim_le_ld16(b);
   return 0;
 }
 
 int vsim_arena_read32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t *v) {
   uint8_t b[4];
+  if (vsim_arena_plain(a, gpa, 4)) {
+    *v = vsim_le_ld32(a->mem + gpa);
+    return 0;
+  }
   int r = vsim_arena_read(a, side, gpa, b, 4);
   if (r) return r;
-  *v = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+  *v = vsim_le_ld32(b);
   return 0;
 }
 
 int vsim_arena_read64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
-  uint32_t lo, hi;
-  if (!vsim_arena_check(a, side, gpa, 8, VSIM_ACC_READ))
-    return fault(a, side, gpa, 8, VSIM_ACC_READ);
-  vsim_arena_read32(a, side, gpa, &lo);
-  vsim_arena_read32(a, side, gpa + 4, &hi);
-  *v = (uint64_t)lo | ((uint64_t)hi << 32);
+  uint8_t b[8];
+  if (vsim_arena_plain(a, gpa, 8)) {
+    *v = vsim_le_ld64(a->mem + gpa);
+    return 0;
+  }
+  int r = vsim_arena_read(a, side, gpa, b, 8);
+  if (r) return r;
+  *v = vsim_le_ld64(b);
   return 0;
 }
 
 int vsim_arena_write16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t v) {
-  uint8_t b[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
+  uint8_t b[2];
+  vsim_le_st16(b, v);
+  if (vsim_arena_plain(a, gpa, 2)) {
+    memcpy(a->mem + gpa, b, 2);
+    vsim_arena_note(a, gpa, 2);
+    return 0;
+  }
   return vsim_arena_write(a, side, gpa, b, 2);
 }
 
 int vsim_arena_write32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t v) {
-  uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+  uint8_t b[4];
+  vsim_le_st32(b, v);
+  if (vsim_arena_plain(a, gpa, 4)) {
+    memcpy(a->mem + gpa, b, 4);
+    vsim_arena_note(a, gpa, 4);
+    return 0;
+  }
   return vsim_arena_write(a, side, gpa, b, 4);
 }
 
 int vsim_arena_write64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t v) {
   uint8_t b[8];
-  for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+  vsim_le_st64(b, v);
+  if (vsim_arena_plain(a, gpa, 8)) {
+    memcpy(a->mem + gpa, b, 8);
+    vsim_arena_note(a, gpa, 8);
+    return 0;
+  }
   return vsim_arena_write(a, side, gpa, b, 8);
 }

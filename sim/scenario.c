@@ -40,6 +40,11 @@ _Static_assert(VSIM_MUT__COUNT <= 64, "mutants are kept as bits of a uint64_t");
 #define MAX_NUM_QUEUES 64
 #define MAX_DEVICE_LATENCY 1000000u
 #define MAX_DEVICE_BATCH 4096
+#define MAX_DRIVER_BATCH 4096
+#define MAX_REPEAT 1000000000u
+#define MAX_COALESCE_COUNT 65536u
+#define MAX_COALESCE_TIME 1000000u
+#define MAX_POLL_PERIOD 1000000u
 
 /* ---- the loader's state and its one error --------------------------------- */
 
@@ -1100,9 +1105,10 @@ static bool parse_features(loader *ld, json_t *root) {
 
 static const char *const top_keys[] = {
     "name", "description", "device", "transport", "ring", "queue_size", "queue_max",
-    "num_queues", "arena_size", "seed", "policy", "max_steps", "device_batch", "device_latency", "device_in_order_batch",
-    "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted",
-    "mutants", "memory", "device_config", "steps", "expect", NULL};
+    "num_queues", "arena_size", "seed", "policy", "max_steps", "repeat", "device_batch", "driver_batch", "device_latency", "device_in_order_batch",
+    "device_irq_coalesce", "device_poll",
+    "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted", "mutants",
+    "memory", "device_config", "steps", "expect", NULL};
 
 static const char *const device_names[] = {"blk", NULL};
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1160,12 +1166,33 @@ static bool parse_queues(loader *ld, json_t *root) {
   return true;
 }
 
+static const char *const coalesce_keys[] = {"count", "time", NULL};
+
+/* {"count": K, "time": T}: both required. A time bound is what keeps a held
+ * interrupt from waiting for ever on completions that never come. */
+static bool parse_coalesce(loader *ld, json_t *root) {
+  json_t *o = json_object_get(root, "device_irq_coalesce");
+  if (o == NULL) return true;
+  vsim_scenario *sc = ld->sc;
+  ld_push(ld, "device_irq_coalesce");
+  if (!val_object(ld, o) || !check_keys(ld, o, coalesce_keys)) return false;
+  if (!need(ld, o, "count") || !need(ld, o, "time")) return false;
+  if (!opt_u32(ld, o, "count", 1, MAX_COALESCE_COUNT, &sc->irq_coalesce_count, NULL)) return false;
+  if (!opt_u64(ld, o, "time", 1, MAX_COALESCE_TIME, &sc->irq_coalesce_time, NULL)) return false;
+  ld_pop(ld);
+  return true;
+}
+
 static bool parse_run(loader *ld, json_t *root) {
   vsim_scenario *sc = ld->sc;
   if (!opt_u64(ld, root, "arena_size", MIN_ARENA_SIZE, MAX_ARENA_SIZE, &sc->arena_size, NULL)) return false;
   if (!opt_u64(ld, root, "seed", 0, UINT64_MAX, &sc->seed, NULL)) return false;
   if (!opt_u64(ld, root, "max_steps", 1, VSIM_SCENARIO_MAX_RUN_STEPS, &sc->max_steps, NULL)) return false;
+  if (!opt_u64(ld, root, "repeat", 1, MAX_REPEAT, &sc->repeat, NULL)) return false;
   if (!opt_u32(ld, root, "device_batch", 1, MAX_DEVICE_BATCH, &sc->device_batch, NULL)) return false;
+  if (!opt_u32(ld, root, "driver_batch", 1, MAX_DRIVER_BATCH, &sc->driver_batch, NULL)) return false;
+  if (!parse_coalesce(ld, root)) return false;
+  if (!opt_u64(ld, root, "device_poll", 1, MAX_POLL_PERIOD, &sc->device_poll, NULL)) return false;
   if (!opt_u64(ld, root, "device_latency", 0, MAX_DEVICE_LATENCY, &sc->device_latency, NULL)) return false;
   if (!opt_bool(ld, root, "device_in_order_batch", &sc->device_in_order_batch, NULL)) return false;
   if (!opt_bool(ld, root, "driver_poll", &sc->driver_poll, NULL)) return false;
@@ -1258,6 +1285,8 @@ static void set_defaults(vsim_scenario *sc) {
   sc->policy = VSIM_POLICY_SCRIPTED;
   sc->max_steps = DEFAULT_MAX_STEPS;
   sc->device_batch = 1;
+  sc->driver_batch = 1;
+  sc->repeat = 1;
   sc->auto_init = true;
 }
 

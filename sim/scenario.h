@@ -154,7 +154,12 @@ typedef struct vsim_scenario {
   uint64_t seed;          /* default 1 */
   enum vsim_policy policy;
   uint64_t max_steps;     /* default 100000 */
+  uint64_t repeat;        /* the steps run this many times in a row, default 1 */
   uint32_t device_batch;  /* requests per device step, default 1 */
+  uint32_t driver_batch;  /* blk requests the driver adds per step before one kick decision, default 1 */
+  uint32_t irq_coalesce_count; /* interrupt coalescing: completions (0: off) */
+  uint64_t irq_coalesce_time;  /* ... or virtual time since the first held interrupt */
+  uint64_t device_poll;   /* the device polls every this many time units, notifications off (0: off) */
   uint64_t device_latency; /* virtual time from pop to completion, default 0 */
   bool device_in_order_batch; /* with IN_ORDER, one used entry per batch */
   bool has_offered;       /* offered features overridden */

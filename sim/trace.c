@@ -28,31 +28,6 @@ void vsim_trace_close(vsim_trace *t) {
   t->npicks = t->pick_cap = 0;
 }
 
-/* The event is folded into one word (each field multiplied by its own odd
- * constant, so that equal values in different fields do not cancel), then that
- * word enters the running hash through the SplitMix64 finaliser and a
- * rotate-multiply chain: order matters, and a one-bit change anywhere flips
- * about half the bits of the final hash. One finaliser per event keeps the
- * cost near 20 instructions. */
-static inline uint64_t fmix(uint64_t v) {
-  v ^= v >> 30;
-  v *= UINT64_C(0xbf58476d1ce4e5b9);
-  v ^= v >> 27;
-  v *= UINT64_C(0x94d049bb133111eb);
-  return v ^ (v >> 31);
-}
-
-static inline uint64_t fold(const vsim_event *ev) {
-  uint64_t w = ev->step * UINT64_C(0x9E3779B97F4A7C15);
-  w ^= (((uint64_t)(uint32_t)ev->actor << 32) | (uint32_t)ev->kind) * UINT64_C(0xC2B2AE3D27D4EB4F);
-  w ^= (uint64_t)(uint32_t)ev->q * UINT64_C(0x165667B19E3779F9);
-  w ^= (ev->a + UINT64_C(0x27D4EB2F165667C5)) * UINT64_C(0x85EBCA77C2B2AE63);
-  w ^= (ev->b + UINT64_C(0x94D049BB133111EB)) * UINT64_C(0xFF51AFD7ED558CCD);
-  w ^= (ev->c + UINT64_C(0xBF58476D1CE4E5B9)) * UINT64_C(0xC4CEB9FE1A85EC53);
-  w ^= (ev->d + UINT64_C(0x632BE59BD9B4E019)) * UINT64_C(0xD6E8FEB86659FD93);
-  return w;
-}
-
 static const char *const kind_names[VSIM_EV__COUNT] = {
     [VSIM_EV_STEP_BEGIN] = "step",          [VSIM_EV_MMIO_READ] = "mmio.read",
     [VSIM_EV_MMIO_WRITE] = "mmio.write",    [VSIM_EV_STATUS] = "status",
@@ -65,6 +40,7 @@ static const char *const kind_names[VSIM_EV__COUNT] = {
     [VSIM_EV_NEEDS_RESET] = "needs_reset",  [VSIM_EV_VIOLATION] = "violation",
     [VSIM_EV_FAULT] = "fault",              [VSIM_EV_STALL] = "stall",
     [VSIM_EV_NOTIFY_ENABLE] = "notify.enable", [VSIM_EV_HOLD] = "hold",
+    [VSIM_EV_IRQ_HOLD] = "irq.hold",        [VSIM_EV_POLL] = "poll",
 };
 
 const char *vsim_event_kind_name(int kind) {
@@ -72,25 +48,18 @@ const char *vsim_event_kind_name(int kind) {
   return kind_names[kind];
 }
 
-void vsim_trace_emit(vsim_trace *t, const vsim_event *ev) {
-  uint64_t h = t->hash ^ fmix(fold(ev));
-  h = (h << 27) | (h >> 37);
-  t->hash = h * UINT64_C(0x9E3779B97F4A7C15) + UINT64_C(0x632BE59BD9B4E019);
-  t->count++;
-  if (t->out) {
-    char actor[24];
-    if (ev->actor == 0)
-      strcpy(actor, "driver");
-    else if (ev->actor > 0)
-      snprintf(actor, sizeof actor, "dev.q%d", ev->actor - 1);
-    else
-      strcpy(actor, "engine");
-    fprintf(t->out,
-            "{\"step\":%" PRIu64 ",\"actor\":\"%s\",\"kind\":\"%s\",\"q\":%d,\"a\":%" PRIu64
-            ",\"b\":%" PRIu64 ",\"c\":%" PRIu64 ",\"d\":%" PRIu64 "}\n",
-            ev->step, actor, vsim_event_kind_name(ev->kind), (int)ev->q, ev->a, ev->b, ev->c,
-            ev->d);
-  }
+void vsim_trace_write(vsim_trace *t, const vsim_event *ev) {
+  char actor[24];
+  if (ev->actor == 0)
+    strcpy(actor, "driver");
+  else if (ev->actor > 0)
+    snprintf(actor, sizeof actor, "dev.q%d", ev->actor - 1);
+  else
+    strcpy(actor, "engine");
+  fprintf(t->out,
+          "{\"step\":%" PRIu64 ",\"actor\":\"%s\",\"kind\":\"%s\",\"q\":%d,\"a\":%" PRIu64
+          ",\"b\":%" PRIu64 ",\"c\":%" PRIu64 ",\"d\":%" PRIu64 "}\n",
+          ev->step, actor, vsim_event_kind_name(ev->kind), (int)ev->q, ev->a, ev->b, ev->c, ev->d);
 }
 
 void vsim_trace_note(vsim_trace *t, const char *json_object) {

@@ -47,6 +47,10 @@ enum vsim_event_kind {
   VSIM_EV_STALL,           /* a = pending requests */
   VSIM_EV_NOTIFY_ENABLE,   /* q, a = 1 enable / 0 disable, b = event index written */
   VSIM_EV_HOLD,            /* q, a = head, b = due time (a request the device will complete later) */
+  VSIM_EV_IRQ_HOLD,        /* q, a = completions that release it, b = due time, c = completions so far
+                            * (interrupt coalescing: a used-buffer notification the device owes and
+                            * holds until c reaches a or the clock reaches b) */
+  VSIM_EV_POLL,            /* q, a = time of the next poll (a polling device looked at its ring) */
   VSIM_EV__COUNT
 };
 
@@ -141,6 +145,15 @@ typedef struct vsim_backend_params {
   const char *const *config_keys;
   const char *const *config_values;
   unsigned config_count;
+  /* Interrupt coalescing (0: off): a used-buffer notification the driver
+   * asked for is held until irq_coalesce_count completions since the last
+   * one, or irq_coalesce_time units of virtual time after it was first held,
+   * whichever comes first. */
+  uint32_t irq_coalesce_count;
+  uint64_t irq_coalesce_time;
+  /* Polling (0: off): available-buffer notifications stay disabled and the
+   * device looks at each ring every poll_period units of virtual time. */
+  uint64_t poll_period;
 } vsim_backend_params;
 
 /* Entry point of a plugin .so: fill `out`, return 0 or a negative error and a

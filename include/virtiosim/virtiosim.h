@@ -92,6 +92,11 @@ typedef struct vsim_counters {
   uint64_t device_status;  /* status as the driver last read it */
   uint64_t events;         /* trace events emitted */
   bool stalled;
+  uint64_t latency_total;  /* virtual time from submission to completion, summed over completed requests */
+  uint64_t latency_max;    /* ... and the longest */
+  uint64_t clock;          /* virtual time at the end (or now) */
+  uint64_t bytes_copied;   /* built-in devices: request bytes that went through the device's own buffers */
+  uint64_t bytes_moved;    /* built-in devices: request bytes moved between guest memory and the device */
 } vsim_counters;
 void vsim_sim_counters(const vsim_sim *s, vsim_counters *out);
 

@@ -274,6 +274,11 @@ class Sim:
             "device_status": int(c.device_status),
             "events": int(c.events),
             "stalled": bool(c.stalled),
+            "latency_total": int(c.latency_total),
+            "latency_max": int(c.latency_max),
+            "clock": int(c.clock),
+            "bytes_copied": int(c.bytes_copied),
+            "bytes_moved": int(c.bytes_moved),
         }
 
     # ---- guest memory ----

@@ -7,7 +7,12 @@
  * region boundary, zero-copy spans (pointer correct, NULL on failure), the
  * fault sink (called exactly once per failed access with side, access, gpa and
  * len; never on success; never by vsim_arena_check), fault_count, the
- * little-endian scalar helpers, and the VSIM_ARENA_MAX_REGIONS limit.
+ * little-endian scalar helpers, and the VSIM_ARENA_MAX_REGIONS limit; the
+ * engine's inline twins (sim/arena_fast.h) agree with the API, with and
+ * without regions; write watches: every write path marks exactly the 16-byte
+ * granules it touches (inline, out of line, straddling the watch's edges),
+ * reads and writes elsewhere mark nothing, a span over a watched range loses
+ * the watches for good, a removed watch is left alone, slots run out.
  * Must never: depend on anything but the arena module.
  */
 #include <stdint.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena_fast.h"
 #include "testutil.h"
 #include "virtiosim/arena.h"
 
@@ -406,7 +412,74 @@ static void test_region_limit(void) {
   vsim_arena_free(a);
 }
 
+/* The inline twins give what the API gives, plain or with regions. */
+static void test_fast_twins(void) {
+  for (int regions = 0; regions < 2; regions++) {
+    vsim_arena *a = vsim_arena_new(SZ);
+    sink s = {0};
+    vsim_arena_set_fault_sink(a, sink_fn, &s);
+    if (regions) vsim_arena_set_region(a, 0x8000, 0x1000, VSIM_REGION_PERM(VSIM_ACC_RW, VSIM_ACC_READ));
+    CHECK_EQ(vsim_arena_put64(a, VSIM_SIDE_DRIVER, 0x100, UINT64_C(0x1122334455667788)), 0);
+    uint64_t v64 = 0;
+    uint32_t v32 = 0;
+    uint16_t v16 = 0;
+    CHECK_EQ(vsim_arena_get64(a, VSIM_SIDE_DEVICE, 0x100, &v64), 0);
+    CHECK(v64 == UINT64_C(0x1122334455667788));
+    CHECK_EQ(vsim_arena_read32(a, VSIM_SIDE_DEVICE, 0x104, &v32), 0);
+    CHECK(v32 == 0x11223344u);
+    CHECK_EQ(vsim_arena_get16(a, VSIM_SIDE_DEVICE, 0x106, &v16), 0);
+    CHECK_EQ(v16, 0x1122);
+    /* the device may not write the read-only region: refused and reported either way */
+    unsigned before = s.calls;
+    int r = vsim_arena_put32(a, VSIM_SIDE_DEVICE, 0x8000, 7);
+    CHECK_EQ(r, regions ? VSIM_ARENA_EFAULT : 0);
+    CHECK_EQ(s.calls, before + (regions ? 1u : 0u));
+    CHECK_EQ(vsim_arena_put16(a, VSIM_SIDE_DRIVER, SZ - 1, 1), VSIM_ARENA_EFAULT);
+    CHECK(!vsim_arena_ok(a, VSIM_SIDE_DRIVER, SZ - 1, 2, VSIM_ACC_READ));
+    CHECK(vsim_arena_ok(a, VSIM_SIDE_DRIVER, SZ, 0, VSIM_ACC_READ));
+    vsim_arena_free(a);
+  }
+}
+
+static void test_watch(void) {
+  vsim_arena *a = vsim_arena_new(SZ);
+  uint64_t bits[2] = {0, 0}; /* 0x1000 + 100 granules */
+  CHECK_EQ(vsim_arena_watch_add(a, 0x1000, 1600, bits), 0);
+  vsim_arena_put16(a, VSIM_SIDE_DRIVER, 0x1000 + 16 * 3 + 14, 1); /* granule 3 */
+  CHECK(bits[0] == UINT64_C(1) << 3 && bits[1] == 0);
+  bits[0] = 0;
+  vsim_arena_write64(a, VSIM_SIDE_DEVICE, 0x1000 + 16 * 70, 1); /* out of line: granule 70 */
+  CHECK(bits[0] == 0 && bits[1] == UINT64_C(1) << 6);
+  bits[1] = 0;
+  uint8_t buf[40] = {0};
+  vsim_arena_put(a, VSIM_SIDE_DRIVER, 0x1000 - 8, buf, sizeof buf); /* straddles the start: 0, 1 */
+  CHECK_EQ(bits[0], 3);
+  bits[0] = 0;
+  vsim_arena_write(a, VSIM_SIDE_DRIVER, 0x1000 + 1600 - 4, buf, 8); /* straddles the end: 99 */
+  CHECK(bits[0] == 0 && bits[1] == UINT64_C(1) << 35);
+  bits[1] = 0;
+  vsim_arena_put(a, VSIM_SIDE_DRIVER, 0x2000, buf, sizeof buf); /* elsewhere */
+  vsim_arena_get(a, VSIM_SIDE_DRIVER, 0x1000, buf, sizeof buf); /* a read */
+  CHECK(bits[0] == 0 && bits[1] == 0 && !vsim_arena_watch_lost(a));
+  vsim_span sp;
+  CHECK_EQ(vsim_arena_span(a, VSIM_SIDE_DEVICE, 0x3000, 16, VSIM_ACC_READ, &sp), 0); /* elsewhere */
+  CHECK(!vsim_arena_watch_lost(a));
+  CHECK_EQ(vsim_arena_view(a, VSIM_SIDE_DEVICE, 0x1000 + 32, 16, VSIM_ACC_READ, &sp), 0);
+  CHECK(vsim_arena_watch_lost(a)); /* its pointer could write at any time */
+  vsim_arena_watch_remove(a, bits);
+  vsim_arena_put16(a, VSIM_SIDE_DRIVER, 0x1000, 1);
+  CHECK(bits[0] == 0);
+  /* slots run out */
+  static uint64_t many[VSIM_ARENA_MAX_WATCHES + 1];
+  for (unsigned i = 0; i < VSIM_ARENA_MAX_WATCHES; i++) CHECK_EQ(vsim_arena_watch_add(a, 16u * i, 16, &many[i]), 0);
+  CHECK_EQ(vsim_arena_watch_add(a, 0x4000, 16, &many[VSIM_ARENA_MAX_WATCHES]), -1);
+  CHECK_EQ(vsim_arena_watch_add(a, SZ - 8, 16, &many[0]), -1); /* out of bounds */
+  vsim_arena_free(a);
+}
+
 int main(void) {
+  RUN(test_fast_twins);
+  RUN(test_watch);
   RUN(test_sizes);
   RUN(test_bounds);
   RUN(test_fault_sink);

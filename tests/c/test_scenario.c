@@ -500,12 +500,14 @@ static void test_error_missing_required(void) {
 static void test_error_positions_with_escapes(void) {
   EXPECT_ERR("{\"n\\u0061me\": \"t\", \"device\": \"blk\", \"steps\": [], \"\\u00e9t\\u00e9\": 1}",
              "t.json:1:67: field '?\?t?\?': unknown field (allowed here: name, description, device, transport, ring, "
-             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
+             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
+             "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
              "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
   /* "é" is one column, as in jansson's own messages. */
   EXPECT_ERR("{\"name\": \"\xc3\xa9\", \"device\": \"blk\", \"steps\": [], \"x'y\": 1}",
              "t.json:1:52: field 'x?y': unknown field (allowed here: name, description, device, transport, ring, "
-             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, device_batch, device_latency, device_in_order_batch, offered_features, "
+             "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
+             "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
              "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [\n\t{\"op\": \"a\\\"b\"}]}",
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
@@ -513,7 +515,7 @@ static void test_error_positions_with_escapes(void) {
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
              "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable, "
              "dev.used, dev.used_idx, dev.used_flags, dev.avail_event, dev.pused, dev.pevent, dev.irq, dev.write, "
-             "dev.config, dev.needs_reset)");
+             "dev.config, dev.needs_reset, mmio.read, mmio.write)");
 }
 
 /* ---- the scripted device ------------------------------------------------- */
@@ -607,7 +609,6 @@ static void test_scripted_device(void) {
              "t.json:3:30: field 'steps[1].queue': queue 1 out of range (num_queues is 1)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"device_scripted\": 1, \"steps\": []}",
              "t.json:1:51: field 'device_scripted': expected true or false, got an integer");
-             "mmio.read, mmio.write)");
 }
 
 /* mmio.read / mmio.write: offset in the window, width 1/2/4, a 32-bit value,

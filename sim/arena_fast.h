@@ -1,0 +1,157 @@
+/* sim/arena_fast.h — the engine's inline path into guest memory.
+ *
+ * Owns: the layout of vsim_arena (arena.c and this header only), and inline
+ * twins of the checked accessors of <virtiosim/arena.h> for the engine's own
+ * modules (ring sides, device and driver models). A run makes a few dozen
+ * guest accesses per request; through the out-of-line API each one cost a
+ * call chain (scalar helper -> copy -> check -> memcpy) several times the
+ * access itself. The twins take the one case that covers nearly every access
+ * inline: an arena without a region table and a range inside it. Everything
+ * else (a region table, an access that faults) goes to arena.c, which stays
+ * the only way in for plugins. Also the write watches: an engine observer
+ * (the packed-ring checker) learns which 16-byte granules of a range were
+ * written since it last looked, instead of comparing the whole range.
+ * Must never: grant what arena.c would refuse, or report differently: the
+ * inline case is exactly the one vsim_arena_check grants without looking at
+ * regions, and a refused access is handed to arena.c to fail and report.
+ */
+#ifndef VSIM_ARENA_FAST_H
+#define VSIM_ARENA_FAST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "le.h"
+#include "virtiosim/arena.h"
+
+typedef struct vsim_arena_region {
+  uint64_t base, len;
+  unsigned perm;
+} vsim_arena_region;
+
+/* A range an observer watches for writes, 16-byte granules: bit i of `bits`
+ * is set when a write touches [base + 16 i, base + 16 i + 16). The observer
+ * clears bits as it looks. */
+#define VSIM_ARENA_MAX_WATCHES 64
+#define VSIM_ARENA_WATCH_GRAIN 16u
+
+typedef struct vsim_arena_watch {
+  uint64_t base, len;
+  uint64_t *bits;
+} vsim_arena_watch;
+
+struct vsim_arena {
+  uint8_t *mem;
+  uint64_t size;
+  unsigned nregions;               /* 0: the whole arena is RAM for both sides */
+  /* +1: the implicit all-RAM region takes a slot once regions are set */
+  vsim_arena_region regions[VSIM_ARENA_MAX_REGIONS + 1];
+  vsim_arena_fault_fn fault_fn;
+  void *fault_ctx;
+  uint64_t faults;
+  uint64_t side_faults[2]; /* by enum vsim_side */
+  /* write watches (vsim_arena_watch_add); [watch_lo, watch_hi) bounds them
+   * all, so a write elsewhere costs one comparison */
+  unsigned nwatch;
+  uint64_t watch_lo, watch_hi;
+  bool watch_lost;                 /* a span over a watched range was handed out */
+  vsim_arena_watch watch[VSIM_ARENA_MAX_WATCHES];
+};
+
+/* Out of line (arena.c): mark the granules [gpa, gpa+len) touches in every
+ * watch it overlaps; a span over a watched range loses the watches (its
+ * pointer can write at any time, unseen). */
+void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len);
+void vsim_arena_note_span(vsim_arena *a, uint64_t gpa, uint64_t len);
+
+/* Called by every write of the arena, inline or not; gpa + len is in bounds. */
+static inline void vsim_arena_note(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  if (a->nwatch && gpa < a->watch_hi && gpa + len > a->watch_lo) vsim_arena_note_write(a, gpa, len);
+}
+
+/* Watch [base, base+len) for writes (bits: len / 16 bits, rounded up, zeroed
+ * by the caller). 0, or -1 when every watch slot is taken: the observer then
+ * has to look at the whole range itself. Engine observers only: a write the
+ * arena does not see (through a span kept from before: vsim_arena_watch_lost
+ * says so; by another process sharing the memory: it must not use watches). */
+int vsim_arena_watch_add(vsim_arena *a, uint64_t base, uint64_t len, uint64_t *bits);
+void vsim_arena_watch_remove(vsim_arena *a, const uint64_t *bits);
+/* True once a span overlapping a watched range was handed out: the watches
+ * can no longer say what changed, and stay so. */
+static inline bool vsim_arena_watch_lost(const vsim_arena *a) { return a->watch_lost; }
+
+/* The plain case: no region table, and [gpa, gpa+len) inside the arena
+ * (written so that gpa + len is never computed: a hostile gpa may wrap). */
+static inline bool vsim_arena_plain(const vsim_arena *a, uint64_t gpa, uint64_t len) {
+  return a->nregions == 0 && gpa <= a->size && len <= a->size - gpa;
+}
+
+/* vsim_arena_check */
+static inline bool vsim_arena_ok(const vsim_arena *a, enum vsim_side side, uint64_t gpa,
+                                 uint64_t len, unsigned access) {
+  return vsim_arena_plain(a, gpa, len) || vsim_arena_check(a, side, gpa, len, access);
+}
+
+/* vsim_arena_read / vsim_arena_write */
+static inline int vsim_arena_get(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
+                                 uint64_t len) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_read(a, side, gpa, dst, len);
+  if (len) memcpy(dst, a->mem + gpa, (size_t)len);
+  return 0;
+}
+
+static inline int vsim_arena_put(vsim_arena *a, enum vsim_side side, uint64_t gpa,
+                                 const void *src, uint64_t len) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_write(a, side, gpa, src, len);
+  if (len) memcpy(a->mem + gpa, src, (size_t)len);
+  vsim_arena_note(a, gpa, len);
+  return 0;
+}
+
+/* vsim_arena_span */
+static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
+                                  unsigned access, vsim_span *out) {
+  if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_span(a, side, gpa, len, access, out);
+  if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
+  out->ptr = a->mem + gpa;
+  out->gpa = gpa;
+  out->len = len;
+  return 0;
+}
+
+/* vsim_arena_read16/32/64 and vsim_arena_write16/32/64 (little-endian) */
+static inline int vsim_arena_get16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t *v) {
+  if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_read16(a, side, gpa, v);
+  *v = vsim_le_ld16(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_get32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t *v) {
+  if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_read32(a, side, gpa, v);
+  *v = vsim_le_ld32(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_get64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
+  if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_read64(a, side, gpa, v);
+  *v = vsim_le_ld64(a->mem + gpa);
+  return 0;
+}
+static inline int vsim_arena_put16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t v) {
+  if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_write16(a, side, gpa, v);
+  vsim_le_st16(a->mem + gpa, v);
+  vsim_arena_note(a, gpa, 2);
+  return 0;
+}
+static inline int vsim_arena_put32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t v) {
+  if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_write32(a, side, gpa, v);
+  vsim_le_st32(a->mem + gpa, v);
+  vsim_arena_note(a, gpa, 4);
+  return 0;
+}
+static inline int vsim_arena_put64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t v) {
+  if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_write64(a, side, gpa, v);
+  vsim_le_st64(a->mem + gpa, v);
+  vsim_arena_note(a, gpa, 8);
+  return 0;
+}
+
+#endif
