@@ -12,7 +12,7 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/virtiosim.h"
 
-#define HTML_PICTURES_PER_SUITE 25
+#define HTML_PICTURES_PER_SUITE 10
 
 static bool is_bad(enum vsim_verdict v) {
   return v == VSIM_V_FAIL || v == VSIM_V_WARN || v == VSIM_V_WEDGED || v == VSIM_V_CRASHED ||

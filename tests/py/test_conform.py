@@ -192,13 +192,29 @@ def check_links(html_path):
 
 
 def render_png(html_path, png, tmp_path):
-    profile = tmp_path / "chromium-profile"
-    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync", "--no-first-run",
-                        "--user-data-dir=%s" % profile, "--screenshot=%s" % png, "--window-size=1200,1600",
-                        html_path.as_uri()], capture_output=True, text=True, timeout=120,
-                       env={k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")})
-    assert png.exists(), (r.returncode, r.stderr[-2000:])
+    """Headless Chromium's screenshot. It sometimes lingers after writing the
+    file on a loaded machine: a bounded wait, one retry, and the PNG it wrote
+    is what counts."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    last = None
+    for attempt in range(2):
+        profile = tmp_path / ("chromium-profile-%d" % attempt)
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run",
+               "--user-data-dir=%s" % profile, "--screenshot=%s" % png, "--window-size=1200,1600",
+               html_path.as_uri()]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                                start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=90)
+            last = err.decode(errors="replace")[-2000:]
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)  # the browser and its helpers, by their process group
+            proc.communicate()
+            last = "timed out"
+        if png.exists() and png.stat().st_size > 0:
+            break
+    assert png.exists(), last
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     return data
