@@ -51,6 +51,7 @@ struct vsim_sim {
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
   bool ds_on;
+  vsim_backend_ops ds_ops; /* the model's ops as the transport sees them when scripted */
   vsim_sched sched;
   vsim_trace trace;
   int current_actor;
@@ -173,6 +174,14 @@ static void host_config_changed(void *ctx) {
 }
 
 static uint64_t host_now(void *ctx) { return ((vsim_sim *)ctx)->sched.clock; }
+
+/* With a scripted device the model behind the transport serves no queue
+ * (device_runnable), so its ring positions never move; it must not judge
+ * what a notification says either (the packed model would hold every
+ * NOTIFICATION_DATA value against a ring it never consumed, and blame the
+ * driver). The scripted device is the device: notifications reach the
+ * transport, its counters and the checkers, and stop there. */
+static void scripted_queue_notify(void *be, uint16_t q, uint32_t data) {}
 
 static void arena_fault(void *ctx, const vsim_arena_fault *f) {
   vsim_sim *s = ctx;
@@ -671,7 +680,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
     return -1;
   }
-  if (vsim_mmio_init(&s->mmio, s->be.backend, &s->host, sc->mutants)) {
+  vsim_backend tb = s->be.backend;
+  if (sc->device_scripted) {
+    s->ds_ops = *tb.ops;
+    s->ds_ops.queue_notify = scripted_queue_notify;
+    tb.ops = &s->ds_ops;
+  }
+  if (vsim_mmio_init(&s->mmio, tb, &s->host, sc->mutants)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
