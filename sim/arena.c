@@ -24,6 +24,7 @@ struct vsim_arena {
   void *fault_ctx;
   uint64_t faults;
   uint64_t side_faults[2]; /* by enum vsim_side */
+  uint64_t side_access[2]; /* by enum vsim_side: reads, writes and spans, refused ones too */
 };
 
 vsim_arena *vsim_arena_new(uint64_t size) {
@@ -68,6 +69,16 @@ void vsim_arena_set_fault_sink(vsim_arena *a, vsim_arena_fault_fn fn, void *ctx)
 uint64_t vsim_arena_fault_count(const vsim_arena *a) { return a->faults; }
 uint64_t vsim_arena_fault_count_side(const vsim_arena *a, enum vsim_side side) {
   return side == VSIM_SIDE_DEVICE ? a->side_faults[1] : a->side_faults[0];
+}
+
+uint64_t vsim_arena_access_count_side(const vsim_arena *a, enum vsim_side side) {
+  return side == VSIM_SIDE_DEVICE ? a->side_access[1] : a->side_access[0];
+}
+
+/* One access of `side` begins: counted before it is checked, so that a
+ * device hammering memory it may not touch is seen working too. */
+static inline void count_access(vsim_arena *a, enum vsim_side side) {
+  a->side_access[side == VSIM_SIDE_DEVICE ? 1 : 0]++;
 }
 
 static inline unsigned side_perm(unsigned perm, enum vsim_side side) {
@@ -122,6 +133,7 @@ static int fault(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
 
 int vsim_arena_read(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
                     uint64_t len) {
+  count_access(a, side);
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_READ))
     return fault(a, side, gpa, len, VSIM_ACC_READ);
   if (len) memcpy(dst, a->mem + gpa, (size_t)len);
@@ -130,6 +142,7 @@ int vsim_arena_read(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
 
 int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
                      const void *src, uint64_t len) {
+  count_access(a, side);
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_WRITE))
     return fault(a, side, gpa, len, VSIM_ACC_WRITE);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
@@ -138,6 +151,7 @@ int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
 
 int vsim_arena_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
                     unsigned access, vsim_span *out) {
+  count_access(a, side);
   if (!vsim_arena_check(a, side, gpa, len, access)) {
     out->ptr = NULL;
     out->gpa = gpa;
@@ -170,8 +184,10 @@ int vsim_arena_read32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t
 
 int vsim_arena_read64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
   uint32_t lo, hi;
-  if (!vsim_arena_check(a, side, gpa, 8, VSIM_ACC_READ))
+  if (!vsim_arena_check(a, side, gpa, 8, VSIM_ACC_READ)) {
+    count_access(a, side); /* refused: one access, as read32 would count it */
     return fault(a, side, gpa, 8, VSIM_ACC_READ);
+  }
   vsim_arena_read32(a, side, gpa, &lo);
   vsim_arena_read32(a, side, gpa + 4, &hi);
   *v = (uint64_t)lo | ((uint64_t)hi << 32);

@@ -55,6 +55,10 @@ struct vsim_sim {
   vsim_sched sched;
   vsim_trace trace;
   int current_actor;
+  /* the device's work in the current worker step (liveness.dev-unbounded-work) */
+  bool work_on;         /* a device worker step is running */
+  uint16_t work_q;      /* its queue */
+  uint64_t work_mark;   /* device-side arena accesses when the current window began */
   /* script */
   size_t next_step;
   bool init_pending;
@@ -109,7 +113,12 @@ static void devscript_event(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b
   }
 }
 
+static void work_window_end(vsim_sim *s);
+
 static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  /* a chain taken or completed closes the device's work window (before the
+   * event itself is recorded, so that a violation precedes it) */
+  if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -145,6 +154,31 @@ static void host_violation(void *ctx, int check, int q, const char *detail) {
   v->step = s->sched.step;
   v->queue = q;
   snprintf(v->detail, sizeof v->detail, "%s", detail ? detail : "");
+}
+
+/* ---- bounded device work ---- */
+
+/* liveness.dev-unbounded-work: the device's guest-memory accesses between two
+ * chains it takes or completes (VSIM_EV_POP / VSIM_EV_USED), and from the
+ * start of a worker step to the first of them and from the last to the end,
+ * stay within VSIM_BACKEND_CHAIN_WORK(queue size) (backend.h). Counted by
+ * the arena, so it holds any in-process backend to the queue_run contract;
+ * what it catches is a device that walks a descriptor loop (or does any
+ * other work a hostile ring can make unbounded) within one step, where
+ * neither max_steps nor the spin detector can see it. */
+static void work_window_end(vsim_sim *s) {
+  uint64_t now = vsim_arena_access_count_side(s->arena, VSIM_SIDE_DEVICE);
+  uint64_t did = now - s->work_mark;
+  s->work_mark = now;
+  uint32_t qsize = s->work_q < s->mmio.nq ? s->mmio.q[s->work_q].size : 0;
+  uint64_t bound = VSIM_BACKEND_CHAIN_WORK(qsize);
+  if (did <= bound) return;
+  char d[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(d, sizeof d,
+           "%" PRIu64 " guest-memory accesses without taking or completing a chain; a queue of %u allows "
+           "%" PRIu64 " (a descriptor loop walked?)",
+           did, qsize, bound);
+  host_violation(s, VSIM_CHK_LIVENESS_DEV_WORK, s->work_q, d); /* its event closes no window */
 }
 
 static void raise_irq(vsim_sim *s, uint32_t bits) {
@@ -539,7 +573,12 @@ static bool device_runnable(void *ctx, int id) {
 static int device_run(void *ctx, int id) {
   vsim_sim *s = ctx;
   s->current_actor = id;
+  s->work_q = (uint16_t)(id - 1);
+  s->work_mark = vsim_arena_access_count_side(s->arena, VSIM_SIDE_DEVICE);
+  s->work_on = s->checkers_on;
   int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
+  if (s->work_on) work_window_end(s);
+  s->work_on = false;
   if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
   if (r < 0) {
     /* a backend's own error (a plugin's, say) is a result, not an engine crash */
