@@ -308,7 +308,7 @@ static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {
    * << 15). The ring takes it as a hint of how far the driver has published,
    * checked against what the ring shows (vq_split.h, vq_packed.h). A queue
    * that is not live yet has nothing to hold it against: the kick alone counts. */
-  if (q->vq_live && !dc->rings_scripted && vsim_devcore_has(dc, VIRTIO_F_NOTIFICATION_DATA)) {
+  if (q->vq_live && vsim_devcore_has(dc, VIRTIO_F_NOTIFICATION_DATA)) {
     const uint16_t next = (uint16_t)(data >> 16);
     if (q->packed) vsim_vqp_dev_notify_data(&q->pvq, next);
     else vsim_vq_dev_notify_data(&q->vq, next);

@@ -80,8 +80,6 @@ typedef struct vsim_devcore {
   uint64_t refuse;       /* feature bits whose acceptance makes FEATURES_OK fail */
   uint64_t latency;      /* virtual time from pop to completion; 0 = at once */
   bool in_order_batch;   /* batch used entries when IN_ORDER is negotiated */
-  bool rings_scripted;   /* "device_scripted": dev.* steps act on the rings, this
-                            model reads none of them (not even notification data) */
   /* Interrupt coalescing (count 0: off): an interrupt the driver's
    * suppression asks for is held until coalesce_count completions since the
    * last interrupt, or coalesce_time after it was first held. */

@@ -7,7 +7,8 @@
  * says about the ring (checked at the next avail.idx read; a bad one is
  * reported without breaking the queue, a confirmed one bounds the drain).
  * Must never: read a guest field twice for one decision, walk more than
- * O(queue size) descriptors per pop, allocate or format on the hot path (only
+ * O(queue size) descriptors per pop (except the dev.no-loop-check mutant, up
+ * to SPLIT_WALK_HARD_MAX), allocate or format on the hot path (only
  * when reporting a violation), or touch guest memory except through the
  * arena's checked accessors on the device side.
  *
@@ -58,6 +59,19 @@ _Static_assert(sizeof(struct vring_used_elem) == 8, "used element is 8 bytes");
 
 #define SPLIT_MAX_QUEUE 32768u
 #define CHAIN_MAX_BYTES (UINT64_C(1) << 32) /* spec: at most 2^32 bytes per chain */
+
+/* The walk's hard bound, in descriptor reads per pop: the engine's own
+ * guarantee that a pop ends, which no mutant switches off. The correct walk
+ * never gets near it (its chain-length check stops it after queue size
+ * buffers plus one indirect descriptor, at most 32769 reads); it exists for
+ * dev.no-loop-check, the planted bug that skips that check and so follows a
+ * descriptor loop: with it the mutant does "unbounded-looking" but finite
+ * work, tens of milliseconds, instead of hanging the run or the fuzzer. It
+ * lies far above the work bound liveness.dev-unbounded-work holds a device
+ * to, whatever the queue size, so the mutant is always caught. */
+#define SPLIT_WALK_HARD_MAX (UINT32_C(1) << 20)
+_Static_assert(SPLIT_WALK_HARD_MAX > VSIM_BACKEND_CHAIN_WORK(SPLIT_MAX_QUEUE),
+               "the hard bound must exceed the work check's bound for every queue size");
 
 /* ---- little helpers ------------------------------------------------------ */
 
@@ -331,22 +345,31 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
    * cannot change what was validated, and segs[] keeps the validated values.
    * Bounded: every non-indirect descriptor adds a segment and there are at
    * most `size` segments, plus at most one indirect descriptor, so a pop
-   * reads at most size + 1 descriptors whatever the guest wrote. */
+   * reads at most size + 1 descriptors whatever the guest wrote.
+   * The dev.no-loop-check mutant skips that segment bound: it walks on, keeps
+   * only the first `size` segments (segs[] holds no more), and stops at
+   * SPLIT_WALK_HARD_MAX reads or at the end of the chain, and then gives up on
+   * the queue without a report (it never noticed what was wrong). */
+  const bool loop_check = !mut(vq, VSIM_MUTBIT(DEV_NO_LOOP_CHECK));
   uint64_t table = vq->desc; /* current table: the queue's, then the indirect one */
   uint32_t tsize = size;     /* entries in the current table */
   bool in_indirect = false;
   uint32_t idx = head;
-  uint32_t nseg = 0, nread = 0;
+  uint32_t nseg = 0, nread = 0, walked = 0;
   uint64_t rd = 0, wr = 0;
   bool seen_write = false;
   vsim_seg *segs = vq->segs;
   uint64_t itable = 0, itable_len = 0; /* the chain's indirect table, if any */
 
   for (;;) {
-    if (nseg >= size)
+    if (nseg >= size && loop_check)
       return violate(vq, VSIM_CHK_SPLIT_CHAIN_LOOP,
                      "chain from head %u has more than %u (queue size) descriptors: a loop?",
                      head, size);
+    if (walked++ >= SPLIT_WALK_HARD_MAX) {
+      vq->broken = true; /* only the mutant gets here (see above) */
+      return -1;
+    }
     uint8_t d[DESC_SIZE];
     if (in_indirect) {
       /* the whole table was checked readable when it was entered */
@@ -415,7 +438,8 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
                      in_indirect ? "indirect " : "", idx, head,
                      len && addr + len - 1 < addr ? "wraps the address space"
                                                   : "is outside guest memory or not accessible");
-    /* At most size * (2^32 - 1) < 2^47: the sum cannot overflow. */
+    /* At most size * (2^32 - 1) < 2^47 (the mutant: SPLIT_WALK_HARD_MAX *
+     * (2^32 - 1) < 2^52): the sum cannot overflow. */
     if (w)
       wr += len;
     else
@@ -423,9 +447,11 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
     if (rd + wr > CHAIN_MAX_BYTES)
       return violate(vq, VSIM_CHK_SPLIT_CHAIN_BYTES,
                      "chain from head %u holds more than 2^32 bytes", head);
-    segs[nseg].gpa = addr;
-    segs[nseg].len = len;
-    segs[nseg].write = w;
+    if (nseg < size) { /* always, unless the mutant walks past the bound */
+      segs[nseg].gpa = addr;
+      segs[nseg].len = len;
+      segs[nseg].write = w;
+    }
     nseg++;
     nread += !w;
 
@@ -444,6 +470,12 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
                        in_indirect ? "indirect " : "", idx, head, next, want);
     }
     idx = next;
+  }
+  if (nseg > size) {
+    /* the mutant reached the end of a chain longer than the queue: segs[]
+     * holds only part of it, so it cannot be served */
+    vq->broken = true;
+    return -1;
   }
 
   /* Every buffer is valid guest memory; now what the device will write must

@@ -26,7 +26,8 @@
  * reported and ignored; it never breaks the queue (it is a hint, and the ring
  * stays the authority).
  * Must never: read a guest field twice for one decision (TOCTOU), loop more
- * than O(queue size) per pop, or touch guest memory except through the arena.
+ * than O(queue size) per pop (the dev.no-loop-check mutant: a hard bound far
+ * above, see vq_split.c), or touch guest memory except through the arena.
  */
 #ifndef VSIM_VQ_SPLIT_H
 #define VSIM_VQ_SPLIT_H

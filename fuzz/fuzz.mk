@@ -4,6 +4,10 @@
 #                                         a finding fails it and leaves the input and its scenario in out/fuzz/
 #   make fuzz TARGET=NAME [FUZZ_SECONDS=N] [FUZZ_JOBS=N]
 #                                         a long run of one target (until stopped, unless FUZZ_SECONDS is given)
+#   make fuzz-planted [FUZZ_SECONDS=30] [FUZZ_PLANTED_SEED=1]
+#                                         the planted-bug test (fuzz/planted.sh): fuzz_split_device with the
+#                                         mutant dev.no-loop-check must find it within FUZZ_SECONDS, and its
+#                                         crash must replay as a scenario that fails the same way; fuzz-smoke runs it
 # The library is built a second time, with the fuzzers' instrumentation, from
 # the same sources as libvirtiosim (every sim/*.c, backend-model/*.c, ...).
 # Details: fuzz/README.md.
@@ -21,8 +25,11 @@ FUZZ_BINS    := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 30
 FUZZ_RSS_MB  ?= 2048
 FUZZ_JOBS    ?= 1
+FUZZ_PLANTED_SEED ?= 1
+FUZZ_PLANTED  = FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_CLI=$(BUILD)/virtio-sim FUZZ_RSS_MB=$(FUZZ_RSS_MB) \
+                sh fuzz/planted.sh $(FUZZ_SECONDS) $(FUZZ_PLANTED_SEED)
 
-.PHONY: fuzz fuzz-build fuzz-smoke
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-planted
 
 $(FUZZ_BUILD)/obj/%.o: %.c $(wildcard include/virtiosim/*.h) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
@@ -40,6 +47,10 @@ fuzz-build: deps $(FUZZ_BINS)
 fuzz-smoke: deps all fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_CLI=$(BUILD)/virtio-sim FUZZ_RSS_MB=$(FUZZ_RSS_MB) \
 	  sh fuzz/run_fuzz.sh smoke $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	$(FUZZ_PLANTED)
+
+fuzz-planted: deps all $(FUZZ_BUILD)/fuzz_split_device
+	$(FUZZ_PLANTED)
 
 fuzz: deps all fuzz-build
 	@case " $(FUZZ_TARGETS) " in *" $(TARGET) "*) ;; *) \

@@ -1,11 +1,14 @@
 /* fuzz/fuzz_common.h — the body every libFuzzer target shares.
  *
  * Owns: the LLVMFuzzerTestOneInput of a target named at compile time, and the
- * one knob the targets read from the environment, VSIM_FUZZ_FATAL (a comma
- * list of check ids, or "device" for every check that judges the device, or
- * "all"): violations of those checks become findings too. The decoding and
- * the oracles live in the library (sim/fuzz_decode.c), so that
- * `virtio-sim fuzz-repro` applies exactly the same ones.
+ * two knobs the targets read from the environment (once, at the first input):
+ * VSIM_FUZZ_FATAL (a comma list of check ids, or "device" for every check
+ * that judges the device, or "all"): violations of those checks become
+ * findings too; VSIM_FUZZ_MUTANTS (a comma list of mutant names, ring targets
+ * only): plants those bugs into every decoded scenario, for the planted-bug
+ * test (fuzz/README.md). The decoding and the oracles live in the library
+ * (sim/fuzz_decode.c), so that `virtio-sim fuzz-repro` applies exactly the
+ * same ones (given the same --mutants).
  * Must never: keep state between inputs beyond the parsed settings, or
  * return a finding any other way than abort() (libFuzzer then saves the input).
  */
@@ -20,6 +23,7 @@
 #include <string.h>
 #include "fuzz_decode.h"
 #include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,9 +49,37 @@ static void vsim_fuzz_parse_fatal(vsim_fuzz_oracle *o) {
   }
 }
 
+/* VSIM_FUZZ_MUTANTS: the bugs to plant (o->mutants), and the names as given,
+ * for the reproduce line. A target that cannot carry them refuses: a planted
+ * bug silently left out would make the test prove nothing. */
+static void vsim_fuzz_parse_mutants(const vsim_fuzz_target *t, vsim_fuzz_oracle *o, char *names,
+                                    size_t cap) {
+  names[0] = 0;
+  const char *env = getenv("VSIM_FUZZ_MUTANTS");
+  if (!env || !*env) return;
+  if (!vsim_fuzz_target_plants(t)) {
+    fprintf(stderr, "VSIM_FUZZ_MUTANTS: %s takes no mutants (ring targets only)\n", t->name);
+    exit(2);
+  }
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", env);
+  for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+    int m = vsim_mutant_lookup(tok);
+    if (m < 0) {
+      fprintf(stderr, "VSIM_FUZZ_MUTANTS: unknown mutant '%s' (virtio-sim mutants lists them)\n", tok);
+      exit(2);
+    }
+    o->mutants |= UINT64_C(1) << m;
+    size_t used = strlen(names);
+    snprintf(names + used, cap - used, "%s%s", used ? "," : "", tok);
+  }
+  fprintf(stderr, "==vsim-fuzz== planted mutants: %s\n", names);
+}
+
 static int vsim_fuzz_one(const char *name, const uint8_t *data, size_t size) {
   static const vsim_fuzz_target *target;
   static vsim_fuzz_oracle oracle;
+  static char planted[512];
   if (!target) {
     target = vsim_fuzz_target_find(name);
     if (!target) {
@@ -55,13 +87,15 @@ static int vsim_fuzz_one(const char *name, const uint8_t *data, size_t size) {
       abort();
     }
     vsim_fuzz_parse_fatal(&oracle);
+    vsim_fuzz_parse_mutants(target, &oracle, planted, sizeof planted);
   }
   char msg[2048];
   int v = vsim_fuzz_run(target, data, size, &oracle, msg, sizeof msg);
   if (v == VSIM_FUZZ_FINDING) {
     fprintf(stderr, "==vsim-fuzz== FINDING: %s\n", msg);
-    fprintf(stderr, "==vsim-fuzz== reproduce: virtio-sim fuzz-repro %s CRASH_FILE -o repro.json"
-                    " && virtio-sim run repro.json\n", name);
+    fprintf(stderr, "==vsim-fuzz== reproduce: virtio-sim fuzz-repro %s%s%s CRASH_FILE -o repro.json"
+                    " && virtio-sim run repro.json\n",
+            name, planted[0] ? " --mutants " : "", planted);
     abort();
   }
   if (v != VSIM_FUZZ_OK) {

@@ -16,7 +16,9 @@
 # and prints the commands that replay it. out/fuzz/summary.txt gets one line
 # per target: executions, execs/s, coverage (edges) and features.
 # Environment: FUZZ_BUILD (build/fuzz), FUZZ_CLI (build/virtio-sim),
-# FUZZ_RSS_MB (2048), FUZZ_JOBS (1, long runs only), VSIM_FUZZ_FATAL (fuzz/README.md).
+# FUZZ_RSS_MB (2048), FUZZ_JOBS (1, long runs only), VSIM_FUZZ_FATAL and
+# VSIM_FUZZ_MUTANTS (fuzz/README.md; with mutants planted, fuzz-repro is given
+# the same ones, so that the scenario replays what the target ran).
 set -u
 cd "$(dirname "$0")/.."
 mode=${1:?mode}
@@ -33,6 +35,7 @@ mkdir -p "$out"
 summary=$out/summary.txt
 [ "$mode" = smoke ] && : >"$summary"
 status=0
+planted=${VSIM_FUZZ_MUTANTS:+--mutants $VSIM_FUZZ_MUTANTS}
 
 max_len() {
   case "$1" in
@@ -71,7 +74,8 @@ for t in "$@"; do
     grep -E '==vsim-fuzz==|ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|SUMMARY:|runtime error' \
       "$dir/log.txt" | head -n 8 | sed 's/^/   /'
     for f in $found; do
-      "$cli" fuzz-repro "$t" "$f" -o "$f.json" >/dev/null 2>"$f.repro.txt"
+      # $planted unquoted on purpose: empty, or two words
+      "$cli" fuzz-repro "$t" $planted "$f" -o "$f.json" >/dev/null 2>"$f.repro.txt"
       echo "   input:    $f"
       echo "   scenario: $f.json"
       echo "   $(tail -n 1 "$f.repro.txt")"
@@ -79,7 +83,7 @@ for t in "$@"; do
         echo "   (the oracles hold outside the sanitizers: the finding is the sanitizer report;"
         echo "    replay the scenario with an ASan build, e.g. build/asan/virtio-sim from make test)"
       fi
-      echo "   replay:   $bin_dir/$t $f      # the crash with its stack"
+      echo "   replay:   ${VSIM_FUZZ_MUTANTS:+VSIM_FUZZ_MUTANTS=$VSIM_FUZZ_MUTANTS }$bin_dir/$t $f      # the crash with its stack"
       echo "             $cli run $f.json    # the scenario, deterministically"
     done
   fi

@@ -53,6 +53,10 @@ uint64_t vsim_arena_fault_count_side(const vsim_arena *a, enum vsim_side side) {
   return side == VSIM_SIDE_DEVICE ? a->side_faults[1] : a->side_faults[0];
 }
 
+uint64_t vsim_arena_access_count_side(const vsim_arena *a, enum vsim_side side) {
+  return side == VSIM_SIDE_DEVICE ? a->side_access[1] : a->side_access[0];
+}
+
 static inline unsigned side_perm(unsigned perm, enum vsim_side side) {
   return side == VSIM_SIDE_DRIVER ? (perm & 3u) : ((perm >> 2) & 3u);
 }
@@ -105,6 +109,7 @@ static int fault(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
 
 int vsim_arena_read(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
                     uint64_t len) {
+  vsim_arena_count(a, side);
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_READ))
     return fault(a, side, gpa, len, VSIM_ACC_READ);
   if (len) memcpy(dst, a->mem + gpa, (size_t)len);
@@ -113,6 +118,7 @@ int vsim_arena_read(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
 
 int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
                      const void *src, uint64_t len) {
+  vsim_arena_count(a, side);
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_WRITE))
     return fault(a, side, gpa, len, VSIM_ACC_WRITE);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
@@ -122,6 +128,7 @@ int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
 
 int vsim_arena_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
                     unsigned access, vsim_span *out) {
+  vsim_arena_count(a, side);
   if (!vsim_arena_check(a, side, gpa, len, access)) {
     out->ptr = NULL;
     out->gpa = gpa;
@@ -192,6 +199,7 @@ void vsim_arena_watch_remove(vsim_arena *a, const uint64_t *bits) {
 int vsim_arena_read16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t *v) {
   uint8_t b[2];
   if (vsim_arena_plain(a, gpa, 2)) {
+    vsim_arena_count(a, side);
     *v = vsim_le_ld16(a->mem + gpa);
     return 0;
   }
@@ -204,6 +212,7 @@ int vsim_arena_read16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t
 int vsim_arena_read32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t *v) {
   uint8_t b[4];
   if (vsim_arena_plain(a, gpa, 4)) {
+    vsim_arena_count(a, side);
     *v = vsim_le_ld32(a->mem + gpa);
     return 0;
   }
@@ -216,6 +225,7 @@ int vsim_arena_read32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t
 int vsim_arena_read64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
   uint8_t b[8];
   if (vsim_arena_plain(a, gpa, 8)) {
+    vsim_arena_count(a, side);
     *v = vsim_le_ld64(a->mem + gpa);
     return 0;
   }
@@ -229,6 +239,7 @@ int vsim_arena_write16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_
   uint8_t b[2];
   vsim_le_st16(b, v);
   if (vsim_arena_plain(a, gpa, 2)) {
+    vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 2);
     vsim_arena_note(a, gpa, 2);
     return 0;
@@ -240,6 +251,7 @@ int vsim_arena_write32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_
   uint8_t b[4];
   vsim_le_st32(b, v);
   if (vsim_arena_plain(a, gpa, 4)) {
+    vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 4);
     vsim_arena_note(a, gpa, 4);
     return 0;
@@ -251,6 +263,7 @@ int vsim_arena_write64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_
   uint8_t b[8];
   vsim_le_st64(b, v);
   if (vsim_arena_plain(a, gpa, 8)) {
+    vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 8);
     vsim_arena_note(a, gpa, 8);
     return 0;

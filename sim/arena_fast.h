@@ -50,6 +50,7 @@ struct vsim_arena {
   void *fault_ctx;
   uint64_t faults;
   uint64_t side_faults[2]; /* by enum vsim_side */
+  uint64_t side_access[2]; /* by enum vsim_side: reads, writes and spans, refused ones too */
   /* write watches (vsim_arena_watch_add); [watch_lo, watch_hi) bounds them
    * all, so a write elsewhere costs one comparison */
   unsigned nwatch;
@@ -80,6 +81,13 @@ void vsim_arena_watch_remove(vsim_arena *a, const uint64_t *bits);
  * can no longer say what changed, and stay so. */
 static inline bool vsim_arena_watch_lost(const vsim_arena *a) { return a->watch_lost; }
 
+/* One access of `side` begins: counted before it is checked, so that a
+ * device hammering memory it may not touch is seen working too (the
+ * engine's measure of device work, liveness.dev-unbounded-work). */
+static inline void vsim_arena_count(vsim_arena *a, enum vsim_side side) {
+  a->side_access[side == VSIM_SIDE_DEVICE ? 1 : 0]++;
+}
+
 /* The plain case: no region table, and [gpa, gpa+len) inside the arena
  * (written so that gpa + len is never computed: a hostile gpa may wrap). */
 static inline bool vsim_arena_plain(const vsim_arena *a, uint64_t gpa, uint64_t len) {
@@ -96,6 +104,7 @@ static inline bool vsim_arena_ok(const vsim_arena *a, enum vsim_side side, uint6
 static inline int vsim_arena_get(vsim_arena *a, enum vsim_side side, uint64_t gpa, void *dst,
                                  uint64_t len) {
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_read(a, side, gpa, dst, len);
+  vsim_arena_count(a, side);
   if (len) memcpy(dst, a->mem + gpa, (size_t)len);
   return 0;
 }
@@ -103,6 +112,7 @@ static inline int vsim_arena_get(vsim_arena *a, enum vsim_side side, uint64_t gp
 static inline int vsim_arena_put(vsim_arena *a, enum vsim_side side, uint64_t gpa,
                                  const void *src, uint64_t len) {
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_write(a, side, gpa, src, len);
+  vsim_arena_count(a, side);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
   vsim_arena_note(a, gpa, len);
   return 0;
@@ -112,6 +122,7 @@ static inline int vsim_arena_put(vsim_arena *a, enum vsim_side side, uint64_t gp
 static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len,
                                   unsigned access, vsim_span *out) {
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_span(a, side, gpa, len, access, out);
+  vsim_arena_count(a, side);
   if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
@@ -122,33 +133,39 @@ static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t g
 /* vsim_arena_read16/32/64 and vsim_arena_write16/32/64 (little-endian) */
 static inline int vsim_arena_get16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t *v) {
   if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_read16(a, side, gpa, v);
+  vsim_arena_count(a, side);
   *v = vsim_le_ld16(a->mem + gpa);
   return 0;
 }
 static inline int vsim_arena_get32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t *v) {
   if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_read32(a, side, gpa, v);
+  vsim_arena_count(a, side);
   *v = vsim_le_ld32(a->mem + gpa);
   return 0;
 }
 static inline int vsim_arena_get64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t *v) {
   if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_read64(a, side, gpa, v);
+  vsim_arena_count(a, side);
   *v = vsim_le_ld64(a->mem + gpa);
   return 0;
 }
 static inline int vsim_arena_put16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_t v) {
   if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_write16(a, side, gpa, v);
+  vsim_arena_count(a, side);
   vsim_le_st16(a->mem + gpa, v);
   vsim_arena_note(a, gpa, 2);
   return 0;
 }
 static inline int vsim_arena_put32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t v) {
   if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_write32(a, side, gpa, v);
+  vsim_arena_count(a, side);
   vsim_le_st32(a->mem + gpa, v);
   vsim_arena_note(a, gpa, 4);
   return 0;
 }
 static inline int vsim_arena_put64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t v) {
   if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_write64(a, side, gpa, v);
+  vsim_arena_count(a, side);
   vsim_le_st64(a->mem + gpa, v);
   vsim_arena_note(a, gpa, 8);
   return 0;

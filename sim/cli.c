@@ -34,7 +34,7 @@ static void usage(FILE *f) {
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
-          "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]     the scenario a fuzz input stands for\n"
+          "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json] [--mutants A,B]  the scenario a fuzz input stands for\n"
           "       virtio-sim conform --backend SPEC --device TYPE [...]  conformance suites, a verdict per test\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim coverage [--json]   normative sections with and without a check, per area\n"
@@ -307,15 +307,36 @@ static int cmd_run(int argc, char **argv) {
   return rc ? 1 : 0;
 }
 
-/* `fuzz-repro TARGET INPUT [-o OUT.json]`: print the scenario a fuzz input
- * decodes to (stdout, or OUT.json), then apply the target's oracles to the
- * input in this process, as the libFuzzer target does (fuzz/README.md).
+/* --mutants A,B: the bits of the named mutants into *bits; -1 for an
+ * unknown name (named on stderr). */
+static int parse_mutant_list(const char *list, uint64_t *bits) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", list);
+  *bits = 0;
+  for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+    int m = vsim_mutant_lookup(tok);
+    if (m < 0) {
+      fprintf(stderr, "virtio-sim: unknown mutant '%s' (virtio-sim mutants lists them)\n", tok);
+      return -1;
+    }
+    *bits |= UINT64_C(1) << m;
+  }
+  return 0;
+}
+
+/* `fuzz-repro TARGET INPUT [-o OUT.json] [--mutants A,B]`: print the
+ * scenario a fuzz input decodes to (stdout, or OUT.json), then apply the
+ * target's oracles to the input in this process, as the libFuzzer target does
+ * (fuzz/README.md). --mutants plants the bugs a fuzzer ran with
+ * VSIM_FUZZ_MUTANTS, into the scenario too, so that it replays the same run.
  * Exit 0 the oracles hold, 1 a finding (named on stderr), 2 usage or I/O. */
 static int cmd_fuzz_repro(int argc, char **argv) {
-  const char *target = NULL, *input = NULL, *out = NULL;
+  const char *target = NULL, *input = NULL, *out = NULL, *mutant_list = NULL;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
       out = argv[++i];
+    } else if (strcmp(argv[i], "--mutants") == 0 && i + 1 < argc) {
+      mutant_list = argv[++i];
     } else if (argv[i][0] == '-' || (target && input)) {
       fprintf(stderr, "virtio-sim: unexpected argument '%s'\n", argv[i]);
       target = NULL;
@@ -327,7 +348,7 @@ static int cmd_fuzz_repro(int argc, char **argv) {
     }
   }
   if (!target || !input) {
-    fprintf(stderr, "usage: virtio-sim fuzz-repro TARGET INPUT [-o OUT.json]\n");
+    fprintf(stderr, "usage: virtio-sim fuzz-repro TARGET INPUT [-o OUT.json] [--mutants A,B]\n");
     return 2;
   }
   const vsim_fuzz_target *t = vsim_fuzz_target_find(target);
@@ -336,6 +357,15 @@ static int cmd_fuzz_repro(int argc, char **argv) {
     for (size_t i = 0; vsim_fuzz_target_at(i); i++) fprintf(stderr, " %s", vsim_fuzz_target_at(i)->name);
     fprintf(stderr, ")\n");
     return 2;
+  }
+  vsim_fuzz_oracle oracle;
+  memset(&oracle, 0, sizeof oracle);
+  if (mutant_list) {
+    if (parse_mutant_list(mutant_list, &oracle.mutants)) return 2;
+    if (oracle.mutants && !vsim_fuzz_target_plants(t)) {
+      fprintf(stderr, "virtio-sim: fuzz target %s takes no mutants (ring targets only)\n", t->name);
+      return 2;
+    }
   }
   FILE *f = fopen(input, "rb");
   uint8_t *data = NULL;
@@ -366,7 +396,7 @@ static int cmd_fuzz_repro(int argc, char **argv) {
   }
   size_t len = 0;
   vsim_fuzz_info info;
-  char *text = vsim_fuzz_decode(t, data, n, &len, &info);
+  char *text = vsim_fuzz_decode(t, data, n, oracle.mutants, &len, &info);
   FILE *o = out ? fopen(out, "wb") : stdout;
   if (!text || !o || fwrite(text, 1, len, o) != len || fflush(o) != 0) {
     fprintf(stderr, "virtio-sim: cannot write the scenario%s%s\n", out ? " to " : "", out ? out : "");
@@ -382,7 +412,7 @@ static int cmd_fuzz_repro(int argc, char **argv) {
   }
   free(text);
   char msg[2048];
-  int v = vsim_fuzz_run(t, data, n, NULL, msg, sizeof msg);
+  int v = vsim_fuzz_run(t, data, n, &oracle, msg, sizeof msg);
   free(data);
   if (v == VSIM_FUZZ_FINDING) {
     fprintf(stderr, "fuzz-repro: FINDING: %s\n", msg);

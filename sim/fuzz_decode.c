@@ -29,6 +29,7 @@
 #include "blk.h"
 #include "driver.h"
 #include "replay.h" /* vsim_sim_view_driver */
+#include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
 
 /* ---- the byte reader ------------------------------------------------------ */
@@ -804,8 +805,8 @@ static uint64_t work_bound(uint32_t nsteps, uint16_t qsize) {
   return 8192u + UINT64_C(16) * (nsteps + 2u) * (qsize + 2u);
 }
 
-static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size, size_t *len,
-                         vsim_fuzz_info *info) {
+static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size, uint64_t mutants,
+                         size_t *len, vsim_fuzz_info *info) {
   dec d;
   memset(&d, 0, sizeof d);
   d.r = (rd){data, size, 0};
@@ -842,6 +843,18 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
             d.qsize);
   if (d.nq > 1) sb_printf(&b, "  \"num_queues\": %u,\n", d.nq);
   if (scripted) sb_printf(&b, "  \"device_scripted\": true,\n");
+  if (mutants) {
+    /* planted bugs (VSIM_FUZZ_MUTANTS, fuzz-repro --mutants): the text must
+     * select them too, or it would not replay what the fuzzer ran */
+    sb_printf(&b, "  \"mutants\": [");
+    bool first = true;
+    for (int m = 0; m < VSIM_MUT__COUNT; m++)
+      if ((mutants >> m) & 1u) {
+        sb_printf(&b, "%s\"%s\"", first ? "" : ", ", vsim_mutant_name(m));
+        first = false;
+      }
+    sb_printf(&b, "],\n");
+  }
   sb_printf(&b, "  \"arena_size\": %" PRIu64 ",\n  \"device_config\": {\"capacity\": %u},\n", ARENA_SIZE,
             DISK_SECTORS);
   sb_printf(&b, "  \"seed\": %u,\n  \"policy\": \"%s\",\n  \"max_steps\": %" PRIu64 ",\n", su.seed,
@@ -1094,14 +1107,18 @@ const vsim_fuzz_target *vsim_fuzz_target_find(const char *name) {
   return NULL;
 }
 
-char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size, size_t *len,
-                       vsim_fuzz_info *info) {
+bool vsim_fuzz_target_plants(const vsim_fuzz_target *t) {
+  return t && (t->kind == VSIM_FUZZ_RING_DEVICE || t->kind == VSIM_FUZZ_RING_DRIVER);
+}
+
+char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size, uint64_t mutants,
+                       size_t *len, vsim_fuzz_info *info) {
   if (info) memset(info, 0, sizeof *info);
   if (!t) return NULL;
   if (!data) size = 0;
   switch (t->kind) {
     case VSIM_FUZZ_RING_DEVICE:
-    case VSIM_FUZZ_RING_DRIVER: return decode_ring(t, data, size, len, info);
+    case VSIM_FUZZ_RING_DRIVER: return decode_ring(t, data, size, mutants, len, info);
     case VSIM_FUZZ_SCENARIO: {
       char *p = malloc(size + 1);
       if (!p) return NULL;
@@ -1197,7 +1214,7 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                     const vsim_fuzz_oracle *o, char *msg, size_t n) {
   vsim_fuzz_info info;
   size_t len = 0;
-  char *json = vsim_fuzz_decode(t, data, size, &len, &info);
+  char *json = vsim_fuzz_decode(t, data, size, o ? o->mutants : 0, &len, &info);
   if (!json) return VSIM_FUZZ_ERROR;
   char err[1024] = "";
   const bool driver = t->kind == VSIM_FUZZ_RING_DRIVER;
@@ -1257,6 +1274,8 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
     if (driver && ci && ci->judged == VSIM_JUDGED_DEVICE && v->check != VSIM_CHK_LIVENESS_STALL) continue;
     if (v->check == VSIM_CHK_MEM_DEV_OOB)
       why = "the device accessed guest memory it was not given";
+    else if (v->check == VSIM_CHK_LIVENESS_DEV_WORK)
+      why = "unbounded work: the device did more than O(queue size) work on one chain";
     else if (v->check == VSIM_CHK_LIVENESS_STALL && strstr(v->detail, "spinning"))
       why = "an actor stayed runnable without doing anything";
     else if (o && v->check >= 0 && v->check < VSIM_CHK__COUNT && o->fatal[v->check])

@@ -72,16 +72,26 @@ typedef struct vsim_fuzz_info {
  * *len bytes without the NUL). Ring targets give the scenario the input
  * decodes to; the blk target gives the split-ring scenario that hands the
  * same chain to the device; the scenario target gives the input itself.
- * NULL only when out of memory. */
+ * `mutants` (VSIM_MUTBIT bits, 0 for none) are planted into a ring target's
+ * scenario as its "mutants" list, so that the text still replays exactly
+ * what the fuzzer ran; the other targets take none (their callers refuse
+ * them: vsim_fuzz_target_plants). NULL only when out of memory. */
 char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
-                       size_t *len, vsim_fuzz_info *info);
+                       uint64_t mutants, size_t *len, vsim_fuzz_info *info);
+
+/* Whether target t's inputs become scenarios that can carry mutants (the
+ * ring targets). */
+bool vsim_fuzz_target_plants(const vsim_fuzz_target *t);
 
 /* Oracle settings: checks whose violation counts as a finding on top of the
  * built-in ones (see fuzz/README.md), indexed by enum vsim_check_id. The
  * driver targets judge the driver model: a check that judges the device is
- * never a finding there (the device is the attacker). */
+ * never a finding there (the device is the attacker). `mutants` plants known
+ * bugs into the models (the planted-bug test, fuzz/README.md): OR'ed into
+ * every decoded scenario of a ring target. */
 typedef struct vsim_fuzz_oracle {
   bool fatal[VSIM_CHK__COUNT];
+  uint64_t mutants;
 } vsim_fuzz_oracle;
 
 enum vsim_fuzz_verdict {
@@ -91,10 +101,11 @@ enum vsim_fuzz_verdict {
 };
 
 /* Decode and run one input of target `t` under its oracles (fuzz/README.md):
- * no crash, bounded work, termination, no device access outside what the
- * driver gave it, a loader that answers with a sim or a positioned error, a
- * blk request parser that answers with a valid status and writes only where
- * it may; against a malicious device, a driver model whose bookkeeping stays
+ * no crash, bounded work (per run, and per chain: liveness.dev-unbounded-work),
+ * termination, no device access outside what the driver gave it, a loader
+ * that answers with a sim or a positioned error, a blk request parser that
+ * answers with a valid status and writes only where it may; against a
+ * malicious device, a driver model whose bookkeeping stays
  * sound after every scheduler step, that never reaps a queue it stopped,
  * never returns a length above what it offered, does bounded work per step
  * and never touches guest memory outside the arena. `oracle` may be NULL. On

@@ -55,9 +55,14 @@ struct vsim_sim {
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
   bool ds_on;
+  vsim_backend_ops ds_ops; /* the model's ops as the transport sees them when scripted */
   vsim_sched sched;
   vsim_trace trace;
   int current_actor;
+  /* the device's work in the current worker step (liveness.dev-unbounded-work) */
+  bool work_on;         /* a device worker step is running */
+  uint16_t work_q;      /* its queue */
+  uint64_t work_mark;   /* device-side arena accesses when the current window began */
   /* script */
   size_t next_step;
   uint64_t iter;          /* passes over the steps completed ("repeat") */
@@ -116,7 +121,12 @@ static void devscript_event(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b
   }
 }
 
+static void work_window_end(vsim_sim *s);
+
 static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  /* a chain taken or completed closes the device's work window (before the
+   * event itself is recorded, so that a violation precedes it) */
+  if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -154,6 +164,31 @@ static void host_violation(void *ctx, int check, int q, const char *detail) {
   snprintf(v->detail, sizeof v->detail, "%s", detail ? detail : "");
 }
 
+/* ---- bounded device work ---- */
+
+/* liveness.dev-unbounded-work: the device's guest-memory accesses between two
+ * chains it takes or completes (VSIM_EV_POP / VSIM_EV_USED), and from the
+ * start of a worker step to the first of them and from the last to the end,
+ * stay within VSIM_BACKEND_CHAIN_WORK(queue size) (backend.h). Counted by
+ * the arena, so it holds any in-process backend to the queue_run contract;
+ * what it catches is a device that walks a descriptor loop (or does any
+ * other work a hostile ring can make unbounded) within one step, where
+ * neither max_steps nor the spin detector can see it. */
+static void work_window_end(vsim_sim *s) {
+  uint64_t now = vsim_arena_access_count_side(s->arena, VSIM_SIDE_DEVICE);
+  uint64_t did = now - s->work_mark;
+  s->work_mark = now;
+  uint32_t qsize = s->work_q < s->mmio.nq ? s->mmio.q[s->work_q].size : 0;
+  uint64_t bound = VSIM_BACKEND_CHAIN_WORK(qsize);
+  if (did <= bound) return;
+  char d[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(d, sizeof d,
+           "%" PRIu64 " guest-memory accesses without taking or completing a chain; a queue of %u allows "
+           "%" PRIu64 " (a descriptor loop walked?)",
+           did, qsize, bound);
+  host_violation(s, VSIM_CHK_LIVENESS_DEV_WORK, s->work_q, d); /* its event closes no window */
+}
+
 static void raise_irq(vsim_sim *s, uint32_t bits) {
   if (s->irq_delay) {
     if (!s->irq_held_bits) {
@@ -181,6 +216,14 @@ static void host_config_changed(void *ctx) {
 }
 
 static uint64_t host_now(void *ctx) { return ((vsim_sim *)ctx)->sched.clock; }
+
+/* With a scripted device the model behind the transport serves no queue
+ * (device_runnable), so its ring positions never move; it must not judge
+ * what a notification says either (the packed model would hold every
+ * NOTIFICATION_DATA value against a ring it never consumed, and blame the
+ * driver). The scripted device is the device: notifications reach the
+ * transport, its counters and the checkers, and stop there. */
+static void scripted_queue_notify(void *be, uint16_t q, uint32_t data) {}
 
 static void arena_fault(void *ctx, const vsim_arena_fault *f) {
   vsim_sim *s = ctx;
@@ -615,7 +658,12 @@ static int device_run(void *ctx, int id) {
   vsim_sim *s = ctx;
   s->current_actor = id;
   if (s->checkers_on) vsim_checker_actor_begin(&s->chk, id);
+  s->work_q = (uint16_t)(id - 1);
+  s->work_mark = vsim_arena_access_count_side(s->arena, VSIM_SIDE_DEVICE);
+  s->work_on = s->checkers_on;
   int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
+  if (s->work_on) work_window_end(s);
+  s->work_on = false;
   if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
   if (r < 0) {
     /* a backend's own error (a plugin's, say) is a result, not an engine crash */
@@ -759,7 +807,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
     return -1;
   }
-  if (vsim_mmio_init(&s->mmio, s->be.backend, &s->host, sc->mutants)) {
+  vsim_backend tb = s->be.backend;
+  if (sc->device_scripted) {
+    s->ds_ops = *tb.ops;
+    s->ds_ops.queue_notify = scripted_queue_notify;
+    tb.ops = &s->ds_ops;
+  }
+  if (vsim_mmio_init(&s->mmio, tb, &s->host, sc->mutants)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
@@ -787,9 +841,6 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_driver_on_stop(&s->drv, vsim_blk_drv_queue_stopped, &s->blk);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   if (sc->device_scripted) {
-    /* the built-in model keeps its registers but leaves the rings (and what a
-     * notification says about them) to the dev.* steps */
-    if (s->be.builtin) ((vsim_devcore *)s->be.backend.be)->rings_scripted = true;
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
     s->ds_on = true;
   }

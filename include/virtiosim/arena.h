@@ -67,6 +67,12 @@ uint64_t vsim_arena_fault_count(const vsim_arena *a);
  * the driver model's). */
 uint64_t vsim_arena_fault_count_side(const vsim_arena *a, enum vsim_side side);
 
+/* The accesses of one side so far: vsim_arena_read / write / span calls
+ * (and the scalar helpers built on them), refused ones included. The
+ * engine's measure of how much work a device does (VSIM_BACKEND_CHAIN_WORK
+ * in backend.h); checks (vsim_arena_check) are not accesses. */
+uint64_t vsim_arena_access_count_side(const vsim_arena *a, enum vsim_side side);
+
 /* True when [gpa, gpa+len) is inside the arena, does not wrap, and every
  * byte is granted `access` for `side`. Does not report. len 0 is valid
  * anywhere inside or at the end of the arena. */

@@ -115,7 +115,12 @@ typedef struct vsim_backend_ops {
   /* The device worker for queue q. queue_runnable says whether it has work
    * (a kick pending or a ring it has not yet drained); queue_run does at most
    * `budget` requests and returns how many it completed, or a negative error.
-   * Bounded work per call is a contract: a hostile ring must not make it loop. */
+   * Bounded work per call is a contract: a hostile ring must not make it loop.
+   * Quantified: between two chains it takes or completes (its VSIM_EV_POP /
+   * VSIM_EV_USED events), and from the start of a call to the first of them
+   * and from the last of them to the end of the call, a backend makes at most
+   * VSIM_BACKEND_CHAIN_WORK(queue size) device-side vsim_arena_* accesses
+   * (check liveness.dev-unbounded-work). */
   bool (*queue_runnable)(void *be, uint16_t q);
   int (*queue_run)(void *be, uint16_t q, uint32_t budget);
   /* The earliest virtual time at which queue q will have work without any
@@ -124,6 +129,18 @@ typedef struct vsim_backend_ops {
    * to it when nothing else can run. */
   uint64_t (*queue_next_due)(void *be, uint16_t q);
 } vsim_backend_ops;
+
+/* The work bound of queue_run above, in device-side guest-memory accesses
+ * (vsim_arena_read / write / span calls) between two chain events. A chain
+ * of a queue of size n has at most n descriptors (the spec: the queue size
+ * "is the maximum possible descriptor chain length"), plus one indirect
+ * descriptor, and serving it touches each of its buffers a bounded number of
+ * times: 4 accesses per entry leave room for a header, the data, a status
+ * byte and the ring's own fields, and the constant covers what one call does
+ * once (avail index reads, notification and event-suppression fields,
+ * publishing). A device that walks a descriptor loop without a length check
+ * exceeds it whatever the queue size; a correct one never gets near it. */
+#define VSIM_BACKEND_CHAIN_WORK(qsize) (4u * (uint64_t)(qsize) + 64u)
 
 typedef struct vsim_backend {
   const vsim_backend_ops *ops;

@@ -146,7 +146,13 @@
   X(PACKED_DRV_DESC_CHANGED, "packed.drv-desc-changed-before-used", VSIM_L_PDESC_DRV, MUST, DRIVER, SNAPSHOT, "driver does not change a descriptor it made available until the device has marked it used (nor makes it available again)") \
   /* virtio-blk device initialisation: what the config space and the offer must say (read by the driver at probe) */ \
   X(BLK_DEV_CONFIG_PAD,  "blk.dev-config-padding",   VSIM_L_BLK_INIT_DEV, MUST, DEVICE, SNAPSHOT, "the config padding bytes unused0 and unused1 read 0") \
-  X(BLK_DEV_WCE_FLUSH,   "blk.dev-wce-without-flush", VSIM_L_BLK_INIT_DEV, MUST, DEVICE, SNAPSHOT, "a device that offers CONFIG_WCE also offers FLUSH")
+  X(BLK_DEV_WCE_FLUSH,   "blk.dev-wce-without-flush", VSIM_L_BLK_INIT_DEV, MUST, DEVICE, SNAPSHOT, "a device that offers CONFIG_WCE also offers FLUSH") \
+  /* bounded device work (the engine counts the device's guest-memory accesses in each worker step). \
+   * The spec has no device sentence about descriptor loops (only the driver's "loops ... are \
+   * forbidden"); what it asks of a device facing an error it cannot recover from is the SHOULD \
+   * of the Device Status Field: set DEVICE_NEEDS_RESET. A device that walks a loop never gets \
+   * there: it must give up on a chain within O(queue size), the maximum possible chain length. */ \
+  X(LIVENESS_DEV_WORK,   "liveness.dev-unbounded-work", VSIM_L_STATUS_DEV, SHOULD, DEVICE, ACCESS, "between two chains it takes or completes, the device makes at most 4 x queue size + 64 guest-memory accesses: a descriptor loop is given up on (DEVICE_NEEDS_RESET), not walked")
 /* clang-format on */
 
 #endif

@@ -68,7 +68,8 @@
   X(DEV_PACKED_USED_REWRITE, "dev.packed-used-rewrite", PACKED_DEV_USED_CHANGED, "packed ring: after publishing, the device clears the (unused) address of its last used descriptor") \
   X(DRV_PACKED_REWRITE_AVAIL, "drv.packed-rewrite-available", PACKED_DRV_DESC_CHANGED, "packed ring: adding a list, the driver sets a reserved flag bit in the head of the list it made available before") \
   X(DEV_BLK_CONFIG_PAD,  "dev.blk-config-padding", BLK_DEV_CONFIG_PAD,  "blk config byte unused0 reads 0xa5") \
-  X(DEV_BLK_WCE_NO_FLUSH,"dev.blk-wce-no-flush",   BLK_DEV_WCE_FLUSH,   "blk device offers CONFIG_WCE but not FLUSH")
+  X(DEV_BLK_WCE_NO_FLUSH,"dev.blk-wce-no-flush",   BLK_DEV_WCE_FLUSH,   "blk device offers CONFIG_WCE but not FLUSH") \
+  X(DEV_NO_LOOP_CHECK,   "dev.no-loop-check",      LIVENESS_DEV_WORK,   "split ring: the device's chain walk skips its chain-length (loop) check and follows a loop until the engine's hard bound of 2^20 descriptors stops it")
 /* clang-format on */
 
 enum vsim_mutant {

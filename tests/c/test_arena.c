@@ -12,7 +12,9 @@
  * without regions; write watches: every write path marks exactly the 16-byte
  * granules it touches (inline, out of line, straddling the watch's edges),
  * reads and writes elsewhere mark nothing, a span over a watched range loses
- * the watches for good, a removed watch is left alone, slots run out.
+ * the watches for good, a removed watch is left alone, slots run out; the
+ * per-side access counts (every read, write and span, refused ones too;
+ * never a check).
  * Must never: depend on anything but the arena module.
  */
 #include <stdint.h>
@@ -477,6 +479,34 @@ static void test_watch(void) {
   vsim_arena_free(a);
 }
 
+/* ---- access counts (the engine's measure of a device's work) --------------- */
+
+static void test_access_count(void) {
+  vsim_arena *a = new_arena(NULL);
+  uint8_t b[8] = {0};
+  uint64_t v64;
+  uint16_t v16;
+  vsim_span sp;
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DEVICE), 0);
+  CHECK(vsim_arena_check(a, VSIM_SIDE_DEVICE, 0, 8, VSIM_ACC_READ)); /* not an access */
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DEVICE), 0);
+  CHECK_EQ(vsim_arena_read(a, VSIM_SIDE_DEVICE, 0, b, 8), 0);
+  CHECK_EQ(vsim_arena_write(a, VSIM_SIDE_DEVICE, 8, b, 8), 0);
+  CHECK_EQ(vsim_arena_span(a, VSIM_SIDE_DEVICE, 16, 8, VSIM_ACC_READ, &sp), 0);
+  CHECK_EQ(vsim_arena_read16(a, VSIM_SIDE_DEVICE, 0, &v16), 0);
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DEVICE), 4);
+  /* refused ones count too: a device hammering memory it may not touch works */
+  CHECK(vsim_arena_read(a, VSIM_SIDE_DEVICE, SZ, b, 1) < 0);
+  CHECK(vsim_arena_read64(a, VSIM_SIDE_DEVICE, SZ - 4, &v64) < 0);
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DEVICE), 6);
+  /* the sides are counted apart */
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DRIVER), 0);
+  CHECK_EQ(vsim_arena_write(a, VSIM_SIDE_DRIVER, 0, b, 8), 0);
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DRIVER), 1);
+  CHECK_EQ(vsim_arena_access_count_side(a, VSIM_SIDE_DEVICE), 6);
+  vsim_arena_free(a);
+}
+
 int main(void) {
   RUN(test_fast_twins);
   RUN(test_watch);
@@ -488,5 +518,6 @@ int main(void) {
   RUN(test_regions);
   RUN(test_span);
   RUN(test_region_limit);
+  RUN(test_access_count);
   TEST_MAIN_END();
 }

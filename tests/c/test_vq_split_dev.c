@@ -927,6 +927,61 @@ static void test_toctou(void) {
 
 /* ---- mutants ---------------------------------------------------------------- */
 
+/* dev.no-loop-check: the walk skips its chain-length check and nothing else.
+ * A loop is walked up to the engine's hard bound (2^20 descriptor reads),
+ * far above the work bound for any queue size, and then the queue breaks
+ * without a report: no hang, no segs[] overrun, nothing the driver did wrong
+ * reported. */
+static void test_mutant_no_loop_check(void) {
+  const uint64_t mut = VSIM_MUTBIT(DEV_NO_LOOP_CHECK);
+  fx f;
+  fx_open(&f, 8, 0, mut);
+  desc(&f, 3, DATA, 0, NEXT, 3); /* a zero-length self-loop: no byte limit either */
+  avail_push(&f, 3);
+  uint64_t before = vsim_arena_access_count_side(f.a, VSIM_SIDE_DEVICE);
+  vsim_chain c;
+  CHECK_EQ(vsim_vq_dev_pop(&f.vq, &c), -1);
+  uint64_t did = vsim_arena_access_count_side(f.a, VSIM_SIDE_DEVICE) - before;
+  CHECK_EQ(did, (UINT64_C(1) << 20) + 2); /* avail.idx, the head, 2^20 descriptors */
+  CHECK(did > VSIM_BACKEND_CHAIN_WORK(32768));
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(f.r.nev, 0); /* no POP */
+  CHECK_EQ(f.r.nfault, 0);
+  check_dead(&f);
+  fx_close(&f);
+
+  /* a chain longer than the queue but finite (1 direct + 8 indirect in a
+   * queue of 8): walked to its end, then refused silently (segs[] holds 8) */
+  fx_open(&f, 8, F_IND, mut);
+  for (uint16_t i = 0; i < 8; i++)
+    put_desc(&f, IND, i, DATA + i, 1, i < 7 ? NEXT : 0, (uint16_t)(i + 1));
+  desc(&f, 0, DATA, 1, NEXT, 1);
+  desc(&f, 1, IND, 16 * 8, INDIR, 0);
+  avail_push(&f, 0);
+  before = vsim_arena_access_count_side(f.a, VSIM_SIDE_DEVICE);
+  CHECK_EQ(vsim_vq_dev_pop(&f.vq, &c), -1);
+  CHECK_EQ(vsim_arena_access_count_side(f.a, VSIM_SIDE_DEVICE) - before, 2 + 2 + 8);
+  CHECK_EQ(f.r.nviol, 0);
+  check_dead(&f);
+  fx_close(&f);
+
+  /* the other limits stay: a loop of 64 KiB buffers passes 2^32 bytes after
+   * 65537 descriptors, which is reported as ever */
+  fx_open(&f, 8, 0, mut);
+  desc(&f, 0, DATA, 65536, NEXT, 1);
+  desc(&f, 1, DATA, 65536, NEXT, 0);
+  avail_push(&f, 0);
+  expect_pop_violation(&f, VSIM_CHK_SPLIT_CHAIN_BYTES);
+  fx_close(&f);
+
+  /* and well-formed chains are served as by the correct model */
+  fx_open(&f, 8, 0, mut);
+  complete(&f, 20);
+  CHECK_EQ(f.r.nviol, 0);
+  CHECK_EQ(used_idx(&f), 0); /* pushed, not published */
+  fx_close(&f);
+}
+
 static void test_mutant_used_id_range(void) {
   fx f;
   fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_RANGE));
@@ -1511,6 +1566,7 @@ int main(void) {
   RUN(test_mutant_irq);
   RUN(test_mutant_used_flags);
   RUN(test_mutant_no_reenable);
+  RUN(test_mutant_no_loop_check);
   RUN(test_in_order_push_order);
   RUN(test_in_order_batch);
   RUN(test_in_order_batch_event_idx);

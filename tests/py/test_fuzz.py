@@ -16,6 +16,11 @@
     decoder's inverse on the scripted-device scenarios, and a seed made from
     a scenario still shows that scenario's class of bad device output when
     its decoded scenario runs;
+  - a planted bug (fuzz-repro --mutants, as the fuzzers' VSIM_FUZZ_MUTANTS):
+    the scenario selects the mutant, the oracle names its check, and
+    `virtio-sim run` fails with it, while the correct model only reports the
+    driver's mistake (the libFuzzer half, finding the bug from nothing, is
+    fuzz/planted.sh, run by `make fuzz-smoke`);
   - fuzz-repro's usage errors exit 2.
 
 The CLI is found through VSIM_CLI (set by the Makefile's test-py target), else
@@ -413,11 +418,49 @@ def test_blk_chain_scenario_is_equivalent(tmp_path):
         assert r["violations"] == [], r["violations"]
 
 
+# A descriptor loop in the fuzz_split_device format: queue size 1 (header byte
+# 0), raw.desc 0 -> scratch, 16 bytes, NEXT, next 0 (0 % 1: itself), raw.avail
+# of head 0 (which kicks).
+LOOP_INPUT = bytes([0, 0, 0, 1, 0, 0, 0, 0x01, 0x10, 0x01, 0, 1, 0, 0])
+PLANTED = "dev.no-loop-check"
+WORK_CHECK = "liveness.dev-unbounded-work"
+
+
+def test_planted_mutant_repro(tmp_path):
+    """fuzz-repro --mutants: the scenario selects the mutant, the oracle finds
+    it, and `virtio-sim run` of the scenario fails with the same check; the
+    correct model on the same input is no finding (it reports the driver's loop
+    and gives up on the queue)."""
+    f = tmp_path / "loop.bin"
+    f.write_bytes(LOOP_INPUT)
+    planted, correct = tmp_path / "planted.json", tmp_path / "correct.json"
+    p = subprocess.run([CLI, "fuzz-repro", "fuzz_split_device", str(f), "--mutants", PLANTED, "-o",
+                        str(planted)], capture_output=True, text=True)
+    assert p.returncode == 1 and WORK_CHECK in p.stderr, p.stderr
+    sc = json.loads(planted.read_text())
+    assert sc["mutants"] == [PLANTED] and sc["queue_size"] == 1
+    r = run_json(planted)
+    assert r["result"] == "fail" and [v["check"] for v in r["violations"]] == [WORK_CHECK], r
+
+    p = subprocess.run([CLI, "fuzz-repro", "fuzz_split_device", str(f), "-o", str(correct)],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "mutants" not in json.loads(correct.read_text())
+    r = run_json(correct)
+    assert [v["check"] for v in r["violations"]] == ["split.desc-chain-too-long"], r
+    assert r["device_status"] & 0x40, r  # DEVICE_NEEDS_RESET
+
+
 @pytest.mark.parametrize("args", [[], ["fuzz_split_device"], ["no_such_target", "x"],
                                   ["fuzz_split_device", "/nonexistent/input"],
-                                  ["fuzz_split_device", "a", "b"], ["fuzz_split_device", "a", "--bogus"]])
-def test_repro_usage_errors(args):
-    p = subprocess.run([CLI, "fuzz-repro"] + args, capture_output=True, text=True)
+                                  ["fuzz_split_device", "a", "b"], ["fuzz_split_device", "a", "--bogus"],
+                                  ["fuzz_split_device", "a", "--mutants", "no.such-mutant"],
+                                  ["fuzz_blk_request", "a", "--mutants", PLANTED],
+                                  ["fuzz_scenario", "a", "--mutants", PLANTED]])
+def test_repro_usage_errors(tmp_path, args):
+    # an input that exists, so that only the arguments are wrong
+    (tmp_path / "a").write_bytes(b"")
+    p = subprocess.run([CLI, "fuzz-repro"] + args, capture_output=True, text=True, cwd=tmp_path)
     assert p.returncode == 2 and p.stderr
 
 
