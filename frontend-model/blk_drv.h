@@ -32,6 +32,10 @@ typedef struct vsim_blk_req {
   uint64_t out_len;    /* the device-readable part of data (payload after the header) */
   uint32_t step_index;
   const vsim_step *step;
+  /* a read in flight together with an overlapping write: a device may
+   * execute them in either order (an out-of-process one really does), so
+   * its data proves nothing either way */
+  bool racy;
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "arena_shared.h"
 #include "virtiosim/arena.h"
 
 typedef struct arena_region {
@@ -23,6 +24,9 @@ struct vsim_arena {
   vsim_arena_fault_fn fault_fn;
   void *fault_ctx;
   uint64_t faults;
+  /* memory someone else owns (vsim_arena_adopt), freed through this */
+  vsim_arena_release_fn release;
+  void *release_ctx;
 };
 
 vsim_arena *vsim_arena_new(uint64_t size) {
@@ -40,8 +44,25 @@ vsim_arena *vsim_arena_new(uint64_t size) {
 
 void vsim_arena_free(vsim_arena *a) {
   if (!a) return;
-  free(a->mem);
+  if (a->release) a->release(a->release_ctx);
+  else free(a->mem);
   free(a);
+}
+
+/* sim/arena_shared.h: the same arena over memory mapped by someone else. */
+vsim_arena *vsim_arena_adopt(uint8_t *mem, uint64_t size, vsim_arena_release_fn release, void *ctx) {
+  if (!mem || !release || size == 0 || size > (UINT64_C(1) << 40)) return NULL;
+  vsim_arena *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->mem = mem;
+  a->size = size;
+  a->release = release;
+  a->release_ctx = ctx;
+  return a;
+}
+
+void *vsim_arena_owner(const vsim_arena *a, vsim_arena_release_fn release) {
+  return a && a->release == release ? a->release_ctx : NULL;
 }
 
 uint64_t vsim_arena_size(const vsim_arena *a) { return a->size; }

@@ -28,7 +28,8 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
-          "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so]\n"
+          "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so|vhost-user:SOCKET]\n"
+          "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
@@ -187,6 +188,8 @@ static int cmd_run(int argc, char **argv) {
   vsim_options opt;
   memset(&opt, 0, sizeof opt);
   bool quiet = false, json = false;
+  const char *backend_cmd = NULL;
+  char spec[4096];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -224,6 +227,10 @@ static int cmd_run(int argc, char **argv) {
       if (!v) goto bad;
       opt.backend = v;
       i++;
+    } else if (strcmp(a, "--backend-cmd") == 0) {
+      if (!v) goto bad;
+      backend_cmd = v;
+      i++;
     } else if (strcmp(a, "--no-checkers") == 0) {
       opt.checkers_off = true;
     } else if (strcmp(a, "--quiet") == 0) {
@@ -247,7 +254,8 @@ static int cmd_run(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  char err[1024];
+  if (vsim_cli_backend_cmd(opt.backend, backend_cmd, spec, sizeof spec, &opt.backend)) return 2;
+  char err[2048];
   vsim_sim *s = vsim_sim_load(path, &opt, err, sizeof err);
   if (!s) {
     fprintf(stderr, "%s\n", err);
