@@ -30,7 +30,8 @@ CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(CTEST_SRC))
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libjansson-dev linux-libc-dev \
-            python3-cffi python3-pytest python3-hypothesis python3-dev pkg-config chromium
+            python3-cffi python3-pytest python3-hypothesis python3-dev pkg-config chromium \
+            qemu-system-common
 
 .PHONY: all deps run test test-c test-asan test-determinism test-py bench clean python
 

@@ -5,6 +5,7 @@
 #include "blk.h"
 #include "virtiosim/mutants.h"
 #include "registry.h"
+#include "vhost_user.h"
 
 typedef struct builtin {
   const char *name;
@@ -126,8 +127,17 @@ static int open_plugin(const char *path, const vsim_backend_params *params,
 
 int vsim_backend_open(const char *name, const vsim_backend_params *params,
                       vsim_backend_handle *out, char *err, unsigned errlen) {
+  return vsim_backend_open_device(name, NULL, params, out, err, errlen);
+}
+
+int vsim_backend_open_device(const char *name, const char *device, const vsim_backend_params *params,
+                             vsim_backend_handle *out, char *err, unsigned errlen) {
   memset(out, 0, sizeof *out);
   if (strncmp(name, "plugin:", 7) == 0) return open_plugin(name + 7, params, out, err, errlen);
+  if (strncmp(name, "vhost-user", 10) == 0 && (name[10] == ':' || name[10] == 0)) {
+    if (vsim_vhost_user_create(name, device, params, &out->backend, err, errlen)) return -1;
+    return check_ops(&out->backend, "vhost-user adapter", err, errlen);
+  }
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
     if (strcmp(builtins[i].name, name) == 0) {
       if (builtins[i].create(params, &out->backend, err, errlen)) return -1;
@@ -146,9 +156,18 @@ int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err,
     body = spec + 8;
   } else if (strncmp(spec, "plugin:", 7) == 0) {
     out->kind = VSIM_BACKEND_PLUGIN;
-  } else if (strncmp(spec, "vhost-user:", 11) == 0) {
-    snprintf(err, errlen, "backend '%s': vhost-user backends are not supported yet", spec);
-    return -1;
+  } else if (strncmp(spec, "vhost-user", 10) == 0 && (spec[10] == ':' || spec[10] == 0)) {
+    /* the whole spec is the name: the socket or the daemon command in it */
+    out->kind = VSIM_BACKEND_VHOST_USER;
+    char sock[256];
+    const char *cmd;
+    if (vsim_vhost_user_spec(spec, sock, sizeof sock, &cmd, err, errlen)) return -1;
+    if (strlen(spec) >= sizeof out->open_name) {
+      snprintf(err, errlen, "backend '%.60s...': too long", spec);
+      return -1;
+    }
+    snprintf(out->open_name, sizeof out->open_name, "%s", spec);
+    return 0;
   }
   const char *q = strchr(body, '?');
   size_t n = q ? (size_t)(q - body) : strlen(body);

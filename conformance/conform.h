@@ -78,6 +78,9 @@ typedef struct vsim_conform_test {
   bool adversarial;           /* the driver breaks a rule on purpose */
   bool request_level;         /* ...in one request's contents, not in the rings */
   bool needs_builtin_knobs;
+  bool protocol;              /* a test of the vhost-user protocol itself (suite area
+                                 "vhost-user"): the connection's own findings count here,
+                                 and only here */
   char skip[160];             /* non-empty: not applicable, and why */
 } vsim_conform_test;
 

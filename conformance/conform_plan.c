@@ -287,7 +287,10 @@ static int plan_scenario(const vsim_conform_config *cfg, vsim_conform_plan *plan
         t.request_level = c.request_level;
         t.needs_builtin_knobs = c.knobs;
         uint64_t need = c.requires | (rings[ri] == VSIM_RING_PACKED ? BIT(VIRTIO_F_RING_PACKED) : 0);
-        if (c.knobs && !builtin)
+        t.protocol = strcmp(plan->suites[suite].area, "vhost-user") == 0;
+        if (t.protocol && strncmp(cfg->backend, "vhost-user", 10) != 0)
+          snprintf(t.skip, sizeof t.skip, "a test of the vhost-user protocol: needs --backend vhost-user");
+        else if (c.knobs && !builtin)
           snprintf(t.skip, sizeof t.skip,
                    "sets the built-in model's '%s', which another backend does not take", c.knob);
         else if (need & ~plan->offered)

@@ -58,7 +58,7 @@ static bool critical_check(int check) {
 }
 
 /* The first reason of each kind; the verdict picks which one is shown. */
-enum reason_kind { R_FAIL = 0, R_WEDGED, R_WARN, R_INFO, R__COUNT };
+enum reason_kind { R_FAIL = 0, R_WEDGED, R_WARN, R_INFO, R_CRASHED, R__COUNT };
 typedef struct reasons {
   char text[R__COUNT][400];
 } reasons;
@@ -136,7 +136,7 @@ static bool is_stuck_failure(const char *msg) {
 static void judge(const vsim_conform_config *cfg, const vsim_conform_test *t, vsim_sim *s,
                   const run_watch *w, bool probe_started, size_t nviol_main, size_t nfail_main,
                   vsim_conform_result *r) {
-  bool fail = false, warn = false, wedged = false;
+  bool fail = false, warn = false, wedged = false, crashed = false;
   reasons rs;
   memset(&rs, 0, sizeof rs);
   uint64_t first_step = 0;
@@ -145,7 +145,14 @@ static void judge(const vsim_conform_config *cfg, const vsim_conform_test *t, vs
     const vsim_check_info *ci = vsim_check_info_get(v->check);
     bool in_probe = t->adversarial && probe_started && i >= nviol_main;
     if (ci->judged == VSIM_JUDGED_DRIVER && t->adversarial && !in_probe) continue; /* the input itself */
-    if (v->check == VSIM_CHK_LIVENESS_STALL) {
+    /* what a vhost-user back-end got wrong while connecting (step 0) is the
+     * same in every test: judged once, by the vhost-user suite */
+    if (v->step == 0 && strncmp(ci->id, "vhost-user.", 11) == 0 && !t->protocol) continue;
+    if (v->check == VSIM_CHK_VU_BACKEND_GONE) {
+      crashed = true;
+      add_check(r, v->check, false);
+      note(&rs, R_CRASHED, "the back-end is gone: %s", v->detail);
+    } else if (v->check == VSIM_CHK_LIVENESS_STALL) {
       wedged = true;
       add_check(r, v->check, false);
       note(&rs, R_WEDGED, "%s%s: %s", in_probe ? "recovery probe: " : "", ci->id, v->detail);
@@ -191,7 +198,11 @@ static void judge(const vsim_conform_config *cfg, const vsim_conform_test *t, vs
     note(&rs, R_WEDGED, "the recovery probe never ran: the script stopped before it");
   }
   r->step = first_step;
-  if (fail) {
+  if (crashed) {
+    /* the daemon died or hung up: nothing after it says anything about the test */
+    r->verdict = VSIM_V_CRASHED;
+    r->severity = VSIM_FS_HIGH;
+  } else if (fail) {
     r->verdict = VSIM_V_FAIL;
     if (r->severity < VSIM_FS_MEDIUM) r->severity = VSIM_FS_MEDIUM;
     if (wedged && r->severity < VSIM_FS_HIGH) r->severity = VSIM_FS_HIGH;
@@ -216,7 +227,8 @@ static void judge(const vsim_conform_config *cfg, const vsim_conform_test *t, vs
   }
   /* the reason shown is the one behind the verdict; a fail that also hung
    * says both */
-  const char *why = r->verdict == VSIM_V_FAIL     ? rs.text[R_FAIL]
+  const char *why = r->verdict == VSIM_V_CRASHED  ? rs.text[R_CRASHED]
+                    : r->verdict == VSIM_V_FAIL   ? rs.text[R_FAIL]
                     : r->verdict == VSIM_V_WEDGED ? rs.text[R_WEDGED]
                     : r->verdict == VSIM_V_WARN   ? rs.text[R_WARN]
                                                   : rs.text[R_INFO];

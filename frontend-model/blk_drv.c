@@ -331,6 +331,30 @@ void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
   }
 }
 
+static bool writes_data(uint32_t type) {
+  return type == VIRTIO_BLK_T_OUT || type == VIRTIO_BLK_T_WRITE_ZEROES || type == VIRTIO_BLK_T_DISCARD;
+}
+
+/* Could w (a write-type request) touch what r (a read) reads? Write-zeroes
+ * and discard carry their ranges in the payload: counted as overlapping. */
+static bool overlaps(const vsim_blk_req *w, const vsim_blk_req *r) {
+  if (w->type != VIRTIO_BLK_T_OUT) return true;
+  uint64_t ws = w->sector, we = ws + w->out_len / SECTOR, rs = r->sector, re = rs + r->data_len / SECTOR;
+  return ws < re && rs < we;
+}
+
+/* A new request r against those in flight: reads and overlapping writes
+ * that are in flight together are racy (vsim_blk_req.racy). O(slots). */
+static void mark_races(vsim_blk_drv *b, vsim_blk_req *r) {
+  size_t n = (size_t)b->nq * b->qsize;
+  for (size_t i = 0; i < n; i++) {
+    vsim_blk_req *o = &b->req[i];
+    if (!o->busy || o == r) continue;
+    if (r->type == VIRTIO_BLK_T_IN && writes_data(o->type) && overlaps(o, r)) r->racy = true;
+    if (o->type == VIRTIO_BLK_T_IN && writes_data(r->type) && overlaps(r, o)) o->racy = true;
+  }
+}
+
 int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index) {
   vsim_driver *d = b->drv;
   uint16_t q = st->queue;
@@ -394,8 +418,9 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
   segs[n++] = (vsim_seg){hdr + 16, 1, true};
   *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
-                      b->sink->now ? b->sink->now(b->sink->ctx) : 0};
+                      b->sink->now ? b->sink->now(b->sink->ctx) : 0, false};
   slot_set(b, r, true);
+  mark_races(b, r);
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
   if (head < 0) {
     /* a fault on the queue's own rings stopped it under this request: the
@@ -541,8 +566,8 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
       vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, r->data, r->data_len, VSIM_ACC_READ, &sp) == 0)
     in = sp.ptr;
   if (status == VIRTIO_BLK_S_OK && in) {
-    if (r->type == VIRTIO_BLK_T_IN) check_read(b, r, in, in_len);
-    if (r->type == VIRTIO_BLK_T_IN && st->expect_data_written) {
+    if (r->type == VIRTIO_BLK_T_IN && !r->racy) check_read(b, r, in, in_len);
+    if (r->type == VIRTIO_BLK_T_IN && st->expect_data_written && !r->racy) {
       /* the scenario wants proof that the comparison covered every sector */
       uint64_t unknown = UINT64_MAX;
       for (uint64_t i = 0; b->known && i < in_len / SECTOR && unknown == UINT64_MAX; i++)

@@ -35,6 +35,10 @@ typedef struct vsim_blk_req {
   uint32_t step_index;
   const vsim_step *step;
   uint64_t submitted_at; /* virtual time of the submission */
+  /* a read in flight together with an overlapping write: a device may
+   * execute them in either order (an out-of-process one really does), so
+   * its data proves nothing either way */
+  bool racy;
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {

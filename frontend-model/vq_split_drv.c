@@ -344,7 +344,10 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
    * must be visible before the device can see the new avail.idx, or it would
    * read stale heads. This model is single-threaded, so program order is the
    * barrier; the order still matters because the scheduler may later split
-   * this function at shared-memory accesses and run the device in between. */
+   * this function at shared-memory accesses and run the device in between.
+   * An out-of-process device (vhost-user) reads the ring concurrently: there
+   * the fences are real. */
+  __atomic_thread_fence(__ATOMIC_RELEASE);
   if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, new_idx)) {
     vq->broken = true;
     return false;
@@ -356,6 +359,7 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
    * satisfied before the store is visible, while the device re-enables
    * notifications after its last check of avail.idx — both sides would then
    * wait for each other (lost kick). Same single-threaded note as above. */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
   bool need = false;
   if (new_idx != old) {
     if (vq->event_idx) {
@@ -391,6 +395,9 @@ static void ask_next_interrupt(vsim_vq_drv *vq) {
       vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq),
                          (uint16_t)reap_pos(vq)))
     vq->broken = true; /* fault reported by the arena; the reap still stands */
+  /* B4': used_event visible before the next look at used.idx (a concurrent
+   * out-of-process device reads it after its own used.idx store) */
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 /* IN_ORDER: the used entry at last_used carries `id`. In order, it stands for

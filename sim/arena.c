@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "arena_fast.h"
+#include "arena_shared.h"
 
 vsim_arena *vsim_arena_new(uint64_t size) {
   if (size == 0 || size > (UINT64_C(1) << 40)) return NULL;
@@ -24,8 +25,25 @@ vsim_arena *vsim_arena_new(uint64_t size) {
 
 void vsim_arena_free(vsim_arena *a) {
   if (!a) return;
-  free(a->mem);
+  if (a->release) a->release(a->release_ctx);
+  else free(a->mem);
   free(a);
+}
+
+/* sim/arena_shared.h: the same arena over memory mapped by someone else. */
+vsim_arena *vsim_arena_adopt(uint8_t *mem, uint64_t size, vsim_arena_release_fn release, void *ctx) {
+  if (!mem || !release || size == 0 || size > (UINT64_C(1) << 40)) return NULL;
+  vsim_arena *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  a->mem = mem;
+  a->size = size;
+  a->release = release;
+  a->release_ctx = ctx;
+  return a;
+}
+
+void *vsim_arena_owner(const vsim_arena *a, vsim_arena_release_fn release) {
+  return a && a->release == release ? a->release_ctx : NULL;
 }
 
 uint64_t vsim_arena_size(const vsim_arena *a) { return a->size; }

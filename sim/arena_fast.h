@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "le.h"
+#include "arena_shared.h"
 #include "virtiosim/arena.h"
 
 typedef struct vsim_arena_region {
@@ -51,6 +52,9 @@ struct vsim_arena {
   uint64_t faults;
   uint64_t side_faults[2]; /* by enum vsim_side */
   uint64_t side_access[2]; /* by enum vsim_side: reads, writes and spans, refused ones too */
+  /* memory someone else owns (vsim_arena_adopt), freed through this */
+  vsim_arena_release_fn release;
+  void *release_ctx;
   /* write watches (vsim_arena_watch_add); [watch_lo, watch_hi) bounds them
    * all, so a write elsewhere costs one comparison */
   unsigned nwatch;

@@ -33,6 +33,7 @@
 #include "sched.h"
 #include "trace.h"
 #include "transport_mmio.h"
+#include "arena_shared.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
 
@@ -764,7 +765,9 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->fail = calloc(MAX_FAILURES, sizeof *s->fail);
-  s->arena = vsim_arena_new(sc->arena_size);
+  /* an out-of-process back-end maps guest RAM: a memfd (sim/arena_shared.h) */
+  s->arena = bspec.kind == VSIM_BACKEND_VHOST_USER ? vsim_arena_new_memfd(sc->arena_size, err, (unsigned)errlen)
+                                                   : vsim_arena_new(sc->arena_size);
   if (!s->fail || !s->arena) {
     snprintf(err, errlen, "out of memory");
     return -1;
@@ -799,9 +802,9 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .config_count = nkv,
   };
   char berr[1024] = "";
-  if (vsim_backend_open(bspec.open_name, &p, &s->be, berr, sizeof berr)) {
+  if (vsim_backend_open_device(bspec.open_name, sc->device, &p, &s->be, berr, sizeof berr)) {
     /* the loader's messages name the plugin themselves */
-    if (bspec.kind == VSIM_BACKEND_PLUGIN)
+    if (bspec.kind != VSIM_BACKEND_BUILTIN)
       snprintf(err, errlen, "%s: %s", sc->path, berr);
     else
       snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);

@@ -46,6 +46,16 @@
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
+/* The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) has no
+ * normative index: its checks cite "vhost-user:<section title>", the
+ * section of that document that states the rule (tests/py/test_catalog.py
+ * lists the sections allowed). They judge an out-of-process back-end's
+ * side of the protocol, from the messages it sends. */
+#define VSIM_L_VU_HEADER "vhost-user:Message Specification / Header"
+#define VSIM_L_VU_PAYLOAD "vhost-user:Message Specification / Payload"
+#define VSIM_L_VU_COMM "vhost-user:Communication"
+#define VSIM_L_VU_ACK "vhost-user:VHOST_USER_PROTOCOL_F_REPLY_ACK"
+#define VSIM_L_VU_CONFIG "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -152,7 +162,16 @@
    * forbidden"); what it asks of a device facing an error it cannot recover from is the SHOULD \
    * of the Device Status Field: set DEVICE_NEEDS_RESET. A device that walks a loop never gets \
    * there: it must give up on a chain within O(queue size), the maximum possible chain length. */ \
-  X(LIVENESS_DEV_WORK,   "liveness.dev-unbounded-work", VSIM_L_STATUS_DEV, SHOULD, DEVICE, ACCESS, "between two chains it takes or completes, the device makes at most 4 x queue size + 64 guest-memory accesses: a descriptor loop is given up on (DEVICE_NEEDS_RESET), not walked")
+  X(LIVENESS_DEV_WORK,   "liveness.dev-unbounded-work", VSIM_L_STATUS_DEV, SHOULD, DEVICE, ACCESS, "between two chains it takes or completes, the device makes at most 4 x queue size + 64 guest-memory accesses: a descriptor loop is given up on (DEVICE_NEEDS_RESET), not walked") \
+  /* vhost-user back-ends (backend-model/vhost_user.c): their replies, judged as they arrive */ \
+  X(VU_REPLY_HEADER,     "vhost-user.reply-header",  VSIM_L_VU_HEADER,  MUST,   DEVICE, SNAPSHOT, "a reply carries the request number it answers, version 1 and the REPLY flag, and no other flag bits") \
+  X(VU_REPLY_SIZE,       "vhost-user.reply-size",    VSIM_L_VU_PAYLOAD, MUST,   DEVICE, SNAPSHOT, "a reply's payload has the size its message defines (u64 8, vring state 8, config 12 + the size asked)") \
+  X(VU_REPLY_FDS,        "vhost-user.reply-fds",     VSIM_L_VU_COMM,    MUST,   DEVICE, SNAPSHOT, "a reply carries file descriptors only where its message defines them") \
+  X(VU_REPLY_MISSING,    "vhost-user.reply-missing", VSIM_L_VU_COMM,    MUST,   DEVICE, SNAPSHOT, "every request that defines a reply (or asks for a REPLY_ACK) gets it, within the reply timeout") \
+  X(VU_ACK_FAILED,       "vhost-user.reply-ack-failed", VSIM_L_VU_ACK,  MUST,   DEVICE, SNAPSHOT, "a well-formed request the back-end offered support for is acknowledged with 0 (success)") \
+  X(VU_BACKEND_GONE,     "vhost-user.backend-gone",  VSIM_L_VU_COMM,    MUST,   DEVICE, SNAPSHOT, "the back-end keeps the connection and its process alive (closing it is for exceptional circumstances only); reported as crashed") \
+  X(VU_CONFIG_OFFSET,    "vhost-user.get-config-offset", VSIM_L_VU_CONFIG, MUST, DEVICE, SNAPSHOT, "GET_CONFIG returns the configuration space bytes at the offset asked for") \
+  X(VU_CONFIG_SIZE,      "vhost-user.get-config-size", VSIM_L_VU_CONFIG, SHOULD, DEVICE, SNAPSHOT, "GET_CONFIG answers a read of the device type's whole configuration structure (as <linux/virtio_*.h> defines it)")
 /* clang-format on */
 
 #endif

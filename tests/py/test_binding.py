@@ -344,7 +344,7 @@ def test_checks_catalog():
     ids = [c["id"] for c in cat]
     assert len(ids) == len(set(ids))
     for c in cat:
-        assert c["label"].startswith(("drivernormative:", "devicenormative:")), c
+        assert c["label"].startswith(("drivernormative:", "devicenormative:", "vhost-user:")), c
         assert c["severity"] in ("MUST", "SHOULD")
         assert c["judged"] in ("driver", "device")
         assert c["observes"] in ("snapshot", "access")
