@@ -29,6 +29,7 @@
 #include <linux/virtio_ring.h>
 #include "arena_shared.h"
 #include "daemon.h"
+#include "host_report.h"
 #include "vhost_user.h"
 #include "vhost_user_proto.h"
 #include "virtio_compat.h"
@@ -115,15 +116,7 @@ static int64_t now_ms(void) {
 
 static bool has_pf(const vsim_vhost_user *v, unsigned bit) { return (v->protocol >> bit) & 1u; }
 
-__attribute__((format(printf, 4, 5))) static void violation(vsim_vhost_user *v, int check, int q,
-                                                             const char *fmt, ...) {
-  char d[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
-  va_end(ap);
-  v->host->violation(v->host->ctx, check, q, d);
-}
+#define violation(v, check, q, ...) vsim_host_reportf((v)->host, (check), (q), __VA_ARGS__)
 
 static void set_broken(vsim_vhost_user *v, const char *why) {
   if (v->broken) return;

@@ -65,6 +65,7 @@
  *   VSIM_EV_USED_PUBLISH) never announces used descriptors that are not there.
  */
 #include "arena_fast.h"
+#include "host_report.h"
 #include "le.h"
 #include "vq_packed.h"
 
@@ -376,19 +377,9 @@ static int take_indirect(vsim_vqp_dev *vq, walk *w, uint64_t addr, uint32_t len,
 
 /* ---- notification data ----------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
 /* A bad NOTIFICATION_DATA value: reported, and the queue goes on (the value
  * is a hint; the ring stays the authority). Only on the error path. */
-static void notify_data_violation(vsim_vqp_dev *vq, const char *fmt, ...) {
-  char detail[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
-  if (vq->host->violation) vq->host->violation(vq->host->ctx, VSIM_CHK_NOTIFY_DATA, vq->q, detail);
-}
+#define notify_data_violation(vq, ...) vsim_host_reportf((vq)->host, VSIM_CHK_NOTIFY_DATA, (vq)->q, __VA_ARGS__)
 
 /* How far position `pos` (offset < size | wrap << 15) lies ahead of the
  * device's next_avail, on the circle of 2 * size positions that one lap with

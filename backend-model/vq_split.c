@@ -29,6 +29,7 @@
  * out from the id (spec "In-order use of descriptors").
  */
 #include "arena_fast.h"
+#include "host_report.h"
 #include "le.h"
 #include "vq_split.h"
 
@@ -210,19 +211,9 @@ void vsim_vq_dev_fini(vsim_vq_dev *vq) {
 
 /* ---- notification data ----------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
 /* A bad NOTIFICATION_DATA value: reported, and the queue goes on (the value
  * is a hint; the ring stays the authority). Only on the error path. */
-static void notify_data_violation(vsim_vq_dev *vq, const char *fmt, ...) {
-  char detail[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
-  if (vq->host->violation) vq->host->violation(vq->host->ctx, VSIM_CHK_NOTIFY_DATA, vq->q, detail);
-}
+#define notify_data_violation(vq, ...) vsim_host_reportf((vq)->host, VSIM_CHK_NOTIFY_DATA, (vq)->q, __VA_ARGS__)
 
 void vsim_vq_dev_notify_data(vsim_vq_dev *vq, uint16_t v) {
   if (vq->broken || vq->nd_state == 2) return; /* one stale report per ring read */
