@@ -45,12 +45,7 @@
 #include "virtiosim/mutants.h"
 
 /* Where things are, from the UAPI structs (never hand-written numbers). */
-#define AVAIL_FLAGS_OFF ((uint64_t)offsetof(struct vring_avail, flags))
-#define AVAIL_IDX_OFF ((uint64_t)offsetof(struct vring_avail, idx))
-#define AVAIL_RING_OFF ((uint64_t)offsetof(struct vring_avail, ring))
-#define USED_FLAGS_OFF ((uint64_t)offsetof(struct vring_used, flags))
-#define USED_IDX_OFF ((uint64_t)offsetof(struct vring_used, idx))
-#define USED_RING_OFF ((uint64_t)offsetof(struct vring_used, ring))
+#include "ring_layout.h" /* AVAIL_*_OFF, USED_*_OFF */
 #define USED_ELEM_SIZE ((uint64_t)sizeof(struct vring_used_elem))
 #define DESC_SIZE ((uint64_t)sizeof(struct vring_desc))
 #define AVAIL_ENTRY_SIZE ((uint64_t)sizeof(((struct vring_avail *)0)->ring[0]))

@@ -49,12 +49,7 @@
 /* Byte layout of the rings, taken from the UAPI structs (never hand-written). */
 #define DESC_SZ ((uint64_t)sizeof(struct vring_desc))
 #define USED_ELEM_SZ ((uint64_t)sizeof(struct vring_used_elem))
-#define AVAIL_FLAGS_OFF ((uint64_t)offsetof(struct vring_avail, flags))
-#define AVAIL_IDX_OFF ((uint64_t)offsetof(struct vring_avail, idx))
-#define AVAIL_RING_OFF ((uint64_t)offsetof(struct vring_avail, ring))
-#define USED_FLAGS_OFF ((uint64_t)offsetof(struct vring_used, flags))
-#define USED_IDX_OFF ((uint64_t)offsetof(struct vring_used, idx))
-#define USED_RING_OFF ((uint64_t)offsetof(struct vring_used, ring))
+#include "ring_layout.h" /* AVAIL_*_OFF, USED_*_OFF */
 
 /* Address helpers. avail.ring[size] is used_event, used.ring[size] starts
  * avail_event (vring_used_event / vring_avail_event in the UAPI header). */

@@ -25,12 +25,7 @@
 #include "blk_drv.h" /* vsim_data_expand */
 #include "le.h"
 
-#define AVAIL_FLAGS_OFF ((uint64_t)offsetof(struct vring_avail, flags))
-#define AVAIL_IDX_OFF ((uint64_t)offsetof(struct vring_avail, idx))
-#define AVAIL_RING_OFF ((uint64_t)offsetof(struct vring_avail, ring))
-#define USED_FLAGS_OFF ((uint64_t)offsetof(struct vring_used, flags))
-#define USED_IDX_OFF ((uint64_t)offsetof(struct vring_used, idx))
-#define USED_RING_OFF ((uint64_t)offsetof(struct vring_used, ring))
+#include "ring_layout.h" /* AVAIL_*_OFF, USED_*_OFF */
 #define USED_ELEM_SZ ((uint64_t)sizeof(struct vring_used_elem))
 #define DESC_SZ 16u
 _Static_assert(sizeof(struct vring_desc) == DESC_SZ && sizeof(struct vring_packed_desc) == DESC_SZ,
