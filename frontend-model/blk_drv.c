@@ -346,13 +346,18 @@ static bool overlaps(const vsim_blk_req *w, const vsim_blk_req *r) {
 /* A new request r against those in flight: reads and overlapping writes
  * that are in flight together are racy (vsim_blk_req.racy). O(slots). */
 static void mark_races(vsim_blk_drv *b, vsim_blk_req *r) {
-  size_t n = (size_t)b->nq * b->qsize;
-  for (size_t i = 0; i < n; i++) {
-    vsim_blk_req *o = &b->req[i];
-    if (!o->busy || o == r) continue;
-    if (r->type == VIRTIO_BLK_T_IN && writes_data(o->type) && overlaps(o, r)) r->racy = true;
-    if (o->type == VIRTIO_BLK_T_IN && writes_data(r->type) && overlaps(r, o)) o->racy = true;
-  }
+  const bool reads = r->type == VIRTIO_BLK_T_IN, writes = writes_data(r->type);
+  if (!reads && !writes) return; /* flush, get-id: nothing to race with */
+  /* only the requests in flight: the busy bitmap names them (free_slot's) */
+  const size_t nwords = (size_t)b->nq * b->words;
+  for (size_t wi = 0; wi < nwords; wi++)
+    for (uint64_t bits = b->busy_map[wi]; bits; bits &= bits - 1) {
+      const size_t i = (wi / b->words) * b->qsize + (wi % b->words) * 64u + (size_t)__builtin_ctzll(bits);
+      vsim_blk_req *o = &b->req[i];
+      if (o == r) continue;
+      if (reads && writes_data(o->type) && overlaps(o, r)) r->racy = true;
+      if (writes && o->type == VIRTIO_BLK_T_IN && overlaps(r, o)) o->racy = true;
+    }
 }
 
 int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_index) {
