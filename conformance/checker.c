@@ -147,6 +147,7 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].io_id);
     free(c->q[i].io_start);
     free(c->q[i].io_ndesc);
+    free(c->q[i].wsnap);
     free(c->q[i].driver_copy);
   }
   memset(c->q, 0, sizeof c->q);
@@ -317,6 +318,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->io_id);
   free(q->io_start);
   free(q->io_ndesc);
+  free(q->wsnap);
   free(q->driver_copy);
   memset(q, 0, sizeof *q);
   q->ready = true;
@@ -855,6 +857,7 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   early_use(c, qi, "consumed a buffer");
   vsim_chk_queue *q = queue(c, qi);
   if (!q || !q->fingerprint || head >= q->size) return;
+  if (c->writes_judged) vsim_checker_writes_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
   if (q->packed) {
     packed_in_order_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     packed_note_regions(c, q, (uint16_t)head, (uint16_t)(b >> 32));
@@ -868,9 +871,10 @@ static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
   if (q && q->irq_held) q->irq_held_count++;
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
+  if (q && id < q->size) vsim_checker_writes_used(q, (uint16_t)id);
   if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
   uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id, true);
-  if (now != q->fingerprint[id])
+  if (now != q->fingerprint[id] && !c->writes_judged)
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
            "chain %u: a descriptor or device-readable buffer changed while the device held it",
            (unsigned)id);
@@ -1055,7 +1059,7 @@ void vsim_checker_driver_write_begin(vsim_checker *c) {
     if (!q->ready) continue;
     q->exposed = exposed_hash(c, q, &q->exposed_ring);
     for (uint16_t id = 0; q->fingerprint && id < q->size; id++)
-      if (q->fingerprint[id] && held_fingerprint(c, q, id) != q->fingerprint[id]) {
+      if (q->fingerprint[id] && !c->writes_judged && held_fingerprint(c, q, id) != q->fingerprint[id]) {
         report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i,
                "chain %u: a descriptor or device-readable buffer changed while the device held it", id);
         q->fingerprint[id] = 0;
@@ -1095,7 +1099,7 @@ static void held_irq_deadline(vsim_checker *c, int qi, vsim_chk_queue *q) {
 }
 
 void vsim_checker_actor_end(vsim_checker *c, int actor) {
-  if (actor > 0) device_step_writes(c);
+  if (actor > 0 && !c->writes_judged) device_step_writes(c);
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready) continue;

@@ -78,6 +78,9 @@ typedef struct vsim_chk_queue {
   /* what the device must never write, copied when a device step begins and
    * compared when it ends: split, the descriptor table and the available
    * ring; packed, the driver event suppression structure */
+  /* writes judged byte by byte (checker_writes.c): each held chain's
+   * device-writable buffers as they were when the device took it [size] */
+  struct vsim_chk_wsnap *wsnap;
   uint8_t *driver_copy;   /* [driver_len] */
   uint32_t driver_len;
   bool driver_copied;
@@ -104,6 +107,11 @@ typedef struct vsim_checker {
   int nq;                   /* queues ever made ready: bound of the per-step loops */
   uint32_t queue_sel;       /* QueueSel as the driver last wrote it */
   int cfg_state;            /* generation bracket: 0 none, 1 generation read, 2 fields read */
+  /* the device's writes are judged byte by byte (vsim_checker_device_wrote):
+   * the per-step copy of the driver's structures and the fingerprints of held
+   * readable buffers, which stand in for that when writes are not seen, say
+   * nothing more and stay quiet */
+  bool writes_judged;
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
 } vsim_checker;
 
@@ -123,5 +131,14 @@ void vsim_checker_actor_end(vsim_checker *c, int actor);
  * before the write still is). */
 void vsim_checker_driver_write_begin(vsim_checker *c);
 void vsim_checker_driver_write_end(vsim_checker *c);
+/* The device wrote [gpa, gpa+len) (conformance/checker_writes.c): seen by
+ * comparing guest memory with its mirror, for a back-end whose accesses the
+ * arena does not see. Call it before the events that follow the write (a
+ * completion ends the chain's right to be written). Sets writes_judged. */
+void vsim_checker_device_wrote(vsim_checker *c, uint64_t gpa, uint64_t len);
+/* For it: the device took chain `head` of queue q (ring position `pos`,
+ * packed) / completed `id`; noted only when writes are judged. */
+void vsim_checker_writes_pop(vsim_checker *c, vsim_chk_queue *q, uint16_t head, uint16_t pos);
+void vsim_checker_writes_used(vsim_chk_queue *q, uint16_t id);
 
 #endif

@@ -25,6 +25,8 @@ vsim_arena *vsim_arena_new(uint64_t size) {
 
 void vsim_arena_free(vsim_arena *a) {
   if (!a) return;
+  free(a->mspan);
+  free(a->oext);
   if (a->release) a->release(a->release_ctx);
   else free(a->mem);
   free(a);
@@ -140,7 +142,7 @@ int vsim_arena_write(vsim_arena *a, enum vsim_side side, uint64_t gpa,
   if (!vsim_arena_check(a, side, gpa, len, VSIM_ACC_WRITE))
     return fault(a, side, gpa, len, VSIM_ACC_WRITE);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
-  vsim_arena_note(a, gpa, len);
+  vsim_arena_note(a, side, gpa, len);
   return 0;
 }
 
@@ -153,7 +155,7 @@ int vsim_arena_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t l
     out->len = 0;
     return fault(a, side, gpa, len, access);
   }
-  if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
+  if (a->nwatch || a->mirror) vsim_arena_note_span(a, side, gpa, len); /* a span's pointer can write, whatever it asked for */
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
   out->len = len;
@@ -177,9 +179,84 @@ void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len) {
   }
 }
 
-void vsim_arena_note_span(vsim_arena *a, uint64_t gpa, uint64_t len) {
+void vsim_arena_note_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len) {
   for (unsigned i = 0; i < a->nwatch; i++)
     if (overlaps(&a->watch[i], gpa, len)) a->watch_lost = true;
+  if (!a->mirror || len == 0) return;
+  if (!((a->mirror_sides >> side) & 1u)) {
+    if (a->mirror_others) vsim_arena_mirror_other(a, gpa, len);
+    return;
+  }
+  if (a->nmspan && a->mspan[a->nmspan - 1].gpa == gpa && a->mspan[a->nmspan - 1].len == len) return;
+  if (a->nmspan == a->mspan_cap) {
+    size_t cap = a->mspan_cap ? 2 * a->mspan_cap : 64;
+    vsim_arena_extent *n = realloc(a->mspan, cap * sizeof *n);
+    if (!n) {
+      a->mspan_lost = true;
+      return;
+    }
+    a->mspan = n;
+    a->mspan_cap = cap;
+  }
+  a->mspan[a->nmspan++] = (vsim_arena_extent){gpa, len};
+}
+
+/* ---- the mirror ---- */
+
+void vsim_arena_mirror_start(vsim_arena *a, uint8_t *shadow, unsigned sides) {
+  a->mirror = shadow;
+  a->mirror_sides = sides;
+  a->nmspan = 0;
+  a->mspan_lost = false;
+}
+
+void vsim_arena_mirror_track_others(vsim_arena *a) { a->mirror_others = true; }
+
+void vsim_arena_mirror_other(vsim_arena *a, uint64_t gpa, uint64_t len) {
+  if (a->noext && a->oext[a->noext - 1].gpa + a->oext[a->noext - 1].len == gpa) {
+    a->oext[a->noext - 1].len += len; /* the next bytes of the same run */
+    return;
+  }
+  if (a->noext == a->oext_cap) {
+    size_t cap = a->oext_cap ? 2 * a->oext_cap : 64;
+    vsim_arena_extent *n = realloc(a->oext, cap * sizeof *n);
+    if (!n) {
+      a->mspan_lost = true;
+      return;
+    }
+    a->oext = n;
+    a->oext_cap = cap;
+  }
+  a->oext[a->noext++] = (vsim_arena_extent){gpa, len};
+}
+
+const vsim_arena_extent *vsim_arena_mirror_others(const vsim_arena *a, size_t *n, bool *lost) {
+  *n = a->noext;
+  *lost = a->mspan_lost;
+  return a->oext;
+}
+
+void vsim_arena_mirror_others_clear(vsim_arena *a) { a->noext = 0; }
+
+void vsim_arena_mirror_stop(vsim_arena *a) {
+  a->mirror = NULL;
+  a->mirror_sides = 0;
+  a->mirror_others = false;
+  free(a->oext);
+  a->oext = NULL;
+  a->noext = a->oext_cap = 0;
+  free(a->mspan);
+  a->mspan = NULL;
+  a->nmspan = a->mspan_cap = 0;
+}
+
+bool vsim_arena_mirror_flush(vsim_arena *a) {
+  for (size_t i = 0; a->mirror && i < a->nmspan; i++)
+    memcpy(a->mirror + a->mspan[i].gpa, a->mem + a->mspan[i].gpa, (size_t)a->mspan[i].len);
+  a->nmspan = 0;
+  bool ok = !a->mspan_lost;
+  a->mspan_lost = false;
+  return ok;
 }
 
 static void watch_bounds(vsim_arena *a) {
@@ -259,7 +336,7 @@ int vsim_arena_write16(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint16_
   if (vsim_arena_plain(a, gpa, 2)) {
     vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 2);
-    vsim_arena_note(a, gpa, 2);
+    vsim_arena_note(a, side, gpa, 2);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 2);
@@ -271,7 +348,7 @@ int vsim_arena_write32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_
   if (vsim_arena_plain(a, gpa, 4)) {
     vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 4);
-    vsim_arena_note(a, gpa, 4);
+    vsim_arena_note(a, side, gpa, 4);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 4);
@@ -283,7 +360,7 @@ int vsim_arena_write64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_
   if (vsim_arena_plain(a, gpa, 8)) {
     vsim_arena_count(a, side);
     memcpy(a->mem + gpa, b, 8);
-    vsim_arena_note(a, gpa, 8);
+    vsim_arena_note(a, side, gpa, 8);
     return 0;
   }
   return vsim_arena_write(a, side, gpa, b, 8);

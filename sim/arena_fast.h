@@ -36,6 +36,11 @@ typedef struct vsim_arena_region {
 #define VSIM_ARENA_MAX_WATCHES 64
 #define VSIM_ARENA_WATCH_GRAIN 16u
 
+/* A range of guest memory. */
+typedef struct vsim_arena_extent {
+  uint64_t gpa, len;
+} vsim_arena_extent;
+
 typedef struct vsim_arena_watch {
   uint64_t base, len;
   uint64_t *bits;
@@ -61,18 +66,62 @@ struct vsim_arena {
   uint64_t watch_lo, watch_hi;
   bool watch_lost;                 /* a span over a watched range was handed out */
   vsim_arena_watch watch[VSIM_ARENA_MAX_WATCHES];
+  /* the mirror (vsim_arena_mirror_start): writes of the sides in
+   * mirror_sides (bit 1 << side) are copied into mirror[], so that what
+   * differs between the arena and the mirror is what somebody else wrote;
+   * spans those sides were handed out are copied at the next flush */
+  uint8_t *mirror;
+  unsigned mirror_sides;
+  vsim_arena_extent *mspan;
+  size_t nmspan, mspan_cap;
+  bool mspan_lost;                 /* a span could not be remembered: the mirror is unreliable */
+  /* with mirror_others: where the other sides wrote (or were handed a span)
+   * since the last vsim_arena_mirror_others_clear */
+  bool mirror_others;
+  vsim_arena_extent *oext;
+  size_t noext, oext_cap;
 };
 
 /* Out of line (arena.c): mark the granules [gpa, gpa+len) touches in every
  * watch it overlaps; a span over a watched range loses the watches (its
  * pointer can write at any time, unseen). */
 void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len);
-void vsim_arena_note_span(vsim_arena *a, uint64_t gpa, uint64_t len);
+void vsim_arena_note_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len);
 
-/* Called by every write of the arena, inline or not; gpa + len is in bounds. */
-static inline void vsim_arena_note(vsim_arena *a, uint64_t gpa, uint64_t len) {
+/* Called by every write of the arena, inline or not; gpa + len is in bounds.
+ * Also by whoever learns of a write the accessors did not make (another
+ * process's, found by comparing with the mirror), so that watches see it. */
+void vsim_arena_mirror_other(vsim_arena *a, uint64_t gpa, uint64_t len);
+
+static inline void vsim_arena_note(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len) {
+  if (a->mirror) {
+    if ((a->mirror_sides >> side) & 1u) memcpy(a->mirror + gpa, a->mem + gpa, (size_t)len);
+    else if (a->mirror_others) vsim_arena_mirror_other(a, gpa, len);
+  }
   if (a->nwatch && gpa < a->watch_hi && gpa + len > a->watch_lo) vsim_arena_note_write(a, gpa, len);
 }
+
+/* The mirror: a copy of guest memory that follows the writes of the given
+ * sides (mask of 1u << enum vsim_side) through the accessors. Comparing it
+ * with the arena finds the bytes written any other way: by an out-of-process
+ * back-end that maps the memory (backend-model/be_record.c). `shadow` is
+ * arena-sized, owned by the caller, and must equal the arena when the mirror
+ * starts. A span handed to a mirrored side can write at any time after: its
+ * range is copied at the next vsim_arena_mirror_flush. */
+void vsim_arena_mirror_start(vsim_arena *a, uint8_t *shadow, unsigned sides);
+/* Also remember where the other sides write through the accessors (and the
+ * spans they are handed): an in-process back-end's writes are then found by
+ * comparing only those ranges, not the whole arena. */
+void vsim_arena_mirror_track_others(vsim_arena *a);
+/* Those ranges since the last clear, in order; lost (out of memory) makes
+ * the caller compare everything. */
+const vsim_arena_extent *vsim_arena_mirror_others(const vsim_arena *a, size_t *n, bool *lost);
+void vsim_arena_mirror_others_clear(vsim_arena *a);
+void vsim_arena_mirror_stop(vsim_arena *a);
+/* Copy the spans handed out since the last flush into the mirror. false when
+ * one could not be remembered (out of memory): the mirror may then take a
+ * mirrored side's write for somebody else's. */
+bool vsim_arena_mirror_flush(vsim_arena *a);
 
 /* Watch [base, base+len) for writes (bits: len / 16 bits, rounded up, zeroed
  * by the caller). 0, or -1 when every watch slot is taken: the observer then
@@ -118,7 +167,7 @@ static inline int vsim_arena_put(vsim_arena *a, enum vsim_side side, uint64_t gp
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_write(a, side, gpa, src, len);
   vsim_arena_count(a, side);
   if (len) memcpy(a->mem + gpa, src, (size_t)len);
-  vsim_arena_note(a, gpa, len);
+  vsim_arena_note(a, side, gpa, len);
   return 0;
 }
 
@@ -127,7 +176,7 @@ static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t g
                                   unsigned access, vsim_span *out) {
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_span(a, side, gpa, len, access, out);
   vsim_arena_count(a, side);
-  if (a->nwatch) vsim_arena_note_span(a, gpa, len); /* a span's pointer can write, whatever it asked for */
+  if (a->nwatch || a->mirror) vsim_arena_note_span(a, side, gpa, len); /* a span's pointer can write, whatever it asked for */
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
   out->len = len;
@@ -157,21 +206,21 @@ static inline int vsim_arena_put16(vsim_arena *a, enum vsim_side side, uint64_t 
   if (!vsim_arena_plain(a, gpa, 2)) return vsim_arena_write16(a, side, gpa, v);
   vsim_arena_count(a, side);
   vsim_le_st16(a->mem + gpa, v);
-  vsim_arena_note(a, gpa, 2);
+  vsim_arena_note(a, side, gpa, 2);
   return 0;
 }
 static inline int vsim_arena_put32(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint32_t v) {
   if (!vsim_arena_plain(a, gpa, 4)) return vsim_arena_write32(a, side, gpa, v);
   vsim_arena_count(a, side);
   vsim_le_st32(a->mem + gpa, v);
-  vsim_arena_note(a, gpa, 4);
+  vsim_arena_note(a, side, gpa, 4);
   return 0;
 }
 static inline int vsim_arena_put64(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t v) {
   if (!vsim_arena_plain(a, gpa, 8)) return vsim_arena_write64(a, side, gpa, v);
   vsim_arena_count(a, side);
   vsim_le_st64(a->mem + gpa, v);
-  vsim_arena_note(a, gpa, 8);
+  vsim_arena_note(a, side, gpa, 8);
   return 0;
 }
 

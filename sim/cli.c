@@ -32,7 +32,9 @@ static void usage(FILE *f) {
           "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
-          "       virtio-sim replay TRACE.jsonl [--timeline FILE.json]   re-run a trace, report the first divergence\n"
+          "                      [--record-backend]  record the backend's calls into the trace (always for vhost-user)\n"
+          "       virtio-sim replay TRACE.jsonl [--timeline FILE.json] [--live]   re-run a trace, report the first divergence\n"
+          "                      (a recorded backend is played back from the trace; --live starts it again)\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
           "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json] [--mutants A,B]  the scenario a fuzz input stands for\n"
@@ -240,6 +242,8 @@ static int cmd_run(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--no-checkers") == 0) {
       opt.checkers_off = true;
+    } else if (strcmp(a, "--record-backend") == 0) {
+      opt.record_backend = true;
     } else if (strcmp(a, "--quiet") == 0) {
       quiet = true;
     } else if (strcmp(a, "--json") == 0) {

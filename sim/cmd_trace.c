@@ -60,9 +60,12 @@ static int write_timeline(const char *path, vsim_replay *r, const vsim_trace_fil
 
 static int cmd_replay(int argc, char **argv) {
   const char *path = NULL, *timeline = NULL, *out = NULL;
+  bool live = false;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--timeline") == 0) {
+    if (strcmp(a, "--live") == 0) {
+      live = true;
+    } else if (strcmp(a, "--timeline") == 0) {
       if (!v) return bad_arg("missing value for", a);
       timeline = v;
       i++;
@@ -79,6 +82,7 @@ static int cmd_replay(int argc, char **argv) {
   if (!path) return bad_arg("missing", "TRACE.jsonl");
   vsim_trace_file t;
   if (load_trace(path, &t)) return 2;
+  t.use_backend = live;
   char err[1024];
   vsim_replay *r = vsim_replay_new(&t, out, timeline != NULL, err, sizeof err);
   if (!r) {

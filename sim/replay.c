@@ -327,6 +327,7 @@ static int read_header(vsim_trace_file *t, const char *line, size_t lineno, char
     }
     t->features_off = (uint64_t)json_integer_value(v);
   }
+  t->backend_recorded = json_is_true(json_object_get(h, "backend_recorded"));
   if ((v = json_object_get(h, "scenario_text"))) {
     if (!json_is_string(v)) {
       errf(err, errlen, t->path, lineno, "header: field 'scenario_text' must be a string");
@@ -540,6 +541,36 @@ int vsim_trace_file_load(const char *path, vsim_trace_file *t, char *err, size_t
       if (read_footer(t, line, lineno, err, errlen)) goto out;
       continue;
     }
+    if (starts_with_key(line, "be")) {
+      /* a recorded backend call: kept as text, parsed when replayed */
+      if (!t->backend_recorded) {
+        errf(err, errlen, path, lineno, "a backend record, but the header does not say \"backend_recorded\"");
+        goto out;
+      }
+      if (t->be.n == t->be_cap) {
+        size_t nc = t->be_cap ? 2 * t->be_cap : 1024;
+        char **nl = realloc(t->be_lines, nc * sizeof *nl);
+        if (nl) t->be_lines = nl;
+        uint32_t *nn = nl ? realloc(t->be_lineno, nc * sizeof *nn) : NULL;
+        if (nn) t->be_lineno = nn;
+        if (!nl || !nn) {
+          errf(err, errlen, path, lineno, "out of memory");
+          goto out;
+        }
+        t->be_cap = nc;
+      }
+      size_t len = strlen(line);
+      while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+      if (!(t->be_lines[t->be.n] = dupstr(line))) {
+        errf(err, errlen, path, lineno, "out of memory");
+        goto out;
+      }
+      t->be_lineno[t->be.n++] = (uint32_t)lineno;
+      t->be.lines = t->be_lines;
+      t->be.lineno = t->be_lineno;
+      t->be.path = t->path;
+      continue;
+    }
     if (t->nev == evcap) {
       size_t nc = evcap ? 2 * evcap : 4096;
       vsim_rec_event *ne = realloc(t->ev, nc * sizeof *ne);
@@ -603,6 +634,9 @@ void vsim_trace_file_free(vsim_trace_file *t) {
   free(t->version);
   free(t->text);
   free(t->backend);
+  for (size_t i = 0; i < t->be.n; i++) free(t->be_lines[i]);
+  free(t->be_lines);
+  free(t->be_lineno);
   free(t->ev);
   free(t->picks);
   memset(t, 0, sizeof *t);
@@ -673,6 +707,10 @@ static void on_event(void *ctx, uint64_t step, int32_t actor, int32_t kind, int3
   }
 }
 
+/* The recorded backend was asked for a call it does not hold: the run has
+ * left the recording. */
+static void standin_diverged(void *ctx, const char *msg) { diverge(ctx, "%s", msg); }
+
 vsim_replay *vsim_replay_new(const vsim_trace_file *t, const char *trace_out, bool keep_events,
                              char *err, size_t errlen) {
   vsim_replay *r = calloc(1, sizeof *r);
@@ -699,6 +737,11 @@ vsim_replay *vsim_replay_new(const vsim_trace_file *t, const char *trace_out, bo
   o.checkers_off = !t->checkers;
   o.backend = t->backend;
   o.features_off = t->features_off;
+  if (t->backend_recorded && !t->use_backend) {
+    o.standin = &t->be;
+    o.standin_diverged = standin_diverged;
+    o.standin_ctx = r;
+  }
   o.trace_path = trace_out;
   o.forced_picks = t->picks;
   o.nforced_picks = t->npicks;

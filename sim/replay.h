@@ -16,6 +16,8 @@
  *              "options":{the command-line overrides given},
  *              "scenario_text":"the scenario file, verbatim"}}
  *   {"step":N,"actor":"driver"|"dev.qN"|"engine","kind":K,"q":Q,"a":A,"b":B,"c":C,"d":D}  (per event)
+ *   {"be":N,"op":...}  (a recorded backend's calls, when the header says
+ *                       "backend_recorded": backend-model/be_log.h)
  *   {"footer":{"steps":N,"events":E,"hash":"16 hex digits","picks":"D*3 Q0 D T ..."}}
  * Picks are the actor run at each step, run-length encoded (sim/trace.h).
  * A trace without a footer (a run that crashed) still replays: the decisions
@@ -28,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "be_log.h"
 #include "trace.h"
 #include "virtiosim/virtiosim.h"
 
@@ -69,6 +72,16 @@ typedef struct vsim_trace_file {
   bool checkers;
   char *backend;        /* options.backend of the recorded run, or NULL */
   uint64_t features_off; /* options.features_off of the recorded run */
+  /* the backend's calls, recorded ("backend_recorded" in the header, and
+   * {"be":...} lines: backend-model/be_log.h): replay plays them back
+   * instead of starting the backend, unless use_backend is set (by the
+   * caller, before vsim_replay_new) */
+  bool backend_recorded;
+  bool use_backend;
+  vsim_be_log be;
+  char **be_lines;
+  uint32_t *be_lineno;
+  size_t be_cap;
   /* events */
   vsim_rec_event *ev;
   size_t nev;

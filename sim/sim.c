@@ -34,6 +34,8 @@
 #include "trace.h"
 #include "transport_mmio.h"
 #include "arena_shared.h"
+#include "be_record.h"
+#include "be_standin.h"
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
 
@@ -48,6 +50,15 @@ struct vsim_sim {
   vsim_arena *arena;
   vsim_host host;
   vsim_backend_handle be;
+  /* what the engine calls: the backend itself, or its recording wrapper */
+  vsim_backend dev;
+  vsim_recorder *rec;     /* guest-memory writes compared (out of process) and maybe recorded */
+  bool standin;           /* be is a recorded backend played back */
+  /* recorded or played back: which queues have work, asked once per step
+   * in queue order (dev_polled), so that the calls do not depend on how the
+   * scheduler looks (a replay forces its picks and asks less) */
+  bool dev_polled;
+  uint8_t dev_ready[64]; /* num_queues is at most 64 (scenario.c) */
   vsim_mmio mmio;
   vsim_drv_mmio drv_mmio;
   vsim_driver drv;
@@ -396,6 +407,14 @@ static bool queue_usable(vsim_sim *s, const vsim_step *st, uint32_t idx) {
 }
 
 static uint8_t device_status(vsim_sim *s) {
+  return s->dev.ops->get_status(s->dev.be);
+}
+
+/* The status for observers outside the run (counters, views): not a call the
+ * recording holds, so not through the recorder, and from a played-back
+ * backend the last status it answered. */
+static uint8_t observed_status(const vsim_sim *s) {
+  if (s->standin) return vsim_standin_last_status(s->be.backend.be);
   return s->be.backend.ops->get_status(s->be.backend.be);
 }
 
@@ -652,7 +671,8 @@ static bool device_runnable(void *ctx, int id) {
   vsim_sim *s = ctx;
   /* a scripted device acts in dev.* steps only: its model serves no queue */
   if (s->sc->device_scripted) return false;
-  return s->be.backend.ops->queue_runnable(s->be.backend.be, (uint16_t)(id - 1));
+  if (s->dev_polled) return s->dev_ready[id - 1];
+  return s->dev.ops->queue_runnable(s->dev.be, (uint16_t)(id - 1));
 }
 
 static int device_run(void *ctx, int id) {
@@ -662,7 +682,7 @@ static int device_run(void *ctx, int id) {
   s->work_q = (uint16_t)(id - 1);
   s->work_mark = vsim_arena_access_count_side(s->arena, VSIM_SIDE_DEVICE);
   s->work_on = s->checkers_on;
-  int r = s->be.backend.ops->queue_run(s->be.backend.be, (uint16_t)(id - 1), s->sc->device_batch);
+  int r = s->dev.ops->queue_run(s->dev.be, (uint16_t)(id - 1), s->sc->device_batch);
   if (s->work_on) work_window_end(s);
   s->work_on = false;
   if (s->checkers_on) vsim_checker_actor_end(&s->chk, id);
@@ -692,6 +712,16 @@ static int timer_run(void *ctx, int id) {
 }
 
 /* ---- construction ---- */
+
+/* A range of guest memory the backend wrote unseen (found by the recorder,
+ * or played back): the watches learn of it, and the checkers judge it. */
+static void device_wrote(void *ctx, uint64_t gpa, uint64_t len) {
+  vsim_sim *s = ctx;
+  vsim_arena_note(s->arena, VSIM_SIDE_DEVICE, gpa, len);
+  if (s->checkers_on && s->chk.sink) vsim_checker_device_wrote(&s->chk, gpa, len);
+}
+
+static void trace_line(void *ctx, const char *line) { vsim_trace_note(ctx, line); }
 
 /* Replay forces these decisions back (sim/replay.c). */
 static void sched_picked(void *ctx, uint64_t step, int id) {
@@ -765,9 +795,12 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->fail = calloc(MAX_FAILURES, sizeof *s->fail);
-  /* an out-of-process back-end maps guest RAM: a memfd (sim/arena_shared.h) */
-  s->arena = bspec.kind == VSIM_BACKEND_VHOST_USER ? vsim_arena_new_memfd(sc->arena_size, err, (unsigned)errlen)
-                                                   : vsim_arena_new(sc->arena_size);
+  /* an out-of-process back-end maps guest RAM: a memfd (sim/arena_shared.h);
+   * played back from a trace it is not there */
+  s->standin = s->opt.standin != NULL;
+  s->arena = bspec.kind == VSIM_BACKEND_VHOST_USER && !s->standin
+                 ? vsim_arena_new_memfd(sc->arena_size, err, (unsigned)errlen)
+                 : vsim_arena_new(sc->arena_size);
   if (!s->fail || !s->arena) {
     snprintf(err, errlen, "out of memory");
     return -1;
@@ -801,8 +834,28 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .config_values = vals,
       .config_count = nkv,
   };
+  /* A back-end that is not one of ours is judged by what it writes, byte by
+   * byte (an out-of-process one writes guest memory unseen: the recorder
+   * finds it), and recorded when a trace is written, so that the run
+   * replays without it. A built-in model only when asked. A scripted device
+   * is the scenario's, not the backend's: nothing to record. */
+  bool record = !s->standin && !sc->device_scripted &&
+                (bspec.kind != VSIM_BACKEND_BUILTIN || s->opt.record_backend);
+  if (record) {
+    s->rec = vsim_recorder_new(&s->host, s->arena, device_wrote, s, s->trace.out != NULL,
+                               bspec.kind == VSIM_BACKEND_VHOST_USER);
+    if (!s->rec) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+    p.host = vsim_recorder_host(s->rec);
+  }
   char berr[1024] = "";
-  if (vsim_backend_open_device(bspec.open_name, sc->device, &p, &s->be, berr, sizeof berr)) {
+  if (s->standin) {
+    if (vsim_standin_create(s->opt.standin, &s->host, device_wrote, s, s->opt.standin_diverged,
+                            s->opt.standin_ctx, &s->be.backend, err, (unsigned)errlen))
+      return -1;
+  } else if (vsim_backend_open_device(bspec.open_name, sc->device, &p, &s->be, berr, sizeof berr)) {
     /* the loader's messages name the plugin themselves */
     if (bspec.kind != VSIM_BACKEND_BUILTIN)
       snprintf(err, errlen, "%s: %s", sc->path, berr);
@@ -810,7 +863,9 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       snprintf(err, errlen, "%s: device '%s': %s", sc->path, bspec.open_name, berr);
     return -1;
   }
-  vsim_backend tb = s->be.backend;
+  s->dev = s->be.backend;
+  if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
+  vsim_backend tb = s->dev;
   if (sc->device_scripted) {
     s->ds_ops = *tb.ops;
     s->ds_ops.queue_notify = scripted_queue_notify;
@@ -843,6 +898,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   vsim_driver_on_stop(&s->drv, vsim_blk_drv_queue_stopped, &s->blk);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
+  s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
     s->ds_on = true;
@@ -898,10 +954,14 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     json_object_set_new(h, "checkers", json_boolean(s->checkers_on));
     json_object_set_new(h, "options", given);
     json_object_set_new(h, "scenario_text", scenario_text(s));
+    /* the backend's calls follow as {"be":...} lines: replay plays them
+     * back instead of starting it (backend-model/be_log.h) */
+    if (s->rec) json_object_set_new(h, "backend_recorded", json_true());
     char *text = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (text) vsim_trace_note(&s->trace, text);
+    if (text) vsim_trace_begin(&s->trace, text);
     free(text);
     json_decref(hdr);
+    if (s->rec) vsim_recorder_output(s->rec, trace_line, &s->trace);
   }
   return 0;
 }
@@ -948,6 +1008,7 @@ void vsim_sim_free(vsim_sim *s) {
   vsim_driver_destroy(&s->drv);
   vsim_mmio_fini(&s->mmio);
   vsim_backend_close(&s->be);
+  vsim_recorder_free(s->rec);
   vsim_arena_free(s->arena);
   if (s->fail)
     for (size_t i = 0; i < s->nfail; i++) free(s->fail[i]);
@@ -1002,6 +1063,12 @@ int vsim_sim_step(vsim_sim *s) {
     return 0;
   }
   uint64_t events_before = s->trace.count;
+  if (s->rec || s->standin) {
+    s->dev_polled = false;
+    for (uint16_t q = 0; q < s->sc->num_queues && !s->sc->device_scripted; q++)
+      s->dev_ready[q] = s->dev.ops->queue_runnable(s->dev.be, q);
+    s->dev_polled = true;
+  }
   int r = vsim_sched_step(&s->sched);
   if (r == 1) {
     s->idle_steps = s->trace.count == events_before ? s->idle_steps + 1 : 0;
@@ -1026,9 +1093,9 @@ int vsim_sim_step(vsim_sim *s) {
   /* nothing runnable: only timed work can still happen (a held interrupt, a
    * request the device holds); jump the clock to the earliest */
   uint64_t next = s->irq_held_bits ? s->irq_due : UINT64_MAX;
-  if (s->be.backend.ops->queue_next_due)
+  if (s->dev.ops->queue_next_due)
     for (uint16_t q = 0; q < s->sc->num_queues; q++) {
-      uint64_t due = s->be.backend.ops->queue_next_due(s->be.backend.be, q);
+      uint64_t due = s->dev.ops->queue_next_due(s->dev.be, q);
       if (due < next) next = due;
     }
   if (next != UINT64_MAX && next > s->sched.clock) {
@@ -1129,7 +1196,7 @@ void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
     out->bytes_copied = dc->bytes_copied;
     out->bytes_moved = dc->bytes_moved;
   }
-  out->device_status = s->be.backend.ops->get_status(s->be.backend.be);
+  out->device_status = observed_status(s);
 }
 const char *vsim_sim_repro(const vsim_sim *s) { return s->repro; }
 const char *vsim_sim_name(const vsim_sim *s) { return s->sc->name; }
@@ -1142,5 +1209,5 @@ const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s) {
 const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s) { return &s->sched; }
 uint8_t vsim_sim_view_status(const vsim_sim *s) {
-  return s->be.backend.ops->get_status(s->be.backend.be);
+  return observed_status(s);
 }

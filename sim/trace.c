@@ -13,12 +13,41 @@ void vsim_trace_init(vsim_trace *t) {
 int vsim_trace_open(vsim_trace *t, const char *path) {
   FILE *f = fopen(path, "w");
   if (!f) return -1;
-  t->out = f;
+  FILE *m = open_memstream(&t->held, &t->held_len);
+  if (!m) {
+    fclose(f);
+    return -1;
+  }
+  t->file = f;
+  t->out = m;
   t->out_owned = true;
   return 0;
 }
 
+void vsim_trace_begin(vsim_trace *t, const char *header) {
+  if (!t->file) {
+    vsim_trace_note(t, header);
+    return;
+  }
+  fclose(t->out);
+  fprintf(t->file, "%s\n", header);
+  if (t->held_len) fwrite(t->held, 1, t->held_len, t->file);
+  free(t->held);
+  t->held = NULL;
+  t->held_len = 0;
+  t->out = t->file;
+  t->file = NULL;
+}
+
 void vsim_trace_close(vsim_trace *t) {
+  if (t->file) {
+    /* no header was ever written (the run did not build): nothing to keep */
+    fclose(t->out);
+    free(t->held);
+    t->held = NULL;
+    t->out = t->file;
+    t->file = NULL;
+  }
   if (t->out && t->out_owned) fclose(t->out);
   t->out = NULL;
   free(t->pick_id);

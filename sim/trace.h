@@ -26,6 +26,11 @@ typedef struct vsim_trace {
   uint64_t count;
   FILE *out;      /* JSON Lines sink, or NULL */
   bool out_owned;
+  /* until the header is written (vsim_trace_begin), lines gather in memory:
+   * a backend's creation can report before the run knows its header */
+  FILE *file;
+  char *held;
+  size_t held_len;
   /* the scheduler's decisions, run-length encoded (only while a file is
    * open): pick_id[i] ran pick_n[i] steps in a row */
   int32_t *pick_id;
@@ -75,6 +80,9 @@ static inline void vsim_trace_emit(vsim_trace *t, const vsim_event *ev) {
 }
 /* A free-form header or footer line (JSON object text without newline). */
 void vsim_trace_note(vsim_trace *t, const char *json_object);
+/* The header line: written first in the file, before the lines that came
+ * before it. */
+void vsim_trace_begin(vsim_trace *t, const char *header);
 
 const char *vsim_event_kind_name(int kind);
 

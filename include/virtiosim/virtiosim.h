@@ -56,6 +56,18 @@ typedef struct vsim_options {
   void (*on_event)(void *ctx, uint64_t step, int32_t actor, int32_t kind, int32_t q, uint64_t a,
                    uint64_t b, uint64_t c, uint64_t d);
   void *on_event_ctx;
+  /* Record what the backend does (every call into it, its answers, the
+   * guest memory it writes, its callbacks) as lines of the trace, so that
+   * the run replays without it (backend-model/be_log.h). Always on for an
+   * out-of-process backend when a trace is written; this asks for it with
+   * any backend. */
+  bool record_backend;
+  /* Replay: the recorded lines stand in for the backend (backend-model/
+   * be_standin.h); a call the engine makes that the recording does not
+   * hold is told to standin_diverged. NULL: the backend itself runs. */
+  const struct vsim_be_log *standin;
+  void (*standin_diverged)(void *ctx, const char *msg);
+  void *standin_ctx;
 } vsim_options;
 
 /* Load a scenario file and build the simulation. NULL on error with a message
