@@ -62,6 +62,10 @@ typedef struct vsim_conform_config {
   const char *xfail_file;     /* NULL: none */
   bool progress;              /* a progress line on stderr */
   bool details;               /* failing tests: ring picture and trace excerpt */
+  /* NULL, or where each test's trace goes, with the backend's calls
+   * recorded (backend-model/be_log.h): kept for every test that did not
+   * pass, so that it replays without the backend (`virtio-sim replay`) */
+  const char *trace_dir;
 } vsim_conform_config;
 
 #define VSIM_CONFORM_MAX_CHECKS 8
@@ -147,6 +151,14 @@ int vsim_conform_apply_xfail(const char *path, const vsim_conform_plan *plan,
 /* The command that reproduces test t (static buffer per call site: caller copies). */
 void vsim_conform_repro(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
                         size_t outlen);
+
+/* Where test t's trace goes under cfg->trace_dir. */
+void vsim_conform_trace_path(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
+                             size_t outlen);
+/* The command that replays test t's kept trace without the backend; false
+ * when there is none (no trace_dir, or the test passed). */
+bool vsim_conform_replay_cmd(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
+                             size_t outlen);
 
 void vsim_conform_result_free(vsim_conform_result *r);
 

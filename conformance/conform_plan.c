@@ -591,3 +591,28 @@ void vsim_conform_repro(const vsim_conform_config *cfg, const vsim_conform_test 
     n += (size_t)snprintf(out + n, outlen - n, " --scenarios '%s'", cfg->scenarios_root);
   if (n < outlen) snprintf(out + n, outlen - n, " --test '%s'", t->id);
 }
+
+void vsim_conform_trace_path(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
+                             size_t outlen) {
+  /* the id as a file name: what a shell or a browser would trip on becomes _ */
+  char name[256];
+  size_t n = 0;
+  for (const char *p = t->id; *p && n + 1 < sizeof name; p++) {
+    char c = *p;
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                 c == '.' || c == ',';
+    name[n++] = plain ? c : '_';
+  }
+  name[n] = 0;
+  snprintf(out, outlen, "%s/%s.jsonl", cfg->trace_dir ? cfg->trace_dir : ".", name);
+}
+
+bool vsim_conform_replay_cmd(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
+                             size_t outlen) {
+  if (!cfg->trace_dir) return false;
+  char path[1024];
+  vsim_conform_trace_path(cfg, t, path, sizeof path);
+  if (access(path, R_OK) != 0) return false;
+  snprintf(out, outlen, "virtio-sim replay '%s'", path);
+  return true;
+}

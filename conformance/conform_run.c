@@ -101,7 +101,7 @@ static void on_event(void *ctx, uint64_t step, int32_t actor, int32_t kind, int3
 }
 
 static vsim_sim *load_test(const vsim_conform_config *cfg, const vsim_conform_test *t, run_watch *w,
-                           size_t *probe_start, char *err, size_t errlen) {
+                           size_t *probe_start, const char *trace_path, char *err, size_t errlen) {
   char *text = vsim_conform_test_scenario(cfg, t, err, errlen);
   if (!text) return NULL;
   vsim_options o;
@@ -119,6 +119,7 @@ static vsim_sim *load_test(const vsim_conform_config *cfg, const vsim_conform_te
   }
   o.on_event = on_event;
   o.on_event_ctx = w;
+  o.trace_path = trace_path;
   vsim_sim *s = vsim_sim_load_buffer(text, strlen(text), t->rel, &o, err, errlen);
   free(text);
   if (s && probe_start) {
@@ -248,7 +249,7 @@ static void collect_details(const vsim_conform_config *cfg, const vsim_conform_t
   w.want_step = r->step;
   w.excerpt = open_memstream(&w.buf, &w.len);
   char err[512];
-  vsim_sim *s = load_test(cfg, t, &w, NULL, err, sizeof err);
+  vsim_sim *s = load_test(cfg, t, &w, NULL, NULL, err, sizeof err);
   if (s) {
     while (vsim_sim_steps(s) < r->step && vsim_sim_step(s) == 1) {
     }
@@ -280,7 +281,9 @@ void vsim_conform_run_one(const vsim_conform_config *cfg, const vsim_conform_tes
   memset(&w, 0, sizeof w);
   char err[1024];
   size_t probe_start = SIZE_MAX;
-  vsim_sim *s = load_test(cfg, t, &w, &probe_start, err, sizeof err);
+  char trace[1024] = "";
+  if (cfg->trace_dir) vsim_conform_trace_path(cfg, t, trace, sizeof trace);
+  vsim_sim *s = load_test(cfg, t, &w, &probe_start, trace[0] ? trace : NULL, err, sizeof err);
   if (!s) {
     r->verdict = VSIM_V_FAIL;
     r->severity = VSIM_FS_MEDIUM;
@@ -302,6 +305,10 @@ void vsim_conform_run_one(const vsim_conform_config *cfg, const vsim_conform_tes
   r->hash = vsim_sim_trace_hash(s);
   judge(cfg, t, s, &w, probe_started, nviol_main, nfail_main, r);
   vsim_sim_free(s);
+  /* a trace is kept for what needs looking at: not for a pass, a refusal or a skip */
+  if (trace[0] && r->verdict != VSIM_V_FAIL && r->verdict != VSIM_V_WARN && r->verdict != VSIM_V_WEDGED &&
+      r->verdict != VSIM_V_CRASHED)
+    unlink(trace);
   if (cfg->details && (r->verdict == VSIM_V_FAIL || r->verdict == VSIM_V_WARN || r->verdict == VSIM_V_WEDGED))
     collect_details(cfg, t, r);
 }

@@ -59,6 +59,7 @@ static int write_json(const char *path, const vsim_conform_config *cfg, const vs
     snprintf(hash, sizeof hash, "%016" PRIx64, r->hash);
     json_object_set_new(o, "trace_hash", json_string(hash));
     if (r->verdict != VSIM_V_PASS && r->verdict != VSIM_V_SKIP) json_object_set_new(o, "repro", json_string(repro));
+    if (vsim_conform_replay_cmd(cfg, t, repro, sizeof repro)) json_object_set_new(o, "replay", json_string(repro));
     if (r->step && is_bad(r->verdict)) json_object_set_new(o, "failing_step", json_integer((json_int_t)r->step));
     if (r->excerpt) json_object_set_new(o, "trace_excerpt", json_string(r->excerpt));
     if (r->xfail_reason[0]) json_object_set_new(o, "xfail_reason", json_string(r->xfail_reason));
@@ -143,6 +144,10 @@ static int write_junit(const char *path, const vsim_conform_config *cfg, const v
           xml_text(f, r->reason);
           fprintf(f, "\nseverity: %s\nreproduce: ", vsim_failure_severity_name(r->severity));
           xml_text(f, repro);
+          if (vsim_conform_replay_cmd(cfg, t, repro, sizeof repro)) {
+            fprintf(f, "\nreplay without the back-end: ");
+            xml_text(f, repro);
+          }
           fprintf(f, "</failure>\n");
           break;
         case VSIM_V_SKIP:
@@ -343,6 +348,11 @@ static int write_html(const char *path, const vsim_conform_config *cfg, const vs
       fprintf(f, "<p>reproduce:</p><pre>");
       xml_text(f, repro);
       fprintf(f, "</pre>\n");
+      if (vsim_conform_replay_cmd(cfg, t, repro, sizeof repro)) {
+        fprintf(f, "<p>replay without the back-end:</p><pre>");
+        xml_text(f, repro);
+        fprintf(f, "</pre>\n");
+      }
       if (full && r->excerpt && r->excerpt[0]) {
         fprintf(f, "<p>events of step %" PRIu64 ":</p><pre>", r->step);
         xml_text(f, r->excerpt);

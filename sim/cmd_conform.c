@@ -9,6 +9,8 @@
  * host or --jobs: two runs print the same bytes.
  */
 #include <inttypes.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,9 @@ static void usage(FILE *f) {
           "           [--profile strict|compat] [--seed N] [--seeds K] [--matrix full|native]\n"
           "           [--jobs N] [--timeout SEC] [--xfail FILE] [--report DIR]\n"
           "           [--scenarios DIR] [--suites FILE] [--test ID] [--list] [--quiet] [--no-details]\n"
+          "           [--traces DIR]  keep each failing test's trace there (default for a back-end that is not\n"
+          "                           built in, with --report: REPORT/traces; its calls are recorded, so the\n"
+          "                           trace replays without it: virtio-sim replay TRACE)\n"
           "  SPEC: builtin:blk[?mutant=NAME[,NAME]] | plugin:PATH.so | vhost-user:SOCKET\n"
           "        | vhost-user --backend-cmd 'DAEMON ... {socket}'  (a fresh daemon per test; {dir}: its private directory)\n"
           "  exit: 0 nothing failed, 1 a test failed (fail, wedged, crashed, xpass), 2 usage\n");
@@ -87,6 +92,8 @@ static void print_failures(const vsim_conform_config *cfg, const vsim_conform_pl
       char repro[1024];
       vsim_conform_repro(cfg, &plan->tests[i], repro, sizeof repro);
       printf("        reproduce: %s\n", repro);
+      if (vsim_conform_replay_cmd(cfg, &plan->tests[i], repro, sizeof repro))
+        printf("        replay without the back-end: %s\n", repro);
     }
     if (verbose && r->excerpt) printf("        events of step %" PRIu64 ":\n%s", r->step, r->excerpt);
   }
@@ -123,6 +130,7 @@ int vsim_cli_conform_command(int argc, char **argv) {
     else if (strcmp(a, "--test") == 0) { VALUE(); cfg.only_test = v; }
     else if (strcmp(a, "--xfail") == 0) { VALUE(); cfg.xfail_file = v; }
     else if (strcmp(a, "--report") == 0) { VALUE(); report_dir = v; }
+    else if (strcmp(a, "--traces") == 0) { VALUE(); cfg.trace_dir = v; }
     else if (strcmp(a, "--profile") == 0) {
       VALUE();
       if (strcmp(v, "strict") == 0) cfg.profile = VSIM_PROFILE_STRICT;
@@ -173,6 +181,24 @@ int vsim_cli_conform_command(int argc, char **argv) {
   }
   if (vsim_cli_backend_cmd(cfg.backend, backend_cmd, spec, sizeof spec, &cfg.backend)) return 2;
   cfg.progress = !quiet && !cfg.only_test && isatty(2);
+  /* a back-end that is not ours may not be there tomorrow: the report keeps
+   * each failing test's trace, its calls recorded, to replay without it */
+  char traces[1024];
+  if (!cfg.trace_dir && report_dir && strncmp(cfg.backend, "builtin:", 8) != 0 &&
+      strchr(cfg.backend, ':')) {
+    snprintf(traces, sizeof traces, "%s/traces", report_dir);
+    cfg.trace_dir = traces;
+  }
+  if (cfg.trace_dir && !list) {
+    if (report_dir && mkdir(report_dir, 0777) && errno != EEXIST) {
+      fprintf(stderr, "virtio-sim conform: cannot create %s: %s\n", report_dir, strerror(errno));
+      return 2;
+    }
+    if (mkdir(cfg.trace_dir, 0777) && errno != EEXIST) {
+      fprintf(stderr, "virtio-sim conform: cannot create %s: %s\n", cfg.trace_dir, strerror(errno));
+      return 2;
+    }
+  }
   char err[1024];
   vsim_conform_plan plan;
   if (vsim_conform_plan_build(&cfg, &plan, err, sizeof err)) {
@@ -204,11 +230,10 @@ int vsim_cli_conform_command(int argc, char **argv) {
          plan.offered);
   if (strncmp(cfg.backend, "vhost-user", 10) == 0) {
     /* an out-of-process back-end's memory accesses are not seen one by one:
-     * say which checks that leaves unjudged rather than let them pass quietly */
-    printf("out of process: checks that need per-access events are judged from snapshots only (a device-readable "
-           "buffer's fingerprint at the kick and at completion) or not at all:");
-    for (int c = 0; c < vsim_check_count(); c++)
-      if (vsim_check_info_get(c)->observes == VSIM_OBS_ACCESS) printf(" %s", vsim_check_info_get(c)->id);
+     * say what that leaves unjudged rather than let it pass quietly */
+    printf("out of process: the device's writes to guest memory are found by comparing it with a mirror of the "
+           "driver's own writes (mem.dev-write-readonly, mem.dev-out-of-bounds); its reads are not seen, so reads "
+           "outside what it was given and liveness.dev-unbounded-work are not judged");
     printf("\n");
   }
   if (!quiet || cfg.only_test) print_failures(&cfg, &plan, res, cfg.only_test != NULL);
