@@ -129,6 +129,21 @@ static void remove_dir(const char *dir) {
   rmdir(dir);
 }
 
+void vsim_daemon_sweep(const char *root) {
+  DIR *d = opendir(root);
+  if (d) {
+    struct dirent *e;
+    char path[512];
+    while ((e = readdir(d))) {
+      if (strncmp(e->d_name, "vsim-vhost-", 11) != 0) continue;
+      snprintf(path, sizeof path, "%s/%s", root, e->d_name);
+      remove_dir(path);
+    }
+    closedir(d);
+  }
+  rmdir(root);
+}
+
 void vsim_daemon_log_tail(const vsim_daemon *d, char *buf, size_t cap) {
   buf[0] = 0;
   if (!d || cap < 2) return;
@@ -222,7 +237,9 @@ int vsim_daemon_start(const char *cmd, int timeout_ms, vsim_daemon **out, int *s
     return -1;
   }
   /* /tmp, not $TMPDIR: a unix socket path must stay under 108 bytes */
-  snprintf(d->dir, sizeof d->dir, "/tmp/vsim-vhost-XXXXXX");
+  const char *root = getenv(VSIM_DAEMON_ROOT_ENV);
+  if (!root || !root[0] || strlen(root) > 48) root = "/tmp";
+  snprintf(d->dir, sizeof d->dir, "%s/vsim-vhost-XXXXXX", root);
   if (!mkdtemp(d->dir)) {
     snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
     free(d);

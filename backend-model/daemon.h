@@ -15,6 +15,14 @@
 #ifndef VSIM_DAEMON_H
 #define VSIM_DAEMON_H
 
+/* The private directories are made under $VSIM_DAEMON_ROOT when it is set
+ * (a short path: a unix socket path must stay under 108 bytes), else /tmp.
+ * A runner that may SIGKILL the process that started a daemon (conform's
+ * per-test timeout) points it at a directory of its own and sweeps that
+ * afterwards (vsim_daemon_sweep), so nothing is left behind in /tmp. */
+#define VSIM_DAEMON_ROOT_ENV "VSIM_DAEMON_ROOT"
+
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -47,5 +55,9 @@ const char *vsim_daemon_socket(const vsim_daemon *d);
 /* SIGTERM, up to grace_ms for it to exit, then SIGKILL; reap; remove the
  * directory; free. NULL is fine. */
 void vsim_daemon_stop(vsim_daemon *d, int grace_ms);
+
+/* Remove the daemon directories (vsim-vhost-*) under `root`, then root
+ * itself when it is empty. */
+void vsim_daemon_sweep(const char *root);
 
 #endif

@@ -19,6 +19,7 @@
 #include "cmd_conform.h"
 #include "conform.h"
 #include "conform_report.h"
+#include "daemon.h"
 #include "virtiosim/checks.h"
 
 static void usage(FILE *f) {
@@ -100,8 +101,25 @@ static void print_failures(const vsim_conform_config *cfg, const vsim_conform_pl
   if (total > shown) printf("... and %zu more (see the report)\n", total - shown);
 }
 
+static int conform_command(int argc, char **argv);
+
 int vsim_cli_conform_command(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "conform") != 0) return -1;
+  /* a worker that hangs is SIGKILLed and cannot remove the directory of the
+   * daemon it started: every daemon directory of this run goes under one
+   * root of our own, swept when the run ends */
+  char root[] = "/tmp/vsim-conform-XXXXXX";
+  bool own_root = !getenv(VSIM_DAEMON_ROOT_ENV) && mkdtemp(root) != NULL;
+  if (own_root) setenv(VSIM_DAEMON_ROOT_ENV, root, 1);
+  int rc = conform_command(argc, argv);
+  if (own_root) {
+    unsetenv(VSIM_DAEMON_ROOT_ENV);
+    vsim_daemon_sweep(root);
+  }
+  return rc;
+}
+
+static int conform_command(int argc, char **argv) {
   vsim_conform_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.seed = 1;
