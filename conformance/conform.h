@@ -152,6 +152,16 @@ int vsim_conform_apply_xfail(const char *path, const vsim_conform_plan *plan,
 void vsim_conform_repro(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
                         size_t outlen);
 
+/* The checks this backend kind leaves (partly) unjudged, and why: an
+ * out-of-process back-end's reads of guest memory are not seen. Shown in
+ * the report beside the verdicts, so that a pass is not read as more than
+ * it is. Returns how many (*out: a constant table). */
+typedef struct vsim_conform_unobserved {
+  int check;                  /* enum vsim_check_id */
+  const char *why;
+} vsim_conform_unobserved;
+size_t vsim_conform_unobserved_checks(const vsim_conform_config *cfg, const vsim_conform_unobserved **out);
+
 /* Where test t's trace goes under cfg->trace_dir. */
 void vsim_conform_trace_path(const vsim_conform_config *cfg, const vsim_conform_test *t, char *out,
                              size_t outlen);

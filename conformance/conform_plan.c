@@ -616,3 +616,16 @@ bool vsim_conform_replay_cmd(const vsim_conform_config *cfg, const vsim_conform_
   snprintf(out, outlen, "virtio-sim replay '%s'", path);
   return true;
 }
+
+static const vsim_conform_unobserved out_of_process[] = {
+    {VSIM_CHK_LIVENESS_DEV_WORK,
+     "not judged: the daemon's reads of guest memory are not seen, so its work per chain is not counted"},
+    {VSIM_CHK_MEM_DEV_OOB,
+     "judged for writes only (guest memory compared with the driver's mirror); reads outside what it was "
+     "given are not seen"},
+};
+
+size_t vsim_conform_unobserved_checks(const vsim_conform_config *cfg, const vsim_conform_unobserved **out) {
+  *out = out_of_process;
+  return strncmp(cfg->backend, "vhost-user", 10) == 0 ? sizeof out_of_process / sizeof out_of_process[0] : 0;
+}

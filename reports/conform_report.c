@@ -74,6 +74,14 @@ static int write_json(const char *path, const vsim_conform_config *cfg, const vs
                            cfg->backend, "device", cfg->device, "profile",
                            cfg->profile == VSIM_PROFILE_COMPAT ? "compat" : "strict", "offered_features",
                            offered, "seed", (json_int_t)cfg->seed, "summary", summary, "tests", tests);
+  const vsim_conform_unobserved *un;
+  size_t nun = vsim_conform_unobserved_checks(cfg, &un);
+  json_t *unseen = json_array();
+  for (size_t i = 0; i < nun; i++)
+    json_array_append_new(unseen, json_pack("{s:s,s:s}", "check", vsim_check_info_get(un[i].check)->id, "why",
+                                            un[i].why));
+  if (root) json_object_set_new(root, "unobserved_checks", unseen);
+  else json_decref(unseen);
   int rc = root ? json_dump_file(root, path, JSON_INDENT(1)) : -1;
   json_decref(root);
   return rc;
@@ -267,6 +275,18 @@ static int write_html(const char *path, const vsim_conform_config *cfg, const vs
              "Machine-readable: <a href=\"report.json\">report.json</a>, <a href=\"junit.xml\">junit.xml</a>. "
              "<a href=\"#coverage\">Coverage</a>, <a href=\"#all-tests\">all tests</a>.</p>\n",
           cfg->profile == VSIM_PROFILE_COMPAT ? "compat" : "strict", plan->ntests, plan->offered);
+
+  const vsim_conform_unobserved *un;
+  size_t nun = vsim_conform_unobserved_checks(cfg, &un);
+  if (nun) {
+    fprintf(f, "<p>Not (fully) observable with this back-end:</p>\n<ul>\n");
+    for (size_t i = 0; i < nun; i++) {
+      fprintf(f, "<li><code>%s</code>: ", vsim_check_info_get(un[i].check)->id);
+      xml_text(f, un[i].why);
+      fprintf(f, "</li>\n");
+    }
+    fprintf(f, "</ul>\n");
+  }
 
   /* the verdict matrix */
   fprintf(f, "<h2 id=\"matrix\">Verdicts by suite</h2>\n<table><tr><th>suite</th><th>area</th>");

@@ -246,14 +246,10 @@ static int conform_command(int argc, char **argv) {
   printf("virtio-sim conform: backend %s, device %s, profile %s, %zu tests (offered features 0x%016" PRIx64 ")\n",
          cfg.backend, cfg.device, cfg.profile == VSIM_PROFILE_COMPAT ? "compat" : "strict", plan.ntests,
          plan.offered);
-  if (strncmp(cfg.backend, "vhost-user", 10) == 0) {
-    /* an out-of-process back-end's memory accesses are not seen one by one:
-     * say what that leaves unjudged rather than let it pass quietly */
-    printf("out of process: the device's writes to guest memory are found by comparing it with a mirror of the "
-           "driver's own writes (mem.dev-write-readonly, mem.dev-out-of-bounds); its reads are not seen, so reads "
-           "outside what it was given and liveness.dev-unbounded-work are not judged");
-    printf("\n");
-  }
+  const vsim_conform_unobserved *un;
+  size_t nun = vsim_conform_unobserved_checks(&cfg, &un);
+  for (size_t i = 0; i < nun; i++)
+    printf("out of process: %s: %s\n", vsim_check_info_get(un[i].check)->id, un[i].why);
   if (!quiet || cfg.only_test) print_failures(&cfg, &plan, res, cfg.only_test != NULL);
   print_summary(&cfg, &plan, res);
   int exit_code = 0;

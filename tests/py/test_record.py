@@ -204,6 +204,10 @@ def test_conform_keeps_failing_traces_that_replay_without_the_daemon(tmp_path):
               "--matrix", "native", "--report", rep, "--no-details", timeout=600)
     assert out.returncode in (0, 1), out.stderr
     doc = json.loads((rep / "report.json").read_text())
+    # what cannot be seen of a daemon is said, not passed over quietly
+    assert {u["check"] for u in doc["unobserved_checks"]} == {"liveness.dev-unbounded-work",
+                                                             "mem.dev-out-of-bounds"}
+    assert "Not (fully) observable with this back-end" in (rep / "index.html").read_text()
     kept = {t["id"]: t for t in doc["tests"] if "replay" in t}
     assert kept, "no failing test kept its trace"
     for t in doc["tests"]:
