@@ -82,26 +82,50 @@ static void table(const vsim_checker *c, const vsim_chk_queue *q, uint64_t addr,
   }
 }
 
+/* The buffers of the split chain at `head`, as the descriptor table shows
+ * them now (bounded by the queue size). */
+static void split_chain(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, span_list *ok,
+                        span_list *ro) {
+  uint16_t i = head;
+  for (uint32_t hop = 0; hop < q->size && i < q->size; hop++) {
+    uint8_t d[16];
+    if (!peek(c, q->desc + 16u * i, d, 16)) return;
+    const uint16_t flags = vsim_le_ld16(d + 12);
+    if (flags & VRING_DESC_F_INDIRECT) {
+      table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 12, ok, ro);
+      return;
+    }
+    buffer(ok, ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
+    if (!(flags & VRING_DESC_F_NEXT)) return;
+    i = vsim_le_ld16(d + 14);
+  }
+}
+
+/* The buffers of the packed list at ring position `pos` as the ring shows
+ * them now. */
+static void packed_list(const vsim_checker *c, const vsim_chk_queue *q, uint16_t pos, span_list *ok,
+                        span_list *ro) {
+  uint32_t off = pos & 0x7fffu;
+  for (uint32_t k = 0; k < q->size && off < q->size; k++) {
+    uint8_t d[16];
+    if (!peek(c, q->desc + 16u * off, d, 16)) return;
+    const uint16_t flags = vsim_le_ld16(d + 14);
+    if (flags & VRING_DESC_F_INDIRECT) {
+      table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 14, ok, ro);
+      return;
+    }
+    buffer(ok, ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
+    if (!(flags & VRING_DESC_F_NEXT)) return;
+    off = (off + 1) % q->size;
+  }
+}
+
 static void split_queue(const vsim_checker *c, const vsim_chk_queue *q, span_list *ok, span_list *ro) {
   add(ok, q->used, 6u + 8u * (uint64_t)q->size);
   add(ro, q->desc, 16u * (uint64_t)q->size);
   add(ro, q->avail, 6u + 2u * (uint64_t)q->size);
-  for (uint16_t head = 0; q->outstanding && head < q->size; head++) {
-    if (!q->outstanding[head]) continue;
-    uint16_t i = head;
-    for (uint32_t hop = 0; hop < q->size && i < q->size; hop++) {
-      uint8_t d[16];
-      if (!peek(c, q->desc + 16u * i, d, 16)) break;
-      const uint16_t flags = vsim_le_ld16(d + 12);
-      if (flags & VRING_DESC_F_INDIRECT) {
-        table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 12, ok, ro);
-        break;
-      }
-      buffer(ok, ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
-      if (!(flags & VRING_DESC_F_NEXT)) break;
-      i = vsim_le_ld16(d + 14);
-    }
-  }
+  for (uint16_t head = 0; q->outstanding && head < q->size; head++)
+    if (q->outstanding[head]) split_chain(c, q, head, ok, ro);
 }
 
 static void packed_queue(const vsim_checker *c, const vsim_chk_queue *q, span_list *ok, span_list *ro) {
@@ -135,43 +159,12 @@ struct vsim_chk_wsnap {
   span s[WSNAP_MAX];
 };
 
-static void snap_add(span_list *ok, span_list *ro, uint64_t addr, uint32_t len, bool writable) {
-  if (writable) add(ok, addr, len);
-}
-
 void vsim_checker_writes_pop(vsim_checker *c, vsim_chk_queue *q, uint16_t head, uint16_t pos) {
   if (!q->wsnap) q->wsnap = calloc(q->size ? q->size : 1, sizeof *q->wsnap);
   if (!q->wsnap || head >= q->size) return;
   span_list ok = {0}, ro = {0};
-  if (q->packed) {
-    uint32_t off = pos & 0x7fffu;
-    for (uint32_t k = 0; k < q->size && off < q->size; k++) {
-      uint8_t d[16];
-      if (!peek(c, q->desc + 16u * off, d, 16)) break;
-      const uint16_t flags = vsim_le_ld16(d + 14);
-      if (flags & VRING_DESC_F_INDIRECT) {
-        table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 14, &ok, &ro);
-        break;
-      }
-      snap_add(&ok, &ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
-      if (!(flags & VRING_DESC_F_NEXT)) break;
-      off = (off + 1) % q->size;
-    }
-  } else {
-    uint16_t i = head;
-    for (uint32_t hop = 0; hop < q->size && i < q->size; hop++) {
-      uint8_t d[16];
-      if (!peek(c, q->desc + 16u * i, d, 16)) break;
-      const uint16_t flags = vsim_le_ld16(d + 12);
-      if (flags & VRING_DESC_F_INDIRECT) {
-        table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 12, &ok, &ro);
-        break;
-      }
-      snap_add(&ok, &ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
-      if (!(flags & VRING_DESC_F_NEXT)) break;
-      i = vsim_le_ld16(d + 14);
-    }
-  }
+  if (q->packed) packed_list(c, q, pos, &ok, &ro);
+  else split_chain(c, q, head, &ok, &ro);
   struct vsim_chk_wsnap *w = &q->wsnap[head];
   w->n = 0;
   for (size_t k = 0; k < ok.n && w->n < WSNAP_MAX; k++) w->s[w->n++] = ok.v[k];
