@@ -151,6 +151,9 @@ static void last_log_line(const vsim_vhost_user *v, char *out, size_t cap) {
 static void gone(vsim_vhost_user *v, const char *during) {
   if (v->broken) return;
   char how[96] = "", line[120];
+  /* a daemon that hung up because it is dying (an abort) gets a moment to
+   * finish, so that the report says how it ended rather than "still running" */
+  for (int i = 0; v->daemon && i < 40 && vsim_daemon_alive(v->daemon, NULL, 0); i++) usleep(5000);
   if (v->daemon && vsim_daemon_alive(v->daemon, how, sizeof how)) snprintf(how, sizeof how, "still running");
   last_log_line(v, line, sizeof line);
   char d[VSIM_VIOLATION_DETAIL_MAX];
