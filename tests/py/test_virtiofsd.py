@@ -130,6 +130,16 @@ def test_fs_smoke_scenario_against_virtiofsd(fsd, scenario):
         assert doc["kicks"] >= 1 and doc["interrupts"] >= 1
 
 
+def test_the_format_references_fs_example_runs(fsd, tmp_path):
+    """scenarios/README.md's req.raw example, as written there."""
+    text = (REPO / "scenarios" / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```json\n(.*?)```", text, re.S) if '"device": "fs"' in b]
+    path = tmp_path / "readme-fs.json"
+    path.write_text(block)
+    rc, doc = run(path, f"vhost-user:{fsd.sock}")
+    assert rc == 0 and doc["completed"] == 1, (doc["failures"], doc["violations"])
+
+
 def test_the_data_read_is_the_files_content(tmp_path):
     """The read is compared with what is in the file: the same bytes pass, other
     bytes of the same length fail naming the field (and nothing else does)."""
