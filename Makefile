@@ -86,7 +86,9 @@ test-asan:
 
 test-c-asan: $(CTEST_BIN) $(BUILD)/virtio-sim
 	@set -e; for t in $(CTEST_BIN); do echo "== [asan] $$t"; $$t; done
+	@# fs scenarios have no built-in model (tests/py/test_virtiofsd.py runs them against virtiofsd)
 	@set -e; for f in $$(find scenarios -name '*.json' | sort); do \
+	  grep -q '"device": *"fs"' $$f && continue; \
 	  $(BUILD)/virtio-sim run $$f --quiet >/dev/null || { echo "[asan] scenario failed: $$f"; exit 1; }; done
 	@echo "[asan] all scenarios ran clean"
 	$(PYTHON) python/build_ffi.py --lib $(BUILD)/libvirtiosim.a --out $(BUILD)/python --sanitize="$(SAN)"

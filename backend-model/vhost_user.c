@@ -22,6 +22,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
+#include <linux/virtio_fs.h>
 #include <linux/virtio_gpu.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_input.h>
@@ -52,21 +53,30 @@
   (BIT(VU_F_PROTOCOL_FEATURES) | BIT(VHOST_F_LOG_ALL) | BIT(VIRTIO_F_ACCESS_PLATFORM) |          \
    BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) | BIT(VIRTIO_F_RING_RESET))
 
+struct vsim_vhost_user;
+
 /* What vhost-user does not say: which device a back-end is, and how big its
  * configuration structure is. The front-end knows (QEMU: -device
- * vhost-user-blk-pci); so does the scenario. */
+ * vhost-user-blk-pci); so does the scenario. Some devices' configuration is
+ * the front-end's own, not the back-end's (QEMU's vhost-user-fs builds tag
+ * and num_request_queues from its properties; virtiofsd has no CONFIG
+ * protocol feature): `own_config` fills it when the back-end offers none. */
 typedef struct device_type {
   const char *name;
   uint32_t id;
   uint32_t config_size;
+  void (*own_config)(struct vsim_vhost_user *v, const vsim_backend_params *p);
 } device_type;
 
+static void fs_config(struct vsim_vhost_user *v, const vsim_backend_params *p);
+
 static const device_type device_types[] = {
-    {"blk", VIRTIO_ID_BLOCK, sizeof(struct virtio_blk_config)},
-    {"net", VIRTIO_ID_NET, sizeof(struct virtio_net_config)},
-    {"console", VIRTIO_ID_CONSOLE, sizeof(struct virtio_console_config)},
-    {"gpu", VIRTIO_ID_GPU, sizeof(struct virtio_gpu_config)},
-    {"input", VIRTIO_ID_INPUT, sizeof(struct virtio_input_config)},
+    {"blk", VIRTIO_ID_BLOCK, sizeof(struct virtio_blk_config), NULL},
+    {"net", VIRTIO_ID_NET, sizeof(struct virtio_net_config), NULL},
+    {"console", VIRTIO_ID_CONSOLE, sizeof(struct virtio_console_config), NULL},
+    {"gpu", VIRTIO_ID_GPU, sizeof(struct virtio_gpu_config), NULL},
+    {"input", VIRTIO_ID_INPUT, sizeof(struct virtio_input_config), NULL},
+    {"fs", VIRTIO_ID_FS, sizeof(struct virtio_fs_config), fs_config},
 };
 
 typedef struct vu_ring {
@@ -141,6 +151,9 @@ static void last_log_line(const vsim_vhost_user *v, char *out, size_t cap) {
 static void gone(vsim_vhost_user *v, const char *during) {
   if (v->broken) return;
   char how[96] = "", line[120];
+  /* a daemon that hung up because it is dying (an abort) gets a moment to
+   * finish, so that the report says how it ended rather than "still running" */
+  for (int i = 0; v->daemon && i < 40 && vsim_daemon_alive(v->daemon, NULL, 0); i++) usleep(5000);
   if (v->daemon && vsim_daemon_alive(v->daemon, how, sizeof how)) snprintf(how, sizeof how, "still running");
   last_log_line(v, line, sizeof line);
   char d[VSIM_VIOLATION_DETAIL_MAX];
@@ -386,7 +399,22 @@ static int read_config(vsim_vhost_user *v) {
   return 0;
 }
 
-static int handshake(vsim_vhost_user *v, char *err, unsigned errlen) {
+/* virtio-fs as QEMU's vhost-user-fs-device presents it: the tag (device_config
+ * "tag", default "vsim-fs") and one request queue per queue after hiprio. */
+static void fs_config(vsim_vhost_user *v, const vsim_backend_params *p) {
+  struct virtio_fs_config c;
+  memset(&c, 0, sizeof c);
+  const char *tag = "vsim-fs";
+  for (unsigned i = 0; i < p->config_count; i++)
+    if (strcmp(p->config_keys[i], "tag") == 0) tag = p->config_values[i];
+  memcpy(c.tag, tag, strnlen(tag, sizeof c.tag));
+  uint32_t nrq = v->nq > 1 ? v->nq - 1u : 0u; /* little-endian host, as peek16 assumes */
+  memcpy(&c.num_request_queues, &nrq, sizeof nrq);
+  memcpy(v->config, &c, sizeof c);
+  v->config_len = sizeof c;
+}
+
+static int handshake(vsim_vhost_user *v, const vsim_backend_params *p, char *err, unsigned errlen) {
   if (request_u64(v, VU_GET_FEATURES, &v->features)) goto fail;
   if (v->features & BIT(VU_F_PROTOCOL_FEATURES)) {
     uint64_t offered;
@@ -416,6 +444,8 @@ static int handshake(vsim_vhost_user *v, char *err, unsigned errlen) {
   if (request_ack(v, VU_SET_OWNER, NULL, 0, NULL, 0) < 0) goto fail;
   if (has_pf(v, VU_PF_CONFIG)) {
     if (read_config(v)) goto fail;
+  } else if (v->type->own_config) {
+    v->type->own_config(v, p);
   } else if (v->type->config_size) {
     snprintf(err, errlen, "the back-end does not offer the CONFIG protocol feature: a %s front-end "
              "cannot read its configuration space", v->type->name);
@@ -899,7 +929,7 @@ static int create(int sock, vsim_daemon *daemon, const char *device, const vsim_
     goto fail;
   }
   for (uint16_t i = 0; i < v->nq; i++) v->q[i].kick = v->q[i].call = v->q[i].err = -1;
-  if (handshake(v, err, errlen)) goto fail;
+  if (handshake(v, p, err, errlen)) goto fail;
   out->ops = &vhost_user_ops;
   out->be = v;
   return 0;

@@ -178,7 +178,8 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       default: break;
     }
   }
-  if (sc->num_queues > 1) c->requires |= BIT(VIRTIO_BLK_F_MQ);
+  /* blk needs MQ for a second queue; a fs device always has hiprio + request queues */
+  if (sc->num_queues > 1 && strcmp(sc->device, "blk") == 0) c->requires |= BIT(VIRTIO_BLK_F_MQ);
   /* in-order batching is a setting of IN_ORDER: without it the scenario
    * would be another test (and its raw steps assume the batch) */
   if (sc->device_in_order_batch) c->requires |= BIT(VIRTIO_F_IN_ORDER);

@@ -110,6 +110,7 @@ static const char *const op_names[] = {
     [VSIM_OP_DEV_NEEDS_RESET] = "dev.needs_reset",
     [VSIM_OP_MMIO_READ] = "mmio.read",
     [VSIM_OP_MMIO_WRITE] = "mmio.write",
+    [VSIM_OP_REQ_RAW] = "req.raw",
 };
 
 static const char *const policy_names[] = {

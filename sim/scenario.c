@@ -571,7 +571,8 @@ enum step_field {
   SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
   SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
-  SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF__COUNT
+  SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF_PATCH,
+  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -585,6 +586,7 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_DRIVER_OK] = "driver_ok", [SF_ID] = "id", [SF_EXACT] = "exact",
     [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
     [SF_OFFSET] = "offset", [SF_UNCHANGED] = "unchanged", [SF_ACCEPT] = "accept_features",
+    [SF_PATCH] = "patch", [SF_EXPECT_USED_LEN] = "expect_used_len", [SF_EXPECT_REPLY] = "expect_reply",
 };
 
 #define B(f) (1u << (f))
@@ -642,6 +644,8 @@ static const op_fields op_table[] = {
     [VSIM_OP_DEV_WRITE] = {B(SF_ADDR) | B(SF_DATA), B(SF_ADDR) | B(SF_DATA)},
     [VSIM_OP_DEV_CONFIG] = {B(SF_OFFSET) | B(SF_DATA) | B(SF_IRQ), B(SF_DATA)},
     [VSIM_OP_DEV_NEEDS_RESET] = {B(SF_IRQ), 0},
+    [VSIM_OP_REQ_RAW] = {B(SF_QUEUE) | B(SF_DATA) | B(SF_LEN) | B(SF_PATCH) | B(SF_EXPECT_USED_LEN) |
+                             B(SF_EXPECT_REPLY), 0},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -921,6 +925,212 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
   return true;
 }
 
+/* ---- req.raw: a request of any device type ------------------------------- */
+
+static bool opt_count(loader *ld, json_t *obj, const char *key, vsim_count_expect *c);
+
+static const char *const field_keys[] = {"name", "offset", "width", "value", "mask", "min", "max",
+                                         "equals_sent", "data", "save", NULL};
+static const char *const patch_keys[] = {"offset", "width", "saved", NULL};
+
+static uint64_t width_ones(unsigned width) { return width >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * width)) - 1; }
+
+/* "width": 1, 2, 4 or 8 (the little-endian integer a field is). */
+static bool field_width(loader *ld, json_t *o, uint8_t *out) {
+  if (!need(ld, o, "width")) return false;
+  uint64_t w = 0;
+  if (!opt_u64(ld, o, "width", 1, 8, &w, NULL)) return false;
+  if (w != 1 && w != 2 && w != 4 && w != 8) {
+    ld_push(ld, "width");
+    return ld_fail(ld, "field width %llu: expected 1, 2, 4 or 8 (bytes of a little-endian integer)",
+                   (unsigned long long)w);
+  }
+  *out = (uint8_t)w;
+  return true;
+}
+
+/* A value that must fit the field's width. */
+static bool opt_field_u64(loader *ld, json_t *o, const char *key, uint8_t width, uint64_t *out, bool *present) {
+  return opt_u64(ld, o, key, 0, width_ones(width), out, present);
+}
+
+/* The index of a saved name, added when `add`; -1 when unknown (not added). */
+static int saved_index(loader *ld, const char *name, bool add) {
+  vsim_scenario *sc = ld->sc;
+  for (unsigned i = 0; i < sc->nsaved; i++)
+    if (strcmp(sc->saved_names[i], name) == 0) return (int)i;
+  if (!add || sc->nsaved >= VSIM_SCENARIO_MAX_SAVED) return -1;
+  if ((sc->saved_names[sc->nsaved] = strdup(name)) == NULL) return -1;
+  return (int)sc->nsaved++;
+}
+
+static const char *at_saved(const void *ctx, size_t i) {
+  const vsim_scenario *sc = ctx;
+  return i < sc->nsaved ? sc->saved_names[i] : NULL;
+}
+
+/* One entry of "expect_reply". `wlen` is the device-writable length, `rlen`
+ * the device-readable one: every offset is checked against them here, so
+ * the driver model never reads outside the request's buffers. */
+static bool parse_field(loader *ld, json_t *o, vsim_field_expect *f, uint32_t wlen, uint32_t rlen) {
+  if (!val_object(ld, o) || !check_keys(ld, o, field_keys)) return false;
+  f->save = -1;
+  if (json_object_get(o, "name") && !opt_strdup(ld, o, "name", true, &f->name)) return false;
+  if (!need(ld, o, "offset")) return false;
+  if (!opt_u32(ld, o, "offset", 0, UINT32_MAX, &f->offset, NULL)) return false;
+  bool has_value = json_object_get(o, "value") != NULL, has_echo = json_object_get(o, "equals_sent") != NULL;
+  bool has_range = json_object_get(o, "min") != NULL || json_object_get(o, "max") != NULL;
+  bool has_data = json_object_get(o, "data") != NULL, has_save = json_object_get(o, "save") != NULL;
+  int kinds = has_value + has_echo + has_range + has_data;
+  if (kinds > 1 || (kinds == 0 && !has_save))
+    return ld_fail(ld, "give exactly one of \"value\", \"min\"/\"max\", \"equals_sent\" or \"data\" (or only "
+                   "\"save\")");
+  if (has_data) {
+    const char *bad = json_object_get(o, "width") ? "width" : json_object_get(o, "mask") ? "mask"
+                      : has_save ? "save" : NULL;
+    if (bad) {
+      ld_push(ld, bad);
+      return ld_fail(ld, "not allowed with \"data\" (bytes are compared as they are)");
+    }
+    f->kind = VSIM_FIELD_BYTES;
+    if (!opt_data(ld, o, "data", &f->data)) return false;
+    if (f->offset > wlen || f->data.len > wlen - f->offset) {
+      ld_push(ld, "data");
+      return ld_fail(ld, "%u bytes at offset %u go past the %u device-writable bytes (the step's len)", f->data.len,
+                     f->offset, wlen);
+    }
+    return true;
+  }
+  if (!field_width(ld, o, &f->width)) return false;
+  if (f->offset > wlen || f->width > wlen - f->offset) {
+    ld_push(ld, "offset");
+    return ld_fail(ld, "a %u-byte field at offset %u goes past the %u device-writable bytes (the step's len)",
+                   f->width, f->offset, wlen);
+  }
+  bool has_mask;
+  f->mask = width_ones(f->width);
+  if (!opt_field_u64(ld, o, "mask", f->width, &f->mask, &has_mask)) return false;
+  if (has_mask && f->mask == 0) {
+    ld_push(ld, "mask");
+    return ld_fail(ld, "a zero mask compares nothing");
+  }
+  if (has_value) {
+    f->kind = VSIM_FIELD_VALUE;
+    if (!opt_field_u64(ld, o, "value", f->width, &f->value, NULL)) return false;
+    if (f->value & ~f->mask) {
+      ld_push(ld, "value");
+      return ld_fail(ld, "value 0x%llx has bits outside mask 0x%llx: it can never match",
+                     (unsigned long long)f->value, (unsigned long long)f->mask);
+    }
+  } else if (has_range) {
+    f->kind = VSIM_FIELD_RANGE;
+    f->max = f->mask;
+    if (!opt_field_u64(ld, o, "min", f->width, &f->min, NULL)) return false;
+    if (!opt_field_u64(ld, o, "max", f->width, &f->max, NULL)) return false;
+    if (f->min > f->max) {
+      ld_push(ld, "max");
+      return ld_fail(ld, "min %llu is above max %llu", (unsigned long long)f->min, (unsigned long long)f->max);
+    }
+  } else if (has_echo) {
+    f->kind = VSIM_FIELD_ECHO;
+    if (!opt_u32(ld, o, "equals_sent", 0, UINT32_MAX, &f->sent_offset, NULL)) return false;
+    if (f->sent_offset > rlen || f->width > rlen - f->sent_offset) {
+      ld_push(ld, "equals_sent");
+      return ld_fail(ld, "a %u-byte field at offset %u of what is sent goes past the %u device-readable bytes "
+                     "(the step's data)", f->width, f->sent_offset, rlen);
+    }
+  }
+  if (has_save) {
+    ld_push(ld, "save");
+    const char *nm = NULL;
+    if (!val_string(ld, json_object_get(o, "save"), &nm)) return false;
+    if (nm[0] == '\0') return ld_fail(ld, "must not be empty");
+    if ((f->save = saved_index(ld, nm, true)) < 0)
+      return ld_fail(ld, "too many saved names (at most %u)", VSIM_SCENARIO_MAX_SAVED);
+    ld_pop(ld);
+  }
+  return true;
+}
+
+/* One entry of "patch": a saved value written into the data before it is sent. */
+static bool parse_patch(loader *ld, json_t *o, vsim_patch *p, uint32_t rlen) {
+  if (!val_object(ld, o) || !check_keys(ld, o, patch_keys)) return false;
+  if (!need(ld, o, "offset") || !need(ld, o, "saved")) return false;
+  if (!opt_u32(ld, o, "offset", 0, UINT32_MAX, &p->offset, NULL)) return false;
+  if (!field_width(ld, o, &p->width)) return false;
+  if (p->offset > rlen || p->width > rlen - p->offset) {
+    ld_push(ld, "offset");
+    return ld_fail(ld, "a %u-byte patch at offset %u goes past the %u device-readable bytes (the step's data)",
+                   p->width, p->offset, rlen);
+  }
+  ld_push(ld, "saved");
+  const char *nm = NULL;
+  if (!val_string(ld, json_object_get(o, "saved"), &nm)) return false;
+  /* only names an earlier step saves: patches are parsed before this step's own saves */
+  if ((p->saved = saved_index(ld, nm, false)) < 0) {
+    if (ld->sc->nsaved == 0) return ld_fail(ld, "no earlier step saves a value named '%s' (\"save\" in an expect_reply entry)", q(nm).s);
+    return fail_unknown(ld, "saved value", nm, at_saved, ld->sc, "names saved by earlier steps");
+  }
+  ld_pop(ld);
+  return true;
+}
+
+/* An array of objects, each parsed by `one` into elements of `size` bytes. */
+static bool parse_object_list(loader *ld, json_t *o, const char *key, size_t size, void **out, uint16_t *n,
+                              bool (*one)(loader *, json_t *, void *, const vsim_step *), const vsim_step *st) {
+  json_t *v = json_object_get(o, key);
+  if (v == NULL) return true;
+  ld_push(ld, key);
+  if (!val_array(ld, v, VSIM_SCENARIO_MAX_FIELDS, "entries")) return false;
+  if (json_array_size(v) == 0) return ld_fail(ld, "needs at least one entry");
+  if ((*out = calloc(json_array_size(v), size)) == NULL) return ld_fail(ld, "out of memory");
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    *n = (uint16_t)(i + 1); /* counted before parsing, so that a failure still frees it */
+    if (!one(ld, e, (char *)*out + i * size, st)) return false;
+    ld_pop(ld);
+  }
+  ld_pop(ld);
+  return true;
+}
+
+static bool one_field(loader *ld, json_t *e, void *dst, const vsim_step *st) {
+  vsim_field_expect *f = dst;
+  vsim_json_loc at;
+  vsim_json_pos_find(ld->text, ld->len, &ld->path, &at);
+  f->line = at.line;
+  f->col = at.col;
+  return parse_field(ld, e, f, st->len, st->data.len);
+}
+
+static bool one_patch(loader *ld, json_t *e, void *dst, const vsim_step *st) {
+  return parse_patch(ld, e, dst, st->data.len);
+}
+
+static bool step_parse_req(loader *ld, json_t *o, vsim_step *st, bool has_len) {
+  if (st->data.len == 0 && st->len == 0) {
+    ld_push(ld, has_len ? "len" : "op");
+    return ld_fail(ld, "a request needs device-readable bytes (\"data\") or device-writable ones (\"len\" > 0)");
+  }
+  void *p = NULL;
+  bool ok = parse_object_list(ld, o, "patch", sizeof(vsim_patch), &p, &st->npatches, one_patch, st);
+  st->patches = p;
+  if (!ok) return false;
+  p = NULL;
+  ok = parse_object_list(ld, o, "expect_reply", sizeof(vsim_field_expect), &p, &st->nfields, one_field, st);
+  st->fields = p;
+  if (!ok) return false;
+  if (!opt_count(ld, o, "expect_used_len", &st->expect_used_len)) return false;
+  if (st->expect_used_len.set && st->expect_used_len.min > st->len) {
+    ld_push(ld, "expect_used_len");
+    return ld_fail(ld, "at least %llu bytes expected, but the request has only %u device-writable bytes (len)",
+                   (unsigned long long)st->expect_used_len.min, st->len);
+  }
+  return true;
+}
+
 static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   unsigned allowed = op_table[st->op].allowed;
   bool has_len = false;
@@ -960,6 +1170,7 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   }
   if (!opt_data(ld, o, "data", &st->data)) return false;
   if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;
+  if (st->op == VSIM_OP_REQ_RAW && !step_parse_req(ld, o, st, has_len)) return false;
   if (st->op == VSIM_OP_EXPECT) {
     if (!json_object_get(o, "status_has") && !json_object_get(o, "status_lacks"))
       return ld_fail(ld, "an expect step needs \"status_has\" or \"status_lacks\"");
@@ -973,6 +1184,11 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
 static bool step_parse(loader *ld, json_t *o, vsim_step *st) {
   if (!val_object(ld, o)) return false;
   if (!step_parse_op(ld, o, &st->op)) return false;
+  if (op_is_blk(st->op) && strcmp(ld->sc->device, "blk") != 0) {
+    ld_push(ld, "op");
+    return ld_fail(ld, "op '%s' needs device \"blk\" (this scenario drives a %s device: use req.raw)",
+                   vsim_op_name(st->op), ld->sc->device);
+  }
   if (!step_check_fields(ld, o, st->op)) return false;
   return step_parse_fields(ld, o, st);
 }
@@ -1110,7 +1326,11 @@ static const char *const top_keys[] = {
     "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted", "mutants",
     "memory", "device_config", "steps", "expect", NULL};
 
-static const char *const device_names[] = {"blk", NULL};
+/* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
+ * given on the command line (a vhost-user daemon such as virtiofsd). */
+static const char *const device_names[] = {"blk", "fs", NULL};
+
+static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
 static const char *const ring_names[] = {"split", "packed", NULL};
 static const char *at_policy(const void *ctx, size_t i) {
@@ -1149,7 +1369,14 @@ static bool parse_identity(loader *ld, json_t *root) {
 static bool parse_queues(loader *ld, json_t *root) {
   vsim_scenario *sc = ld->sc;
   bool has_max;
+  /* virtio-fs: the hiprio queue and at least one request queue */
+  if (device_is_fs(sc)) sc->num_queues = 2;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
+  if (device_is_fs(sc) && sc->num_queues < 2) {
+    ld_push(ld, "num_queues");
+    return ld_fail(ld, "a fs device has a hiprio queue and at least one request queue: num_queues must be at "
+                   "least 2 (the default for fs)");
+  }
   if (!opt_u16(ld, root, "queue_size", 1, MAX_QUEUE_SIZE, &sc->queue_size, NULL)) return false;
   if (!opt_u16(ld, root, "queue_max", 1, MAX_QUEUE_SIZE, &sc->queue_max, &has_max)) return false;
   /* Split rings index with `idx % size`, which needs a power of two (spec
@@ -1198,6 +1425,10 @@ static bool parse_run(loader *ld, json_t *root) {
   if (!opt_bool(ld, root, "driver_poll", &sc->driver_poll, NULL)) return false;
   if (!opt_bool(ld, root, "auto_init", &sc->auto_init, NULL)) return false;
   if (!opt_bool(ld, root, "device_scripted", &sc->device_scripted, NULL)) return false;
+  if (sc->device_scripted && device_is_fs(sc)) {
+    ld_push(ld, "device_scripted");
+    return ld_fail(ld, "a scripted device needs a built-in model to answer the transport; device 'fs' has none");
+  }
   return opt_name_set(ld, root, "mutants", NAMES_MUTANT, &sc->mutants, NULL);
 }
 
@@ -1405,9 +1636,17 @@ vsim_scenario *vsim_scenario_load_file(const char *path, char *err, size_t errle
 void vsim_scenario_free(vsim_scenario *sc) {
   if (sc == NULL) return;
   for (size_t i = 0; i < sc->nsteps; i++) {
-    data_free(&sc->steps[i].data);
-    data_free(&sc->steps[i].expect_data);
+    vsim_step *st = &sc->steps[i];
+    data_free(&st->data);
+    data_free(&st->expect_data);
+    for (uint16_t k = 0; k < st->nfields; k++) {
+      free(st->fields[k].name);
+      data_free(&st->fields[k].data);
+    }
+    free(st->fields);
+    free(st->patches);
   }
+  for (unsigned i = 0; i < sc->nsaved; i++) free(sc->saved_names[i]);
   free(sc->steps);
   for (unsigned i = 0; i < sc->nconfig; i++) {
     free(sc->config[i].key);

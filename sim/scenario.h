@@ -62,7 +62,9 @@ enum vsim_op {
   VSIM_OP_DEV_NEEDS_RESET, /* irq: enter DEVICE_NEEDS_RESET */
   VSIM_OP_MMIO_READ,     /* offset, len (width): read a transport register; value / unchanged: expected */
   VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
-  VSIM_OP__LAST = VSIM_OP_MMIO_WRITE,
+  VSIM_OP_REQ_RAW,       /* any device type: queue, data (device-readable), len (device-writable),
+                          * patch, expect_used_len, expect_reply (frontend-model/req_drv.h) */
+  VSIM_OP__LAST = VSIM_OP_REQ_RAW,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */
@@ -83,6 +85,45 @@ typedef struct vsim_data {
 } vsim_data;
 
 #define VSIM_SCENARIO_MAX_HEADS 64
+
+typedef struct vsim_count_expect {
+  bool set;
+  uint64_t min, max;
+} vsim_count_expect;
+
+/* req.raw: one check of the bytes the device wrote (its device-writable
+ * buffers, from offset 0), judged at completion. */
+enum vsim_field_kind {
+  VSIM_FIELD_SAVE_ONLY = 0, /* no expectation: the value is only saved */
+  VSIM_FIELD_VALUE,         /* (LE value & mask) == value */
+  VSIM_FIELD_RANGE,         /* min <= (LE value & mask) <= max */
+  VSIM_FIELD_ECHO,          /* (LE value & mask) == (LE value at sent_offset of the device-readable bytes) & mask */
+  VSIM_FIELD_BYTES,         /* the bytes equal `data` */
+};
+
+typedef struct vsim_field_expect {
+  char *name;               /* for messages; owned; NULL: "offset N" */
+  uint32_t line, col;       /* where the entry starts in the file */
+  enum vsim_field_kind kind;
+  uint32_t offset;          /* in the device-writable bytes */
+  uint8_t width;            /* 1, 2, 4 or 8 (not VSIM_FIELD_BYTES) */
+  uint64_t mask;            /* all ones of the width unless given */
+  uint64_t value, min, max;
+  uint32_t sent_offset;     /* VSIM_FIELD_ECHO */
+  vsim_data data;           /* VSIM_FIELD_BYTES */
+  int save;                 /* index in vsim_scenario.saved_names the value is saved to, or -1 */
+} vsim_field_expect;
+
+/* req.raw: bytes of the device-readable data replaced, at submission, by a
+ * value an earlier reply saved (a FUSE nodeid, a file handle). */
+typedef struct vsim_patch {
+  uint32_t offset;
+  uint8_t width;
+  int saved;                /* index in vsim_scenario.saved_names */
+} vsim_patch;
+
+#define VSIM_SCENARIO_MAX_FIELDS 64   /* expect_reply entries, patch entries */
+#define VSIM_SCENARIO_MAX_SAVED 32    /* distinct saved names in a scenario */
 
 typedef struct vsim_step {
   enum vsim_op op;
@@ -122,12 +163,12 @@ typedef struct vsim_step {
   uint16_t skip;        /* packed: descriptors the used position moves on by */
   bool has_status;      /* dev.used / dev.pused: `status` given */
   uint8_t status;       /* byte written into the chain's last device-writable byte */
+  /* req.raw (data: the device-readable bytes, len: the device-writable ones): */
+  vsim_count_expect expect_used_len;
+  uint16_t nfields, npatches;
+  vsim_field_expect *fields; /* owned, [nfields] */
+  vsim_patch *patches;       /* owned, [npatches] */
 } vsim_step;
-
-typedef struct vsim_count_expect {
-  bool set;
-  uint64_t min, max;
-} vsim_count_expect;
 
 typedef struct vsim_kv {
   char *key;
@@ -144,7 +185,7 @@ typedef struct vsim_region_spec {
 typedef struct vsim_scenario {
   char *path;             /* as given */
   char *name;
-  char *device;           /* "blk" */
+  char *device;           /* "blk" or "fs" (fs: no built-in model, a back-end must be given) */
   enum vsim_transport_kind transport;
   enum vsim_ring ring;
   uint16_t queue_size;    /* driver's QueueSize (default 8) */
@@ -183,6 +224,9 @@ typedef struct vsim_scenario {
   int *expect_violations; /* enum vsim_check_id; the set must match exactly */
   uint8_t expect_status_has, expect_status_lacks;
   vsim_count_expect expect_kicks, expect_irqs, expect_completed;
+  /* req.raw: the names reply fields are saved to ("save"), in order of first use */
+  unsigned nsaved;
+  char *saved_names[VSIM_SCENARIO_MAX_SAVED];
 } vsim_scenario;
 
 #define VSIM_ERR_MAX 1024

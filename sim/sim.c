@@ -26,9 +26,11 @@
 #include "devcore.h"
 #include "devscript.h"
 #include "driver.h"
+#include "fs_drv.h"
 #include "mmio.h"
 #include "registry.h"
 #include "replay.h"
+#include "req_drv.h"
 #include "scenario.h"
 #include "sched.h"
 #include "trace.h"
@@ -63,6 +65,9 @@ struct vsim_sim {
   vsim_drv_mmio drv_mmio;
   vsim_driver drv;
   vsim_blk_drv blk;
+  vsim_req_drv req;     /* req.raw requests, any device type */
+  vsim_fs_drv fs;       /* the fs probe's view of the config space */
+  bool is_fs;           /* the scenario drives a virtio-fs device */
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -268,6 +273,9 @@ static bool is_blk_op(enum vsim_op op) {
   return op >= VSIM_OP_BLK_READ && op <= VSIM_OP_BLK_RAW;
 }
 
+/* A step that submits a request: blk.*, or req.raw of any device type. */
+static bool is_request_op(enum vsim_op op) { return is_blk_op(op) || op == VSIM_OP_REQ_RAW; }
+
 static bool driver_gave_up(const vsim_sim *s) {
   return s->drv.failed || s->drv.needs_reset;
 }
@@ -276,12 +284,14 @@ static bool step_can_run(vsim_sim *s, const vsim_step *st) {
   /* With a scripted device only later steps complete requests or free ring
    * room: a step that waited for that would wait forever. It waits only for
    * an interrupt the engine holds back (fault.delay_irq), which will come. */
-  if (s->sc->device_scripted && (st->op == VSIM_OP_WAIT || is_blk_op(st->op)))
+  if (s->sc->device_scripted && (st->op == VSIM_OP_WAIT || is_request_op(st->op)))
     return !s->irq_held_bits || driver_gave_up(s);
   if (st->op == VSIM_OP_WAIT)
     return vsim_driver_inflight(&s->drv) == 0 || driver_gave_up(s);
   if (is_blk_op(st->op) && s->drv.live && !driver_gave_up(s))
     return vsim_blk_drv_can_submit(&s->blk, st);
+  if (st->op == VSIM_OP_REQ_RAW && s->drv.live && !driver_gave_up(s))
+    return vsim_req_drv_can_submit(&s->req, st);
   return true;
 }
 
@@ -298,7 +308,10 @@ static bool driver_runnable(void *ctx, int id) {
 
 /* Forget the blk requests in flight on queue q (all queues when q < 0): after
  * a device or queue reset they will never complete. */
-static void drop_blk_requests_on(vsim_sim *s, int q) { vsim_blk_drv_drop(&s->blk, q); }
+static void drop_blk_requests_on(vsim_sim *s, int q) {
+  vsim_blk_drv_drop(&s->blk, q);
+  vsim_req_drv_drop(&s->req, q);
+}
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
 
@@ -309,12 +322,18 @@ static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
          (s->sc->ring == VSIM_RING_PACKED ? ~UINT64_C(0) : ~(UINT64_C(1) << VIRTIO_F_RING_PACKED));
 }
 
+/* The device driver's look at a live device: nothing blk-specific reaches a fs device. */
+static void probe_device(vsim_sim *s) {
+  if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
+  else vsim_blk_drv_probe(&s->blk);
+}
+
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
   int r = vsim_driver_init(&s->drv, until_driver_ok);
   if (s->sc->ring == VSIM_RING_PACKED && !s->drv.packed && !s->drv.failed)
     add_failure(s, "ring \"packed\" asked for, but VIRTIO_F_RING_PACKED was not negotiated");
-  if (r == 0 && until_driver_ok) vsim_blk_drv_probe(&s->blk);
+  if (r == 0 && until_driver_ok) probe_device(s);
 }
 
 /* Device-writable bytes of a raw chain, walked as the driver wrote it
@@ -461,14 +480,15 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     exec_dev_step(s, st, idx);
     return;
   }
-  if (is_blk_op(st->op)) {
+  if (is_request_op(st->op)) {
     if (!s->drv.live || driver_gave_up(s)) {
       add_failure(s, "step %u (%s, line %u): device is not live", idx, vsim_op_name(st->op),
                   st->line);
       return;
     }
     s->ctr.submitted++;
-    vsim_blk_drv_submit(&s->blk, st, idx);
+    if (st->op == VSIM_OP_REQ_RAW) vsim_req_drv_submit(&s->req, st, idx);
+    else vsim_blk_drv_submit(&s->blk, st, idx);
     return;
   }
   switch (st->op) {
@@ -482,7 +502,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       do_init(s, !(st->has_value && st->value == 0));
       break;
     case VSIM_OP_DRIVER_OK:
-      if (vsim_driver_set_driver_ok(&s->drv) == 0) vsim_blk_drv_probe(&s->blk);
+      if (vsim_driver_set_driver_ok(&s->drv) == 0) probe_device(s);
       break;
     case VSIM_OP_RESET:
     case VSIM_OP_FAULT_DEVICE_RESET:
@@ -637,7 +657,7 @@ static void run_batch(vsim_sim *s) {
   vsim_driver_batch_begin(&s->drv);
   for (uint32_t n = 0; n < s->sc->driver_batch; n++) {
     const vsim_step *st = cur_step(s);
-    if (!st || !is_blk_op(st->op) || (n > 0 && !step_can_run(s, st))) break;
+    if (!st || !is_request_op(st->op) || (n > 0 && !step_can_run(s, st))) break;
     exec_step(s, st, take_step(s));
   }
   vsim_driver_batch_end(&s->drv);
@@ -655,7 +675,7 @@ static int driver_run(void *ctx, int id) {
     do_init(s, true);
   } else {
     const vsim_step *st = cur_step(s);
-    if (st && s->sc->driver_batch > 1 && is_blk_op(st->op)) {
+    if (st && s->sc->driver_batch > 1 && is_request_op(st->op)) {
       run_batch(s);
     } else if (st) {
       exec_step(s, st, take_step(s));
@@ -744,6 +764,19 @@ static json_t *scenario_text(const vsim_sim *s) {
   json_t *t = buf && n == (size_t)size ? json_stringn(buf, n) : NULL;
   free(buf);
   return t;
+}
+
+/* The driver core's completions and queue stops, to the request's owner. */
+static void driver_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) {
+  vsim_sim *s = ctx;
+  if (vsim_req_drv_owns(token)) vsim_req_drv_complete(&s->req, q, token, len);
+  else vsim_blk_drv_complete(&s->blk, q, token, len);
+}
+
+static void driver_queue_stopped(void *ctx, uint16_t q) {
+  vsim_sim *s = ctx;
+  vsim_blk_drv_queue_stopped(&s->blk, q);
+  vsim_req_drv_queue_stopped(&s->req, q);
 }
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
@@ -851,6 +884,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     p.host = vsim_recorder_host(s->rec);
   }
   char berr[1024] = "";
+  s->is_fs = strcmp(sc->device, "fs") == 0;
+  if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
+    snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
+             "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
+             sc->path);
+    return -1;
+  }
   if (s->standin) {
     if (vsim_standin_create(s->opt.standin, &s->host, device_wrote, s, s->opt.standin_diverged,
                             s->opt.standin_ctx, &s->be.backend, err, (unsigned)errlen))
@@ -879,24 +919,26 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_driver_config dc = {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
       .accept = driver_accept(s, sc->has_accept, sc->accept),
-      .understood = vsim_blk_drv_understood(),
+      /* fs: no MQ bit, the queue count is in the config space (num_request_queues) */
+      .understood = s->is_fs ? vsim_fs_drv_understood() : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = VIRTIO_BLK_F_MQ,
+      .mq_feature = s->is_fs ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
   vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
-  if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, vsim_blk_drv_complete, &s->blk)) {
+  if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
              sc->path, sc->arena_size, sc->num_queues, sc->queue_size);
     return -1;
   }
-  if (vsim_blk_drv_init(&s->blk, &s->drv, &s->host, fail_cb, s)) {
+  if (vsim_blk_drv_init(&s->blk, &s->drv, &s->host, fail_cb, s) ||
+      vsim_req_drv_init(&s->req, &s->drv, &s->host, sc->saved_names, fail_cb, s)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  vsim_driver_on_stop(&s->drv, vsim_blk_drv_queue_stopped, &s->blk);
+  vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
@@ -1005,6 +1047,7 @@ void vsim_sim_free(vsim_sim *s) {
   vsim_checker_fini(&s->chk);
   if (s->ds_on) vsim_devscript_fini(&s->ds);
   vsim_blk_drv_fini(&s->blk);
+  vsim_req_drv_fini(&s->req);
   vsim_driver_destroy(&s->drv);
   vsim_mmio_fini(&s->mmio);
   vsim_backend_close(&s->be);
@@ -1146,7 +1189,7 @@ static void final_expectations(vsim_sim *s) {
     uint64_t v;
   } counts[] = {{"kicks", &sc->expect_kicks, s->mmio.notifies},
                 {"interrupts", &sc->expect_irqs, s->ctr.interrupts},
-                {"completed", &sc->expect_completed, s->blk.completed}};
+                {"completed", &sc->expect_completed, s->blk.completed + s->req.completed}};
   for (unsigned i = 0; i < 3; i++)
     if (counts[i].e->set && (counts[i].v < counts[i].e->min || counts[i].v > counts[i].e->max))
       add_failure(s, "%s = %" PRIu64 ", expected %" PRIu64 "..%" PRIu64, counts[i].name, counts[i].v,
@@ -1185,11 +1228,11 @@ const char *vsim_sim_failure(const vsim_sim *s, size_t i) { return i < s->nfail 
 void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
   *out = s->ctr;
   out->kicks = s->mmio.notifies;
-  out->completed = s->blk.completed;
+  out->completed = s->blk.completed + s->req.completed;
   out->events = s->trace.count;
   out->stalled = s->stalled;
-  out->latency_total = s->blk.latency_total;
-  out->latency_max = s->blk.latency_max;
+  out->latency_total = s->blk.latency_total + s->req.latency_total;
+  out->latency_max = s->blk.latency_max > s->req.latency_max ? s->blk.latency_max : s->req.latency_max;
   out->clock = s->sched.clock;
   if (s->be.builtin) {
     const vsim_devcore *dc = s->be.backend.be;

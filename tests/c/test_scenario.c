@@ -412,7 +412,7 @@ static void test_error_unknown_names(void) {
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [], \"expect\": {\"violations\": [\"no.such-check\"]}}",
              "t.json:1:71: field 'expect.violations[0]': unknown check id 'no.such-check' (see include/virtiosim/check_list.h)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"net\", \"steps\": []}",
-             "t.json:1:25: field 'device': unknown device 'net' (expected one of blk)");
+             "t.json:1:25: field 'device': unknown device 'net' (expected one of blk, fs)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"transport\": \"ccw\", \"steps\": []}",
              "t.json:1:45: field 'transport': unknown transport 'ccw' (expected one of mmio, pci)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"policy\": \"round_robin\", \"steps\": []}",
@@ -515,7 +515,7 @@ static void test_error_positions_with_escapes(void) {
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
              "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable, "
              "dev.used, dev.used_idx, dev.used_flags, dev.avail_event, dev.pused, dev.pevent, dev.irq, dev.write, "
-             "dev.config, dev.needs_reset, mmio.read, mmio.write)");
+             "dev.config, dev.needs_reset, mmio.read, mmio.write, req.raw)");
 }
 
 /* ---- the scripted device ------------------------------------------------- */
@@ -637,6 +637,131 @@ static void test_mmio_ops(void) {
              "t.json:1:42: field 'steps[0].value': missing required field for op 'mmio.write'");
   EXPECT_ERR_PREFIX("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"mmio.read\", \"offset\": 4, \"value\": 1, \"unchanged\": true}]}",
                     "t.json:1:");
+}
+
+/* ---- req.raw: a request of any device type --------------------------------- */
+
+/* A fs document whose step 1 (line 3, column 3) is `step`. */
+#define FS_DOC(step)                                              \
+  "{\"name\": \"t\", \"device\": \"fs\", \"steps\": [\n"            \
+  "  {\"op\": \"req.raw\", \"queue\": 1, \"data\": \"0102030405060708\", \"len\": 16,\n" \
+  "   \"expect_reply\": [{\"offset\": 0, \"width\": 4, \"save\": \"id\"}]},\n" \
+  "  " step "\n"                                                  \
+  "]}\n"
+
+static void test_req_raw(void) {
+  vsim_scenario *sc = EXPECT_OK(FS_DOC(
+      "{\"op\": \"req.raw\", \"queue\": 1, \"data\": {\"fill\": 0, \"len\": 40}, \"len\": 96,"
+      " \"patch\": [{\"offset\": 16, \"width\": 8, \"saved\": \"id\"}],"
+      " \"expect_used_len\": {\"min\": 16},"
+      " \"expect_reply\": ["
+      "{\"name\": \"error\", \"offset\": 4, \"width\": 4, \"value\": 0},"
+      "{\"offset\": 8, \"width\": 8, \"equals_sent\": 8},"
+      "{\"offset\": 60, \"width\": 4, \"mask\": \"0xf000\", \"value\": \"0x4000\"},"
+      "{\"offset\": 20, \"width\": 4, \"min\": 4096},"
+      "{\"offset\": 16, \"data\": \"6869\"},"
+      "{\"offset\": 24, \"width\": 8, \"save\": \"fh\"}]}"));
+  if (sc) {
+    CHECK_EQ(sc->num_queues, 2); /* the fs default: hiprio + one request queue */
+    CHECK_EQ(sc->nsaved, 2);
+    CHECK(strcmp(sc->saved_names[0], "id") == 0 && strcmp(sc->saved_names[1], "fh") == 0);
+    const vsim_step *st = &sc->steps[1];
+    CHECK_EQ(st->op, VSIM_OP_REQ_RAW);
+    CHECK(st->queue == 1 && st->data.len == 40 && st->len == 96);
+    CHECK(st->npatches == 1 && st->patches[0].offset == 16 && st->patches[0].width == 8 && st->patches[0].saved == 0);
+    CHECK(st->expect_used_len.set && st->expect_used_len.min == 16 && st->expect_used_len.max == UINT64_MAX);
+    CHECK_EQ(st->nfields, 6);
+    CHECK(st->fields[0].kind == VSIM_FIELD_VALUE && strcmp(st->fields[0].name, "error") == 0);
+    CHECK(st->fields[0].mask == 0xffffffffu && st->fields[0].save == -1);
+    CHECK(st->fields[1].kind == VSIM_FIELD_ECHO && st->fields[1].sent_offset == 8 && st->fields[1].mask == UINT64_MAX);
+    CHECK(st->fields[2].mask == 0xf000 && st->fields[2].value == 0x4000);
+    CHECK(st->fields[3].kind == VSIM_FIELD_RANGE && st->fields[3].min == 4096 && st->fields[3].max == 0xffffffffu);
+    CHECK(st->fields[4].kind == VSIM_FIELD_BYTES && st->fields[4].data.len == 2);
+    CHECK(st->fields[5].kind == VSIM_FIELD_SAVE_ONLY && st->fields[5].save == 1);
+    CHECK_EQ(st->fields[0].line, 4);
+    vsim_scenario_free(sc);
+  }
+  /* the shape of the request */
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"queue\": 1}"),
+             "t.json:4:10: field 'steps[1].op': a request needs device-readable bytes (\"data\") or device-writable "
+             "ones (\"len\" > 0)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"queue\": 2, \"len\": 8}"),
+             "t.json:4:30: field 'steps[1].queue': queue 2 out of range (num_queues is 2)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"sector\": 1}"),
+             "t.json:4:41: field 'steps[1].sector': not allowed for op 'req.raw' (allowed: op, comment, queue, len, data, "
+             "patch, expect_used_len, expect_reply)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_used_len\": {\"min\": 9}}"),
+             "t.json:4:50: field 'steps[1].expect_used_len': at least 9 bytes expected, but the request has only 8 "
+             "device-writable bytes (len)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": []}"),
+             "t.json:4:47: field 'steps[1].expect_reply': needs at least one entry");
+  /* field checks */
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 6, \"width\": 4, \"value\": 0}]}"),
+             "t.json:4:59: field 'steps[1].expect_reply[0].offset': a 4-byte field at offset 6 goes past the 8 "
+             "device-writable bytes (the step's len)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 3, \"value\": 0}]}"),
+             "t.json:4:71: field 'steps[1].expect_reply[0].width': field width 3: expected 1, 2, 4 or 8 (bytes of a "
+             "little-endian integer)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"value\": 0}]}"),
+             "t.json:4:48: field 'steps[1].expect_reply[0].width': missing required field");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 1, \"value\": 256}]}"),
+             "t.json:4:83: field 'steps[1].expect_reply[0].value': 256 is out of range 0..255");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 2, \"mask\": 15, "
+                    "\"value\": 16}]}"),
+             "t.json:4:95: field 'steps[1].expect_reply[0].value': value 0x10 has bits outside mask 0xf: it can never "
+             "match");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 2, \"value\": 1, "
+                    "\"min\": 1}]}"),
+             "t.json:4:48: field 'steps[1].expect_reply[0]': give exactly one of \"value\", \"min\"/\"max\", "
+             "\"equals_sent\" or \"data\" (or only \"save\")");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 2}]}"),
+             "t.json:4:48: field 'steps[1].expect_reply[0]': give exactly one of \"value\", \"min\"/\"max\", "
+             "\"equals_sent\" or \"data\" (or only \"save\")");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 2, \"min\": 5, "
+                    "\"max\": 4}]}"),
+             "t.json:4:91: field 'steps[1].expect_reply[0].max': min 5 is above max 4");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"data\": \"0011\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 4, "
+                    "\"equals_sent\": 0}]}"),
+             "t.json:4:105: field 'steps[1].expect_reply[0].equals_sent': a 4-byte field at offset 0 of what is sent "
+             "goes past the 2 device-readable bytes (the step's data)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 4, \"data\": \"0011223344\"}]}"),
+             "t.json:4:70: field 'steps[1].expect_reply[0].data': 5 bytes at offset 4 go past the 8 device-writable "
+             "bytes (the step's len)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"data\": \"00\", \"width\": 1}]}"),
+             "t.json:4:85: field 'steps[1].expect_reply[0].width': not allowed with \"data\" (bytes are compared as "
+             "they are)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"ofset\": 0, \"width\": 1, \"value\": 0}]}"),
+             "t.json:4:58: field 'steps[1].expect_reply[0].ofset': unknown field, did you mean 'offset'?");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"len\": 8, \"expect_reply\": [{\"offset\": 0, \"width\": 2, \"mask\": 0, "
+                    "\"value\": 0}]}"),
+             "t.json:4:82: field 'steps[1].expect_reply[0].mask': a zero mask compares nothing");
+  /* patches: only values an earlier step saves */
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"data\": \"0011\", \"patch\": [{\"offset\": 0, \"width\": 2, \"saved\": \"ix\"}]}"),
+             "t.json:4:82: field 'steps[1].patch[0].saved': unknown saved value 'ix', did you mean 'id'? (names saved "
+             "by earlier steps)");
+  EXPECT_ERR(FS_DOC("{\"op\": \"req.raw\", \"data\": \"0011\", \"patch\": [{\"offset\": 1, \"width\": 2, \"saved\": \"id\"}]}"),
+             "t.json:4:58: field 'steps[1].patch[0].offset': a 2-byte patch at offset 1 goes past the 2 device-readable "
+             "bytes (the step's data)");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"fs\", \"steps\": [{\"op\": \"req.raw\", \"data\": \"0011\", \"len\": 8, "
+             "\"patch\": [{\"offset\": 0, \"width\": 2, \"saved\": \"n\"}], "
+             "\"expect_reply\": [{\"offset\": 0, \"width\": 2, \"save\": \"n\"}]}]}",
+             "t.json:1:130: field 'steps[0].patch[0].saved': no earlier step saves a value named 'n' (\"save\" in an "
+             "expect_reply entry)");
+  /* the device type */
+  EXPECT_ERR(FS_DOC("{\"op\": \"blk.flush\"}"),
+             "t.json:4:10: field 'steps[1].op': op 'blk.flush' needs device \"blk\" (this scenario drives a fs device: "
+             "use req.raw)");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"fs\", \"num_queues\": 1, \"steps\": []}",
+             "t.json:1:45: field 'num_queues': a fs device has a hiprio queue and at least one request queue: "
+             "num_queues must be at least 2 (the default for fs)");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"fs\", \"device_scripted\": true, \"steps\": []}",
+             "t.json:1:50: field 'device_scripted': a scripted device needs a built-in model to answer the transport; "
+             "device 'fs' has none");
+  /* req.raw is any device type's: blk takes it too */
+  sc = EXPECT_OK("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"req.raw\", \"data\": {\"fill\": 0, "
+                 "\"len\": 16}, \"len\": 1, \"expect_used_len\": 1, \"expect_reply\": [{\"offset\": 0, \"width\": 1, "
+                 "\"value\": 0}]}]}");
+  vsim_scenario_free(sc);
 }
 
 static void test_error_file(void) {
@@ -931,6 +1056,7 @@ int main(void) {
   RUN(test_error_file);
   RUN(test_scripted_device);
   RUN(test_mmio_ops);
+  RUN(test_req_raw);
   RUN(test_bad_fixtures);
   RUN(test_readme_examples);
   RUN(test_names);

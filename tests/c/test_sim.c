@@ -716,6 +716,69 @@ static void test_expect_failure(void) {
   vsim_sim_free(s);
 }
 
+/* req.raw against the built-in blk model: each kind of reply check that
+ * does not hold is a step failure naming the field; a patch whose value was
+ * never saved fails the step; a fs scenario without a back-end is an error. */
+static void test_req_raw_failures(void) {
+  static const char J[] =
+      "{\"name\": \"req-raw-wrong\", \"device\": \"blk\", \"device_config\": {\"serial\": \"abc\"},\n"
+      " \"steps\": [\n"
+      "  {\"op\": \"req.raw\", \"data\": \"08000000 00000000 0000000000000000\", \"len\": 21,\n"
+      "   \"expect_used_len\": 3, \"expect_reply\": [\n"
+      "    {\"name\": \"id\", \"offset\": 0, \"data\": \"616264\"},\n"
+      "    {\"name\": \"status\", \"offset\": 20, \"width\": 1, \"value\": 1},\n"
+      "    {\"name\": \"echo\", \"offset\": 0, \"width\": 1, \"equals_sent\": 0},\n"
+      "    {\"name\": \"range\", \"offset\": 1, \"width\": 1, \"min\": 100, \"max\": 120},\n"
+      "    {\"name\": \"masked\", \"offset\": 2, \"width\": 1, \"mask\": \"0x0f\", \"value\": 3, \"save\": \"x\"}]},\n"
+      "  {\"op\": \"req.raw\", \"data\": \"04000000 00000000 0000000000000000\", \"len\": 4,\n"
+      "   \"expect_reply\": [{\"name\": \"past used\", \"offset\": 2, \"width\": 2, \"value\": 0}]},\n"
+      "  {\"op\": \"wait\"},\n"
+      "  {\"op\": \"req.raw\", \"data\": \"04000000 00000000 0000000000000000\", \"len\": 1,\n"
+      "   \"patch\": [{\"offset\": 4, \"width\": 1, \"saved\": \"x\"}]},\n"
+      "  {\"op\": \"wait\"}],\n"
+      " \"expect\": {\"violations\": [], \"completed\": 3}}";
+  vsim_sim *s = load(J);
+  CHECK(s != NULL);
+  if (!s) return;
+  CHECK_EQ(vsim_sim_run(s), 1);
+  CHECK(has_failure(s, "step 0 (req.raw, line 3): used len 21, expected 3"));
+  CHECK(has_failure(s, "reply field 'id' (offset 0): 3 bytes differ from the expected data at byte 2 (got 0x63, expected 0x64)"));
+  CHECK(has_failure(s, "reply field 'status' (offset 20) is 0x0, expected 0x1"));
+  CHECK(has_failure(s, "reply field 'echo' (offset 0) is 0x61, expected 0x8 as sent at offset 0"));
+  CHECK(has_failure(s, "reply field 'range' (offset 1) is 98, expected 100..120"));
+  CHECK(!has_failure(s, "'masked'")); /* 0x63 & 0x0f */
+  CHECK(has_failure(s, "step 1 (req.raw, line 10): reply field 'past used' (offset 2): 2 byte(s) past the 1 the device "
+                       "wrote (used len); the driver trusts only those (drivernormative:"));
+  /* the masked value was saved: the patched flush went */
+  CHECK(!has_failure(s, "no value saved"));
+  CHECK_EQ(vsim_sim_violation_count(s), 0);
+  if (vsim_sim_failure_count(s) != 6) dump(s);
+  CHECK_EQ(vsim_sim_failure_count(s), 6);
+  vsim_sim_free(s);
+
+  static const char P[] =
+      "{\"name\": \"req-raw-unsaved\", \"device\": \"blk\",\n"
+      " \"steps\": [\n"
+      "  {\"op\": \"req.raw\", \"data\": \"04000000 00000000 0000000000000000\", \"len\": 2,\n"
+      "   \"expect_reply\": [{\"offset\": 1, \"width\": 1, \"save\": \"st\"}]},\n"
+      "  {\"op\": \"req.raw\", \"data\": \"04000000 00000000 0000000000000000\", \"len\": 1,\n"
+      "   \"patch\": [{\"offset\": 8, \"width\": 1, \"saved\": \"st\"}]},\n"
+      "  {\"op\": \"wait\"}]}";
+  s = load(P);
+  CHECK(s != NULL);
+  if (!s) return;
+  CHECK_EQ(vsim_sim_run(s), 1);
+  CHECK(has_failure(s, "step 1 (req.raw, line 5): patch 0: no value saved as 'st' yet"));
+  vsim_sim_free(s);
+
+  char err[ERRLEN];
+  static const char F[] = "{\"name\": \"fs\", \"device\": \"fs\", \"steps\": []}";
+  s = load_quiet(F, NULL, err);
+  CHECK(s == NULL);
+  CHECK(strstr(err, "device 'fs' has no built-in model: run it against a back-end") != NULL);
+  vsim_sim_free(s);
+}
+
 /* Eight simulations alive at once, stepped in turn, must not disturb one
  * another: each gives the hash it gives alone. */
 static void test_many_alive(void) {
@@ -775,6 +838,7 @@ int main(void) {
   RUN(test_bad_options);
   RUN(test_trace_file);
   RUN(test_expect_failure);
+  RUN(test_req_raw_failures);
   RUN(test_many_alive);
   TEST_MAIN_END();
 }
