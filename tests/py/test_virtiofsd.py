@@ -212,3 +212,18 @@ def test_fs_without_a_backend_is_a_clear_error():
     r = subprocess.run([CLI, "run", str(SMOKE[0])], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert "device 'fs' has no built-in model" in r.stderr and "--backend vhost-user" in r.stderr
+
+
+def test_a_virtiofsd_run_replays_without_the_daemon(fsd, tmp_path):
+    """The trace of a run against virtiofsd carries what the daemon did (each
+    call, its answers, the bytes it wrote): it replays with no daemon at all,
+    the file's content included."""
+    trace = tmp_path / "fs.jsonl"
+    rc, doc = run(REPO / "scenarios" / "fs-smoke" / "lookup-read.json", f"vhost-user:{fsd.sock}", "--trace",
+                  str(trace))
+    assert rc == 0, doc["failures"]
+    text = trace.read_text()
+    assert FILE_DATA.hex() in text  # the read data, as the daemon wrote it into guest memory
+    env = dict(os.environ, PATH="/nonexistent")
+    r = subprocess.run([CLI, "replay", str(trace)], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0 and "identical" in r.stdout, r.stdout + r.stderr
