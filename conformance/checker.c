@@ -8,6 +8,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 #include "arena_fast.h"
+#include "arena_shared.h"
 #include "le.h"
 #include "virtio_compat.h"
 #include "checker.h"
@@ -117,12 +118,19 @@ static bool pd_read(const vsim_checker *c, const vsim_chk_queue *q, uint16_t off
   return off < q->size && peek(c, q->desc + 16u * off, d, 16);
 }
 
-/* Stop the arena's write watch of a packed queue's ring and free its bits. */
+/* Stop the arena's write watches of a queue (the packed ring's; the parts
+ * a device step must not write) and free their bits. */
 static void unwatch(vsim_checker *c, vsim_chk_queue *q) {
   if (q->pd_watched) vsim_arena_watch_remove(c->arena, q->pd_dirty);
   free(q->pd_dirty);
   q->pd_dirty = NULL;
   q->pd_watched = false;
+  for (int k = 0; k < 2; k++) {
+    if (q->dw_dirty[k]) vsim_arena_watch_remove(c->arena, q->dw_dirty[k]); /* a no-op if never added */
+    free(q->dw_dirty[k]);
+    q->dw_dirty[k] = NULL;
+  }
+  q->dw_watched = q->dw_fast = false;
 }
 
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
@@ -300,6 +308,8 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
 
 /* ---- queues ---- */
 
+static void guarded_watch(vsim_checker *c, vsim_chk_queue *q);
+
 static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc, uint64_t avail,
                            uint64_t used) {
   if (qi < 0 || qi >= VSIM_CHECKER_MAX_QUEUES) return;
@@ -352,6 +362,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   /* split: descriptor table, then flags, idx, ring[size], used_event */
   q->driver_len = q->packed ? 4u : 16u * size + 6u + 2u * size;
   q->driver_copy = calloc(q->driver_len, 1);
+  guarded_watch(c, q);
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
@@ -953,39 +964,127 @@ static unsigned guarded_parts(const vsim_chk_queue *q, guarded g[2]) {
   return 2;
 }
 
+#define DW_GRAIN VSIM_ARENA_WATCH_GRAIN
+
+/* Watch the guarded parts of a queue that just became ready, all granules
+ * marked written (the first device step copies everything). Without a
+ * watch (memory another process writes: a vhost-user back-end's memfd,
+ * whose writes the arena never sees; no watch slot left; a part outside the
+ * arena) every device step copies and compares the whole parts. */
+static void guarded_watch(vsim_checker *c, vsim_chk_queue *q) {
+  vsim_arena_memfd_info mi;
+  if (!q->driver_copy || vsim_arena_memfd(c->arena, &mi)) return;
+  guarded g[2];
+  unsigned n = guarded_parts(q, g), k;
+  for (k = 0; k < n; k++) {
+    if (!peek_ptr(c, g[k].gpa, g[k].len)) break;
+    const uint32_t grains = (g[k].len + DW_GRAIN - 1) / DW_GRAIN;
+    q->dw_dirty[k] = calloc((grains + 63u) / 64u + 1u, sizeof *q->dw_dirty[k]);
+    if (!q->dw_dirty[k]) break;
+    if (vsim_arena_watch_add(c->arena, g[k].gpa, g[k].len, q->dw_dirty[k])) {
+      free(q->dw_dirty[k]);
+      q->dw_dirty[k] = NULL;
+      break;
+    }
+    for (uint32_t i = 0; i < grains; i++) q->dw_dirty[k][i / 64u] |= UINT64_C(1) << (i % 64u);
+  }
+  if (k == n) {
+    q->dw_watched = true;
+    return;
+  }
+  for (unsigned j = 0; j < k; j++) { /* some part could not be watched: none is */
+    vsim_arena_watch_remove(c->arena, q->dw_dirty[j]);
+    free(q->dw_dirty[j]);
+    q->dw_dirty[j] = NULL;
+  }
+}
+
+/* Granule i of part g: its offset in the part and its length (the last one
+ * may be short). */
+static inline uint32_t dw_len(const guarded *g, uint32_t i) {
+  const uint32_t at = i * DW_GRAIN;
+  return g->len - at < DW_GRAIN ? g->len - at : DW_GRAIN;
+}
+
 void vsim_checker_actor_begin(vsim_checker *c, int actor) {
   if (actor <= 0) return;
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     q->driver_copied = false;
+    q->dw_fast = false;
     if (!q->ready || !q->driver_copy) continue;
     guarded g[2];
     unsigned n = guarded_parts(q, g);
+    if (q->dw_watched && !vsim_arena_watch_lost(c->arena)) {
+      /* every write since the last look was seen: bring the copy up to date
+       * where something was written, and forget the marks */
+      for (unsigned k = 0; k < n; k++) {
+        uint64_t *bits = q->dw_dirty[k];
+        const uint32_t words = ((g[k].len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
+        for (uint32_t w = 0; w < words; w++)
+          for (; bits[w]; bits[w] &= bits[w] - 1) {
+            const uint32_t gi = w * 64u + (uint32_t)__builtin_ctzll(bits[w]);
+            memcpy(q->driver_copy + g[k].off + gi * DW_GRAIN, c->mem + g[k].gpa + gi * DW_GRAIN, dw_len(&g[k], gi));
+          }
+      }
+      q->driver_copied = q->dw_fast = true;
+      continue;
+    }
     bool ok = true;
     for (unsigned k = 0; k < n && ok; k++) ok = peek(c, g[k].gpa, q->driver_copy + g[k].off, g[k].len);
     q->driver_copied = ok;
   }
 }
 
+/* The first byte of part g that differs from the copy, looking only at the
+ * granules the watch marked (in address order); g->len when none does. The
+ * marks stay: the next device step's start copies those granules again. */
+static uint32_t dw_first_change(const vsim_chk_queue *q, const guarded *g, const uint64_t *bits,
+                                const uint8_t *mem) {
+  const uint32_t words = ((g->len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
+  for (uint32_t w = 0; w < words; w++)
+    for (uint64_t m = bits[w]; m; m &= m - 1) {
+      const uint32_t gi = w * 64u + (uint32_t)__builtin_ctzll(m), at = gi * DW_GRAIN, len = dw_len(g, gi);
+      const uint8_t *was = q->driver_copy + g->off + at, *now = mem + g->gpa + at;
+      if (memcmp(now, was, len) == 0) continue;
+      uint32_t b = 0;
+      while (now[b] == was[b]) b++;
+      return at + b;
+    }
+  return g->len;
+}
+
 /* The device must not write a descriptor table or an available ring (split:
  * "A device MUST NOT write to any descriptor table entry"; the available ring
  * is the driver's), nor the driver event suppression structure (packed). A
  * buffer the driver placed over them is the driver's error, which the device
- * must refuse (split/packed.desc-write-overlap), not carry out. Compared once
- * per device step: a copy and a memcmp, O(queue size). */
+ * must refuse (split/packed.desc-write-overlap), not carry out. Judged once
+ * per device step, against the copy taken at its start: where the arena's
+ * write watches saw the whole step, only the granules written in it are
+ * compared (O(granules written)); else (a span over the parts handed out
+ * since, or no watch) one memcmp of the whole parts, O(queue size). Both
+ * report the same byte: the first that differs, in the first part that
+ * differs. */
 static void device_step_writes(vsim_checker *c) {
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready || !q->driver_copied) continue;
     q->driver_copied = false;
+    const bool fast = q->dw_fast && !vsim_arena_watch_lost(c->arena);
     guarded g[2];
     unsigned n = guarded_parts(q, g);
     for (unsigned k = 0; k < n; k++) {
       const uint8_t *was = q->driver_copy + g[k].off;
-      const uint8_t *now = vsim_arena_base(c->arena) + g[k].gpa; /* peeked at begin: in the arena */
-      if (memcmp(now, was, g[k].len) == 0) continue;
-      uint32_t at = 0;
-      while (at < g[k].len && now[at] == was[at]) at++;
+      const uint8_t *now = c->mem + g[k].gpa; /* peeked at begin: in the arena */
+      uint32_t at;
+      if (fast) {
+        at = dw_first_change(q, &g[k], q->dw_dirty[k], c->mem);
+        if (at == g[k].len) continue;
+      } else {
+        if (memcmp(now, was, g[k].len) == 0) continue;
+        at = 0;
+        while (at < g[k].len && now[at] == was[at]) at++;
+      }
       report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i, "the device wrote the %s of queue %d (byte at 0x%" PRIx64 ")",
              g[k].what, i, g[k].gpa + at);
       break;
