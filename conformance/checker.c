@@ -125,12 +125,13 @@ static void unwatch(vsim_checker *c, vsim_chk_queue *q) {
   free(q->pd_dirty);
   q->pd_dirty = NULL;
   q->pd_watched = false;
-  for (int k = 0; k < 2; k++) {
-    if (q->dw_dirty[k]) vsim_arena_watch_remove(c->arena, q->dw_dirty[k]); /* a no-op if never added */
-    free(q->dw_dirty[k]);
-    q->dw_dirty[k] = NULL;
+  for (unsigned k = 0; k < q->dw_n; k++) {
+    vsim_arena_watch_remove(c->arena, q->dw[k].dirty);
+    free(q->dw[k].dirty);
   }
-  q->dw_watched = q->dw_fast = false;
+  memset(q->dw, 0, sizeof q->dw);
+  q->dw_n = 0;
+  q->dw_fast = false;
 }
 
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
@@ -966,44 +967,73 @@ static unsigned guarded_parts(const vsim_chk_queue *q, guarded g[2]) {
 
 #define DW_GRAIN VSIM_ARENA_WATCH_GRAIN
 
-/* Watch the guarded parts of a queue that just became ready, all granules
- * marked written (the first device step copies everything). Without a
- * watch (memory another process writes: a vhost-user back-end's memfd,
- * whose writes the arena never sees; no watch slot left; a part outside the
- * arena) every device step copies and compares the whole parts. */
+/* Watch the guarded parts of a split queue that just became ready, all
+ * granules marked written (the first device step copies everything). Not
+ * watched: packed (4 bytes: a copy costs less than noting every write to
+ * them), memory another process writes (a vhost-user back-end's memfd, whose
+ * writes the arena never sees), no watch slot left, a part outside the
+ * arena; then every device step copies and compares the whole parts. */
 static void guarded_watch(vsim_checker *c, vsim_chk_queue *q) {
   vsim_arena_memfd_info mi;
-  if (!q->driver_copy || vsim_arena_memfd(c->arena, &mi)) return;
+  if (q->packed || !q->driver_copy || vsim_arena_memfd(c->arena, &mi)) return;
   guarded g[2];
-  unsigned n = guarded_parts(q, g), k;
-  for (k = 0; k < n; k++) {
-    if (!peek_ptr(c, g[k].gpa, g[k].len)) break;
-    const uint32_t grains = (g[k].len + DW_GRAIN - 1) / DW_GRAIN;
-    q->dw_dirty[k] = calloc((grains + 63u) / 64u + 1u, sizeof *q->dw_dirty[k]);
-    if (!q->dw_dirty[k]) break;
-    if (vsim_arena_watch_add(c->arena, g[k].gpa, g[k].len, q->dw_dirty[k])) {
-      free(q->dw_dirty[k]);
-      q->dw_dirty[k] = NULL;
+  unsigned n = guarded_parts(q, g);
+  for (unsigned k = 0; k < n; k++)
+    if (!peek_ptr(c, g[k].gpa, g[k].len)) return;
+  /* the parts as ranges: one when they touch in memory as in the copy */
+  struct vsim_chk_watch w[2];
+  unsigned nw = 0;
+  for (unsigned k = 0; k < n; k++) {
+    if (nw && w[nw - 1].gpa + w[nw - 1].len == g[k].gpa && w[nw - 1].off + w[nw - 1].len == g[k].off) {
+      w[nw - 1].len += g[k].len;
+      continue;
+    }
+    w[nw++] = (struct vsim_chk_watch){g[k].gpa, g[k].off, g[k].len, NULL};
+  }
+  unsigned k;
+  for (k = 0; k < nw; k++) {
+    const uint32_t grains = (w[k].len + DW_GRAIN - 1) / DW_GRAIN;
+    w[k].dirty = calloc((grains + 63u) / 64u, sizeof *w[k].dirty);
+    if (!w[k].dirty) break;
+    if (vsim_arena_watch_add(c->arena, w[k].gpa, w[k].len, w[k].dirty)) {
+      free(w[k].dirty);
       break;
     }
-    for (uint32_t i = 0; i < grains; i++) q->dw_dirty[k][i / 64u] |= UINT64_C(1) << (i % 64u);
+    for (uint32_t i = 0; i < grains; i++) w[k].dirty[i / 64u] |= UINT64_C(1) << (i % 64u);
   }
-  if (k == n) {
-    q->dw_watched = true;
+  if (k < nw) { /* some range could not be watched: none is */
+    for (unsigned j = 0; j < k; j++) {
+      vsim_arena_watch_remove(c->arena, w[j].dirty);
+      free(w[j].dirty);
+    }
     return;
   }
-  for (unsigned j = 0; j < k; j++) { /* some part could not be watched: none is */
-    vsim_arena_watch_remove(c->arena, q->dw_dirty[j]);
-    free(q->dw_dirty[j]);
-    q->dw_dirty[j] = NULL;
-  }
+  memcpy(q->dw, w, sizeof w);
+  q->dw_n = nw;
 }
 
-/* Granule i of part g: its offset in the part and its length (the last one
- * may be short). */
-static inline uint32_t dw_len(const guarded *g, uint32_t i) {
-  const uint32_t at = i * DW_GRAIN;
-  return g->len - at < DW_GRAIN ? g->len - at : DW_GRAIN;
+static inline uint32_t dw_words(const struct vsim_chk_watch *w) {
+  return ((w->len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
+}
+
+/* Bring driver_copy up to date where the watch saw writes (runs of written
+ * granules, one copy each), and forget the marks. */
+static void dw_refresh(vsim_checker *c, vsim_chk_queue *q, struct vsim_chk_watch *w) {
+  const uint32_t words = dw_words(w);
+  for (uint32_t wi = 0; wi < words; wi++) {
+    uint64_t m = w->dirty[wi];
+    w->dirty[wi] = 0;
+    while (m) {
+      const uint32_t first = (uint32_t)__builtin_ctzll(m);
+      const uint64_t from_first = m >> first;
+      const uint32_t run = ~from_first ? (uint32_t)__builtin_ctzll(~from_first) : 64u - first;
+      const uint32_t at = (wi * 64u + first) * DW_GRAIN;
+      uint32_t len = run * DW_GRAIN;
+      if (len > w->len - at) len = w->len - at;
+      memcpy(q->driver_copy + w->off + at, c->mem + w->gpa + at, len);
+      m = run + first >= 64u ? 0 : m & ~(((UINT64_C(1) << run) - 1) << first);
+    }
+  }
 }
 
 void vsim_checker_actor_begin(vsim_checker *c, int actor) {
@@ -1013,45 +1043,40 @@ void vsim_checker_actor_begin(vsim_checker *c, int actor) {
     q->driver_copied = false;
     q->dw_fast = false;
     if (!q->ready || !q->driver_copy) continue;
-    guarded g[2];
-    unsigned n = guarded_parts(q, g);
-    if (q->dw_watched && !vsim_arena_watch_lost(c->arena)) {
-      /* every write since the last look was seen: bring the copy up to date
-       * where something was written, and forget the marks */
-      for (unsigned k = 0; k < n; k++) {
-        uint64_t *bits = q->dw_dirty[k];
-        const uint32_t words = ((g[k].len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
-        for (uint32_t w = 0; w < words; w++)
-          for (; bits[w]; bits[w] &= bits[w] - 1) {
-            const uint32_t gi = w * 64u + (uint32_t)__builtin_ctzll(bits[w]);
-            memcpy(q->driver_copy + g[k].off + gi * DW_GRAIN, c->mem + g[k].gpa + gi * DW_GRAIN, dw_len(&g[k], gi));
-          }
-      }
+    if (q->dw_n && !vsim_arena_watch_lost(c->arena)) {
+      /* every write since the last look was seen */
+      for (unsigned k = 0; k < q->dw_n; k++) dw_refresh(c, q, &q->dw[k]);
       q->driver_copied = q->dw_fast = true;
       continue;
     }
+    guarded g[2];
+    unsigned n = guarded_parts(q, g);
     bool ok = true;
     for (unsigned k = 0; k < n && ok; k++) ok = peek(c, g[k].gpa, q->driver_copy + g[k].off, g[k].len);
     q->driver_copied = ok;
   }
 }
 
-/* The first byte of part g that differs from the copy, looking only at the
- * granules the watch marked (in address order); g->len when none does. The
+/* The offset in driver_copy of the first byte that differs from guest
+ * memory, looking only at the granules the watches marked, in address order
+ * (the table's before the available ring's); driver_len when none does. The
  * marks stay: the next device step's start copies those granules again. */
-static uint32_t dw_first_change(const vsim_chk_queue *q, const guarded *g, const uint64_t *bits,
-                                const uint8_t *mem) {
-  const uint32_t words = ((g->len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
-  for (uint32_t w = 0; w < words; w++)
-    for (uint64_t m = bits[w]; m; m &= m - 1) {
-      const uint32_t gi = w * 64u + (uint32_t)__builtin_ctzll(m), at = gi * DW_GRAIN, len = dw_len(g, gi);
-      const uint8_t *was = q->driver_copy + g->off + at, *now = mem + g->gpa + at;
-      if (memcmp(now, was, len) == 0) continue;
-      uint32_t b = 0;
-      while (now[b] == was[b]) b++;
-      return at + b;
-    }
-  return g->len;
+static uint32_t dw_first_change(const vsim_checker *c, const vsim_chk_queue *q) {
+  for (unsigned k = 0; k < q->dw_n; k++) {
+    const struct vsim_chk_watch *w = &q->dw[k];
+    const uint32_t words = dw_words(w);
+    for (uint32_t wi = 0; wi < words; wi++)
+      for (uint64_t m = w->dirty[wi]; m; m &= m - 1) {
+        const uint32_t at = (wi * 64u + (uint32_t)__builtin_ctzll(m)) * DW_GRAIN;
+        const uint8_t *was = q->driver_copy + w->off + at, *now = c->mem + w->gpa + at;
+        if (w->len - at >= DW_GRAIN ? memcmp(now, was, DW_GRAIN) == 0 : memcmp(now, was, w->len - at) == 0)
+          continue;
+        uint32_t b = 0;
+        while (now[b] == was[b]) b++;
+        return w->off + at + b;
+      }
+  }
+  return q->driver_len;
 }
 
 /* The device must not write a descriptor table or an available ring (split:
@@ -1070,21 +1095,24 @@ static void device_step_writes(vsim_checker *c) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready || !q->driver_copied) continue;
     q->driver_copied = false;
-    const bool fast = q->dw_fast && !vsim_arena_watch_lost(c->arena);
     guarded g[2];
     unsigned n = guarded_parts(q, g);
+    if (q->dw_fast && !vsim_arena_watch_lost(c->arena)) {
+      const uint32_t o = dw_first_change(c, q);
+      for (unsigned k = 0; k < n; k++)
+        if (o >= g[k].off && o - g[k].off < g[k].len) {
+          report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i, "the device wrote the %s of queue %d (byte at 0x%" PRIx64 ")",
+                 g[k].what, i, g[k].gpa + (o - g[k].off));
+          break;
+        }
+      continue;
+    }
     for (unsigned k = 0; k < n; k++) {
       const uint8_t *was = q->driver_copy + g[k].off;
       const uint8_t *now = c->mem + g[k].gpa; /* peeked at begin: in the arena */
-      uint32_t at;
-      if (fast) {
-        at = dw_first_change(q, &g[k], q->dw_dirty[k], c->mem);
-        if (at == g[k].len) continue;
-      } else {
-        if (memcmp(now, was, g[k].len) == 0) continue;
-        at = 0;
-        while (at < g[k].len && now[at] == was[at]) at++;
-      }
+      if (memcmp(now, was, g[k].len) == 0) continue;
+      uint32_t at = 0;
+      while (at < g[k].len && now[at] == was[at]) at++;
       report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i, "the device wrote the %s of queue %d (byte at 0x%" PRIx64 ")",
              g[k].what, i, g[k].gpa + at);
       break;

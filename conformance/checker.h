@@ -81,14 +81,20 @@ typedef struct vsim_chk_queue {
   uint8_t *driver_copy;   /* [driver_len] */
   uint32_t driver_len;
   bool driver_copied;
-  /* the arena's write watches of those parts (one per part, 16-byte
-   * granules): driver_copy is kept equal to guest memory granule by granule,
-   * so a device step costs the granules written since the last one, not a
-   * copy and a compare of the whole (~4.6 KB at queue size 256). Not used
-   * (a full copy and compare instead) on memory another process writes (a
-   * vhost-user back-end's memfd) or once the arena has lost its watches */
-  uint64_t *dw_dirty[2];
-  bool dw_watched;        /* every part is watched */
+  /* split: the arena's write watches of those parts (16-byte granules; one
+   * watch when the available ring follows the table, as the driver model
+   * lays them out, else one per part): driver_copy is kept equal to guest
+   * memory granule by granule, so a device step costs the granules written
+   * since the last one, not a copy and a compare of the whole (~4.6 KB at
+   * queue size 256). Not used (a full copy and compare instead) for packed
+   * (4 bytes), on memory another process writes (a vhost-user back-end's
+   * memfd), or once the arena has lost its watches */
+  struct vsim_chk_watch {
+    uint64_t gpa;         /* watched range in guest memory */
+    uint32_t off, len;    /* ... and in driver_copy */
+    uint64_t *dirty;      /* granules written since the last look */
+  } dw[2];
+  unsigned dw_n;          /* watches in use (0: none) */
   bool dw_fast;           /* this device step began from the watches */
   /* a hash of the exposed descriptors, taken before a raw driver write */
   uint64_t exposed;
