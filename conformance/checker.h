@@ -16,7 +16,11 @@
  * step): the arena watches the ring for writes, and only those descriptors
  * are compared with what they held when they became available or used (when
  * the watch is lost, a span over the ring having been handed out, a memcmp of
- * the whole ring, and a walk when it differs).
+ * the whole ring, and a walk when it differs). A device step on a split
+ * queue costs O(granules of its descriptor table and available ring written
+ * since the last device step) the same way (mem.dev-write-readonly; a whole
+ * copy and compare, O(queue size), on a vhost-user back-end's memfd or once
+ * the watches are lost).
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
