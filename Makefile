@@ -117,11 +117,13 @@ test-py: python
 test: deps all test-c test-asan test-determinism test-py
 	@echo "make test: all green"
 
-# the conformance timings first: bench_blk folds out/bench_conform.json into out/bench.json
+# the conformance and vhost-user timings first: bench_blk folds out/bench_conform.json and
+# out/bench_vhost.json into out/bench.json (bench_vhost skips with a message without the daemon)
 bench: deps all
 	@mkdir -p out
-	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk $(BUILD)/bench/bench_conform
+	$(MAKE) --no-print-directory $(BUILD)/bench/bench_blk $(BUILD)/bench/bench_conform $(BUILD)/bench/bench_vhost
 	$(BUILD)/bench/bench_conform | tee out/bench.txt
+	$(BUILD)/bench/bench_vhost | tee -a out/bench.txt
 	$(BUILD)/bench/bench_blk | tee -a out/bench.txt
 
 $(BUILD)/bench/bench_blk: bench/bench_blk.c bench/chart.c bench/chart.h $(BUILD)/libvirtiosim.a

@@ -420,6 +420,19 @@ static mode_fig measure_mode(const char *fields, const char *ring) {
   return m;
 }
 
+/* Copy the JSON object in `path` (one written by another bench program of
+ * this run) into f as member `key`; nothing when it is missing. */
+static void fold_json(FILE *f, const char *key, const char *path) {
+  FILE *cf = fopen(path, "r");
+  if (!cf) return;
+  char buf[8192];
+  size_t n = fread(buf, 1, sizeof buf - 1, cf);
+  fclose(cf);
+  while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+  buf[n] = '\0';
+  if (n && buf[0] == '{' && buf[n - 1] == '}') fprintf(f, ",\"%s\":%s", key, buf);
+}
+
 static const double chart_batches[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 #define NCB (sizeof chart_batches / sizeof chart_batches[0])
 
@@ -581,16 +594,10 @@ int main(int argc, char **argv) {
       fprintf(f, "]");
     }
     fprintf(f, "}");
-    /* the conformance timings, when bench_conform ran first (make bench) */
-    FILE *cf = fopen("out/bench_conform.json", "r");
-    if (cf) {
-      char buf[4096];
-      size_t n = fread(buf, 1, sizeof buf - 1, cf);
-      fclose(cf);
-      while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
-      buf[n] = '\0';
-      if (n && buf[0] == '{') fprintf(f, ",\"conform\":%s", buf);
-    }
+    /* the conformance and vhost-user timings, when bench_conform and
+     * bench_vhost ran first (make bench) */
+    fold_json(f, "conform", "out/bench_conform.json");
+    fold_json(f, "vhost_user", "out/bench_vhost.json");
     fprintf(f, "}\n");
     fclose(f);
   }

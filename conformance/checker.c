@@ -8,6 +8,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 #include "arena_fast.h"
+#include "arena_shared.h"
 #include "le.h"
 #include "virtio_compat.h"
 #include "checker.h"
@@ -117,12 +118,20 @@ static bool pd_read(const vsim_checker *c, const vsim_chk_queue *q, uint16_t off
   return off < q->size && peek(c, q->desc + 16u * off, d, 16);
 }
 
-/* Stop the arena's write watch of a packed queue's ring and free its bits. */
+/* Stop the arena's write watches of a queue (the packed ring's; the parts
+ * a device step must not write) and free their bits. */
 static void unwatch(vsim_checker *c, vsim_chk_queue *q) {
   if (q->pd_watched) vsim_arena_watch_remove(c->arena, q->pd_dirty);
   free(q->pd_dirty);
   q->pd_dirty = NULL;
   q->pd_watched = false;
+  for (unsigned k = 0; k < q->dw_n; k++) {
+    vsim_arena_watch_remove(c->arena, q->dw[k].dirty);
+    free(q->dw[k].dirty);
+  }
+  memset(q->dw, 0, sizeof q->dw);
+  q->dw_n = 0;
+  q->dw_fast = false;
 }
 
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,
@@ -301,6 +310,8 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
 
 /* ---- queues ---- */
 
+static void guarded_watch(vsim_checker *c, vsim_chk_queue *q);
+
 static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc, uint64_t avail,
                            uint64_t used) {
   if (qi < 0 || qi >= VSIM_CHECKER_MAX_QUEUES) return;
@@ -354,6 +365,7 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   /* split: descriptor table, then flags, idx, ring[size], used_event */
   q->driver_len = q->packed ? 4u : 16u * size + 6u + 2u * size;
   q->driver_copy = calloc(q->driver_len, 1);
+  guarded_watch(c, q);
   /* alignment (split.ring-align) is judged by the device-side ring when it
    * goes live: one report, and the queue is refused there */
   uint16_t flags;
@@ -957,12 +969,90 @@ static unsigned guarded_parts(const vsim_chk_queue *q, guarded g[2]) {
   return 2;
 }
 
+#define DW_GRAIN VSIM_ARENA_WATCH_GRAIN
+
+/* Watch the guarded parts of a split queue that just became ready, all
+ * granules marked written (the first device step copies everything). Not
+ * watched: packed (4 bytes: a copy costs less than noting every write to
+ * them), memory another process writes (a vhost-user back-end's memfd, whose
+ * writes the arena never sees), no watch slot left, a part outside the
+ * arena; then every device step copies and compares the whole parts. */
+static void guarded_watch(vsim_checker *c, vsim_chk_queue *q) {
+  vsim_arena_memfd_info mi;
+  if (q->packed || !q->driver_copy || vsim_arena_memfd(c->arena, &mi)) return;
+  guarded g[2];
+  unsigned n = guarded_parts(q, g);
+  for (unsigned k = 0; k < n; k++)
+    if (!peek_ptr(c, g[k].gpa, g[k].len)) return;
+  /* the parts as ranges: one when they touch in memory as in the copy */
+  struct vsim_chk_watch w[2];
+  unsigned nw = 0;
+  for (unsigned k = 0; k < n; k++) {
+    if (nw && w[nw - 1].gpa + w[nw - 1].len == g[k].gpa && w[nw - 1].off + w[nw - 1].len == g[k].off) {
+      w[nw - 1].len += g[k].len;
+      continue;
+    }
+    w[nw++] = (struct vsim_chk_watch){g[k].gpa, g[k].off, g[k].len, NULL};
+  }
+  unsigned k;
+  for (k = 0; k < nw; k++) {
+    const uint32_t grains = (w[k].len + DW_GRAIN - 1) / DW_GRAIN;
+    w[k].dirty = calloc((grains + 63u) / 64u, sizeof *w[k].dirty);
+    if (!w[k].dirty) break;
+    if (vsim_arena_watch_add(c->arena, w[k].gpa, w[k].len, w[k].dirty)) {
+      free(w[k].dirty);
+      break;
+    }
+    for (uint32_t i = 0; i < grains; i++) w[k].dirty[i / 64u] |= UINT64_C(1) << (i % 64u);
+  }
+  if (k < nw) { /* some range could not be watched: none is */
+    for (unsigned j = 0; j < k; j++) {
+      vsim_arena_watch_remove(c->arena, w[j].dirty);
+      free(w[j].dirty);
+    }
+    return;
+  }
+  memcpy(q->dw, w, sizeof w);
+  q->dw_n = nw;
+}
+
+static inline uint32_t dw_words(const struct vsim_chk_watch *w) {
+  return ((w->len + DW_GRAIN - 1) / DW_GRAIN + 63u) / 64u;
+}
+
+/* Bring driver_copy up to date where the watch saw writes (runs of written
+ * granules, one copy each), and forget the marks. */
+static void dw_refresh(vsim_checker *c, vsim_chk_queue *q, struct vsim_chk_watch *w) {
+  const uint32_t words = dw_words(w);
+  for (uint32_t wi = 0; wi < words; wi++) {
+    uint64_t m = w->dirty[wi];
+    w->dirty[wi] = 0;
+    while (m) {
+      const uint32_t first = (uint32_t)__builtin_ctzll(m);
+      const uint64_t from_first = m >> first;
+      const uint32_t run = ~from_first ? (uint32_t)__builtin_ctzll(~from_first) : 64u - first;
+      const uint32_t at = (wi * 64u + first) * DW_GRAIN;
+      uint32_t len = run * DW_GRAIN;
+      if (len > w->len - at) len = w->len - at;
+      memcpy(q->driver_copy + w->off + at, c->mem + w->gpa + at, len);
+      m = run + first >= 64u ? 0 : m & ~(((UINT64_C(1) << run) - 1) << first);
+    }
+  }
+}
+
 void vsim_checker_actor_begin(vsim_checker *c, int actor) {
   if (actor <= 0) return;
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     q->driver_copied = false;
+    q->dw_fast = false;
     if (!q->ready || !q->driver_copy) continue;
+    if (q->dw_n && !vsim_arena_watch_lost(c->arena)) {
+      /* every write since the last look was seen */
+      for (unsigned k = 0; k < q->dw_n; k++) dw_refresh(c, q, &q->dw[k]);
+      q->driver_copied = q->dw_fast = true;
+      continue;
+    }
     guarded g[2];
     unsigned n = guarded_parts(q, g);
     bool ok = true;
@@ -971,12 +1061,39 @@ void vsim_checker_actor_begin(vsim_checker *c, int actor) {
   }
 }
 
+/* The offset in driver_copy of the first byte that differs from guest
+ * memory, looking only at the granules the watches marked, in address order
+ * (the table's before the available ring's); driver_len when none does. The
+ * marks stay: the next device step's start copies those granules again. */
+static uint32_t dw_first_change(const vsim_checker *c, const vsim_chk_queue *q) {
+  for (unsigned k = 0; k < q->dw_n; k++) {
+    const struct vsim_chk_watch *w = &q->dw[k];
+    const uint32_t words = dw_words(w);
+    for (uint32_t wi = 0; wi < words; wi++)
+      for (uint64_t m = w->dirty[wi]; m; m &= m - 1) {
+        const uint32_t at = (wi * 64u + (uint32_t)__builtin_ctzll(m)) * DW_GRAIN;
+        const uint8_t *was = q->driver_copy + w->off + at, *now = c->mem + w->gpa + at;
+        if (w->len - at >= DW_GRAIN ? memcmp(now, was, DW_GRAIN) == 0 : memcmp(now, was, w->len - at) == 0)
+          continue;
+        uint32_t b = 0;
+        while (now[b] == was[b]) b++;
+        return w->off + at + b;
+      }
+  }
+  return q->driver_len;
+}
+
 /* The device must not write a descriptor table or an available ring (split:
  * "A device MUST NOT write to any descriptor table entry"; the available ring
  * is the driver's), nor the driver event suppression structure (packed). A
  * buffer the driver placed over them is the driver's error, which the device
- * must refuse (split/packed.desc-write-overlap), not carry out. Compared once
- * per device step: a copy and a memcmp, O(queue size). */
+ * must refuse (split/packed.desc-write-overlap), not carry out. Judged once
+ * per device step, against the copy taken at its start: where the arena's
+ * write watches saw the whole step, only the granules written in it are
+ * compared (O(granules written)); else (a span over the parts handed out
+ * since, or no watch) one memcmp of the whole parts, O(queue size). Both
+ * report the same byte: the first that differs, in the first part that
+ * differs. */
 static void device_step_writes(vsim_checker *c) {
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
@@ -984,9 +1101,19 @@ static void device_step_writes(vsim_checker *c) {
     q->driver_copied = false;
     guarded g[2];
     unsigned n = guarded_parts(q, g);
+    if (q->dw_fast && !vsim_arena_watch_lost(c->arena)) {
+      const uint32_t o = dw_first_change(c, q);
+      for (unsigned k = 0; k < n; k++)
+        if (o >= g[k].off && o - g[k].off < g[k].len) {
+          report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i, "the device wrote the %s of queue %d (byte at 0x%" PRIx64 ")",
+                 g[k].what, i, g[k].gpa + (o - g[k].off));
+          break;
+        }
+      continue;
+    }
     for (unsigned k = 0; k < n; k++) {
       const uint8_t *was = q->driver_copy + g[k].off;
-      const uint8_t *now = vsim_arena_base(c->arena) + g[k].gpa; /* peeked at begin: in the arena */
+      const uint8_t *now = c->mem + g[k].gpa; /* peeked at begin: in the arena */
       if (memcmp(now, was, g[k].len) == 0) continue;
       uint32_t at = 0;
       while (at < g[k].len && now[at] == was[at]) at++;

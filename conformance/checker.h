@@ -16,7 +16,11 @@
  * step): the arena watches the ring for writes, and only those descriptors
  * are compared with what they held when they became available or used (when
  * the watch is lost, a span over the ring having been handed out, a memcmp of
- * the whole ring, and a walk when it differs).
+ * the whole ring, and a walk when it differs). A device step on a split
+ * queue costs O(granules of its descriptor table and available ring written
+ * since the last device step) the same way (mem.dev-write-readonly; a whole
+ * copy and compare, O(queue size), on a vhost-user back-end's memfd or once
+ * the watches are lost).
  * Must never: change guest memory or the run's course.
  */
 #ifndef VSIM_CHECKER_H
@@ -84,6 +88,21 @@ typedef struct vsim_chk_queue {
   uint8_t *driver_copy;   /* [driver_len] */
   uint32_t driver_len;
   bool driver_copied;
+  /* split: the arena's write watches of those parts (16-byte granules; one
+   * watch when the available ring follows the table, as the driver model
+   * lays them out, else one per part): driver_copy is kept equal to guest
+   * memory granule by granule, so a device step costs the granules written
+   * since the last one, not a copy and a compare of the whole (~4.6 KB at
+   * queue size 256). Not used (a full copy and compare instead) for packed
+   * (4 bytes), on memory another process writes (a vhost-user back-end's
+   * memfd), or once the arena has lost its watches */
+  struct vsim_chk_watch {
+    uint64_t gpa;         /* watched range in guest memory */
+    uint32_t off, len;    /* ... and in driver_copy */
+    uint64_t *dirty;      /* granules written since the last look */
+  } dw[2];
+  unsigned dw_n;          /* watches in use (0: none) */
+  bool dw_fast;           /* this device step began from the watches */
   /* a hash of the exposed descriptors, taken before a raw driver write */
   uint64_t exposed;
   uint64_t exposed_ring;  /* packed: the ring descriptors of that moment */

@@ -105,6 +105,16 @@ void vsim_blk_drv_probe(vsim_blk_drv *b) {
   check_device_init(b);
   b->seg_max = has(b, VIRTIO_BLK_F_SEG_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 12, 4) : 0;
   b->size_max = has(b, VIRTIO_BLK_F_SIZE_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 8, 4) : 0;
+  /* "If the VIRTIO_BLK_F_DISCARD feature is negotiated, max_discard_sectors
+   * and max_discard_seg can be read" (and likewise for WRITE_ZEROES) */
+  b->max_discard_seg =
+      has(b, VIRTIO_BLK_F_DISCARD)
+          ? (uint32_t)vsim_driver_config_read(b->drv, offsetof(struct virtio_blk_config, max_discard_seg), 4)
+          : 0;
+  b->max_write_zeroes_seg =
+      has(b, VIRTIO_BLK_F_WRITE_ZEROES)
+          ? (uint32_t)vsim_driver_config_read(b->drv, offsetof(struct virtio_blk_config, max_write_zeroes_seg), 4)
+          : 0;
   if (cap != b->capacity || !b->known) {
     free(b->shadow);
     free(b->known);
@@ -269,6 +279,24 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
              (unsigned long long)s->out_len, sizeof(struct virtio_blk_discard_write_zeroes));
     violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
   }
+  if (s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) {
+    /* drivernormative Block Device / Device Operation: "VIRTIO_BLK_T_DISCARD
+     * requests MUST NOT contain more than max_discard_seg struct
+     * virtio_blk_discard_write_zeroes segments in data" (max_write_zeroes_seg
+     * for WRITE_ZEROES). The limit is the device's own: a scenario written
+     * for one device may break it on another. Judged only with the feature
+     * negotiated (the field is read only then). */
+    const bool discard = s->type == VIRTIO_BLK_T_DISCARD;
+    const uint32_t max = discard ? b->max_discard_seg : b->max_write_zeroes_seg;
+    const bool negotiated = has(b, discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES);
+    const uint64_t nseg = s->out_len / sizeof(struct virtio_blk_discard_write_zeroes);
+    if (negotiated && nseg > max) {
+      snprintf(msg, sizeof msg, "%s with %llu segments; the device's %s is %u",
+               discard ? "DISCARD" : "WRITE_ZEROES", (unsigned long long)nseg,
+               discard ? "max_discard_seg" : "max_write_zeroes_seg", max);
+      violation(b, VSIM_CHK_BLK_DRV_SEGMENTS, st->queue, msg);
+    }
+  }
   if (s->type == VIRTIO_BLK_T_FLUSH && st->sector != 0) {
     snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)st->sector);
     violation(b, VSIM_CHK_BLK_DRV_FLUSH_SECTOR, st->queue, msg);
@@ -308,10 +336,17 @@ static const char *status_name(unsigned s);
 /* A request the driver fails itself, with IOERR, because its queue stopped:
  * the REQ_DONE event says so (d = 1); only a step that expected another
  * status fails the scenario. */
+/* Does status byte `got` meet the step's expect_status? VSIM_BLK_S_ERROR
+ * ("ERROR" in a scenario) takes either error status. */
+static bool status_meets(uint8_t want, uint8_t got) {
+  if (want == VSIM_BLK_S_ERROR) return got == VIRTIO_BLK_S_IOERR || got == VIRTIO_BLK_S_UNSUPP;
+  return want == got;
+}
+
 static void fail_io(vsim_blk_drv *b, uint16_t q, const vsim_step *st, uint32_t step_index,
                     uint32_t type) {
   b->drv->sink->event(b->drv->sink->ctx, VSIM_EV_REQ_DONE, q, step_index, VIRTIO_BLK_S_IOERR, type, 1);
-  if (st->has_expect_status && st->expect_status != VIRTIO_BLK_S_IOERR) {
+  if (st->has_expect_status && !status_meets(st->expect_status, VIRTIO_BLK_S_IOERR)) {
     char msg[96];
     snprintf(msg, sizeof msg, "status IOERR (queue %u stopped: bad device output), expected %s", q,
              status_name(st->expect_status));
@@ -445,6 +480,7 @@ static const char *status_name(unsigned s) {
     case VIRTIO_BLK_S_OK: return "OK";
     case VIRTIO_BLK_S_IOERR: return "IOERR";
     case VIRTIO_BLK_S_UNSUPP: return "UNSUPP";
+    case VSIM_BLK_S_ERROR: return "ERROR (IOERR or UNSUPP)";
     default: return "invalid";
   }
 }
@@ -595,7 +631,7 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
       for (unsigned i = 0; i < n; i++) shadow_mark(b, seg[i].sector, seg[i].n, SECT_UNKNOWN, NULL);
     }
   }
-  if (st->has_expect_status && st->expect_status != status) {
+  if (st->has_expect_status && !status_meets(st->expect_status, status)) {
     snprintf(msg, sizeof msg, "status %s, expected %s", status_name(status),
              status_name(st->expect_status));
     failf(b, st, r->step_index, msg);

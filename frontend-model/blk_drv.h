@@ -48,6 +48,9 @@ typedef struct vsim_blk_drv {
   void *fail_ctx;
   uint64_t capacity;       /* sectors, from config space */
   uint32_t seg_max, size_max;
+  /* max_discard_seg / max_write_zeroes_seg from config space, when their
+   * feature is negotiated (0: not negotiated, nothing to judge) */
+  uint32_t max_discard_seg, max_write_zeroes_seg;
   uint16_t nq, qsize;
   vsim_blk_req *req;       /* [nq * qsize]: slot k of queue q at q*qsize + k */
   uint64_t *busy_map;      /* [nq * words]: bit k of queue q set while req[q*qsize + k] is busy */

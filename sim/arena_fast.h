@@ -90,7 +90,10 @@ void vsim_arena_note_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint
 
 /* Called by every write of the arena, inline or not; gpa + len is in bounds.
  * Also by whoever learns of a write the accessors did not make (another
- * process's, found by comparing with the mirror), so that watches see it. */
+ * process's, found by comparing with the mirror), so that watches see it.
+ * A write elsewhere costs the comparison of the bounds; one inside the only
+ * watch that touches a single granule (a ring field, a descriptor) marks it
+ * here; anything else goes to vsim_arena_note_write. */
 void vsim_arena_mirror_other(vsim_arena *a, uint64_t gpa, uint64_t len);
 
 static inline void vsim_arena_note(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len) {
@@ -98,7 +101,16 @@ static inline void vsim_arena_note(vsim_arena *a, enum vsim_side side, uint64_t 
     if ((a->mirror_sides >> side) & 1u) memcpy(a->mirror + gpa, a->mem + gpa, (size_t)len);
     else if (a->mirror_others) vsim_arena_mirror_other(a, gpa, len);
   }
-  if (a->nwatch && gpa < a->watch_hi && gpa + len > a->watch_lo) vsim_arena_note_write(a, gpa, len);
+  if (!a->nwatch || gpa >= a->watch_hi || gpa + len <= a->watch_lo || !len) return;
+  if (a->nwatch == 1 && gpa >= a->watch_lo && gpa + len <= a->watch_hi) {
+    /* the bounds are that watch's own range */
+    const uint64_t g = (gpa - a->watch_lo) / VSIM_ARENA_WATCH_GRAIN;
+    if (g == (gpa + len - 1 - a->watch_lo) / VSIM_ARENA_WATCH_GRAIN) {
+      a->watch[0].bits[g / 64] |= UINT64_C(1) << (g % 64);
+      return;
+    }
+  }
+  vsim_arena_note_write(a, gpa, len);
 }
 
 /* The mirror: a copy of guest memory that follows the writes of the given
@@ -176,7 +188,11 @@ static inline int vsim_arena_view(vsim_arena *a, enum vsim_side side, uint64_t g
                                   unsigned access, vsim_span *out) {
   if (!vsim_arena_plain(a, gpa, len)) return vsim_arena_span(a, side, gpa, len, access, out);
   vsim_arena_count(a, side);
-  if (a->nwatch || a->mirror) vsim_arena_note_span(a, side, gpa, len); /* a span's pointer can write, whatever it asked for */
+  /* a span's pointer can write, whatever it asked for; one far from every
+   * watch (a data buffer) costs the comparison of the bounds only, unless a
+   * mirror must learn of it */
+  if (a->mirror || (a->nwatch && gpa < a->watch_hi && gpa + len > a->watch_lo))
+    vsim_arena_note_span(a, side, gpa, len);
   out->ptr = a->mem + gpa;
   out->gpa = gpa;
   out->len = len;

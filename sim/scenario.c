@@ -857,8 +857,9 @@ static bool step_parse_heads(loader *ld, json_t *o, vsim_step *st) {
   return true;
 }
 
-static const char *const blk_status_names[] = {"OK", "IOERR", "UNSUPP", NULL};
-static const uint8_t blk_status_values[] = {VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP};
+static const char *const blk_status_names[] = {"OK", "IOERR", "UNSUPP", "ERROR", NULL};
+static const uint8_t blk_status_values[] = {VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP,
+                                            VSIM_BLK_S_ERROR};
 
 static bool step_parse_expectations(loader *ld, json_t *o, vsim_step *st) {
   int status = -1;

@@ -76,6 +76,11 @@ enum vsim_dev_id {
 
 /* Byte payload: literal bytes, or a generated pattern of `len` bytes. */
 enum vsim_data_kind { VSIM_DATA_NONE = 0, VSIM_DATA_BYTES, VSIM_DATA_PATTERN, VSIM_DATA_FILL };
+/* expect_status "ERROR": either error status (IOERR or UNSUPP), for requests
+ * whose status no device clause fixes (see scenarios/README.md). Not a status
+ * byte a device writes: VIRTIO_BLK_S_* end at 6. */
+#define VSIM_BLK_S_ERROR 0xfe
+
 typedef struct vsim_data {
   enum vsim_data_kind kind;
   uint32_t len;
@@ -150,7 +155,7 @@ typedef struct vsim_step {
   vsim_data data;       /* write payload, raw write bytes */
   /* per-step expectations (blk ops): */
   bool has_expect_status;
-  uint8_t expect_status;  /* VIRTIO_BLK_S_* */
+  uint8_t expect_status;  /* VIRTIO_BLK_S_*, or VSIM_BLK_S_ERROR */
   vsim_data expect_data;  /* for reads: the bytes that must come back */
   bool expect_data_written; /* read must return what the last write to these sectors wrote (engine-tracked shadow) */
   /* VSIM_OP_EXPECT: status bits that must be set / clear */

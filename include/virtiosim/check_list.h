@@ -146,6 +146,7 @@
   X(BLK_DRV_CAPACITY,    "blk.drv-beyond-capacity",  VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "driver reads and writes within capacity") \
   X(BLK_DRV_DATA_LEN,    "blk.drv-data-len",         VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "IN/OUT data is a multiple of 512; GET_ID data is 20 bytes; discard segments are 16 bytes") \
   X(BLK_DRV_FLUSH_SECTOR,"blk.drv-flush-sector",     VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "FLUSH carries sector 0") \
+  X(BLK_DRV_SEGMENTS,    "blk.drv-segments",         VSIM_L_BLK_DRV,    MUST,   DRIVER, SNAPSHOT, "DISCARD carries at most max_discard_seg segments, WRITE_ZEROES at most max_write_zeroes_seg (as the device's config space says)") \
   X(BLK_DEV_RO_WRITE,    "blk.dev-ro-write",         VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "a write to a read-only device completes with IOERR and writes nothing") \
   X(BLK_DEV_UNMAP_DISCARD,"blk.dev-discard-flags",   VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "discard with unmap or unknown flags completes with UNSUPP") \
   X(BLK_DEV_ZEROES,      "blk.dev-write-zeroes",     VSIM_L_BLK_DEV,    MUST,   DEVICE, SNAPSHOT, "reads after WRITE_ZEROES return zeroes") \

@@ -9,7 +9,9 @@
  * its count or its due time (else notify.dev-missed-irq); without a hold the
  * old rules stand (missed and spurious both still fire). The packed ring's
  * end-of-step comparison through the arena's write watch, and its fallback
- * when a span over the ring was handed out. Then whole runs
+ * when a span over the ring was handed out; the same for what a device step
+ * must not write (descriptor table, available ring), and on a memfd arena,
+ * whose writes by another process the watches cannot see. Then whole runs
  * through the public API, on both ring layouts: driver_batch/device_batch cut
  * kicks and interrupts per request; coalescing gives one interrupt per 4
  * completions without a violation under every policy, and a time bound
@@ -31,6 +33,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "arena_shared.h"
 #include "checker.h"
 #include "testutil.h"
 #include "virtiosim/checks.h"
@@ -42,12 +45,14 @@ typedef struct sink {
   int viol[VSIM_CHK__COUNT];
   int n;
   uint64_t now;
+  char last[256]; /* the last violation's detail */
 } sink;
 
 static void on_violation(void *ctx, int check, int q, const char *detail) {
   sink *s = ctx;
   if (check >= 0 && check < VSIM_CHK__COUNT) s->viol[check]++;
   s->n++;
+  snprintf(s->last, sizeof s->last, "%s", detail);
 }
 
 static uint64_t on_now(void *ctx) { return ((sink *)ctx)->now; }
@@ -72,9 +77,9 @@ static void ev(fx *f, int actor, int kind, int q, uint64_t a, uint64_t b, uint64
 }
 
 /* A live split queue 0 of QSIZE entries with EVENT_IDX, used_event 0. */
-static void fx_open(fx *f) {
+static void fx_open_on(fx *f, vsim_arena *arena, uint64_t avail) {
   memset(f, 0, sizeof *f);
-  f->arena = vsim_arena_new(1u << 16);
+  f->arena = arena;
   f->host = (vsim_host){&f->s, f->arena, NULL, NULL, on_violation, NULL, on_now};
   vsim_checker_init(&f->chk, &f->host, f->arena, &f->mmio);
   const uint64_t feat = (UINT64_C(1) << VIRTIO_F_VERSION_1) | (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX);
@@ -86,11 +91,13 @@ static void fx_open(fx *f) {
   ev(f, 0, VSIM_EV_MMIO_READ, -1, 0x070, 4, fok); /* the re-read of FEATURES_OK */
   ev(f, 0, VSIM_EV_STATUS, -1, fok, fok | VIRTIO_CONFIG_S_DRIVER_OK, 0);
   /* QUEUE_READY carries desc/avail/used in b/c/d: give d by hand */
-  vsim_event qr = {++f->step, 0, VSIM_EV_QUEUE_READY, 0, QSIZE, DESC, AVAIL, USED};
+  vsim_event qr = {++f->step, 0, VSIM_EV_QUEUE_READY, 0, QSIZE, DESC, avail, USED};
   vsim_checker_event(&f->chk, &qr);
   memset(f->s.viol, 0, sizeof f->s.viol);
   f->s.n = 0;
 }
+
+static void fx_open(fx *f) { fx_open_on(f, vsim_arena_new(1u << 16), AVAIL); }
 
 static void fx_close(fx *f) {
   vsim_checker_fini(&f->chk);
@@ -235,6 +242,74 @@ static void test_checker_packed_watch(void) {
   vsim_checker_actor_end(&f.chk, 0);
   CHECK_EQ(f.s.n, 0);
   fx_close(&f);
+}
+
+/* The device must leave the descriptor table and the available ring alone
+ * (mem.dev-write-readonly), judged at the end of each device step against
+ * what they held at its start: through the arena's write watches (only the
+ * granules written), through a whole compare once a span over them was
+ * handed out, and always through a whole compare on a memfd, which another
+ * process writes unseen by the arena. The same first byte is reported. */
+static void test_checker_device_writes(void) {
+  /* 0 watches, 1 span (watches lost), 2 memfd; the available ring apart from
+   * the table (two watched ranges) or right after it (one, as the driver
+   * model lays them out) */
+  for (int run = 0; run < 6; run++) {
+    const int mode = run % 3;
+    const uint64_t av = run < 3 ? AVAIL : DESC + 16u * QSIZE;
+    fx f;
+    char err[128];
+    vsim_arena *a = mode == 2 ? vsim_arena_new_memfd(1u << 16, err, sizeof err) : vsim_arena_new(1u << 16);
+    CHECK(a != NULL);
+    if (!a) return;
+    fx_open_on(&f, a, av);
+    uint8_t *mem = NULL;
+    vsim_span sp;
+    if (mode == 1) {
+      CHECK_EQ(vsim_arena_span(f.arena, VSIM_SIDE_DEVICE, DESC, 16u * QSIZE, VSIM_ACC_READ, &sp), 0);
+      mem = sp.ptr - DESC;
+    }
+    if (mode == 2) {
+      vsim_arena_memfd_info mi;
+      CHECK(vsim_arena_memfd(f.arena, &mi));
+      mem = mi.map; /* as the back-end's own mapping would */
+    }
+    /* the driver fills a descriptor and an avail slot between device steps: its right */
+    vsim_checker_actor_begin(&f.chk, 0);
+    vsim_arena_write64(f.arena, VSIM_SIDE_DRIVER, DESC + 16 * 3, 0x8000);
+    vsim_arena_write16(f.arena, VSIM_SIDE_DRIVER, av + 4, 3);
+    vsim_checker_actor_end(&f.chk, 0);
+    vsim_checker_actor_begin(&f.chk, 1);
+    vsim_arena_write16(f.arena, VSIM_SIDE_DEVICE, USED + 2, 1); /* the used ring is the device's */
+    vsim_checker_actor_end(&f.chk, 1);
+    CHECK_EQ(f.s.n, 0);
+    /* the device rewrites descriptor 3's len (byte 0x1038 first), and writes the same avail slot again */
+    vsim_checker_actor_begin(&f.chk, 1);
+    if (mem) {
+      mem[DESC + 16 * 3 + 9] = 0x22;
+      mem[DESC + 16 * 3 + 8] = 0x11;
+    } else {
+      vsim_arena_write32(f.arena, VSIM_SIDE_DEVICE, DESC + 16 * 3 + 8, 0x2211);
+    }
+    vsim_arena_write16(f.arena, VSIM_SIDE_DEVICE, av + 4, 3);
+    vsim_checker_actor_end(&f.chk, 1);
+    CHECK_EQ(f.s.viol[VSIM_CHK_MEM_DEV_WRITE_RO], 1);
+    CHECK(strstr(f.s.last, "descriptor table of queue 0 (byte at 0x1038)") != NULL);
+    /* the next step starts from what is there now: nothing new */
+    vsim_checker_actor_begin(&f.chk, 1);
+    vsim_checker_actor_end(&f.chk, 1);
+    CHECK_EQ(f.s.n, 1);
+    /* the available ring: reported after the table, at its first changed byte */
+    vsim_checker_actor_begin(&f.chk, 1);
+    if (mem) mem[av + 4 + 2u * QSIZE + 1] = 1; /* used_event's high byte */
+    else vsim_arena_write16(f.arena, VSIM_SIDE_DEVICE, av + 4 + 2u * QSIZE, 0x100);
+    vsim_checker_actor_end(&f.chk, 1);
+    CHECK_EQ(f.s.viol[VSIM_CHK_MEM_DEV_WRITE_RO], 2);
+    char want[96];
+    snprintf(want, sizeof want, "available ring of queue 0 (byte at 0x%" PRIx64 ")", av + 4 + 2u * QSIZE + 1);
+    CHECK(strstr(f.s.last, want) != NULL);
+    fx_close(&f);
+  }
 }
 
 /* ---- whole runs ---- */
@@ -411,6 +486,7 @@ static void test_repeat_and_latency(void) {
 int main(void) {
   RUN(test_checker_held_irq);
   RUN(test_checker_packed_watch);
+  RUN(test_checker_device_writes);
   RUN(test_batching);
   RUN(test_coalescing);
   RUN(test_polling);

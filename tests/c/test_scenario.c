@@ -422,7 +422,15 @@ static void test_error_unknown_names(void) {
   EXPECT_ERR(STEP_DOC("{\"op\": \"raw.desc\", \"index\": 0, \"addr\": 0, \"len\": 1, \"flags\": [\"NEXT\", \"READ\"]}"),
              "t.json:3:73: field 'steps[1].flags[1]': unknown descriptor flag 'READ' (expected one of NEXT, WRITE, INDIRECT, AVAIL, USED)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"blk.flush\", \"expect_status\": \"ERR\"}"),
-             "t.json:3:40: field 'steps[1].expect_status': unknown status 'ERR', did you mean 'IOERR'? (expected one of OK, IOERR, UNSUPP)");
+             "t.json:3:40: field 'steps[1].expect_status': unknown status 'ERR', did you mean 'IOERR'? (expected one of OK, IOERR, UNSUPP, ERROR)");
+  /* "ERROR": either error status */
+  {
+    vsim_scenario *sc = expect_ok_at(__LINE__, STEP_DOC("{\"op\": \"blk.flush\", \"expect_status\": \"ERROR\"}"));
+    if (sc) {
+      CHECK(sc->steps[1].has_expect_status && sc->steps[1].expect_status == VSIM_BLK_S_ERROR);
+      vsim_scenario_free(sc);
+    }
+  }
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [], \"memory\": [{\"base\": 0, \"len\": 1, \"access\": \"ro\"}]}",
              "t.json:1:88: field 'memory[0].access': unknown access 'ro', did you mean 'rw'? (expected one of rw, none, driver-only, device-ro)");
 }
