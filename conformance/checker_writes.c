@@ -82,41 +82,23 @@ static void table(const vsim_checker *c, const vsim_chk_queue *q, uint64_t addr,
   }
 }
 
-/* The buffers of the split chain at `head`, as the descriptor table shows
- * them now (bounded by the queue size). */
-static void split_chain(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, span_list *ok,
-                        span_list *ro) {
-  uint16_t i = head;
+/* The buffers of a chain as the ring shows them now (bounded by the queue
+ * size): split, the chain at head `at` through the descriptor table;
+ * packed, the list at ring position `at`, descriptor after descriptor. */
+static void chain(const vsim_checker *c, const vsim_chk_queue *q, uint16_t at, span_list *ok, span_list *ro) {
+  const unsigned flag_off = q->packed ? 14 : 12;
+  uint32_t i = q->packed ? at & 0x7fffu : at;
   for (uint32_t hop = 0; hop < q->size && i < q->size; hop++) {
     uint8_t d[16];
     if (!peek(c, q->desc + 16u * i, d, 16)) return;
-    const uint16_t flags = vsim_le_ld16(d + 12);
+    const uint16_t flags = vsim_le_ld16(d + flag_off);
     if (flags & VRING_DESC_F_INDIRECT) {
-      table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 12, ok, ro);
+      table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), flag_off, ok, ro);
       return;
     }
     buffer(ok, ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
     if (!(flags & VRING_DESC_F_NEXT)) return;
-    i = vsim_le_ld16(d + 14);
-  }
-}
-
-/* The buffers of the packed list at ring position `pos` as the ring shows
- * them now. */
-static void packed_list(const vsim_checker *c, const vsim_chk_queue *q, uint16_t pos, span_list *ok,
-                        span_list *ro) {
-  uint32_t off = pos & 0x7fffu;
-  for (uint32_t k = 0; k < q->size && off < q->size; k++) {
-    uint8_t d[16];
-    if (!peek(c, q->desc + 16u * off, d, 16)) return;
-    const uint16_t flags = vsim_le_ld16(d + 14);
-    if (flags & VRING_DESC_F_INDIRECT) {
-      table(c, q, vsim_le_ld64(d), vsim_le_ld32(d + 8), 14, ok, ro);
-      return;
-    }
-    buffer(ok, ro, vsim_le_ld64(d), vsim_le_ld32(d + 8), flags & VRING_DESC_F_WRITE);
-    if (!(flags & VRING_DESC_F_NEXT)) return;
-    off = (off + 1) % q->size;
+    i = q->packed ? (i + 1) % q->size : vsim_le_ld16(d + 14);
   }
 }
 
@@ -125,7 +107,7 @@ static void split_queue(const vsim_checker *c, const vsim_chk_queue *q, span_lis
   add(ro, q->desc, 16u * (uint64_t)q->size);
   add(ro, q->avail, 6u + 2u * (uint64_t)q->size);
   for (uint16_t head = 0; q->outstanding && head < q->size; head++)
-    if (q->outstanding[head]) split_chain(c, q, head, ok, ro);
+    if (q->outstanding[head]) chain(c, q, head, ok, ro);
 }
 
 static void packed_queue(const vsim_checker *c, const vsim_chk_queue *q, span_list *ok, span_list *ro) {
@@ -163,8 +145,7 @@ void vsim_checker_writes_pop(vsim_checker *c, vsim_chk_queue *q, uint16_t head, 
   if (!q->wsnap) q->wsnap = calloc(q->size ? q->size : 1, sizeof *q->wsnap);
   if (!q->wsnap || head >= q->size) return;
   span_list ok = {0}, ro = {0};
-  if (q->packed) packed_list(c, q, pos, &ok, &ro);
-  else split_chain(c, q, head, &ok, &ro);
+  chain(c, q, q->packed ? pos : head, &ok, &ro);
   struct vsim_chk_wsnap *w = &q->wsnap[head];
   w->n = 0;
   for (size_t k = 0; k < ok.n && w->n < WSNAP_MAX; k++) w->s[w->n++] = ok.v[k];

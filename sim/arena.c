@@ -179,6 +179,19 @@ void vsim_arena_note_write(vsim_arena *a, uint64_t gpa, uint64_t len) {
   }
 }
 
+/* Append to a growing list of ranges; false when it cannot grow. */
+static bool push_extent(vsim_arena_extent **v, size_t *n, size_t *cap, uint64_t gpa, uint64_t len) {
+  if (*n == *cap) {
+    size_t nc = *cap ? 2 * *cap : 64;
+    vsim_arena_extent *nv = realloc(*v, nc * sizeof *nv);
+    if (!nv) return false;
+    *v = nv;
+    *cap = nc;
+  }
+  (*v)[(*n)++] = (vsim_arena_extent){gpa, len};
+  return true;
+}
+
 void vsim_arena_note_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint64_t len) {
   for (unsigned i = 0; i < a->nwatch; i++)
     if (overlaps(&a->watch[i], gpa, len)) a->watch_lost = true;
@@ -188,17 +201,7 @@ void vsim_arena_note_span(vsim_arena *a, enum vsim_side side, uint64_t gpa, uint
     return;
   }
   if (a->nmspan && a->mspan[a->nmspan - 1].gpa == gpa && a->mspan[a->nmspan - 1].len == len) return;
-  if (a->nmspan == a->mspan_cap) {
-    size_t cap = a->mspan_cap ? 2 * a->mspan_cap : 64;
-    vsim_arena_extent *n = realloc(a->mspan, cap * sizeof *n);
-    if (!n) {
-      a->mspan_lost = true;
-      return;
-    }
-    a->mspan = n;
-    a->mspan_cap = cap;
-  }
-  a->mspan[a->nmspan++] = (vsim_arena_extent){gpa, len};
+  if (!push_extent(&a->mspan, &a->nmspan, &a->mspan_cap, gpa, len)) a->mspan_lost = true;
 }
 
 /* ---- the mirror ---- */
@@ -217,17 +220,7 @@ void vsim_arena_mirror_other(vsim_arena *a, uint64_t gpa, uint64_t len) {
     a->oext[a->noext - 1].len += len; /* the next bytes of the same run */
     return;
   }
-  if (a->noext == a->oext_cap) {
-    size_t cap = a->oext_cap ? 2 * a->oext_cap : 64;
-    vsim_arena_extent *n = realloc(a->oext, cap * sizeof *n);
-    if (!n) {
-      a->mspan_lost = true;
-      return;
-    }
-    a->oext = n;
-    a->oext_cap = cap;
-  }
-  a->oext[a->noext++] = (vsim_arena_extent){gpa, len};
+  if (!push_extent(&a->oext, &a->noext, &a->oext_cap, gpa, len)) a->mspan_lost = true;
 }
 
 const vsim_arena_extent *vsim_arena_mirror_others(const vsim_arena *a, size_t *n, bool *lost) {
