@@ -13,17 +13,15 @@ import subprocess
 import time
 from pathlib import Path
 
+from daemons import pids, unsanitized
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
 
 # listens, accepts the front-end, and never answers a message
 SILENT = ("/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); "
           "s.listen(); c,_=s.accept(); time.sleep(120)  # vsim-silent-daemon' {socket}")
-# The sanitizer pass preloads the ASan runtime into everything it starts; the
-# daemon and ps are not ours to instrument (and hang with it).
-if "libasan" in os.environ.get("LD_PRELOAD", ""):
-    SILENT = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS " + SILENT
-PLAIN_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+SILENT = unsanitized(SILENT)
 
 
 def leftovers():
@@ -31,9 +29,7 @@ def leftovers():
 
 
 def silent_daemons():
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, timeout=30,
-                         env=PLAIN_ENV).stdout
-    return [l for l in out.splitlines() if "vsim-silent-daemon" in l and "ps -eo" not in l]
+    return pids("vsim-silent-daemon")
 
 
 def test_a_killed_worker_leaves_no_daemon_and_no_directory():

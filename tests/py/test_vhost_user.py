@@ -27,17 +27,18 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+import daemons
+from daemons import pids, unsanitized, vsim_tmpdirs
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
 QSD = shutil.which("qemu-storage-daemon") or "/usr/bin/qemu-storage-daemon"
-SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
 
 # The connection-level findings qemu-storage-daemon 7.2 is known for.
 KNOWN_QSD = {"vhost-user.get-config-offset", "vhost-user.get-config-size"}
@@ -45,12 +46,8 @@ KNOWN_QSD = {"vhost-user.get-config-offset", "vhost-user.get-config-size"}
 # The README's copy-and-paste daemon command, as written there: a fresh
 # 1 MiB image per daemon ({dir} is its private directory; the blk scenarios
 # assume 2048 sectors, and no test must see another's data).
-QSD_CMD = re.search(r"--backend-cmd '([^']*)'", (REPO / "README.md").read_text()).group(1)
-# The sanitizer pass preloads the ASan runtime into everything it starts; the
-# daemon is not ours to instrument (and hangs with it): start it without.
-if SANITIZED:
-    QSD_CMD = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS " + QSD_CMD
-DAEMON_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+# (The sanitizer pass starts it without the preloaded runtime: daemons.py.)
+QSD_CMD = unsanitized(re.search(r"--backend-cmd '([^']*)'", (REPO / "README.md").read_text()).group(1))
 
 
 def require_qsd():
@@ -58,17 +55,10 @@ def require_qsd():
 
 
 def qsd_pids():
-    """PIDs of qemu-storage-daemon processes (ps, as a person would look)."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True, timeout=30,
-                         env=DAEMON_ENV).stdout
-    return {int(l.split()[0]) for l in out.splitlines() if "qemu-storage-daemon" in l and "ps -eo" not in l}
+    return pids("qemu-storage-daemon")
 
 
-def vsim_tmpdirs():
-    return {p for p in os.listdir("/tmp") if p.startswith("vsim-vhost-")}
-
-
-class Daemon:
+class Daemon(daemons.Daemon):
     """qemu-storage-daemon on a raw image in tmp_path, stopped by PID."""
 
     def __init__(self, tmp_path, size=1 << 20):
@@ -76,30 +66,11 @@ class Daemon:
         self.img = tmp_path / "disk.img"
         with open(self.img, "wb") as f:
             f.truncate(size)
-        self.sock = tmp_path / "vhost.sock"
-        self.log = open(tmp_path / "qsd.log", "wb")
-        self.proc = subprocess.Popen(
-            [QSD, "--blockdev", f"driver=file,node-name=disk,filename={self.img}",
-             "--export", "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,"
-             f"addr.path={self.sock},writable=on,num-queues=4"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-            env=DAEMON_ENV)
-        deadline = time.monotonic() + 10
-        while not self.sock.exists():
-            assert self.proc.poll() is None, (tmp_path / "qsd.log").read_text()
-            assert time.monotonic() < deadline, "qemu-storage-daemon did not listen within 10 s"
-            time.sleep(0.02)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-        assert self.proc.pid not in qsd_pids()
+        sock = tmp_path / "vhost.sock"
+        super().__init__([QSD, "--blockdev", f"driver=file,node-name=disk,filename={self.img}",
+                          "--export", "type=vhost-user-blk,id=exp,node-name=disk,addr.type=unix,"
+                          f"addr.path={sock},writable=on,num-queues=4"],
+                         sock, tmp_path / "qsd.log", "qemu-storage-daemon")
 
 
 @pytest.fixture
@@ -110,10 +81,7 @@ def qsd(tmp_path):
 
 
 def run(scenario, backend, *extra, timeout=120):
-    r = subprocess.run([CLI, "run", str(scenario), "--backend", backend, "--json", *extra],
-                       capture_output=True, text=True, timeout=timeout)
-    assert r.returncode in (0, 1), (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    return json.loads(r.stdout)
+    return daemons.run(scenario, backend, *extra, timeout=timeout)[1]
 
 
 def write_scenario(path, steps, name="vhost-user-data"):

@@ -24,20 +24,19 @@ pass the daemons are started without the preloaded ASan runtime.
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+import daemons
+from daemons import pids, run, unsanitized, vsim_tmpdirs
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
 FSD = "/usr/lib/qemu/virtiofsd"
 SMOKE = sorted((REPO / "scenarios" / "fs-smoke").glob("*.json"))
-SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
-DAEMON_ENV = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
 
 # The file the fs-smoke scenarios look up and read (tools/fs_smoke_gen.py).
 FILE_NAME = "hello.txt"
@@ -49,9 +48,7 @@ FILE_DATA = b"virtio-sim read this through virtiofsd\n"
 FSD_OPTS = ["-o", "sandbox=chroot", "-o", "cache=none", "--thread-pool-size=0", "--rlimit-nofile=0"]
 
 # The README's copy-and-paste --backend-cmd for virtiofsd, as written there.
-FSD_CMD = re.search(r"--backend-cmd '([^']*virtiofsd[^']*)'", (REPO / "README.md").read_text()).group(1)
-if SANITIZED:
-    FSD_CMD = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS " + FSD_CMD
+FSD_CMD = unsanitized(re.search(r"--backend-cmd '([^']*virtiofsd[^']*)'", (REPO / "README.md").read_text()).group(1))
 
 
 def require_fsd():
@@ -59,50 +56,22 @@ def require_fsd():
 
 
 def fsd_pids():
-    """PIDs of virtiofsd processes (ps, as a person would look)."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True, timeout=30,
-                         env=DAEMON_ENV).stdout
-    return {int(l.split()[0]) for l in out.splitlines() if "virtiofsd" in l and "ps -eo" not in l}
+    return pids("virtiofsd")
 
 
-def vsim_tmpdirs():
-    return {p for p in os.listdir("/tmp") if p.startswith("vsim-vhost-")}
-
-
-class Daemon:
-    """virtiofsd on a shared directory in tmp_path holding FILE_NAME, stopped by PID."""
+class Daemon(daemons.Daemon):
+    """virtiofsd on a shared directory in tmp_path holding FILE_NAME, stopped by
+    PID (C virtiofsd exits by itself when the connection closes: 2 s of grace
+    before SIGTERM)."""
 
     def __init__(self, tmp_path, data=FILE_DATA):
         require_fsd()
         self.share = tmp_path / "share"
         self.share.mkdir()
         (self.share / FILE_NAME).write_bytes(data)
-        self.sock = tmp_path / "fs.sock"
-        self.log_path = tmp_path / "virtiofsd.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([FSD, f"--socket-path={self.sock}", "-o", f"source={self.share}", *FSD_OPTS],
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env=DAEMON_ENV)
-        deadline = time.monotonic() + 10
-        while not self.sock.exists():
-            assert self.proc.poll() is None, self.log_path.read_text()
-            assert time.monotonic() < deadline, "virtiofsd did not listen within 10 s"
-            time.sleep(0.02)
-
-    def stop(self):
-        """C virtiofsd exits by itself when the connection closes; if it did
-        not, SIGTERM, then SIGKILL."""
-        try:
-            self.proc.wait(2)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-        assert self.proc.pid not in fsd_pids()
+        sock = tmp_path / "fs.sock"
+        super().__init__([FSD, f"--socket-path={sock}", "-o", f"source={self.share}", *FSD_OPTS], sock,
+                         tmp_path / "virtiofsd.log", "virtiofsd", grace=2.0)
 
 
 @pytest.fixture
@@ -110,13 +79,6 @@ def fsd(tmp_path):
     d = Daemon(tmp_path)
     yield d
     d.stop()
-
-
-def run(scenario, backend, *extra, timeout=120):
-    r = subprocess.run([CLI, "run", str(scenario), "--backend", backend, "--json", *extra],
-                       capture_output=True, text=True, timeout=timeout)
-    assert r.returncode in (0, 1), (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
-    return r.returncode, json.loads(r.stdout)
 
 
 @pytest.mark.parametrize("scenario", SMOKE, ids=lambda p: p.stem)
