@@ -37,12 +37,12 @@
 /* ---- read-only views of a simulation (defined in sim/sim.c) ---- */
 struct vsim_driver;
 struct vsim_devcore;
-struct vsim_mmio;
+struct vsim_tcore; /* the transport core (sim/tcore.h); vsim_mmio is its MMIO name */
 struct vsim_sched;
 const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s);
 /* NULL unless the backend is a built-in model */
 const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s);
-const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s);
+const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s);
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s);
 uint8_t vsim_sim_view_status(const vsim_sim *s);
 

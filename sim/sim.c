@@ -1206,7 +1206,7 @@ const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s) { return &s->d
 const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s) {
   return s->be.builtin ? (const struct vsim_devcore *)s->be.backend.be : NULL;
 }
-const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
+const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s) { return &s->sched; }
 uint8_t vsim_sim_view_status(const vsim_sim *s) {
   return observed_status(s);
