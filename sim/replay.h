@@ -72,6 +72,7 @@ typedef struct vsim_trace_file {
   bool checkers;
   char *backend;        /* options.backend of the recorded run, or NULL */
   uint64_t features_off; /* options.features_off of the recorded run */
+  int transport;         /* options.transport of the recorded run: -1 the scenario's, 0 mmio, 1 pci */
   /* the backend's calls, recorded ("backend_recorded" in the header, and
    * {"be":...} lines: backend-model/be_log.h): replay plays them back
    * instead of starting the backend, unless use_backend is set (by the
