@@ -116,6 +116,7 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
   }
   if (strncmp(ci->id, "blk.", 4) == 0) out->device = "blk";
   if (strncmp(ci->id, "mmio.", 5) == 0) out->transport = "mmio";
+  if (strncmp(ci->id, "pci.", 4) == 0) out->transport = "pci";
   if (strncmp(ci->id, "indirect.", 9) == 0 && check != VSIM_CHK_INDIR_NOT_NEG)
     out->features |= UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC;
   /* and the rules that need a feature of their own */
@@ -126,7 +127,8 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
     case VSIM_CHK_NOTIFY_DATA: out->features |= UINT64_C(1) << VIRTIO_F_NOTIFICATION_DATA; break;
     case VSIM_CHK_RESET_DEV_QUEUE:
     case VSIM_CHK_RESET_DRV_VERIFY:
-    case VSIM_CHK_MMIO_DEV_QRESET: out->features |= UINT64_C(1) << VIRTIO_F_RING_RESET; break;
+    case VSIM_CHK_MMIO_DEV_QRESET:
+    case VSIM_CHK_PCI_DEV_QRESET: out->features |= UINT64_C(1) << VIRTIO_F_RING_RESET; break;
     case VSIM_CHK_NOTIFY_DRV_FLAGS:
     case VSIM_CHK_NOTIFY_DEV_FLAGS: out->features |= UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX; break;
     case VSIM_CHK_PACKED_INDIR_FLAGS:

@@ -113,7 +113,8 @@ typedef struct vsim_checker {
   vsim_arena *arena;
   const uint8_t *mem;       /* the arena's bytes and size, for unchecked-by-the-arena peeks */
   uint64_t mem_size;
-  const vsim_mmio *mmio;
+  const vsim_mmio *mmio;     /* the transport core, whichever layout drives it */
+  bool pci;                 /* virtio-pci: its accesses are judged as the MMIO registers they stand for */
   uint64_t offered, features;
   uint8_t status;           /* last status written by the driver */
   bool reread;              /* status read since FEATURES_OK was written */

@@ -28,7 +28,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
-          "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so|vhost-user:SOCKET]\n"
+          "                      [--ring split|packed] [--transport mmio|pci] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so|vhost-user:SOCKET]\n"
           "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
@@ -220,6 +220,13 @@ static int cmd_run(int argc, char **argv) {
       else if (strcmp(v, "packed") == 0) opt.ring = 1;
       else goto bad;
       opt.has_ring = true;
+      i++;
+    } else if (strcmp(a, "--transport") == 0) {
+      if (!v) goto bad;
+      if (strcmp(v, "mmio") == 0) opt.transport = 0;
+      else if (strcmp(v, "pci") == 0) opt.transport = 1;
+      else goto bad;
+      opt.has_transport = true;
       i++;
     } else if (strcmp(a, "--trace") == 0) {
       if (!v) goto bad;

@@ -1,8 +1,6 @@
 /* sim/mmio.c — virtio-mmio v2 register model (see mmio.h). */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include "mmio.h"
@@ -22,24 +20,15 @@ __attribute__((format(printf, 4, 5))) static void violation(vsim_mmio *m, int ch
 }
 
 int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants) {
-  memset(m, 0, sizeof *m);
-  m->be = be;
-  m->host = host;
-  m->mutants = mutants;
-  m->nq = be.ops->num_queues(be.be);
-  m->q = calloc(m->nq ? m->nq : 1, sizeof *m->q);
-  return m->q ? 0 : -1;
+  return vsim_tcore_init(m, be, host, mutants);
 }
 
-void vsim_mmio_fini(vsim_mmio *m) {
-  free(m->q);
-  m->q = NULL;
-}
+void vsim_mmio_fini(vsim_mmio *m) { vsim_tcore_fini(m); }
 
-void vsim_mmio_raise(vsim_mmio *m, uint32_t bits) { m->interrupt_status |= bits; }
-uint32_t vsim_mmio_peek_isr(const vsim_mmio *m) { return m->interrupt_status; }
+void vsim_mmio_raise(vsim_mmio *m, uint32_t bits) { vsim_tcore_raise(m, bits); }
+uint32_t vsim_mmio_peek_isr(const vsim_mmio *m) { return vsim_tcore_peek_isr(m); }
 uint32_t vsim_mmio_peek_queue_ready(const vsim_mmio *m, uint16_t q) {
-  return q < m->nq ? m->q[q].ready : 0;
+  return vsim_tcore_peek_queue_ready(m, q);
 }
 
 enum reg_dir { REG_NONE = 0, REG_R = 1, REG_W = 2, REG_RW = 3 };
@@ -128,9 +117,7 @@ static void emit(vsim_mmio *m, int kind, uint32_t off, unsigned width, uint32_t 
   m->host->event(m->host->ctx, kind, -1, off, width, val, 0);
 }
 
-static vsim_mmio_queue *sel_queue(vsim_mmio *m) {
-  return m->queue_sel < m->nq ? &m->q[m->queue_sel] : NULL;
-}
+static vsim_mmio_queue *sel_queue(vsim_mmio *m) { return vsim_tcore_sel_queue(m); }
 
 uint32_t vsim_mmio_read(vsim_mmio *m, uint32_t off, unsigned width) {
   if (!access_ok(m, off, width, false, 0)) {
@@ -153,11 +140,7 @@ uint32_t vsim_mmio_read(vsim_mmio *m, uint32_t off, unsigned width) {
       case VIRTIO_MMIO_VERSION: v = 2; break;
       case VIRTIO_MMIO_DEVICE_ID: v = ops->device_id(be); break;
       case VIRTIO_MMIO_VENDOR_ID: v = ops->vendor_id(be); break;
-      case VIRTIO_MMIO_DEVICE_FEATURES: {
-        uint64_t f = ops->device_features(be);
-        v = m->dev_feat_sel == 0 ? (uint32_t)f : m->dev_feat_sel == 1 ? (uint32_t)(f >> 32) : 0;
-        break;
-      }
+      case VIRTIO_MMIO_DEVICE_FEATURES: v = vsim_tcore_device_features(m); break;
       case VIRTIO_MMIO_QUEUE_NUM_MAX: v = q ? ops->queue_max_size(be, (uint16_t)m->queue_sel) : 0; break;
       case VIRTIO_MMIO_QUEUE_READY: v = q ? q->ready : 0; break;
       case VIRTIO_MMIO_INTERRUPT_STATUS: v = m->interrupt_status; break;
@@ -189,48 +172,11 @@ static bool queue_reg_writable(vsim_mmio *m, vsim_mmio_queue *q, uint32_t off, u
   return true;
 }
 
-static void set_status(vsim_mmio *m, uint32_t val) {
-  const vsim_backend_ops *ops = m->be.ops;
-  void *be = m->be.be;
-  uint8_t old = ops->get_status(be);
-  m->host->event(m->host->ctx, VSIM_EV_STATUS, -1, old, val & 0xff, 0, 0);
-  if ((val & VIRTIO_CONFIG_S_FEATURES_OK) && !(old & VIRTIO_CONFIG_S_FEATURES_OK))
-    m->host->event(m->host->ctx, VSIM_EV_FEATURES, -1, ops->device_features(be),
-                   m->driver_features, 0, 0);
-  if ((val & 0xff) == 0) {
-    m->resets++;
-    ops->set_status(be, 0);
-    /* the spec: reset clears InterruptStatus and every QueueReady */
-    m->interrupt_status = 0;
-    for (uint16_t i = 0; i < m->nq; i++) {
-      uint32_t keep = mut(m, VSIM_MUT_DEV_MMIO_RESET_READY) ? m->q[i].ready : 0;
-      memset(&m->q[i], 0, sizeof m->q[i]);
-      m->q[i].ready = keep;
-    }
-    m->driver_features = 0;
-    return;
-  }
-  ops->set_status(be, (uint8_t)val);
-}
-
 static void queue_ready(vsim_mmio *m, vsim_mmio_queue *q, uint32_t val) {
-  uint16_t qi = (uint16_t)m->queue_sel;
-  if (!val) {
-    q->ready = 0;
-    m->be.ops->queue_ready(m->be.be, qi, NULL);
-    return;
-  }
-  if (q->ready) return;
-  uint16_t max = m->be.ops->queue_max_size(m->be.be, qi);
-  bool packed = (m->driver_features >> VIRTIO_F_RING_PACKED) & 1u;
-  if (q->size == 0 || q->size > max || (!packed && (q->size & (q->size - 1)))) {
-    violation(m, VSIM_CHK_MMIO_QUEUE_SIZE, qi, "QueueReady with QueueSize %u (QueueSizeMax %u)",
-              q->size, max);
-    return;
-  }
-  vsim_queue_cfg cfg = {(uint16_t)q->size, q->desc, q->driver, q->device};
-  m->host->event(m->host->ctx, VSIM_EV_QUEUE_READY, qi, q->size, q->desc, q->driver, q->device);
-  if (m->be.ops->queue_ready(m->be.be, qi, &cfg) == 0) q->ready = 1;
+  uint16_t max = 0;
+  if (vsim_tcore_queue_ready(m, q, val, &max))
+    violation(m, VSIM_CHK_MMIO_QUEUE_SIZE, (uint16_t)m->queue_sel,
+              "QueueReady with QueueSize %u (QueueSizeMax %u)", q->size, max);
 }
 
 void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
@@ -247,21 +193,11 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
   switch (off) {
     case VIRTIO_MMIO_DEVICE_FEATURES_SEL: m->dev_feat_sel = val; break;
     case VIRTIO_MMIO_DRIVER_FEATURES_SEL: m->drv_feat_sel = val; break;
-    case VIRTIO_MMIO_DRIVER_FEATURES: {
-      uint8_t st = ops->get_status(be);
-      uint64_t f = m->driver_features;
-      if (m->drv_feat_sel == 0) f = (f & ~UINT64_C(0xffffffff)) | val;
-      else if (m->drv_feat_sel == 1) f = (f & UINT64_C(0xffffffff)) | ((uint64_t)val << 32);
-      else if (m->drv_feat_sel == 2) m->driver_features_hi = val;
-      if ((st & VIRTIO_CONFIG_S_FEATURES_OK) && f != m->driver_features) {
+    case VIRTIO_MMIO_DRIVER_FEATURES:
+      if (vsim_tcore_write_driver_features(m, val))
         violation(m, VSIM_CHK_FEAT_DRV_AFTER_OK, -1,
                   "DriverFeatures (window at 0x%03x) changed to 0x%x after FEATURES_OK", off, val);
-        return; /* a device ignores late feature changes */
-      }
-      m->driver_features = f;
-      ops->set_driver_features(be, f);
       break;
-    }
     case VIRTIO_MMIO_QUEUE_SEL: m->queue_sel = val; break;
     case VIRTIO_MMIO_QUEUE_NUM:
       if (queue_reg_writable(m, q, off, val)) {
@@ -300,39 +236,26 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
     case VIRTIO_MMIO_QUEUE_NOTIFY: {
       /* with NOTIFICATION_DATA the low 16 bits carry the queue index and the
        * rest the next offset and wrap; without it the value is the index */
-      bool data = (m->driver_features >> VIRTIO_F_NOTIFICATION_DATA) & 1u;
-      uint32_t qi = data ? val & 0xffff : val;
-      m->notifies++;
-      m->host->event(m->host->ctx, VSIM_EV_KICK, (int)qi, val, 0, 0, 0);
-      if (qi >= m->nq || !m->q[qi].ready) {
+      bool data = vsim_tcore_negotiated(m, VIRTIO_F_NOTIFICATION_DATA);
+      if (vsim_tcore_notify(m, data ? val & 0xffff : val, val))
         violation(m, VSIM_CHK_MMIO_NOTIFY_QUEUE, -1, "QueueNotify 0x%x names no ready queue",
                   val);
-        break;
-      }
-      ops->queue_notify(be, (uint16_t)qi, val);
       break;
     }
     case VIRTIO_MMIO_INTERRUPT_ACK:
       if (val & ~(uint32_t)(VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG))
         violation(m, VSIM_CHK_MMIO_UNDEFINED, -1, "InterruptACK (0x%03x) sets undefined bits 0x%x",
                   off, val);
-      m->interrupt_status &= ~val;
-      m->host->event(m->host->ctx, VSIM_EV_IRQ_ACK, -1, val, m->interrupt_status, 0, 0);
+      vsim_tcore_ack(m, val);
       break;
-    case VIRTIO_MMIO_STATUS: set_status(m, val); break;
+    case VIRTIO_MMIO_STATUS: vsim_tcore_set_status(m, val, mut(m, VSIM_MUT_DEV_MMIO_RESET_READY)); break;
     case VIRTIO_MMIO_QUEUE_RESET:
-      if (!((m->driver_features >> VIRTIO_F_RING_RESET) & 1u)) {
+      if (!vsim_tcore_negotiated(m, VIRTIO_F_RING_RESET)) {
         violation(m, VSIM_CHK_MMIO_UNDEFINED, -1,
                   "QueueReset (0x%03x) written without VIRTIO_F_RING_RESET (value 0x%x)", off, val);
         break;
       }
-      if (q && val == 1) {
-        if (ops->queue_reset) ops->queue_reset(be, (uint16_t)m->queue_sel);
-        m->host->event(m->host->ctx, VSIM_EV_QUEUE_RESET, (int)m->queue_sel, 0, 0, 0, 0);
-        uint32_t keep = mut(m, VSIM_MUT_DEV_MMIO_QRESET_READY) ? q->ready : 0;
-        memset(q, 0, sizeof *q); /* the reset completes at once: QueueReset reads 0 */
-        q->ready = keep;
-      }
+      if (q && val == 1) vsim_tcore_queue_reset(m, q, mut(m, VSIM_MUT_DEV_MMIO_QRESET_READY));
       break;
     case VIRTIO_MMIO_SHM_SEL: break;
     default: break;

@@ -6,7 +6,9 @@
  * translation of register writes into backend ops, and the driver access rules
  * of the MMIO register layout (width, alignment, direction, undefined offsets,
  * queue registers while ready, QueueSize limits), each a reported violation.
- * The register write is then ignored, as a robust device would.
+ * The register write is then ignored, as a robust device would. What a
+ * register write means to the device (status machine, feature windows, queue
+ * set-up, reset, notify) is the transport core's (sim/tcore.c).
  * Must never: pass a queue index or config offset to the backend unchecked.
  */
 #ifndef VSIM_MMIO_H
@@ -14,30 +16,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "tcore.h"
 #include "virtiosim/backend.h"
 
 #include "virtio_compat.h"
 #define VSIM_MMIO_MAGIC 0x74726976u
 
-typedef struct vsim_mmio_queue {
-  uint32_t size;
-  uint32_t ready;
-  uint64_t desc, driver, device;
-} vsim_mmio_queue;
-
-typedef struct vsim_mmio {
-  vsim_backend be;
-  const vsim_host *host;      /* violation and event sink */
-  uint64_t mutants;
-  uint16_t nq;
-  vsim_mmio_queue *q;         /* [nq] */
-  uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
-  uint64_t driver_features;   /* windows 0 and 1 */
-  uint32_t driver_features_hi; /* window 2 (bits 64-95): stored, unused */
-  uint32_t interrupt_status;
-  uint64_t notifies;
-  uint64_t resets;            /* device resets (status 0 writes) so far */
-} vsim_mmio;
+/* The device state behind the registers is the transport core's
+ * (sim/tcore.h), shared with virtio-pci; these names keep the MMIO view. */
+typedef vsim_tcore_queue vsim_mmio_queue;
+typedef vsim_tcore vsim_mmio;
 
 int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants);
 void vsim_mmio_fini(vsim_mmio *m);

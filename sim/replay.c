@@ -320,6 +320,9 @@ static int read_header(vsim_trace_file *t, const char *line, size_t lineno, char
       goto out;
     }
   }
+  t->transport = -1;
+  if (given && (v = json_object_get(given, "transport")) && json_is_string(v))
+    t->transport = strcmp(json_string_value(v), "pci") == 0 ? 1 : 0;
   if (given && (v = json_object_get(given, "features_off"))) {
     if (!json_is_integer(v)) {
       errf(err, errlen, t->path, lineno, "header: field 'options.features_off' must be an integer");
@@ -737,6 +740,10 @@ vsim_replay *vsim_replay_new(const vsim_trace_file *t, const char *trace_out, bo
   o.checkers_off = !t->checkers;
   o.backend = t->backend;
   o.features_off = t->features_off;
+  if (t->transport >= 0) {
+    o.has_transport = true;
+    o.transport = t->transport;
+  }
   if (t->backend_recorded && !t->use_backend) {
     o.standin = &t->be;
     o.standin_diverged = standin_diverged;

@@ -37,12 +37,12 @@
 /* ---- read-only views of a simulation (defined in sim/sim.c) ---- */
 struct vsim_driver;
 struct vsim_devcore;
-struct vsim_mmio;
+struct vsim_tcore; /* the transport core (sim/tcore.h); vsim_mmio is its MMIO name */
 struct vsim_sched;
 const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s);
 /* NULL unless the backend is a built-in model */
 const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s);
-const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s);
+const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s);
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s);
 uint8_t vsim_sim_view_status(const vsim_sim *s);
 
@@ -72,6 +72,7 @@ typedef struct vsim_trace_file {
   bool checkers;
   char *backend;        /* options.backend of the recorded run, or NULL */
   uint64_t features_off; /* options.features_off of the recorded run */
+  int transport;         /* options.transport of the recorded run: -1 the scenario's, 0 mmio, 1 pci */
   /* the backend's calls, recorded ("backend_recorded" in the header, and
    * {"be":...} lines: backend-model/be_log.h): replay plays them back
    * instead of starting the backend, unless use_backend is set (by the

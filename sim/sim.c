@@ -28,6 +28,7 @@
 #include "driver.h"
 #include "fs_drv.h"
 #include "mmio.h"
+#include "pci.h"
 #include "registry.h"
 #include "replay.h"
 #include "req_drv.h"
@@ -35,6 +36,7 @@
 #include "sched.h"
 #include "trace.h"
 #include "transport_mmio.h"
+#include "transport_pci.h"
 #include "arena_shared.h"
 #include "be_record.h"
 #include "be_standin.h"
@@ -61,8 +63,11 @@ struct vsim_sim {
    * scheduler looks (a replay forces its picks and asks less) */
   bool dev_polled;
   uint8_t dev_ready[64]; /* num_queues is at most 64 (scenario.c) */
-  vsim_mmio mmio;
+  vsim_mmio mmio;        /* the transport core (sim/tcore.h): the virtio-mmio registers, or behind pci */
   vsim_drv_mmio drv_mmio;
+  bool pci;               /* "transport": "pci": the pci function drives the same core */
+  vsim_pci pcif;
+  vsim_drv_pci drv_pci;
   vsim_driver drv;
   vsim_blk_drv blk;
   vsim_req_drv req;     /* req.raw requests, any device type */
@@ -585,11 +590,16 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_MMIO_WRITE:
       /* as the driver: the transport model and the checkers see an ordinary
-       * register access (a forbidden one is the driver's violation) */
-      vsim_mmio_write(&s->mmio, st->offset, st->len, (uint32_t)st->value);
+       * register access (a forbidden one is the driver's violation); on
+       * virtio-pci the offset is in BAR 0, which holds every structure */
+      if (s->pci)
+        vsim_pci_bar_write(&s->pcif, 0, st->offset, st->len, (uint32_t)st->value);
+      else
+        vsim_mmio_write(&s->mmio, st->offset, st->len, (uint32_t)st->value);
       break;
     case VSIM_OP_MMIO_READ: {
-      uint32_t v = vsim_mmio_read(&s->mmio, st->offset, st->len);
+      uint32_t v = s->pci ? vsim_pci_bar_read(&s->pcif, 0, st->offset, st->len)
+                          : vsim_mmio_read(&s->mmio, st->offset, st->len);
       if (st->has_value && v != (uint32_t)st->value)
         add_failure(s, "step %u (mmio.read, line %u): register 0x%03x reads 0x%x, expected 0x%x", idx, st->line,
                     st->offset, v, (uint32_t)st->value);
@@ -793,6 +803,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   if (s->opt.has_policy) sc->policy = (enum vsim_policy)s->opt.policy;
   if (s->opt.has_max_steps) sc->max_steps = s->opt.max_steps;
   if (s->opt.has_ring) sc->ring = (enum vsim_ring)s->opt.ring;
+  if (s->opt.has_transport) {
+    if (s->opt.transport < 0 || s->opt.transport > VSIM_TRANSPORT_PCI) {
+      snprintf(err, errlen, "transport %d out of range (0 mmio, 1 pci)", s->opt.transport);
+      return -1;
+    }
+    sc->transport = (enum vsim_transport_kind)s->opt.transport;
+  }
   vsim_backend_spec bspec;
   memset(&bspec, 0, sizeof bspec);
   snprintf(bspec.open_name, sizeof bspec.open_name, "%s", sc->device);
@@ -817,10 +834,6 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     sc->refuse &= ~(UINT64_C(1) << VIRTIO_F_RING_PACKED);
   }
 
-  if (sc->transport != VSIM_TRANSPORT_MMIO) {
-    snprintf(err, errlen, "%s: transport 'pci' is not implemented yet (mmio only)", sc->path);
-    return -1;
-  }
   s->checkers_on = !s->opt.checkers_off;
   vsim_trace_init(&s->trace);
   if (s->opt.trace_path && vsim_trace_open(&s->trace, s->opt.trace_path)) {
@@ -916,6 +929,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->drv_mmio = (vsim_drv_mmio){&s->mmio, sc->mutants};
+  vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
+  s->pci = sc->transport == VSIM_TRANSPORT_PCI;
+  if (s->pci) {
+    vsim_pci_init(&s->pcif, &s->mmio, sc->mutants);
+    vsim_drv_pci_init(&s->drv_pci, &s->pcif, &s->host, sc->mutants);
+    tr = (vsim_drv_transport){&vsim_drv_pci_ops, &s->drv_pci};
+  }
   vsim_driver_config dc = {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
       .accept = driver_accept(s, sc->has_accept, sc->accept),
@@ -927,7 +947,6 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
-  vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
   if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
              sc->path, sc->arena_size, sc->num_queues, sc->queue_size);
@@ -940,6 +959,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
+  s->chk.pci = s->pci;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
@@ -965,6 +985,10 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   snprintf(s->repro, sizeof s->repro, "virtio-sim run %s --seed %" PRIu64 " --policy %s --ring %s",
            sc->path, sc->seed, vsim_policy_name(sc->policy),
            sc->ring == VSIM_RING_PACKED ? "packed" : "split");
+  if (s->opt.has_transport) {
+    size_t used = strlen(s->repro);
+    snprintf(s->repro + used, sizeof s->repro - used, " --transport %s", s->pci ? "pci" : "mmio");
+  }
   if (s->opt.features_off) {
     size_t used = strlen(s->repro);
     snprintf(s->repro + used, sizeof s->repro - used, " --features-off 0x%" PRIx64, s->opt.features_off);
@@ -985,6 +1009,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     if (s->opt.has_seed) json_object_set_new(given, "seed", json_integer((json_int_t)s->opt.seed));
     if (s->opt.has_policy) json_object_set_new(given, "policy", json_string(vsim_policy_name(sc->policy)));
     if (s->opt.has_ring) json_object_set_new(given, "ring", json_string(s->opt.ring ? "packed" : "split"));
+    if (s->opt.has_transport) json_object_set_new(given, "transport", json_string(s->pci ? "pci" : "mmio"));
     if (s->opt.has_max_steps) json_object_set_new(given, "max_steps", json_integer((json_int_t)s->opt.max_steps));
     if (s->opt.checkers_off) json_object_set_new(given, "checkers_off", json_true());
     if (s->opt.backend) json_object_set_new(given, "backend", json_string(s->opt.backend));
@@ -1249,7 +1274,7 @@ const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s) { return &s->d
 const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s) {
   return s->be.builtin ? (const struct vsim_devcore *)s->be.backend.be : NULL;
 }
-const struct vsim_mmio *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
+const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s) { return &s->sched; }
 uint8_t vsim_sim_view_status(const vsim_sim *s) {
   return observed_status(s);

@@ -70,6 +70,7 @@ static const char *const kind_names[VSIM_EV__COUNT] = {
     [VSIM_EV_FAULT] = "fault",              [VSIM_EV_STALL] = "stall",
     [VSIM_EV_NOTIFY_ENABLE] = "notify.enable", [VSIM_EV_HOLD] = "hold",
     [VSIM_EV_IRQ_HOLD] = "irq.hold",        [VSIM_EV_POLL] = "poll",
+    [VSIM_EV_PCI_READ] = "pci.read",        [VSIM_EV_PCI_WRITE] = "pci.write",
 };
 
 const char *vsim_event_kind_name(int kind) {

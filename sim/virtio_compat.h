@@ -20,6 +20,10 @@
 #ifndef VIRTIO_BLK_F_ZONED
 #define VIRTIO_BLK_F_ZONED 17
 #endif
+/* the ISR byte's queue-interrupt bit (the spec's table; the UAPI header names only the config bit) */
+#ifndef VIRTIO_PCI_ISR_QUEUE
+#define VIRTIO_PCI_ISR_QUEUE 0x1
+#endif
 #ifndef VIRTIO_MMIO_QUEUE_RESET
 #define VIRTIO_MMIO_QUEUE_RESET 0x0c0
 #endif

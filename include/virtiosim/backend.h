@@ -51,6 +51,10 @@ enum vsim_event_kind {
                             * (interrupt coalescing: a used-buffer notification the device owes and
                             * holds until c reaches a or the clock reaches b) */
   VSIM_EV_POLL,            /* q, a = time of the next poll (a polling device looked at its ring) */
+  VSIM_EV_PCI_READ,        /* virtio-pci: a = offset in the space, b = width, c = value, d = space
+                            * (0 PCI configuration space, 1-4 the structure of that cfg_type in the
+                            * BAR: common, notify, ISR, device; 0xff a BAR offset outside them) */
+  VSIM_EV_PCI_WRITE,       /* virtio-pci: as VSIM_EV_PCI_READ */
   VSIM_EV__COUNT
 };
 

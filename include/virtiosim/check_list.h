@@ -44,6 +44,11 @@
 #define VSIM_L_CFG_DRV "drivernormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_MMIO_DEV "devicenormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
 #define VSIM_L_MMIO_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO Device Register Layout"
+#define VSIM_L_PCI_LAYOUT_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout"
+#define VSIM_L_PCI_COMMON_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Common configuration structure layout"
+#define VSIM_L_PCI_COMMON_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Common configuration structure layout"
+#define VSIM_L_PCI_NOTIFY_CAP_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Notification capability"
+#define VSIM_L_PCI_NOTIFY_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Available Buffer Notifications"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
 /* The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) has no
@@ -172,7 +177,16 @@
   X(VU_ACK_FAILED,       "vhost-user.reply-ack-failed", VSIM_L_VU_ACK,  MUST,   DEVICE, SNAPSHOT, "a well-formed request the back-end offered support for is acknowledged with 0 (success)") \
   X(VU_BACKEND_GONE,     "vhost-user.backend-gone",  VSIM_L_VU_COMM,    MUST,   DEVICE, SNAPSHOT, "the back-end keeps the connection and its process alive (closing it is for exceptional circumstances only); reported as crashed") \
   X(VU_CONFIG_OFFSET,    "vhost-user.get-config-offset", VSIM_L_VU_CONFIG, MUST, DEVICE, SNAPSHOT, "GET_CONFIG returns the configuration space bytes at the offset asked for") \
-  X(VU_CONFIG_SIZE,      "vhost-user.get-config-size", VSIM_L_VU_CONFIG, SHOULD, DEVICE, SNAPSHOT, "GET_CONFIG answers a read of the device type's whole configuration structure (as <linux/virtio_*.h> defines it)")
+  X(VU_CONFIG_SIZE,      "vhost-user.get-config-size", VSIM_L_VU_CONFIG, SHOULD, DEVICE, SNAPSHOT, "GET_CONFIG answers a read of the device type's whole configuration structure (as <linux/virtio_*.h> defines it)") \
+  /* virtio-pci (modern): the driver's accesses judged by the device model (sim/pci.c), the device's layout by the driver's capability walk (frontend-model/transport_pci.c) and the checker */ \
+  X(PCI_ACCESS_WIDTH,    "pci.drv-access-width",     VSIM_L_PCI_LAYOUT_DRV, MUST, DRIVER, SNAPSHOT, "common and device configuration fields are accessed with their own width and aligned (a 64-bit field as two 32-bit halves), the ISR status byte with 1-byte reads") \
+  X(PCI_WRITE_RO,        "pci.drv-write-readonly",   VSIM_L_PCI_COMMON_DRV, MUST, DRIVER, SNAPSHOT, "driver writes none of device_feature, num_queues, config_generation, queue_notify_off, queue_notify_data") \
+  X(PCI_QUEUE_SIZE,      "pci.drv-queue-size",       VSIM_L_PCI_COMMON_DRV, MUST, DRIVER, SNAPSHOT, "queue_size written is a power of 2 (split ring) or not 0 (packed ring), and at most the size the device presented") \
+  X(PCI_QUEUE_ENABLE_ZERO, "pci.drv-queue-enable-zero", VSIM_L_PCI_COMMON_DRV, MUST, DRIVER, SNAPSHOT, "driver never writes 0 to queue_enable") \
+  X(PCI_QUEUE_LIVE,      "pci.drv-queue-while-enabled", VSIM_L_PCI_COMMON_DRV, MUST, DRIVER, SNAPSHOT, "queue_size and the queue addresses are configured before queue_enable, never changed while the queue is enabled") \
+  X(PCI_NOTIFY,          "pci.drv-notify",           VSIM_L_PCI_NOTIFY_DRV, MUST, DRIVER, SNAPSHOT, "a notification is a 16-bit write (32-bit with NOTIFICATION_DATA) of the queue's index at that queue's notify address, cap.offset + queue_notify_off * notify_off_multiplier") \
+  X(PCI_DEV_NOTIFY_CAP,  "pci.dev-notify-cap",       VSIM_L_PCI_NOTIFY_CAP_DEV, MUST, DEVICE, SNAPSHOT, "notify capability: cap.offset 2-byte aligned (4 with NOTIFICATION_DATA), notify_off_multiplier an even power of 2 (a multiple of 4 with NOTIFICATION_DATA) or 0, cap.length covering every queue's notify address") \
+  X(PCI_DEV_QRESET,      "pci.dev-queue-reset-done", VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "when a queue reset has completed (queue_reset reads 0), queue_enable reads 0 too")
 /* clang-format on */
 
 #endif

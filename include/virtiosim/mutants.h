@@ -69,7 +69,13 @@
   X(DRV_PACKED_REWRITE_AVAIL, "drv.packed-rewrite-available", PACKED_DRV_DESC_CHANGED, "packed ring: adding a list, the driver sets a reserved flag bit in the head of the list it made available before") \
   X(DEV_BLK_CONFIG_PAD,  "dev.blk-config-padding", BLK_DEV_CONFIG_PAD,  "blk config byte unused0 reads 0xa5") \
   X(DEV_BLK_WCE_NO_FLUSH,"dev.blk-wce-no-flush",   BLK_DEV_WCE_FLUSH,   "blk device offers CONFIG_WCE but not FLUSH") \
-  X(DEV_NO_LOOP_CHECK,   "dev.no-loop-check",      LIVENESS_DEV_WORK,   "split ring: the device's chain walk skips its chain-length (loop) check and follows a loop until the engine's hard bound of 2^20 descriptors stops it")
+  X(DEV_NO_LOOP_CHECK,   "dev.no-loop-check",      LIVENESS_DEV_WORK,   "split ring: the device's chain walk skips its chain-length (loop) check and follows a loop until the engine's hard bound of 2^20 descriptors stops it") \
+  X(DRV_PCI_WIDE_ACCESS, "drv.pci-wide-access",    PCI_ACCESS_WIDTH,    "virtio-pci: driver reads num_queues with a 4-byte access (device_status and config_generation come along)") \
+  X(DRV_PCI_WRITE_RO,    "drv.pci-write-readonly", PCI_WRITE_RO,        "virtio-pci: driver writes queue_notify_off back") \
+  X(DRV_PCI_ENABLE_ZERO, "drv.pci-queue-enable-zero", PCI_QUEUE_ENABLE_ZERO, "virtio-pci: driver writes 0 to queue_enable before configuring the queue") \
+  X(DRV_PCI_NOTIFY_MISPLACED, "drv.pci-notify-misplaced", PCI_NOTIFY,  "virtio-pci: driver writes its notifications 2 bytes past the queue's notify address") \
+  X(DEV_PCI_NOTIFY_MULT, "dev.pci-notify-multiplier", PCI_DEV_NOTIFY_CAP, "virtio-pci: device presents notify_off_multiplier 3 (not a power of 2)") \
+  X(DEV_PCI_QRESET_ENABLE, "dev.pci-queue-reset-keeps-enable", PCI_DEV_QRESET, "virtio-pci: queue_reset resets the queue but queue_enable keeps reading 1")
 /* clang-format on */
 
 enum vsim_mutant {

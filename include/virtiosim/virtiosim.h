@@ -68,6 +68,10 @@ typedef struct vsim_options {
   const struct vsim_be_log *standin;
   void (*standin_diverged)(void *ctx, const char *msg);
   void *standin_ctx;
+  /* The transport instead of the scenario's "transport": 0 virtio-mmio,
+   * 1 virtio-pci (a conformance matrix dimension, `run --transport`). */
+  bool has_transport;
+  int transport;
 } vsim_options;
 
 /* Load a scenario file and build the simulation. NULL on error with a message

@@ -84,6 +84,7 @@ CONSEQUENCES = {
     "dev.needs-reset-silent": {"liveness.stall"},
     "dev.reset-noisy": {"liveness.stall"},
     "dev.mmio-queue-reset-keeps-ready": {"liveness.stall"},
+    "dev.pci-queue-reset-keeps-enable": {"liveness.stall"},
     "drv.skip-kick": {"liveness.stall"},
     "drv.used-flags-dirty": {"liveness.stall"},
     # a buffer carried out over the used ring overwrites used.flags and used.idx

@@ -1,0 +1,252 @@
+/* frontend-model/transport_pci.c — driver-side virtio-pci (see transport_pci.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/pci_regs.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include "transport_pci.h"
+#include "virtio_compat.h"
+#include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
+
+static inline bool mut(const vsim_drv_pci *d, unsigned k) { return (d->mutants >> k) & 1u; }
+
+/* configuration space */
+static uint32_t cr(vsim_drv_pci *d, uint32_t off, unsigned w) { return vsim_pci_cfg_read(d->p, off, w); }
+static void cw(vsim_drv_pci *d, uint32_t off, unsigned w, uint32_t v) { vsim_pci_cfg_write(d->p, off, w, v); }
+/* a structure in its BAR */
+static uint32_t rd(vsim_drv_pci *d, const vsim_drv_pci_region *r, uint32_t off, unsigned w) {
+  return vsim_pci_bar_read(d->p, r->bar, r->offset + off, w);
+}
+static void wr(vsim_drv_pci *d, const vsim_drv_pci_region *r, uint32_t off, unsigned w, uint32_t v) {
+  vsim_pci_bar_write(d->p, r->bar, r->offset + off, w, v);
+}
+#define CRD(off, w) rd(d, &d->common, (off), (w))
+#define CWR(off, w, v) wr(d, &d->common, (off), (w), (v))
+
+__attribute__((format(printf, 3, 4))) static void device_violation(vsim_drv_pci *d, int check,
+                                                                   const char *fmt, ...) {
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  d->host->violation(d->host->ctx, check, -1, msg);
+}
+
+void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, uint64_t mutants) {
+  memset(d, 0, sizeof *d);
+  d->p = p;
+  d->host = host;
+  d->mutants = mutants;
+}
+
+/* BAR sizing, as the bus enumeration does it: all ones, read back, restore. */
+static uint32_t bar_size(vsim_drv_pci *d, unsigned bar) {
+  uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * bar;
+  uint32_t orig = cr(d, reg, 4);
+  cw(d, reg, 4, 0xffffffffu);
+  uint32_t mask = cr(d, reg, 4) & (uint32_t)PCI_BASE_ADDRESS_MEM_MASK;
+  cw(d, reg, 4, orig);
+  return mask ? ~mask + 1 : 0;
+}
+
+/* The device's side of the layout (what a driver relies on). Structures
+ * missing or outside their BAR make the function unusable: the probe fails
+ * (the driver sets FAILED). A notify capability that breaks its rules is
+ * reported (pci.dev-notify-cap) and still used: the multiplier is a factor. */
+static bool judge_layout(vsim_drv_pci *d) {
+  if (!d->common.found || !d->notify.found || !d->isr.found) return false;
+  if (d->common.offset % 4 || d->common.length < VIRTIO_PCI_COMMON_Q_USEDHI + 4) return false;
+  const vsim_drv_pci_region *r[] = {&d->common, &d->notify, &d->isr, &d->device};
+  for (unsigned i = 0; i < 4; i++)
+    if (r[i]->found && r[i]->bar == 0 && (uint64_t)r[i]->offset + r[i]->length > d->bar_size) return false;
+  uint32_t m = d->notify_mult;
+  if (d->notify.offset % 2 || (m && ((m & (m - 1)) || m % 2)))
+    device_violation(d, VSIM_CHK_PCI_DEV_NOTIFY_CAP, "notify cap offset 0x%x, notify_off_multiplier %u",
+                     d->notify.offset, m);
+  return true;
+}
+
+static bool walk(vsim_drv_pci *d) {
+  if (cr(d, PCI_VENDOR_ID, 2) != VSIM_PCI_VENDOR) return false;
+  uint32_t dev = cr(d, PCI_DEVICE_ID, 2);
+  if (dev < VSIM_PCI_DEVICE_BASE || dev > 0x107f) return false; /* modern ids only */
+  d->device_id = dev - VSIM_PCI_DEVICE_BASE;
+  if (!(cr(d, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST)) return false;
+  d->bar_size = bar_size(d, 0);
+  vsim_drv_pci_region *by_type[] = {NULL, &d->common, &d->notify, &d->isr, &d->device};
+  uint32_t at = cr(d, PCI_CAPABILITY_LIST, 1) & ~3u;
+  /* bounded: at most 48 capabilities fit after the header */
+  for (unsigned n = 0; at >= 0x40 && n < 48; n++) {
+    uint32_t vndr = cr(d, at, 1), next = cr(d, at + PCI_CAP_LIST_NEXT, 1) & ~3u;
+    if (vndr == PCI_CAP_ID_VNDR) {
+      uint32_t type = cr(d, at + VIRTIO_PCI_CAP_CFG_TYPE, 1), bar = cr(d, at + VIRTIO_PCI_CAP_BAR, 1);
+      /* reserved types and BARs are ignored; the first of each type is used */
+      if (type >= 1 && type <= 4 && bar <= 5 && !by_type[type]->found) {
+        vsim_drv_pci_region *r = by_type[type];
+        r->found = true;
+        r->bar = (uint8_t)bar;
+        r->offset = cr(d, at + VIRTIO_PCI_CAP_OFFSET, 4);
+        r->length = cr(d, at + VIRTIO_PCI_CAP_LENGTH, 4);
+        if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) d->notify_mult = cr(d, at + 16, 4);
+      }
+    }
+    at = next;
+  }
+  if (!judge_layout(d)) return false;
+  d->num_queues = (uint16_t)(mut(d, VSIM_MUT_DRV_PCI_WIDE_ACCESS) ? CRD(VIRTIO_PCI_COMMON_NUMQ, 4)
+                                                                  : CRD(VIRTIO_PCI_COMMON_NUMQ, 2));
+  return d->num_queues != 0;
+}
+
+static bool pc_probe(void *t) {
+  vsim_drv_pci *d = t;
+  /* the walk is the bus driver's, done once; re-initialisations reuse it */
+  if (!d->common.found) return walk(d) && d->device_id != 0;
+  return d->device_id != 0 && d->num_queues != 0;
+}
+
+static uint32_t pc_device_id(void *t) { return ((vsim_drv_pci *)t)->device_id; }
+
+static uint8_t pc_get_status(void *t) {
+  vsim_drv_pci *d = t;
+  return (uint8_t)CRD(VIRTIO_PCI_COMMON_STATUS, 1);
+}
+
+static void pc_set_status(void *t, uint8_t s) {
+  vsim_drv_pci *d = t;
+  if (s == 0) d->features = 0;
+  CWR(VIRTIO_PCI_COMMON_STATUS, 1, s);
+}
+
+static uint64_t pc_get_features(void *t) {
+  vsim_drv_pci *d = t;
+  CWR(VIRTIO_PCI_COMMON_DFSELECT, 4, 0);
+  uint64_t lo = CRD(VIRTIO_PCI_COMMON_DF, 4);
+  CWR(VIRTIO_PCI_COMMON_DFSELECT, 4, 1);
+  uint64_t hi = CRD(VIRTIO_PCI_COMMON_DF, 4);
+  return lo | (hi << 32);
+}
+
+static void pc_set_features(void *t, uint64_t f) {
+  vsim_drv_pci *d = t;
+  d->features = f;
+  CWR(VIRTIO_PCI_COMMON_GFSELECT, 4, 0);
+  CWR(VIRTIO_PCI_COMMON_GF, 4, (uint32_t)f);
+  CWR(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+  CWR(VIRTIO_PCI_COMMON_GF, 4, (uint32_t)(f >> 32));
+}
+
+static uint16_t pc_queue_max(void *t, uint16_t q) {
+  vsim_drv_pci *d = t;
+  if (q >= d->num_queues) return 0;
+  CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+  return (uint16_t)CRD(VIRTIO_PCI_COMMON_Q_SIZE, 2);
+}
+
+static void addr_write(vsim_drv_pci *d, uint32_t off, uint64_t v) {
+  CWR(off, 4, (uint32_t)v);
+  CWR(off + 4, 4, (uint32_t)(v >> 32));
+}
+
+static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
+  vsim_drv_pci *d = t;
+  if (q >= d->num_queues || q >= VSIM_DRV_PCI_MAX_QUEUES) return -1;
+  CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+  /* queue_enable must read 0 first (the mutant that does not verify a queue
+   * reset skips this read too: it never looks back) */
+  if (!mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND) && CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0) return -1;
+  if (mut(d, VSIM_MUT_DRV_PCI_ENABLE_ZERO)) CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 0);
+  if (CRD(VIRTIO_PCI_COMMON_Q_SIZE, 2) == 0) return -1; /* the queue is unavailable */
+  CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, c->size);
+  addr_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, c->desc);
+  addr_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, c->driver);
+  addr_write(d, VIRTIO_PCI_COMMON_Q_USEDLO, c->device);
+  uint32_t noff = CRD(VIRTIO_PCI_COMMON_Q_NOFF, 2);
+  if (mut(d, VSIM_MUT_DRV_PCI_WRITE_RO)) CWR(VIRTIO_PCI_COMMON_Q_NOFF, 2, noff);
+  uint64_t at = (uint64_t)noff * d->notify_mult;
+  if (at + 2 > d->notify.length) return -1; /* the device's layout fault, judged at the walk */
+  d->notify_at[q] = (uint32_t)at;
+  CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+  return CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 1 ? 0 : -1;
+}
+
+static void pc_notify(void *t, uint16_t q, uint32_t value) {
+  vsim_drv_pci *d = t;
+  if (q >= VSIM_DRV_PCI_MAX_QUEUES) return;
+  bool data = (d->features >> VIRTIO_F_NOTIFICATION_DATA) & 1u;
+  uint32_t at = d->notify_at[q] + (mut(d, VSIM_MUT_DRV_PCI_NOTIFY_MISPLACED) ? 2 : 0);
+  wr(d, &d->notify, at, data ? 4 : 2, data ? value : (value & 0xffff));
+}
+
+static int pc_queue_reset(void *t, uint16_t q) {
+  vsim_drv_pci *d = t;
+  CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+  CWR(VIRTIO_PCI_COMMON_Q_RESET, 2, 1);
+  if (mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND)) return 0;
+  /* the device presents 1 while the reset is ongoing, then 0 with
+   * queue_enable 0; this model's devices finish at once, so one read each */
+  if (CRD(VIRTIO_PCI_COMMON_Q_RESET, 2) != 0) return -1;
+  return CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 0 ? 0 : -1;
+}
+
+static uint32_t pc_take_interrupts(void *t) {
+  vsim_drv_pci *d = t;
+  /* reading the ISR byte acknowledges it; undefined bits are ignored */
+  return rd(d, &d->isr, 0, 1) & (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
+}
+
+static uint32_t pc_pending_interrupts(void *t) {
+  return vsim_tcore_peek_isr(((vsim_drv_pci *)t)->p->core);
+}
+
+static uint32_t pc_config_generation(void *t) {
+  vsim_drv_pci *d = t;
+  return CRD(VIRTIO_PCI_COMMON_CFGGENERATION, 1);
+}
+
+/* field-width accesses: the caller reads a field at a time (1, 2, 4 or 8 bytes) */
+static int pc_config_read(void *t, uint32_t off, void *dst, uint32_t len) {
+  vsim_drv_pci *d = t;
+  if (!d->device.found) return -1;
+  uint8_t *out = dst;
+  unsigned w = len >= 4 ? 4 : len;
+  for (uint32_t i = 0; i < len; i += w) {
+    uint32_t v = rd(d, &d->device, off + i, w);
+    for (unsigned k = 0; k < w && i + k < len; k++) out[i + k] = (uint8_t)(v >> (8 * k));
+  }
+  return 0;
+}
+
+static int pc_config_write(void *t, uint32_t off, const void *src, uint32_t len) {
+  vsim_drv_pci *d = t;
+  if (!d->device.found) return -1;
+  const uint8_t *in = src;
+  unsigned w = len >= 4 ? 4 : len;
+  for (uint32_t i = 0; i < len; i += w) {
+    uint32_t v = 0;
+    for (unsigned k = 0; k < w && i + k < len; k++) v |= (uint32_t)in[i + k] << (8 * k);
+    wr(d, &d->device, off + i, w, v);
+  }
+  return 0;
+}
+
+const vsim_drv_transport_ops vsim_drv_pci_ops = {
+    .probe = pc_probe,
+    .device_id = pc_device_id,
+    .get_status = pc_get_status,
+    .set_status = pc_set_status,
+    .get_features = pc_get_features,
+    .set_features = pc_set_features,
+    .queue_max = pc_queue_max,
+    .queue_enable = pc_queue_enable,
+    .notify = pc_notify,
+    .queue_reset = pc_queue_reset,
+    .take_interrupts = pc_take_interrupts,
+    .pending_interrupts = pc_pending_interrupts,
+    .config_generation = pc_config_generation,
+    .config_read = pc_config_read,
+    .config_write = pc_config_write,
+};
