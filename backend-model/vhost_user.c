@@ -719,7 +719,7 @@ static bool wait_used(vsim_vhost_user *v, vu_ring *r, int64_t deadline, uint64_t
      * back, or used.idx ran past it: the checkers judge which): nothing to
      * wait for, but a back-end that hangs up over it does so now */
     struct pollfd p = {v->sock, POLLIN, 0};
-    if (poll(&p, 1, 100) > 0) check_socket(v, "request processing");
+    if (poll(&p, 1, v->wait_ms < 100 ? v->wait_ms : 100) > 0) check_socket(v, "request processing");
     return false;
   }
   for (;;) {
