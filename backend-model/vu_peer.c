@@ -250,7 +250,8 @@ static void drain(vu_peer *p) {
  * dropped). */
 static int write_bytes(vu_peer *p, const vu_peer_act *a) {
   uint8_t hdr[VU_HDR_SIZE];
-  const uint8_t *body = p->sc->pool + a->off;
+  static const uint8_t none[1];
+  const uint8_t *body = a->n ? p->sc->pool + a->off : none; /* the pool is NULL while empty */
   size_t hl = a->kind == VUP_MSG ? VU_HDR_SIZE : 0, total = hl + a->n;
   if (hl) {
     memcpy(hdr, &a->request, 4);
@@ -348,7 +349,7 @@ static void act_mem(vu_peer *p, const vu_peer_act *a) {
   uint64_t gpa = a->addr % p->mem_size;
   uint64_t n = a->n;
   if (n > p->mem_size - gpa) n = p->mem_size - gpa;
-  mem_rw(p, p->mem_uaddr + gpa, p->sc->pool + a->off, (size_t)n, true);
+  if (n) mem_rw(p, p->mem_uaddr + gpa, p->sc->pool + a->off, (size_t)n, true);
 }
 
 static void run(vu_peer *p) {
