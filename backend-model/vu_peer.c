@@ -38,6 +38,9 @@ struct vu_peer {
   bool waiting;
   uint8_t await_ev;
   uint32_t segment;      /* awaits passed */
+  uint32_t op;           /* front-end ops seen (pumps) */
+  uint8_t op_event;      /* the event of the op running now */
+  uint32_t seg_count[VUP_EV__COUNT]; /* events of each kind since the segment began */
   /* the stream as written */
   uint8_t *out;
   size_t nout, outcap;
@@ -237,6 +240,9 @@ static void drain(vu_peer *p) {
       q->arg = m.request == VU_GET_CONFIG ? word(&m, 4) : word(&m, 0);
       q->offset = m.request == VU_GET_CONFIG ? word(&m, 0) : 0;
       q->segment = p->segment;
+      q->op = p->op;
+      q->op_event = p->op_event;
+      q->since = p->op_event < VUP_EV__COUNT ? p->seg_count[p->op_event] : 0;
       q->wants_reply = defines_reply(m.request) || (m.flags & VU_FLAG_NEED_REPLY);
     }
     learn(p, &m);
@@ -398,6 +404,7 @@ vu_peer *vu_peer_new(const vu_script *script, int *front, char *err, size_t errl
   p->sc = script;
   p->sock = sv[1];
   p->memfd = -1;
+  p->op_event = VUP_EV_NONE;
   for (unsigned i = 0; i < VUP_MAX_RINGS; i++) p->ring[i].call = -1;
   /* room for the replies written ahead (the kernel caps it at twice
    * net.core.wmem_max; a script that does not fit waits for the front-end
@@ -412,12 +419,18 @@ vu_peer *vu_peer_new(const vu_script *script, int *front, char *err, size_t errl
 }
 
 void vu_peer_pump(vu_peer *p, int event) {
-  drain(p);
+  drain(p); /* what the last op sent */
+  if (event != VUP_EV_NONE) {
+    p->op++;
+    p->op_event = (uint8_t)event;
+  }
   if (p->waiting && event == p->await_ev) {
     p->waiting = false; /* run() stepped past the await when it began waiting */
     p->segment++;
-  } else if (p->waiting) {
-    return;
+    memset(p->seg_count, 0, sizeof p->seg_count);
+  } else {
+    if (event >= 0 && event < VUP_EV__COUNT) p->seg_count[event]++;
+    if (p->waiting) return;
   }
   run(p);
 }
@@ -487,6 +500,9 @@ void vu_peer_judge(vu_peer *p, vu_peer_verdict *v) {
     if (o + VU_HDR_SIZE > p->nout || o + VU_HDR_SIZE + le32(p->out + o + 8) > p->nout) {
       v->deviated = v->missing = true;
       v->missing_req = q;
+      v->missing_first = true;
+      for (size_t k = 0; k < i; k++)
+        if (p->reqs[k].wants_reply && p->reqs[k].op == q->op) v->missing_first = false;
       snprintf(v->why, sizeof v->why, "%s got no reply (%s)", name,
                o == p->nout ? "the stream ended" : "the stream ended inside a message");
       continue;

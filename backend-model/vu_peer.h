@@ -96,6 +96,10 @@ typedef struct vu_peer_req {
   uint32_t arg;        /* GET_CONFIG: the size asked; GET_VRING_BASE: the ring */
   uint32_t offset;     /* GET_CONFIG: the offset asked */
   uint32_t segment;    /* awaits passed when it was read */
+  uint32_t op;         /* which front-end op sent it: 0 creation, then one per vu_peer_pump */
+  uint8_t op_event;    /* ... and that op's event (VUP_EV_NONE for creation) */
+  uint32_t since;      /* events like op_event between the segment's start and that op, the op's
+                          own included (0: the op that started the segment, or creation) */
   bool wants_reply;    /* defines a reply, or asked for a REPLY_ACK */
 } vu_peer_req;
 
@@ -113,6 +117,7 @@ typedef struct vu_peer_verdict {
   char why[240];       /* the first such, in words */
   bool missing;        /* ... and that was no reply at all (the stream ended) */
   const vu_peer_req *missing_req; /* then: the request (valid until the next pump) */
+  bool missing_first;  /* ... the first request of its op that wants a reply */
   bool extra;          /* bytes beyond the paired replies were written */
   bool closed;         /* the peer closed the connection */
 } vu_peer_verdict;

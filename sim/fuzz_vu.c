@@ -536,8 +536,17 @@ uint8_t *vsim_fuzz_vu_complete(const uint8_t *data, size_t size, unsigned profil
       snprintf(err, errlen, "the input already has a malformed reply: %s", res->v.why);
       goto fail;
     }
-    uint8_t rep[64 + 256];
-    size_t k = encode_reply(pr, &res->missing, rep);
+    /* written just in time: the first reply an op asks for waits for that
+     * op (a reply written earlier would sit in the socket while the worker
+     * looks for unsolicited messages), the others follow it */
+    uint8_t rep[128 + 64 + 256];
+    size_t k = 0;
+    if (res->v.missing_first && res->missing.op_event < VUP_EV__COUNT)
+      for (uint32_t w = 0; w < res->missing.since && w < 64; w++) {
+        rep[k++] = 3; /* await */
+        rep[k++] = res->missing.op_event;
+      }
+    k += encode_reply(pr, &res->missing, rep + k);
     uint32_t seg = res->missing.segment <= d->nseg ? res->missing.segment : d->nseg;
     size_t at = d->seg_end[seg];
     if (n + k > cap) {
