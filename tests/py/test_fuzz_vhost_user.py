@@ -202,3 +202,13 @@ def test_script_loader_names_the_field(tmp_path, text, field):
     s = write(tmp_path, "bad.json", text)
     p = run(REPO / "scenarios" / "vhost-user" / "restart.json", s)
     assert p.returncode == 2 and ("field '%s'" % field) in p.stderr, p.stderr
+
+
+def test_readme_script_example(tmp_path):
+    import re
+    text = (REPO / "scenarios" / "README.md").read_text()
+    blocks = re.findall(r"```json vhost-user-script\n(.*?)```", text, re.S)
+    assert blocks
+    for i, b in enumerate(blocks):
+        p = run(REPO / "scenarios" / "vhost-user" / "restart.json", write(tmp_path, "r%d.json" % i, b))
+        assert p.returncode == 2 and "REPLY bit" in p.stderr, p.stderr
