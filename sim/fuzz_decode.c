@@ -1481,7 +1481,8 @@ int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
     case VSIM_FUZZ_RING_DRIVER: return run_ring(t, data, size, oracle, msg, msglen);
     case VSIM_FUZZ_SCENARIO: return run_scenario(data ? data : (const uint8_t *)"", size, msg, msglen);
     case VSIM_FUZZ_BLK_REQUEST: return run_blk(data, size, msg, msglen);
-    case VSIM_FUZZ_VHOST_USER: return vsim_fuzz_vu_run(data ? data : (const uint8_t *)"", size, msg, msglen);
+    case VSIM_FUZZ_VHOST_USER:
+      return vsim_fuzz_vu_run(data ? data : (const uint8_t *)"", size, oracle, msg, msglen);
   }
   return VSIM_FUZZ_ERROR;
 }

@@ -287,7 +287,7 @@ typedef struct vu_result {
 } vu_result;
 
 /* Decode and run one input; on return the sim is freed. */
-static int run_one(const uint8_t *data, size_t size, vu_result *res, vdec *d) {
+static int run_one(const uint8_t *data, size_t size, const vsim_fuzz_oracle *o, vu_result *res, vdec *d) {
   memset(res, 0, sizeof *res);
   int fds_before = count_fds();
   char *scen = NULL, *script = NULL;
@@ -341,6 +341,11 @@ static int run_one(const uint8_t *data, size_t size, vu_result *res, vdec *d) {
     }
     for (size_t i = 0; i < vsim_sim_violation_count(s); i++) {
       const vsim_violation *v = vsim_sim_violation(s, i);
+      if (verdict == VSIM_FUZZ_OK && o && v->check >= 0 && v->check < VSIM_CHK__COUNT && o->fatal[v->check]) {
+        const vsim_check_info *ci = vsim_check_info_get(v->check);
+        verdict = finding(res->msg, sizeof res->msg, NAME ": a check listed as fatal fired: %s at step %" PRIu64 ": %s",
+                          ci ? ci->id : "?", v->step, v->detail);
+      }
       if (!conversation_check(v->check)) continue;
       if (!res->nconv++) res->first = v;
     }
@@ -369,12 +374,13 @@ static int run_one(const uint8_t *data, size_t size, vu_result *res, vdec *d) {
   return verdict;
 }
 
-int vsim_fuzz_vu_run(const uint8_t *data, size_t size, char *msg, size_t msglen) {
+int vsim_fuzz_vu_run(const uint8_t *data, size_t size, const vsim_fuzz_oracle *oracle, char *msg,
+                     size_t msglen) {
   vu_result *res = malloc(sizeof *res);
   vdec *d = malloc(sizeof *d);
   int v = VSIM_FUZZ_ERROR;
   if (res && d) {
-    v = run_one(data, size, res, d);
+    v = run_one(data, size, oracle, res, d);
     if (v == VSIM_FUZZ_FINDING && msg && msglen) snprintf(msg, msglen, "%s", res->msg);
   }
   free(res);
@@ -515,7 +521,7 @@ uint8_t *vsim_fuzz_vu_complete(const uint8_t *data, size_t size, unsigned profil
   }
   if (size) memcpy(buf, data, size);
   for (unsigned round = 0; round < 256; round++) {
-    int v = run_one(buf, n, res, d);
+    int v = run_one(buf, n, NULL, res, d);
     if (v == VSIM_FUZZ_ERROR) {
       snprintf(err, errlen, "out of memory");
       goto fail;

@@ -25,8 +25,10 @@
 char *vsim_fuzz_vu_decode(const uint8_t *data, size_t size, size_t *len, char **script,
                           size_t *script_len, vsim_fuzz_info *info);
 
-/* Decode, run, judge (fuzz_decode.h's vsim_fuzz_run for this target). */
-int vsim_fuzz_vu_run(const uint8_t *data, size_t size, char *msg, size_t msglen);
+/* Decode, run, judge (fuzz_decode.h's vsim_fuzz_run for this target);
+ * `oracle` (may be NULL) names checks whose violations are findings too. */
+int vsim_fuzz_vu_run(const uint8_t *data, size_t size, const vsim_fuzz_oracle *oracle, char *msg,
+                     size_t msglen);
 
 /* The input with the replies it lacks added, as a back-end of `profile`
  * (0..VSIM_FUZZ_VU_PROFILES-1, fuzz/README.md) would have sent them: run,
