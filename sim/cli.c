@@ -29,6 +29,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
           "                      [--ring split|packed] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so|vhost-user:SOCKET]\n"
+          "                      [--backend vhost-user-script:FILE.json]  the vhost-user front-end against a scripted back-end\n"
           "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
