@@ -21,6 +21,14 @@ typedef struct fd_mark {
   unsigned n;
 } fd_mark;
 
+/* When bytes were written: from stream offset `at` on, at the pump of op `op`
+ * (0: before the front-end was created). A reply written after the op that
+ * asked for it came too late: the front-end had stopped waiting. */
+typedef struct write_mark {
+  size_t at;
+  uint32_t op;
+} write_mark;
+
 typedef struct peer_ring {
   uint32_t num;
   uint64_t desc, avail, used; /* front-end user addresses (SET_VRING_ADDR) */
@@ -46,6 +54,8 @@ struct vu_peer {
   size_t nout, outcap;
   fd_mark *marks;
   size_t nmarks, markcap;
+  write_mark *wmarks;
+  size_t nwmarks, wmarkcap;
   /* requests read */
   vu_peer_req *reqs;
   size_t nreqs, reqcap, reqs_total;
@@ -307,6 +317,9 @@ static int write_bytes(vu_peer *p, const vu_peer_act *a) {
     if (n <= 0) return -1;
     if (nfds && grow((void **)&p->marks, &p->markcap, p->nmarks + 1, sizeof *p->marks))
       p->marks[p->nmarks++] = (fd_mark){p->nout, nfds};
+    if ((!p->nwmarks || p->wmarks[p->nwmarks - 1].op != p->op) &&
+        grow((void **)&p->wmarks, &p->wmarkcap, p->nwmarks + 1, sizeof *p->wmarks))
+      p->wmarks[p->nwmarks++] = (write_mark){p->nout, p->op};
     if (grow((void **)&p->out, &p->outcap, p->nout + (size_t)n, 1)) {
       /* the log of the stream: the bytes just sent */
       size_t from = p->part, k = (size_t)n;
@@ -443,6 +456,7 @@ void vu_peer_free(vu_peer *p) {
     if (p->ring[i].call >= 0) close(p->ring[i].call);
   free(p->out);
   free(p->marks);
+  free(p->wmarks);
   free(p->reqs);
   free(p);
 }
@@ -485,6 +499,13 @@ static bool proper(const vu_peer *p, size_t o, unsigned nfds, const vu_peer_req 
   return ok;
 }
 
+/* The op at whose pump the stream byte at `b` was written. */
+static uint32_t written_at(const vu_peer *p, size_t b) {
+  uint32_t op = 0;
+  for (size_t i = 0; i < p->nwmarks && p->wmarks[i].at <= b; i++) op = p->wmarks[i].op;
+  return op;
+}
+
 void vu_peer_judge(vu_peer *p, vu_peer_verdict *v) {
   memset(v, 0, sizeof *v);
   v->requests = p->reqs_total;
@@ -497,13 +518,17 @@ void vu_peer_judge(vu_peer *p, vu_peer_verdict *v) {
     if (v->deviated) continue;
     char nb[32];
     const char *name = vu_request_name(q->request, nb, sizeof nb);
-    if (o + VU_HDR_SIZE > p->nout || o + VU_HDR_SIZE + le32(p->out + o + 8) > p->nout) {
+    bool whole = o + VU_HDR_SIZE <= p->nout && o + VU_HDR_SIZE + le32(p->out + o + 8) <= p->nout;
+    /* its last byte written by the time the op that asked for it ran */
+    bool late = whole && written_at(p, o + VU_HDR_SIZE + le32(p->out + o + 8) - 1) > q->op;
+    if (!whole || late) {
       v->deviated = v->missing = true;
       v->missing_req = q;
       v->missing_first = true;
       for (size_t k = 0; k < i; k++)
         if (p->reqs[k].wants_reply && p->reqs[k].op == q->op) v->missing_first = false;
       snprintf(v->why, sizeof v->why, "%s got no reply (%s)", name,
+               late ? "the reply was written after the op that asked for it" :
                o == p->nout ? "the stream ended" : "the stream ended inside a message");
       continue;
     }

@@ -212,3 +212,25 @@ def test_readme_script_example(tmp_path):
     for i, b in enumerate(blocks):
         p = run(REPO / "scenarios" / "vhost-user" / "restart.json", write(tmp_path, "r%d.json" % i, b))
         assert p.returncode == 2 and "REPLY bit" in p.stderr, p.stderr
+
+
+# A fuzz_vhost_user finding in the oracle itself (fixed): the GET_VRING_BASE
+# reply of the reset sits behind a second `await status`, so it is written
+# one status write after the front-end asked and gave up (reply-missing).
+# The peer used to pair it with the request anyway and called the run's
+# reply-missing a false report; a reply written after the op that asked for
+# it is now missing to the peer too.
+LATE_REPLY = bytes.fromhex(
+    "840311051000000000084412007001000000000100000801020000000000000002000008020000000000000000050000"
+    "540008000048000000000000000008000000000000000000007e00000000000000000200000000000000000000000002"
+    "000000000000000000000000000000000000000000000000000000000000000000000000000005000010040000000400"
+    "0000007e0000000000000300040035353535353535353535353535353535353535353535353535308c8c8c8c8c8c8c8c"
+    "8c8c8c8c8c8c8c0404040404040404040404040203020302000f0000080000000000000000")
+
+
+def test_late_reply_is_missing_to_both(tmp_path):
+    _, script, spath, spt = repro(tmp_path, LATE_REPLY)
+    acts = [a.get("await") or a.get("msg") for a in script["actions"]]
+    assert acts[-3:] == ["status", "status", "GET_VRING_BASE"]
+    r = run_json(spath, spt)
+    assert any(c == "vhost-user.reply-missing" and "GET_VRING_BASE" in d for c, d in checks(r)), checks(r)
