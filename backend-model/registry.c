@@ -6,6 +6,7 @@
 #include "virtiosim/mutants.h"
 #include "registry.h"
 #include "vhost_user.h"
+#include "vu_script.h"
 
 typedef struct builtin {
   const char *name;
@@ -134,6 +135,10 @@ int vsim_backend_open_device(const char *name, const char *device, const vsim_ba
                              vsim_backend_handle *out, char *err, unsigned errlen) {
   memset(out, 0, sizeof *out);
   if (strncmp(name, "plugin:", 7) == 0) return open_plugin(name + 7, params, out, err, errlen);
+  if (strncmp(name, VSIM_VU_SCRIPT_PREFIX, sizeof VSIM_VU_SCRIPT_PREFIX - 1) == 0) {
+    if (vsim_vu_script_create(name, device, params, &out->backend, err, errlen)) return -1;
+    return check_ops(&out->backend, "vhost-user adapter (scripted back-end)", err, errlen);
+  }
   if (strncmp(name, "vhost-user", 10) == 0 && (name[10] == ':' || name[10] == 0)) {
     if (vsim_vhost_user_create(name, device, params, &out->backend, err, errlen)) return -1;
     return check_ops(&out->backend, "vhost-user adapter", err, errlen);
@@ -156,6 +161,15 @@ int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err,
     body = spec + 8;
   } else if (strncmp(spec, "plugin:", 7) == 0) {
     out->kind = VSIM_BACKEND_PLUGIN;
+  } else if (strncmp(spec, VSIM_VU_SCRIPT_PREFIX, sizeof VSIM_VU_SCRIPT_PREFIX - 1) == 0) {
+    /* a scripted back-end in this process (vu_script.h): guest RAM in a memfd too */
+    out->kind = VSIM_BACKEND_VHOST_USER;
+    if (!spec[sizeof VSIM_VU_SCRIPT_PREFIX - 1] || strlen(spec) >= sizeof out->open_name) {
+      snprintf(err, errlen, "backend '%.60s': expected vhost-user-script:FILE.json", spec);
+      return -1;
+    }
+    snprintf(out->open_name, sizeof out->open_name, "%s", spec);
+    return 0;
   } else if (strncmp(spec, "vhost-user", 10) == 0 && (spec[10] == ':' || spec[10] == 0)) {
     /* the whole spec is the name: the socket or the daemon command in it */
     out->kind = VSIM_BACKEND_VHOST_USER;

@@ -30,6 +30,8 @@ void vsim_backend_close(vsim_backend_handle *h);
  *   TYPE                                  same as builtin:TYPE
  *   plugin:PATH.so[?mutant=...]           a dlopen()ed plugin (mutants then reach only the driver model)
  *   vhost-user:SOCKET                     an out-of-process daemon listening on SOCKET
+ *   vhost-user-script:FILE.json           the vhost-user front-end against a scripted back-end in
+ *                                         this process (backend-model/vu_script.h; fuzz-repro writes one)
  *   vhost-user:?cmd=CMD                   a daemon virtio-sim starts (CMD contains {socket}; the
  *                                         CLI's `--backend vhost-user --backend-cmd CMD`)
  * `open_name` is what vsim_backend_open takes. */

@@ -749,18 +749,19 @@ static bool wait_used(vsim_vhost_user *v, vu_ring *r, int64_t deadline, uint64_t
      * back, or used.idx ran past it: the checkers judge which): nothing to
      * wait for, but a back-end that hangs up over it does so now */
     struct pollfd p = {v->sock, POLLIN, 0};
-    if (poll(&p, 1, 100) > 0) check_socket(v, "request processing");
+    if (poll(&p, 1, v->wait_ms < 100 ? v->wait_ms : 100) > 0) check_socket(v, "request processing");
     return false;
   }
   for (;;) {
     uint16_t pending = (uint16_t)(avail_idx(v, r) - used_idx(v, r));
     if (pending <= r->stuck || pending > r->cfg.size) return true;
     int64_t left = deadline - now_ms();
-    if (left <= 0) return false;
     /* short slices: with suppressed notifications the call never comes,
-     * and used.idx is what counts */
+     * and used.idx is what counts. One look even when the bound has run
+     * out: what the back-end did in time (a call, a hang-up, a message) is
+     * seen whatever the clock says, so the result does not depend on it */
     struct pollfd p[2] = {{r->call, POLLIN, 0}, {v->sock, POLLIN, 0}};
-    int n = poll(p, 2, left > 10 ? 10 : (int)left);
+    int n = poll(p, 2, left <= 0 ? 0 : left > 10 ? 10 : (int)left);
     if (n < 0 && errno != EINTR) return false;
     if (n > 0 && (p[0].revents & POLLIN)) *calls += drain(r->call);
     if (n > 0 && p[1].revents) {
@@ -770,6 +771,10 @@ static bool wait_used(vsim_vhost_user *v, vu_ring *r, int64_t deadline, uint64_t
     if (v->daemon && !vsim_daemon_alive(v->daemon, NULL, 0)) {
       gone(v, "request processing");
       return false;
+    }
+    if (left <= 0) {
+      pending = (uint16_t)(avail_idx(v, r) - used_idx(v, r));
+      return pending <= r->stuck || pending > r->cfg.size;
     }
   }
 }

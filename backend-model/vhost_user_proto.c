@@ -106,16 +106,19 @@ static int64_t now_ms(void) {
 }
 
 /* Wait until sock is readable or the deadline passes: 1 readable, 0 timeout,
- * -1 error. */
+ * -1 error. What is already there is readable whatever the clock says: the
+ * deadline bounds the waiting, and a reply that arrived in time must not be
+ * called missing because the millisecond clock ticked (or the process was
+ * preempted) between setting the deadline and looking. */
 static int wait_readable(int sock, int64_t deadline) {
   for (;;) {
     int64_t left = deadline - now_ms();
-    if (left <= 0) return 0;
     struct pollfd p = {sock, POLLIN, 0};
-    int r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
+    int r = poll(&p, 1, left <= 0 ? 0 : left > 1000 ? 1000 : (int)left);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return -1;
     if (r > 0) return 1;
+    if (left <= 0) return 0;
   }
 }
 

@@ -25,17 +25,26 @@ per interesting layout), through the same encoder conventions.
 
 fuzz_scenario: the scenario files themselves (the smaller ones), as they are.
 
+fuzz_vhost_user: skeletons (what the driver does, when the back-end uses
+buffers, signals, hangs up or sends something unasked) completed by
+`virtio-sim fuzz-complete fuzz_vhost_user SKELETON PROFILE` into the
+conversation a well-behaved back-end of each profile has with the front-end
+(the CLI runs the real adapter and adds each reply it asks for); the CLI is
+VSIM_CLI or build/virtio-sim, so `make` first.
+
 The byte format is versioned (VSIM_FUZZ_FORMAT_VERSION in sim/fuzz_decode.h);
 when it changes, change the encoder here with it and rerun this script.
 """
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+MAX_SEED_ARENA = 16 << 20  # fuzz_scenario seeds: arenas up to this size
 
 # ---- the split-ring driver-op format (mirror of sim/fuzz_decode.c) ----------
 
@@ -704,6 +713,128 @@ def blk_seeds():
     return seeds
 
 
+
+# ---- fuzz_vhost_user (mirror of sim/fuzz_vu.c) ------------------------------
+
+VU_MSG, VU_RAW, VU_CLOSE, VU_AWAIT, VU_USE, VU_USED_IDX, VU_CALL, VU_MEM = range(8)
+VU_EVENTS = {"kick": 0, "run": 1, "status": 2, "queue": 3}
+VU_REQS = [1, 15, 17, 36, 3, 24, 2, 5, 8, 10, 9, 13, 14, 12, 18, 11, 4, 34, 25, 40]
+VU_LEN = [0, 1, 2, 16, 17, 512, 513, 4097]
+VU_PROFILES = 4
+
+
+def vu_header(nq=1, qsize=8, event_idx=False, indirect=False, flush=False, rr=False, final_reset=False):
+    """The header byte: bit 0 two queues, bits 1-2 queue size 2 << n, 3 EVENT_IDX,
+    4 INDIRECT_DESC, 5 FLUSH, 6 round-robin, 7 a reset at the end."""
+    h = (1 if nq == 2 else 0) | ({2: 0, 4: 1, 8: 2, 16: 3}[qsize] << 1)
+    h |= (0x08 if event_idx else 0) | (0x10 if indirect else 0) | (0x20 if flush else 0)
+    h |= (0x40 if rr else 0) | (0x80 if final_reset else 0)
+    return bytes([h])
+
+
+def vu_ops(*ops):
+    """Driver ops: ("read", sector) ("write", sector, pattern) ("flush",) ("get_id",)
+    ("wait",) ("reset_init",) ("read4k",) ("reset",)."""
+    out = bytearray([len(ops)])
+    for op in ops:
+        kind = op[0]
+        if kind in ("read", "write"):
+            out.append((0 if kind == "read" else 1) | (op[1] << 3))
+        else:
+            out.append({"flush": 2, "get_id": 3, "wait": 4, "reset_init": 5, "read4k": 6, "reset": 7}[kind])
+    return bytes(out)
+
+
+def vu_await(ev):
+    return bytes([VU_AWAIT, VU_EVENTS[ev]])
+
+
+def vu_use(q=0, length=513, idx=None):
+    return bytes([VU_USE, q, 0 if idx is None else 0x80 | idx, VU_LEN.index(length)])
+
+
+def vu_call(q=0):
+    return bytes([VU_CALL, q])
+
+
+def vu_msg(req, payload=b"", flags_byte=0, nfds=0):
+    return bytes([VU_MSG, VU_REQS.index(req), flags_byte, nfds, len(payload)]) + payload
+
+
+def vu_skeletons():
+    served = vu_await("kick") + vu_use(length=1) + vu_call() + vu_await("run") + vu_use(length=513) + vu_call()
+    return {
+        "handshake": vu_header() + vu_ops(),
+        "write-read-served": vu_header(event_idx=True) + vu_ops(("write", 0, 7), ("read", 0)) + served,
+        "write-read-unserved": vu_header(qsize=4) + vu_ops(("write", 1, 3), ("read", 1)),
+        "reset-in-the-middle": vu_header(final_reset=True) + vu_ops(("write", 2, 9), ("reset_init",), ("read", 2))
+        + vu_await("kick") + vu_use(length=1) + vu_call(),
+        "two-queues": vu_header(nq=2, qsize=16, rr=True) + vu_ops(("write", 3, 1), ("read4k",))
+        + vu_await("run") + vu_use(length=1) + vu_call(),
+        "flush-get-id": vu_header(flush=True, indirect=True) + vu_ops(("flush",), ("get_id",))
+        + vu_await("kick") + vu_use(length=1) + vu_call() + vu_await("run") + vu_use(length=17) + vu_call(),
+        "unsolicited": vu_header() + vu_ops(("read", 0)) + vu_await("run") + vu_msg(1, bytes(8)),
+        "used-idx-jump": vu_header() + vu_ops(("read", 0)) + vu_await("run") + bytes([VU_USED_IDX, 0, 100]),
+        "spurious-call": vu_header() + vu_ops(("read", 0)) + vu_await("kick") + vu_call(),
+        "hang-up-at-run": vu_header() + vu_ops(("read", 0), ("wait",)) + vu_await("run") + bytes([VU_CLOSE]),
+        "wrong-used-id": vu_header() + vu_ops(("write", 4, 2)) + vu_await("kick") + vu_use(length=1, idx=5) + vu_call(),
+    }
+
+
+def vu_seeds(cli):
+    import subprocess
+    import tempfile
+    seeds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, skel in sorted(vu_skeletons().items()):
+            for profile in range(VU_PROFILES):
+                if profile and name not in ("handshake", "write-read-served", "reset-in-the-middle"):
+                    continue
+                src, dst = Path(tmp) / "skel", Path(tmp) / "seed"
+                src.write_bytes(skel)
+                r = subprocess.run([cli, "fuzz-complete", "fuzz_vhost_user", str(src), str(profile), "-o", str(dst)],
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise SystemExit("fuzz-complete %s profile %d: %s" % (name, profile, r.stderr.strip()))
+                seeds["%s-p%d" % (name, profile)] = dst.read_bytes()
+    return seeds
+
+
+def vu_dict():
+    lines = ["# fuzz_vhost_user: reply messages, header flags and sizes, script actions (fuzz/README.md)"]
+    u64 = lambda v: v.to_bytes(8, "little")
+    words = {
+        "features_blk": u64((1 << 32) | (1 << 30) | (1 << 29) | (1 << 28) | (1 << 9) | (1 << 12)),
+        "features_no_protocol": u64(1 << 32),
+        "protocol_all": u64((1 << 0) | (1 << 3) | (1 << 9) | (1 << 13) | (1 << 15)),
+        "protocol_no_ack": u64((1 << 0) | (1 << 9)),
+        "zero_u64": u64(0),
+        "ack_fail": u64(1),
+        "u64_max": u64(0xFFFFFFFFFFFFFFFF),
+    }
+    for k, v in words.items():
+        lines.append(dict_line(k, v))
+    for i, req in enumerate(VU_REQS):
+        lines.append(dict_line("reply_%d" % req, vu_msg(req, u64(0))))
+    lines += [
+        dict_line("flags_no_reply", bytes([0xc1])), dict_line("flags_version2", bytes([0xc6])),
+        dict_line("flags_need_reply_echo", bytes([0xcd])), dict_line("flags_reserved", bytes([0xe5])),
+        dict_line("size_too_big", bytes([0xff]) + (5000).to_bytes(4, "little") + bytes([0])),
+        dict_line("size_short", bytes([0xff]) + (8).to_bytes(4, "little") + bytes([3])),
+        dict_line("nfds_1", bytes([1])), dict_line("nfds_9", bytes([9])),
+        dict_line("config_empty", vu_msg(24, b"")),
+        dict_line("half_header", bytes([VU_RAW, 6, 1, 0, 0, 0, 5, 0])),
+        dict_line("close", bytes([VU_CLOSE])),
+        dict_line("await_kick", vu_await("kick")), dict_line("await_run", vu_await("run")),
+        dict_line("await_status", vu_await("status")), dict_line("await_queue", vu_await("queue")),
+        dict_line("use_next", vu_use()), dict_line("use_status_only", vu_use(length=1)),
+        dict_line("use_bad_id", bytes([VU_USE, 0, 0xff]) + (0xFFFFFFFE).to_bytes(4, "little") + bytes([6])),
+        dict_line("used_idx_jump", bytes([VU_USED_IDX, 0, 0x80, 0xff, 0xff])),
+        dict_line("used_idx_back", bytes([VU_USED_IDX, 0, 0xff])),
+        dict_line("call", vu_call()), dict_line("call_q1", vu_call(1)),
+    ]
+    return "\n".join(lines) + "\n"
+
 # ---- dictionaries -----------------------------------------------------------
 
 def dict_line(name, data):
@@ -888,8 +1019,19 @@ def main():
     ap.add_argument("--scenarios", default=str(REPO / "scenarios"))
     ap.add_argument("--max-scenario-bytes", type=int, default=2048,
                     help="fuzz_scenario seeds: only scenario files up to this size")
+    ap.add_argument("--only", help="rewrite this target's corpus and dictionary only")
+    ap.add_argument("--cli", default=os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim"),
+                    help="the virtio-sim CLI (fuzz_vhost_user seeds are completed with it)")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.only == "fuzz_vhost_user" or not args.only:
+        n_vu = write_dir(out / "corpus" / "fuzz_vhost_user", vu_seeds(args.cli))
+        (out / "dict").mkdir(parents=True, exist_ok=True)
+        (out / "dict" / "fuzz_vhost_user.dict").write_text(vu_dict())
+        print("fuzz_vhost_user: %d seeds (skeletons completed by fuzz-complete)" % n_vu)
+        if args.only:
+            return 0
+    want = lambda t: not args.only or args.only == t
     files = sorted(Path(args.scenarios).rglob("*.json"))
     scenarios, split, packed, texts, skipped, pskipped = [], {}, {}, {}, [], []
     sdrv, pdrv = {}, {}
@@ -898,7 +1040,10 @@ def main():
         text = f.read_bytes()
         sc = json.loads(text)
         scenarios.append(sc)
-        if len(text) <= args.max_scenario_bytes:
+        # and not the few with a huge arena: allocating and zeroing 1 GiB
+        # under ASan costs seconds per execution, and on a loaded machine
+        # more than libFuzzer's -timeout (the fuzzer can still get there)
+        if len(text) <= args.max_scenario_bytes and int(str(sc.get("arena_size", 0)), 0) <= MAX_SEED_ARENA:
             texts[rel + ".json"] = text
         try:
             split[rel] = encode_split(sc)[0]
@@ -913,19 +1058,23 @@ def main():
                 drv[rel] = encode_driver(sc, is_packed)[0]
             except Unsupported:
                 pass
-    n_split = write_dir(out / "corpus" / "fuzz_split_device", split)
-    n_packed = write_dir(out / "corpus" / "fuzz_packed_device", packed)
-    n_sdrv = write_dir(out / "corpus" / "fuzz_split_driver", sdrv)
-    n_pdrv = write_dir(out / "corpus" / "fuzz_packed_driver", pdrv)
-    n_blk = write_dir(out / "corpus" / "fuzz_blk_request", blk_seeds())
-    n_sc = write_dir(out / "corpus" / "fuzz_scenario", texts)
     (out / "dict").mkdir(parents=True, exist_ok=True)
-    (out / "dict" / "fuzz_split_device.dict").write_text(split_dict())
-    (out / "dict" / "fuzz_packed_device.dict").write_text(packed_dict())
-    (out / "dict" / "fuzz_split_driver.dict").write_text(driver_dict(False))
-    (out / "dict" / "fuzz_packed_driver.dict").write_text(driver_dict(True))
-    (out / "dict" / "fuzz_blk_request.dict").write_text(blk_dict())
-    (out / "dict" / "fuzz_scenario.dict").write_text(scenario_dict(scenarios))
+    n_split = n_packed = n_sdrv = n_pdrv = n_blk = n_sc = 0
+    for t, files_of, dict_of in (
+            ("fuzz_split_device", lambda: split, split_dict),
+            ("fuzz_packed_device", lambda: packed, packed_dict),
+            ("fuzz_split_driver", lambda: sdrv, lambda: driver_dict(False)),
+            ("fuzz_packed_driver", lambda: pdrv, lambda: driver_dict(True)),
+            ("fuzz_blk_request", blk_seeds, blk_dict),
+            ("fuzz_scenario", lambda: texts, lambda: scenario_dict(scenarios))):
+        if not want(t):
+            continue
+        n = write_dir(out / "corpus" / t, files_of())
+        (out / "dict" / (t + ".dict")).write_text(dict_of())
+        n_split, n_packed, n_sdrv, n_pdrv, n_blk, n_sc = [
+            n if t == name else old for name, old in zip(
+                ("fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
+                 "fuzz_blk_request", "fuzz_scenario"), (n_split, n_packed, n_sdrv, n_pdrv, n_blk, n_sc))]
     total = sum(p.stat().st_size for p in (out / "corpus").rglob("*") if p.is_file())
     print("fuzz_split_device: %d seeds from %d scenarios (%d skipped)" % (n_split, len(files), len(skipped)))
     for s in skipped:

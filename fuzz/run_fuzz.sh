@@ -40,7 +40,8 @@ planted=${VSIM_FUZZ_MUTANTS:+--mutants $VSIM_FUZZ_MUTANTS}
 max_len() {
   case "$1" in
     fuzz_scenario) echo 16384 ;;
-    fuzz_split_device | fuzz_packed_device | fuzz_split_driver | fuzz_packed_driver | fuzz_blk_request) echo 4096 ;;
+    fuzz_split_device | fuzz_packed_device | fuzz_split_driver | fuzz_packed_driver | fuzz_blk_request | \
+      fuzz_vhost_user) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }

@@ -29,6 +29,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim run SCENARIO.json [--seed N] [--policy scripted|round-robin|random]\n"
           "                      [--ring split|packed] [--transport mmio|pci] [--backend builtin:blk[?mutant=NAME]|plugin:PATH.so|vhost-user:SOCKET]\n"
+          "                      [--backend vhost-user-script:FILE.json]  the vhost-user front-end against a scripted back-end\n"
           "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
@@ -38,6 +39,8 @@ static void usage(FILE *f) {
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
           "       virtio-sim minimize SCENARIO.json --check ID [-o OUT]  shrink a failing scenario\n"
           "       virtio-sim fuzz-repro TARGET INPUT [-o OUT.json] [--mutants A,B]  the scenario a fuzz input stands for\n"
+          "                      (fuzz_vhost_user: and its back-end script, OUT.vu-script.json)\n"
+          "       virtio-sim fuzz-complete fuzz_vhost_user INPUT PROFILE -o OUT  add the replies a well-behaved back-end sends\n"
           "       virtio-sim conform --backend SPEC --device TYPE [...]  conformance suites, a verdict per test\n"
           "       virtio-sim checks [--json]     list the check catalog\n"
           "       virtio-sim coverage [--json]   normative sections with and without a check, per area\n"
@@ -437,6 +440,32 @@ static int cmd_fuzz_repro(int argc, char **argv) {
     return 2;
   }
   free(text);
+  size_t slen = 0;
+  char *script = vsim_fuzz_decode_script(t, data, n, &slen);
+  if (script) {
+    /* the back-end the scenario runs with, beside it: OUT.json -> OUT.vu-script.json */
+    if (!out) {
+      fprintf(stderr, "fuzz-repro: %s: the scenario needs its back-end script; give -o OUT.json to write "
+                      "both\n", t->name);
+    } else {
+      char path[4096];
+      size_t ol = strlen(out);
+      int k = ol > 5 && strcmp(out + ol - 5, ".json") == 0
+                  ? snprintf(path, sizeof path, "%.*s.vu-script.json", (int)(ol - 5), out)
+                  : snprintf(path, sizeof path, "%s.vu-script.json", out);
+      FILE *sf = k > 0 && (size_t)k < sizeof path ? fopen(path, "wb") : NULL;
+      bool ok = sf && fwrite(script, 1, slen, sf) == slen;
+      if (sf && fclose(sf) != 0) ok = false;
+      if (!ok) {
+        fprintf(stderr, "virtio-sim: cannot write the back-end script %s\n", path);
+        free(script);
+        free(data);
+        return 2;
+      }
+      fprintf(stderr, "fuzz-repro: replay: virtio-sim run %s --backend vhost-user-script:%s\n", out, path);
+    }
+    free(script);
+  }
   char msg[2048];
   int v = vsim_fuzz_run(t, data, n, &oracle, msg, sizeof msg);
   free(data);
@@ -449,6 +478,49 @@ static int cmd_fuzz_repro(int argc, char **argv) {
     return 2;
   }
   fprintf(stderr, "fuzz-repro: %s: the oracles hold for this input\n", t->name);
+  return 0;
+}
+
+/* `fuzz-complete TARGET INPUT PROFILE -o OUT`: the input with the replies it
+ * lacks added, as a well-behaved back-end of PROFILE sends them
+ * (fuzz_vhost_user; fuzz/make_corpus.py makes the seed corpus with it).
+ * Exit 0 written, 1 it cannot be completed (why on stderr), 2 usage or I/O. */
+static int cmd_fuzz_complete(int argc, char **argv) {
+  if (argc != 7 || strcmp(argv[5], "-o") != 0) {
+    fprintf(stderr, "usage: virtio-sim fuzz-complete TARGET INPUT PROFILE -o OUT\n");
+    return 2;
+  }
+  const vsim_fuzz_target *t = vsim_fuzz_target_find(argv[2]);
+  char *end;
+  unsigned long profile = strtoul(argv[4], &end, 10);
+  if (!t || *end || end == argv[4]) {
+    fprintf(stderr, "virtio-sim: fuzz-complete: unknown target '%s' or bad profile '%s'\n", argv[2], argv[4]);
+    return 2;
+  }
+  FILE *f = fopen(argv[3], "rb");
+  uint8_t buf[65536];
+  size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+  if (!f || ferror(f)) {
+    fprintf(stderr, "virtio-sim: cannot read fuzz input %s\n", argv[3]);
+    if (f) fclose(f);
+    return 2;
+  }
+  fclose(f);
+  char err[512] = "";
+  size_t outlen = 0;
+  uint8_t *done = vsim_fuzz_complete(t, buf, n, (unsigned)profile, &outlen, err, sizeof err);
+  if (!done) {
+    fprintf(stderr, "fuzz-complete: %s\n", err);
+    return 1;
+  }
+  FILE *o = fopen(argv[6], "wb");
+  bool ok = o && fwrite(done, 1, outlen, o) == outlen;
+  if (o && fclose(o) != 0) ok = false;
+  free(done);
+  if (!ok) {
+    fprintf(stderr, "virtio-sim: cannot write %s\n", argv[6]);
+    return 2;
+  }
   return 0;
 }
 
@@ -465,6 +537,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "checks") == 0) return cmd_checks(argc, argv);
   if (strcmp(argv[1], "mutants") == 0) return cmd_mutants();
   if (strcmp(argv[1], "fuzz-repro") == 0) return cmd_fuzz_repro(argc, argv);
+  if (strcmp(argv[1], "fuzz-complete") == 0) return cmd_fuzz_complete(argc, argv);
   if (strcmp(argv[1], "version") == 0) {
     printf("virtio-sim %s\n", VSIM_VERSION);
     return 0;

@@ -17,6 +17,8 @@
  * by construction, and the loader is exercised on every input for free.
  */
 #include "fuzz_decode.h"
+#include "fuzz_text.h"
+#include "fuzz_vu.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -31,86 +33,6 @@
 #include "replay.h" /* vsim_sim_view_driver */
 #include "virtiosim/mutants.h"
 #include "virtiosim/virtiosim.h"
-
-/* ---- the byte reader ------------------------------------------------------ */
-
-typedef struct rd {
-  const uint8_t *p;
-  size_t n, i;
-} rd;
-
-/* Past the end every byte reads as 0: any prefix of an input is an input. */
-static uint8_t rd8(rd *r) { return r->i < r->n ? r->p[r->i++] : 0; }
-static uint16_t rd16(rd *r) {
-  uint16_t lo = rd8(r);
-  return (uint16_t)(lo | ((uint16_t)rd8(r) << 8));
-}
-static uint32_t rd32(rd *r) {
-  uint32_t lo = rd16(r);
-  return lo | ((uint32_t)rd16(r) << 16);
-}
-static uint64_t rd64(rd *r) {
-  uint64_t lo = rd32(r);
-  return lo | ((uint64_t)rd32(r) << 32);
-}
-static bool rd_more(const rd *r) { return r->i < r->n; }
-
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = UINT64_C(14695981039346656037);
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * UINT64_C(1099511628211);
-  return h;
-}
-
-/* ---- a growing string ----------------------------------------------------- */
-
-typedef struct sb {
-  char *p;
-  size_t n, cap;
-  bool oom;
-} sb;
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sb *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    size_t room = b->cap - b->n;
-    va_list ap;
-    va_start(ap, fmt);
-    int k = room ? vsnprintf(b->p + b->n, room, fmt, ap) : -1;
-    va_end(ap);
-    if (room && k >= 0 && (size_t)k < room) {
-      b->n += (size_t)k;
-      return;
-    }
-    if (room && k < 0) { /* an encoding error: cannot happen with our formats */
-      b->oom = true;
-      return;
-    }
-    size_t want = b->cap ? 2 * b->cap : 4096;
-    while (k > 0 && want < b->n + (size_t)k + 1) want *= 2;
-    char *q = realloc(b->p, want);
-    if (!q) {
-      b->oom = true;
-      return;
-    }
-    b->p = q;
-    b->cap = want;
-  }
-}
-
-static void sb_hex(sb *b, const uint8_t *p, size_t n) {
-  sb_printf(b, "\"");
-  for (size_t i = 0; i < n; i++) sb_printf(b, "%02x", p[i]);
-  sb_printf(b, "\"");
-}
-
-static char *sb_take(sb *b, size_t *len) {
-  if (b->oom || !b->p) {
-    free(b->p);
-    return NULL;
-  }
-  if (len) *len = b->n;
-  return b->p;
-}
 
 /* ---- ring targets: the driver-op format ---------------------------------- */
 
@@ -1095,6 +1017,9 @@ static const vsim_fuzz_target targets[] = {
      NULL, NULL, 0},
     {"fuzz_blk_request", VSIM_FUZZ_BLK_REQUEST,
      "one descriptor chain against the blk model's request parser", NULL, 0, NULL, NULL, NULL, 0},
+    {"fuzz_vhost_user", VSIM_FUZZ_VHOST_USER,
+     "a scripted back-end's replies and ring updates against the vhost-user front-end", NULL, 0, NULL,
+     NULL, NULL, 0},
 };
 
 const vsim_fuzz_target *vsim_fuzz_target_at(size_t i) {
@@ -1128,6 +1053,12 @@ char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t si
       if (info) info->input_hash = fnv1a(data, size);
       return p;
     }
+    case VSIM_FUZZ_VHOST_USER: {
+      char *script = NULL;
+      char *p = vsim_fuzz_vu_decode(data, size, len, &script, NULL, info);
+      free(script);
+      return p;
+    }
     case VSIM_FUZZ_BLK_REQUEST: {
       blk_in b;
       uint8_t *mem = malloc(BLK_SCR_LEN);
@@ -1141,6 +1072,25 @@ char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t si
     }
   }
   return NULL;
+}
+
+char *vsim_fuzz_decode_script(const vsim_fuzz_target *t, const uint8_t *data, size_t size, size_t *len) {
+  if (!t || t->kind != VSIM_FUZZ_VHOST_USER) return NULL;
+  if (!data) size = 0;
+  char *script = NULL;
+  size_t slen = 0;
+  char *p = vsim_fuzz_vu_decode(data, size, &slen, &script, len, NULL);
+  free(p);
+  return script;
+}
+
+uint8_t *vsim_fuzz_complete(const vsim_fuzz_target *t, const uint8_t *data, size_t size, unsigned profile,
+                            size_t *outlen, char *err, size_t errlen) {
+  if (!t || t->kind != VSIM_FUZZ_VHOST_USER) {
+    snprintf(err, errlen, "%s has no conversation to complete (fuzz_vhost_user only)", t ? t->name : "(none)");
+    return NULL;
+  }
+  return vsim_fuzz_vu_complete(data ? data : (const uint8_t *)"", data ? size : 0, profile, outlen, err, errlen);
 }
 
 /* ---- oracles -------------------------------------------------------------- */
@@ -1531,6 +1481,8 @@ int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
     case VSIM_FUZZ_RING_DRIVER: return run_ring(t, data, size, oracle, msg, msglen);
     case VSIM_FUZZ_SCENARIO: return run_scenario(data ? data : (const uint8_t *)"", size, msg, msglen);
     case VSIM_FUZZ_BLK_REQUEST: return run_blk(data, size, msg, msglen);
+    case VSIM_FUZZ_VHOST_USER:
+      return vsim_fuzz_vu_run(data ? data : (const uint8_t *)"", size, oracle, msg, msglen);
   }
   return VSIM_FUZZ_ERROR;
 }

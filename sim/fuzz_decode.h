@@ -27,6 +27,7 @@ enum vsim_fuzz_kind {
   VSIM_FUZZ_SCENARIO,        /* the bytes are scenario text for the loader */
   VSIM_FUZZ_BLK_REQUEST,     /* one descriptor chain for the blk model's request parser */
   VSIM_FUZZ_RING_DRIVER,     /* header + scripted-device ops -> scenario -> run the driver model */
+  VSIM_FUZZ_VHOST_USER,      /* driver header + back-end script -> scenario + script -> the vhost-user front-end */
 };
 
 typedef struct vsim_fuzz_op_def vsim_fuzz_op_def; /* one opcode (fuzz_decode.c) */
@@ -78,6 +79,18 @@ typedef struct vsim_fuzz_info {
  * them: vsim_fuzz_target_plants). NULL only when out of memory. */
 char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                        uint64_t mutants, size_t *len, vsim_fuzz_info *info);
+
+/* The second text of a target whose scenario needs a back-end of its own
+ * (fuzz_vhost_user: the vhost-user back-end script the scenario runs with,
+ * `--backend vhost-user-script:FILE`; backend-model/vu_script.h), malloc'd,
+ * *len bytes; NULL for the other targets (and when out of memory). */
+char *vsim_fuzz_decode_script(const vsim_fuzz_target *t, const uint8_t *data, size_t size, size_t *len);
+
+/* fuzz_vhost_user: the input with the replies it lacks added, as a
+ * well-behaved back-end of `profile` would send them (sim/fuzz_vu.h; for
+ * seed corpora). NULL with a message in err otherwise. */
+uint8_t *vsim_fuzz_complete(const vsim_fuzz_target *t, const uint8_t *data, size_t size, unsigned profile,
+                            size_t *outlen, char *err, size_t errlen);
 
 /* Whether target t's inputs become scenarios that can carry mutants (the
  * ring targets). */

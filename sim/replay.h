@@ -45,6 +45,10 @@ const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s);
 const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s);
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s);
 uint8_t vsim_sim_view_status(const vsim_sim *s);
+/* The device backend behind the transport (the fuzz oracle asks a scripted
+ * vhost-user back-end for its judgement: backend-model/vu_script.h) */
+struct vsim_backend;
+const struct vsim_backend *vsim_sim_view_backend(const vsim_sim *s);
 
 /* ---- the trace file ---- */
 

@@ -1275,6 +1275,7 @@ const struct vsim_devcore *vsim_sim_view_devcore(const vsim_sim *s) {
   return s->be.builtin ? (const struct vsim_devcore *)s->be.backend.be : NULL;
 }
 const struct vsim_tcore *vsim_sim_view_mmio(const vsim_sim *s) { return &s->mmio; }
+const vsim_backend *vsim_sim_view_backend(const vsim_sim *s) { return &s->be.backend; }
 const struct vsim_sched *vsim_sim_view_sched(const vsim_sim *s) { return &s->sched; }
 uint8_t vsim_sim_view_status(const vsim_sim *s) {
   return observed_status(s);

@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim")
 CORPUS = REPO / "fuzz" / "corpus"
 TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
-           "fuzz_blk_request", "fuzz_scenario"]
+           "fuzz_blk_request", "fuzz_scenario", "fuzz_vhost_user"]
 # the ones that emit a scenario of their own
 RING_TARGETS = ["fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
                 "fuzz_blk_request"]
@@ -162,7 +162,7 @@ def test_every_corpus_file_decodes(tmp_path, target):
     assert files, "fuzz/corpus/%s is empty (run fuzz/make_corpus.py)" % target
     for f in files[::SAMPLE]:
         out = decode_ok(tmp_path, target, f.read_bytes())
-        if target in RING_TARGETS:
+        if target in RING_TARGETS or target == "fuzz_vhost_user":
             json.loads(out)
 
 
@@ -471,7 +471,7 @@ def test_any_bytes_property(tmp_path, target):
     @given(st.binary(max_size=600))
     def prop(data):
         out = decode_ok(tmp_path, target, data)
-        if target in RING_TARGETS:
+        if target in RING_TARGETS or target == "fuzz_vhost_user":
             sc = json.loads(out)
             assert sc["steps"] is not None
         else:
