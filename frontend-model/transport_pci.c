@@ -6,6 +6,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 #include "transport_pci.h"
+#include "host_report.h"
 #include "virtio_compat.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -25,15 +26,8 @@ static void wr(vsim_drv_pci *d, const vsim_drv_pci_region *r, uint32_t off, unsi
 #define CRD(off, w) rd(d, &d->common, (off), (w))
 #define CWR(off, w, v) wr(d, &d->common, (off), (w), (v))
 
-__attribute__((format(printf, 3, 4))) static void device_violation(vsim_drv_pci *d, int check,
-                                                                   const char *fmt, ...) {
-  char msg[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  d->host->violation(d->host->ctx, check, -1, msg);
-}
+/* a violation of the device's, with a formatted detail, through the host (host_report.h) */
+#define device_violation(d, check, ...) vsim_host_reportf((d)->host, (check), -1, __VA_ARGS__)
 
 void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, uint64_t mutants) {
   memset(d, 0, sizeof *d);

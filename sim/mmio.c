@@ -6,18 +6,12 @@
 #include "mmio.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
+#include "host_report.h"
 
 static inline bool mut(const vsim_mmio *m, unsigned k) { return (m->mutants >> k) & 1u; }
 
-__attribute__((format(printf, 4, 5))) static void violation(vsim_mmio *m, int check, int q,
-                                                             const char *fmt, ...) {
-  char d[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
-  va_end(ap);
-  m->host->violation(m->host->ctx, check, q, d);
-}
+/* a violation with a formatted detail, through the host (host_report.h) */
+#define violation(m, check, q, ...) vsim_host_reportf((m)->host, (check), (q), __VA_ARGS__)
 
 int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants) {
   return vsim_tcore_init(m, be, host, mutants);

@@ -9,18 +9,12 @@
 #include "virtio_compat.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
+#include "host_report.h"
 
 static inline bool mut(const vsim_pci *p, unsigned k) { return (p->mutants >> k) & 1u; }
 
-__attribute__((format(printf, 4, 5))) static void violation(vsim_pci *p, int check, int q,
-                                                             const char *fmt, ...) {
-  char d[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
-  va_end(ap);
-  p->core->host->violation(p->core->host->ctx, check, q, d);
-}
+/* a violation with a formatted detail, through the host (host_report.h) */
+#define violation(p, check, q, ...) vsim_host_reportf((p)->core->host, (check), (q), __VA_ARGS__)
 
 static void emit(vsim_pci *p, int kind, uint32_t off, unsigned width, uint32_t val, unsigned space) {
   p->core->host->event(p->core->host->ctx, kind, -1, off, width, val, space);
