@@ -180,23 +180,32 @@ static void end(vsim_recorder *r, bool has_ret, uint64_t ret, bool compare) {
 
 /* ---- the host the back-end sees ---- */
 
+/* A callback begins: what the back-end wrote before it comes first. One
+ * outside any call (a built-in model driven by the engine directly, as
+ * fault.needs_reset does) has no line to go in: the recording is then
+ * incomplete, and says so (vsim_recorder_lost). */
+static void effect(vsim_recorder *r) {
+  if (!r->in_call) r->lost = true;
+  sync_memory(r);
+}
+
 static void rec_interrupt(void *ctx, uint16_t q) {
   vsim_recorder *r = ctx;
-  sync_memory(r);
+  effect(r);
   if (r->lines) vsim_be_line_addf(&r->fx, "%s[\"irq\",%u]", r->fx.n ? "," : "", (unsigned)q);
   r->engine->interrupt(r->engine->ctx, q);
 }
 
 static void rec_config_changed(void *ctx) {
   vsim_recorder *r = ctx;
-  sync_memory(r);
+  effect(r);
   if (r->lines) vsim_be_line_addf(&r->fx, "%s[\"cfg\"]", r->fx.n ? "," : "");
   r->engine->config_changed(r->engine->ctx);
 }
 
 static void rec_violation(void *ctx, int check, int q, const char *detail) {
   vsim_recorder *r = ctx;
-  sync_memory(r);
+  effect(r);
   if (r->lines) {
     vsim_be_line_addf(&r->fx, "%s[\"viol\",%d,%d,", r->fx.n ? "," : "", check, q);
     vsim_be_line_str(&r->fx, detail ? detail : "");
@@ -207,7 +216,7 @@ static void rec_violation(void *ctx, int check, int q, const char *detail) {
 
 static void rec_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   vsim_recorder *r = ctx;
-  sync_memory(r);
+  effect(r);
   if (r->lines) {
     vsim_be_line_addf(&r->fx, "%s[\"ev\",%d,%d,", r->fx.n ? "," : "", kind, q);
     vsim_be_line_u64(&r->fx, a);

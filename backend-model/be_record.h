@@ -36,8 +36,10 @@ const vsim_host *vsim_recorder_host(vsim_recorder *r);
 void vsim_recorder_attach(vsim_recorder *r, vsim_backend inner, vsim_backend *out);
 /* Lines from now on go to `write` (those built before are written first). */
 void vsim_recorder_output(vsim_recorder *r, void (*write)(void *ctx, const char *line), void *ctx);
-/* Ranges of a span the mirror could not remember (out of memory): the
- * comparisons may have taken an engine write for the back-end's. */
+/* The recording is incomplete: the back-end called the host outside any call
+ * into it (its effect has no line to go in), a line or a range could not be
+ * kept (out of memory; the comparisons may then have taken an engine write
+ * for the back-end's). The trace then replays only with the back-end. */
 bool vsim_recorder_lost(const vsim_recorder *r);
 void vsim_recorder_free(vsim_recorder *r);
 

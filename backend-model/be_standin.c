@@ -51,10 +51,12 @@ static bool get_u64(const json_t *v, uint64_t *out) {
   }
   if (json_is_string(v)) {
     const char *t = json_string_value(v);
-    char *end;
-    if (strncmp(t, "0x", 2) != 0 || !t[2]) return false;
-    *out = strtoull(t + 2, &end, 16);
-    return *end == 0;
+    /* hex digits only: strtoull alone would take a sign or blanks */
+    size_t n = strlen(t);
+    if (n < 3 || n > 18 || strncmp(t, "0x", 2) != 0 || strspn(t + 2, "0123456789abcdefABCDEF") != n - 2)
+      return false;
+    *out = strtoull(t + 2, NULL, 16);
+    return true;
   }
   return false;
 }

@@ -98,6 +98,10 @@ int vsim_daemon_split(const char *cmd, const char *socket_path, const char *dir,
       snprintf(err, errlen, "the daemon command has an unbalanced %c quote", quote);
       return -1;
     }
+    if (used >= cap) { /* an empty word ('') after a full buffer: no room for its end */
+      snprintf(err, errlen, "the daemon command is too long");
+      return -1;
+    }
     store[used++] = 0;
     argv[n++] = word;
   }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "be_log.h"
 #include "vhost_user.h"
 #include "vhost_user_proto.h"
 
@@ -38,10 +39,11 @@ static int get_uint(pctx *c, json_t *v, const char *field, uint64_t max, uint64_
   if (json_is_integer(v) && json_integer_value(v) >= 0) {
     *out = (uint64_t)json_integer_value(v);
   } else if (json_is_string(v) && strncmp(json_string_value(v), "0x", 2) == 0 && json_string_value(v)[2]) {
-    char *end;
-    errno = 0;
-    *out = strtoull(json_string_value(v) + 2, &end, 16);
-    if (*end || errno) return perr(c, field, "not a hex number");
+    /* hex digits only: strtoull alone would take a sign, blanks or a second 0x */
+    const char *h = json_string_value(v) + 2;
+    if (strspn(h, "0123456789abcdefABCDEF") != strlen(h) || strlen(h) > 16)
+      return perr(c, field, "not a hex number");
+    *out = strtoull(h, NULL, 16);
   } else {
     return perr(c, field, "expected an integer >= 0 or a \"0x...\" string");
   }
@@ -55,12 +57,9 @@ static int get_hex(pctx *c, json_t *v, const char *field, uint8_t *buf, size_t c
   size_t len = strlen(s);
   if (len % 2) return perr(c, field, "an odd number of hex digits");
   if (len / 2 > cap) return perr(c, field, "more than %zu bytes", cap);
-  for (size_t i = 0; i < len / 2; i++) {
-    unsigned b;
-    if (sscanf(s + 2 * i, "%2x", &b) != 1 || !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-        !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-      return perr(c, field, "'%.2s' is not a hex byte", s + 2 * i);
-    buf[i] = (uint8_t)b;
+  if (vsim_be_hex_decode(s, buf, len / 2)) {
+    size_t bad = strspn(s, "0123456789abcdefABCDEF") & ~(size_t)1;
+    return perr(c, field, "'%.2s' is not a hex byte", s + bad);
   }
   *n = (uint32_t)(len / 2);
   return 0;

@@ -163,27 +163,46 @@ static void held_snapshots(const vsim_chk_queue *q, span_list *ok) {
       add(ok, q->wsnap[id].s[k].lo, q->wsnap[id].s[k].hi - q->wsnap[id].s[k].lo);
 }
 
-static bool covered(const span_list *l, uint64_t at, uint64_t *until) {
-  /* the end of the run of listed bytes from `at`, when `at` is listed */
-  bool hit = false;
-  uint64_t end = at;
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (size_t i = 0; i < l->n; i++)
-      if (l->v[i].lo <= end && end < l->v[i].hi) {
-        end = l->v[i].hi;
-        hit = grew = true;
-      }
-  }
-  *until = end;
-  return hit;
+static int by_lo(const void *x, const void *y) {
+  const span *a = x, *b = y;
+  return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
-static uint64_t next_listed(const span_list *l, uint64_t at, uint64_t limit) {
-  uint64_t best = limit;
-  for (size_t i = 0; i < l->n; i++)
-    if (l->v[i].lo > at && l->v[i].lo < best) best = l->v[i].lo;
-  return best;
+/* Sort the spans and merge the ones that overlap or touch: afterwards they
+ * are disjoint and in order, and a byte is looked up by bisection. */
+static void normalize(span_list *l) {
+  if (l->n < 2) return;
+  qsort(l->v, l->n, sizeof *l->v, by_lo);
+  size_t k = 0;
+  for (size_t i = 1; i < l->n; i++) {
+    if (l->v[i].lo <= l->v[k].hi) {
+      if (l->v[i].hi > l->v[k].hi) l->v[k].hi = l->v[i].hi;
+    } else {
+      l->v[++k] = l->v[i];
+    }
+  }
+  l->n = k + 1;
+}
+
+/* The first span (normalized list) that ends after `at`, or n. */
+static size_t span_after(const span_list *l, uint64_t at) {
+  size_t lo = 0, hi = l->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (l->v[mid].hi <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* Whether `at` is listed, and where that (when listed) or the gap before
+ * the next listed byte (when not) ends, at most `limit`. */
+static bool listed(const span_list *l, uint64_t at, uint64_t limit, uint64_t *until) {
+  size_t i = span_after(l, at);
+  bool hit = i < l->n && l->v[i].lo <= at;
+  uint64_t e = i == l->n ? limit : hit ? l->v[i].hi : l->v[i].lo;
+  *until = e < limit ? e : limit;
+  return hit;
 }
 
 void vsim_checker_device_wrote(vsim_checker *c, uint64_t gpa, uint64_t len) {
@@ -202,29 +221,26 @@ void vsim_checker_device_wrote(vsim_checker *c, uint64_t gpa, uint64_t len) {
    * error, which the device must refuse (split/packed.desc-write-overlap),
    * not carry out; then the writable buffers and used rings; the rest was
    * not given at all */
+  normalize(&ok);
+  normalize(&ro);
   uint64_t end = gpa + len, at = gpa;
   uint64_t ro_first = 0, ro_n = 0, oob_first = 0, oob_n = 0;
   while (at < end) {
-    uint64_t until;
-    if (covered(&ro, at, &until)) {
-      uint64_t e = until < end ? until : end;
+    uint64_t stop;
+    if (listed(&ro, at, end, &stop)) {
       if (!ro_n) ro_first = at;
-      ro_n += e - at;
-      at = e;
+      ro_n += stop - at;
+      at = stop;
       continue;
     }
-    uint64_t stop = next_listed(&ro, at, end);
     /* [at, stop) is none of the driver's: writable, or not given */
     while (at < stop) {
-      uint64_t w_until;
-      if (covered(&ok, at, &w_until)) {
-        at = w_until < stop ? w_until : stop;
-      } else {
-        uint64_t e = next_listed(&ok, at, stop);
+      uint64_t e;
+      if (!listed(&ok, at, stop, &e)) {
         if (!oob_n) oob_first = at;
         oob_n += e - at;
-        at = e;
       }
+      at = e;
     }
   }
   free(ok.v);

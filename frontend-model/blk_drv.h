@@ -86,5 +86,9 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len);
 void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q);
 /* Expand a data spec into bytes (pattern streams seeded from the spec). */
 void vsim_data_expand(const vsim_data *d, uint8_t *out);
+/* The first of p[0..len) that differs from d's bytes (len: none; len at
+ * most d->len), and the byte expected there in *want (when not NULL):
+ * compared in place, without allocating (a completion must not). */
+uint32_t vsim_data_mismatch(const vsim_data *d, const uint8_t *p, uint32_t len, uint8_t *want);
 
 #endif

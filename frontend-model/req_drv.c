@@ -210,17 +210,12 @@ static bool check_field(vsim_req_drv *r, const vsim_req *x, const vsim_field_exp
   }
   const uint8_t *p = in + f->offset;
   if (f->kind == VSIM_FIELD_BYTES) {
-    uint8_t *want = malloc(width ? width : 1);
-    if (!want) return false;
-    vsim_data_expand(&f->data, want);
-    uint32_t at = 0;
-    while (at < width && p[at] == want[at]) at++;
-    bool ok = at == width;
-    if (!ok)
-      failf(r, x->step, x->step_index, "reply field %s: %u bytes differ from the expected data at byte %u "
-            "(got 0x%02x, expected 0x%02x)", who, width, at, p[at], want[at]);
-    free(want);
-    return ok;
+    uint8_t want = 0;
+    uint32_t at = vsim_data_mismatch(&f->data, p, width, &want);
+    if (at == width) return true;
+    failf(r, x->step, x->step_index, "reply field %s: %u bytes differ from the expected data at byte %u "
+          "(got 0x%02x, expected 0x%02x)", who, width, at, p[at], want);
+    return false;
   }
   uint64_t got = le_value(p, f->width) & f->mask;
   if (f->save >= 0) {

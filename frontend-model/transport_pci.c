@@ -161,7 +161,9 @@ static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   uint32_t noff = CRD(VIRTIO_PCI_COMMON_Q_NOFF, 2);
   if (mut(d, VSIM_MUT_DRV_PCI_WRITE_RO)) CWR(VIRTIO_PCI_COMMON_Q_NOFF, 2, noff);
   uint64_t at = (uint64_t)noff * d->notify_mult;
-  if (at + 2 > d->notify.length) return -1; /* the device's layout fault, judged at the walk */
+  /* the write at that address: 4 bytes with NOTIFICATION_DATA, else 2 */
+  uint32_t width = (d->features >> VIRTIO_F_NOTIFICATION_DATA) & 1u ? 4 : 2;
+  if (at + width > d->notify.length) return -1; /* the device's layout fault, judged at the walk */
   d->notify_at[q] = (uint32_t)at;
   CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
   return CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 1 ? 0 : -1;

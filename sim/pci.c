@@ -56,6 +56,8 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, uint64_t mutants) {
   p->core = core;
   p->mutants = mutants;
   p->notify_mult = mut(p, VSIM_MUT_DEV_PCI_NOTIFY_MULT) ? 3 : VSIM_PCI_NOTIFY_MULT;
+  /* every queue's notify address must fit in the one BAR after the notify offset */
+  if (VSIM_PCI_NOTIFY_OFF + (uint64_t)vsim_pci_notify_len(p) > VSIM_PCI_BAR_SIZE) return -1;
   uint32_t size = core->be.ops->config_size(core->be.be);
   p->device_len = size < VSIM_PCI_DEVICE_MAX ? size : VSIM_PCI_DEVICE_MAX;
   uint32_t id = core->be.ops->device_id(core->be.be);

@@ -63,7 +63,8 @@ typedef struct vsim_pci {
   uint32_t device_len;
 } vsim_pci;
 
-/* Build the function over a transport core whose backend is open. */
+/* Build the function over a transport core whose backend is open: 0, or -1
+ * when its queues have more notify addresses than the BAR holds. */
 int vsim_pci_init(vsim_pci *p, vsim_tcore *core, uint64_t mutants);
 
 /* Configuration-space accesses of `width` 1, 2 or 4 bytes. */

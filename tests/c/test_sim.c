@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "blk_drv.h"
 #include "testutil.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/virtiosim.h"
@@ -826,7 +827,35 @@ static void test_many_alive(void) {
   for (int i = N; i-- > 0;) vsim_sim_free(s[i]);
 }
 
+/* vsim_data_mismatch finds the first differing byte in place, a pattern's
+ * stream chunk by chunk, exactly where the expanded bytes differ. */
+static void test_data_mismatch(void) {
+  enum { N = 700 }; /* several of its 256-byte chunks, the last one partial */
+  uint8_t buf[N], want = 0;
+  vsim_data kinds[3] = {{.kind = VSIM_DATA_FILL, .len = N, .fill = 0x5a},
+                        {.kind = VSIM_DATA_PATTERN, .len = N, .seed = 42},
+                        {.kind = VSIM_DATA_BYTES, .len = N, .bytes = buf}};
+  uint8_t copy[N];
+  for (int k = 0; k < 3; k++) {
+    vsim_data *d = &kinds[k];
+    if (d->kind == VSIM_DATA_BYTES) {
+      for (int i = 0; i < N; i++) buf[i] = (uint8_t)(i * 7);
+    }
+    vsim_data_expand(d, copy);
+    CHECK_EQ(vsim_data_mismatch(d, copy, N, NULL), N);
+    for (uint32_t at = 0; at < N; at += 131) {
+      uint8_t was = copy[at];
+      copy[at] ^= 0x80;
+      CHECK_EQ(vsim_data_mismatch(d, copy, N, &want), at);
+      CHECK_EQ(want, was);
+      CHECK_EQ(vsim_data_mismatch(d, copy, at, NULL), at); /* a prefix that ends before it */
+      copy[at] = was;
+    }
+  }
+}
+
 int main(void) {
+  RUN(test_data_mismatch);
   RUN(test_clean);
   RUN(test_step_equals_run);
   RUN(test_policies_reproducible);

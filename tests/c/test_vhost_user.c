@@ -543,6 +543,12 @@ static void test_daemon_split(void) {
   CHECK(strstr(err, "{socket}") != NULL);
   CHECK_EQ(vsim_daemon_split("d 'unbalanced {socket}", "/s", "/d", argv, 16, store, sizeof store, err, sizeof err), -1);
   CHECK(strstr(err, "quote") != NULL);
+  /* a word filling the store to its last byte, then empty words: each needs
+   * one byte more for its end, which is refused, never written past it */
+  char small[16];
+  CHECK_EQ(vsim_daemon_split("abcdefghijklmn{socket} '' '' ''", "", "/d", argv, 16, small, sizeof small, err, sizeof err),
+           -1);
+  CHECK(strstr(err, "too long") != NULL);
 }
 
 static void test_daemon_lifecycle(void) {

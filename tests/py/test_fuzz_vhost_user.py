@@ -195,6 +195,9 @@ def test_malformed_replies_are_vhost_user_violations(tmp_path):
     ('{"vhost_user_script": 1, "actions": [{"await": "never"}]}', "actions[0].await"),
     ('{"vhost_user_script": 1, "actions": [{"msg": "NO_SUCH_REQUEST"}]}', "actions[0].msg"),
     ('{"vhost_user_script": 1, "actions": [{"raw": "abc"}]}', "actions[0].raw"),
+    ('{"vhost_user_script": 1, "actions": [{"raw": "0g"}]}', "actions[0].raw"),
+    ('{"vhost_user_script": 1, "actions": [{"msg": "GET_FEATURES", "u64": "0x-1"}]}', "actions[0].u64"),
+    ('{"vhost_user_script": 1, "actions": [{"msg": "GET_FEATURES", "u64": "0x 5"}]}', "actions[0].u64"),
     ('{"vhost_user_script": 2, "actions": []}', "vhost_user_script"),
     ('{"vhost_user_script": 1, "actions": [], "extra": 1}', "extra"),
 ])

@@ -93,6 +93,9 @@ def test_every_scenario_replays_from_its_recording(path, tmp_path):
     assert [r["be"] for r in records] == list(range(len(records))), "calls are numbered in order"
     replay = cli("replay", trace)
     if rel in IN_PROCESS_ONLY:
+        if IN_PROCESS_ONLY[rel] == "needs_reset":
+            # the model acted outside any call into it: the run says its recording is incomplete
+            assert "recording in the trace is incomplete" in run.stdout, run.stdout
         assert replay.returncode == 1, replay.stdout
         assert "first divergence" in replay.stdout + replay.stderr
         assert f'"kind":"{IN_PROCESS_ONLY[rel]}"' in replay.stdout + replay.stderr
@@ -142,6 +145,22 @@ def test_a_removed_call_or_a_changed_answer_diverges(tmp_path):
     out = cli("replay", changed)
     assert out.returncode == 1, out.stdout
     assert "first divergence" in out.stdout + out.stderr
+
+
+def test_an_unknown_check_in_a_recording_is_a_failure_not_a_crash(tmp_path):
+    # a recorded violation names a check id: one the catalog lacks is the
+    # backend's error (the same for a plugin), never an index out of bounds
+    trace = record(tmp_path, "blk/flush-ok.json")
+    text = lines(trace)
+    at = next(i for i, l in enumerate(text) if '"op":"queue_run"' in l)
+    rec = json.loads(text[at])
+    rec.setdefault("fx", []).insert(0, ["viol", 99999, 0, "bogus"])
+    text[at] = json.dumps(rec, separators=(",", ":"))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(text) + "\n")
+    for args in (["replay", bad], ["show", bad, "--at", "40"], ["replay", bad, "--timeline", tmp_path / "t.json"]):
+        out = cli(*args)
+        assert out.returncode in (0, 1), (args, out.returncode, out.stderr)
 
 
 def test_a_backend_record_needs_the_header_to_say_so(tmp_path):
