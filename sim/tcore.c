@@ -75,6 +75,10 @@ void vsim_tcore_set_status(vsim_tcore *c, uint32_t val, bool keep_ready) {
                    c->driver_features, 0, 0);
   if ((val & 0xff) == 0) {
     c->resets++;
+    /* unmapped before the backend hears of the reset: an interrupt it sends
+     * from inside its reset (reset.dev-silent's business) goes nowhere */
+    c->config_vector = VIRTIO_MSI_NO_VECTOR;
+    for (uint16_t i = 0; i < c->nq; i++) c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
     ops->set_status(be, 0);
     /* the spec: reset clears the interrupt status and every queue's enable */
     c->interrupt_status = 0;
