@@ -128,7 +128,8 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
     case VSIM_CHK_RESET_DEV_QUEUE:
     case VSIM_CHK_RESET_DRV_VERIFY:
     case VSIM_CHK_MMIO_DEV_QRESET:
-    case VSIM_CHK_PCI_DEV_QRESET: out->features |= UINT64_C(1) << VIRTIO_F_RING_RESET; break;
+    case VSIM_CHK_PCI_DEV_QRESET:
+    case VSIM_CHK_RESET_DRV_REENABLE: out->features |= UINT64_C(1) << VIRTIO_F_RING_RESET; break;
     case VSIM_CHK_NOTIFY_DRV_FLAGS:
     case VSIM_CHK_NOTIFY_DEV_FLAGS: out->features |= UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX; break;
     case VSIM_CHK_PACKED_INDIR_FLAGS:

@@ -176,6 +176,8 @@ static const uint8_t init_bits = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_D
 
 static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
   if (val == 0) {
+    c->reset_unverified = true;
+    memset(c->qsetup, 0, sizeof c->qsetup); /* what follows is discovery, not a re-enable */
     c->status = 0;
     c->reset_check = true;
     c->status_zero_check = true;
@@ -187,6 +189,13 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
       c->q[i].kick_open = c->q[i].irq_open = c->q[i].irq_held = false;
     }
     return;
+  }
+  c->status_zero_check = false; /* a later read is no longer about the reset */
+  if (c->reset_unverified) {
+    /* spec: the reset is complete when status reads back 0 */
+    report(c, VSIM_CHK_RESET_DRV_REREAD, -1,
+           "status 0x%02x written after a reset without reading status back", val);
+    c->reset_unverified = false;
   }
   uint8_t prev = c->status;
   /* NEEDS_RESET is the device's bit: a driver need not echo it back */
@@ -232,11 +241,83 @@ static void on_features(vsim_checker *c, uint64_t dev, uint64_t drv) {
            drv & ~dev, dev);
 }
 
+enum {
+  VSIM_QS_SIZE = 1,
+  VSIM_QS_DESC = 2,
+  VSIM_QS_DRIVER = 4,
+  VSIM_QS_DEVICE = 8,
+  VSIM_QS_RESET = 0x80,
+};
+
+/* A queue re-enabled after its reset must be configured as at discovery
+ * (Virtqueue Re-enable): its three ring addresses written again, and over
+ * MMIO its size too (QueueNum is a step of MMIO discovery; virtio-pci's
+ * queue_size is optional there, its reset value the maximum). */
+static void queue_reenable_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  uint8_t *qs = &c->qsetup[c->queue_sel];
+  if (read) return;
+  if (off == VIRTIO_MMIO_QUEUE_RESET && val == 1) {
+    *qs = VSIM_QS_RESET;
+    return;
+  }
+  if (!(*qs & VSIM_QS_RESET)) return;
+  switch (off) {
+    case VIRTIO_MMIO_QUEUE_NUM: *qs |= VSIM_QS_SIZE; break;
+    case VIRTIO_MMIO_QUEUE_DESC_LOW:
+    case VIRTIO_MMIO_QUEUE_DESC_HIGH: *qs |= VSIM_QS_DESC; break;
+    case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+    case VIRTIO_MMIO_QUEUE_AVAIL_HIGH: *qs |= VSIM_QS_DRIVER; break;
+    case VIRTIO_MMIO_QUEUE_USED_LOW:
+    case VIRTIO_MMIO_QUEUE_USED_HIGH: *qs |= VSIM_QS_DEVICE; break;
+    case VIRTIO_MMIO_QUEUE_READY:
+      if (val != 1) break;
+      uint8_t need = VSIM_QS_DESC | VSIM_QS_DRIVER | VSIM_QS_DEVICE | (c->pci ? 0 : VSIM_QS_SIZE);
+      uint8_t miss = (uint8_t)(need & ~*qs);
+      if (miss) {
+        static const char *const what[] = {"QueueNum", "the descriptor area", "the driver area", "the device area"};
+        char list[96] = "";
+        for (unsigned b = 0; b < 4; b++)
+          if (miss & (1u << b))
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", what[b]);
+        report(c, VSIM_CHK_RESET_DRV_REENABLE, (int)c->queue_sel,
+               "queue %u enabled again after its reset without writing %s since", c->queue_sel, list);
+      }
+      *qs = 0;
+      break;
+    default: break;
+  }
+}
+
+/* virtio-mmio's own driver rules: identify the device first (MagicValue and
+ * Version before anything else, judged once, at the first initialisation),
+ * and acknowledge only the interrupt causes read in InterruptStatus. */
+static void mmio_driver_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  if (!(c->ident & 4)) {
+    if (read && off == VIRTIO_MMIO_MAGIC_VALUE) c->ident |= 1;
+    else if (read && off == VIRTIO_MMIO_VERSION) c->ident |= 2;
+    else if ((c->ident & 3) != 3) {
+      report(c, VSIM_CHK_MMIO_DRV_IDENTIFY, -1, "%s of register 0x%03x before MagicValue and Version were read",
+             read ? "read" : "write", off);
+      c->ident |= 4;
+    }
+    if ((c->ident & 3) == 3) c->ident |= 4;
+  }
+  if (read && off == VIRTIO_MMIO_INTERRUPT_STATUS) c->isr_seen |= val;
+  if (!read && off == VIRTIO_MMIO_INTERRUPT_ACK) {
+    if (val & ~c->isr_seen)
+      report(c, VSIM_CHK_MMIO_DRV_IRQ_ACK, -1,
+             "InterruptACK 0x%x acknowledges 0x%x, not read in InterruptStatus (0x%x) since the last acknowledgement",
+             val, val & ~c->isr_seen, c->isr_seen);
+    c->isr_seen &= ~val;
+  }
+}
+
 /* Queue reset bookkeeping from register accesses: QueueSel names the queue,
  * QueueReset 1 resets it, a read of QueueReset or QueueReady verifies it. */
 static void queue_reset_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
   if (!read && off == VIRTIO_MMIO_QUEUE_SEL) c->queue_sel = val;
   if (c->queue_sel >= VSIM_CHECKER_MAX_QUEUES) return;
+  queue_reenable_access(c, read, off, val);
   vsim_chk_queue *q = &c->q[c->queue_sel];
   if (!read && off == VIRTIO_MMIO_QUEUE_RESET && val == 1) q->reset_unread = true;
   if (read && (off == VIRTIO_MMIO_QUEUE_RESET || off == VIRTIO_MMIO_QUEUE_READY)) q->reset_unread = false;
@@ -274,6 +355,7 @@ static void config_generation_access(vsim_checker *c, bool read, uint32_t off) {
 }
 
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
+  if (!c->pci) mmio_driver_access(c, read, off, val);
   queue_reset_access(c, read, off, val);
   config_generation_access(c, read, off);
   if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK))
@@ -295,6 +377,8 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
   }
   if (!read) return;
   if (off == VIRTIO_MMIO_STATUS) {
+    /* read back: whether it reads 0 is the device's rule (reset.dev-status-zero) */
+    c->reset_unverified = false;
     if (c->status_zero_check) {
       c->status_zero_check = false;
       if (val != 0)
@@ -331,6 +415,12 @@ static void on_pci_access(vsim_checker *c, bool read, uint32_t space, uint32_t o
         case VIRTIO_PCI_COMMON_Q_SELECT: m = VIRTIO_MMIO_QUEUE_SEL; break;
         case VIRTIO_PCI_COMMON_Q_SIZE: m = VIRTIO_MMIO_QUEUE_NUM; break;
         case VIRTIO_PCI_COMMON_Q_ENABLE: m = VIRTIO_MMIO_QUEUE_READY; break;
+        case VIRTIO_PCI_COMMON_Q_DESCLO: m = VIRTIO_MMIO_QUEUE_DESC_LOW; break;
+        case VIRTIO_PCI_COMMON_Q_DESCHI: m = VIRTIO_MMIO_QUEUE_DESC_HIGH; break;
+        case VIRTIO_PCI_COMMON_Q_AVAILLO: m = VIRTIO_MMIO_QUEUE_AVAIL_LOW; break;
+        case VIRTIO_PCI_COMMON_Q_AVAILHI: m = VIRTIO_MMIO_QUEUE_AVAIL_HIGH; break;
+        case VIRTIO_PCI_COMMON_Q_USEDLO: m = VIRTIO_MMIO_QUEUE_USED_LOW; break;
+        case VIRTIO_PCI_COMMON_Q_USEDHI: m = VIRTIO_MMIO_QUEUE_USED_HIGH; break;
         case VIRTIO_PCI_COMMON_Q_RESET: m = VIRTIO_MMIO_QUEUE_RESET; break;
         default: break;
       }

@@ -128,6 +128,12 @@ typedef struct vsim_checker {
   int nq;                   /* queues ever made ready: bound of the per-step loops */
   uint32_t queue_sel;       /* QueueSel as the driver last wrote it */
   int cfg_state;            /* generation bracket: 0 none, 1 generation read, 2 fields read */
+  bool reset_unverified;    /* status written 0 and not read back as 0 since */
+  uint8_t ident;            /* mmio: MagicValue (1) and Version (2) read first; 4 once judged */
+  uint32_t isr_seen;        /* mmio: InterruptStatus bits read and not acknowledged since */
+  /* per queue: reset alone (VSIM_QS_RESET), then what the driver configured
+   * since (VSIM_QS_SIZE/DESC/DRIVER/DEVICE), judged when it enables it again */
+  uint8_t qsetup[VSIM_CHECKER_MAX_QUEUES];
   /* the device's writes are judged byte by byte (vsim_checker_device_wrote):
    * the per-step copy of the driver's structures and the fingerprints of held
    * readable buffers, which stand in for that when writes are not seen, say

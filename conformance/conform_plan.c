@@ -184,6 +184,10 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       case VSIM_OP_FAULT_NEEDS_RESET:
         if (!c->knob) c->knob = "fault.needs_reset";
         break;
+      case VSIM_OP_DEV_CONFIG:
+        /* the host changing the config space: only the built-in model takes it */
+        if (!c->knob) c->knob = "dev.config";
+        break;
       default: break;
     }
   }

@@ -130,7 +130,7 @@ void vsim_driver_reset(vsim_driver *d) {
   status_set(d, 0);
   /* the spec: the reset is complete when status reads back 0; a device that
    * never gets there is reported by the reset checker, the driver moves on */
-  (void)d->tr.ops->get_status(d->tr.t);
+  if (!mut(d, VSIM_MUT_DRV_RESET_NO_REREAD)) (void)d->tr.ops->get_status(d->tr.t);
   drop_queues(d);
   d->live = false;
   d->failed = false;
@@ -228,8 +228,13 @@ int vsim_driver_queue_enable(vsim_driver *d, uint16_t q) {
 }
 
 int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
+  /* the transport identifies the device before anything else (virtio-mmio:
+   * MagicValue and Version first), then the generic sequence's reset */
+  if (!d->tr.ops->probe(d->tr.t)) {
+    vsim_driver_reset(d);
+    return fail(d);
+  }
   vsim_driver_reset(d);
-  if (!d->tr.ops->probe(d->tr.t)) return fail(d);
   if (mut(d, VSIM_MUT_DRV_SKIP_ACK)) {
     status_set(d, VIRTIO_CONFIG_S_DRIVER);
   } else {

@@ -10,8 +10,12 @@ static inline void wr(vsim_drv_mmio *d, uint32_t off, uint32_t v) { vsim_mmio_wr
 
 static bool mm_probe(void *t) {
   vsim_drv_mmio *d = t;
-  return rd(d, VIRTIO_MMIO_MAGIC_VALUE) == VSIM_MMIO_MAGIC && rd(d, VIRTIO_MMIO_VERSION) == 2 &&
-         rd(d, VIRTIO_MMIO_DEVICE_ID) != 0;
+  if (mut(d, VSIM_MUT_DRV_MMIO_NO_IDENTIFY)) return rd(d, VIRTIO_MMIO_DEVICE_ID) != 0;
+  /* both read before either is judged: the spec starts initialisation with
+   * reading and checking the two */
+  uint32_t magic = rd(d, VIRTIO_MMIO_MAGIC_VALUE);
+  uint32_t version = rd(d, VIRTIO_MMIO_VERSION);
+  return magic == VSIM_MMIO_MAGIC && version == 2 && rd(d, VIRTIO_MMIO_DEVICE_ID) != 0;
 }
 
 static uint32_t mm_device_id(void *t) { return rd(t, VIRTIO_MMIO_DEVICE_ID); }
@@ -55,6 +59,12 @@ static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   if (!mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND) && rd(d, VIRTIO_MMIO_QUEUE_READY) != 0) return -1;
   uint32_t max = rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
   if (max == 0) return -1;
+  bool was_reset = q < 64 && ((d->queues_reset >> q) & 1u);
+  if (q < 64) d->queues_reset &= ~(UINT64_C(1) << q);
+  if (was_reset && mut(d, VSIM_MUT_DRV_QUEUE_REENABLE_STALE)) {
+    wr(d, VIRTIO_MMIO_QUEUE_READY, 1); /* as if the reset had kept size and addresses */
+    return 0;                          /* and believes it */
+  }
   if (mut(d, VSIM_MUT_DRV_MMIO_WRITE_RO)) wr(d, VIRTIO_MMIO_QUEUE_NUM_MAX, max);
   if (mut(d, VSIM_MUT_DRV_MMIO_READ_WO)) (void)rd(d, VIRTIO_MMIO_QUEUE_NOTIFY);
   if (mut(d, VSIM_MUT_DRV_MMIO_UNDEFINED)) (void)rd(d, 0x0f8); /* between SHM and ConfigGeneration */
@@ -77,6 +87,7 @@ static int mm_queue_reset(void *t, uint16_t q) {
   vsim_drv_mmio *d = t;
   wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
   wr(d, VIRTIO_MMIO_QUEUE_RESET, 1);
+  if (q < 64) d->queues_reset |= UINT64_C(1) << q;
   if (mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND)) return 0;
   /* the device presents 1 while the reset is ongoing and 0 with QueueReady 0
    * when done; this model's devices finish at once, so one read each */
@@ -89,7 +100,9 @@ static uint32_t mm_take_interrupts(void *t) {
   uint32_t isr = rd(d, VIRTIO_MMIO_INTERRUPT_STATUS);
   /* the spec: ignore undefined bits, acknowledge only the handled ones */
   isr &= VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG;
-  if (isr) wr(d, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+  if (isr)
+    wr(d, VIRTIO_MMIO_INTERRUPT_ACK,
+       mut(d, VSIM_MUT_DRV_MMIO_ACK_UNREAD) ? VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG : isr);
   return isr;
 }
 

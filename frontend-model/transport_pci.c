@@ -42,6 +42,7 @@ void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, cons
       .msix_past_table = HAS(DRV_PCI_MSIX_PAST_TABLE),
       .msix_no_readback = HAS(DRV_PCI_MSIX_NO_READBACK),
       .msix_reads_isr = HAS(DRV_PCI_MSIX_READS_ISR),
+      .reenable_stale = HAS(DRV_QUEUE_REENABLE_STALE),
   };
 #undef HAS
 }
@@ -240,6 +241,12 @@ static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   if (!d->mut.queue_reset_blind && CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0) return -1;
   if (d->mut.enable_zero) CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 0);
   if (CRD(VIRTIO_PCI_COMMON_Q_SIZE, 2) == 0) return -1; /* the queue is unavailable */
+  bool was_reset = (d->queues_reset >> q) & 1u;
+  d->queues_reset &= ~(UINT64_C(1) << q);
+  if (was_reset && d->mut.reenable_stale) {
+    CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1); /* as if the reset had kept size and addresses */
+    return 0;                              /* and believes it */
+  }
   CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, c->size);
   addr_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, c->desc);
   addr_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, c->driver);
@@ -280,6 +287,7 @@ static int pc_queue_reset(void *t, uint16_t q) {
   vsim_drv_pci *d = t;
   CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
   CWR(VIRTIO_PCI_COMMON_Q_RESET, 2, 1);
+  if (q < VSIM_DRV_PCI_MAX_QUEUES) d->queues_reset |= UINT64_C(1) << q;
   if (d->mut.queue_reset_blind) return 0;
   /* the device presents 1 while the reset is ongoing, then 0 with
    * queue_enable 0; this model's devices finish at once, so one read each */

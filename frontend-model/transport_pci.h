@@ -47,6 +47,7 @@ typedef struct vsim_drv_pci_mutants {
   bool msix_past_table;      /* queue vectors from the table size on */
   bool msix_no_readback;     /* vectors written and never read back */
   bool msix_reads_isr;       /* the ISR byte read on every MSI-X queue interrupt */
+  bool reenable_stale;       /* a queue re-enabled after its reset by queue_enable alone */
 } vsim_drv_pci_mutants;
 
 typedef struct vsim_drv_pci {
@@ -62,6 +63,7 @@ typedef struct vsim_drv_pci {
   uint8_t cap_msix;
   bool msix;                 /* MSI-X in use (enabled, every mapping read back) */
   bool config_mapped;        /* config_msix_vector mapped since the last reset */
+  uint64_t queues_reset; /* queues reset alone and not enabled since (reenable_stale) */
   uint16_t queue_vector[VSIM_DRV_PCI_MAX_QUEUES]; /* what each queue was mapped to */
   uint32_t device_id;        /* virtio device id */
   uint64_t features;         /* what the driver accepted (the notification width) */

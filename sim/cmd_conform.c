@@ -110,8 +110,12 @@ int vsim_cli_conform_command(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "conform") != 0) return -1;
   /* a worker that hangs is SIGKILLed and cannot remove the directory of the
    * daemon it started: every daemon directory of this run goes under one
-   * root of our own, swept when the run ends */
-  char root[] = "/tmp/vsim-conform-XXXXXX";
+   * root of our own, swept when the run ends; under $TMPDIR when that is
+   * short enough for the sockets below it (daemon.c), else under /tmp */
+  const char *tmp = getenv("TMPDIR");
+  if (!tmp || tmp[0] != '/' || strlen(tmp) > 24) tmp = "/tmp";
+  char root[64];
+  snprintf(root, sizeof root, "%s/vsim-conform-XXXXXX", tmp);
   bool own_root = !getenv(VSIM_DAEMON_ROOT_ENV) && mkdtemp(root) != NULL;
   if (own_root) setenv(VSIM_DAEMON_ROOT_ENV, root, 1);
   int rc = conform_command(argc, argv);

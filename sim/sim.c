@@ -969,7 +969,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  s->drv_mmio = (vsim_drv_mmio){&s->mmio, sc->mutants};
+  s->drv_mmio = (vsim_drv_mmio){.m = &s->mmio, .mutants = sc->mutants};
   vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
   s->pci = sc->transport == VSIM_TRANSPORT_PCI;
   if (s->pci) {

@@ -68,6 +68,10 @@
 #define VSIM_L_VU_COMM "vhost-user:Communication"
 #define VSIM_L_VU_ACK "vhost-user:VHOST_USER_PROTOCOL_F_REPLY_ACK"
 #define VSIM_L_VU_CONFIG "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG"
+#define VSIM_L_RESET_DRV "drivernormative:Basic Facilities of a Virtio Device / Device Reset"
+#define VSIM_L_QREENABLE_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Re-enable"
+#define VSIM_L_MMIO_INIT_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO-specific Initialization And Device Operation / Device Initialization"
+#define VSIM_L_MMIO_IRQ_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO-specific Initialization And Device Operation / Notifications From The Device"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -206,7 +210,11 @@
   X(PCI_DEV_MSIX_UNMAPPED, "pci.dev-msix-unmapped",  VSIM_L_PCI_USED_NOTIFY_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled, no interrupt for a queue whose queue_msix_vector is NO_VECTOR") \
   X(PCI_DRV_MSIX_RANGE,  "pci.drv-msix-vector-range", VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver maps events only to vectors inside the MSI-X table (Table Size), or writes NO_VECTOR") \
   X(PCI_DRV_MSIX_VERIFY, "pci.drv-msix-verify",      VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver reads a vector back after writing it, before its next common configuration write or notification") \
-  X(PCI_DRV_ISR_MSIX,    "pci.drv-isr-with-msix",    VSIM_L_PCI_ISR_DRV, SHOULD, DRIVER, SNAPSHOT, "with MSI-X enabled, the driver does not read the ISR status byte (it is unused)")
+  X(PCI_DRV_ISR_MSIX,    "pci.drv-isr-with-msix",    VSIM_L_PCI_ISR_DRV, SHOULD, DRIVER, SNAPSHOT, "with MSI-X enabled, the driver does not read the ISR status byte (it is unused)") \
+  X(RESET_DRV_REREAD,    "reset.drv-status-reread",  VSIM_L_RESET_DRV, SHOULD, DRIVER, SNAPSHOT, "after writing 0 to device status the driver reads it back before it writes status again (that it reads 0 is the device's rule, reset.dev-status-zero)") \
+  X(RESET_DRV_REENABLE,  "reset.drv-reenable-setup", VSIM_L_QREENABLE_DRV, MUST, DRIVER, SNAPSHOT, "a queue re-enabled after its reset is configured again as at discovery: its size and all three ring addresses written since the reset") \
+  X(MMIO_DRV_IDENTIFY,   "mmio.drv-identify-first",  VSIM_L_MMIO_INIT_DRV, MUST, DRIVER, SNAPSHOT, "the driver reads MagicValue and Version before any other register of the device") \
+  X(MMIO_DRV_IRQ_ACK,    "mmio.drv-interrupt-ack",   VSIM_L_MMIO_IRQ_DRV, MUST, DRIVER, SNAPSHOT, "the driver acknowledges (InterruptACK) only events it read in InterruptStatus since its last acknowledgement")
 /* clang-format on */
 
 #endif

@@ -88,7 +88,11 @@
   X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: an event mapped to NO_VECTOR interrupts on vector 0") \
   X(DRV_PCI_MSIX_PAST_TABLE, "drv.pci-msix-vector-past-table", PCI_DRV_MSIX_RANGE, "virtio-pci: driver maps each queue to the vector table size + queue index, outside the MSI-X table") \
   X(DRV_PCI_MSIX_NO_READBACK, "drv.pci-msix-no-readback", PCI_DRV_MSIX_VERIFY, "virtio-pci: driver writes MSI-X vectors and never reads them back") \
-  X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt")
+  X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt") \
+  X(DRV_RESET_NO_REREAD, "drv.reset-no-status-read", RESET_DRV_REREAD, "driver writes 0 to device status and starts initialising again without reading status back") \
+  X(DRV_QUEUE_REENABLE_STALE, "drv.queue-reenable-stale", RESET_DRV_REENABLE, "after a queue reset the driver re-enables the queue by writing only QueueReady / queue_enable, relying on the configuration before the reset") \
+  X(DRV_MMIO_NO_IDENTIFY, "drv.mmio-no-identify",   MMIO_DRV_IDENTIFY,   "virtio-mmio: driver probes by DeviceID alone, without reading MagicValue and Version") \
+  X(DRV_MMIO_ACK_UNREAD, "drv.mmio-ack-unread",     MMIO_DRV_IRQ_ACK,    "virtio-mmio: driver acknowledges both interrupt bits whatever InterruptStatus said")
 /* clang-format on */
 
 enum vsim_mutant {

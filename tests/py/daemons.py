@@ -8,10 +8,14 @@ to instrument, and hang with it).
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
@@ -31,8 +35,29 @@ def pids(marker):
     return {int(l.split()[0]) for l in out.splitlines() if marker in l and "ps -eo" not in l}
 
 
-def vsim_tmpdirs():
-    return {p for p in os.listdir("/tmp") if p.startswith("vsim-vhost-")}
+class DaemonRoot:
+    """A daemon root of one test's own (VSIM_DAEMON_ROOT, under /tmp: socket
+    paths stay short): every daemon the runs given `env` start has its
+    directory, so its socket and its command line, under it. Leftovers are
+    looked for there only, so tests running side by side (pytest-xdist) do
+    not count each other's daemons."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="vsim-t", dir="/tmp")
+        self.env = dict(os.environ, VSIM_DAEMON_ROOT=self.path)
+
+    def daemons(self):
+        return pids(self.path)
+
+    def dirs(self):
+        return sorted(os.listdir(self.path))
+
+
+@pytest.fixture
+def daemon_root():
+    root = DaemonRoot()
+    yield root
+    shutil.rmtree(root.path, ignore_errors=True)
 
 
 class Daemon:

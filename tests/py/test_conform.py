@@ -66,6 +66,11 @@ PACKED_TWIN = {
 
 # What else a mutant's broken rule leads to, and why.
 CONSEQUENCES = {
+    # a queue re-enabled by QueueReady alone has QueueNum 0 since its reset:
+    # the virtio-mmio device refuses it (virtio-pci keeps the maximum); the
+    # driver believes it enabled, kicks a queue that is not ready, and its
+    # requests there are never served
+    "drv.queue-reenable-stale": {"mmio.drv-queue-size", "mmio.drv-notify-queue", "liveness.stall"},
     # a used.idx one too far makes the driver read an entry the device never
     # wrote: a stale id, which the U-check on ids reports
     "dev.used-idx-jump": {"split.used-id-not-outstanding"},

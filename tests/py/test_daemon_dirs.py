@@ -10,6 +10,7 @@ with its parent) does not stay running either.
 import glob
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,8 +25,8 @@ SILENT = ("/usr/bin/python3 -c 'import socket,sys,time; s=socket.socket(socket.A
 SILENT = unsanitized(SILENT)
 
 
-def leftovers():
-    return set(glob.glob("/tmp/vsim-vhost-*")) | set(glob.glob("/tmp/vsim-conform-*"))
+def leftovers(tmp):
+    return set(glob.glob(tmp + "/vsim-vhost-*")) | set(glob.glob(tmp + "/vsim-conform-*"))
 
 
 def silent_daemons():
@@ -33,8 +34,11 @@ def silent_daemons():
 
 
 def test_a_killed_worker_leaves_no_daemon_and_no_directory():
-    before = leftovers()
+    # conform's own root goes under a short TMPDIR of this test's, so runs of
+    # other tests side by side (pytest-xdist) are not counted
+    tmp = tempfile.mkdtemp(prefix="vt", dir="/tmp")
     env = {k: v for k, v in os.environ.items() if k != "VSIM_DAEMON_ROOT"}
+    env["TMPDIR"] = tmp
     start = time.monotonic()
     out = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", SILENT, "--device", "blk",
                           "--suite", "blk", "--matrix", "native", "--timeout", "2", "--quiet"],
@@ -47,4 +51,5 @@ def test_a_killed_worker_leaves_no_daemon_and_no_directory():
             break
         time.sleep(0.1)
     assert not silent_daemons()
-    assert leftovers() - before == set()
+    assert leftovers(tmp) == set()
+    os.rmdir(tmp)  # and nothing else was left there either

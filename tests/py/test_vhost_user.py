@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 import daemons
-from daemons import pids, unsanitized, vsim_tmpdirs
+from daemons import daemon_root, pids, unsanitized  # noqa: F401 (daemon_root: a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
@@ -134,14 +134,14 @@ def test_reset_and_restart_keep_the_data(qsd):
     assert all("vhost-user.get-config" in f for f in doc["failures"]), doc["failures"]
 
 
-def test_conform_blk_suite_with_a_daemon_per_test(tmp_path):
+def test_conform_blk_suite_with_a_daemon_per_test(tmp_path, daemon_root):
     require_qsd()
-    before_pids, before_dirs = qsd_pids(), vsim_tmpdirs()
     rep = tmp_path / "rep"
     t0 = time.monotonic()
     r = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", QSD_CMD, "--device", "blk",
                         "--suite", "blk", "--matrix", "native", "--jobs", "2", "--timeout", "60",
-                        "--report", str(rep)], capture_output=True, text=True, timeout=600)
+                        "--report", str(rep)], capture_output=True, text=True, timeout=600,
+                       env=daemon_root.env)
     elapsed = time.monotonic() - t0
     assert r.returncode in (0, 1), (r.returncode, r.stdout[-3000:], r.stderr[-3000:])
     doc = json.loads((rep / "report.json").read_text())
@@ -164,8 +164,8 @@ def test_conform_blk_suite_with_a_daemon_per_test(tmp_path):
         ids = {c["id"] for c in t.get("checks", [])} - {"vhost-user.backend-gone"}
         assert not any(i.startswith("vhost-user.") for i in ids), t
     # nothing left behind: no daemon, no private directory
-    assert qsd_pids() - before_pids == set()
-    assert vsim_tmpdirs() - before_dirs == set()
+    assert daemon_root.daemons() == set()
+    assert daemon_root.dirs() == []
 
 
 XFAIL_FILE = REPO / "conformance" / "known" / "qemu-storage-daemon-7.2.xfail"
@@ -191,14 +191,14 @@ def test_known_failures_name_their_clause():
 
 
 @pytest.mark.parametrize("profile", ["strict", "compat"])
-def test_blk_suite_sorted_known_bugs_xfail_nothing_else_fails(tmp_path, profile):
+def test_blk_suite_sorted_known_bugs_xfail_nothing_else_fails(tmp_path, profile, daemon_root):
     require_qsd()
-    before_pids = qsd_pids()
     rep = tmp_path / "rep"
     r = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", QSD_CMD, "--device", "blk",
                         "--suite", "blk", "--matrix", "native", "--jobs", "2", "--timeout", "60",
                         "--profile", profile, "--xfail", str(XFAIL_FILE), "--report", str(rep)],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env=daemon_root.env)
     # the known bugs are expected failures: the run passes
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     doc = json.loads((rep / "report.json").read_text())
@@ -226,7 +226,7 @@ def test_blk_suite_sorted_known_bugs_xfail_nothing_else_fails(tmp_path, profile)
                  "regress/raw-write-zeroes-partial-segment"):
         assert verdicts[f"blk:{stem}[split]#0"] == "reject", by_id[f"blk:{stem}[split]#0"]
     assert sum(v == "pass" for v in verdicts.values()) >= 20, verdicts
-    assert qsd_pids() - before_pids == set()
+    assert daemon_root.daemons() == set()
 
 
 def test_conform_vhost_user_suite_names_the_known_behaviours():
@@ -240,13 +240,13 @@ def test_conform_vhost_user_suite_names_the_known_behaviours():
     assert "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG" in r.stdout
 
 
-def test_malformed_rings_crash_the_daemon_and_the_run_goes_on(tmp_path):
+def test_malformed_rings_crash_the_daemon_and_the_run_goes_on(tmp_path, daemon_root):
     require_qsd()
-    before_pids, before_dirs = qsd_pids(), vsim_tmpdirs()
     rep = tmp_path / "rep"
     r = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", QSD_CMD, "--device", "blk",
                         "--suite", "split-ring", "--matrix", "native", "--report", str(rep)],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env=daemon_root.env)
     assert r.returncode == 1, (r.stdout[-3000:], r.stderr[-3000:])
     doc = json.loads((rep / "report.json").read_text())
     crashed = [t for t in doc["tests"] if t["verdict"] == "crashed"]
@@ -255,8 +255,8 @@ def test_malformed_rings_crash_the_daemon_and_the_run_goes_on(tmp_path):
     assert any("vu_panic" in t["reason"] for t in crashed), [t["reason"] for t in crashed]
     # and the tests after a crash still ran against a fresh daemon
     assert any(t["verdict"] in ("pass", "reject") for t in doc["tests"])
-    assert qsd_pids() - before_pids == set()
-    assert vsim_tmpdirs() - before_dirs == set()
+    assert daemon_root.daemons() == set()
+    assert daemon_root.dirs() == []
 
 
 def test_a_silent_backend_is_an_error_not_a_hang(tmp_path):

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import daemons
-from daemons import pids, run, unsanitized, vsim_tmpdirs
+from daemons import daemon_root, pids, run, unsanitized  # noqa: F401 (daemon_root: a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
@@ -124,14 +124,14 @@ def test_the_data_read_is_the_files_content(tmp_path):
     assert bytes.fromhex(read[0]["data"]) == FILE_DATA
 
 
-def test_conform_fs_smoke_with_a_daemon_per_test(tmp_path):
+def test_conform_fs_smoke_with_a_daemon_per_test(tmp_path, daemon_root):
     require_fsd()
-    before_pids, before_dirs = fsd_pids(), vsim_tmpdirs()
     rep = tmp_path / "rep"
     t0 = time.monotonic()
     r = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", FSD_CMD, "--device", "fs",
                         "--suite", "fs-smoke", "--jobs", "2", "--timeout", "60", "--report", str(rep)],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       env=daemon_root.env)
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     doc = json.loads((rep / "report.json").read_text())
@@ -145,20 +145,20 @@ def test_conform_fs_smoke_with_a_daemon_per_test(tmp_path):
     for t in doc["tests"]:
         if t["verdict"] == "skip":
             assert "[packed" in t["id"], t
-    assert fsd_pids() - before_pids == set()
-    assert vsim_tmpdirs() - before_dirs == set()
+    assert daemon_root.daemons() == set()
+    assert daemon_root.dirs() == []
 
 
-def test_a_short_request_kills_virtiofsd_and_that_is_the_verdict(tmp_path):
+def test_a_short_request_kills_virtiofsd_and_that_is_the_verdict(tmp_path, daemon_root):
     """virtiofsd 7.2 asserts on a request shorter than fuse_in_header (it
     aborts the whole daemon on guest input): `crashed`, its own last line as
     the reason, within the bounds; the run goes on to the next test."""
     require_fsd()
-    before_pids, before_dirs = fsd_pids(), vsim_tmpdirs()
     rep = tmp_path / "rep"
     r = subprocess.run([CLI, "conform", "--backend", "vhost-user", "--backend-cmd", FSD_CMD, "--device", "fs",
                         "--suite", "fs-edges", "--matrix", "native", "--timeout", "60", "--report", str(rep)],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300,
+                       env=daemon_root.env)
     assert r.returncode == 1, (r.stdout[-3000:], r.stderr[-3000:])
     doc = json.loads((rep / "report.json").read_text())
     (t,) = doc["tests"]
@@ -166,8 +166,8 @@ def test_a_short_request_kills_virtiofsd_and_that_is_the_verdict(tmp_path):
     assert "killed by signal 6" in t["reason"] and "fuse_virtio.c" in t["reason"], t["reason"]
     ids = {c["id"] for c in t.get("checks", [])}
     assert "vhost-user.backend-gone" in ids, t
-    assert fsd_pids() - before_pids == set()
-    assert vsim_tmpdirs() - before_dirs == set()
+    assert daemon_root.daemons() == set()
+    assert daemon_root.dirs() == []
 
 
 def test_fs_without_a_backend_is_a_clear_error():
