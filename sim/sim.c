@@ -23,6 +23,7 @@
 #include "arena_fast.h"
 #include "blk_drv.h"
 #include "checker.h"
+#include "console_drv.h"
 #include "devcore.h"
 #include "devscript.h"
 #include "driver.h"
@@ -73,6 +74,8 @@ struct vsim_sim {
   vsim_req_drv req;     /* req.raw requests, any device type */
   vsim_fs_drv fs;       /* the fs probe's view of the config space */
   bool is_fs;           /* the scenario drives a virtio-fs device */
+  vsim_console_drv con; /* the console driver's control protocol (a console device) */
+  bool is_console;
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -348,6 +351,7 @@ static bool driver_runnable(void *ctx, int id) {
 static void drop_blk_requests_on(vsim_sim *s, int q) {
   vsim_blk_drv_drop(&s->blk, q);
   vsim_req_drv_drop(&s->req, q);
+  if (s->is_console) vsim_console_drv_drop(&s->con, q);
   /* the device forgets its input with the queue (or itself) */
   for (int i = 0; i < 64; i++)
     if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
@@ -365,6 +369,7 @@ static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
 /* The device driver's look at a live device: nothing blk-specific reaches a fs device. */
 static void probe_device(vsim_sim *s) {
   if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
+  else if (s->is_console) vsim_console_drv_probe(&s->con);
   else vsim_blk_drv_probe(&s->blk);
 }
 
@@ -570,6 +575,22 @@ static void expect_output(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   free(buf);
 }
 
+/* A req.raw on a console: the console driver model judges the buffer's
+ * directions and notes a control message (the first 8 bytes suffice). */
+static void note_console_request(vsim_sim *s, const vsim_step *st) {
+  uint8_t msg[8] = {0};
+  uint32_t rd = st->data.len;
+  if (rd >= sizeof msg) {
+    uint8_t *all = malloc(rd);
+    if (all) {
+      vsim_data_expand(&st->data, all);
+      memcpy(msg, all, sizeof msg);
+      free(all);
+    }
+  }
+  vsim_console_drv_note_request(&s->con, st->queue, msg, rd, st->len);
+}
+
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   vsim_arena *a = s->arena;
   emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
@@ -584,6 +605,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       return;
     }
     s->ctr.submitted++;
+    if (st->op == VSIM_OP_REQ_RAW && s->is_console) note_console_request(s, st);
     if (st->op == VSIM_OP_REQ_RAW) vsim_req_drv_submit(&s->req, st, idx);
     else vsim_blk_drv_submit(&s->blk, st, idx);
     return;
@@ -874,6 +896,7 @@ static json_t *scenario_text(const vsim_sim *s) {
 static void driver_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) {
   vsim_sim *s = ctx;
   if (vsim_req_drv_owns(token)) vsim_req_drv_complete(&s->req, q, token, len);
+  else if (vsim_console_drv_owns(token)) vsim_console_drv_complete(&s->con, q, token, len);
   else vsim_blk_drv_complete(&s->blk, q, token, len);
 }
 
@@ -881,6 +904,7 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
   vsim_sim *s = ctx;
   vsim_blk_drv_queue_stopped(&s->blk, q);
   vsim_req_drv_queue_stopped(&s->req, q);
+  if (s->is_console) vsim_console_drv_drop(&s->con, q);
 }
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
@@ -992,6 +1016,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   char berr[1024] = "";
   s->is_fs = strcmp(sc->device, "fs") == 0;
+  s->is_console = strcmp(sc->device, "console") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -1043,10 +1068,12 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
       .accept = driver_accept(s, sc->has_accept, sc->accept),
       /* fs: no MQ bit, the queue count is in the config space (num_request_queues) */
-      .understood = s->is_fs ? vsim_fs_drv_understood() : vsim_blk_drv_understood(),
+      .understood = s->is_fs        ? vsim_fs_drv_understood()
+                    : s->is_console ? vsim_console_drv_understood()
+                                    : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = s->is_fs ? -1 : VIRTIO_BLK_F_MQ,
+      .mq_feature = s->is_fs || s->is_console ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
@@ -1061,6 +1088,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
+  vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.pci = s->pci;
   s->chk.writes_judged = s->rec || s->standin;
@@ -1282,6 +1310,8 @@ int vsim_sim_step(vsim_sim *s) {
 
 static void final_expectations(vsim_sim *s) {
   vsim_scenario *sc = s->sc;
+  /* what the console driver still owed at the end is its violation */
+  if (s->is_console && s->checkers_on && !driver_gave_up(s)) vsim_console_drv_finish(&s->con);
   if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
   if (s->rec && s->trace.out && vsim_recorder_lost(s->rec))
     add_failure(s, "the backend's recording in the trace is incomplete (it acted outside any call the engine "

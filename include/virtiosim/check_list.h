@@ -61,6 +61,9 @@
 #define VSIM_L_VU_COMM "vhost-user:Communication"
 #define VSIM_L_VU_ACK "vhost-user:VHOST_USER_PROTOCOL_F_REPLY_ACK"
 #define VSIM_L_VU_CONFIG "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG"
+#define VSIM_L_CON_OP_DRV "drivernormative:Device Types / Console Device / Device Operation"
+#define VSIM_L_CON_MP_DEV "devicenormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
+#define VSIM_L_CON_MP_DRV "drivernormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -186,7 +189,14 @@
   X(PCI_QUEUE_LIVE,      "pci.drv-queue-while-enabled", VSIM_L_PCI_COMMON_DRV, MUST, DRIVER, SNAPSHOT, "queue_size and the queue addresses are configured before queue_enable, never changed while the queue is enabled") \
   X(PCI_NOTIFY,          "pci.drv-notify",           VSIM_L_PCI_NOTIFY_DRV, MUST, DRIVER, SNAPSHOT, "a notification is a 16-bit write (32-bit with NOTIFICATION_DATA) of the queue's index at that queue's notify address, cap.offset + queue_notify_off * notify_off_multiplier") \
   X(PCI_DEV_NOTIFY_CAP,  "pci.dev-notify-cap",       VSIM_L_PCI_NOTIFY_CAP_DEV, MUST, DEVICE, SNAPSHOT, "notify capability: cap.offset 2-byte aligned (4 with NOTIFICATION_DATA), notify_off_multiplier an even power of 2 (a multiple of 4 with NOTIFICATION_DATA) or 0, cap.length covering every queue's notify address") \
-  X(PCI_DEV_QRESET,      "pci.dev-queue-reset-done", VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "when a queue reset has completed (queue_reset reads 0), queue_enable reads 0 too")
+  X(PCI_DEV_QRESET,      "pci.dev-queue-reset-done", VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "when a queue reset has completed (queue_reset reads 0), queue_enable reads 0 too") \
+  /* virtio-console: the device's control messages judged by the console driver model (frontend-model/console_drv.c), the driver's buffers and messages as it submits them */ \
+  X(CON_DEV_PORT_ADD,    "console.dev-port-add",     VSIM_L_CON_MP_DEV, MUST, DEVICE, SNAPSHOT, "DEVICE_ADD names neither a port that exists (added and not removed) nor one >= max_nr_ports") \
+  X(CON_DEV_PORT_REMOVE, "console.dev-port-remove",  VSIM_L_CON_MP_DEV, MUST, DEVICE, SNAPSHOT, "DEVICE_REMOVE names only a port a previous DEVICE_ADD created (and no later DEVICE_REMOVE removed)") \
+  X(CON_DRV_RX_READABLE, "console.drv-rx-readable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-readable buffer in a receiveq (a port's, or the control receiveq)") \
+  X(CON_DRV_TX_WRITABLE, "console.drv-tx-writable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-writable buffer in a transmitq (a port's, or the control transmitq)") \
+  X(CON_DRV_DEVICE_READY, "console.drv-device-ready", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "with MULTIPORT negotiated the driver sends DEVICE_READY: before any other control message, and by the end of a run that reached DRIVER_OK") \
+  X(CON_DRV_PORT_OPEN,   "console.drv-console-port-open", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "the driver answers CONSOLE_PORT with PORT_OPEN for that port, value 1 (by the end of the run; a PORT_OPEN 0 for it first is the violation at once)")
 /* clang-format on */
 
 #endif

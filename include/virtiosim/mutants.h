@@ -76,7 +76,13 @@
   X(DRV_PCI_ENABLE_ZERO, "drv.pci-queue-enable-zero", PCI_QUEUE_ENABLE_ZERO, "virtio-pci: driver writes 0 to queue_enable before configuring the queue") \
   X(DRV_PCI_NOTIFY_MISPLACED, "drv.pci-notify-misplaced", PCI_NOTIFY,  "virtio-pci: driver writes its notifications 2 bytes past the queue's notify address") \
   X(DEV_PCI_NOTIFY_MULT, "dev.pci-notify-multiplier", PCI_DEV_NOTIFY_CAP, "virtio-pci: device presents notify_off_multiplier 3 (not a power of 2)") \
-  X(DEV_PCI_QRESET_ENABLE, "dev.pci-queue-reset-keeps-enable", PCI_DEV_QRESET, "virtio-pci: queue_reset resets the queue but queue_enable keeps reading 1")
+  X(DEV_PCI_QRESET_ENABLE, "dev.pci-queue-reset-keeps-enable", PCI_DEV_QRESET, "virtio-pci: queue_reset resets the queue but queue_enable keeps reading 1") \
+  X(DEV_CON_ADD_TWICE,   "dev.console-add-twice",  CON_DEV_PORT_ADD,    "console: after DEVICE_READY the device announces port 0 a second time") \
+  X(DEV_CON_REMOVE_UNKNOWN, "dev.console-remove-unknown", CON_DEV_PORT_REMOVE, "console: after announcing its ports the device removes the next port, which it never added") \
+  X(DRV_CON_RX_READABLE, "drv.console-rx-readable", CON_DRV_RX_READABLE, "console driver: its control receive buffers start with a device-readable byte") \
+  X(DRV_CON_TX_WRITABLE, "drv.console-tx-writable", CON_DRV_TX_WRITABLE, "console driver: its control messages carry a device-writable byte after the message") \
+  X(DRV_CON_NO_DEVICE_READY, "drv.console-no-device-ready", CON_DRV_DEVICE_READY, "console driver: never sends DEVICE_READY although MULTIPORT is negotiated") \
+  X(DRV_CON_PORT_OPEN_ZERO, "drv.console-port-open-zero", CON_DRV_PORT_OPEN, "console driver: answers CONSOLE_PORT with PORT_OPEN value 0")
 /* clang-format on */
 
 enum vsim_mutant {
