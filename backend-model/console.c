@@ -348,6 +348,7 @@ static int con_config_write(void *model, uint32_t off, const void *src, uint32_t
   vsim_console *m = model;
   const uint32_t ew = offsetof(struct virtio_console_config, emerg_wr);
   if (!(m->core.offered & BIT(VIRTIO_CONSOLE_F_EMERG_WRITE)) || off < ew) return -1;
+  if (mut(m, VSIM_MUT_DEV_CON_EMERG_EARLY) && !(m->core.status & VIRTIO_CONFIG_S_DRIVER_OK)) return -1;
   /* the low byte of emerg_wr is the character; a write that misses it
    * (a narrower one at offset 9..11) writes nothing to the output */
   if (off == ew && len >= 1) {

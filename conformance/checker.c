@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
@@ -272,10 +273,19 @@ static void config_generation_access(vsim_checker *c, bool read, uint32_t off) {
   c->cfg_state = 0;
 }
 
+/* virtio-console's emerg_wr "can be written at any time", even before the
+ * feature is acknowledged (Console Device / Device Initialization): the
+ * console's own rule wins over the general one of not writing the config
+ * space before FEATURES_OK. */
+static bool console_emerg_wr(const vsim_checker *c, uint32_t off) {
+  const uint32_t ew = VIRTIO_MMIO_CONFIG + offsetof(struct virtio_console_config, emerg_wr);
+  return c->console && off >= ew && off < ew + 4;
+}
+
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
   queue_reset_access(c, read, off, val);
   config_generation_access(c, read, off);
-  if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK))
+  if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK) && !console_emerg_wr(c, off))
     report(c, VSIM_CHK_CONFIG_DRV_EARLY_WRITE, -1,
            "config field at 0x%03x written before FEATURES_OK (status 0x%02x)", off,
            (unsigned)c->status);

@@ -1091,6 +1091,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.pci = s->pci;
+  s->chk.console = s->is_console;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);

@@ -61,6 +61,7 @@
 #define VSIM_L_VU_COMM "vhost-user:Communication"
 #define VSIM_L_VU_ACK "vhost-user:VHOST_USER_PROTOCOL_F_REPLY_ACK"
 #define VSIM_L_VU_CONFIG "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG"
+#define VSIM_L_CON_INIT_DEV "devicenormative:Device Types / Console Device / Device Initialization"
 #define VSIM_L_CON_OP_DRV "drivernormative:Device Types / Console Device / Device Operation"
 #define VSIM_L_CON_MP_DEV "devicenormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
 #define VSIM_L_CON_MP_DRV "drivernormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
@@ -196,7 +197,8 @@
   X(CON_DRV_RX_READABLE, "console.drv-rx-readable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-readable buffer in a receiveq (a port's, or the control receiveq)") \
   X(CON_DRV_TX_WRITABLE, "console.drv-tx-writable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-writable buffer in a transmitq (a port's, or the control transmitq)") \
   X(CON_DRV_DEVICE_READY, "console.drv-device-ready", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "with MULTIPORT negotiated the driver sends DEVICE_READY: before any other control message, and by the end of a run that reached DRIVER_OK") \
-  X(CON_DRV_PORT_OPEN,   "console.drv-console-port-open", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "the driver answers CONSOLE_PORT with PORT_OPEN for that port, value 1 (by the end of the run; a PORT_OPEN 0 for it first is the violation at once)")
+  X(CON_DRV_PORT_OPEN,   "console.drv-console-port-open", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "the driver answers CONSOLE_PORT with PORT_OPEN for that port, value 1 (by the end of the run; a PORT_OPEN 0 for it first is the violation at once)") \
+  X(CON_DEV_EMERG,       "console.dev-emerg-write",  VSIM_L_CON_INIT_DEV, MUST, DEVICE, SNAPSHOT, "with EMERG_WRITE offered the device accepts a write to emerg_wr whatever its status, before initialisation too (judged by the transport: the device's config_write must not refuse it)")
 /* clang-format on */
 
 #endif

@@ -82,7 +82,8 @@
   X(DRV_CON_RX_READABLE, "drv.console-rx-readable", CON_DRV_RX_READABLE, "console driver: its control receive buffers start with a device-readable byte") \
   X(DRV_CON_TX_WRITABLE, "drv.console-tx-writable", CON_DRV_TX_WRITABLE, "console driver: its control messages carry a device-writable byte after the message") \
   X(DRV_CON_NO_DEVICE_READY, "drv.console-no-device-ready", CON_DRV_DEVICE_READY, "console driver: never sends DEVICE_READY although MULTIPORT is negotiated") \
-  X(DRV_CON_PORT_OPEN_ZERO, "drv.console-port-open-zero", CON_DRV_PORT_OPEN, "console driver: answers CONSOLE_PORT with PORT_OPEN value 0")
+  X(DRV_CON_PORT_OPEN_ZERO, "drv.console-port-open-zero", CON_DRV_PORT_OPEN, "console driver: answers CONSOLE_PORT with PORT_OPEN value 0") \
+  X(DEV_CON_EMERG_EARLY, "dev.console-emerg-refused-early", CON_DEV_EMERG, "console: refuses a write to emerg_wr until DRIVER_OK")
 /* clang-format on */
 
 enum vsim_mutant {
