@@ -1,11 +1,13 @@
 /* conformance/checker.c — event observers (see checker.h). */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
+#include <linux/virtio_input.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
@@ -177,6 +179,7 @@ static const uint8_t init_bits = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_D
 static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
   if (val == 0) {
     c->status = 0;
+    c->in_select = c->in_subsel = c->in_size_read = false;
     c->reset_check = true;
     c->status_zero_check = true;
     c->silent_after_reset = true;
@@ -319,6 +322,38 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
     report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "MagicValue reads 0x%08x", val);
   } else if (off == VIRTIO_MMIO_VERSION && val != 2) {
     report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "Version reads %u", val);
+  }
+}
+
+/* virtio-input's query rules (Input Device / Device Initialization, driver):
+ * the driver writes select and subsel, in any order, then reads size, then
+ * the answer in u; it writes no other field. `off` is in the device
+ * configuration space, either transport. */
+static void input_config_access(vsim_checker *c, bool read, uint32_t off, uint32_t width) {
+  const uint32_t sel = offsetof(struct virtio_input_config, select);
+  const uint32_t sub = offsetof(struct virtio_input_config, subsel);
+  const uint32_t size = offsetof(struct virtio_input_config, size);
+  const uint32_t u = offsetof(struct virtio_input_config, u);
+  const uint32_t end = off + width;
+  if (!read) {
+    if (end > size)
+      report(c, VSIM_CHK_INPUT_DRV_CFG_WRITE, -1, "a %u-byte write at config offset %u reaches past select and subsel "
+             "(offsets 0, 1)", width, off);
+    if (off <= sel && sel < end) c->in_select = true;
+    if (off <= sub && sub < end) c->in_subsel = true;
+    c->in_size_read = false;
+    return;
+  }
+  if (off <= size && size < end) {
+    if (c->in_select != c->in_subsel)
+      report(c, VSIM_CHK_INPUT_DRV_SELECT, -1, "size read after a write of %s only (a query sets both select and "
+             "subsel)", c->in_select ? "select" : "subsel");
+    c->in_select = c->in_subsel = false;
+    c->in_size_read = true;
+  } else if (end > u && !c->in_size_read) {
+    report(c, VSIM_CHK_INPUT_DRV_SIZE_FIRST, -1, "the answer at config offset %u read before size, after the last "
+           "query", off);
+    c->in_size_read = true; /* once per query */
   }
 }
 
@@ -944,10 +979,18 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
   switch (ev->kind) {
     case VSIM_EV_STATUS: on_status(c, (uint8_t)ev->a, (uint8_t)ev->b); break;
     case VSIM_EV_FEATURES: on_features(c, ev->a, ev->b); break;
-    case VSIM_EV_MMIO_READ: on_mmio_access(c, true, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_MMIO_WRITE: on_mmio_access(c, false, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_PCI_READ: on_pci_access(c, true, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_PCI_WRITE: on_pci_access(c, false, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c); break;
+    case VSIM_EV_MMIO_READ:
+    case VSIM_EV_MMIO_WRITE:
+      on_mmio_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)ev->a, (uint32_t)ev->c);
+      if (c->input && ev->a >= VIRTIO_MMIO_CONFIG)
+        input_config_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)(ev->a - VIRTIO_MMIO_CONFIG), (uint32_t)ev->b);
+      break;
+    case VSIM_EV_PCI_READ:
+    case VSIM_EV_PCI_WRITE:
+      on_pci_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c);
+      if (c->input && ev->d == VIRTIO_PCI_CAP_DEVICE_CFG)
+        input_config_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->a, (uint32_t)ev->b);
+      break;
     case VSIM_EV_QUEUE_READY:
       on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);
       break;

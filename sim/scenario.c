@@ -1355,7 +1355,7 @@ static const char *const top_keys[] = {
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
-static const char *const device_names[] = {"blk", "fs", "console", NULL};
+static const char *const device_names[] = {"blk", "fs", "console", "input", NULL};
 
 static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1397,8 +1397,8 @@ static bool parse_queues(loader *ld, json_t *root) {
   vsim_scenario *sc = ld->sc;
   bool has_max;
   /* virtio-fs: the hiprio queue and at least one request queue */
-  bool console = strcmp(sc->device, "console") == 0;
-  if (device_is_fs(sc) || console) sc->num_queues = 2;
+  bool console = strcmp(sc->device, "console") == 0, input = strcmp(sc->device, "input") == 0;
+  if (device_is_fs(sc) || console || input) sc->num_queues = 2;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
   if (device_is_fs(sc) && sc->num_queues < 2) {
     ld_push(ld, "num_queues");
@@ -1409,6 +1409,10 @@ static bool parse_queues(loader *ld, json_t *root) {
     ld_push(ld, "num_queues");
     return ld_fail(ld, "a console device has port 0's receiveq and transmitq: num_queues must be at least 2 (the "
                    "default for console; 4 or more add the control queues and MULTIPORT)");
+  }
+  if (input && sc->num_queues != 2) {
+    ld_push(ld, "num_queues");
+    return ld_fail(ld, "an input device has two queues, eventq and statusq: num_queues must be 2 (the default for input)");
   }
   if (!opt_u16(ld, root, "queue_size", 1, MAX_QUEUE_SIZE, &sc->queue_size, NULL)) return false;
   if (!opt_u16(ld, root, "queue_max", 1, MAX_QUEUE_SIZE, &sc->queue_max, &has_max)) return false;

@@ -24,6 +24,7 @@
 #include "blk_drv.h"
 #include "checker.h"
 #include "console_drv.h"
+#include "input_drv.h"
 #include "devcore.h"
 #include "devscript.h"
 #include "driver.h"
@@ -76,6 +77,8 @@ struct vsim_sim {
   bool is_fs;           /* the scenario drives a virtio-fs device */
   vsim_console_drv con; /* the console driver's control protocol (a console device) */
   bool is_console;
+  vsim_input_drv inp;   /* the input driver's queries and eventq (an input device) */
+  bool is_input;
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -352,6 +355,7 @@ static void drop_blk_requests_on(vsim_sim *s, int q) {
   vsim_blk_drv_drop(&s->blk, q);
   vsim_req_drv_drop(&s->req, q);
   if (s->is_console) vsim_console_drv_drop(&s->con, q);
+  if (s->is_input) vsim_input_drv_drop(&s->inp, q);
   /* the device forgets its input with the queue (or itself) */
   for (int i = 0; i < 64; i++)
     if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
@@ -370,6 +374,7 @@ static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
 static void probe_device(vsim_sim *s) {
   if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
   else if (s->is_console) vsim_console_drv_probe(&s->con);
+  else if (s->is_input) vsim_input_drv_probe(&s->inp);
   else vsim_blk_drv_probe(&s->blk);
 }
 
@@ -533,6 +538,8 @@ static void host_input(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     return;
   }
   vsim_data_expand(&st->data, buf);
+  /* the input driver judges the events it gets against the host's updates */
+  if (s->is_input) vsim_input_drv_host_update(&s->inp, buf, st->data.len);
   char err[256] = "";
   uint16_t q = 0;
   uint32_t took = 0;
@@ -606,6 +613,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     }
     s->ctr.submitted++;
     if (st->op == VSIM_OP_REQ_RAW && s->is_console) note_console_request(s, st);
+    if (st->op == VSIM_OP_REQ_RAW && s->is_input) vsim_input_drv_note_request(&s->inp, st->queue, st->data.len, st->len);
     if (st->op == VSIM_OP_REQ_RAW) vsim_req_drv_submit(&s->req, st, idx);
     else vsim_blk_drv_submit(&s->blk, st, idx);
     return;
@@ -897,6 +905,7 @@ static void driver_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len)
   vsim_sim *s = ctx;
   if (vsim_req_drv_owns(token)) vsim_req_drv_complete(&s->req, q, token, len);
   else if (vsim_console_drv_owns(token)) vsim_console_drv_complete(&s->con, q, token, len);
+  else if (vsim_input_drv_owns(token)) vsim_input_drv_complete(&s->inp, q, token, len);
   else vsim_blk_drv_complete(&s->blk, q, token, len);
 }
 
@@ -905,6 +914,7 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
   vsim_blk_drv_queue_stopped(&s->blk, q);
   vsim_req_drv_queue_stopped(&s->req, q);
   if (s->is_console) vsim_console_drv_drop(&s->con, q);
+  if (s->is_input) vsim_input_drv_drop(&s->inp, q);
 }
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
@@ -1017,6 +1027,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   char berr[1024] = "";
   s->is_fs = strcmp(sc->device, "fs") == 0;
   s->is_console = strcmp(sc->device, "console") == 0;
+  s->is_input = strcmp(sc->device, "input") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -1070,10 +1081,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       /* fs: no MQ bit, the queue count is in the config space (num_request_queues) */
       .understood = s->is_fs        ? vsim_fs_drv_understood()
                     : s->is_console ? vsim_console_drv_understood()
+                    : s->is_input   ? vsim_input_drv_understood()
                                     : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = s->is_fs || s->is_console ? -1 : VIRTIO_BLK_F_MQ,
+      .mq_feature = s->is_fs || s->is_console || s->is_input ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
@@ -1089,9 +1101,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
+  vsim_input_drv_init(&s->inp, &s->drv, &s->host, sc->mutants, fail_cb, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.pci = s->pci;
   s->chk.console = s->is_console;
+  s->chk.input = s->is_input;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
@@ -1313,6 +1327,7 @@ static void final_expectations(vsim_sim *s) {
   vsim_scenario *sc = s->sc;
   /* what the console driver still owed at the end is its violation */
   if (s->is_console && s->checkers_on && !driver_gave_up(s)) vsim_console_drv_finish(&s->con);
+  if (s->is_input && s->checkers_on && !driver_gave_up(s)) vsim_input_drv_finish(&s->inp);
   if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
   if (s->rec && s->trace.out && vsim_recorder_lost(s->rec))
     add_failure(s, "the backend's recording in the trace is incomplete (it acted outside any call the engine "

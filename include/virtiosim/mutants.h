@@ -83,7 +83,14 @@
   X(DRV_CON_TX_WRITABLE, "drv.console-tx-writable", CON_DRV_TX_WRITABLE, "console driver: its control messages carry a device-writable byte after the message") \
   X(DRV_CON_NO_DEVICE_READY, "drv.console-no-device-ready", CON_DRV_DEVICE_READY, "console driver: never sends DEVICE_READY although MULTIPORT is negotiated") \
   X(DRV_CON_PORT_OPEN_ZERO, "drv.console-port-open-zero", CON_DRV_PORT_OPEN, "console driver: answers CONSOLE_PORT with PORT_OPEN value 0") \
-  X(DEV_CON_EMERG_EARLY, "dev.console-emerg-refused-early", CON_DEV_EMERG, "console: refuses a write to emerg_wr until DRIVER_OK")
+  X(DEV_CON_EMERG_EARLY, "dev.console-emerg-refused-early", CON_DEV_EMERG, "console: refuses a write to emerg_wr until DRIVER_OK") \
+  X(DEV_INPUT_SIZE_GARBAGE, "dev.input-size-garbage", INPUT_DEV_SIZE, "input: answers an undefined select with size 1") \
+  X(DEV_INPUT_SPLIT_UPDATE, "dev.input-split-update", INPUT_DEV_UPDATE, "input: an update that does not fit its event FIFO is cut (the events that fit are kept) instead of dropped whole") \
+  X(DRV_INPUT_SELECT_ONLY, "drv.input-select-only", INPUT_DRV_SELECT, "input driver: queries ID_SERIAL writing select only (subsel left from the previous query)") \
+  X(DRV_INPUT_WIDE_WRITE, "drv.input-wide-select-write", INPUT_DRV_CFG_WRITE, "input driver: writes select and subsel with one 32-bit write, over size and reserved") \
+  X(DRV_INPUT_NO_SIZE,   "drv.input-no-size-check", INPUT_DRV_SIZE_FIRST, "input driver: reads the ID_NAME string without reading size first") \
+  X(DRV_INPUT_SHORT_EVENT_BUF, "drv.input-short-event-buffers", INPUT_DRV_EVENTQ_BUF, "input driver: posts 4-byte eventq buffers") \
+  X(DRV_INPUT_SHORT_STATUS, "drv.input-short-status", INPUT_DRV_STATUSQ_BUF, "input driver: sends its LED status event in a 4-byte buffer")
 /* clang-format on */
 
 enum vsim_mutant {
