@@ -148,9 +148,11 @@ static int in_config_write(void *model, uint32_t off, const void *src, uint32_t 
     }
   }
   if (!any) return -1; /* only select and subsel are writable */
-  /* the driver's own query, not a change of the device: no generation
-   * bump, no notification (as QEMU's virtio-input) */
+  /* the configuration noticeably changed (the answer in size and u), so
+   * config_generation moves (virtio-pci's common configuration rule); it is
+   * the driver's own query, not a device event: no notification */
   answer(m);
+  m->core.generation++;
   return 0;
 }
 
