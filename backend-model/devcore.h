@@ -43,11 +43,14 @@ typedef struct vsim_devmodel_ops {
    * the core then sets DEVICE_NEEDS_RESET. */
   int (*request)(void *model, uint16_t q, const vsim_chain *chain, uint32_t *used_len);
   void (*destroy)(void *model);
-  /* ---- device-held receive buffers (both may be NULL: no receive queue) ----
+  /* ---- device-held receive buffers and the host side (each may be NULL) ----
    * Is queue q a receive queue: buffers the driver posts for data the host
-   * has not produced yet? Asked at queue set-up and by the engine (liveness:
-   * a receive buffer held for lack of input is not a stall). Only on such a
-   * queue may request() answer VSIM_DEVMODEL_DEFER. */
+   * has not produced yet? Asked when the queue goes live and by the engine
+   * (liveness: a receive buffer held while the host owes the queue no input
+   * is not a stall). Only on such a queue may request() answer
+   * VSIM_DEVMODEL_DEFER (anywhere else the core takes it as the model's
+   * error: DEVICE_NEEDS_RESET). A receive queue ignores device_latency: its
+   * chains are completed or parked when popped. */
   bool (*receive_queue)(void *model, uint16_t q);
   /* Host-side input (the scenario's host.input step): `len` bytes for the
    * model's input `target` (console: a port number; input: unused, 0). The
