@@ -146,8 +146,16 @@ static uint32_t port_of(uint16_t q) { return q < 2 ? 0u : (uint32_t)q / 2u - 1u;
 
 static bool con_receive_queue(void *model, uint16_t q) { return (q & 1u) == 0; }
 
-/* Queue a device control message for the control receiveq. */
-static void ctrl_send(vsim_console *m, uint32_t id, uint16_t event, uint16_t value, const char *payload) {
+/* Queue a device control message (and `plen` payload bytes) for the control receiveq. */
+static void ctrl_send_bytes(vsim_console *m, uint32_t id, uint16_t event, uint16_t value, const uint8_t *payload,
+                            uint32_t plen);
+
+static void ctrl_send(vsim_console *m, uint32_t id, uint16_t event, uint16_t value, const char *name) {
+  ctrl_send_bytes(m, id, event, value, (const uint8_t *)name, name ? (uint32_t)strlen(name) : 0);
+}
+
+static void ctrl_send_bytes(vsim_console *m, uint32_t id, uint16_t event, uint16_t value, const uint8_t *payload,
+                            uint32_t plen) {
   if (m->ctrl_count == VSIM_CONSOLE_CTRL_CAP) {
     m->ctrl_dropped++;
     return;
@@ -157,12 +165,9 @@ static void ctrl_send(vsim_console *m, uint32_t id, uint16_t event, uint16_t val
   vsim_le_st16(c->b + offsetof(struct virtio_console_control, event), event);
   vsim_le_st16(c->b + offsetof(struct virtio_console_control, value), value);
   c->len = CTRL_LEN;
-  if (payload) {
-    size_t n = strlen(payload);
-    if (n > NAME_MAX_LEN) n = NAME_MAX_LEN;
-    memcpy(c->b + CTRL_LEN, payload, n); /* PORT_NAME: UTF-8, no NUL */
-    c->len += (uint32_t)n;
-  }
+  if (plen > NAME_MAX_LEN) plen = NAME_MAX_LEN;
+  if (plen) memcpy(c->b + CTRL_LEN, payload, plen); /* PORT_NAME: UTF-8, no NUL; RESIZE: cols, rows */
+  c->len += plen;
   vsim_devcore_wake(&m->core, CTRL_RXQ);
 }
 
@@ -317,6 +322,54 @@ static int64_t con_host_input(void *model, uint32_t target, const uint8_t *data,
   return n;
 }
 
+/* host.event: the host side acts on a port (console.h). */
+static int con_host_event(void *model, uint32_t target, uint32_t kind, uint32_t value, char *err, unsigned errlen) {
+  vsim_console *m = model;
+  if (target >= m->nports) return fail(err, errlen, "console: no port %u (the device has %u)", target, m->nports);
+  con_port *p = &m->port[target];
+  const bool live = m->multiport && m->device_ready;
+  switch (kind) {
+    case VSIM_CONSOLE_HOST_CLOSE:
+    case VSIM_CONSOLE_HOST_OPEN:
+      p->host_open = kind == VSIM_CONSOLE_HOST_OPEN;
+      if (live && p->added && p->ready) ctrl_send(m, target, VIRTIO_CONSOLE_PORT_OPEN, p->host_open, NULL);
+      return 0;
+    case VSIM_CONSOLE_HOST_UNPLUG:
+      if (!live || !p->added) return fail(err, errlen, "console: port %u is not present (unplug needs MULTIPORT, "
+                                          "DEVICE_READY and a port the device added)", target);
+      p->added = p->ready = p->guest_open = false;
+      p->in.head = p->in.len = 0;
+      ctrl_send(m, target, VIRTIO_CONSOLE_PORT_REMOVE, 0, NULL);
+      return 0;
+    case VSIM_CONSOLE_HOST_PLUG:
+      if (!live || p->added || target >= m->max_nr_ports)
+        return fail(err, errlen, "console: port %u cannot be plugged (needs MULTIPORT, DEVICE_READY, a port below "
+                    "max_nr_ports %u that is not present)", target, m->max_nr_ports);
+      p->added = true;
+      ctrl_send(m, target, VIRTIO_CONSOLE_PORT_ADD, 0, NULL);
+      return 0;
+    case VSIM_CONSOLE_HOST_RESIZE: {
+      uint16_t cols = (uint16_t)value, rows = (uint16_t)(value >> 16);
+      uint8_t *cfg = m->core.config;
+      vsim_le_st16(cfg + offsetof(struct virtio_console_config, cols), cols);
+      vsim_le_st16(cfg + offsetof(struct virtio_console_config, rows), rows);
+      if ((m->core.offered & BIT(VIRTIO_CONSOLE_F_SIZE)) && (m->core.status & VIRTIO_CONFIG_S_DRIVER_OK))
+        vsim_devcore_config_changed(&m->core);
+      else
+        m->core.generation++; /* the fields changed all the same */
+      if (live && m->console_port >= 0 && m->port[m->console_port].ready) {
+        uint8_t size[4];
+        vsim_le_st16(size, cols); /* struct virtio_console_resize: cols, rows (the spec's order) */
+        vsim_le_st16(size + 2, rows);
+        ctrl_send_bytes(m, (uint32_t)m->console_port, VIRTIO_CONSOLE_RESIZE, 0, size, sizeof size);
+      }
+      return 0;
+    }
+    default:
+      return fail(err, errlen, "console: unknown host event %u (0 close, 1 open, 2 unplug, 3 plug, 4 resize)", kind);
+  }
+}
+
 static int64_t con_host_output(void *model, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
                                unsigned errlen) {
   vsim_console *m = model;
@@ -378,6 +431,7 @@ static const vsim_devmodel_ops console_ops = {
     .receive_queue = con_receive_queue,
     .host_input = con_host_input,
     .host_output = con_host_output,
+    .host_event = con_host_event,
 };
 
 /* ---- device_config ---- */

@@ -31,6 +31,16 @@
 /* The queues of port p (receiveq; the transmitq is the next one). */
 static inline unsigned vsim_console_rxq(unsigned port) { return port == 0 ? 0u : 2u + 2u * port; }
 
+/* host.event kinds ("type"), for port `port`: */
+enum vsim_console_host_event {
+  VSIM_CONSOLE_HOST_CLOSE = 0,  /* the host side closes: PORT_OPEN 0 to a ready port; transmitted bytes discarded */
+  VSIM_CONSOLE_HOST_OPEN = 1,   /* the host side opens: PORT_OPEN 1 to a ready port */
+  VSIM_CONSOLE_HOST_UNPLUG = 2, /* hot-unplug (MULTIPORT): DEVICE_REMOVE; the port's input is dropped */
+  VSIM_CONSOLE_HOST_PLUG = 3,   /* hot-plug (MULTIPORT, after DEVICE_READY): DEVICE_ADD of a port not present */
+  VSIM_CONSOLE_HOST_RESIZE = 4, /* value = cols | rows << 16: config cols/rows (SIZE: a config change
+                                 * notification) and, with MULTIPORT, RESIZE to the console port */
+};
+
 /* Create a virtio-console device (device id 3). Queues: the scenario's
  * num_queues; MULTIPORT is offered when there are at least 4 (port 0 and
  * the control pair). device_config keys (strings):

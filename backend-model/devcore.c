@@ -502,6 +502,15 @@ int vsim_devcore_host_input(vsim_devcore *dc, uint32_t target, const uint8_t *da
   return 0;
 }
 
+int vsim_devcore_host_event(vsim_devcore *dc, uint32_t target, uint32_t kind, uint32_t value, char *err,
+                            unsigned errlen) {
+  if (!dc->mops->host_event) {
+    snprintf(err, errlen, "this device model takes no host event");
+    return -1;
+  }
+  return dc->mops->host_event(dc->model, target, kind, value, err, errlen) ? -1 : 0;
+}
+
 int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
                                  unsigned errlen) {
   if (!dc->mops->host_output) {

@@ -67,6 +67,11 @@ typedef struct vsim_devmodel_ops {
    * Returns the bytes taken, or -1 when `target` names no output. May be
    * NULL. */
   int64_t (*host_output)(void *model, uint32_t target, uint8_t *dst, uint32_t cap, char *err, unsigned errlen);
+  /* A host-side event (the scenario's host.event step) of kind `kind` with
+   * `value` for the model's `target` (console: see console.h). Returns 0,
+   * or -1 with a message when the model has no such event or target. May be
+   * NULL. */
+  int (*host_event)(void *model, uint32_t target, uint32_t kind, uint32_t value, char *err, unsigned errlen);
 } vsim_devmodel_ops;
 
 /* request() on a receive queue: "no data yet, keep the buffer". The core
@@ -186,6 +191,9 @@ uint32_t vsim_devcore_parked(const vsim_devcore *dc, uint16_t q);
  * message (no input path in this model, or no such target). */
 int vsim_devcore_host_input(vsim_devcore *dc, uint32_t target, const uint8_t *data, uint32_t len,
                             uint16_t *q_out, uint32_t *accepted, char *err, unsigned errlen);
+/* A host-side event (host.event): 0, or -1 with a message. */
+int vsim_devcore_host_event(vsim_devcore *dc, uint32_t target, uint32_t kind, uint32_t value, char *err,
+                            unsigned errlen);
 /* Host-side output (expect.output): take up to cap captured bytes of output
  * `target`. Returns the count, or -1 with a message. */
 int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst, uint32_t cap, char *err,

@@ -186,6 +186,7 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
         break;
       case VSIM_OP_HOST_INPUT:
       case VSIM_OP_EXPECT_OUTPUT:
+      case VSIM_OP_HOST_EVENT:
         /* the host side of a device is the built-in model's (sim.c) */
         if (!c->knob) c->knob = vsim_op_name(sc->steps[i].op);
         break;

@@ -120,6 +120,7 @@ static const char *const op_names[] = {
     [VSIM_OP_REQ_RAW] = "req.raw",
     [VSIM_OP_HOST_INPUT] = "host.input",
     [VSIM_OP_EXPECT_OUTPUT] = "expect.output",
+    [VSIM_OP_HOST_EVENT] = "host.event",
 };
 
 static const char *const policy_names[] = {

@@ -671,6 +671,7 @@ static const op_fields op_table[] = {
                              B(SF_EXPECT_REPLY), 0},
     [VSIM_OP_HOST_INPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
     [VSIM_OP_EXPECT_OUTPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
+    [VSIM_OP_HOST_EVENT] = {B(SF_PORT) | B(SF_TYPE) | B(SF_VALUE), B(SF_TYPE)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -761,6 +762,7 @@ static bool step_parse_queue(loader *ld, json_t *o, vsim_step *st) {
 static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   uint64_t min = 0, max = UINT16_MAX;
   if (st->op == VSIM_OP_KICK) max = UINT32_MAX; /* notification data is 32 bits */
+  if (st->op == VSIM_OP_HOST_EVENT) max = UINT32_MAX; /* the model's to judge */
   if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) max = UINT32_MAX; /* a register */
   if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
     min = 1;

@@ -69,7 +69,9 @@ enum vsim_op {
                           * (devcore.h vsim_devcore_host_input; a built-in model only) */
   VSIM_OP_EXPECT_OUTPUT, /* port, data: the bytes the device model output for `port` since the last
                           * expect.output of that port equal `data` (taken, so the next starts empty) */
-  VSIM_OP__LAST = VSIM_OP_EXPECT_OUTPUT,
+  VSIM_OP_HOST_EVENT,    /* port, type, value: a host-side event of the device model (console: a port
+                          * closed / opened / unplugged / plugged, a resize; devcore host_event) */
+  VSIM_OP__LAST = VSIM_OP_HOST_EVENT,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */

@@ -805,6 +805,14 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_HOST_INPUT: host_input(s, st, idx); break;
     case VSIM_OP_EXPECT_OUTPUT: expect_output(s, st, idx); break;
+    case VSIM_OP_HOST_EVENT: {
+      char err[256] = "";
+      if (!s->be.builtin)
+        add_failure(s, "step %u (host.event, line %u): needs a built-in backend", idx, st->line);
+      else if (vsim_devcore_host_event(s->be.backend.be, st->port, st->type, (uint32_t)st->value, err, sizeof err))
+        add_failure(s, "step %u (host.event, line %u): %s", idx, st->line, err);
+      break;
+    }
     case VSIM_OP_EXPECT: {
       char where[64];
       snprintf(where, sizeof where, "step %u (expect, line %u)", idx, st->line);

@@ -104,6 +104,9 @@ def test_input_beyond_the_fifo_is_dropped_not_owed():
     ({"op": "host.input", "port": 1, "data": "61"}, "no port 1"),
     ({"op": "expect.output", "port": 7, "data": ""}, "no port 7"),
     ({"op": "expect.output", "data": "61"}, "output 0 byte(s), expected 1"),
+    ({"op": "host.event", "port": 0, "type": 2}, "port 0 is not present"),
+    ({"op": "host.event", "port": 0, "type": 9}, "unknown host event 9"),
+    ({"op": "host.event", "port": 3, "type": 1}, "no port 3"),
 ])
 def test_bad_host_steps_fail_the_step(step, msg):
     with Sim.from_json(_console([step])) as sim:
