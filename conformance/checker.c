@@ -1,10 +1,13 @@
 /* conformance/checker.c — event observers (see checker.h). */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_input.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
@@ -179,6 +182,7 @@ static void on_status(vsim_checker *c, uint8_t dev_old, uint8_t val) {
     c->reset_unverified = true;
     memset(c->qsetup, 0, sizeof c->qsetup); /* what follows is discovery, not a re-enable */
     c->status = 0;
+    c->in_select = c->in_subsel = c->in_size_read = false;
     c->reset_check = true;
     c->status_zero_check = true;
     c->silent_after_reset = true;
@@ -354,11 +358,20 @@ static void config_generation_access(vsim_checker *c, bool read, uint32_t off) {
   c->cfg_state = 0;
 }
 
+/* virtio-console's emerg_wr "can be written at any time", even before the
+ * feature is acknowledged (Console Device / Device Initialization): the
+ * console's own rule wins over the general one of not writing the config
+ * space before FEATURES_OK. */
+static bool console_emerg_wr(const vsim_checker *c, uint32_t off) {
+  const uint32_t ew = VIRTIO_MMIO_CONFIG + offsetof(struct virtio_console_config, emerg_wr);
+  return c->console && off >= ew && off < ew + 4;
+}
+
 static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t val) {
   if (!c->pci) mmio_driver_access(c, read, off, val);
   queue_reset_access(c, read, off, val);
   config_generation_access(c, read, off);
-  if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK))
+  if (!read && off >= VIRTIO_MMIO_CONFIG && !(c->status & VIRTIO_CONFIG_S_FEATURES_OK) && !console_emerg_wr(c, off))
     report(c, VSIM_CHK_CONFIG_DRV_EARLY_WRITE, -1,
            "config field at 0x%03x written before FEATURES_OK (status 0x%02x)", off,
            (unsigned)c->status);
@@ -392,6 +405,38 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
     report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "MagicValue reads 0x%08x", val);
   } else if (off == VIRTIO_MMIO_VERSION && val != 2) {
     report(c, VSIM_CHK_MMIO_DEV_MAGIC, -1, "Version reads %u", val);
+  }
+}
+
+/* virtio-input's query rules (Input Device / Device Initialization, driver):
+ * the driver writes select and subsel, in any order, then reads size, then
+ * the answer in u; it writes no other field. `off` is in the device
+ * configuration space, either transport. */
+static void input_config_access(vsim_checker *c, bool read, uint32_t off, uint32_t width) {
+  const uint32_t sel = offsetof(struct virtio_input_config, select);
+  const uint32_t sub = offsetof(struct virtio_input_config, subsel);
+  const uint32_t size = offsetof(struct virtio_input_config, size);
+  const uint32_t u = offsetof(struct virtio_input_config, u);
+  const uint32_t end = off + width;
+  if (!read) {
+    if (end > size)
+      report(c, VSIM_CHK_INPUT_DRV_CFG_WRITE, -1, "a %u-byte write at config offset %u reaches past select and subsel "
+             "(offsets 0, 1)", width, off);
+    if (off <= sel && sel < end) c->in_select = true;
+    if (off <= sub && sub < end) c->in_subsel = true;
+    c->in_size_read = false;
+    return;
+  }
+  if (off <= size && size < end) {
+    if (c->in_select != c->in_subsel)
+      report(c, VSIM_CHK_INPUT_DRV_SELECT, -1, "size read after a write of %s only (a query sets both select and "
+             "subsel)", c->in_select ? "select" : "subsel");
+    c->in_select = c->in_subsel = false;
+    c->in_size_read = true;
+  } else if (end > u && !c->in_size_read) {
+    report(c, VSIM_CHK_INPUT_DRV_SIZE_FIRST, -1, "the answer at config offset %u read before size, after the last "
+           "query", off);
+    c->in_size_read = true; /* once per query */
   }
 }
 
@@ -1023,12 +1068,18 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
   switch (ev->kind) {
     case VSIM_EV_STATUS: on_status(c, (uint8_t)ev->a, (uint8_t)ev->b); break;
     case VSIM_EV_FEATURES: on_features(c, ev->a, ev->b); break;
-    case VSIM_EV_MMIO_READ: on_mmio_access(c, true, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_MMIO_WRITE: on_mmio_access(c, false, (uint32_t)ev->a, (uint32_t)ev->c); break;
+    case VSIM_EV_MMIO_READ:
+    case VSIM_EV_MMIO_WRITE:
+      on_mmio_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)ev->a, (uint32_t)ev->c);
+      if (c->input && ev->a >= VIRTIO_MMIO_CONFIG)
+        input_config_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)(ev->a - VIRTIO_MMIO_CONFIG), (uint32_t)ev->b);
+      break;
     case VSIM_EV_PCI_READ:
     case VSIM_EV_PCI_WRITE:
       vsim_chk_pci_access(&c->pcs, c->sink, ev, c->features);
       on_pci_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c);
+      if (c->input && ev->d == VIRTIO_PCI_CAP_DEVICE_CFG)
+        input_config_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->a, (uint32_t)ev->b);
       break;
     case VSIM_EV_QUEUE_READY:
       on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);

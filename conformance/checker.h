@@ -116,6 +116,10 @@ typedef struct vsim_checker {
   uint64_t mem_size;
   const vsim_mmio *mmio;     /* the transport core, whichever layout drives it */
   bool pci;                 /* virtio-pci: its accesses are judged as the MMIO registers they stand for */
+  bool console;            /* a virtio-console device: its emerg_wr may be written at any time */
+  bool input;              /* a virtio-input device: its select/subsel query rules apply */
+  bool in_select, in_subsel; /* input: select / subsel written since the last read of size */
+  bool in_size_read;       /* input: size read since the last select/subsel write */
   uint64_t offered, features;
   uint8_t status;           /* last status written by the driver */
   bool reread;              /* status read since FEATURES_OK was written */

@@ -188,6 +188,12 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
         /* the host changing the config space: only the built-in model takes it */
         if (!c->knob) c->knob = "dev.config";
         break;
+      case VSIM_OP_HOST_INPUT:
+      case VSIM_OP_EXPECT_OUTPUT:
+      case VSIM_OP_HOST_EVENT:
+        /* the host side of a device is the built-in model's (sim.c) */
+        if (!c->knob) c->knob = vsim_op_name(sc->steps[i].op);
+        break;
       default: break;
     }
   }
@@ -548,11 +554,31 @@ void vsim_conform_plan_free(vsim_conform_plan *plan) {
  * renegotiate, and serve one well-formed request with the right data
  * (delayed death shows up here as `wedged`). */
 size_t vsim_conform_probe_steps(const vsim_conform_config *cfg, const vsim_conform_test *t) {
-  if (!t->adversarial || strcmp(cfg->device, "blk") != 0) return 0;
+  if (!t->adversarial) return 0;
+  if (strcmp(cfg->device, "console") == 0 || strcmp(cfg->device, "input") == 0) return 4;
+  if (strcmp(cfg->device, "blk") != 0) return 0;
   return t->needs_builtin_knobs ? 4 : 5;
 }
 
+/* A console serves a transmit buffer on port 0 (used, nothing written). */
+static const char probe_console[] =
+    "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
+    " {\"op\": \"req.raw\", \"queue\": 1, \"data\": \"70726f6265\", \"expect_used_len\": 0}, {\"op\": \"wait\"}]";
+
+/* An input device serves a status event (statusq: used, nothing written). */
+static const char probe_input[] =
+    "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
+    " {\"op\": \"req.raw\", \"queue\": 1, \"data\": \"1100000000000000\", \"expect_used_len\": 0}, {\"op\": \"wait\"}]";
+
 static int append_probe(json_t *steps, const char *device, bool data_check) {
+  bool console = strcmp(device, "console") == 0;
+  if (console || strcmp(device, "input") == 0) {
+    json_error_t je;
+    json_t *p = json_loads(console ? probe_console : probe_input, 0, &je);
+    int rc = p ? json_array_extend(steps, p) : -1;
+    json_decref(p);
+    return rc;
+  }
   if (strcmp(device, "blk") != 0) return 0;
   const char *probe_rw =
       "[{\"op\": \"reset\"}, {\"op\": \"init\"},"

@@ -180,7 +180,7 @@ void vsim_mmio_write(vsim_mmio *m, uint32_t off, unsigned width, uint32_t val) {
   void *be = m->be.be;
   if (off >= VIRTIO_MMIO_CONFIG) {
     uint8_t b[4] = {(uint8_t)val, (uint8_t)(val >> 8), (uint8_t)(val >> 16), (uint8_t)(val >> 24)};
-    ops->config_write(be, off - VIRTIO_MMIO_CONFIG, b, width);
+    vsim_tcore_config_write(m, off - VIRTIO_MMIO_CONFIG, b, width);
     return;
   }
   vsim_mmio_queue *q = sel_queue(m);

@@ -13,6 +13,7 @@
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_ring.h>
 
 #include "scenario.h"
@@ -55,6 +56,12 @@ static const vsim_name_bit blk_features[] = {
     {"LIFETIME", VIRTIO_BLK_F_LIFETIME},
     {"SECURE_ERASE", VIRTIO_BLK_F_SECURE_ERASE},
     {"ZONED", VIRTIO_BLK_F_ZONED},
+};
+
+static const vsim_name_bit console_features[] = {
+    {"SIZE", VIRTIO_CONSOLE_F_SIZE},
+    {"MULTIPORT", VIRTIO_CONSOLE_F_MULTIPORT},
+    {"EMERG_WRITE", VIRTIO_CONSOLE_F_EMERG_WRITE},
 };
 
 static const vsim_name_bit status_bits[] = {
@@ -111,6 +118,9 @@ static const char *const op_names[] = {
     [VSIM_OP_MMIO_READ] = "mmio.read",
     [VSIM_OP_MMIO_WRITE] = "mmio.write",
     [VSIM_OP_REQ_RAW] = "req.raw",
+    [VSIM_OP_HOST_INPUT] = "host.input",
+    [VSIM_OP_EXPECT_OUTPUT] = "expect.output",
+    [VSIM_OP_HOST_EVENT] = "host.event",
 };
 
 static const char *const policy_names[] = {
@@ -150,6 +160,16 @@ static bool names_device_is_blk(const char *device) {
   return device != NULL && strcmp(device, "blk") == 0;
 }
 
+/* The device's own feature names (NULL, 0 for a device without any). */
+static const vsim_name_bit *names_device_features(const char *device, size_t *n) {
+  if (device != NULL && strcmp(device, "console") == 0) {
+    *n = COUNT_OF(console_features);
+    return console_features;
+  }
+  *n = 0;
+  return NULL;
+}
+
 int vsim_feature_bit_by_name(const char *device, const char *name) {
   if (name == NULL) return -1;
   int bit = names_lookup(generic_features, COUNT_OF(generic_features), name);
@@ -158,6 +178,10 @@ int vsim_feature_bit_by_name(const char *device, const char *name) {
     bit = names_lookup(blk_features, COUNT_OF(blk_features), name);
     if (bit >= 0) return bit;
   }
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  bit = dev ? names_lookup(dev, nd, name) : -1;
+  if (bit >= 0) return bit;
   return names_parse_raw_bit(name);
 }
 
@@ -165,6 +189,9 @@ const char *vsim_feature_name(const char *device, unsigned bit) {
   const char *n = names_reverse(generic_features, COUNT_OF(generic_features), bit);
   if (n == NULL && names_device_is_blk(device))
     n = names_reverse(blk_features, COUNT_OF(blk_features), bit);
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (n == NULL && dev) n = names_reverse(dev, nd, bit);
   return n;
 }
 
@@ -189,6 +216,9 @@ const char *vsim_feature_name_at(const char *device, size_t i) {
   if (i < COUNT_OF(generic_features)) return generic_features[i].name;
   i -= COUNT_OF(generic_features);
   if (names_device_is_blk(device) && i < COUNT_OF(blk_features)) return blk_features[i].name;
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (dev && i < nd) return dev[i].name;
   return NULL;
 }
 

@@ -519,7 +519,7 @@ void vsim_pci_bar_write(vsim_pci *p, unsigned bar, uint32_t off, unsigned width,
       if (device_access_ok(p, soff, width, true)) {
         uint8_t b[4];
         put32(b, val);
-        c->be.ops->config_write(c->be.be, soff, b, width);
+        vsim_tcore_config_write(c, soff, b, width);
       }
       break;
     default: break; /* ISR, pending bits and unmapped offsets: writes are dropped */

@@ -594,7 +594,7 @@ enum step_field {
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
   SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
   SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF_PATCH,
-  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF__COUNT
+  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF_PORT, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -609,6 +609,7 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
     [SF_OFFSET] = "offset", [SF_UNCHANGED] = "unchanged", [SF_ACCEPT] = "accept_features",
     [SF_PATCH] = "patch", [SF_EXPECT_USED_LEN] = "expect_used_len", [SF_EXPECT_REPLY] = "expect_reply",
+    [SF_PORT] = "port",
 };
 
 #define B(f) (1u << (f))
@@ -668,6 +669,9 @@ static const op_fields op_table[] = {
     [VSIM_OP_DEV_NEEDS_RESET] = {B(SF_IRQ), 0},
     [VSIM_OP_REQ_RAW] = {B(SF_QUEUE) | B(SF_DATA) | B(SF_LEN) | B(SF_PATCH) | B(SF_EXPECT_USED_LEN) |
                              B(SF_EXPECT_REPLY), 0},
+    [VSIM_OP_HOST_INPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
+    [VSIM_OP_EXPECT_OUTPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
+    [VSIM_OP_HOST_EVENT] = {B(SF_PORT) | B(SF_TYPE) | B(SF_VALUE), B(SF_TYPE)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -758,6 +762,7 @@ static bool step_parse_queue(loader *ld, json_t *o, vsim_step *st) {
 static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   uint64_t min = 0, max = UINT16_MAX;
   if (st->op == VSIM_OP_KICK) max = UINT32_MAX; /* notification data is 32 bits */
+  if (st->op == VSIM_OP_HOST_EVENT) max = UINT32_MAX; /* the model's to judge */
   if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) max = UINT32_MAX; /* a register */
   if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
     min = 1;
@@ -1192,6 +1197,7 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
     if (!opt_name_set(ld, o, "accept_features", NAMES_FEATURE, &st->accept, &st->has_accept)) return false;
   }
   if (!opt_data(ld, o, "data", &st->data)) return false;
+  if (!opt_u32(ld, o, "port", 0, UINT32_MAX, &st->port, NULL)) return false;
   if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;
   if (st->op == VSIM_OP_REQ_RAW && !step_parse_req(ld, o, st, has_len)) return false;
   if (st->op == VSIM_OP_EXPECT) {
@@ -1351,7 +1357,7 @@ static const char *const top_keys[] = {
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
-static const char *const device_names[] = {"blk", "fs", NULL};
+static const char *const device_names[] = {"blk", "fs", "console", "input", NULL};
 
 static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1393,12 +1399,22 @@ static bool parse_queues(loader *ld, json_t *root) {
   vsim_scenario *sc = ld->sc;
   bool has_max;
   /* virtio-fs: the hiprio queue and at least one request queue */
-  if (device_is_fs(sc)) sc->num_queues = 2;
+  bool console = strcmp(sc->device, "console") == 0, input = strcmp(sc->device, "input") == 0;
+  if (device_is_fs(sc) || console || input) sc->num_queues = 2;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
   if (device_is_fs(sc) && sc->num_queues < 2) {
     ld_push(ld, "num_queues");
     return ld_fail(ld, "a fs device has a hiprio queue and at least one request queue: num_queues must be at "
                    "least 2 (the default for fs)");
+  }
+  if (console && sc->num_queues < 2) {
+    ld_push(ld, "num_queues");
+    return ld_fail(ld, "a console device has port 0's receiveq and transmitq: num_queues must be at least 2 (the "
+                   "default for console; 4 or more add the control queues and MULTIPORT)");
+  }
+  if (input && sc->num_queues != 2) {
+    ld_push(ld, "num_queues");
+    return ld_fail(ld, "an input device has two queues, eventq and statusq: num_queues must be 2 (the default for input)");
   }
   uint16_t msix = 0;
   bool has_msix = false;

@@ -23,6 +23,8 @@
 #include "arena_fast.h"
 #include "blk_drv.h"
 #include "checker.h"
+#include "console_drv.h"
+#include "input_drv.h"
 #include "devcore.h"
 #include "devscript.h"
 #include "driver.h"
@@ -73,6 +75,10 @@ struct vsim_sim {
   vsim_req_drv req;     /* req.raw requests, any device type */
   vsim_fs_drv fs;       /* the fs probe's view of the config space */
   bool is_fs;           /* the scenario drives a virtio-fs device */
+  vsim_console_drv con; /* the console driver's control protocol (a console device) */
+  bool is_console;
+  vsim_input_drv inp;   /* the input driver's queries and eventq (an input device) */
+  bool is_input;
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -85,6 +91,13 @@ struct vsim_sim {
   bool work_on;         /* a device worker step is running */
   uint16_t work_q;      /* its queue */
   uint64_t work_mark;   /* device-side arena accesses when the current window began */
+  /* Receive queues (the built-in model's, devcore receive_queue): bit q.
+   * A buffer posted there waits for host data, so it is not a pending
+   * request while the host has given the queue no byte the device has not
+   * used yet: host.input bytes the model accepted (rx_given) against the
+   * used lengths the driver reaped there (rx_taken). Reset with the queue. */
+  uint64_t rx_mask;
+  uint64_t rx_given[64], rx_taken[64];
   /* script */
   size_t next_step;
   uint64_t iter;          /* passes over the steps completed ("repeat") */
@@ -151,6 +164,7 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
   /* a chain taken or completed closes the device's work window (before the
    * event itself is recorded, so that a violation precedes it) */
   if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
+  if (kind == VSIM_EV_REAP && q >= 0 && q < 64) s->rx_taken[q] += b;
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -325,6 +339,22 @@ static bool driver_gave_up(const vsim_sim *s) {
   return s->drv.failed || s->drv.needs_reset;
 }
 
+/* A receive queue whose buffers wait for input the host has not given: the
+ * device holding them is what it is for, not a stall. Input it accepted and
+ * has not put in a used buffer yet makes them pending again. */
+static bool rx_idle(const vsim_sim *s, uint16_t q) {
+  return q < 64 && ((s->rx_mask >> q) & 1u) && s->rx_taken[q] >= s->rx_given[q];
+}
+
+/* Requests the driver waits for: every chain in flight, except those on a
+ * receive queue that waits for input (rx_idle). */
+static uint32_t pending_requests(const vsim_sim *s) {
+  uint32_t n = 0;
+  for (uint16_t q = 0; q < s->drv.nq; q++)
+    if (!rx_idle(s, q)) n += vsim_driver_queue_inflight(&s->drv, q);
+  return n;
+}
+
 static bool step_can_run(vsim_sim *s, const vsim_step *st) {
   /* With a scripted device only later steps complete requests or free ring
    * room: a step that waited for that would wait forever. It waits only for
@@ -332,7 +362,7 @@ static bool step_can_run(vsim_sim *s, const vsim_step *st) {
   if (s->sc->device_scripted && (st->op == VSIM_OP_WAIT || is_request_op(st->op)))
     return !s->irq_held_bits || driver_gave_up(s);
   if (st->op == VSIM_OP_WAIT)
-    return vsim_driver_inflight(&s->drv) == 0 || driver_gave_up(s);
+    return pending_requests(s) == 0 || driver_gave_up(s);
   if (is_blk_op(st->op) && s->drv.live && !driver_gave_up(s))
     return vsim_blk_drv_can_submit(&s->blk, st);
   if (st->op == VSIM_OP_REQ_RAW && s->drv.live && !driver_gave_up(s))
@@ -356,6 +386,11 @@ static bool driver_runnable(void *ctx, int id) {
 static void drop_blk_requests_on(vsim_sim *s, int q) {
   vsim_blk_drv_drop(&s->blk, q);
   vsim_req_drv_drop(&s->req, q);
+  if (s->is_console) vsim_console_drv_drop(&s->con, q);
+  if (s->is_input) vsim_input_drv_drop(&s->inp, q);
+  /* the device forgets its input with the queue (or itself) */
+  for (int i = 0; i < 64; i++)
+    if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
 }
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
@@ -370,6 +405,8 @@ static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
 /* The device driver's look at a live device: nothing blk-specific reaches a fs device. */
 static void probe_device(vsim_sim *s) {
   if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
+  else if (s->is_console) vsim_console_drv_probe(&s->con);
+  else if (s->is_input) vsim_input_drv_probe(&s->inp);
   else vsim_blk_drv_probe(&s->blk);
 }
 
@@ -518,6 +555,81 @@ static void raw_write_end(vsim_sim *s) {
   if (s->checkers_on) vsim_checker_driver_write_end(&s->chk);
 }
 
+/* host.input: bytes from the host side for the model's input `port`. The
+ * model fills receive buffers from them on its own worker's turn; what it
+ * accepted counts as given to that receive queue (rx_idle). */
+static void host_input(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (!s->be.builtin) {
+    add_failure(s, "step %u (host.input, line %u): needs a built-in backend (the host side of another "
+                "backend is its own)", idx, st->line);
+    return;
+  }
+  uint8_t *buf = malloc(st->data.len ? st->data.len : 1);
+  if (!buf) {
+    add_failure(s, "out of memory");
+    return;
+  }
+  vsim_data_expand(&st->data, buf);
+  /* the input driver judges the events it gets against the host's updates */
+  if (s->is_input) vsim_input_drv_host_update(&s->inp, buf, st->data.len);
+  char err[256] = "";
+  uint16_t q = 0;
+  uint32_t took = 0;
+  if (vsim_devcore_host_input(s->be.backend.be, st->port, buf, st->data.len, &q, &took, err, sizeof err))
+    add_failure(s, "step %u (host.input, line %u): %s", idx, st->line, err);
+  else if (q < 64)
+    s->rx_given[q] += took;
+  free(buf);
+}
+
+/* expect.output: what the model output for `port` since the last look. */
+static void expect_output(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (!s->be.builtin) {
+    add_failure(s, "step %u (expect.output, line %u): needs a built-in backend", idx, st->line);
+    return;
+  }
+  const uint32_t extra = 4096; /* room to see (and report) more than expected */
+  uint32_t cap = st->data.len + extra;
+  uint8_t *buf = malloc(cap);
+  if (!buf) {
+    add_failure(s, "out of memory");
+    return;
+  }
+  char err[256] = "";
+  int64_t n = vsim_devcore_host_output(s->be.backend.be, st->port, buf, cap, err, sizeof err);
+  if (n < 0) {
+    add_failure(s, "step %u (expect.output, line %u): %s", idx, st->line, err);
+  } else if ((uint64_t)n != st->data.len) {
+    add_failure(s, "step %u (expect.output, line %u): port %u output %" PRId64 "%s byte(s), expected %u", idx,
+                st->line, st->port, n, (uint64_t)n == cap ? " or more" : "", st->data.len);
+  } else {
+    uint8_t want = 0;
+    uint32_t at = vsim_data_mismatch(&st->data, buf, (uint32_t)n, &want);
+    if (at != (uint32_t)n)
+      add_failure(s, "step %u (expect.output, line %u): port %u output differs at byte %u (got 0x%02x, "
+                  "expected 0x%02x)", idx, st->line, st->port, at, buf[at], want);
+  }
+  /* take the rest, so that the next expect.output starts after it */
+  while (n == (int64_t)cap) n = vsim_devcore_host_output(s->be.backend.be, st->port, buf, cap, err, sizeof err);
+  free(buf);
+}
+
+/* A req.raw on a console: the console driver model judges the buffer's
+ * directions and notes a control message (the first 8 bytes suffice). */
+static void note_console_request(vsim_sim *s, const vsim_step *st) {
+  uint8_t msg[8] = {0};
+  uint32_t rd = st->data.len;
+  if (rd >= sizeof msg) {
+    uint8_t *all = malloc(rd);
+    if (all) {
+      vsim_data_expand(&st->data, all);
+      memcpy(msg, all, sizeof msg);
+      free(all);
+    }
+  }
+  vsim_console_drv_note_request(&s->con, st->queue, msg, rd, st->len);
+}
+
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   vsim_arena *a = s->arena;
   emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
@@ -532,6 +644,8 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       return;
     }
     s->ctr.submitted++;
+    if (st->op == VSIM_OP_REQ_RAW && s->is_console) note_console_request(s, st);
+    if (st->op == VSIM_OP_REQ_RAW && s->is_input) vsim_input_drv_note_request(&s->inp, st->queue, st->data.len, st->len);
     if (st->op == VSIM_OP_REQ_RAW) vsim_req_drv_submit(&s->req, st, idx);
     else vsim_blk_drv_submit(&s->blk, st, idx);
     return;
@@ -557,11 +671,11 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_WAIT:
       /* it ran although requests are in flight: only a scripted device lets it */
-      if (vsim_driver_inflight(&s->drv) && !driver_gave_up(s))
+      if (pending_requests(s) && !driver_gave_up(s))
         add_failure(s,
                     "step %u (wait, line %u): %u request(s) still in flight; with "
                     "\"device_scripted\" only dev.* steps complete them",
-                    idx, st->line, vsim_driver_inflight(&s->drv));
+                    idx, st->line, pending_requests(s));
       break;
     case VSIM_OP_POLL: vsim_driver_poll(&s->drv, st->queue); break;
     case VSIM_OP_KICK:
@@ -689,6 +803,16 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       if (s->be.builtin) vsim_devcore_needs_reset(s->be.backend.be, -1);
       else add_failure(s, "step %u: fault.needs_reset needs a built-in backend", idx);
       break;
+    case VSIM_OP_HOST_INPUT: host_input(s, st, idx); break;
+    case VSIM_OP_EXPECT_OUTPUT: expect_output(s, st, idx); break;
+    case VSIM_OP_HOST_EVENT: {
+      char err[256] = "";
+      if (!s->be.builtin)
+        add_failure(s, "step %u (host.event, line %u): needs a built-in backend", idx, st->line);
+      else if (vsim_devcore_host_event(s->be.backend.be, st->port, st->type, (uint32_t)st->value, err, sizeof err))
+        add_failure(s, "step %u (host.event, line %u): %s", idx, st->line, err);
+      break;
+    }
     case VSIM_OP_EXPECT: {
       char where[64];
       snprintf(where, sizeof where, "step %u (expect, line %u)", idx, st->line);
@@ -821,6 +945,8 @@ static json_t *scenario_text(const vsim_sim *s) {
 static void driver_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) {
   vsim_sim *s = ctx;
   if (vsim_req_drv_owns(token)) vsim_req_drv_complete(&s->req, q, token, len);
+  else if (vsim_console_drv_owns(token)) vsim_console_drv_complete(&s->con, q, token, len);
+  else if (vsim_input_drv_owns(token)) vsim_input_drv_complete(&s->inp, q, token, len);
   else vsim_blk_drv_complete(&s->blk, q, token, len);
 }
 
@@ -828,6 +954,8 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
   vsim_sim *s = ctx;
   vsim_blk_drv_queue_stopped(&s->blk, q);
   vsim_req_drv_queue_stopped(&s->req, q);
+  if (s->is_console) vsim_console_drv_drop(&s->con, q);
+  if (s->is_input) vsim_input_drv_drop(&s->inp, q);
 }
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
@@ -939,6 +1067,8 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   char berr[1024] = "";
   s->is_fs = strcmp(sc->device, "fs") == 0;
+  s->is_console = strcmp(sc->device, "console") == 0;
+  s->is_input = strcmp(sc->device, "input") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -958,6 +1088,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->dev = s->be.backend;
+  /* receive queues: the built-in model says which (devcore receive_queue);
+   * another backend's host side is its own, so none is exempt there */
+  if (s->be.builtin)
+    for (uint16_t q = 0; q < sc->num_queues && q < 64; q++)
+      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
   if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
   vsim_backend tb = s->dev;
   if (sc->device_scripted) {
@@ -989,10 +1124,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
       .accept = driver_accept(s, sc->has_accept, sc->accept),
       /* fs: no MQ bit, the queue count is in the config space (num_request_queues) */
-      .understood = s->is_fs ? vsim_fs_drv_understood() : vsim_blk_drv_understood(),
+      .understood = s->is_fs        ? vsim_fs_drv_understood()
+                    : s->is_console ? vsim_console_drv_understood()
+                    : s->is_input   ? vsim_input_drv_understood()
+                                    : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = s->is_fs ? -1 : VIRTIO_BLK_F_MQ,
+      .mq_feature = s->is_fs || s->is_console || s->is_input ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
   };
@@ -1007,8 +1145,12 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
+  vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
+  vsim_input_drv_init(&s->inp, &s->drv, &s->host, sc->mutants, fail_cb, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.pci = s->pci;
+  s->chk.console = s->is_console;
+  s->chk.input = s->is_input;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
@@ -1142,7 +1284,7 @@ static void report_stall(vsim_sim *s) {
   s->stalled = true;
   for (uint16_t q = 0; q < s->drv.nq; q++) {
     uint32_t inflight = vsim_driver_queue_inflight(&s->drv, q);
-    if (inflight == 0) continue;
+    if (inflight == 0 || rx_idle(s, q)) continue;
     char d[VSIM_VIOLATION_DETAIL_MAX];
     if (vsim_driver_queue_used_pending(&s->drv, q))
       snprintf(d, sizeof d,
@@ -1168,7 +1310,7 @@ static void report_stall(vsim_sim *s) {
  * comes: the run is over when the script is done and the driver waits for
  * nothing (no request in flight, no interrupt pending or held). */
 static bool poll_run_over(vsim_sim *s) {
-  return !s->init_pending && s->next_step >= s->sc->nsteps && vsim_driver_inflight(&s->drv) == 0 &&
+  return !s->init_pending && s->next_step >= s->sc->nsteps && pending_requests(s) == 0 &&
          !s->irq_held_bits && !((s->drv.live || s->drv.nq) && vsim_driver_irq_pending(&s->drv));
 }
 
@@ -1221,13 +1363,16 @@ int vsim_sim_step(vsim_sim *s) {
   }
   s->current_actor = -1;
   bool script_left = s->next_step < s->sc->nsteps || s->init_pending;
-  if (!driver_gave_up(s) && (vsim_driver_inflight(&s->drv) > 0 || script_left)) report_stall(s);
+  if (!driver_gave_up(s) && (pending_requests(s) > 0 || script_left)) report_stall(s);
   s->done = true;
   return 0;
 }
 
 static void final_expectations(vsim_sim *s) {
   vsim_scenario *sc = s->sc;
+  /* what the console driver still owed at the end is its violation */
+  if (s->is_console && s->checkers_on && !driver_gave_up(s)) vsim_console_drv_finish(&s->con);
+  if (s->is_input && s->checkers_on && !driver_gave_up(s)) vsim_input_drv_finish(&s->inp);
   if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
   if (s->rec && s->trace.out && vsim_recorder_lost(s->rec))
     add_failure(s, "the backend's recording in the trace is incomplete (it acted outside any call the engine "

@@ -1,9 +1,14 @@
 /* sim/tcore.c — the device side every virtio transport shares (see tcore.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
+#include "host_report.h"
 #include "tcore.h"
+#include "virtiosim/checks.h"
 #include "virtio_compat.h"
 
 int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, vsim_mutset mutants) {
@@ -137,4 +142,16 @@ int vsim_tcore_notify(vsim_tcore *c, uint32_t qi, uint32_t val) {
 void vsim_tcore_ack(vsim_tcore *c, uint32_t bits) {
   c->interrupt_status &= ~bits;
   c->host->event(c->host->ctx, VSIM_EV_IRQ_ACK, -1, bits, c->interrupt_status, 0, 0);
+}
+
+void vsim_tcore_config_write(vsim_tcore *c, uint32_t off, const uint8_t *b, unsigned width) {
+  const vsim_backend_ops *ops = c->be.ops;
+  if (ops->config_write(c->be.be, off, b, width) == 0) return;
+  const uint32_t ew = offsetof(struct virtio_console_config, emerg_wr);
+  if (off > ew || off + width <= ew || ops->device_id(c->be.be) != VIRTIO_ID_CONSOLE ||
+      !((ops->device_features(c->be.be) >> VIRTIO_CONSOLE_F_EMERG_WRITE) & 1u))
+    return;
+  vsim_host_reportf(c->host, VSIM_CHK_CON_DEV_EMERG, -1,
+                    "the device refused a %u-byte write to emerg_wr (EMERG_WRITE offered, device status 0x%02x)",
+                    width, (unsigned)ops->get_status(c->be.be));
 }

@@ -90,6 +90,12 @@ void vsim_tcore_ack(vsim_tcore *c, uint32_t bits);
 /* The device raises interrupt bits (bit 0 used buffer, bit 1 config change). */
 void vsim_tcore_raise(vsim_tcore *c, uint32_t bits);
 
+/* A driver write to the device configuration space (`off` in it): handed
+ * to the backend; a write the device refuses although the spec makes the
+ * field writable whatever the status (virtio-console's emerg_wr, with
+ * EMERG_WRITE offered) is its violation, console.dev-emerg-write. */
+void vsim_tcore_config_write(vsim_tcore *c, uint32_t off, const uint8_t *b, unsigned width);
+
 /* Side-effect-free views for observers. */
 uint32_t vsim_tcore_peek_isr(const vsim_tcore *c);
 uint32_t vsim_tcore_peek_queue_ready(const vsim_tcore *c, uint16_t q);

@@ -72,6 +72,14 @@
 #define VSIM_L_QREENABLE_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Re-enable"
 #define VSIM_L_MMIO_INIT_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO-specific Initialization And Device Operation / Device Initialization"
 #define VSIM_L_MMIO_IRQ_DRV "drivernormative:Virtio Transport Options / Virtio Over MMIO / MMIO-specific Initialization And Device Operation / Notifications From The Device"
+#define VSIM_L_CON_INIT_DEV "devicenormative:Device Types / Console Device / Device Initialization"
+#define VSIM_L_CON_OP_DRV "drivernormative:Device Types / Console Device / Device Operation"
+#define VSIM_L_CON_MP_DEV "devicenormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
+#define VSIM_L_CON_MP_DRV "drivernormative:Device Types / Console Device / Device Operation / Multiport Device Operation"
+#define VSIM_L_INPUT_INIT_DRV "drivernormative:Device Types / Input Device / Device Initialization"
+#define VSIM_L_INPUT_INIT_DEV "devicenormative:Device Types / Input Device / Device Initialization"
+#define VSIM_L_INPUT_OP_DRV "drivernormative:Device Types / Input Device / Device Operation"
+#define VSIM_L_INPUT_OP_DEV "devicenormative:Device Types / Input Device / Device Operation"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -214,7 +222,23 @@
   X(RESET_DRV_REREAD,    "reset.drv-status-reread",  VSIM_L_RESET_DRV, SHOULD, DRIVER, SNAPSHOT, "after writing 0 to device status the driver reads it back before it writes status again (that it reads 0 is the device's rule, reset.dev-status-zero)") \
   X(RESET_DRV_REENABLE,  "reset.drv-reenable-setup", VSIM_L_QREENABLE_DRV, MUST, DRIVER, SNAPSHOT, "a queue re-enabled after its reset is configured again as at discovery: its size and all three ring addresses written since the reset") \
   X(MMIO_DRV_IDENTIFY,   "mmio.drv-identify-first",  VSIM_L_MMIO_INIT_DRV, MUST, DRIVER, SNAPSHOT, "the driver reads MagicValue and Version before any other register of the device") \
-  X(MMIO_DRV_IRQ_ACK,    "mmio.drv-interrupt-ack",   VSIM_L_MMIO_IRQ_DRV, MUST, DRIVER, SNAPSHOT, "the driver acknowledges (InterruptACK) only events it read in InterruptStatus since its last acknowledgement")
+  X(MMIO_DRV_IRQ_ACK,    "mmio.drv-interrupt-ack",   VSIM_L_MMIO_IRQ_DRV, MUST, DRIVER, SNAPSHOT, "the driver acknowledges (InterruptACK) only events it read in InterruptStatus since its last acknowledgement") \
+  /* virtio-console: the device's control messages judged by the console driver model (frontend-model/console_drv.c), the driver's buffers and messages as it submits them */ \
+  X(CON_DEV_PORT_ADD,    "console.dev-port-add",     VSIM_L_CON_MP_DEV, MUST, DEVICE, SNAPSHOT, "DEVICE_ADD names neither a port that exists (added and not removed) nor one >= max_nr_ports") \
+  X(CON_DEV_PORT_REMOVE, "console.dev-port-remove",  VSIM_L_CON_MP_DEV, MUST, DEVICE, SNAPSHOT, "DEVICE_REMOVE names only a port a previous DEVICE_ADD created (and no later DEVICE_REMOVE removed)") \
+  X(CON_DRV_RX_READABLE, "console.drv-rx-readable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-readable buffer in a receiveq (a port's, or the control receiveq)") \
+  X(CON_DRV_TX_WRITABLE, "console.drv-tx-writable",  VSIM_L_CON_OP_DRV, MUST, DRIVER, SNAPSHOT, "no device-writable buffer in a transmitq (a port's, or the control transmitq)") \
+  X(CON_DRV_DEVICE_READY, "console.drv-device-ready", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "with MULTIPORT negotiated the driver sends DEVICE_READY: before any other control message, and by the end of a run that reached DRIVER_OK") \
+  X(CON_DRV_PORT_OPEN,   "console.drv-console-port-open", VSIM_L_CON_MP_DRV, MUST, DRIVER, SNAPSHOT, "the driver answers CONSOLE_PORT with PORT_OPEN for that port, value 1 (by the end of the run; a PORT_OPEN 0 for it first is the violation at once)") \
+  X(CON_DEV_EMERG,       "console.dev-emerg-write",  VSIM_L_CON_INIT_DEV, MUST, DEVICE, SNAPSHOT, "with EMERG_WRITE offered the device accepts a write to emerg_wr whatever its status, before initialisation too (judged by the transport: the device's config_write must not refuse it)") \
+  /* virtio-input: the config queries judged by the checker (driver) and the input driver model (device); buffers and updates by the input driver model (frontend-model/input_drv.c) */ \
+  X(INPUT_DEV_SIZE,      "input.dev-size-unsupported", VSIM_L_INPUT_INIT_DEV, MUST, DEVICE, SNAPSHOT, "size reads 0 for a select/subsel pair the device does not support (UNSET, an undefined select, ID_* with subsel != 0)") \
+  X(INPUT_DRV_SELECT,    "input.drv-select-and-subsel", VSIM_L_INPUT_INIT_DRV, MUST, DRIVER, SNAPSHOT, "a query (a read of size) follows writes of both select and subsel, in any order, or of neither (the same query read again)") \
+  X(INPUT_DRV_CFG_WRITE, "input.drv-config-write",   VSIM_L_INPUT_INIT_DRV, MUST, DRIVER, SNAPSHOT, "the driver writes no configuration field other than select and subsel") \
+  X(INPUT_DRV_SIZE_FIRST, "input.drv-size-first",    VSIM_L_INPUT_INIT_DRV, SHOULD, DRIVER, SNAPSHOT, "the driver reads size before the answer in u, after each query") \
+  X(INPUT_DRV_EVENTQ_BUF, "input.drv-eventq-buffer", VSIM_L_INPUT_OP_DRV, MUST, DRIVER, SNAPSHOT, "eventq buffers are device-writable only and at least a virtio_input_event (8 bytes)") \
+  X(INPUT_DRV_STATUSQ_BUF, "input.drv-statusq-buffer", VSIM_L_INPUT_OP_DRV, MUST, DRIVER, SNAPSHOT, "statusq buffers are at least a virtio_input_event (8 bytes)") \
+  X(INPUT_DEV_UPDATE,    "input.dev-partial-update", VSIM_L_INPUT_OP_DEV, SHOULD, DEVICE, SNAPSHOT, "the device delivers an input update (the events of one host.input) whole or drops it whole, never a part")
 /* clang-format on */
 
 #endif

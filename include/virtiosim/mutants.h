@@ -92,7 +92,21 @@
   X(DRV_RESET_NO_REREAD, "drv.reset-no-status-read", RESET_DRV_REREAD, "driver writes 0 to device status and starts initialising again without reading status back") \
   X(DRV_QUEUE_REENABLE_STALE, "drv.queue-reenable-stale", RESET_DRV_REENABLE, "after a queue reset the driver re-enables the queue by writing only QueueReady / queue_enable, relying on the configuration before the reset") \
   X(DRV_MMIO_NO_IDENTIFY, "drv.mmio-no-identify",   MMIO_DRV_IDENTIFY,   "virtio-mmio: driver probes by DeviceID alone, without reading MagicValue and Version") \
-  X(DRV_MMIO_ACK_UNREAD, "drv.mmio-ack-unread",     MMIO_DRV_IRQ_ACK,    "virtio-mmio: driver acknowledges both interrupt bits whatever InterruptStatus said")
+  X(DRV_MMIO_ACK_UNREAD, "drv.mmio-ack-unread",     MMIO_DRV_IRQ_ACK,    "virtio-mmio: driver acknowledges both interrupt bits whatever InterruptStatus said") \
+  X(DEV_CON_ADD_TWICE,   "dev.console-add-twice",  CON_DEV_PORT_ADD,    "console: after DEVICE_READY the device announces port 0 a second time") \
+  X(DEV_CON_REMOVE_UNKNOWN, "dev.console-remove-unknown", CON_DEV_PORT_REMOVE, "console: after announcing its ports the device removes the next port, which it never added") \
+  X(DRV_CON_RX_READABLE, "drv.console-rx-readable", CON_DRV_RX_READABLE, "console driver: its control receive buffers start with a device-readable byte") \
+  X(DRV_CON_TX_WRITABLE, "drv.console-tx-writable", CON_DRV_TX_WRITABLE, "console driver: its control messages carry a device-writable byte after the message") \
+  X(DRV_CON_NO_DEVICE_READY, "drv.console-no-device-ready", CON_DRV_DEVICE_READY, "console driver: never sends DEVICE_READY although MULTIPORT is negotiated") \
+  X(DRV_CON_PORT_OPEN_ZERO, "drv.console-port-open-zero", CON_DRV_PORT_OPEN, "console driver: answers CONSOLE_PORT with PORT_OPEN value 0") \
+  X(DEV_CON_EMERG_EARLY, "dev.console-emerg-refused-early", CON_DEV_EMERG, "console: refuses a write to emerg_wr until DRIVER_OK") \
+  X(DEV_INPUT_SIZE_GARBAGE, "dev.input-size-garbage", INPUT_DEV_SIZE, "input: answers an undefined select with size 1") \
+  X(DEV_INPUT_SPLIT_UPDATE, "dev.input-split-update", INPUT_DEV_UPDATE, "input: an update that does not fit its event FIFO is cut (the events that fit are kept) instead of dropped whole") \
+  X(DRV_INPUT_SELECT_ONLY, "drv.input-select-only", INPUT_DRV_SELECT, "input driver: queries ID_SERIAL writing select only (subsel left from the previous query)") \
+  X(DRV_INPUT_WIDE_WRITE, "drv.input-wide-select-write", INPUT_DRV_CFG_WRITE, "input driver: writes select and subsel with one 32-bit write, over size and reserved") \
+  X(DRV_INPUT_NO_SIZE,   "drv.input-no-size-check", INPUT_DRV_SIZE_FIRST, "input driver: reads the ID_NAME string without reading size first") \
+  X(DRV_INPUT_SHORT_EVENT_BUF, "drv.input-short-event-buffers", INPUT_DRV_EVENTQ_BUF, "input driver: posts 4-byte eventq buffers") \
+  X(DRV_INPUT_SHORT_STATUS, "drv.input-short-status", INPUT_DRV_STATUSQ_BUF, "input driver: sends its LED status event in a 4-byte buffer")
 /* clang-format on */
 
 enum vsim_mutant {
