@@ -13,6 +13,7 @@
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
 #include "scenario.h"
@@ -55,6 +56,37 @@ static const vsim_name_bit blk_features[] = {
     {"LIFETIME", VIRTIO_BLK_F_LIFETIME},
     {"SECURE_ERASE", VIRTIO_BLK_F_SECURE_ERASE},
     {"ZONED", VIRTIO_BLK_F_ZONED},
+};
+
+static const vsim_name_bit net_features[] = {
+    {"CSUM", VIRTIO_NET_F_CSUM},
+    {"GUEST_CSUM", VIRTIO_NET_F_GUEST_CSUM},
+    {"CTRL_GUEST_OFFLOADS", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS},
+    {"MTU", VIRTIO_NET_F_MTU},
+    {"MAC", VIRTIO_NET_F_MAC},
+    {"GUEST_TSO4", VIRTIO_NET_F_GUEST_TSO4},
+    {"GUEST_TSO6", VIRTIO_NET_F_GUEST_TSO6},
+    {"GUEST_ECN", VIRTIO_NET_F_GUEST_ECN},
+    {"GUEST_UFO", VIRTIO_NET_F_GUEST_UFO},
+    {"HOST_TSO4", VIRTIO_NET_F_HOST_TSO4},
+    {"HOST_TSO6", VIRTIO_NET_F_HOST_TSO6},
+    {"HOST_ECN", VIRTIO_NET_F_HOST_ECN},
+    {"HOST_UFO", VIRTIO_NET_F_HOST_UFO},
+    {"MRG_RXBUF", VIRTIO_NET_F_MRG_RXBUF},
+    {"STATUS", VIRTIO_NET_F_STATUS},
+    {"CTRL_VQ", VIRTIO_NET_F_CTRL_VQ},
+    {"CTRL_RX", VIRTIO_NET_F_CTRL_RX},
+    {"CTRL_VLAN", VIRTIO_NET_F_CTRL_VLAN},
+    {"CTRL_RX_EXTRA", VIRTIO_NET_F_CTRL_RX_EXTRA},
+    {"GUEST_ANNOUNCE", VIRTIO_NET_F_GUEST_ANNOUNCE},
+    {"MQ", VIRTIO_NET_F_MQ},
+    {"CTRL_MAC_ADDR", VIRTIO_NET_F_CTRL_MAC_ADDR},
+    {"NOTF_COAL", VIRTIO_NET_F_NOTF_COAL},
+    {"HASH_REPORT", VIRTIO_NET_F_HASH_REPORT},
+    {"RSS", VIRTIO_NET_F_RSS},
+    {"RSC_EXT", VIRTIO_NET_F_RSC_EXT},
+    {"STANDBY", VIRTIO_NET_F_STANDBY},
+    {"SPEED_DUPLEX", VIRTIO_NET_F_SPEED_DUPLEX},
 };
 
 static const vsim_name_bit status_bits[] = {
@@ -111,6 +143,7 @@ static const char *const op_names[] = {
     [VSIM_OP_MMIO_READ] = "mmio.read",
     [VSIM_OP_MMIO_WRITE] = "mmio.write",
     [VSIM_OP_REQ_RAW] = "req.raw",
+    [VSIM_OP_NET_EXPECT_TX] = "net.expect_tx",
 };
 
 static const char *const policy_names[] = {
@@ -150,12 +183,20 @@ static bool names_device_is_blk(const char *device) {
   return device != NULL && strcmp(device, "blk") == 0;
 }
 
+static bool names_device_is_net(const char *device) {
+  return device != NULL && strcmp(device, "net") == 0;
+}
+
 int vsim_feature_bit_by_name(const char *device, const char *name) {
   if (name == NULL) return -1;
   int bit = names_lookup(generic_features, COUNT_OF(generic_features), name);
   if (bit >= 0) return bit;
   if (names_device_is_blk(device)) {
     bit = names_lookup(blk_features, COUNT_OF(blk_features), name);
+    if (bit >= 0) return bit;
+  }
+  if (names_device_is_net(device)) {
+    bit = names_lookup(net_features, COUNT_OF(net_features), name);
     if (bit >= 0) return bit;
   }
   return names_parse_raw_bit(name);
@@ -165,6 +206,8 @@ const char *vsim_feature_name(const char *device, unsigned bit) {
   const char *n = names_reverse(generic_features, COUNT_OF(generic_features), bit);
   if (n == NULL && names_device_is_blk(device))
     n = names_reverse(blk_features, COUNT_OF(blk_features), bit);
+  if (n == NULL && names_device_is_net(device))
+    n = names_reverse(net_features, COUNT_OF(net_features), bit);
   return n;
 }
 
@@ -189,6 +232,7 @@ const char *vsim_feature_name_at(const char *device, size_t i) {
   if (i < COUNT_OF(generic_features)) return generic_features[i].name;
   i -= COUNT_OF(generic_features);
   if (names_device_is_blk(device) && i < COUNT_OF(blk_features)) return blk_features[i].name;
+  if (names_device_is_net(device) && i < COUNT_OF(net_features)) return net_features[i].name;
   return NULL;
 }
 

@@ -646,6 +646,7 @@ static const op_fields op_table[] = {
     [VSIM_OP_DEV_NEEDS_RESET] = {B(SF_IRQ), 0},
     [VSIM_OP_REQ_RAW] = {B(SF_QUEUE) | B(SF_DATA) | B(SF_LEN) | B(SF_PATCH) | B(SF_EXPECT_USED_LEN) |
                              B(SF_EXPECT_REPLY), 0},
+    [VSIM_OP_NET_EXPECT_TX] = {B(SF_QUEUE) | B(SF_DATA), B(SF_DATA)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -1190,6 +1191,11 @@ static bool step_parse(loader *ld, json_t *o, vsim_step *st) {
     return ld_fail(ld, "op '%s' needs device \"blk\" (this scenario drives a %s device: use req.raw)",
                    vsim_op_name(st->op), ld->sc->device);
   }
+  if (st->op == VSIM_OP_NET_EXPECT_TX && strcmp(ld->sc->device, "net") != 0) {
+    ld_push(ld, "op");
+    return ld_fail(ld, "op '%s' needs device \"net\" (this scenario drives a %s device)", vsim_op_name(st->op),
+                   ld->sc->device);
+  }
   if (!step_check_fields(ld, o, st->op)) return false;
   return step_parse_fields(ld, o, st);
 }
@@ -1329,7 +1335,7 @@ static const char *const top_keys[] = {
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
-static const char *const device_names[] = {"blk", "fs", NULL};
+static const char *const device_names[] = {"blk", "fs", "net", NULL};
 
 static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1372,6 +1378,8 @@ static bool parse_queues(loader *ld, json_t *root) {
   bool has_max;
   /* virtio-fs: the hiprio queue and at least one request queue */
   if (device_is_fs(sc)) sc->num_queues = 2;
+  /* virtio-net: receiveq1, transmitq1 and the control queue */
+  if (strcmp(sc->device, "net") == 0) sc->num_queues = 3;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
   if (device_is_fs(sc) && sc->num_queues < 2) {
     ld_push(ld, "num_queues");

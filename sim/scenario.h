@@ -64,7 +64,8 @@ enum vsim_op {
   VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
   VSIM_OP_REQ_RAW,       /* any device type: queue, data (device-readable), len (device-writable),
                           * patch, expect_used_len, expect_reply (frontend-model/req_drv.h) */
-  VSIM_OP__LAST = VSIM_OP_REQ_RAW,
+  VSIM_OP_NET_EXPECT_TX, /* net: the next frame the device put on the wire is `data` (from transmitq `queue` when given) */
+  VSIM_OP__LAST = VSIM_OP_NET_EXPECT_TX,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */

@@ -28,6 +28,8 @@
 #include "driver.h"
 #include "fs_drv.h"
 #include "mmio.h"
+#include "net.h"
+#include "net_drv.h"
 #include "pci.h"
 #include "registry.h"
 #include "replay.h"
@@ -73,6 +75,9 @@ struct vsim_sim {
   vsim_req_drv req;     /* req.raw requests, any device type */
   vsim_fs_drv fs;       /* the fs probe's view of the config space */
   bool is_fs;           /* the scenario drives a virtio-fs device */
+  vsim_net_drv net;     /* the net driver's view: layout, pairs, judging traffic */
+  bool is_net;          /* the scenario drives a virtio-net device */
+  uint32_t tx_seen;     /* net.expect_tx: frames on the wire compared so far */
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -338,12 +343,14 @@ static uint64_t driver_accept(const vsim_sim *s, bool has, uint64_t list) {
 /* The device driver's look at a live device: nothing blk-specific reaches a fs device. */
 static void probe_device(vsim_sim *s) {
   if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
+  else if (s->is_net) vsim_net_drv_probe(&s->net);
   else vsim_blk_drv_probe(&s->blk);
 }
 
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
   int r = vsim_driver_init(&s->drv, until_driver_ok);
+  if (s->is_net) vsim_net_drv_negotiated(&s->net);
   if (s->sc->ring == VSIM_RING_PACKED && !s->drv.packed && !s->drv.failed)
     add_failure(s, "ring \"packed\" asked for, but VIRTIO_F_RING_PACKED was not negotiated");
   if (r == 0 && until_driver_ok) probe_device(s);
@@ -484,6 +491,39 @@ static void raw_write_begin(vsim_sim *s) {
 }
 static void raw_write_end(vsim_sim *s) {
   if (s->checkers_on) vsim_checker_driver_write_end(&s->chk);
+}
+
+/* net.expect_tx: the next frame on the wire (the built-in model's capture)
+ * is the step's data, from the step's transmit queue when it names one
+ * (queue 0, a receive queue, names none). */
+static void expect_tx(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (!s->be.builtin || !s->is_net) {
+    add_failure(s, "step %u (net.expect_tx, line %u): needs the built-in net model (its wire capture)", idx, st->line);
+    return;
+  }
+  const void *model = s->be.backend.be;
+  const uint8_t *bytes = NULL;
+  uint32_t k = s->tx_seen;
+  const vsim_net_frame *f = vsim_net_frame_at(model, k, &bytes);
+  if (!f) {
+    const vsim_net_stats *ns = vsim_net_stats_of(model);
+    add_failure(s, "step %u (net.expect_tx, line %u): no frame %u on the wire (%u captured, %" PRIu64
+                " transmitted frames dropped)", idx, st->line, k, vsim_net_frames(model), ns->tx_dropped);
+    return;
+  }
+  s->tx_seen++;
+  if (st->queue && f->queue != st->queue)
+    add_failure(s, "step %u (net.expect_tx, line %u): frame %u came from queue %u, expected %u", idx, st->line, k,
+                f->queue, st->queue);
+  uint8_t want = 0;
+  uint32_t n = f->len < st->data.len ? f->len : st->data.len;
+  uint32_t at = vsim_data_mismatch(&st->data, bytes, n, &want);
+  if (f->len != st->data.len)
+    add_failure(s, "step %u (net.expect_tx, line %u): frame %u is %u bytes, expected %u", idx, st->line, k, f->len,
+                st->data.len);
+  else if (at < n)
+    add_failure(s, "step %u (net.expect_tx, line %u): frame %u differs at byte %u (0x%02x, expected 0x%02x)", idx,
+                st->line, k, at, bytes[at], want);
 }
 
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
@@ -657,6 +697,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       if (s->be.builtin) vsim_devcore_needs_reset(s->be.backend.be, -1);
       else add_failure(s, "step %u: fault.needs_reset needs a built-in backend", idx);
       break;
+    case VSIM_OP_NET_EXPECT_TX: expect_tx(s, st, idx); break;
     case VSIM_OP_EXPECT: {
       char where[64];
       snprintf(where, sizeof where, "step %u (expect, line %u)", idx, st->line);
@@ -906,6 +947,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   char berr[1024] = "";
   s->is_fs = strcmp(sc->device, "fs") == 0;
+  s->is_net = strcmp(sc->device, "net") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -952,12 +994,17 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       /* the scenario's ring decides whether the driver takes RING_PACKED */
       .accept = driver_accept(s, sc->has_accept, sc->accept),
       /* fs: no MQ bit, the queue count is in the config space (num_request_queues) */
-      .understood = s->is_fs ? vsim_fs_drv_understood() : vsim_blk_drv_understood(),
+      .understood = s->is_fs    ? vsim_fs_drv_understood()
+                    : s->is_net ? vsim_net_drv_understood()
+                                : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = s->is_fs ? -1 : VIRTIO_BLK_F_MQ,
+      /* net: the queues are pairs and a control queue whatever MQ says
+       * (without MQ the control queue is queue 2) */
+      .mq_feature = s->is_fs || s->is_net ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
+      .close_features = s->is_net ? vsim_net_drv_close : NULL,
   };
   if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
@@ -968,6 +1015,12 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       vsim_req_drv_init(&s->req, &s->drv, &s->host, sc->saved_names, fail_cb, s)) {
     snprintf(err, errlen, "out of memory");
     return -1;
+  }
+  if (s->is_net) {
+    vsim_net_drv_init(&s->net, &s->drv, &s->host);
+    s->req.on_submit = vsim_net_drv_submit;
+    s->req.on_complete = vsim_net_drv_complete;
+    s->req.obs_ctx = &s->net;
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
