@@ -99,7 +99,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen
 }
 
 static inline bool mut(const vsim_blk *m, unsigned bit) {
-  return (m->core.mutants >> bit) & 1u;
+  return vsim_mut_has(&m->core.mutants, (int)bit);
 }
 
 /* Guest-visible data is little-endian; assemble bytes so any host is right. */
@@ -659,7 +659,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
                      BIT(VIRTIO_BLK_F_WRITE_ZEROES);
   if (nq > 1) offered |= BIT(VIRTIO_BLK_F_MQ);
   if (o.ro) offered |= BIT(VIRTIO_BLK_F_RO);
-  if (params->mutants & (UINT64_C(1) << VSIM_MUT_DEV_BLK_WCE_NO_FLUSH))
+  if (vsim_mut_has(&params->mutants, VSIM_MUT_DEV_BLK_WCE_NO_FLUSH))
     offered = (offered | BIT(VIRTIO_BLK_F_CONFIG_WCE)) & ~BIT(VIRTIO_BLK_F_FLUSH);
   if (vsim_devcore_init(&m->core, params, VIRTIO_ID_BLOCK, offered,
                         (uint32_t)sizeof(struct virtio_blk_config), &blk_model_ops, m, err,

@@ -19,7 +19,7 @@
 #define VIRTIO_VENDOR_SIM 0x5653494dU /* "VSIM" */
 
 static inline bool mut(const vsim_devcore *dc, unsigned m) {
-  return (dc->mutants >> m) & 1u;
+  return vsim_mut_has(&dc->mutants, (int)m);
 }
 
 bool vsim_devcore_has(const vsim_devcore *dc, unsigned bit) {

@@ -98,7 +98,7 @@ typedef struct vsim_devcore {
   uint32_t config_len;
   uint16_t nq, qmax;
   vsim_devq *q;
-  uint64_t mutants;
+  vsim_mutset mutants;
   vsim_ring_part *parts; /* [3 * nq]: the ring parts of the configured queues */
   vsim_ring_guard guard; /* over parts: handed to every live ring */
 } vsim_devcore;

@@ -222,7 +222,7 @@ int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err,
                (int)len, m);
       return -1;
     }
-    out->mutants |= UINT64_C(1) << id;
+    vsim_mut_add(&out->mutants, id);
     m += len + (end ? 1 : 0);
   }
   return 0;

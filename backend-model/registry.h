@@ -39,7 +39,7 @@ enum vsim_backend_kind { VSIM_BACKEND_BUILTIN = 0, VSIM_BACKEND_PLUGIN, VSIM_BAC
 typedef struct vsim_backend_spec {
   enum vsim_backend_kind kind;
   char open_name[2048];
-  uint64_t mutants; /* VSIM_MUTBIT bits */
+  vsim_mutset mutants; /* the mutants to plant (vsim_mut_has) */
 } vsim_backend_spec;
 int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err, unsigned errlen);
 

@@ -112,7 +112,7 @@ _Static_assert(offsetof(struct vring_packed_desc, len) + 4 ==
 /* ---- little helpers ------------------------------------------------------ */
 
 
-static inline bool mut(const vsim_vqp_dev *vq, uint64_t bit) { return (vq->mutants & bit) != 0; }
+static inline bool mut(const vsim_vqp_dev *vq, int m) { return vsim_mut_has(&vq->mutants, m); }
 
 static inline void emit(const vsim_vqp_dev *vq, int kind, uint64_t a, uint64_t b, uint64_t c,
                         uint64_t d) {
@@ -209,7 +209,7 @@ static int read_desc(vsim_vqp_dev *vq, uint32_t off, uint8_t d[DESC_SIZE]) {
 /* ---- set-up -------------------------------------------------------------- */
 
 int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
-                      const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants) {
+                      const vsim_queue_cfg *cfg, uint64_t features, vsim_mutset mutants) {
   memset(vq, 0, sizeof *vq);
   /* size 0 leaves nothing to index; packed rings hold at most 2^15 entries
    * (the event offset has 15 bits). Sizes need not be powers of two. */
@@ -506,7 +506,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
    * there would forge or destroy descriptors). */
   vsim_overlap ov;
   const vsim_ring_guard guards[2] = {{vq->own, 3}, vq->guard ? *vq->guard : (vsim_ring_guard){NULL, 0}};
-  if (!mut(vq, VSIM_MUTBIT(DEV_TRUST_BUFFERS)) && /* the mutant carries them out */
+  if (!mut(vq, VSIM_MUT_DEV_TRUST_BUFFERS) && /* the mutant carries them out */
       vsim_chain_write_overlap(vq->segs, w.nseg, w.nread, guards, 2, (1u << 0) | (1u << 2), itable, itable_len, vq->scratch, &ov)) {
     const vsim_seg *ws = &vq->segs[ov.seg];
     if (ov.what == 4)
@@ -555,7 +555,7 @@ int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
  * a stale len. A device on real hardware puts a wmb between the two writes.
  * addr is unused in a used descriptor and left alone. */
 static int write_used(vsim_vqp_dev *vq, uint16_t off, bool wrap, uint16_t id, uint32_t len) {
-  if (mut(vq, VSIM_MUTBIT(DEV_PACKED_WRAP))) wrap = !wrap;
+  if (mut(vq, VSIM_MUT_DEV_PACKED_WRAP)) wrap = !wrap;
   /* Used: AVAIL == USED == the device's wrap counter. WRITE says the device
    * wrote data (len is reserved without it). Other bits: 0 (NEXT is reserved
    * in used descriptors). */
@@ -584,11 +584,11 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
   const uint16_t ndescs = vq->id_ndescs[id];
   uint16_t wid = id;
   uint32_t wlen = len;
-  if (mut(vq, VSIM_MUTBIT(DEV_IN_ORDER_SWAP)) && vq->in_order && vq->inflight >= 2)
+  if (mut(vq, VSIM_MUT_DEV_IN_ORDER_SWAP) && vq->in_order && vq->inflight >= 2)
     wid = vq->popped[(vq->push_seq + 1u) % vq->size]; /* a younger list's id first */
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_RANGE))) wid = (uint16_t)(vq->size + 3u);
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_LEN_OVER))) wlen = len + 100u;
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_DUP))) {
+  if (mut(vq, VSIM_MUT_DEV_USED_ID_RANGE)) wid = (uint16_t)(vq->size + 3u);
+  if (mut(vq, VSIM_MUT_DEV_USED_LEN_OVER)) wlen = len + 100u;
+  if (mut(vq, VSIM_MUT_DEV_USED_ID_DUP)) {
     /* the first completion is remembered; a later one of another id reports
      * that stale id again instead of its own */
     if (vq->dup_state == 0) {
@@ -610,7 +610,7 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
       vq->batch_wrap = vq->used_wrap;
     }
     /* the mutant keeps the first list's id: the batch then seems to end there */
-    if (vq->batch_n == 0 || !mut(vq, VSIM_MUTBIT(DEV_PACKED_BATCH_ID))) vq->batch_id = wid;
+    if (vq->batch_n == 0 || !mut(vq, VSIM_MUT_DEV_PACKED_BATCH_ID)) vq->batch_id = wid;
     vq->batch_n++;
     vq->batch_len = wlen;
   } else {
@@ -627,7 +627,7 @@ int vsim_vqp_dev_push(vsim_vqp_dev *vq, uint16_t id, uint32_t len) {
   vq->unsignalled = vq->unsignalled > UINT32_MAX - ndescs ? UINT32_MAX : vq->unsignalled + ndescs;
   /* per list, batched or not: each one is used, and observers track lists */
   emit(vq, VSIM_EV_USED, wid, wlen, 0, 0);
-  if (mut(vq, VSIM_MUTBIT(DEV_WRITE_DESC))) {
+  if (mut(vq, VSIM_MUT_DEV_WRITE_DESC)) {
     /* the device writes the driver's event suppression structure (a
      * reserved flags bit, which no side acts on) */
     uint8_t b[2];
@@ -728,15 +728,15 @@ bool vsim_vqp_dev_publish(vsim_vqp_dev *vq) {
     vq->signalled = vq->next_used;
     vq->signalled_wrap = vq->used_wrap;
     vq->unsignalled = 0;
-    if (mut(vq, VSIM_MUTBIT(DEV_PACKED_USED_REWRITE)) && !vq->broken) {
+    if (mut(vq, VSIM_MUT_DEV_PACKED_USED_REWRITE) && !vq->broken) {
       /* a late "tidy-up" of a descriptor already marked used (and published) */
       static const uint8_t zero[D_LEN - D_ADDR];
       (void)guest_write(vq, vq->desc, DESC_SIZE * vq->last_used_off + D_ADDR, zero, sizeof zero,
                         "descriptor ring");
     }
   }
-  if (mut(vq, VSIM_MUTBIT(DEV_SKIP_IRQ))) return false;
-  if (mut(vq, VSIM_MUTBIT(DEV_IRQ_ALWAYS))) return true;
+  if (mut(vq, VSIM_MUT_DEV_SKIP_IRQ)) return false;
+  if (mut(vq, VSIM_MUT_DEV_IRQ_ALWAYS)) return true;
   return need;
 }
 
@@ -744,7 +744,7 @@ bool vsim_vqp_dev_publish(vsim_vqp_dev *vq) {
 
 void vsim_vqp_dev_set_notify(vsim_vqp_dev *vq, bool enable) {
   if (vq->broken) return;
-  if (enable && !vq->notify_enabled && mut(vq, VSIM_MUTBIT(DEV_NO_REENABLE))) return;
+  if (enable && !vq->notify_enabled && mut(vq, VSIM_MUT_DEV_NO_REENABLE)) return;
   uint16_t off_wrap = 0;
   uint16_t fl = VRING_PACKED_EVENT_FLAG_DISABLE;
   if (enable) {

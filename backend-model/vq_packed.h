@@ -49,7 +49,7 @@ typedef struct vsim_vqp_dev {
   uint64_t driver_evt;  /* driver event suppression (the driver writes it): controls interrupts */
   uint64_t device_evt;  /* device event suppression (the device writes it): controls kicks */
   bool event_idx, indirect;
-  uint64_t mutants;
+  vsim_mutset mutants;
   /* state */
   uint16_t next_avail;  /* ring offset where the next list starts */
   bool avail_wrap;      /* the device's wrap counter for reading (starts 1) */
@@ -87,7 +87,7 @@ typedef struct vsim_vqp_dev {
 } vsim_vqp_dev;
 
 int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
-                      const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants);
+                      const vsim_queue_cfg *cfg, uint64_t features, vsim_mutset mutants);
 void vsim_vqp_dev_fini(vsim_vqp_dev *vq);
 
 /* Is the descriptor at next_avail available (flags match the wrap counter)?

@@ -72,7 +72,7 @@ _Static_assert(SPLIT_WALK_HARD_MAX > VSIM_BACKEND_CHAIN_WORK(SPLIT_MAX_QUEUE),
 /* ---- little helpers ------------------------------------------------------ */
 
 
-static inline bool mut(const vsim_vq_dev *vq, uint64_t bit) { return (vq->mutants & bit) != 0; }
+static inline bool mut(const vsim_vq_dev *vq, int m) { return vsim_mut_has(&vq->mutants, m); }
 
 static inline void emit(const vsim_vq_dev *vq, int kind, uint64_t a, uint64_t b, uint64_t c,
                         uint64_t d) {
@@ -145,7 +145,7 @@ static int ring_write16(vsim_vq_dev *vq, uint64_t off, uint16_t v) {
 /* ---- set-up -------------------------------------------------------------- */
 
 int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
-                     const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants) {
+                     const vsim_queue_cfg *cfg, uint64_t features, vsim_mutset mutants) {
   memset(vq, 0, sizeof *vq);
   /* size 0 would make every ring slot computation divide by zero; sizes above
    * the split-ring maximum would not fit the 16-bit indices. The transport
@@ -336,7 +336,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
    * only the first `size` segments (segs[] holds no more), and stops at
    * SPLIT_WALK_HARD_MAX reads or at the end of the chain, and then gives up on
    * the queue without a report (it never noticed what was wrong). */
-  const bool loop_check = !mut(vq, VSIM_MUTBIT(DEV_NO_LOOP_CHECK));
+  const bool loop_check = !mut(vq, VSIM_MUT_DEV_NO_LOOP_CHECK);
   uint64_t table = vq->desc; /* current table: the queue's, then the indirect one */
   uint32_t tsize = size;     /* entries in the current table */
   bool in_indirect = false;
@@ -471,7 +471,7 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
    * writes itself and a buffer write would corrupt). */
   vsim_overlap ov;
   const vsim_ring_guard guards[2] = {{vq->own, 3}, vq->guard ? *vq->guard : (vsim_ring_guard){NULL, 0}};
-  if (!mut(vq, VSIM_MUTBIT(DEV_TRUST_BUFFERS)) && /* the mutant carries them out */
+  if (!mut(vq, VSIM_MUT_DEV_TRUST_BUFFERS) && /* the mutant carries them out */
       vsim_chain_write_overlap(segs, nseg, nread, guards, 2, 1u << 2, itable, itable_len, vq->scratch, &ov)) {
     const vsim_seg *ws = &segs[ov.seg];
     if (ov.what == 4)
@@ -521,12 +521,12 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
     return -1;
   uint32_t id = head;
   uint32_t wlen = len;
-  if (mut(vq, VSIM_MUTBIT(DEV_IN_ORDER_SWAP)) && vq->in_order && vq->inflight >= 2)
+  if (mut(vq, VSIM_MUT_DEV_IN_ORDER_SWAP) && vq->in_order && vq->inflight >= 2)
     id = vq->popped[(vq->next_used + 1u) % vq->size]; /* a younger chain's head first */
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_RANGE))) id = (uint32_t)vq->size + 3u;
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_LEN_OVER))) wlen = len + 100u;
+  if (mut(vq, VSIM_MUT_DEV_USED_ID_RANGE)) id = (uint32_t)vq->size + 3u;
+  if (mut(vq, VSIM_MUT_DEV_USED_LEN_OVER)) wlen = len + 100u;
   int copies = 1;
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_ID_DUP))) {
+  if (mut(vq, VSIM_MUT_DEV_USED_ID_DUP)) {
     /* the first completion is remembered; the second one reports that stale
      * id again instead of its own (a duplicate completion the driver must catch) */
     if (vq->dup_state == 0) {
@@ -564,7 +564,7 @@ int vsim_vq_dev_push(vsim_vq_dev *vq, uint16_t head, uint32_t len) {
     vq->head_inflight[head] = 0;
     vq->inflight--;
   }
-  if (mut(vq, VSIM_MUTBIT(DEV_WRITE_DESC))) {
+  if (mut(vq, VSIM_MUT_DEV_WRITE_DESC)) {
     /* the device writes the descriptor table (the completed head's `next`,
      * which nobody reads until the driver rewrites the descriptor) */
     uint64_t at = vq->desc + DESC_SIZE * head + offsetof(struct vring_desc, next);
@@ -602,7 +602,7 @@ bool vsim_vq_dev_publish(vsim_vq_dev *vq) {
   /* an IN_ORDER batch's element goes in before the used.idx that covers it */
   const bool batch_ok = flush_batch(vq) == 0;
   uint32_t nw = vq->next_used;
-  if (mut(vq, VSIM_MUTBIT(DEV_USED_IDX_JUMP))) nw++; /* one entry that was never written */
+  if (mut(vq, VSIM_MUT_DEV_USED_IDX_JUMP)) nw++; /* one entry that was never written */
   bool need = false;
   /* Nothing new: no write, no event, and no interrupt (there is nothing for
    * the driver to see). */
@@ -639,21 +639,21 @@ bool vsim_vq_dev_publish(vsim_vq_dev *vq) {
       }
     }
   }
-  if (mut(vq, VSIM_MUTBIT(DEV_SKIP_IRQ))) return false;
-  if (mut(vq, VSIM_MUTBIT(DEV_IRQ_ALWAYS))) return true;
+  if (mut(vq, VSIM_MUT_DEV_SKIP_IRQ)) return false;
+  if (mut(vq, VSIM_MUT_DEV_IRQ_ALWAYS)) return true;
   return need;
 }
 
 /* ---- available-buffer notification suppression ------------------------------ */
 
 void vsim_vq_dev_set_notify(vsim_vq_dev *vq, bool enable) {
-  if (enable && !vq->notify_enabled && mut(vq, VSIM_MUTBIT(DEV_NO_REENABLE))) return;
+  if (enable && !vq->notify_enabled && mut(vq, VSIM_MUT_DEV_NO_REENABLE)) return;
   uint16_t ev = 0;
   if (!vq->event_idx) {
     if (ring_write16(vq, USED_FLAGS_OFF, enable ? 0 : VRING_USED_F_NO_NOTIFY)) return;
   } else {
     /* With EVENT_IDX used.flags must stay 0 (the mutant breaks exactly that). */
-    uint16_t fl = mut(vq, VSIM_MUTBIT(DEV_USED_FLAGS)) ? VRING_USED_F_NO_NOTIFY : 0;
+    uint16_t fl = mut(vq, VSIM_MUT_DEV_USED_FLAGS) ? VRING_USED_F_NO_NOTIFY : 0;
     if (ring_write16(vq, USED_FLAGS_OFF, fl)) return;
     if (enable) {
       /* Ask for a kick when the driver makes entry next_avail available,

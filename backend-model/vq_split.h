@@ -45,7 +45,7 @@ typedef struct vsim_vq_dev {
   uint16_t size;
   uint64_t desc, avail, used;   /* guest addresses of the three parts */
   bool event_idx, indirect;
-  uint64_t mutants;             /* VSIM_MUTBIT(DEV_...) bits that touch the ring */
+  vsim_mutset mutants;             /* VSIM_MUTBIT(DEV_...) bits that touch the ring */
   /* state */
   uint32_t next_avail;          /* next available-ring slot to consume */
   uint32_t next_used;           /* next used-ring slot to write */
@@ -86,7 +86,7 @@ typedef struct vsim_vq_dev {
  * misaligned part is a SPLIT_ALIGN violation and the queue starts broken
  * (init still returns 0). Bounds are checked on each access. */
 int vsim_vq_dev_init(vsim_vq_dev *vq, const vsim_host *host, int q,
-                     const vsim_queue_cfg *cfg, uint64_t features, uint64_t mutants);
+                     const vsim_queue_cfg *cfg, uint64_t features, vsim_mutset mutants);
 void vsim_vq_dev_fini(vsim_vq_dev *vq);
 
 /* The ring parts of the device's other live queues, which no device-writable

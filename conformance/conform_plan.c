@@ -245,7 +245,7 @@ static int plan_scenario(const vsim_conform_config *cfg, vsim_conform_plan *plan
   json_t *doc = json_load_file(path, 0, &je);
   int rc = 0;
   /* mutant proofs and other device types are not tests of this backend */
-  if (!doc || sc->mutants || strcmp(sc->device, cfg->device) != 0) goto out;
+  if (!doc || vsim_mut_any(&sc->mutants) || strcmp(sc->device, cfg->device) != 0) goto out;
   scen_class c;
   if (classify(sc, doc, &c)) goto out;
 

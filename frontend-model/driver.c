@@ -13,7 +13,7 @@
 #define PAGE 4096u
 #define INDIRECT_MAX 32u
 
-static inline bool mut(const vsim_driver *d, unsigned k) { return (d->cfg.mutants >> k) & 1u; }
+static inline bool mut(const vsim_driver *d, unsigned k) { return vsim_mut_has(&d->cfg.mutants, (int)k); }
 static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 static uint64_t split_ring_bytes(uint16_t n) {

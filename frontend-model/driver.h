@@ -21,6 +21,7 @@
 #include "transport.h"
 #include "vq_packed_drv.h"
 #include "vq_split_drv.h"
+#include "virtiosim/mutants.h"
 
 #define VSIM_DRV_MAX_QUEUES 64
 #define VSIM_DRV_SCRATCH_SIZE (64u * 1024u)
@@ -38,7 +39,7 @@ typedef struct vsim_driver_config {
   uint16_t num_queues;      /* queues to set up (device type decides) */
   int mq_feature;           /* feature bit that allows more than one queue, or -1 */
   bool poll;                /* no interrupts: NO_INTERRUPT / used_event far away */
-  uint64_t mutants;
+  vsim_mutset mutants;
   /* The device type's feature requirements: given what the driver would
    * accept, what it does accept (a bit whose requirement is missing
    * dropped). NULL: no requirements. */

@@ -4,7 +4,7 @@
 #include "transport_mmio.h"
 #include "virtiosim/mutants.h"
 
-static inline bool mut(const vsim_drv_mmio *d, unsigned k) { return (d->mutants >> k) & 1u; }
+static inline bool mut(const vsim_drv_mmio *d, unsigned k) { return vsim_mut_has(&d->mutants, (int)k); }
 static inline uint32_t rd(vsim_drv_mmio *d, uint32_t off) { return vsim_mmio_read(d->m, off, 4); }
 static inline void wr(vsim_drv_mmio *d, uint32_t off, uint32_t v) { vsim_mmio_write(d->m, off, 4, v); }
 

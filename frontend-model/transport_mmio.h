@@ -9,10 +9,11 @@
 
 #include "mmio.h"
 #include "transport.h"
+#include "virtiosim/mutants.h"
 
 typedef struct vsim_drv_mmio {
   vsim_mmio *m;
-  uint64_t mutants;
+  vsim_mutset mutants;
 } vsim_drv_mmio;
 
 extern const vsim_drv_transport_ops vsim_drv_mmio_ops;

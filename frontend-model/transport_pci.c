@@ -11,7 +11,7 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
-static inline bool mut(const vsim_drv_pci *d, unsigned k) { return (d->mutants >> k) & 1u; }
+static inline bool mut(const vsim_drv_pci *d, unsigned k) { return vsim_mut_has(&d->mutants, (int)k); }
 
 /* configuration space */
 static uint32_t cr(vsim_drv_pci *d, uint32_t off, unsigned w) { return vsim_pci_cfg_read(d->p, off, w); }
@@ -29,7 +29,7 @@ static void wr(vsim_drv_pci *d, const vsim_drv_pci_region *r, uint32_t off, unsi
 /* a violation of the device's, with a formatted detail, through the host (host_report.h) */
 #define device_violation(d, check, ...) vsim_host_reportf((d)->host, (check), -1, __VA_ARGS__)
 
-void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, uint64_t mutants) {
+void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, vsim_mutset mutants) {
   memset(d, 0, sizeof *d);
   d->p = p;
   d->host = host;

@@ -20,6 +20,7 @@
 
 #include "pci.h"
 #include "transport.h"
+#include "virtiosim/mutants.h"
 
 #define VSIM_DRV_PCI_MAX_QUEUES 64
 
@@ -32,7 +33,7 @@ typedef struct vsim_drv_pci_region {
 typedef struct vsim_drv_pci {
   vsim_pci *p;
   const vsim_host *host;     /* the device's layout violations */
-  uint64_t mutants;
+  vsim_mutset mutants;
   /* what the walk found */
   uint32_t bar_size;
   vsim_drv_pci_region common, notify, isr, device;
@@ -43,7 +44,7 @@ typedef struct vsim_drv_pci {
   uint32_t notify_at[VSIM_DRV_PCI_MAX_QUEUES]; /* each queue's notify address in the BAR */
 } vsim_drv_pci;
 
-void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, uint64_t mutants);
+void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, vsim_mutset mutants);
 
 extern const vsim_drv_transport_ops vsim_drv_pci_ops;
 

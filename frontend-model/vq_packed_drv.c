@@ -105,7 +105,7 @@ static uint16_t pos_encode(uint16_t off, bool wrap) {
 /* The AVAIL/USED pair that marks a descriptor available in the lap `wrap`. */
 static uint16_t avail_bits(bool wrap) { return wrap ? F_AVAIL : F_USED; }
 
-static bool mut(const vsim_vq_pdrv *vq, uint64_t bit) { return (vq->mutants & bit) != 0; }
+static bool mut(const vsim_vq_pdrv *vq, int m) { return vsim_mut_has(&vq->mutants, m); }
 
 static void emit(const vsim_vq_pdrv *vq, int kind, uint64_t a, uint64_t b) {
   if (vq->host && vq->host->event) vq->host->event(vq->host->ctx, kind, vq->q, a, b, 0, 0);
@@ -323,7 +323,7 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
   if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, head) + D_FLAGS, head_flags))
     goto fault;
 
-  if (mut(vq, VSIM_MUTBIT(DRV_PACKED_REWRITE_AVAIL)) && vq->has_prev) {
+  if (mut(vq, VSIM_MUT_DRV_PACKED_REWRITE_AVAIL) && vq->has_prev) {
     /* a reserved flag bit into the head of the list before, which the device
      * may not have used yet: harmless to the device, and a change all the same */
     uint16_t pf;
@@ -430,8 +430,8 @@ bool vsim_vq_pdrv_kick_prepare(vsim_vq_pdrv *vq) {
   vq->decided_wrap = vq->avail_wrap;
   vq->added = 0;
 
-  if (mut(vq, VSIM_MUTBIT(DRV_SKIP_KICK))) need = false;
-  if (mut(vq, VSIM_MUTBIT(DRV_KICK_ALWAYS))) need = true;
+  if (mut(vq, VSIM_MUT_DRV_SKIP_KICK)) need = false;
+  if (mut(vq, VSIM_MUT_DRV_KICK_ALWAYS)) need = true;
   return need;
 }
 

@@ -42,7 +42,7 @@ typedef struct vsim_vq_pdrv {
   uint64_t indirect_base;  /* size * indirect_max * 16 bytes, or 0 */
   uint16_t indirect_max;
   bool event_idx, indirect;
-  uint64_t mutants;
+  vsim_mutset mutants;
   /* state */
   uint16_t next_avail;     /* where the next list goes */
   bool avail_wrap;         /* starts 1 */

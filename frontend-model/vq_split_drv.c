@@ -78,9 +78,7 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old) {
   return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 }
 
-static bool mut(const vsim_vq_drv *vq, uint64_t bit) {
-  return (vq->mutants & bit) != 0;
-}
+static bool mut(const vsim_vq_drv *vq, int m) { return vsim_mut_has(&vq->mutants, m); }
 
 static void emit(const vsim_vq_drv *vq, int kind, uint64_t a, uint64_t b) {
   if (vq->host && vq->host->event)
@@ -184,7 +182,7 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
   if (zero_range(vq->arena, vq->avail, avail_len) ||
       zero_range(vq->arena, vq->used, used_len))
     goto fail;
-  if (mut(vq, VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY)) &&
+  if (mut(vq, VSIM_MUT_DRV_USED_FLAGS_DIRTY) &&
       vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_FLAGS_OFF, 0xdead))
     goto fail;
 
@@ -374,8 +372,8 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
   }
   vq->decided_idx = vq->avail_idx;
 
-  if (mut(vq, VSIM_MUTBIT(DRV_SKIP_KICK))) need = false;
-  if (mut(vq, VSIM_MUTBIT(DRV_KICK_ALWAYS))) need = true;
+  if (mut(vq, VSIM_MUT_DRV_SKIP_KICK)) need = false;
+  if (mut(vq, VSIM_MUT_DRV_KICK_ALWAYS)) need = true;
   return need;
 }
 
@@ -581,7 +579,7 @@ void vsim_vq_drv_set_callbacks(vsim_vq_drv *vq, bool enable) {
      * entry (whenever last_used is a multiple of 65536). */
     uint16_t ev = enable ? (uint16_t)reap_pos(vq) : (uint16_t)(reap_pos(vq) - 1u);
     rc = vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, used_event_addr(vq), ev);
-    if (!rc && mut(vq, VSIM_MUTBIT(DRV_AVAIL_FLAGS)))
+    if (!rc && mut(vq, VSIM_MUT_DRV_AVAIL_FLAGS))
       rc = vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_FLAGS_OFF,
                               enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT);
   }

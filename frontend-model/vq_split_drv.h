@@ -44,7 +44,7 @@ typedef struct vsim_vq_drv {
   uint64_t indirect_base;  /* size * indirect_max * 16 bytes reserved, or 0 */
   uint16_t indirect_max;   /* descriptors per indirect table */
   bool event_idx, indirect;
-  uint64_t mutants;
+  vsim_mutset mutants;
   /* state */
   uint16_t free_head;      /* first free descriptor */
   uint16_t num_free;
@@ -73,7 +73,7 @@ typedef struct vsim_vqd_config {
   uint64_t indirect_base;
   uint16_t indirect_max;
   uint64_t features;       /* negotiated */
-  uint64_t mutants;
+  vsim_mutset mutants;
 } vsim_vqd_config;
 
 /* Initialise: writes a zeroed available ring and used ring (used.flags = 0 as

@@ -69,7 +69,7 @@ static void vsim_fuzz_parse_mutants(const vsim_fuzz_target *t, vsim_fuzz_oracle 
       fprintf(stderr, "VSIM_FUZZ_MUTANTS: unknown mutant '%s' (virtio-sim mutants lists them)\n", tok);
       exit(2);
     }
-    o->mutants |= UINT64_C(1) << m;
+    vsim_mut_add(&o->mutants, m);
     size_t used = strlen(names);
     snprintf(names + used, cap - used, "%s%s", used ? "," : "", tok);
   }

@@ -96,7 +96,7 @@ static void scenario_proofs(const char *dir, const char *rel, char *proof[]) {
     } else if (len > 5 && strcmp(names[i] + len - 5, ".json") == 0) {
       char err[VSIM_ERR_MAX];
       vsim_scenario *sc = vsim_scenario_load_file(path, err, sizeof err);
-      if (sc && !sc->mutants)
+      if (sc && !vsim_mut_any(&sc->mutants))
         for (size_t k = 0; k < sc->nexpect_violations; k++)
           if (!proof[sc->expect_violations[k]]) proof[sc->expect_violations[k]] = strdup(r);
       vsim_scenario_free(sc);
@@ -338,17 +338,17 @@ static int cmd_run(int argc, char **argv) {
 
 /* --mutants A,B: the bits of the named mutants into *bits; -1 for an
  * unknown name (named on stderr). */
-static int parse_mutant_list(const char *list, uint64_t *bits) {
+static int parse_mutant_list(const char *list, vsim_mutset *set) {
   char buf[1024];
   snprintf(buf, sizeof buf, "%s", list);
-  *bits = 0;
+  *set = VSIM_MUT_NONE;
   for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
     int m = vsim_mutant_lookup(tok);
     if (m < 0) {
       fprintf(stderr, "virtio-sim: unknown mutant '%s' (virtio-sim mutants lists them)\n", tok);
       return -1;
     }
-    *bits |= UINT64_C(1) << m;
+    vsim_mut_add(set, m);
   }
   return 0;
 }
@@ -391,7 +391,7 @@ static int cmd_fuzz_repro(int argc, char **argv) {
   memset(&oracle, 0, sizeof oracle);
   if (mutant_list) {
     if (parse_mutant_list(mutant_list, &oracle.mutants)) return 2;
-    if (oracle.mutants && !vsim_fuzz_target_plants(t)) {
+    if (vsim_mut_any(&oracle.mutants) && !vsim_fuzz_target_plants(t)) {
       fprintf(stderr, "virtio-sim: fuzz target %s takes no mutants (ring targets only)\n", t->name);
       return 2;
     }

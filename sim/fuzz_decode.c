@@ -727,7 +727,7 @@ static uint64_t work_bound(uint32_t nsteps, uint16_t qsize) {
   return 8192u + UINT64_C(16) * (nsteps + 2u) * (qsize + 2u);
 }
 
-static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size, uint64_t mutants,
+static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size, vsim_mutset mutants,
                          size_t *len, vsim_fuzz_info *info) {
   dec d;
   memset(&d, 0, sizeof d);
@@ -765,13 +765,13 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
             d.qsize);
   if (d.nq > 1) sb_printf(&b, "  \"num_queues\": %u,\n", d.nq);
   if (scripted) sb_printf(&b, "  \"device_scripted\": true,\n");
-  if (mutants) {
+  if (vsim_mut_any(&mutants)) {
     /* planted bugs (VSIM_FUZZ_MUTANTS, fuzz-repro --mutants): the text must
      * select them too, or it would not replay what the fuzzer ran */
     sb_printf(&b, "  \"mutants\": [");
     bool first = true;
     for (int m = 0; m < VSIM_MUT__COUNT; m++)
-      if ((mutants >> m) & 1u) {
+      if (vsim_mut_has(&mutants, m)) {
         sb_printf(&b, "%s\"%s\"", first ? "" : ", ", vsim_mutant_name(m));
         first = false;
       }
@@ -1036,7 +1036,7 @@ bool vsim_fuzz_target_plants(const vsim_fuzz_target *t) {
   return t && (t->kind == VSIM_FUZZ_RING_DEVICE || t->kind == VSIM_FUZZ_RING_DRIVER);
 }
 
-char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size, uint64_t mutants,
+char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size, vsim_mutset mutants,
                        size_t *len, vsim_fuzz_info *info) {
   if (info) memset(info, 0, sizeof *info);
   if (!t) return NULL;
@@ -1164,7 +1164,7 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
                     const vsim_fuzz_oracle *o, char *msg, size_t n) {
   vsim_fuzz_info info;
   size_t len = 0;
-  char *json = vsim_fuzz_decode(t, data, size, o ? o->mutants : 0, &len, &info);
+  char *json = vsim_fuzz_decode(t, data, size, o ? o->mutants : VSIM_MUT_NONE, &len, &info);
   if (!json) return VSIM_FUZZ_ERROR;
   char err[1024] = "";
   const bool driver = t->kind == VSIM_FUZZ_RING_DRIVER;

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
 
 /* The version of the byte format; bumped when a decoding changes, so that a
  * corpus made for an older version is recognisably stale. */
@@ -78,7 +79,7 @@ typedef struct vsim_fuzz_info {
  * what the fuzzer ran; the other targets take none (their callers refuse
  * them: vsim_fuzz_target_plants). NULL only when out of memory. */
 char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
-                       uint64_t mutants, size_t *len, vsim_fuzz_info *info);
+                       vsim_mutset mutants, size_t *len, vsim_fuzz_info *info);
 
 /* The second text of a target whose scenario needs a back-end of its own
  * (fuzz_vhost_user: the vhost-user back-end script the scenario runs with,
@@ -104,7 +105,7 @@ bool vsim_fuzz_target_plants(const vsim_fuzz_target *t);
  * every decoded scenario of a ring target. */
 typedef struct vsim_fuzz_oracle {
   bool fatal[VSIM_CHK__COUNT];
-  uint64_t mutants;
+  vsim_mutset mutants;
 } vsim_fuzz_oracle;
 
 enum vsim_fuzz_verdict {

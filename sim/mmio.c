@@ -8,12 +8,12 @@
 #include "virtiosim/mutants.h"
 #include "host_report.h"
 
-static inline bool mut(const vsim_mmio *m, unsigned k) { return (m->mutants >> k) & 1u; }
+static inline bool mut(const vsim_mmio *m, unsigned k) { return vsim_mut_has(&m->mutants, (int)k); }
 
 /* a violation with a formatted detail, through the host (host_report.h) */
 #define violation(m, check, q, ...) vsim_host_reportf((m)->host, (check), (q), __VA_ARGS__)
 
-int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants) {
+int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, vsim_mutset mutants) {
   return vsim_tcore_init(m, be, host, mutants);
 }
 

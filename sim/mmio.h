@@ -27,7 +27,7 @@
 typedef vsim_tcore_queue vsim_mmio_queue;
 typedef vsim_tcore vsim_mmio;
 
-int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, uint64_t mutants);
+int vsim_mmio_init(vsim_mmio *m, vsim_backend be, const vsim_host *host, vsim_mutset mutants);
 void vsim_mmio_fini(vsim_mmio *m);
 
 /* A driver access of `width` bytes (1, 2, 4 or 8). */

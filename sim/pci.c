@@ -11,7 +11,7 @@
 #include "virtiosim/mutants.h"
 #include "host_report.h"
 
-static inline bool mut(const vsim_pci *p, unsigned k) { return (p->mutants >> k) & 1u; }
+static inline bool mut(const vsim_pci *p, unsigned k) { return vsim_mut_has(&p->mutants, (int)k); }
 
 /* a violation with a formatted detail, through the host (host_report.h) */
 #define violation(p, check, q, ...) vsim_host_reportf((p)->core->host, (check), (q), __VA_ARGS__)
@@ -51,7 +51,7 @@ static uint8_t add_cap(vsim_pci *p, uint8_t at, uint8_t len, uint8_t type, uint3
   return (uint8_t)(at + len);
 }
 
-int vsim_pci_init(vsim_pci *p, vsim_tcore *core, uint64_t mutants) {
+int vsim_pci_init(vsim_pci *p, vsim_tcore *core, vsim_mutset mutants) {
   memset(p, 0, sizeof *p);
   p->core = core;
   p->mutants = mutants;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "tcore.h"
+#include "virtiosim/mutants.h"
 
 #define VSIM_PCI_VENDOR 0x1af4u
 #define VSIM_PCI_DEVICE_BASE 0x1040u  /* + virtio device id */
@@ -55,7 +56,7 @@ enum vsim_pci_space {
 
 typedef struct vsim_pci {
   vsim_tcore *core;             /* the device state: shared with no other layout */
-  uint64_t mutants;
+  vsim_mutset mutants;
   uint8_t cfg[VSIM_PCI_CFG_SIZE]; /* configuration space as presented */
   uint32_t bar0;                /* BAR 0 as written (sizing: all ones) */
   uint8_t cap_common, cap_notify, cap_isr, cap_device, cap_pcicfg; /* cap offsets */
@@ -65,7 +66,7 @@ typedef struct vsim_pci {
 
 /* Build the function over a transport core whose backend is open: 0, or -1
  * when its queues have more notify addresses than the BAR holds. */
-int vsim_pci_init(vsim_pci *p, vsim_tcore *core, uint64_t mutants);
+int vsim_pci_init(vsim_pci *p, vsim_tcore *core, vsim_mutset mutants);
 
 /* Configuration-space accesses of `width` 1, 2 or 4 bytes. */
 uint32_t vsim_pci_cfg_read(vsim_pci *p, uint32_t off, unsigned width);

@@ -25,8 +25,6 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
-_Static_assert(VSIM_MUT__COUNT <= 64, "mutants are kept as bits of a uint64_t");
-
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 #define DEFAULT_QUEUE_SIZE 8
@@ -400,10 +398,7 @@ static uint64_t name_mask(const loader *ld, enum name_kind k, const char *s) {
       int v = vsim_status_bit_by_name(s);
       return v < 0 ? 0 : (uint64_t)v;
     }
-    case NAMES_MUTANT:
-      for (size_t i = 0; i < COUNT_OF(mutant_names); i++)
-        if (strcmp(mutant_names[i], s) == 0) return UINT64_C(1) << i;
-      return 0;
+    case NAMES_MUTANT: return 0; /* a vsim_mutset, wider than a mask: opt_mutant_set */
     case NAMES_DESC_FLAG:
       if (strcmp(s, "NEXT") == 0) return VRING_DESC_F_NEXT;
       if (strcmp(s, "WRITE") == 0) return VRING_DESC_F_WRITE;
@@ -463,6 +458,33 @@ static bool opt_name_set(loader *ld, json_t *obj, const char *key, enum name_kin
   ld_push(ld, key);
   if (!val_name_set(ld, v, k, mask)) return false;
   ld_pop(ld);
+  return true;
+}
+
+/* "mutants": names of the mutants to plant, as a set (more of them exist than
+ * a 64-bit name mask holds); duplicates refused as in val_name_set. */
+static bool opt_mutant_set(loader *ld, json_t *obj, vsim_mutset *set) {
+  json_t *v = json_object_get(obj, "mutants");
+  if (v == NULL) return true;
+  ld_push(ld, "mutants");
+  if (!val_array(ld, v, VSIM_MUT__COUNT, "names")) return false;
+  vsim_mutset m = VSIM_MUT_NONE;
+  size_t i;
+  json_t *e;
+  json_array_foreach(v, i, e) {
+    ld_push_index(ld, i);
+    const char *s = NULL;
+    if (!val_string(ld, e, &s)) return false;
+    int id = -1;
+    for (size_t j = 0; j < COUNT_OF(mutant_names); j++)
+      if (strcmp(mutant_names[j], s) == 0) id = (int)j;
+    if (id < 0) return fail_unknown_name(ld, NAMES_MUTANT, s);
+    if (vsim_mut_has(&m, id)) return ld_fail(ld, "'%s' is listed twice", q(s).s);
+    vsim_mut_add(&m, id);
+    ld_pop(ld);
+  }
+  ld_pop(ld);
+  *set = m;
   return true;
 }
 
@@ -1438,7 +1460,7 @@ static bool parse_run(loader *ld, json_t *root) {
     ld_push(ld, "device_scripted");
     return ld_fail(ld, "a scripted device needs a built-in model to answer the transport; device 'fs' has none");
   }
-  return opt_name_set(ld, root, "mutants", NAMES_MUTANT, &sc->mutants, NULL);
+  return opt_mutant_set(ld, root, &sc->mutants);
 }
 
 /* ---- "expect" ------------------------------------------------------------- */

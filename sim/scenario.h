@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "virtiosim/mutants.h"
 
 enum vsim_policy { VSIM_POLICY_SCRIPTED = 0, VSIM_POLICY_ROUND_ROBIN, VSIM_POLICY_RANDOM };
 enum vsim_ring { VSIM_RING_SPLIT = 0, VSIM_RING_PACKED };
@@ -217,7 +218,7 @@ typedef struct vsim_scenario {
   bool driver_poll;       /* driver sets NO_INTERRUPT / polls instead of waiting for irqs */
   bool auto_init;         /* default true: INIT before the first step */
   bool device_scripted;   /* the device model serves no queue: dev.* steps play the device */
-  uint64_t mutants;       /* VSIM_MUTBIT bits */
+  vsim_mutset mutants;       /* the mutants to plant (vsim_mut_has) */
   unsigned nregions;
   vsim_region_spec regions[VSIM_SCENARIO_MAX_REGIONS];
   unsigned nconfig;

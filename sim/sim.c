@@ -873,7 +873,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
                s->opt.backend, bspec.open_name, sc->device);
       return -1;
     }
-    sc->mutants |= bspec.mutants;
+    sc->mutants = vsim_mut_or(sc->mutants, bspec.mutants);
   }
   if (sc->ring == VSIM_RING_PACKED) {
     /* the layout is orthogonal to a scenario's feature lists: a packed run

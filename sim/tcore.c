@@ -5,7 +5,7 @@
 #include "tcore.h"
 #include "virtio_compat.h"
 
-int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, uint64_t mutants) {
+int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, vsim_mutset mutants) {
   memset(c, 0, sizeof *c);
   c->be = be;
   c->host = host;

@@ -32,7 +32,7 @@ typedef struct vsim_tcore_queue {
 typedef struct vsim_tcore {
   vsim_backend be;
   const vsim_host *host;      /* violation and event sink */
-  uint64_t mutants;
+  vsim_mutset mutants;
   uint16_t nq;
   vsim_tcore_queue *q;        /* [nq] */
   uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
@@ -43,7 +43,7 @@ typedef struct vsim_tcore {
   uint64_t resets;            /* device resets (status 0 writes) so far */
 } vsim_tcore;
 
-int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, uint64_t mutants);
+int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, vsim_mutset mutants);
 void vsim_tcore_fini(vsim_tcore *c);
 
 /* The queue queue_sel names, or NULL past the last one. */

@@ -14,12 +14,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "virtiosim/arena.h"
+#include "virtiosim/mutants.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define VSIM_BACKEND_ABI_VERSION 1
+/* 2: vsim_backend_params.mutants became a vsim_mutset (more than 64 mutants) */
+#define VSIM_BACKEND_ABI_VERSION 2
 
 /* Trace event kinds a backend may emit (the engine adds its own). */
 enum vsim_event_kind {
@@ -162,7 +164,7 @@ typedef struct vsim_backend_params {
   uint64_t refuse_features;  /* refuse FEATURES_OK when the driver accepts any of these */
   uint64_t latency;          /* virtual time between popping a request and completing it */
   bool in_order_batch;       /* with IN_ORDER, report completions in batches (one used entry each) */
-  uint64_t mutants;          /* VSIM_MUT_* bits: break exactly one rule each */
+  vsim_mutset mutants;       /* VSIM_MUT_* members: break exactly one rule each */
   const char *const *config_keys;
   const char *const *config_values;
   unsigned config_count;

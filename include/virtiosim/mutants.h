@@ -10,6 +10,7 @@
 #ifndef VIRTIOSIM_MUTANTS_H
 #define VIRTIOSIM_MUTANTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* clang-format off */
@@ -85,7 +86,46 @@ enum vsim_mutant {
   VSIM_MUT__COUNT
 };
 
-#define VSIM_MUTBIT(m) (UINT64_C(1) << (VSIM_MUT_##m))
+/* A set of mutants: a bit per enum vsim_mutant, in a fixed number of words
+ * (the set is part of vsim_backend_params, so its size is ABI: widening it
+ * again bumps VSIM_BACKEND_ABI_VERSION). Passed by value where a set is built,
+ * by pointer where it is only tested. */
+#define VSIM_MUT_WORDS 4
+typedef struct vsim_mutset {
+  uint64_t w[VSIM_MUT_WORDS];
+} vsim_mutset;
+_Static_assert(VSIM_MUT__COUNT <= 64 * VSIM_MUT_WORDS, "widen vsim_mutset (VSIM_MUT_WORDS)");
+
+#define VSIM_MUT_NONE ((vsim_mutset){{0}})
+#define VSIM_MUTBIT(m) vsim_mut_one(VSIM_MUT_##m)
+
+/* Is mutant m (enum vsim_mutant) in s? Out-of-range m: no. */
+static inline bool vsim_mut_has(const vsim_mutset *s, int m) {
+  if (m < 0 || m >= 64 * VSIM_MUT_WORDS) return false;
+  return (s->w[m / 64] >> (m % 64)) & 1u;
+}
+static inline void vsim_mut_add(vsim_mutset *s, int m) {
+  if (m >= 0 && m < 64 * VSIM_MUT_WORDS) s->w[m / 64] |= UINT64_C(1) << (m % 64);
+}
+static inline vsim_mutset vsim_mut_one(int m) {
+  vsim_mutset s = VSIM_MUT_NONE;
+  vsim_mut_add(&s, m);
+  return s;
+}
+static inline vsim_mutset vsim_mut_or(vsim_mutset a, vsim_mutset b) {
+  for (int i = 0; i < VSIM_MUT_WORDS; i++) a.w[i] |= b.w[i];
+  return a;
+}
+static inline bool vsim_mut_any(const vsim_mutset *s) {
+  for (int i = 0; i < VSIM_MUT_WORDS; i++)
+    if (s->w[i]) return true;
+  return false;
+}
+static inline bool vsim_mut_equal(const vsim_mutset *a, const vsim_mutset *b) {
+  for (int i = 0; i < VSIM_MUT_WORDS; i++)
+    if (a->w[i] != b->w[i]) return false;
+  return true;
+}
 
 #ifdef __cplusplus
 extern "C" {

@@ -77,7 +77,7 @@ static int fx_open(fixture *f, const opts *o) {
   p.host = &f->host;
   if (o) {
     p.num_queues = o->nq;
-    p.mutants = o->mutants;
+    p.mutants = test_mutset(o->mutants);
     p.config_keys = o->keys;
     p.config_values = o->vals;
     p.config_count = o->n;
@@ -864,7 +864,7 @@ static void test_mut_ro_write(void) {
   fixture f;
   static const char *const k[] = {"ro"};
   static const char *const v[] = {"true"};
-  opts o = {k, v, 1, VSIM_MUTBIT(DEV_BLK_RO_WRITE), 1, false, 0};
+  opts o = {k, v, 1, TMUT(DEV_BLK_RO_WRITE), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   uint8_t buf[512];
   memset(buf, 0x33, sizeof buf);
@@ -878,7 +878,7 @@ static void test_mut_ro_write(void) {
 
 static void test_mut_discard_unmap(void) {
   fixture f;
-  opts o = {NULL, NULL, 0, VSIM_MUTBIT(DEV_BLK_DISCARD_UNMAP), 1, false, 0};
+  opts o = {NULL, NULL, 0, TMUT(DEV_BLK_DISCARD_UNMAP), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   fill_disk(&f, 0xff);
   dwz unmap = {0, 8, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP};
@@ -891,7 +891,7 @@ static void test_mut_discard_unmap(void) {
 
 static void test_mut_zeroes_noop(void) {
   fixture f;
-  opts o = {NULL, NULL, 0, VSIM_MUTBIT(DEV_BLK_ZEROES_NOOP), 1, false, 0};
+  opts o = {NULL, NULL, 0, TMUT(DEV_BLK_ZEROES_NOOP), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   fill_disk(&f, 0xab);
   dwz s = {4, 4, 0};
@@ -905,7 +905,7 @@ static void test_mut_zeroes_noop(void) {
 
 static void test_mut_bad_status(void) {
   fixture f;
-  opts o = {NULL, NULL, 0, VSIM_MUTBIT(DEV_BLK_BAD_STATUS), 1, false, 0};
+  opts o = {NULL, NULL, 0, TMUT(DEV_BLK_BAD_STATUS), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   uint32_t used;
   CHECK_EQ(do_in(&f, 0, 512, &used), 7);
@@ -923,7 +923,7 @@ static void test_mut_write_ro(void) {
   CHECK_EQ(*gmem(&f, HDR_GPA), VIRTIO_BLK_T_IN);
   fx_close(&f);
 
-  opts o = {NULL, NULL, 0, VSIM_MUTBIT(DEV_WRITE_RO), 1, false, 0};
+  opts o = {NULL, NULL, 0, TMUT(DEV_WRITE_RO), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   CHECK_EQ(do_in(&f, 0, 512, &used), VIRTIO_BLK_S_OK); /* request still served */
   CHECK(*gmem(&f, HDR_GPA) != VIRTIO_BLK_T_IN);
@@ -939,7 +939,7 @@ static void test_mut_oob(void) {
   CHECK_EQ(vsim_arena_fault_count(f.arena), 0);
   fx_close(&f);
 
-  opts o = {NULL, NULL, 0, VSIM_MUTBIT(DEV_OOB), 1, false, 0};
+  opts o = {NULL, NULL, 0, TMUT(DEV_OOB), 1, false, 0};
   if (!fx_ready(&f, &o)) return;
   CHECK_EQ(do_in(&f, 0, 512, &used), VIRTIO_BLK_S_OK);
   CHECK_EQ(vsim_arena_fault_count(f.arena), 1);

@@ -112,7 +112,7 @@ static bool dut_open_with(const vsim_backend_params *extra, const char *const *k
     vsim_arena_free(D.host.arena);
     return false;
   }
-  CHECK_EQ(vsim_mmio_init(&D.m, D.be.backend, &D.host, 0), 0);
+  CHECK_EQ(vsim_mmio_init(&D.m, D.be.backend, &D.host, VSIM_MUT_NONE), 0);
   D.ok = true;
   return true;
 }

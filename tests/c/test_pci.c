@@ -94,8 +94,8 @@ static bool dut_open(uint64_t mutants, uint16_t nq) {
   int rc = vsim_backend_open("blk", &p, &D.be, err, sizeof err);
   CHECK_EQ(rc, 0);
   if (rc) return false;
-  CHECK_EQ(vsim_tcore_init(&D.core, D.be.backend, &D.host, mutants), 0);
-  CHECK_EQ(vsim_pci_init(&D.p, &D.core, mutants), 0);
+  CHECK_EQ(vsim_tcore_init(&D.core, D.be.backend, &D.host, test_mutset(mutants)), 0);
+  CHECK_EQ(vsim_pci_init(&D.p, &D.core, test_mutset(mutants)), 0);
   D.ok = true;
   return true;
 }
@@ -194,7 +194,7 @@ static void test_common_cfg_rules(void) {
 static void test_driver_walk(void) {
   if (!dut_open(0, 2)) return;
   vsim_drv_pci d;
-  vsim_drv_pci_init(&d, &D.p, &D.host, 0);
+  vsim_drv_pci_init(&d, &D.p, &D.host, VSIM_MUT_NONE);
   const vsim_drv_transport_ops *o = &vsim_drv_pci_ops;
   CHECK(o->probe(&d));
   CHECK_EQ(o->device_id(&d), 2);
@@ -242,9 +242,9 @@ static void test_driver_walk(void) {
 }
 
 static void test_walk_finds_bad_multiplier(void) {
-  if (!dut_open(VSIM_MUTBIT(DEV_PCI_NOTIFY_MULT), 2)) return;
+  if (!dut_open(TMUT(DEV_PCI_NOTIFY_MULT), 2)) return;
   vsim_drv_pci d;
-  vsim_drv_pci_init(&d, &D.p, &D.host, 0);
+  vsim_drv_pci_init(&d, &D.p, &D.host, VSIM_MUT_NONE);
   CHECK(vsim_drv_pci_ops.probe(&d));
   CHECK_EQ(count(VSIM_CHK_PCI_DEV_NOTIFY_CAP), 1);
   CHECK_EQ(D.r.nviol, 1);

@@ -113,7 +113,7 @@ static void fx_open_at(fx *f, uint16_t size, uint64_t feat, uint64_t mutants, ui
   f->mutants = mutants;
   f->dwrap = f->duwrap = true;
   f->ndescs = calloc(size ? size : 1, sizeof *f->ndescs);
-  CHECK_EQ(vsim_vqp_dev_init(&f->vq, &f->host, 0, &f->cfg, feat, mutants), 0);
+  CHECK_EQ(vsim_vqp_dev_init(&f->vq, &f->host, 0, &f->cfg, feat, test_mutset(mutants)), 0);
 }
 
 static void fx_open(fx *f, uint16_t size, uint64_t feat, uint64_t mutants) {
@@ -1078,14 +1078,14 @@ static void test_push_misuse(void) {
   vsim_vqp_dev vq;
   vsim_host h = {0};
   vsim_queue_cfg cfg = {.size = 0};
-  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, &cfg, 0, 0), -1);
+  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, &cfg, 0, VSIM_MUT_NONE), -1);
   vsim_vqp_dev_fini(&vq); /* safe after a failed init */
   cfg.size = 32769;
-  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, &cfg, 0, 0), -1);
+  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, &cfg, 0, VSIM_MUT_NONE), -1);
   vsim_vqp_dev_fini(&vq);
   cfg.size = 4;
-  CHECK_EQ(vsim_vqp_dev_init(&vq, NULL, 0, &cfg, 0, 0), -1);
-  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, NULL, 0, 0), -1);
+  CHECK_EQ(vsim_vqp_dev_init(&vq, NULL, 0, &cfg, 0, VSIM_MUT_NONE), -1);
+  CHECK_EQ(vsim_vqp_dev_init(&vq, &h, 0, NULL, 0, VSIM_MUT_NONE), -1);
 }
 
 /* ---- malformed input: one check each ---------------------------------------- */
@@ -1420,7 +1420,7 @@ static void test_toctou(void) {
 
 static void test_mutant_used_id_range(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_RANGE));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_ID_RANGE));
   tseg s[] = {{DATA, 4, false}, {DATA + 64, 4, true}}; /* distinct: a writable buffer may not overlap a readable one */
   add_list(&f, s, 2, 1);
   CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
@@ -1435,7 +1435,7 @@ static void test_mutant_used_id_range(void) {
 
 static void test_mutant_used_len_over(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_LEN_OVER));
   add_one(&f, 0, true);
   CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
   CHECK_EQ(vsim_vqp_dev_push(&f.vq, 0, 10), 0);
@@ -1446,7 +1446,7 @@ static void test_mutant_used_len_over(void) {
 
 static void test_mutant_used_id_dup(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_DUP));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_ID_DUP));
   add_one(&f, 4, false);
   add_one(&f, 5, false);
   add_one(&f, 6, false);
@@ -1464,18 +1464,18 @@ static void test_mutant_used_id_dup(void) {
 
 static void test_mutant_irq(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_SKIP_IRQ));
+  fx_open(&f, 8, 0, TMUT(DEV_SKIP_IRQ));
   cycle(&f, 0, 1, 0);
   CHECK(!vsim_vqp_dev_publish(&f.vq)); /* ENABLE: the correct model interrupts */
   fx_close(&f);
 
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_IRQ_ALWAYS));
+  fx_open(&f, 8, 0, TMUT(DEV_IRQ_ALWAYS));
   set_drv_event(&f, 0, EV_DISABLE);
   cycle(&f, 0, 1, 0);
   CHECK(vsim_vqp_dev_publish(&f.vq));
   fx_close(&f);
 
-  fx_open(&f, 8, F_EVT, VSIM_MUTBIT(DEV_IRQ_ALWAYS));
+  fx_open(&f, 8, F_EVT, TMUT(DEV_IRQ_ALWAYS));
   set_drv_event(&f, 5, EV_DESC);
   cycle(&f, 0, 1, 0);
   CHECK(vsim_vqp_dev_publish(&f.vq));
@@ -1485,7 +1485,7 @@ static void test_mutant_irq(void) {
 static void test_mutant_no_reenable(void) {
   for (int evt = 0; evt < 2; evt++) {
     fx f;
-    fx_open(&f, 8, evt ? F_EVT : 0, VSIM_MUTBIT(DEV_NO_REENABLE));
+    fx_open(&f, 8, evt ? F_EVT : 0, TMUT(DEV_NO_REENABLE));
     vsim_vqp_dev_set_notify(&f.vq, true); /* still enabled: harmless */
     CHECK_EQ(dev_evt_flags(&f), evt ? EV_DESC : EV_ENABLE);
     vsim_vqp_dev_set_notify(&f.vq, false);
@@ -1502,7 +1502,7 @@ static void test_mutant_no_reenable(void) {
 
 static void test_mutant_packed_wrap(void) {
   fx f;
-  fx_open(&f, 3, 0, VSIM_MUTBIT(DEV_PACKED_WRAP));
+  fx_open(&f, 3, 0, TMUT(DEV_PACKED_WRAP));
   for (uint16_t k = 0; k < 6; k++) {
     add_one(&f, 0, false);
     CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
@@ -1525,7 +1525,7 @@ static void test_mutant_packed_wrap(void) {
 
 /* Split-only mutants leave the packed ring exactly as the correct model. */
 static void test_mutant_split_only(void) {
-  const uint64_t m[] = {VSIM_MUTBIT(DEV_USED_FLAGS), VSIM_MUTBIT(DEV_USED_IDX_JUMP)};
+  const uint64_t m[] = {TMUT(DEV_USED_FLAGS), TMUT(DEV_USED_IDX_JUMP)};
   for (int i = 0; i < 2; i++) {
     fx f;
     fx_open(&f, 5, F_EVT, m[i]);
@@ -1729,7 +1729,7 @@ static void test_in_order_batch(void) {
   fx_close(&f);
 
   /* mutants still apply to the batch's used descriptor */
-  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_PACKED_WRAP) | VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  fx_open(&f, 8, F_IO, TMUT(DEV_PACKED_WRAP) | TMUT(DEV_USED_LEN_OVER));
   vsim_vqp_dev_set_in_order_batch(&f.vq, true);
   CHECK_EQ(add_one(&f, 0, true), 0);
   CHECK_EQ(add_one(&f, 1, true), 1);
@@ -1992,7 +1992,7 @@ static void test_notify_data_bad(void) {
  * next list's id; the device's used position moves past the oldest only. */
 static void test_mutant_in_order_swap(void) {
   fx f;
-  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_IN_ORDER_SWAP));
+  fx_open(&f, 8, F_IO, TMUT(DEV_IN_ORDER_SWAP));
   add_one(&f, 0, true);
   add_one(&f, 1, true);
   for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
@@ -2008,7 +2008,7 @@ static void test_mutant_in_order_swap(void) {
  * list; the used position still moves past the whole batch. */
 static void test_mutant_batch_id(void) {
   fx f;
-  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_PACKED_BATCH_ID));
+  fx_open(&f, 8, F_IO, TMUT(DEV_PACKED_BATCH_ID));
   vsim_vqp_dev_set_in_order_batch(&f.vq, true);
   for (uint16_t id = 0; id < 3; id++) add_one(&f, id, true);
   for (int i = 0; i < 3; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);
@@ -2024,7 +2024,7 @@ static void test_mutant_batch_id(void) {
  * descriptor is cleared; nothing else changes. */
 static void test_mutant_used_rewrite(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_PACKED_USED_REWRITE));
+  fx_open(&f, 8, 0, TMUT(DEV_PACKED_USED_REWRITE));
   add_one(&f, 4, true);
   add_one(&f, 5, true);
   for (int i = 0; i < 2; i++) CHECK_EQ(vsim_vqp_dev_pop(&f.vq, &(vsim_chain){0}), 1);

@@ -107,7 +107,7 @@ static int env_init(env *e, uint16_t size, uint64_t features, uint64_t mutants,
                          .used = DEV_EVT_GPA,
                          .indirect_base = indirect_max ? IND_GPA : 0,
                          .indirect_max = indirect_max, .features = features,
-                         .mutants = mutants};
+                         .mutants = test_mutset(mutants)};
   return vsim_vq_pdrv_init(&e->vq, &e->host, 3, &cfg);
 }
 
@@ -1365,30 +1365,30 @@ static void test_mutants(void) {
   vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
   env e;
   /* skip-kick: never notifies, even when the device asked for it */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_SKIP_KICK), 0), 0);
   CHECK(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1) >= 0);
   CHECK(!vsim_vq_pdrv_kick_prepare(&e.vq));
   CHECK_EQ(e.r.ev[VSIM_EV_AVAIL_PUBLISH], 1); /* still published */
   env_fini(&e);
-  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, TMUT(DRV_SKIP_KICK), 0), 0);
   CHECK(!desc_kick(&e, 1, pos(0, true)));
   env_fini(&e);
 
   /* kick-always: notifies although the device suppressed it, and with
    * nothing new */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_KICK_ALWAYS), 0), 0);
   set_dev_evt(&e, 0, VRING_PACKED_EVENT_FLAG_DISABLE);
   CHECK(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1) >= 0);
   CHECK(vsim_vq_pdrv_kick_prepare(&e.vq));
   CHECK(vsim_vq_pdrv_kick_prepare(&e.vq));
   env_fini(&e);
-  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, TMUT(DRV_KICK_ALWAYS), 0), 0);
   CHECK(desc_kick(&e, 1, pos(5, true)));
   env_fini(&e);
 
   /* rewrite-available: adding a list sets a reserved bit (3) in the head's
    * flags of the list added before, and touches nothing else */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_PACKED_REWRITE_AVAIL), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_PACKED_REWRITE_AVAIL), 0), 0);
   CHECK_EQ(vsim_vq_pdrv_add(&e.vq, s, 0, 1, 1), 0);
   const uint16_t head0 = rd16(&e, DESC_GPA + 14);
   CHECK_EQ(head0 & 0x8u, 0); /* nothing before the first list */
@@ -1399,7 +1399,7 @@ static void test_mutants(void) {
 
   /* the split-only mutants change nothing here */
   CHECK_EQ(env_init(&e, 8, F_EVENT_IDX,
-                    VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY) | VSIM_MUTBIT(DRV_AVAIL_FLAGS), 0), 0);
+                    TMUT(DRV_USED_FLAGS_DIRTY) | TMUT(DRV_AVAIL_FLAGS), 0), 0);
   CHECK_EQ(rd32(&e, DEV_EVT_GPA), 0);
   vsim_vq_pdrv_set_callbacks(&e.vq, false);
   CHECK_EQ(rd32(&e, DRV_EVT_GPA), (uint32_t)VRING_PACKED_EVENT_FLAG_DISABLE << 16);

@@ -90,7 +90,7 @@ static void fx_open_at(fx *f, uint16_t size, uint64_t feat, uint64_t mutants, ui
   f->cfg = (vsim_queue_cfg){.size = size, .desc = desc, .driver = avail, .device = used};
   f->feat = feat;
   f->mutants = mutants;
-  CHECK_EQ(vsim_vq_dev_init(&f->vq, &f->host, 0, &f->cfg, feat, mutants), 0);
+  CHECK_EQ(vsim_vq_dev_init(&f->vq, &f->host, 0, &f->cfg, feat, test_mutset(mutants)), 0);
 }
 
 static void fx_open(fx *f, uint16_t size, uint64_t feat, uint64_t mutants) {
@@ -520,7 +520,7 @@ static void test_push_misuse(void) {
   vsim_vq_dev vq;
   vsim_host h = {0};
   vsim_queue_cfg cfg = {.size = 0};
-  CHECK_EQ(vsim_vq_dev_init(&vq, &h, 0, &cfg, 0, 0), -1);
+  CHECK_EQ(vsim_vq_dev_init(&vq, &h, 0, &cfg, 0, VSIM_MUT_NONE), -1);
   vsim_vq_dev_fini(&vq); /* safe after a failed init */
 }
 
@@ -933,7 +933,7 @@ static void test_toctou(void) {
  * without a report: no hang, no segs[] overrun, nothing the driver did wrong
  * reported. */
 static void test_mutant_no_loop_check(void) {
-  const uint64_t mut = VSIM_MUTBIT(DEV_NO_LOOP_CHECK);
+  const uint64_t mut = TMUT(DEV_NO_LOOP_CHECK);
   fx f;
   fx_open(&f, 8, 0, mut);
   desc(&f, 3, DATA, 0, NEXT, 3); /* a zero-length self-loop: no byte limit either */
@@ -984,7 +984,7 @@ static void test_mutant_no_loop_check(void) {
 
 static void test_mutant_used_id_range(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_RANGE));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_ID_RANGE));
   complete(&f, 1);
   CHECK_EQ(used_id(&f, 0), 8 + 3);
   CHECK_EQ(f.vq.inflight, 0); /* the real head was retired */
@@ -995,7 +995,7 @@ static void test_mutant_used_id_range(void) {
 
 static void test_mutant_used_len_over(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_LEN_OVER));
   desc(&f, 0, DATA, 16, WR, 0);
   avail_push(&f, 0);
   CHECK_EQ(vsim_vq_dev_pop(&f.vq, &(vsim_chain){0}), 1);
@@ -1006,7 +1006,7 @@ static void test_mutant_used_len_over(void) {
 
 static void test_mutant_used_id_dup(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_ID_DUP));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_ID_DUP));
   desc(&f, 0, DATA, 4, 0, 0);
   desc(&f, 1, DATA, 4, 0, 0);
   avail_push(&f, 0);
@@ -1026,7 +1026,7 @@ static void test_mutant_used_id_dup(void) {
 
 static void test_mutant_used_idx_jump(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_USED_IDX_JUMP));
+  fx_open(&f, 8, 0, TMUT(DEV_USED_IDX_JUMP));
   complete(&f, 1);
   CHECK(vsim_vq_dev_publish(&f.vq));
   CHECK_EQ(used_idx(&f), 2);
@@ -1038,19 +1038,19 @@ static void test_mutant_used_idx_jump(void) {
 
 static void test_mutant_irq(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_SKIP_IRQ));
+  fx_open(&f, 8, 0, TMUT(DEV_SKIP_IRQ));
   complete(&f, 1);
   CHECK(!vsim_vq_dev_publish(&f.vq)); /* avail.flags 0: the correct model interrupts */
   CHECK_EQ(used_idx(&f), 1);
   fx_close(&f);
 
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_IRQ_ALWAYS));
+  fx_open(&f, 8, 0, TMUT(DEV_IRQ_ALWAYS));
   set_avail_flags(&f, VRING_AVAIL_F_NO_INTERRUPT);
   complete(&f, 1);
   CHECK(vsim_vq_dev_publish(&f.vq));
   fx_close(&f);
 
-  fx_open(&f, 8, F_EVT, VSIM_MUTBIT(DEV_IRQ_ALWAYS));
+  fx_open(&f, 8, F_EVT, TMUT(DEV_IRQ_ALWAYS));
   wr16(&f, used_event_gpa(&f), 1000);
   complete(&f, 1);
   CHECK(vsim_vq_dev_publish(&f.vq));
@@ -1059,7 +1059,7 @@ static void test_mutant_irq(void) {
 
 static void test_mutant_used_flags(void) {
   fx f;
-  fx_open(&f, 8, F_EVT, VSIM_MUTBIT(DEV_USED_FLAGS));
+  fx_open(&f, 8, F_EVT, TMUT(DEV_USED_FLAGS));
   vsim_vq_dev_set_notify(&f.vq, false);
   CHECK_EQ(used_flags(&f), VRING_USED_F_NO_NOTIFY);
   vsim_vq_dev_set_notify(&f.vq, true);
@@ -1069,7 +1069,7 @@ static void test_mutant_used_flags(void) {
 
 static void test_mutant_no_reenable(void) {
   fx f;
-  fx_open(&f, 8, 0, VSIM_MUTBIT(DEV_NO_REENABLE));
+  fx_open(&f, 8, 0, TMUT(DEV_NO_REENABLE));
   vsim_vq_dev_set_notify(&f.vq, true); /* still enabled: harmless */
   CHECK_EQ(used_flags(&f), 0);
   vsim_vq_dev_set_notify(&f.vq, false);
@@ -1081,7 +1081,7 @@ static void test_mutant_no_reenable(void) {
   CHECK_EQ(f.r.nev, ne);
   fx_close(&f);
 
-  fx_open(&f, 8, F_EVT, VSIM_MUTBIT(DEV_NO_REENABLE));
+  fx_open(&f, 8, F_EVT, TMUT(DEV_NO_REENABLE));
   wr16(&f, avail_event_gpa(&f), 0xbeef);
   complete(&f, 3);
   vsim_vq_dev_set_notify(&f.vq, false);
@@ -1258,7 +1258,7 @@ static void test_in_order_batch(void) {
   fx_close(&f);
 
   /* mutants still apply to the batch's element */
-  fx_open(&f, 8, F_IO, VSIM_MUTBIT(DEV_USED_ID_RANGE) | VSIM_MUTBIT(DEV_USED_LEN_OVER));
+  fx_open(&f, 8, F_IO, TMUT(DEV_USED_ID_RANGE) | TMUT(DEV_USED_LEN_OVER));
   vsim_vq_dev_set_in_order_batch(&f.vq, true);
   avail_pop(&f, 2);
   CHECK_EQ(vsim_vq_dev_push(&f.vq, 0, 1), 0);

@@ -90,7 +90,7 @@ static int env_init(env *e, uint16_t size, uint64_t features, uint64_t mutants,
                          .used = USED_GPA,
                          .indirect_base = indirect_max ? IND_GPA : 0,
                          .indirect_max = indirect_max, .features = features,
-                         .mutants = mutants};
+                         .mutants = test_mutset(mutants)};
   return vsim_vq_drv_init(&e->vq, &e->host, 3, &cfg);
 }
 
@@ -926,33 +926,33 @@ static void test_mutants(void) {
   vsim_seg s[1] = {seg(BUF_GPA, 8, true)};
   env e;
   /* skip-kick: never notifies, even when the device asked for it */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_SKIP_KICK), 0), 0);
   CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
   CHECK(!vsim_vq_drv_kick_prepare(&e.vq));
   CHECK_EQ(rd16(&e, avail_idx_gpa()), 1); /* still published */
   env_fini(&e);
-  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_SKIP_KICK), 0), 0);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, TMUT(DRV_SKIP_KICK), 0), 0);
   CHECK(!batch_kick(&e, 1, 0));
   env_fini(&e);
 
   /* kick-always: notifies although the device suppressed it */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_KICK_ALWAYS), 0), 0);
   wr16(&e, used_flags_gpa(), VRING_USED_F_NO_NOTIFY);
   CHECK(vsim_vq_drv_add(&e.vq, s, 0, 1, 1) >= 0);
   CHECK(vsim_vq_drv_kick_prepare(&e.vq));
   env_fini(&e);
-  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_KICK_ALWAYS), 0), 0);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, TMUT(DRV_KICK_ALWAYS), 0), 0);
   CHECK(batch_kick(&e, 1, 1000));
   env_fini(&e);
 
   /* used-flags-dirty: garbage in used.flags at allocation, rest still zero */
-  CHECK_EQ(env_init(&e, 8, 0, VSIM_MUTBIT(DRV_USED_FLAGS_DIRTY), 0), 0);
+  CHECK_EQ(env_init(&e, 8, 0, TMUT(DRV_USED_FLAGS_DIRTY), 0), 0);
   CHECK_EQ(rd16(&e, used_flags_gpa()), 0xdead);
   CHECK_EQ(rd16(&e, used_idx_gpa()), 0);
   env_fini(&e);
 
   /* avail-flags: NO_INTERRUPT in avail.flags with EVENT_IDX when disabling */
-  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, VSIM_MUTBIT(DRV_AVAIL_FLAGS), 0), 0);
+  CHECK_EQ(env_init(&e, 8, F_EVENT_IDX, TMUT(DRV_AVAIL_FLAGS), 0), 0);
   CHECK_EQ(rd16(&e, avail_flags_gpa()), 0); /* not at init */
   vsim_vq_drv_set_callbacks(&e.vq, false);
   CHECK_EQ(rd16(&e, avail_flags_gpa()), VRING_AVAIL_F_NO_INTERRUPT);

@@ -6,6 +6,25 @@
 #define VSIM_TESTUTIL_H
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include "virtiosim/mutants.h"
+
+/* Tests name mutants as bits of one word (TMUT(A) | TMUT(B)) and turn them
+ * into a set where the engine wants one; a mutant past bit 63 stops the test
+ * rather than shift out of range. */
+static inline uint64_t test_mutbit(int m) {
+  if (m < 0 || m >= 64) {
+    fprintf(stderr, "test_mutbit: mutant %d is past the first word of vsim_mutset\n", m);
+    abort();
+  }
+  return UINT64_C(1) << m;
+}
+#define TMUT(m) test_mutbit(VSIM_MUT_##m)
+static inline vsim_mutset test_mutset(uint64_t low) {
+  vsim_mutset s = VSIM_MUT_NONE;
+  s.w[0] = low;
+  return s;
+}
 
 static int vsim_test_failures;
 static int vsim_test_checks;
