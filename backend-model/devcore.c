@@ -99,6 +99,25 @@ static void held_free(vsim_held *h) {
   memset(h, 0, sizeof *h);
 }
 
+static void parked_free(vsim_parked *pk) {
+  free(pk->chain);
+  free(pk->seg_off);
+  free(pk->pool);
+  memset(pk, 0, sizeof *pk);
+}
+
+static int parked_alloc(vsim_parked *pk, uint16_t size) {
+  pk->chain = calloc(size, sizeof *pk->chain);
+  pk->seg_off = calloc(size, sizeof *pk->seg_off);
+  pk->pool_cap = 2u * size;
+  pk->pool = calloc(pk->pool_cap, sizeof *pk->pool);
+  if (!pk->chain || !pk->seg_off || !pk->pool) {
+    parked_free(pk);
+    return -1;
+  }
+  return 0;
+}
+
 static int held_alloc(vsim_held *h, uint16_t size) {
   h->chain = calloc(size, sizeof *h->chain);
   h->due = calloc(size, sizeof *h->due);
@@ -134,6 +153,7 @@ static void queue_drop(vsim_devcore *dc, uint16_t i) {
   vsim_devq *q = &dc->q[i];
   if (q->vq_live) ring_fini(q);
   held_free(&q->held); /* a reset forgets what the device held: it must never complete it */
+  parked_free(&q->parked); /* the same for the receive buffers it kept */
   memset(q, 0, sizeof *q);
   update_guard(dc);
 }
@@ -215,7 +235,10 @@ static int queue_go_live(vsim_devcore *dc, uint16_t i) {
     if (q->packed) vsim_vqp_dev_set_in_order_batch(&q->pvq, true);
     else vsim_vq_dev_set_in_order_batch(&q->vq, true);
   }
-  if (dc->latency && held_alloc(&q->held, q->cfg.size)) {
+  q->receive = dc->mops->receive_queue && dc->mops->receive_queue(dc->model, i);
+  if ((dc->latency && !q->receive && held_alloc(&q->held, q->cfg.size)) ||
+      (q->receive && parked_alloc(&q->parked, q->cfg.size))) {
+    held_free(&q->held);
     ring_fini(q);
     return -1;
   }
@@ -316,8 +339,13 @@ static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {
   q->kicked = true;
 }
 
-/* Room to hold one more request of the worst-case length (queue size segments). */
+/* Room to hold one more request of the worst-case length (queue size
+ * segments): parked on a receive queue, else held when there is latency. */
 static bool can_hold(const vsim_devcore *dc, const vsim_devq *q) {
+  if (q->receive) {
+    const vsim_parked *pk = &q->parked;
+    return pk->count < q->cfg.size && pk->pool_top + q->cfg.size <= pk->pool_cap;
+  }
   if (!dc->latency) return true;
   const vsim_held *h = &q->held;
   return h->count < q->cfg.size && h->pool_top + q->cfg.size <= h->pool_cap;
@@ -351,7 +379,8 @@ static bool dc_queue_runnable(void *be, uint16_t i) {
   if (q->kicked) return true; /* even when it may not act: it drops the kick */
   /* a device that must not touch its queues has no work, whatever it holds */
   if (!may_serve(dc, q)) return false;
-  return (q->draining && can_hold(dc, q)) || held_due(dc, q) || irq_due(dc, q) || poll_due(dc, q);
+  return (q->draining && can_hold(dc, q)) || held_due(dc, q) || irq_due(dc, q) || poll_due(dc, q) ||
+         (q->parked.woken && q->parked.count);
 }
 
 static uint64_t dc_queue_next_due(void *be, uint16_t i) {
@@ -365,14 +394,122 @@ static uint64_t dc_queue_next_due(void *be, uint16_t i) {
   return due;
 }
 
-/* Execute one request and write its used element. -1: the chain is unusable
- * for this device (the core then sets DEVICE_NEEDS_RESET). */
+/* Keep a receive buffer the model has no data for (can_hold said there is
+ * room). Its segments are copied: the ring's pop storage is reused. */
+static void park(vsim_devcore *dc, vsim_devq *q, uint16_t i, const vsim_chain *chain) {
+  vsim_parked *pk = &q->parked;
+  uint32_t slot = (pk->head + pk->count) % q->cfg.size;
+  pk->chain[slot] = *chain;
+  pk->chain[slot].seg = NULL;
+  pk->seg_off[slot] = pk->pool_top;
+  memcpy(pk->pool + pk->pool_top, chain->seg, (size_t)chain->nseg * sizeof *chain->seg);
+  pk->pool_top += chain->nseg;
+  pk->count++;
+  /* a = head, b = 1: parked for lack of input (VSIM_EV_HOLD's due time is
+   * UINT64_MAX: no time will release it, only data) */
+  dc->host->event(dc->host->ctx, VSIM_EV_HOLD, i, chain->head, UINT64_MAX, 1, 0);
+}
+
+/* The oldest parked chain, with its segments. */
+static vsim_chain parked_head(const vsim_parked *pk) {
+  vsim_chain c = pk->chain[pk->head];
+  c.seg = pk->pool + pk->seg_off[pk->head];
+  return c;
+}
+
+/* The oldest parked chain was used: forget it and move the others'
+ * segments down to the start of the pool. */
+static void parked_pop(vsim_devq *q) {
+  vsim_parked *pk = &q->parked;
+  uint32_t n = pk->chain[pk->head].nseg;
+  memmove(pk->pool, pk->pool + n, (size_t)(pk->pool_top - n) * sizeof *pk->pool);
+  pk->pool_top -= n;
+  pk->head = (pk->head + 1) % q->cfg.size;
+  pk->count--;
+  for (uint32_t k = 0; k < pk->count; k++) pk->seg_off[(pk->head + k) % q->cfg.size] -= n;
+}
+
+/* Execute one request and write its used element. Returns 0 (completed), 1
+ * (parked: a receive buffer the model has no data for yet, or one behind
+ * others already parked), or -1: the chain is unusable for this device, or
+ * the model deferred on a queue that is not a receive queue (the core then
+ * sets DEVICE_NEEDS_RESET). */
 static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
+  vsim_devq *q = &dc->q[i];
+  if (q->receive && q->parked.count) {
+    park(dc, q, i, chain); /* the oldest buffer is filled first */
+    return 1;
+  }
   uint32_t used_len = 0;
-  if (dc->mops->request(dc->model, i, chain, &used_len) < 0) return -1;
-  ring_push(&dc->q[i], chain->head, used_len);
-  dc->q[i].irq_completions++;
+  int r = dc->mops->request(dc->model, i, chain, &used_len);
+  if (r == VSIM_DEVMODEL_DEFER && q->receive) {
+    park(dc, q, i, chain);
+    return 1;
+  }
+  if (r != 0) return -1;
+  ring_push(q, chain->head, used_len);
+  q->irq_completions++;
   return 0;
+}
+
+/* After a wake: offer the parked chains again, oldest first, until the
+ * model defers one (no more data) or the budget is spent. Returns the
+ * chains completed, or -1 (broken: as complete). */
+static int serve_parked(vsim_devcore *dc, vsim_devq *q, uint16_t i, uint32_t budget) {
+  vsim_parked *pk = &q->parked;
+  int done = 0;
+  while (pk->woken && pk->count && (uint32_t)done < budget) {
+    vsim_chain c = parked_head(pk);
+    uint32_t used_len = 0;
+    int r = dc->mops->request(dc->model, i, &c, &used_len);
+    if (r == VSIM_DEVMODEL_DEFER) {
+      pk->woken = false; /* no data left: wait for the next wake */
+      break;
+    }
+    if (r != 0) return -1;
+    ring_push(q, c.head, used_len);
+    q->irq_completions++;
+    parked_pop(q);
+    done++;
+  }
+  if (!pk->count) pk->woken = false;
+  return done;
+}
+
+void vsim_devcore_wake(vsim_devcore *dc, uint16_t q) {
+  if (q < dc->nq && dc->q[q].receive) dc->q[q].parked.woken = true;
+}
+
+bool vsim_devcore_receive_queue(const vsim_devcore *dc, uint16_t q) {
+  return q < dc->nq && dc->mops->receive_queue && dc->mops->receive_queue(dc->model, q);
+}
+
+uint32_t vsim_devcore_parked(const vsim_devcore *dc, uint16_t q) {
+  return q < dc->nq ? dc->q[q].parked.count : 0;
+}
+
+int vsim_devcore_host_input(vsim_devcore *dc, uint32_t target, const uint8_t *data, uint32_t len,
+                            uint16_t *q_out, uint32_t *accepted, char *err, unsigned errlen) {
+  if (!dc->mops->host_input) {
+    snprintf(err, errlen, "this device model takes no host input");
+    return -1;
+  }
+  uint16_t q = 0;
+  int64_t n = dc->mops->host_input(dc->model, target, data, len, &q, err, errlen);
+  if (n < 0) return -1;
+  *q_out = q;
+  *accepted = n > (int64_t)len ? len : (uint32_t)n;
+  return 0;
+}
+
+int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
+                                 unsigned errlen) {
+  if (!dc->mops->host_output) {
+    snprintf(err, errlen, "this device model has no host output");
+    return -1;
+  }
+  int64_t n = dc->mops->host_output(dc->model, target, dst, cap, err, errlen);
+  return n > (int64_t)cap ? (int64_t)cap : n;
 }
 
 /* Publish what was pushed and send, hold or drop the used-buffer
@@ -445,8 +582,15 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
   }
   int done = 0;
   bool broken = false;
+  if (q->receive) {
+    done = serve_parked(dc, q, i, budget);
+    if (done < 0) {
+      done = 0;
+      broken = true;
+    }
+  }
   vsim_held *h = &q->held;
-  while ((uint32_t)done < budget && held_due(dc, q)) {
+  while (!broken && (uint32_t)done < budget && held_due(dc, q)) {
     if (complete(dc, i, &h->chain[h->head]) < 0) {
       broken = true;
       break;
@@ -485,7 +629,7 @@ static int dc_queue_run(void *be, uint16_t i, uint32_t budget) {
       if (more < 0) broken = true;
       break;
     }
-    if (dc->latency) {
+    if (dc->latency && !q->receive) {
       hold(dc, q, i, &chain);
     } else if (complete(dc, i, &chain) < 0) {
       broken = true;

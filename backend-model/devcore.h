@@ -11,6 +11,10 @@
  * polling (kicks disabled, the ring looked at every P units, VSIM_EV_POLL). It
  * implements vsim_backend_ops generically: a device model only supplies a
  * vsim_devmodel_ops table and its config bytes.
+ * Device-held receive buffers: on a queue the model names a receive queue
+ * (console receiveqs, net rx, input eventq) a request may answer "defer"
+ * (VSIM_DEVMODEL_DEFER): the core parks the chain, in pop order, until the
+ * model has data and calls vsim_devcore_wake (see below).
  * Must never: process a queue before DRIVER_OK or after DEVICE_NEEDS_RESET,
  * or do more than `budget` requests per worker call.
  */
@@ -39,7 +43,48 @@ typedef struct vsim_devmodel_ops {
    * the core then sets DEVICE_NEEDS_RESET. */
   int (*request)(void *model, uint16_t q, const vsim_chain *chain, uint32_t *used_len);
   void (*destroy)(void *model);
+  /* ---- device-held receive buffers (both may be NULL: no receive queue) ----
+   * Is queue q a receive queue: buffers the driver posts for data the host
+   * has not produced yet? Asked at queue set-up and by the engine (liveness:
+   * a receive buffer held for lack of input is not a stall). Only on such a
+   * queue may request() answer VSIM_DEVMODEL_DEFER. */
+  bool (*receive_queue)(void *model, uint16_t q);
+  /* Host-side input (the scenario's host.input step): `len` bytes for the
+   * model's input `target` (console: a port number; input: unused, 0). The
+   * model keeps them (its own bounded FIFO) and calls vsim_devcore_wake for
+   * the receive queue they go to. Returns the bytes it accepted (the rest
+   * it dropped, for lack of room: the engine counts them as never coming),
+   * or -1 when `target` does not name an input (a message in err). *q_out
+   * is the receive queue the bytes go to. */
+  int64_t (*host_input)(void *model, uint32_t target, const uint8_t *data, uint32_t len, uint16_t *q_out,
+                        char *err, unsigned errlen);
+  /* Host-side output (the scenario's expect.output step): take up to `cap`
+   * of the bytes the model captured for output `target` (console: what the
+   * driver transmitted on a port), oldest first; what is taken is gone.
+   * Returns the bytes taken, or -1 when `target` names no output. May be
+   * NULL. */
+  int64_t (*host_output)(void *model, uint32_t target, uint8_t *dst, uint32_t cap, char *err, unsigned errlen);
 } vsim_devmodel_ops;
+
+/* request() on a receive queue: "no data yet, keep the buffer". The core
+ * parks the chain (no used element, no interrupt) and offers it again, in
+ * pop order, after vsim_devcore_wake. A chain popped while others are
+ * parked on that queue is parked behind them without being offered, so the
+ * model always fills the oldest buffer first. */
+#define VSIM_DEVMODEL_DEFER 1
+
+/* Receive buffers a device holds for lack of input, in pop order. Bounded
+ * by the queue size (chains) and twice the queue size (segments); no
+ * per-request allocation: the segments of the oldest chain are at pool[0],
+ * and using it moves the rest down (O(queue size), once per completion). */
+typedef struct vsim_parked {
+  vsim_chain *chain;   /* [size]: ring of parked chains; chain[i].seg is unused (see seg_off) */
+  uint32_t *seg_off;   /* [size]: where chain i's segments start in pool */
+  uint32_t head, count;
+  vsim_seg *pool;      /* [2 * size] */
+  uint32_t pool_top, pool_cap;
+  bool woken;          /* the model has data: offer the parked chains again */
+} vsim_parked;
 
 /* Requests a device with latency has popped and will complete later, in pop
  * order. Their segments live in `pool`, allocated upwards and reset whenever
@@ -63,6 +108,8 @@ typedef struct vsim_devq {
   bool kicked;      /* a notification arrived and has not been served */
   bool draining;    /* notifications suppressed while the worker drains */
   vsim_held held;   /* used only when latency > 0 */
+  bool receive;     /* the model's receive queue: request() may defer */
+  vsim_parked parked; /* used only when receive */
   /* interrupt coalescing (see vsim_devcore.coalesce_count) */
   bool irq_owed;            /* the driver asked for an interrupt the device holds */
   uint32_t irq_completions; /* completions since the last interrupt */
@@ -120,5 +167,25 @@ void vsim_devcore_config_changed(vsim_devcore *dc);
 /* Enter DEVICE_NEEDS_RESET (queue q caused it, or -1) and notify as the spec says. */
 void vsim_devcore_needs_reset(vsim_devcore *dc, int q);
 bool vsim_devcore_has(const vsim_devcore *dc, unsigned feature_bit); /* negotiated */
+
+/* ---- device-held receive buffers ----
+ * The model has data for receive queue q: its worker offers the parked
+ * chains again (oldest first) until one defers, then takes new ones. Cheap;
+ * call it whenever data arrives (a no-op for a queue that is not live). */
+void vsim_devcore_wake(vsim_devcore *dc, uint16_t q);
+/* Is q one of the model's receive queues (devmodel receive_queue)? */
+bool vsim_devcore_receive_queue(const vsim_devcore *dc, uint16_t q);
+/* Chains parked on queue q. */
+uint32_t vsim_devcore_parked(const vsim_devcore *dc, uint16_t q);
+/* Host-side input (host.input): hand `len` bytes to the model's input
+ * `target`. Returns 0 with the receive queue they go to and the bytes the
+ * model accepted (fewer than len: it dropped the rest), or -1 with a
+ * message (no input path in this model, or no such target). */
+int vsim_devcore_host_input(vsim_devcore *dc, uint32_t target, const uint8_t *data, uint32_t len,
+                            uint16_t *q_out, uint32_t *accepted, char *err, unsigned errlen);
+/* Host-side output (expect.output): take up to cap captured bytes of output
+ * `target`. Returns the count, or -1 with a message. */
+int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
+                                 unsigned errlen);
 
 #endif

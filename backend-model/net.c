@@ -97,6 +97,7 @@ typedef struct vsim_net {
   /* the wire: transmitted frames */
   vsim_net_frame frames[VSIM_NET_CAPTURE_FRAMES];
   uint32_t nframes, cap_used;
+  uint32_t out_next[MAX_PAIRS]; /* host_output: per port (transmitq), the next frame to look at */
   uint8_t *cap;       /* VSIM_NET_CAPTURE_BYTES */
   uint8_t *pkt;       /* VSIM_NET_MAX_FRAME: the frame being transmitted */
   /* receive */
@@ -119,9 +120,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen
   return -1;
 }
 
-/* The model's mutants (include/virtiosim/mutants.h); none until the
- * widened mutant set lands. */
-#define NMUT(name) ((void)m, false)
+/* The model's mutants (include/virtiosim/mutants.h). */
+#define NMUT(name) vsim_mut_has(&m->core.mutants, VSIM_MUT_##name)
 static inline bool has(const vsim_net *m, unsigned bit) { return vsim_devcore_has(&m->core, bit); }
 
 /* ---- queue layout ---- */
@@ -419,7 +419,6 @@ static void rx_forget_all(vsim_net *m) {
   m->mrg_active = false;
 }
 
-#ifdef VSIM_DEVMODEL_DEFER
 /* Drop pending frame i, compacting the pool (O(pool), once per frame). */
 static void rx_remove(vsim_net *m, uint32_t i) {
   rx_pending f = m->pend[i];
@@ -554,6 +553,24 @@ static bool rx_accept(const vsim_net *m, const uint8_t *f, uint32_t len) {
   return memcmp(dst, m->mac, 6) == 0 || in_table(m->uc, m->n_uc, dst);
 }
 
+/* Known at once not to fit: nothing waits ahead of it on q and the buffers
+ * the device holds there cannot take it (the oldest one alone without
+ * MRG_RXBUF, all of them with it). Deciding here, not when the buffer is
+ * offered, keeps what the host was told it accepted equal to what the
+ * driver will receive. With no buffer held the frame waits; a buffer too
+ * small for it then drops it when offered. */
+static bool rx_too_big_now(const vsim_net *m, uint16_t q, uint32_t len) {
+  if (q >= m->core.nq || !m->core.q || rx_first_for(m, q) >= 0) return false;
+  const vsim_devq *dq = &m->core.q[q];
+  const vsim_parked *pk = &dq->parked;
+  if (!dq->receive || !pk->count) return false;
+  const uint64_t need = VSIM_NET_HDR_LEN + (uint64_t)len;
+  if (!has(m, VIRTIO_NET_F_MRG_RXBUF)) return pk->chain[pk->head].wr_bytes < need;
+  uint64_t have = 0;
+  for (uint32_t i = 0; i < pk->count && have < need; i++) have += pk->chain[(pk->head + i) % dq->cfg.size].wr_bytes;
+  return have < need;
+}
+
 static uint32_t rx_max_frame(const vsim_net *m) {
   if (has(m, VIRTIO_NET_F_GUEST_TSO4) || has(m, VIRTIO_NET_F_GUEST_TSO6) || has(m, VIRTIO_NET_F_GUEST_UFO))
     return VSIM_NET_MAX_FRAME;
@@ -576,6 +593,10 @@ static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data,
     m->st.rx_filtered++;
     return 0;
   }
+  if (rx_too_big_now(m, q, len)) {
+    m->st.rx_too_big++;
+    return 0;
+  }
   if (m->npend >= VSIM_NET_RX_PENDING || len > VSIM_NET_RX_POOL - m->pool_used) {
     m->st.rx_dropped++;
     return 0;
@@ -589,10 +610,31 @@ static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data,
   return len;
 }
 
+/* The host side of the wire (expect.output): port k is transmitq k+1. One
+ * call takes one frame, the oldest not taken from that queue, so a step
+ * compares whole frames; a frame longer than `cap` is cut to it (and taken). */
+static int64_t net_host_output(void *model, uint32_t port, uint8_t *dst, uint32_t cap, char *err, unsigned errlen) {
+  vsim_net *m = model;
+  if (port >= m->max_pairs) {
+    fail(err, errlen, "net: port %u names no transmit queue (ports 0..%u: transmitq1..%u)", port,
+         m->max_pairs - 1u, (unsigned)m->max_pairs);
+    return -1;
+  }
+  const uint16_t q = (uint16_t)(2u * port + 1u);
+  for (uint32_t i = m->out_next[port]; i < m->nframes; i++) {
+    if (m->frames[i].queue != q) continue;
+    m->out_next[port] = i + 1;
+    uint32_t n = m->frames[i].len < cap ? m->frames[i].len : cap;
+    memcpy(dst, m->cap + m->frames[i].off, n);
+    return n;
+  }
+  m->out_next[port] = m->nframes;
+  return 0;
+}
+
 static bool net_receive_queue(void *model, uint16_t q) {
   return queue_kind(model, q) == Q_RX;
 }
-#endif
 
 /* ---- devmodel ops ---- */
 
@@ -604,11 +646,7 @@ static int net_request(void *model, uint16_t q, const vsim_chain *c, uint32_t *u
   switch (queue_kind(m, q)) {
     case Q_TX: return do_tx(m, a, q, c);
     case Q_CTRL: return do_ctrl(m, a, c, used_len);
-#ifdef VSIM_DEVMODEL_DEFER
     case Q_RX: return do_rx(m, a, q, c, used_len);
-#else
-    case Q_RX: return -1;
-#endif
     default: return -1; /* no such queue with these features */
   }
 }
@@ -656,10 +694,9 @@ static const vsim_devmodel_ops net_model_ops = {
     .config_write = NULL, /* "The driver MUST NOT write to any of the device configuration fields" */
     .request = net_request,
     .destroy = net_destroy,
-#ifdef VSIM_DEVMODEL_DEFER
     .receive_queue = net_receive_queue,
     .host_input = net_host_input,
-#endif
+    .host_output = net_host_output,
 };
 
 int vsim_net_create(const vsim_backend_params *params, vsim_backend *out, char *err, unsigned errlen) {

@@ -15,9 +15,8 @@
 #define HDR_LEN 12u /* struct virtio_net_hdr_v1: neither HASH_REPORT nor a UDP-tunnel feature is understood */
 #define ETH_HLEN_ 14u
 
-/* The driver model's mutants (include/virtiosim/mutants.h); none until the
- * widened mutant set lands. */
-#define DMUT(name) ((void)n, false)
+/* The driver model's mutants (include/virtiosim/mutants.h). */
+#define DMUT(name) vsim_mut_has(&n->drv->cfg.mutants, VSIM_MUT_##name)
 
 static bool neg(const vsim_net_drv *n, unsigned bit) { return bit < 64 && ((n->drv->features >> bit) & 1u); }
 

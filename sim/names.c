@@ -13,6 +13,7 @@
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
@@ -89,6 +90,12 @@ static const vsim_name_bit net_features[] = {
     {"SPEED_DUPLEX", VIRTIO_NET_F_SPEED_DUPLEX},
 };
 
+static const vsim_name_bit console_features[] = {
+    {"SIZE", VIRTIO_CONSOLE_F_SIZE},
+    {"MULTIPORT", VIRTIO_CONSOLE_F_MULTIPORT},
+    {"EMERG_WRITE", VIRTIO_CONSOLE_F_EMERG_WRITE},
+};
+
 static const vsim_name_bit status_bits[] = {
     {"ACKNOWLEDGE", VIRTIO_CONFIG_S_ACKNOWLEDGE},
     {"DRIVER", VIRTIO_CONFIG_S_DRIVER},
@@ -143,7 +150,8 @@ static const char *const op_names[] = {
     [VSIM_OP_MMIO_READ] = "mmio.read",
     [VSIM_OP_MMIO_WRITE] = "mmio.write",
     [VSIM_OP_REQ_RAW] = "req.raw",
-    [VSIM_OP_NET_EXPECT_TX] = "net.expect_tx",
+    [VSIM_OP_HOST_INPUT] = "host.input",
+    [VSIM_OP_EXPECT_OUTPUT] = "expect.output",
 };
 
 static const char *const policy_names[] = {
@@ -183,8 +191,18 @@ static bool names_device_is_blk(const char *device) {
   return device != NULL && strcmp(device, "blk") == 0;
 }
 
-static bool names_device_is_net(const char *device) {
-  return device != NULL && strcmp(device, "net") == 0;
+/* The device's own feature names (NULL, 0 for a device without any). */
+static const vsim_name_bit *names_device_features(const char *device, size_t *n) {
+  if (device != NULL && strcmp(device, "console") == 0) {
+    *n = COUNT_OF(console_features);
+    return console_features;
+  }
+  if (device != NULL && strcmp(device, "net") == 0) {
+    *n = COUNT_OF(net_features);
+    return net_features;
+  }
+  *n = 0;
+  return NULL;
 }
 
 int vsim_feature_bit_by_name(const char *device, const char *name) {
@@ -195,10 +213,10 @@ int vsim_feature_bit_by_name(const char *device, const char *name) {
     bit = names_lookup(blk_features, COUNT_OF(blk_features), name);
     if (bit >= 0) return bit;
   }
-  if (names_device_is_net(device)) {
-    bit = names_lookup(net_features, COUNT_OF(net_features), name);
-    if (bit >= 0) return bit;
-  }
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  bit = dev ? names_lookup(dev, nd, name) : -1;
+  if (bit >= 0) return bit;
   return names_parse_raw_bit(name);
 }
 
@@ -206,8 +224,9 @@ const char *vsim_feature_name(const char *device, unsigned bit) {
   const char *n = names_reverse(generic_features, COUNT_OF(generic_features), bit);
   if (n == NULL && names_device_is_blk(device))
     n = names_reverse(blk_features, COUNT_OF(blk_features), bit);
-  if (n == NULL && names_device_is_net(device))
-    n = names_reverse(net_features, COUNT_OF(net_features), bit);
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (n == NULL && dev) n = names_reverse(dev, nd, bit);
   return n;
 }
 
@@ -232,7 +251,9 @@ const char *vsim_feature_name_at(const char *device, size_t i) {
   if (i < COUNT_OF(generic_features)) return generic_features[i].name;
   i -= COUNT_OF(generic_features);
   if (names_device_is_blk(device) && i < COUNT_OF(blk_features)) return blk_features[i].name;
-  if (names_device_is_net(device) && i < COUNT_OF(net_features)) return net_features[i].name;
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (dev && i < nd) return dev[i].name;
   return NULL;
 }
 

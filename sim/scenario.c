@@ -594,7 +594,7 @@ enum step_field {
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
   SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
   SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF_PATCH,
-  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF__COUNT
+  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF_PORT, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -609,6 +609,7 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
     [SF_OFFSET] = "offset", [SF_UNCHANGED] = "unchanged", [SF_ACCEPT] = "accept_features",
     [SF_PATCH] = "patch", [SF_EXPECT_USED_LEN] = "expect_used_len", [SF_EXPECT_REPLY] = "expect_reply",
+    [SF_PORT] = "port",
 };
 
 #define B(f) (1u << (f))
@@ -668,7 +669,8 @@ static const op_fields op_table[] = {
     [VSIM_OP_DEV_NEEDS_RESET] = {B(SF_IRQ), 0},
     [VSIM_OP_REQ_RAW] = {B(SF_QUEUE) | B(SF_DATA) | B(SF_LEN) | B(SF_PATCH) | B(SF_EXPECT_USED_LEN) |
                              B(SF_EXPECT_REPLY), 0},
-    [VSIM_OP_NET_EXPECT_TX] = {B(SF_QUEUE) | B(SF_DATA), B(SF_DATA)},
+    [VSIM_OP_HOST_INPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
+    [VSIM_OP_EXPECT_OUTPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -1193,6 +1195,7 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
     if (!opt_name_set(ld, o, "accept_features", NAMES_FEATURE, &st->accept, &st->has_accept)) return false;
   }
   if (!opt_data(ld, o, "data", &st->data)) return false;
+  if (!opt_u32(ld, o, "port", 0, UINT32_MAX, &st->port, NULL)) return false;
   if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;
   if (st->op == VSIM_OP_REQ_RAW && !step_parse_req(ld, o, st, has_len)) return false;
   if (st->op == VSIM_OP_EXPECT) {
@@ -1212,11 +1215,6 @@ static bool step_parse(loader *ld, json_t *o, vsim_step *st) {
     ld_push(ld, "op");
     return ld_fail(ld, "op '%s' needs device \"blk\" (this scenario drives a %s device: use req.raw)",
                    vsim_op_name(st->op), ld->sc->device);
-  }
-  if (st->op == VSIM_OP_NET_EXPECT_TX && strcmp(ld->sc->device, "net") != 0) {
-    ld_push(ld, "op");
-    return ld_fail(ld, "op '%s' needs device \"net\" (this scenario drives a %s device)", vsim_op_name(st->op),
-                   ld->sc->device);
   }
   if (!step_check_fields(ld, o, st->op)) return false;
   return step_parse_fields(ld, o, st);

@@ -65,8 +65,11 @@ enum vsim_op {
   VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
   VSIM_OP_REQ_RAW,       /* any device type: queue, data (device-readable), len (device-writable),
                           * patch, expect_used_len, expect_reply (frontend-model/req_drv.h) */
-  VSIM_OP_NET_EXPECT_TX, /* net: the next frame the device put on the wire is `data` (from transmitq `queue` when given) */
-  VSIM_OP__LAST = VSIM_OP_NET_EXPECT_TX,
+  VSIM_OP_HOST_INPUT,    /* port, data: bytes from the host side for the device model's input `port`
+                          * (devcore.h vsim_devcore_host_input; a built-in model only) */
+  VSIM_OP_EXPECT_OUTPUT, /* port, data: the bytes the device model output for `port` since the last
+                          * expect.output of that port equal `data` (taken, so the next starts empty) */
+  VSIM_OP__LAST = VSIM_OP_EXPECT_OUTPUT,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */
@@ -175,6 +178,7 @@ typedef struct vsim_step {
   uint16_t nfields, npatches;
   vsim_field_expect *fields; /* owned, [nfields] */
   vsim_patch *patches;       /* owned, [npatches] */
+  uint32_t port;             /* host.input / expect.output: the model's input or output (console: a port) */
 } vsim_step;
 
 typedef struct vsim_kv {
@@ -192,7 +196,7 @@ typedef struct vsim_region_spec {
 typedef struct vsim_scenario {
   char *path;             /* as given */
   char *name;
-  char *device;           /* "blk" or "fs" (fs: no built-in model, a back-end must be given) */
+  char *device;           /* "blk", "fs" (no built-in model, a back-end must be given) or "console" */
   enum vsim_transport_kind transport;
   enum vsim_ring ring;
   uint16_t queue_size;    /* driver's QueueSize (default 8) */

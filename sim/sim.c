@@ -77,7 +77,6 @@ struct vsim_sim {
   bool is_fs;           /* the scenario drives a virtio-fs device */
   vsim_net_drv net;     /* the net driver's view: layout, pairs, judging traffic */
   bool is_net;          /* the scenario drives a virtio-net device */
-  uint32_t tx_seen;     /* net.expect_tx: frames on the wire compared so far */
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -90,6 +89,13 @@ struct vsim_sim {
   bool work_on;         /* a device worker step is running */
   uint16_t work_q;      /* its queue */
   uint64_t work_mark;   /* device-side arena accesses when the current window began */
+  /* Receive queues (the built-in model's, devcore receive_queue): bit q.
+   * A buffer posted there waits for host data, so it is not a pending
+   * request while the host has given the queue no byte the device has not
+   * used yet: host.input bytes the model accepted (rx_given) against the
+   * used lengths the driver reaped there (rx_taken). Reset with the queue. */
+  uint64_t rx_mask;
+  uint64_t rx_given[64], rx_taken[64];
   /* script */
   size_t next_step;
   uint64_t iter;          /* passes over the steps completed ("repeat") */
@@ -154,6 +160,7 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
   /* a chain taken or completed closes the device's work window (before the
    * event itself is recorded, so that a violation precedes it) */
   if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
+  if (kind == VSIM_EV_REAP && q >= 0 && q < 64) s->rx_taken[q] += b;
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -298,6 +305,22 @@ static bool driver_gave_up(const vsim_sim *s) {
   return s->drv.failed || s->drv.needs_reset;
 }
 
+/* A receive queue whose buffers wait for input the host has not given: the
+ * device holding them is what it is for, not a stall. Input it accepted and
+ * has not put in a used buffer yet makes them pending again. */
+static bool rx_idle(const vsim_sim *s, uint16_t q) {
+  return q < 64 && ((s->rx_mask >> q) & 1u) && s->rx_taken[q] >= s->rx_given[q];
+}
+
+/* Requests the driver waits for: every chain in flight, except those on a
+ * receive queue that waits for input (rx_idle). */
+static uint32_t pending_requests(const vsim_sim *s) {
+  uint32_t n = 0;
+  for (uint16_t q = 0; q < s->drv.nq; q++)
+    if (!rx_idle(s, q)) n += vsim_driver_queue_inflight(&s->drv, q);
+  return n;
+}
+
 static bool step_can_run(vsim_sim *s, const vsim_step *st) {
   /* With a scripted device only later steps complete requests or free ring
    * room: a step that waited for that would wait forever. It waits only for
@@ -305,7 +328,7 @@ static bool step_can_run(vsim_sim *s, const vsim_step *st) {
   if (s->sc->device_scripted && (st->op == VSIM_OP_WAIT || is_request_op(st->op)))
     return !s->irq_held_bits || driver_gave_up(s);
   if (st->op == VSIM_OP_WAIT)
-    return vsim_driver_inflight(&s->drv) == 0 || driver_gave_up(s);
+    return pending_requests(s) == 0 || driver_gave_up(s);
   if (is_blk_op(st->op) && s->drv.live && !driver_gave_up(s))
     return vsim_blk_drv_can_submit(&s->blk, st);
   if (st->op == VSIM_OP_REQ_RAW && s->drv.live && !driver_gave_up(s))
@@ -329,6 +352,9 @@ static bool driver_runnable(void *ctx, int id) {
 static void drop_blk_requests_on(vsim_sim *s, int q) {
   vsim_blk_drv_drop(&s->blk, q);
   vsim_req_drv_drop(&s->req, q);
+  /* the device forgets its input with the queue (or itself) */
+  for (int i = 0; i < 64; i++)
+    if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
 }
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
@@ -493,37 +519,61 @@ static void raw_write_end(vsim_sim *s) {
   if (s->checkers_on) vsim_checker_driver_write_end(&s->chk);
 }
 
-/* net.expect_tx: the next frame on the wire (the built-in model's capture)
- * is the step's data, from the step's transmit queue when it names one
- * (queue 0, a receive queue, names none). */
-static void expect_tx(vsim_sim *s, const vsim_step *st, uint32_t idx) {
-  if (!s->be.builtin || !s->is_net) {
-    add_failure(s, "step %u (net.expect_tx, line %u): needs the built-in net model (its wire capture)", idx, st->line);
+/* host.input: bytes from the host side for the model's input `port`. The
+ * model fills receive buffers from them on its own worker's turn; what it
+ * accepted counts as given to that receive queue (rx_idle). */
+static void host_input(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (!s->be.builtin) {
+    add_failure(s, "step %u (host.input, line %u): needs a built-in backend (the host side of another "
+                "backend is its own)", idx, st->line);
     return;
   }
-  const void *model = s->be.backend.be;
-  const uint8_t *bytes = NULL;
-  uint32_t k = s->tx_seen;
-  const vsim_net_frame *f = vsim_net_frame_at(model, k, &bytes);
-  if (!f) {
-    const vsim_net_stats *ns = vsim_net_stats_of(model);
-    add_failure(s, "step %u (net.expect_tx, line %u): no frame %u on the wire (%u captured, %" PRIu64
-                " transmitted frames dropped)", idx, st->line, k, vsim_net_frames(model), ns->tx_dropped);
+  uint8_t *buf = malloc(st->data.len ? st->data.len : 1);
+  if (!buf) {
+    add_failure(s, "out of memory");
     return;
   }
-  s->tx_seen++;
-  if (st->queue && f->queue != st->queue)
-    add_failure(s, "step %u (net.expect_tx, line %u): frame %u came from queue %u, expected %u", idx, st->line, k,
-                f->queue, st->queue);
-  uint8_t want = 0;
-  uint32_t n = f->len < st->data.len ? f->len : st->data.len;
-  uint32_t at = vsim_data_mismatch(&st->data, bytes, n, &want);
-  if (f->len != st->data.len)
-    add_failure(s, "step %u (net.expect_tx, line %u): frame %u is %u bytes, expected %u", idx, st->line, k, f->len,
-                st->data.len);
-  else if (at < n)
-    add_failure(s, "step %u (net.expect_tx, line %u): frame %u differs at byte %u (0x%02x, expected 0x%02x)", idx,
-                st->line, k, at, bytes[at], want);
+  vsim_data_expand(&st->data, buf);
+  char err[256] = "";
+  uint16_t q = 0;
+  uint32_t took = 0;
+  if (vsim_devcore_host_input(s->be.backend.be, st->port, buf, st->data.len, &q, &took, err, sizeof err))
+    add_failure(s, "step %u (host.input, line %u): %s", idx, st->line, err);
+  else if (q < 64)
+    s->rx_given[q] += took;
+  free(buf);
+}
+
+/* expect.output: what the model output for `port` since the last look. */
+static void expect_output(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  if (!s->be.builtin) {
+    add_failure(s, "step %u (expect.output, line %u): needs a built-in backend", idx, st->line);
+    return;
+  }
+  const uint32_t extra = 4096; /* room to see (and report) more than expected */
+  uint32_t cap = st->data.len + extra;
+  uint8_t *buf = malloc(cap);
+  if (!buf) {
+    add_failure(s, "out of memory");
+    return;
+  }
+  char err[256] = "";
+  int64_t n = vsim_devcore_host_output(s->be.backend.be, st->port, buf, cap, err, sizeof err);
+  if (n < 0) {
+    add_failure(s, "step %u (expect.output, line %u): %s", idx, st->line, err);
+  } else if ((uint64_t)n != st->data.len) {
+    add_failure(s, "step %u (expect.output, line %u): port %u output %" PRId64 "%s byte(s), expected %u", idx,
+                st->line, st->port, n, (uint64_t)n == cap ? " or more" : "", st->data.len);
+  } else {
+    uint8_t want = 0;
+    uint32_t at = vsim_data_mismatch(&st->data, buf, (uint32_t)n, &want);
+    if (at != (uint32_t)n)
+      add_failure(s, "step %u (expect.output, line %u): port %u output differs at byte %u (got 0x%02x, "
+                  "expected 0x%02x)", idx, st->line, st->port, at, buf[at], want);
+  }
+  /* take the rest, so that the next expect.output starts after it */
+  while (n == (int64_t)cap) n = vsim_devcore_host_output(s->be.backend.be, st->port, buf, cap, err, sizeof err);
+  free(buf);
 }
 
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
@@ -565,11 +615,11 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_WAIT:
       /* it ran although requests are in flight: only a scripted device lets it */
-      if (vsim_driver_inflight(&s->drv) && !driver_gave_up(s))
+      if (pending_requests(s) && !driver_gave_up(s))
         add_failure(s,
                     "step %u (wait, line %u): %u request(s) still in flight; with "
                     "\"device_scripted\" only dev.* steps complete them",
-                    idx, st->line, vsim_driver_inflight(&s->drv));
+                    idx, st->line, pending_requests(s));
       break;
     case VSIM_OP_POLL: vsim_driver_poll(&s->drv, st->queue); break;
     case VSIM_OP_KICK:
@@ -697,7 +747,8 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       if (s->be.builtin) vsim_devcore_needs_reset(s->be.backend.be, -1);
       else add_failure(s, "step %u: fault.needs_reset needs a built-in backend", idx);
       break;
-    case VSIM_OP_NET_EXPECT_TX: expect_tx(s, st, idx); break;
+    case VSIM_OP_HOST_INPUT: host_input(s, st, idx); break;
+    case VSIM_OP_EXPECT_OUTPUT: expect_output(s, st, idx); break;
     case VSIM_OP_EXPECT: {
       char where[64];
       snprintf(where, sizeof where, "step %u (expect, line %u)", idx, st->line);
@@ -967,6 +1018,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->dev = s->be.backend;
+  /* receive queues: the built-in model says which (devcore receive_queue);
+   * another backend's host side is its own, so none is exempt there */
+  if (s->be.builtin)
+    for (uint16_t q = 0; q < sc->num_queues && q < 64; q++)
+      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
   if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
   vsim_backend tb = s->dev;
   if (sc->device_scripted) {
@@ -1158,7 +1214,7 @@ static void report_stall(vsim_sim *s) {
   s->stalled = true;
   for (uint16_t q = 0; q < s->drv.nq; q++) {
     uint32_t inflight = vsim_driver_queue_inflight(&s->drv, q);
-    if (inflight == 0) continue;
+    if (inflight == 0 || rx_idle(s, q)) continue;
     char d[VSIM_VIOLATION_DETAIL_MAX];
     if (vsim_driver_queue_used_pending(&s->drv, q))
       snprintf(d, sizeof d,
@@ -1184,7 +1240,7 @@ static void report_stall(vsim_sim *s) {
  * comes: the run is over when the script is done and the driver waits for
  * nothing (no request in flight, no interrupt pending or held). */
 static bool poll_run_over(vsim_sim *s) {
-  return !s->init_pending && s->next_step >= s->sc->nsteps && vsim_driver_inflight(&s->drv) == 0 &&
+  return !s->init_pending && s->next_step >= s->sc->nsteps && pending_requests(s) == 0 &&
          !s->irq_held_bits && !((s->drv.live || s->drv.nq) && vsim_driver_irq_pending(&s->drv));
 }
 
@@ -1237,7 +1293,7 @@ int vsim_sim_step(vsim_sim *s) {
   }
   s->current_actor = -1;
   bool script_left = s->next_step < s->sc->nsteps || s->init_pending;
-  if (!driver_gave_up(s) && (vsim_driver_inflight(&s->drv) > 0 || script_left)) report_stall(s);
+  if (!driver_gave_up(s) && (pending_requests(s) > 0 || script_left)) report_stall(s);
   s->done = true;
   return 0;
 }
