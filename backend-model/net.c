@@ -492,6 +492,12 @@ static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, ui
     }
     return 0;
   }
+  if (c->wr_bytes < VSIM_NET_HDR_LEN) {
+    /* not even the header fits (a driver's mistake with MRG_RXBUF): the
+     * buffer is given back unused rather than held forever in front of the
+     * others (oldest first) */
+    return rx_first_for(m, q) < 0 ? VSIM_DEVMODEL_DEFER : 0;
+  }
   for (;;) {
     int i = rx_first_for(m, q);
     if (i < 0) return VSIM_DEVMODEL_DEFER;
@@ -593,7 +599,7 @@ static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data,
     m->st.rx_filtered++;
     return 0;
   }
-  if (rx_too_big_now(m, q, len)) {
+  if (rx_too_big_now(m, q, len) && !NMUT(DEV_NET_RX_TRUNCATE)) {
     m->st.rx_too_big++;
     return 0;
   }
@@ -722,8 +728,9 @@ int vsim_net_create(const vsim_backend_params *params, vsim_backend *out, char *
                      BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_HOST_ECN) | BIT(VIRTIO_NET_F_HOST_UFO) |
                      BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_CTRL_VQ) |
                      BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |
-                     BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_SPEED_DUPLEX);
-  if (m->max_pairs > 1) offered |= BIT(VIRTIO_NET_F_MQ);
+                     BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_SPEED_DUPLEX) |
+                     /* offered with one pair too: max_virtqueue_pairs 1 is in range */
+                     BIT(VIRTIO_NET_F_MQ);
   vsim_backend_params p = *params;
   p.num_queues = (uint16_t)(2u * m->max_pairs + 1u); /* the pairs, then the control queue */
   if (vsim_devcore_init(&m->core, &p, VIRTIO_ID_NET, offered, (uint32_t)sizeof(struct virtio_net_config),

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include "conform.h"
 #include "datafile.h"
@@ -175,11 +176,19 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       case VSIM_OP_FAULT_NEEDS_RESET:
         if (!c->knob) c->knob = "fault.needs_reset";
         break;
+      case VSIM_OP_HOST_INPUT:
+      case VSIM_OP_EXPECT_OUTPUT:
+        /* the host side of the built-in model; another backend's is its own */
+        if (!c->knob) c->knob = vsim_op_name(sc->steps[i].op);
+        break;
       default: break;
     }
   }
   /* blk needs MQ for a second queue; a fs device always has hiprio + request queues */
   if (sc->num_queues > 1 && strcmp(sc->device, "blk") == 0) c->requires |= BIT(VIRTIO_BLK_F_MQ);
+  /* net: a third queue is the control queue, more are a second pair */
+  if (sc->num_queues > 2 && strcmp(sc->device, "net") == 0) c->requires |= BIT(VIRTIO_NET_F_CTRL_VQ);
+  if (sc->num_queues > 3 && strcmp(sc->device, "net") == 0) c->requires |= BIT(VIRTIO_NET_F_MQ);
   /* in-order batching is a setting of IN_ORDER: without it the scenario
    * would be another test (and its raw steps assume the batch) */
   if (sc->device_in_order_batch) c->requires |= BIT(VIRTIO_F_IN_ORDER);
@@ -506,11 +515,33 @@ void vsim_conform_plan_free(vsim_conform_plan *plan) {
  * renegotiate, and serve one well-formed request with the right data
  * (delayed death shows up here as `wedged`). */
 size_t vsim_conform_probe_steps(const vsim_conform_config *cfg, const vsim_conform_test *t) {
-  if (!t->adversarial || strcmp(cfg->device, "blk") != 0) return 0;
+  if (!t->adversarial) return 0;
+  if (strcmp(cfg->device, "net") == 0) return 5;
+  if (strcmp(cfg->device, "blk") != 0) return 0;
   return t->needs_builtin_knobs ? 4 : 5;
 }
 
+/* net: after a reset and a new initialisation, a receive buffer takes a
+ * frame from the host with a sound header (num_buffers 1) and the frame
+ * intact. Receive, not transmit: what the adversarial part sent may still
+ * be on the wire ahead of a probe frame. */
+static const char *const net_probe =
+    "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
+    " {\"op\": \"req.raw\", \"queue\": 0, \"len\": 1526, \"expect_used_len\": 72, \"expect_reply\": ["
+    "   {\"name\": \"num_buffers\", \"offset\": 10, \"width\": 2, \"value\": 1},"
+    "   {\"name\": \"frame\", \"offset\": 12, \"data\": \"ffffffffffff5254000000aa0806 00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"}]},"
+    " {\"op\": \"host.input\", \"data\": \"ffffffffffff5254000000aa0806 00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"},"
+    " {\"op\": \"wait\"}]";
+
 static int append_probe(json_t *steps, const char *device, bool data_check) {
+  if (strcmp(device, "net") == 0) {
+    json_error_t je;
+    json_t *p = json_loads(net_probe, 0, &je);
+    if (!p) return -1;
+    int rc = json_array_extend(steps, p);
+    json_decref(p);
+    return rc;
+  }
   if (strcmp(device, "blk") != 0) return 0;
   const char *probe_rw =
       "[{\"op\": \"reset\"}, {\"op\": \"init\"},"

@@ -125,6 +125,15 @@ static void judge_tx(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t *out_le
     report(n, VSIM_CHK_NET_DRV_TX_GSO, q, "gso_type 0x%02x: the ECN bit without a GSO type or HOST_ECN", gso);
   else if (kind != VIRTIO_NET_HDR_GSO_NONE && !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
     report(n, VSIM_CHK_NET_DRV_TX_GSO, q, "gso_type 0x%02x without NEEDS_CSUM in flags", gso);
+  if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+    uint8_t *off_field = out + offsetof(struct virtio_net_hdr_v1, csum_offset);
+    if (DMUT(DRV_NET_TX_CSUM)) vsim_le_st16(off_field, 0xffff);
+    uint32_t start = vsim_le_ld16(out + offsetof(struct virtio_net_hdr_v1, csum_start));
+    uint32_t at = start + vsim_le_ld16(off_field); /* 16-bit fields: no wrap in 32 bits */
+    if (at + 2u > *out_len - HDR_LEN)
+      report(n, VSIM_CHK_NET_DRV_TX_CSUM, q, "NEEDS_CSUM with csum_start %u + csum_offset %u past the %u-byte packet",
+             start, at - start, *out_len - HDR_LEN);
+  }
 }
 
 static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_len) {
@@ -135,8 +144,11 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
   uint32_t len = out_len - 2;
   if (cls == VIRTIO_NET_CTRL_RX) {
     if (DMUT(DRV_NET_CTRL_RX_EXTRA) && *cmd == VIRTIO_NET_CTRL_RX_PROMISC) *cmd = VIRTIO_NET_CTRL_RX_ALLUNI;
+    /* commands above NOBCAST are not the driver's to send under any feature:
+     * the device refuses them (no drivernormative sentence names them) */
     bool basic = *cmd <= VIRTIO_NET_CTRL_RX_ALLMULTI;
-    if (basic ? !neg(n, VIRTIO_NET_F_CTRL_RX) : !neg(n, VIRTIO_NET_F_CTRL_RX_EXTRA))
+    if (*cmd <= VIRTIO_NET_CTRL_RX_NOBCAST &&
+        (basic ? !neg(n, VIRTIO_NET_F_CTRL_RX) : !neg(n, VIRTIO_NET_F_CTRL_RX_EXTRA)))
       report(n, VSIM_CHK_NET_DRV_CTRL_RX, q, "RX class command %u without %s negotiated", *cmd,
              basic ? "CTRL_RX" : "CTRL_RX_EXTRA");
   } else if (cls == VIRTIO_NET_CTRL_MAC) {
@@ -191,6 +203,7 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
              "completely)", in_len, used);
     return;
   }
+  if (in_len < HDR_LEN) return; /* a buffer that cannot hold a header: the driver's mistake, given back */
   if (used < HDR_LEN + ETH_HLEN_) {
     report(n, VSIM_CHK_NET_DEV_RX_HDR, q, "receive buffer used for %u bytes: less than the header and a frame", used);
     return;

@@ -373,10 +373,22 @@ static void probe_device(vsim_sim *s) {
   else vsim_blk_drv_probe(&s->blk);
 }
 
+/* Receive queues: the built-in model says which (devcore receive_queue);
+ * another backend's host side is its own, so none is exempt there. Asked
+ * again after each initialisation: a model's layout may depend on the
+ * features (net: without MQ, queue 2 is the control queue). */
+static void update_rx_mask(vsim_sim *s) {
+  s->rx_mask = 0;
+  if (s->be.builtin)
+    for (uint16_t q = 0; q < s->sc->num_queues && q < 64; q++)
+      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
+}
+
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
   int r = vsim_driver_init(&s->drv, until_driver_ok);
   if (s->is_net) vsim_net_drv_negotiated(&s->net);
+  update_rx_mask(s);
   if (s->sc->ring == VSIM_RING_PACKED && !s->drv.packed && !s->drv.failed)
     add_failure(s, "ring \"packed\" asked for, but VIRTIO_F_RING_PACKED was not negotiated");
   if (r == 0 && until_driver_ok) probe_device(s);
@@ -1018,11 +1030,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->dev = s->be.backend;
-  /* receive queues: the built-in model says which (devcore receive_queue);
-   * another backend's host side is its own, so none is exempt there */
-  if (s->be.builtin)
-    for (uint16_t q = 0; q < sc->num_queues && q < 64; q++)
-      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
+  update_rx_mask(s);
   if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
   vsim_backend tb = s->dev;
   if (sc->device_scripted) {

@@ -205,12 +205,11 @@
   X(NET_DRV_TX_HDR,      "net.drv-tx-header",        VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "a transmit buffer starts with a whole struct virtio_net_hdr (12 bytes)") \
   X(NET_DRV_TX_FLAGS,    "net.drv-tx-flags",         VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "transmit flags are 0 without CSUM; DATA_VALID and RSC_INFO are never set") \
   X(NET_DRV_TX_GSO,      "net.drv-tx-gso",           VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "gso_type names only offloads whose HOST_* feature (and HOST_ECN for the ECN bit) is negotiated; a GSO packet sets NEEDS_CSUM") \
-  X(NET_DRV_TX_MTU,      "net.drv-tx-over-mtu",      VSIM_L_NET_CFG_DRV, MUST,  DRIVER, SNAPSHOT, "with MTU negotiated, a packet with gso_type NONE is at most mtu + 14 bytes") \
+  X(NET_DRV_TX_CSUM,     "net.drv-tx-csum-range",    VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "with NEEDS_CSUM, csum_start + csum_offset + 2 lies within the packet (so the checksum can be completed)") \
   X(NET_DRV_RX_BUF,      "net.drv-rx-buffer-size",   VSIM_L_NET_RXBUF_DRV, MUST, DRIVER, SNAPSHOT, "with MRG_RXBUF, each receive buffer holds at least the 12-byte header") \
   X(NET_DRV_CTRL_RX,     "net.drv-ctrl-rx-class",    VSIM_L_NET_RXF_DRV, MUST,  DRIVER, SNAPSHOT, "PROMISC / ALLMULTI only with CTRL_RX, ALLUNI..NOBCAST only with CTRL_RX_EXTRA") \
   X(NET_DRV_CTRL_MAC,    "net.drv-ctrl-mac-class",   VSIM_L_NET_MAC_DRV, MUST,  DRIVER, SNAPSHOT, "MAC class commands only with CTRL_RX; MAC_TABLE_SET is le32 n, n addresses, le32 m, m addresses") \
   X(NET_DRV_MQ_PAIRS,    "net.drv-mq-pairs-range",   VSIM_L_NET_MQ_DRV, MUST,   DRIVER, SNAPSHOT, "VQ_PAIRS_SET asks for 1..max_virtqueue_pairs pairs") \
-  X(NET_DRV_MQ_TXQ,      "net.drv-mq-tx-queue",      VSIM_L_NET_MQ_DRV, MUST,   DRIVER, SNAPSHOT, "packets go only on transmitq1..transmitq(virtqueue_pairs) (transmitq1 before any VQ_PAIRS_SET)") \
   X(NET_DEV_CFG_PAIRS,   "net.dev-config-max-pairs", VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MQ offered, max_virtqueue_pairs is 1..0x8000") \
   X(NET_DEV_CFG_MTU,     "net.dev-config-mtu",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU offered, mtu is 68..65535") \
   X(NET_DEV_RX_NUM_BUFFERS, "net.dev-rx-num-buffers", VSIM_L_NET_RX_DEV, MUST,  DEVICE, SNAPSHOT, "a received packet's header has num_buffers 1 without MRG_RXBUF, 1..the buffers it spans with it; every buffer but the last is used completely") \

@@ -92,6 +92,7 @@
   X(DRV_NET_TX_SHORT_HEADER, "drv.net-tx-short-header", NET_DRV_TX_HDR, "net driver sends a transmit buffer of 10 bytes (a cut header)") \
   X(DRV_NET_TX_FLAGS,    "drv.net-tx-data-valid",  NET_DRV_TX_FLAGS,    "net driver sets DATA_VALID in transmit headers") \
   X(DRV_NET_TX_GSO,      "drv.net-tx-gso-tcpv4",   NET_DRV_TX_GSO,      "net driver marks transmitted packets gso_type TCPV4 without HOST_TSO4") \
+  X(DRV_NET_TX_CSUM,     "drv.net-tx-csum-offset", NET_DRV_TX_CSUM,     "net driver writes csum_offset 0xffff in transmit headers with NEEDS_CSUM") \
   X(DRV_NET_RX_SMALL,    "drv.net-rx-buffer-8",    NET_DRV_RX_BUF,      "net driver posts 8-byte receive buffers (with MRG_RXBUF: less than a header)") \
   X(DRV_NET_CTRL_RX_EXTRA, "drv.net-ctrl-alluni",  NET_DRV_CTRL_RX,     "net driver sends its PROMISC commands as ALLUNI, which needs CTRL_RX_EXTRA") \
   X(DRV_NET_CTRL_MAC_COUNT, "drv.net-mac-table-count", NET_DRV_CTRL_MAC, "net driver's MAC_TABLE_SET counts one unicast address more than it carries") \
