@@ -44,15 +44,22 @@
  *    in the MAC table; CTRL_VLAN: a tagged frame whose id is not in the
  *    table), sized (at least 14 bytes; at most 1514, or mtu + 14 with MTU,
  *    or VSIM_NET_MAX_FRAME with a GUEST_TSO/UFO feature) and steered:
- *    input target t goes to receiveq (t mod enabled pairs) + 1. It waits in
- *    a bounded FIFO for a receive buffer. Without MRG_RXBUF one buffer holds
- *    header and frame or the frame is dropped and counted (rx_too_big; the
- *    buffer stays for the next frame). With MRG_RXBUF the frame fills the
- *    oldest buffers in turn, each but the last completely; num_buffers in
- *    the first header says how many. The buffers must be there when the
- *    frame's first one is offered (the buffers the device holds); otherwise
- *    the frame is dropped and counted. The header says: no flags, gso_type
- *    NONE, hdr_len/gso_size/csum 0 (frames come fully checksummed).
+ *    input target t goes to receiveq (t mod enabled pairs) + 1. It is given
+ *    its buffers at once, among those the device holds (the core's parked
+ *    list, oldest first, after those promised to earlier frames), as a NIC
+ *    looks at its ring when a packet comes in: without MRG_RXBUF one buffer
+ *    for header and frame, with it as many as the frame fills (each but the
+ *    last completely; num_buffers in the first header says how many). When
+ *    the held buffers cannot take it (none held, or too small) the frame is
+ *    dropped and counted (rx_too_big), never truncated; so every byte the
+ *    host was told was accepted reaches the driver. A held buffer too small
+ *    to start a frame in (less than the header with MRG_RXBUF, than header
+ *    and 14 bytes without) is given back unused (used length 0) instead of
+ *    blocking the queue. The header says: no flags, gso_type NONE,
+ *    hdr_len/gso_size/csum 0 (frames come fully checksummed).
+ *    Publication: the core uses at most `device_batch` buffers per worker
+ *    turn, so a frame over more buffers than that is published in parts
+ *    (scenarios with MRG_RXBUF spill set device_batch; see the report).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,12 +80,17 @@
 #define BIT(b) (UINT64_C(1) << (b))
 #define ETH_HLEN_ 14u
 #define MAX_PAIRS 64u
+#define RX_QUEUES (2u * MAX_PAIRS)
 #define CTRL_MAX_DATA (8u + 2u * VSIM_NET_MAC_TABLE * 6u) /* the largest valid command: a full MAC table */
 
 /* One frame from the host waiting for a receive buffer. */
 typedef struct rx_pending {
   uint32_t off, len; /* in rx_pool */
   uint16_t q;        /* the receive queue it was steered to */
+  uint16_t k;        /* held buffers it takes (num_buffers) */
+  uint16_t skip;     /* held buffers before them too small to start a frame in, given back unused */
+  bool assigned;     /* k and skip are set: its buffers are promised (reserved) */
+  uint32_t seq;      /* arrival number, to find it again */
 } rx_pending;
 
 typedef struct vsim_net {
@@ -104,6 +116,8 @@ typedef struct vsim_net {
   rx_pending pend[VSIM_NET_RX_PENDING];
   uint32_t npend, pool_used;
   uint8_t *rx_pool;   /* VSIM_NET_RX_POOL */
+  uint32_t reserved[RX_QUEUES]; /* held buffers promised to pending frames, per queue */
+  uint32_t rx_seq;              /* frames from the host so far (rx_pending.seq) */
   /* a frame spread over several buffers (MRG_RXBUF): how far it got */
   bool mrg_active;
   uint16_t mrg_q;
@@ -417,6 +431,7 @@ static void rx_forget_all(vsim_net *m) {
   m->npend = 0;
   m->pool_used = 0;
   m->mrg_active = false;
+  memset(m->reserved, 0, sizeof m->reserved);
 }
 
 /* Drop pending frame i, compacting the pool (O(pool), once per frame). */
@@ -436,6 +451,38 @@ static int rx_first_for(const vsim_net *m, uint16_t q) {
   return -1;
 }
 
+/* The buffers the device holds on receive queue q (the core's parked list,
+ * read, never changed), or NULL when q is no live receive queue. */
+static const vsim_parked *rx_held(const vsim_net *m, uint16_t q) {
+  if (!m->core.q || q >= m->core.nq || q >= RX_QUEUES) return NULL;
+  const vsim_devq *dq = &m->core.q[q];
+  return dq->vq_live && dq->receive ? &dq->parked : NULL;
+}
+
+static uint64_t rx_held_len(const vsim_net *m, uint16_t q, uint32_t i) {
+  const vsim_devq *dq = &m->core.q[q];
+  return dq->parked.chain[(dq->parked.head + i) % dq->cfg.size].wr_bytes;
+}
+
+/* Frames promised more buffers than the device holds: the buffers went
+ * away under them (a queue reset drops what the core parked, without the
+ * model's knowing). They will not be delivered: forget them. */
+static void rx_check_stale(vsim_net *m, uint16_t q) {
+  const vsim_parked *pk = rx_held(m, q);
+  if (q >= RX_QUEUES || m->reserved[q] <= (pk ? pk->count : 0)) return;
+  for (int i; (i = rx_first_for(m, q)) >= 0;) rx_remove(m, (uint32_t)i);
+  if (m->mrg_active && m->mrg_q == q) m->mrg_active = false;
+  m->reserved[q] = 0;
+}
+
+/* The smallest first buffer a frame can start in: the header alone with
+ * MRG_RXBUF (the frame follows in the next buffers), header and a minimal
+ * frame without. A smaller one at the head of the queue is given back
+ * unused (used length 0) rather than held forever in front of the others. */
+static uint64_t rx_min_first(const vsim_net *m) {
+  return has(m, VIRTIO_NET_F_MRG_RXBUF) ? VSIM_NET_HDR_LEN : VSIM_NET_HDR_LEN + ETH_HLEN_;
+}
+
 /* Write the header (num_buffers as given) at the start of the chain's
  * writable part. */
 static int rx_write_hdr(vsim_net *m, vsim_arena *a, const vsim_chain *c, uint16_t num_buffers) {
@@ -443,95 +490,12 @@ static int rx_write_hdr(vsim_net *m, vsim_arena *a, const vsim_chain *c, uint16_
   memset(hdr, 0, sizeof hdr);
   if (NMUT(DEV_NET_RX_FLAGS)) hdr[offsetof(struct virtio_net_hdr_v1, flags)] = VIRTIO_NET_HDR_F_DATA_VALID;
   if (NMUT(DEV_NET_RX_GSO)) hdr[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_TCPV4;
-  if (NMUT(DEV_NET_RX_NUM_BUFFERS)) num_buffers = 0;
+  if (NMUT(DEV_NET_RX_NUM_BUFFERS) && num_buffers == 1) num_buffers = 0;
   vsim_le_st16(hdr + offsetof(struct virtio_net_hdr_v1, num_buffers), num_buffers);
   if (vsim_chain_write(c, a, 0, hdr, sizeof hdr)) return -1;
   m->core.bytes_moved += sizeof hdr;
   m->core.bytes_copied += sizeof hdr;
   return 0;
-}
-
-/* The device-writable bytes of the buffers the core holds on queue q,
- * oldest first, starting with the one offered now (`c`): how many of them a
- * frame of `need` bytes (header included) takes, or 0 when they are not
- * enough. Reads the core's parked list; never changes it. */
-static uint32_t rx_buffers_for(const vsim_net *m, uint16_t q, const vsim_chain *c, uint64_t need) {
-  uint64_t have = c->wr_bytes;
-  uint32_t k = 1;
-  if (have >= need) return k;
-  const vsim_devq *dq = &m->core.q[q];
-  const vsim_parked *pk = &dq->parked;
-  /* the offered chain is the oldest parked one (serve_parked), or a fresh
-   * one popped with nothing parked (then there is no other) */
-  if (!pk->count || pk->chain[pk->head].head != c->head) return 0;
-  for (uint32_t i = 1; i < pk->count; i++) {
-    have += pk->chain[(pk->head + i) % dq->cfg.size].wr_bytes;
-    k++;
-    if (have >= need) return k;
-  }
-  return 0;
-}
-
-static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, uint32_t *used_len) {
-  const bool mrg = has(m, VIRTIO_NET_F_MRG_RXBUF);
-  if (m->mrg_active && m->mrg_q == q) {
-    /* the next buffer of a frame spread over several */
-    int i = rx_first_for(m, q);
-    if (i < 0) return -1; /* engine invariant: the frame stays pending until done */
-    rx_pending f = m->pend[i];
-    uint32_t n = c->wr_bytes < m->mrg_left ? (uint32_t)c->wr_bytes : m->mrg_left;
-    if (vsim_chain_write(c, a, 0, m->rx_pool + f.off + m->mrg_done, n)) return -1;
-    m->core.bytes_moved += n;
-    m->mrg_done += n;
-    m->mrg_left -= n;
-    *used_len = n;
-    if (!m->mrg_left) {
-      m->mrg_active = false;
-      rx_remove(m, (uint32_t)i);
-      m->st.rx_frames++;
-    }
-    return 0;
-  }
-  if (c->wr_bytes < VSIM_NET_HDR_LEN) {
-    /* not even the header fits (a driver's mistake with MRG_RXBUF): the
-     * buffer is given back unused rather than held forever in front of the
-     * others (oldest first) */
-    return rx_first_for(m, q) < 0 ? VSIM_DEVMODEL_DEFER : 0;
-  }
-  for (;;) {
-    int i = rx_first_for(m, q);
-    if (i < 0) return VSIM_DEVMODEL_DEFER;
-    rx_pending f = m->pend[i];
-    uint64_t need = VSIM_NET_HDR_LEN + (uint64_t)f.len;
-    uint32_t k = mrg ? rx_buffers_for(m, q, c, need) : (c->wr_bytes >= need ? 1u : 0u);
-    if (NMUT(DEV_NET_RX_TRUNCATE) && !k && c->wr_bytes >= VSIM_NET_HDR_LEN) {
-      /* the mutant cuts the frame to the buffer instead of dropping it */
-      f.len = (uint32_t)(c->wr_bytes - VSIM_NET_HDR_LEN);
-      need = c->wr_bytes;
-      k = 1;
-    }
-    if (!k) {
-      /* too big for the buffers held: dropped, never truncated */
-      m->st.rx_too_big++;
-      rx_remove(m, (uint32_t)i);
-      continue;
-    }
-    if (rx_write_hdr(m, a, c, (uint16_t)k)) return -1;
-    uint32_t first = c->wr_bytes - VSIM_NET_HDR_LEN < f.len ? (uint32_t)(c->wr_bytes - VSIM_NET_HDR_LEN) : f.len;
-    if (first && vsim_chain_write(c, a, VSIM_NET_HDR_LEN, m->rx_pool + f.off, first)) return -1;
-    m->core.bytes_moved += first;
-    *used_len = VSIM_NET_HDR_LEN + first;
-    if (first < f.len) {
-      m->mrg_active = true;
-      m->mrg_q = q;
-      m->mrg_done = first;
-      m->mrg_left = f.len - first;
-    } else {
-      rx_remove(m, (uint32_t)i);
-      m->st.rx_frames++;
-    }
-    return 0;
-  }
 }
 
 static bool is_multicast(const uint8_t *mac) { return mac[0] & 1u; }
@@ -559,39 +523,143 @@ static bool rx_accept(const vsim_net *m, const uint8_t *f, uint32_t len) {
   return memcmp(dst, m->mac, 6) == 0 || in_table(m->uc, m->n_uc, dst);
 }
 
-/* Known at once not to fit: nothing waits ahead of it on q and the buffers
- * the device holds there cannot take it (the oldest one alone without
- * MRG_RXBUF, all of them with it). Deciding here, not when the buffer is
- * offered, keeps what the host was told it accepted equal to what the
- * driver will receive. With no buffer held the frame waits; a buffer too
- * small for it then drops it when offered. */
-static bool rx_too_big_now(const vsim_net *m, uint16_t q, uint32_t len) {
-  if (q >= m->core.nq || !m->core.q || rx_first_for(m, q) >= 0) return false;
-  const vsim_devq *dq = &m->core.q[q];
-  const vsim_parked *pk = &dq->parked;
-  if (!dq->receive || !pk->count) return false;
-  const uint64_t need = VSIM_NET_HDR_LEN + (uint64_t)len;
-  if (!has(m, VIRTIO_NET_F_MRG_RXBUF)) return pk->chain[pk->head].wr_bytes < need;
-  uint64_t have = 0;
-  for (uint32_t i = 0; i < pk->count && have < need; i++) have += pk->chain[(pk->head + i) % dq->cfg.size].wr_bytes;
-  return have < need;
-}
-
 static uint32_t rx_max_frame(const vsim_net *m) {
   if (has(m, VIRTIO_NET_F_GUEST_TSO4) || has(m, VIRTIO_NET_F_GUEST_TSO6) || has(m, VIRTIO_NET_F_GUEST_UFO))
     return VSIM_NET_MAX_FRAME;
   return has(m, VIRTIO_NET_F_MTU) ? (uint32_t)m->mtu + ETH_HLEN_ : 1514u;
 }
 
+enum { RX_WAIT = 0, RX_ASSIGNED = 1, RX_DROP = -1 };
+
+/* Give pending frame f its buffers on q: among those the device holds and
+ * has not promised to earlier frames (unusable small ones first counted as
+ * f->skip, to give back), or, when it holds none, the fresh chain `fresh`
+ * the core offers (NULL: none). Without MRG_RXBUF one buffer takes header
+ * and frame; with it as many as the frame fills. RX_DROP: the buffer in
+ * line is too small (without MRG_RXBUF), or a full queue of buffers is
+ * (with it); RX_WAIT: the buffers are not there yet. */
+static int rx_try_assign(vsim_net *m, uint16_t q, rx_pending *f, const vsim_chain *fresh) {
+  const bool mrg = has(m, VIRTIO_NET_F_MRG_RXBUF);
+  const uint64_t need = VSIM_NET_HDR_LEN + (uint64_t)f->len;
+  /* the truncating mutant takes a first buffer too small for the frame */
+  const bool cut = NMUT(DEV_NET_RX_TRUNCATE) && !mrg;
+  const vsim_parked *pk = rx_held(m, q);
+  f->skip = 0;
+  f->k = 1;
+  if (!pk || !pk->count) {
+    if (!fresh || fresh->wr_bytes < rx_min_first(m)) return RX_WAIT;
+    if (fresh->wr_bytes >= need || cut) return RX_ASSIGNED;
+    return mrg ? RX_WAIT : RX_DROP; /* with MRG_RXBUF the next buffers may take the rest */
+  }
+  uint32_t at = m->reserved[q];
+  while (at < pk->count && rx_held_len(m, q, at) < rx_min_first(m)) {
+    at++;
+    f->skip++;
+  }
+  if (at >= pk->count) return RX_WAIT;
+  uint64_t have = rx_held_len(m, q, at);
+  if (!mrg) return have >= need || cut ? RX_ASSIGNED : RX_DROP;
+  while (have < need && at + f->k < pk->count) have += rx_held_len(m, q, at + f->k++);
+  if (have >= need) return RX_ASSIGNED;
+  return pk->count >= m->core.q[q].cfg.size ? RX_DROP : RX_WAIT;
+}
+
+/* Assign the frames waiting for buffers on q, oldest first; one that must
+ * wait holds up those behind it (a queue delivers in order). */
+static void rx_resolve(vsim_net *m, uint16_t q, const vsim_chain *fresh) {
+  for (uint32_t i = 0; i < m->npend;) {
+    rx_pending *f = &m->pend[i];
+    if (f->q != q || f->assigned) {
+      i++;
+      continue;
+    }
+    int r = rx_try_assign(m, q, f, fresh);
+    if (r == RX_WAIT) break;
+    if (r == RX_DROP) {
+      m->st.rx_too_big++; /* dropped, never truncated */
+      rx_remove(m, i);
+      continue;
+    }
+    f->assigned = true;
+    m->reserved[q] += (uint32_t)f->skip + f->k;
+    fresh = NULL; /* taken */
+    i++;
+  }
+}
+
+/* A buffer the core offers on receive queue q: the oldest it holds, or a
+ * fresh one when it holds none. It goes to the oldest frame for q, whose
+ * buffers were promised in order, so the frame fits them. */
+static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, uint32_t *used_len) {
+  rx_check_stale(m, q);
+  const vsim_parked *pk = rx_held(m, q);
+  const bool held = pk && pk->count && pk->chain[pk->head].head == c->head;
+  rx_resolve(m, q, held ? NULL : c);
+  int i = rx_first_for(m, q);
+  if (i < 0) return VSIM_DEVMODEL_DEFER;
+  rx_pending *f = &m->pend[i];
+  if (!f->assigned) {
+    if (!held && c->wr_bytes < rx_min_first(m)) return 0; /* too small to start a frame in: given back */
+    /* kept; look again once the buffers behind it are held too (the core
+     * parks them without offering them) */
+    vsim_devcore_wake(&m->core, q);
+    return VSIM_DEVMODEL_DEFER;
+  }
+  if (m->reserved[q]) m->reserved[q]--;
+  if (m->mrg_active && m->mrg_q == q) {
+    /* the next buffer of a frame spread over several: no header of its own */
+    uint32_t n = c->wr_bytes < m->mrg_left ? (uint32_t)c->wr_bytes : m->mrg_left;
+    if (n && vsim_chain_write(c, a, 0, m->rx_pool + f->off + m->mrg_done, n)) return -1;
+    m->core.bytes_moved += n;
+    m->mrg_done += n;
+    m->mrg_left -= n;
+    *used_len = n;
+    if (!m->mrg_left) {
+      m->mrg_active = false;
+      rx_remove(m, (uint32_t)i);
+      m->st.rx_frames++;
+    }
+    return 0;
+  }
+  if (f->skip) {
+    f->skip--; /* a buffer too small to start a frame in: given back unused */
+    return 0;
+  }
+  if (c->wr_bytes < VSIM_NET_HDR_LEN) return 0; /* stale promises only: never write past it */
+  if (rx_write_hdr(m, a, c, f->k)) return -1;
+  uint64_t room = c->wr_bytes - VSIM_NET_HDR_LEN;
+  uint32_t first = room < f->len ? (uint32_t)room : f->len;
+  if (first && vsim_chain_write(c, a, VSIM_NET_HDR_LEN, m->rx_pool + f->off, first)) return -1;
+  m->core.bytes_moved += first;
+  *used_len = VSIM_NET_HDR_LEN + first;
+  if (first < f->len && f->k > 1) {
+    m->mrg_active = true;
+    m->mrg_q = q;
+    m->mrg_done = first;
+    m->mrg_left = f->len - first;
+    return 0;
+  }
+  /* whole (or, with the truncating mutant only, cut to the buffer) */
+  rx_remove(m, (uint32_t)i);
+  m->st.rx_frames++;
+  return 0;
+}
+
+/* A frame from the host. It is given its buffers now when the device holds
+ * them (then it counts as accepted: the driver will get it), or waits for
+ * them, uncounted (the buffers may prove too small: then it is dropped), or
+ * is dropped at once (link down, filtered, too long, no room). */
 static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data, uint32_t len, uint16_t *q_out,
                               char *err, unsigned errlen) {
   vsim_net *m = model;
+  (void)err;
+  (void)errlen;
   /* steering: the target names a flow; it goes to one of the enabled pairs
    * (the mutant spreads over every pair the device has) */
   uint32_t pairs = NMUT(DEV_NET_RX_ANY_PAIR) ? m->max_pairs : m->cur_pairs;
   uint16_t q = (uint16_t)(2u * (target % pairs));
   *q_out = q;
-  if (!m->link_up || len < ETH_HLEN_ || len > rx_max_frame(m)) {
+  if (!m->link_up || len < ETH_HLEN_ || len > rx_max_frame(m) || !rx_held(m, q)) {
     m->st.rx_dropped++;
     return 0;
   }
@@ -599,21 +667,20 @@ static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data,
     m->st.rx_filtered++;
     return 0;
   }
-  if (rx_too_big_now(m, q, len) && !NMUT(DEV_NET_RX_TRUNCATE)) {
-    m->st.rx_too_big++;
-    return 0;
-  }
   if (m->npend >= VSIM_NET_RX_PENDING || len > VSIM_NET_RX_POOL - m->pool_used) {
     m->st.rx_dropped++;
     return 0;
   }
+  rx_check_stale(m, q);
   memcpy(m->rx_pool + m->pool_used, data, len);
-  m->pend[m->npend++] = (rx_pending){m->pool_used, len, q};
+  const uint32_t seq = m->rx_seq++;
+  m->pend[m->npend++] = (rx_pending){m->pool_used, len, q, 0, 0, false, seq};
   m->pool_used += len;
+  rx_resolve(m, q, NULL);
   vsim_devcore_wake(&m->core, q);
-  (void)err;
-  (void)errlen;
-  return len;
+  for (uint32_t i = 0; i < m->npend; i++)
+    if (m->pend[i].seq == seq) return m->pend[i].assigned ? len : 0; /* waiting: not owed yet */
+  return 0; /* dropped */
 }
 
 /* The host side of the wire (expect.output): port k is transmitq k+1. One

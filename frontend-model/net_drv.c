@@ -203,14 +203,22 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
              "completely)", in_len, used);
     return;
   }
-  if (in_len < HDR_LEN) return; /* a buffer that cannot hold a header: the driver's mistake, given back */
-  if (used < HDR_LEN + ETH_HLEN_) {
-    report(n, VSIM_CHK_NET_DEV_RX_HDR, q, "receive buffer used for %u bytes: less than the header and a frame", used);
+  /* a buffer too small to start a packet in (the header alone with
+   * MRG_RXBUF, header and a 14-byte frame without) may come back unused:
+   * the driver's mistake, not the device's */
+  if (used == 0 && in_len < (neg(n, VIRTIO_NET_F_MRG_RXBUF) ? HDR_LEN : HDR_LEN + ETH_HLEN_)) return;
+  if (used < HDR_LEN) {
+    report(n, VSIM_CHK_NET_DEV_RX_HDR, q, "receive buffer used for %u bytes: less than the header", used);
     return;
   }
   uint8_t flags = in[offsetof(struct virtio_net_hdr_v1, flags)];
   uint8_t gso = in[offsetof(struct virtio_net_hdr_v1, gso_type)];
   uint16_t nb = vsim_le_ld16(in + offsetof(struct virtio_net_hdr_v1, num_buffers));
+  /* a packet in this buffer alone holds at least an Ethernet header (with
+   * MRG_RXBUF the first of several buffers may hold little more than the
+   * virtio header: it is used completely, judged below) */
+  if ((nb <= 1 || !neg(n, VIRTIO_NET_F_MRG_RXBUF)) && used < HDR_LEN + ETH_HLEN_)
+    report(n, VSIM_CHK_NET_DEV_RX_HDR, q, "receive buffer used for %u bytes: less than the header and a frame", used);
   if (!neg(n, VIRTIO_NET_F_MRG_RXBUF)) {
     if (nb != 1) report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q, "num_buffers %u without MRG_RXBUF (must be 1)", nb);
   } else if (nb == 0) {
@@ -220,6 +228,17 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
       report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q,
              "num_buffers %u but the first buffer (%u bytes) is used for only %u", nb, in_len, used);
     n->cont_left[q] = (uint16_t)(nb - 1);
+  }
+  /* a packet in one buffer is whole: an IPv4 one (ethertype 0x0800) as long
+   * as its total length says (a device that cuts a packet to its buffer
+   * instead of dropping it shows here) */
+  const uint8_t *f = in + HDR_LEN;
+  uint32_t flen = used - HDR_LEN;
+  if (nb == 1 && flen >= ETH_HLEN_ + 20 && f[12] == 0x08 && f[13] == 0x00 && (f[14] >> 4) == 4) {
+    uint32_t total = (uint32_t)(f[16] << 8 | f[17]);
+    if (flen < ETH_HLEN_ + total)
+      report(n, VSIM_CHK_NET_DEV_RX_HDR, q, "an IPv4 packet of %u bytes arrived as %u bytes in one buffer (cut short)",
+             total, flen - ETH_HLEN_);
   }
   if (flags && !neg(n, VIRTIO_NET_F_GUEST_CSUM))
     report(n, VSIM_CHK_NET_DEV_RX_FLAGS, q, "receive flags 0x%02x without GUEST_CSUM (must be 0)", flags);
@@ -247,6 +266,13 @@ static void judge_ack(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t 
     return;
   }
   uint8_t ack = in[0];
+  if (out_len >= 4 && out[0] == VIRTIO_NET_CTRL_MQ && out[1] == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && out_len == 4 &&
+      ack != VIRTIO_NET_ERR) {
+    /* not refused: from now on the device may use only that many pairs
+     * (whatever else is wrong with the ack, judged below) */
+    uint16_t p = vsim_le_ld16(out + 2);
+    if (p >= 1 && p <= n->max_pairs) n->dev_pairs = p;
+  }
   if (ack != VIRTIO_NET_OK && ack != VIRTIO_NET_ERR) {
     report(n, VSIM_CHK_NET_DEV_CTRL_ACK, q, "control ack %u (must be VIRTIO_NET_OK 0 or VIRTIO_NET_ERR 1)", ack);
     return;
@@ -274,9 +300,6 @@ static void judge_ack(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t 
     uint16_t st = (uint16_t)vsim_driver_config_read(n->drv, offsetof(struct virtio_net_config, status), 2);
     if (st & VIRTIO_NET_S_ANNOUNCE)
       report(n, VSIM_CHK_NET_DEV_ANNOUNCE, q, "ANNOUNCE_ACK used, status still reads 0x%04x (ANNOUNCE set)", st);
-  } else if (cls == VIRTIO_NET_CTRL_MQ && cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && len == 2) {
-    uint16_t p = vsim_le_ld16(d);
-    if (p >= 1 && p <= n->max_pairs) n->dev_pairs = p;
   }
 }
 

@@ -14,6 +14,7 @@ gso_type u8, hdr_len le16, gso_size le16, csum_start le16, csum_offset le16,
 num_buffers le16. Control commands: class u8, command u8, data, then the
 device-writable ack u8.
 """
+import argparse
 import json
 import struct
 from pathlib import Path
@@ -185,6 +186,12 @@ def well_formed():
         [rx_buf(small, size=100), inp(big), inp(small), WAIT],
         accept_features=without("MRG_RXBUF", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"), completed=1))
 
+    write("net/rx-without-guest-csum.json", scenario(
+        "net-rx-no-guest-csum", "without GUEST_CSUM (nor the GUEST_TSO/UFO features that need it) the receive "
+        "header has flags 0 and gso_type NONE",
+        [rx_buf(f1), inp(f1), WAIT],
+        accept_features=without("GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"), completed=1))
+
     to_other = eth(OTHER, PEER, 0x0800, bytes(46))
     to_me = eth(MAC, PEER, 0x0800, bytes(46))
     mcast = eth(bytes.fromhex("01005e000001"), PEER, 0x0800, bytes(46))
@@ -333,9 +340,9 @@ def mutants():
       "net.dev-rx-flags", accept_features=without("GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"))
     m("dev.net-rx-gso-tcpv4", "receive header with gso_type TCPV4 although GUEST_TSO4 is not negotiated", rx,
       "net.dev-rx-gso", accept_features=without("GUEST_TSO4", "GUEST_ECN"))
-    m("dev.net-rx-truncate", "a 60-byte frame for a 20-byte buffer: the mutant cuts it to 8 bytes instead of "
-      "dropping it",
-      [{"op": "req.raw", "queue": 0, "len": 20}, inp(arp), WAIT], "net.dev-rx-header",
+    m("dev.net-rx-truncate", "a 62-byte IPv4/UDP frame for a 60-byte buffer: the mutant cuts it to 48 bytes "
+      "instead of dropping it",
+      [{"op": "req.raw", "queue": 0, "len": 60}, inp(udp_frame()), WAIT], "net.dev-rx-header",
       accept_features=without("MRG_RXBUF", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"))
     m("dev.net-rx-any-pair", "no VQ_PAIRS_SET: a flow on port 1 must still land on receiveq1; the mutant puts it on "
       "receiveq2",
@@ -348,6 +355,10 @@ def mutants():
       "net.dev-announce-clear", device_config={"announce": True})
     m("drv.net-feature-deps", "the driver keeps GUEST_TSO4 without GUEST_CSUM; the device refuses FEATURES_OK",
       [], "net.drv-feature-deps", accept_features=without("GUEST_CSUM", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"))
+    doc = json.loads((ROOT / "mutants" / "drv.net-feature-deps.json").read_text())
+    doc["expect"]["status_has"] = ["FAILED"]
+    doc["expect"]["status_lacks"] = ["FEATURES_OK", "DRIVER_OK"]
+    write("mutants/drv.net-feature-deps.json", doc)
     m("drv.net-tx-num-buffers", "transmit header with num_buffers 1", [tx(arp), WAIT], "net.drv-tx-num-buffers")
     m("drv.net-tx-short-header", "transmit buffer cut to 10 bytes", [tx(arp), WAIT], "net.drv-tx-header")
     m("drv.net-tx-data-valid", "DATA_VALID in a transmit header", [tx(arp), WAIT], "net.drv-tx-flags")
@@ -365,7 +376,15 @@ def mutants():
       [ctrl(MQ, 0, struct.pack("<H", 2), queue=4), WAIT], "net.drv-mq-pairs-range", **mq)
 
 
-if __name__ == "__main__":
+def main():
+    global ROOT
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT, help="scenarios root to write into (default: the repository's)")
+    ROOT = ap.parse_args().out
     well_formed()
     edges()
     mutants()
+
+
+if __name__ == "__main__":
+    main()
