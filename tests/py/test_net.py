@@ -115,6 +115,11 @@ def test_hostile_driver_never_breaks_the_device(seed):
             assert dev <= DEVICE_CHECKS_OK, (seed, dev, sim.violations[:5])
             c = sim.counters
             assert not (c["device_status"] & 0x40), "DEVICE_NEEDS_RESET after hostile input (seed %d)" % seed
+            # the script ran to its end and nothing was left hanging: the only
+            # failure is the violation count (the driver's own, on purpose)
+            assert not c["stalled"], (seed, sim.failures)
+            assert all(f.endswith("none expected") for f in sim.failures), (seed, sim.failures)
+            assert c["completed"] > len(doc["steps"]) // 3, (seed, c)
             hashes.append(sim.trace_hash)
     assert hashes[0] == hashes[1], "the same seed gave two runs"
 
