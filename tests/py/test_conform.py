@@ -286,7 +286,8 @@ def test_every_mutant_fails_exactly_its_check(mutant, check, tmp_path):
     # run packed: the whole matrix; the others in the scenarios' own settings
     packed_rule = checks_catalog()[check]["applies"]["ring"] == "packed"
     # a device type's own rule on its own built-in model (net.*: builtin:net)
-    dev = checks_catalog()[check]["applies"]["device"] or "blk"
+    dev = checks_catalog()[check]["applies"]["device"]
+    dev = "blk" if dev in (None, "any") else dev
     r = conform("--backend", "builtin:%s?mutant=%s" % (dev, mutant), "--device", dev, "--matrix",
                 "full" if packed_rule else "native", "--seeds", "1", "--quiet", "--no-details", "--report", d)
     # a SHOULD broken is a warning: the run itself still passes
