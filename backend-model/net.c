@@ -271,15 +271,15 @@ static uint16_t inet_csum(const uint8_t *p, uint32_t len) {
   return (uint16_t)~sum;
 }
 
-static void capture(vsim_net *m, uint16_t q, const uint8_t *frame, uint32_t len, uint8_t gso_type, uint16_t gso_size) {
-  m->st.tx_frames++;
-  if (m->nframes >= VSIM_NET_CAPTURE_FRAMES || len > VSIM_NET_CAPTURE_BYTES - m->cap_used) {
-    m->st.tx_not_captured++;
-    return;
-  }
+/* Keep a frame that crossed the wire (q odd: transmitted, even: received);
+ * false when the capture is full. */
+static bool capture(vsim_net *m, uint16_t q, const uint8_t *frame, uint32_t len, uint8_t gso_type, uint16_t gso_size) {
+  if (m->nframes >= VSIM_NET_CAPTURE_FRAMES || len > VSIM_NET_CAPTURE_BYTES - m->cap_used) return false;
   memcpy(m->cap + m->cap_used, frame, len);
-  m->frames[m->nframes++] = (vsim_net_frame){m->cap_used, len, q, gso_type, gso_size};
+  uint64_t now = m->core.host && m->core.host->now ? m->core.host->now(m->core.host->ctx) : 0;
+  m->frames[m->nframes++] = (vsim_net_frame){m->cap_used, len, q, now, gso_type, gso_size};
   m->cap_used += len;
+  return true;
 }
 
 /* Is this gso_type one the driver may send with the features negotiated? */
@@ -322,7 +322,8 @@ static int do_tx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c) {
     field[0] = (uint8_t)(sum >> 8);
     field[1] = (uint8_t)sum;
   }
-  capture(m, q, m->pkt, len, gso_type, gso_size);
+  m->st.tx_frames++;
+  if (!capture(m, q, m->pkt, len, gso_type, gso_size)) m->st.tx_not_captured++;
   return 0;
 drop:
   m->st.tx_dropped++;
@@ -443,6 +444,13 @@ static void rx_remove(vsim_net *m, uint32_t i) {
   m->npend--;
   for (uint32_t k = 0; k < m->npend; k++)
     if (m->pend[k].off > f.off) m->pend[k].off -= f.len;
+}
+
+/* Pending frame i reached the driver: on the wire's record, then gone. */
+static void rx_delivered(vsim_net *m, uint16_t q, uint32_t i) {
+  m->st.rx_frames++;
+  capture(m, q, m->rx_pool + m->pend[i].off, m->pend[i].len, 0, 0); /* a full capture just misses it */
+  rx_remove(m, i);
 }
 
 static int rx_first_for(const vsim_net *m, uint16_t q) {
@@ -616,8 +624,7 @@ static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, ui
     *used_len = n;
     if (!m->mrg_left) {
       m->mrg_active = false;
-      rx_remove(m, (uint32_t)i);
-      m->st.rx_frames++;
+      rx_delivered(m, q, (uint32_t)i);
     }
     return 0;
   }
@@ -640,8 +647,7 @@ static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, ui
     return 0;
   }
   /* whole (or, with the truncating mutant only, cut to the buffer) */
-  rx_remove(m, (uint32_t)i);
-  m->st.rx_frames++;
+  rx_delivered(m, q, (uint32_t)i);
   return 0;
 }
 

@@ -4,7 +4,8 @@
  * speed, duplex), the queue layout (receiveq k at 2(k-1), transmitq k at
  * 2(k-1)+1, the control queue after the last pair), the transmit path (the
  * virtio_net_hdr judged, the checksum completed, the frame put on the
- * "wire": a bounded capture a scenario or a pcap writer reads back), the
+ * "wire": a bounded capture, of received frames too, that a scenario or a
+ * pcap writer reads back), the
  * receive path (frames from the host, through the receive filters, into the
  * receive buffers the driver posted and the device holds) and the control
  * queue (RX mode, MAC table and address, VLAN table, ANNOUNCE_ACK, MQ pairs).
@@ -28,8 +29,9 @@
 /* The largest frame either way: 65535 bytes of IPv6 payload, its 40-byte
  * header and a 14-byte Ethernet header (the spec's 65589). */
 #define VSIM_NET_MAX_FRAME 65589u
-/* The transmit capture: at most this many frames and bytes, the first ones
- * kept (a run that sends more counts the rest as not captured). */
+/* The capture (transmitted and received frames): at most this many frames
+ * and bytes, the first ones kept (a run that moves more counts the rest as
+ * not captured). */
 #define VSIM_NET_CAPTURE_FRAMES 256u
 #define VSIM_NET_CAPTURE_BYTES (1u << 20)
 /* Frames from the host waiting for receive buffers. */
@@ -38,10 +40,12 @@
 /* MAC filter table entries per list (unicast, multicast). */
 #define VSIM_NET_MAC_TABLE 64u
 
-/* One transmitted frame as it went on the wire (checksum completed). */
+/* One frame as it crossed the wire: transmitted (checksum completed), or
+ * received (delivered to the driver whole). */
 typedef struct vsim_net_frame {
   uint32_t off, len;   /* in the capture's byte store */
-  uint16_t queue;      /* the transmit queue it came from */
+  uint16_t queue;      /* the transmit queue it came from (odd), or the receive queue it went to (even) */
+  uint64_t when;       /* virtual time */
   uint8_t gso_type;    /* GSO frames go out whole, with their metadata (as a tap with vnet headers) */
   uint16_t gso_size;
 } vsim_net_frame;

@@ -30,6 +30,7 @@
 #include "mmio.h"
 #include "net.h"
 #include "net_drv.h"
+#include "pcap.h"
 #include "pci.h"
 #include "registry.h"
 #include "replay.h"
@@ -1400,6 +1401,30 @@ void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
 }
 const char *vsim_sim_repro(const vsim_sim *s) { return s->repro; }
 const char *vsim_sim_name(const vsim_sim *s) { return s->sc->name; }
+
+int vsim_sim_write_pcap(const vsim_sim *s, const char *path, char *err, size_t errlen) {
+  if (!s->be.builtin || !s->is_net || s->standin) {
+    snprintf(err, errlen, "a pcap needs the built-in net model (this run drives %s%s)", s->sc->device,
+             s->be.builtin ? "" : " through another backend");
+    return -1;
+  }
+  if (!path) return 0;
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    snprintf(err, errlen, "cannot write %s", path);
+    return -1;
+  }
+  const void *model = s->be.backend.be;
+  int bad = vsim_pcap_begin(f);
+  for (uint32_t i = 0; !bad && i < vsim_net_frames(model); i++) {
+    const uint8_t *bytes = NULL;
+    const vsim_net_frame *fr = vsim_net_frame_at(model, i, &bytes);
+    bad = vsim_pcap_frame(f, fr->when, bytes, fr->len);
+  }
+  if (fclose(f) != 0) bad = -1;
+  if (bad) snprintf(err, errlen, "writing %s failed", path);
+  return bad ? -1 : 0;
+}
 
 /* Read-only views for the replay tools (sim/replay.h): show, SVG, timeline. */
 const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s) { return &s->drv; }
