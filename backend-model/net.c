@@ -36,6 +36,9 @@
  *    with length 0. MAC_ADDR_SET updates `mac` in config space (generation
  *    bumped, no notification: the driver asked for it) before the buffer is
  *    used; ANNOUNCE_ACK clears VIRTIO_NET_S_ANNOUNCE likewise.
+ *  - VQ_PAIRS_SET: acknowledged OK for 1..max_virtqueue_pairs; frames still
+ *    waiting for a pair it disables are dropped before the command is used
+ *    (the spec: nothing goes there once it is).
  *  - Reset: promiscuous mode on (a fresh device receives everything, as
  *    QEMU's does), all-multicast off, MAC and VLAN tables empty, the mac
  *    back to its configured value, one queue pair, pending frames dropped.
@@ -332,6 +335,8 @@ drop:
 
 /* ---- control queue ---- */
 
+static void rx_remove(vsim_net *m, uint32_t i); /* receive, below */
+
 static void config_touched(vsim_net *m) { m->core.generation++; }
 
 static uint8_t ctrl_rx(vsim_net *m, uint8_t cmd, const uint8_t *d, uint32_t n) {
@@ -395,6 +400,19 @@ static uint8_t ctrl_mq(vsim_net *m, uint8_t cmd, const uint8_t *d, uint32_t n) {
   uint16_t pairs = vsim_le_ld16(d);
   if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN || pairs > m->max_pairs) return VIRTIO_NET_ERR;
   m->cur_pairs = pairs;
+  /* once this command is used, nothing more goes to a pair beyond `pairs`:
+   * frames still waiting there are dropped (a frame half delivered with
+   * MRG_RXBUF too, its first buffer published already) */
+  for (uint32_t i = 0; i < m->npend;) {
+    if (m->pend[i].q / 2u < pairs) {
+      i++;
+      continue;
+    }
+    if (m->mrg_active && m->mrg_q == m->pend[i].q) m->mrg_active = false;
+    if (m->pend[i].q < RX_QUEUES) m->reserved[m->pend[i].q] = 0;
+    m->st.rx_dropped++;
+    rx_remove(m, i);
+  }
   return VIRTIO_NET_OK;
 }
 
