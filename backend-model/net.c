@@ -171,7 +171,7 @@ static void fill_config(vsim_net *m) {
   vsim_le_st16(CFG(max_virtqueue_pairs), pairs);
   vsim_le_st16(CFG(mtu), NMUT(DEV_NET_MTU_RANGE) ? 64 : m->mtu);
   vsim_le_st32(CFG(speed), m->speed);
-  *CFG(duplex) = m->duplex;
+  *CFG(duplex) = NMUT(DEV_NET_DUPLEX) ? 2 : m->duplex;
 }
 
 /* ---- device_config ---- */
@@ -244,8 +244,10 @@ static int parse_opts(vsim_net *m, const vsim_backend_params *p, char *err, unsi
         return fail(err, errlen, "net: device_config \"mtu\" = \"%s\": expected 68..65535", val ? val : "(null)");
       m->mtu = (uint16_t)v;
     } else if (strcmp(key, "speed") == 0) {
-      if (!parse_u64(val, 0, UINT32_MAX, &v))
-        return fail(err, errlen, "net: device_config \"speed\" = \"%s\": expected 0..4294967295", val ? val : "(null)");
+      /* the spec's range: 0..0x7fffffff Mbit/s, or 0xffffffff for unknown */
+      if (!parse_u64(val, 0, UINT32_MAX, &v) || (v > 0x7fffffffu && v != UINT32_MAX))
+        return fail(err, errlen, "net: device_config \"speed\" = \"%s\": expected 0..2147483647 or 4294967295 "
+                    "(unknown)", val ? val : "(null)");
       m->speed = (uint32_t)v;
     } else if (strcmp(key, "duplex") == 0) {
       if (!parse_u64(val, 0, 255, &v) || (v > 1 && v != 255))

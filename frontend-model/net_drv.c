@@ -71,6 +71,13 @@ void vsim_net_drv_probe(vsim_net_drv *n) {
     else if (neg(n, VIRTIO_NET_F_MQ))
       n->max_pairs = p;
   }
+  if (neg(n, VIRTIO_NET_F_SPEED_DUPLEX)) {
+    uint32_t speed = (uint32_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, speed), 4);
+    uint8_t duplex = (uint8_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, duplex), 1);
+    if ((speed > 0x7fffffffu && speed != UINT32_MAX) || (duplex > 1 && duplex != 0xff))
+      report(n, VSIM_CHK_NET_DEV_CFG_SPEED, -1, "speed %u, duplex 0x%02x: speed must be 0..0x7fffffff or 0xffffffff, "
+             "duplex 0x00, 0x01 or 0xff", speed, duplex);
+  }
   if ((off >> VIRTIO_NET_F_MTU) & 1u) {
     uint16_t mtu = (uint16_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, mtu), 2);
     if (mtu < 68)

@@ -335,6 +335,7 @@ def mutants():
     mq = {"num_queues": 5}
     m("dev.net-max-pairs-zero", "max_virtqueue_pairs reads 0 with MQ offered", [WAIT], "net.dev-config-max-pairs", **mq)
     m("dev.net-mtu-64", "mtu reads 64 with MTU offered", [WAIT], "net.dev-config-mtu")
+    m("dev.net-duplex-2", "duplex reads 2 with SPEED_DUPLEX negotiated", [WAIT], "net.dev-config-speed-duplex")
     m("dev.net-rx-num-buffers-zero", "receive header with num_buffers 0", rx, "net.dev-rx-num-buffers")
     m("dev.net-rx-data-valid", "receive header with DATA_VALID although GUEST_CSUM is not negotiated", rx,
       "net.dev-rx-flags", accept_features=without("GUEST_CSUM", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"))

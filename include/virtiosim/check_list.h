@@ -212,6 +212,7 @@
   X(NET_DRV_MQ_PAIRS,    "net.drv-mq-pairs-range",   VSIM_L_NET_MQ_DRV, MUST,   DRIVER, SNAPSHOT, "VQ_PAIRS_SET asks for 1..max_virtqueue_pairs pairs") \
   X(NET_DEV_CFG_PAIRS,   "net.dev-config-max-pairs", VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MQ offered, max_virtqueue_pairs is 1..0x8000") \
   X(NET_DEV_CFG_MTU,     "net.dev-config-mtu",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU offered, mtu is 68..65535") \
+  X(NET_DEV_CFG_SPEED,   "net.dev-config-speed-duplex", VSIM_L_NET_CFG_DEV, MUST, DEVICE, SNAPSHOT, "with SPEED_DUPLEX negotiated, speed is 0..0x7fffffff or 0xffffffff (unknown) and duplex 0x00, 0x01 or 0xff") \
   X(NET_DEV_RX_NUM_BUFFERS, "net.dev-rx-num-buffers", VSIM_L_NET_RX_DEV, MUST,  DEVICE, SNAPSHOT, "a received packet's header has num_buffers 1 without MRG_RXBUF, 1..the buffers it spans with it; every buffer but the last is used completely") \
   X(NET_DEV_RX_FLAGS,    "net.dev-rx-flags",         VSIM_L_NET_RX_DEV, MUST,   DEVICE, SNAPSHOT, "receive flags are 0 without GUEST_CSUM; RSC_INFO only with RSC_EXT") \
   X(NET_DEV_RX_GSO,      "net.dev-rx-gso",           VSIM_L_NET_RX_DEV, MUST,   DEVICE, SNAPSHOT, "a received gso_type is NONE unless its GUEST_* feature (GUEST_ECN for the ECN bit) is negotiated; a GSO packet sets NEEDS_CSUM") \

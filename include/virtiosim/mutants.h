@@ -79,6 +79,7 @@
   X(DEV_PCI_QRESET_ENABLE, "dev.pci-queue-reset-keeps-enable", PCI_DEV_QRESET, "virtio-pci: queue_reset resets the queue but queue_enable keeps reading 1") \
   X(DEV_NET_PAIRS_ZERO,  "dev.net-max-pairs-zero", NET_DEV_CFG_PAIRS,   "net device offers MQ with max_virtqueue_pairs 0") \
   X(DEV_NET_MTU_RANGE,   "dev.net-mtu-64",         NET_DEV_CFG_MTU,     "net device offers MTU with mtu 64") \
+  X(DEV_NET_DUPLEX,      "dev.net-duplex-2",       NET_DEV_CFG_SPEED,   "net device presents duplex 2 with SPEED_DUPLEX") \
   X(DEV_NET_RX_NUM_BUFFERS, "dev.net-rx-num-buffers-zero", NET_DEV_RX_NUM_BUFFERS, "net device writes num_buffers 0 in the header of a received packet that fits one buffer") \
   X(DEV_NET_RX_FLAGS,    "dev.net-rx-data-valid",  NET_DEV_RX_FLAGS,    "net device sets DATA_VALID in receive headers whatever GUEST_CSUM says") \
   X(DEV_NET_RX_GSO,      "dev.net-rx-gso-tcpv4",   NET_DEV_RX_GSO,      "net device writes gso_type TCPV4 in receive headers whatever GUEST_TSO4 says") \

@@ -320,8 +320,9 @@ static void test_mac_addr_set_updates_config(void) {
 }
 
 static void test_config_errors(void) {
-  const char *keys[][1] = {{"mtu"}, {"mtu"}, {"max_virtqueue_pairs"}, {"mac"}, {"duplex"}, {"link_up"}, {"nope"}};
-  const char *vals[][1] = {{"67"}, {"65536"}, {"65"}, {"52:54:00:12:34:5g"}, {"2"}, {"yes"}, {"1"}};
+  const char *keys[][1] = {{"mtu"},  {"mtu"},   {"max_virtqueue_pairs"}, {"mac"}, {"duplex"},
+                           {"speed"}, {"link_up"}, {"nope"}};
+  const char *vals[][1] = {{"67"}, {"65536"}, {"65"}, {"52:54:00:12:34:5g"}, {"2"}, {"2147483648"}, {"yes"}, {"1"}};
   for (unsigned i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     fixture f;
     CHECK(fx_open(&f, 3, keys[i], vals[i], 1) != 0);
