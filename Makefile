@@ -15,6 +15,10 @@ endif
 OPT     ?= -O2
 BUILD   ?= build
 PYTHON  := /usr/bin/python3
+# make test spreads its independent work over the machine's CPUs: the builds
+# of the sanitizer and determinism passes, the scenario sweep, pytest (xdist)
+NPROC   := $(shell nproc 2>/dev/null || echo 1)
+PYTEST  := $(PYTHON) -m pytest -q -p no:cacheprovider -n $(NPROC) --dist loadfile
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -30,7 +34,7 @@ CTEST_SRC := $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(CTEST_SRC))
 
 DEB_PKGS := build-essential clang libclang-rt-14-dev libjansson-dev linux-libc-dev \
-            python3-cffi python3-pytest python3-hypothesis python3-dev pkg-config chromium \
+            python3-cffi python3-pytest python3-pytest-xdist python3-hypothesis python3-dev pkg-config chromium \
             qemu-system-common
 
 .PHONY: all deps run test test-c test-asan test-determinism test-py bench clean python
@@ -81,15 +85,17 @@ test-c: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do echo "== $$t"; $$t; done
 
 test-asan:
+	$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/asan OPT="-O1" EXTRA_CFLAGS="$(SAN)" \
+	  LDFLAGS_EXTRA="$(SAN)" $(patsubst tests/c/%.c,build/asan/tests/%,$(CTEST_SRC)) build/asan/virtio-sim
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1" EXTRA_CFLAGS="$(SAN)" \
 	  LDFLAGS_EXTRA="$(SAN)" test-c-asan
 
 test-c-asan: $(CTEST_BIN) $(BUILD)/virtio-sim
 	@set -e; for t in $(CTEST_BIN); do echo "== [asan] $$t"; $$t; done
 	@# fs scenarios have no built-in model (tests/py/test_virtiofsd.py runs them against virtiofsd)
-	@set -e; for f in $$(find scenarios -name '*.json' | sort); do \
-	  grep -q '"device": *"fs"' $$f && continue; \
-	  $(BUILD)/virtio-sim run $$f --quiet >/dev/null || { echo "[asan] scenario failed: $$f"; exit 1; }; done
+	@find scenarios -name '*.json' | sort | xargs grep -L '"device": *"fs"' | \
+	  xargs -P $(NPROC) -n 1 sh -c '$(BUILD)/virtio-sim run "$$0" --quiet >/dev/null || \
+	  { echo "[asan] scenario failed: $$0"; exit 255; }'
 	@echo "[asan] all scenarios ran clean"
 	$(PYTHON) python/build_ffi.py --lib $(BUILD)/libvirtiosim.a --out $(BUILD)/python --sanitize="$(SAN)"
 	@# the interpreter is not instrumented: preload the runtimes, and leave leak
@@ -97,13 +103,13 @@ test-c-asan: $(CTEST_BIN) $(BUILD)/virtio-sim
 	cd tests/py && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	  PYTHONPATH=$(CURDIR)/$(BUILD)/python VSIM_CLI=$(CURDIR)/$(BUILD)/virtio-sim \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider . $(CURDIR)/scenarios
+	  $(PYTEST) . $(CURDIR)/scenarios
 
 test-determinism: deps
-	$(MAKE) --no-print-directory BUILD=build/gcc-O0 CC=gcc OPT=-O0 all
-	$(MAKE) --no-print-directory BUILD=build/gcc-O2 CC=gcc OPT=-O2 all
-	$(MAKE) --no-print-directory BUILD=build/clang-O0 CC=clang OPT=-O0 all
-	$(MAKE) --no-print-directory BUILD=build/clang-O2 CC=clang OPT=-O2 all
+	$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/gcc-O0 CC=gcc OPT=-O0 all
+	$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/gcc-O2 CC=gcc OPT=-O2 all
+	$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/clang-O0 CC=clang OPT=-O0 all
+	$(MAKE) --no-print-directory -j$(NPROC) BUILD=build/clang-O2 CC=clang OPT=-O2 all
 	$(PYTHON) tools/determinism.py build/gcc-O0/virtio-sim build/gcc-O2/virtio-sim \
 	  build/clang-O0/virtio-sim build/clang-O2/virtio-sim -- scenarios
 
@@ -112,9 +118,13 @@ python: all
 
 test-py: python
 	cd tests/py && PYTHONPATH=$(CURDIR)/$(BUILD)/python:$(CURDIR)/python VSIM_CLI=$(CURDIR)/$(BUILD)/virtio-sim \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider . $(CURDIR)/scenarios
+	  $(PYTEST) . $(CURDIR)/scenarios
 
-test: deps all test-c test-asan test-determinism test-py
+# the builds first, spread over the CPUs; then the passes one after another
+# (each spreads its own work), so their output stays readable
+test: deps
+	$(MAKE) --no-print-directory -j$(NPROC) all $(CTEST_BIN)
+	$(MAKE) --no-print-directory test-c test-asan test-determinism test-py
 	@echo "make test: all green"
 
 # the conformance and vhost-user timings first: bench_blk folds out/bench_conform.json and

@@ -144,6 +144,7 @@ void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena
   /* the arena never moves or changes size: looked up once, not per peek */
   c->mem = vsim_arena_base(arena);
   c->mem_size = vsim_arena_size(arena);
+  vsim_chk_pci_init(&c->pcs);
 }
 
 void vsim_checker_fini(vsim_checker *c) {
@@ -287,10 +288,8 @@ static void on_mmio_access(vsim_checker *c, bool read, uint32_t off, uint32_t va
       report(c, VSIM_CHK_MMIO_DEV_RESET, -1, "InterruptStatus 0x%x after reset", isr);
     for (uint16_t i = 0; i < c->mmio->nq; i++)
       if (vsim_mmio_peek_queue_ready(c->mmio, i)) {
-        /* virtio-pci's rule (queue_enable reads 0 on reset) has no check of
-         * its own yet: the mutant mask is full */
-        if (!c->pci)
-          report(c, VSIM_CHK_MMIO_DEV_RESET, i, "QueueReady of queue %u still 1 after reset", i);
+        report(c, c->pci ? VSIM_CHK_PCI_DEV_RESET : VSIM_CHK_MMIO_DEV_RESET, i, "%s of queue %u still 1 after reset",
+               c->pci ? "queue_enable" : "QueueReady", i);
         break;
       }
   }
@@ -936,8 +935,11 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
     case VSIM_EV_FEATURES: on_features(c, ev->a, ev->b); break;
     case VSIM_EV_MMIO_READ: on_mmio_access(c, true, (uint32_t)ev->a, (uint32_t)ev->c); break;
     case VSIM_EV_MMIO_WRITE: on_mmio_access(c, false, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_PCI_READ: on_pci_access(c, true, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c); break;
-    case VSIM_EV_PCI_WRITE: on_pci_access(c, false, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c); break;
+    case VSIM_EV_PCI_READ:
+    case VSIM_EV_PCI_WRITE:
+      vsim_chk_pci_access(&c->pcs, c->sink, ev, c->features);
+      on_pci_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c);
+      break;
     case VSIM_EV_QUEUE_READY:
       on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);
       break;
@@ -965,6 +967,12 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
     case VSIM_EV_IRQ:
       queue_reset_silence(c, ev->q, "sent a used-buffer notification");
       on_irq(c, ev->q);
+      if (c->pci) vsim_chk_pci_irq(&c->pcs, c->sink, ev);
+      break;
+    case VSIM_EV_FAULT:
+      /* held interrupts released by the delay fault raise the ISR byte with
+       * no VSIM_EV_IRQ of their own (theirs came when they were held) */
+      if (c->pci) vsim_chk_pci_released(&c->pcs);
       break;
     case VSIM_EV_IRQ_HOLD:
       if (ev->q >= 0 && ev->q < VSIM_CHECKER_MAX_QUEUES && c->q[ev->q].ready) {

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "checker_pci.h"
 #include "mmio.h"
 #include "trace.h"
 #include "virtiosim/backend.h"
@@ -133,6 +134,7 @@ typedef struct vsim_checker {
    * nothing more and stay quiet */
   bool writes_judged;
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
+  vsim_chk_pci pcs;         /* virtio-pci: the function's own rules (checker_pci.h) */
 } vsim_checker;
 
 void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena,

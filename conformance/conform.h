@@ -1,7 +1,7 @@
 /* conformance/conform.h — conformance runs: a backend through the suites, a
  * verdict per test.
  *
- * Owns: the test plan (suite x scenario x feature-matrix variant x seed, from
+ * Owns: the test plan (suite x scenario x transport x feature-matrix variant x seed, from
  * conformance/suites.json and the scenario files), turning a scenario into the
  * test that runs it (expectations the runner judges itself, the recovery probe
  * after adversarial input), running one test and judging it (pass, fail, warn,
@@ -54,6 +54,8 @@ typedef struct vsim_conform_config {
   const char *suites_file;    /* NULL: conformance/suites.json */
   enum vsim_profile profile;
   enum vsim_matrix matrix;
+  int transport;              /* 0: every transport a scenario runs on; 1 + VSIM_TRANSPORT_MMIO / _PCI
+                                 (sim/scenario.h): that one only (`--transport`) */
   uint64_t seed;              /* first seed of the random-policy runs */
   unsigned seeds;             /* runs per variant: the scenario as written, then seeds-1 random */
   unsigned jobs;              /* worker processes */
@@ -76,6 +78,8 @@ typedef struct vsim_conform_test {
   char *path;                 /* scenario file */
   char *rel;                  /* path relative to the scenarios root */
   int ring;                   /* 0 split, 1 packed */
+  int transport;              /* 0 virtio-mmio, 1 virtio-pci (the transport is the simulator's own, so
+                                 every backend runs over both) */
   uint64_t features_off;      /* bits the driver must not accept */
   unsigned seed_index;        /* 0: as written; k: random policy, seed cfg.seed + k - 1 */
   bool native;                /* the scenario's own configuration */

@@ -4,7 +4,8 @@
  * Owns: reading conformance/suites.json, listing each suite's scenarios in a
  * fixed order (sorted file names), classifying each scenario (well-formed or
  * adversarial; which features it needs; whether it needs the built-in model's
- * settings), expanding it over the feature matrix the backend offers, and
+ * settings; which transports it runs on), expanding it over the transports
+ * and the feature matrix the backend offers, and
  * rewriting a scenario into the test that runs it.
  * Must never: iterate a directory in the order the file system returns (the
  * plan, and so every test id, must be the same on every machine).
@@ -114,6 +115,7 @@ static int load_manifest(const char *path, vsim_conform_plan *plan, json_t **dir
 /* What a scenario is, as the plan needs to know it. */
 typedef struct scen_class {
   bool adversarial, request_level, knobs, split_raw, ring_given, policy_dependent;
+  int transport;          /* the one it is written for, or -1: either */
   int ring;
   bool has_accept;
   uint64_t requires;
@@ -127,6 +129,9 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
   memset(c, 0, sizeof *c);
   c->ring = sc->ring;
   c->ring_given = json_object_get(doc, "ring") != NULL;
+  /* a scenario names its transport, or pokes registers by offset (the
+   * mmio.* steps: virtio-mmio's layout unless it names pci): pinned */
+  c->transport = json_object_get(doc, "transport") ? (int)sc->transport : -1;
   const char *desc = json_str_field(doc, "description");
   c->policy_dependent = desc && strstr(desc, "policy-dependent");
   c->has_accept = sc->has_accept;
@@ -173,6 +178,10 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       case VSIM_OP_BLK_FLUSH: c->requires |= BIT(VIRTIO_BLK_F_FLUSH); break;
       case VSIM_OP_QUEUE_RESET:
       case VSIM_OP_QUEUE_ENABLE: c->requires |= BIT(VIRTIO_F_RING_RESET); break;
+      case VSIM_OP_MMIO_READ:
+      case VSIM_OP_MMIO_WRITE:
+        if (c->transport < 0) c->transport = VSIM_TRANSPORT_MMIO;
+        break;
       case VSIM_OP_FAULT_NEEDS_RESET:
         if (!c->knob) c->knob = "fault.needs_reset";
         break;
@@ -207,8 +216,12 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
   return 0;
 }
 
-static void variant_name(int ring, uint64_t off, char *out, size_t outlen) {
-  size_t n = (size_t)snprintf(out, outlen, "%s", ring ? "packed" : "split");
+/* "split", "packed,pci", "split,-event_idx": virtio-mmio, the first
+ * transport, is left unnamed, so that its ids stay what they were before
+ * transport became a dimension (xfail lists name them). */
+static void variant_name(int ring, int transport, uint64_t off, char *out, size_t outlen) {
+  size_t n = (size_t)snprintf(out, outlen, "%s%s", ring ? "packed" : "split",
+                              transport == VSIM_TRANSPORT_PCI ? ",pci" : "");
   for (size_t i = 0; i < sizeof matrix_bits / sizeof matrix_bits[0]; i++)
     if (off & BIT(matrix_bits[i]) && n < outlen) {
       const char *nm = matrix_short[i];
@@ -278,18 +291,39 @@ static int plan_scenario(const vsim_conform_config *cfg, vsim_conform_plan *plan
   char *dot = strrchr(stem, '.');
   if (dot && strcmp(dot, ".json") == 0) *dot = 0;
 
-  for (int ri = 0; ri < nrings; ri++) {
+  /* Transports: the one a scenario is written for, else both. The second
+   * one (virtio-pci) runs the variants as the scenario enables them (no
+   * feature flipped, the scenario's own order): the transport carries
+   * register accesses, notifications and interrupts, none of which the
+   * flipped ring features change, so the full cross product would double
+   * the run for little more than virtio-mmio's variants already find. */
+  int pin = cfg->transport - 1; /* -1: none */
+  int transports[2], ntransports = 0;
+  if (c.transport >= 0) transports[ntransports++] = c.transport;
+  else {
+    transports[ntransports++] = VSIM_TRANSPORT_MMIO;
+    if (cfg->matrix == VSIM_MATRIX_FULL) transports[ntransports++] = VSIM_TRANSPORT_PCI;
+  }
+
+  for (int tri = 0; tri < ntransports * nrings; tri++) {
+    int ti = tri / nrings, ri = tri % nrings;
+    bool secondary = c.transport < 0 && transports[ti] != VSIM_TRANSPORT_MMIO;
+    /* --transport pins one: another one's tests are left out, and a scenario
+     * written for the other is skipped (said so) */
+    if (pin >= 0 && c.transport < 0 && transports[ti] != pin) continue;
     /* every subset of the flippable bits, in a fixed order */
     for (uint64_t off = 0;; off = ((off | ~flippable) + 1) & flippable) {
       for (unsigned k = 0; k < nseeds; k++) {
         if (cfg->matrix == VSIM_MATRIX_NATIVE && (rings[ri] != c.ring || k > 0)) continue;
+        if (secondary && (off != 0 || k > 0)) continue;
         vsim_conform_test t;
         memset(&t, 0, sizeof t);
         char var[96];
-        variant_name(rings[ri], off, var, sizeof var);
+        variant_name(rings[ri], transports[ti], off, var, sizeof var);
         snprintf(t.id, sizeof t.id, "%.40s:%.150s[%.40s]#%u", plan->suites[suite].name, stem, var, k);
         t.suite = suite;
         t.ring = rings[ri];
+        t.transport = transports[ti];
         t.features_off = off;
         t.seed_index = k;
         t.native = rings[ri] == c.ring && off == 0 && k == 0;
@@ -300,6 +334,10 @@ static int plan_scenario(const vsim_conform_config *cfg, vsim_conform_plan *plan
         t.protocol = strcmp(plan->suites[suite].area, "vhost-user") == 0;
         if (t.protocol && strncmp(cfg->backend, "vhost-user", 10) != 0)
           snprintf(t.skip, sizeof t.skip, "a test of the vhost-user protocol: needs --backend vhost-user");
+        else if (pin >= 0 && t.transport != pin)
+          snprintf(t.skip, sizeof t.skip, "written for %s; the run is pinned to --transport %s",
+                   t.transport == VSIM_TRANSPORT_PCI ? "virtio-pci" : "virtio-mmio",
+                   pin == VSIM_TRANSPORT_PCI ? "pci" : "mmio");
         else if (c.knobs && !builtin)
           snprintf(t.skip, sizeof t.skip,
                    "sets the built-in model's '%s', which another backend does not take", c.knob);

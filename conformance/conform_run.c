@@ -110,6 +110,8 @@ static vsim_sim *load_test(const vsim_conform_config *cfg, const vsim_conform_te
   o.has_ring = true;
   o.ring = t->ring;
   o.features_off = t->features_off;
+  o.has_transport = true;
+  o.transport = t->transport;
   o.violations_judged_by_caller = true;
   if (t->seed_index > 0) {
     o.has_policy = true;

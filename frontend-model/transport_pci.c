@@ -11,8 +11,6 @@
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
-static inline bool mut(const vsim_drv_pci *d, unsigned k) { return vsim_mut_has(&d->mutants, (int)k); }
-
 /* configuration space */
 static uint32_t cr(vsim_drv_pci *d, uint32_t off, unsigned w) { return vsim_pci_cfg_read(d->p, off, w); }
 static void cw(vsim_drv_pci *d, uint32_t off, unsigned w, uint32_t v) { vsim_pci_cfg_write(d->p, off, w, v); }
@@ -29,11 +27,23 @@ static void wr(vsim_drv_pci *d, const vsim_drv_pci_region *r, uint32_t off, unsi
 /* a violation of the device's, with a formatted detail, through the host (host_report.h) */
 #define device_violation(d, check, ...) vsim_host_reportf((d)->host, (check), -1, __VA_ARGS__)
 
-void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, vsim_mutset mutants) {
+void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, const vsim_mutset *mutants) {
   memset(d, 0, sizeof *d);
   d->p = p;
   d->host = host;
-  d->mutants = mutants;
+  if (!mutants) return;
+#define HAS(e) vsim_mut_has(mutants, VSIM_MUT_##e)
+  d->mut = (vsim_drv_pci_mutants){
+      .wide_access = HAS(DRV_PCI_WIDE_ACCESS),
+      .write_ro = HAS(DRV_PCI_WRITE_RO),
+      .enable_zero = HAS(DRV_PCI_ENABLE_ZERO),
+      .notify_misplaced = HAS(DRV_PCI_NOTIFY_MISPLACED),
+      .queue_reset_blind = HAS(DRV_QUEUE_RESET_BLIND),
+      .msix_past_table = HAS(DRV_PCI_MSIX_PAST_TABLE),
+      .msix_no_readback = HAS(DRV_PCI_MSIX_NO_READBACK),
+      .msix_reads_isr = HAS(DRV_PCI_MSIX_READS_ISR),
+  };
+#undef HAS
 }
 
 /* BAR sizing, as the bus enumeration does it: all ones, read back, restore. */
@@ -46,21 +56,84 @@ static uint32_t bar_size(vsim_drv_pci *d, unsigned bar) {
   return mask ? ~mask + 1 : 0;
 }
 
+static const char *const region_name[] = {"common", "notify", "ISR", "device"};
+
 /* The device's side of the layout (what a driver relies on). Structures
  * missing or outside their BAR make the function unusable: the probe fails
- * (the driver sets FAILED). A notify capability that breaks its rules is
- * reported (pci.dev-notify-cap) and still used: the multiplier is a factor. */
+ * (the driver sets FAILED); outside the BAR is the device's violation
+ * (pci.dev-cap-layout). A notify capability that breaks its rules is
+ * reported (pci.dev-notify-cap) and still used: the multiplier is a factor;
+ * so is a device configuration at an offset not 4-byte aligned
+ * (pci.dev-device-cfg-align): its fields are still there. */
 static bool judge_layout(vsim_drv_pci *d) {
   if (!d->common.found || !d->notify.found || !d->isr.found) return false;
   if (d->common.offset % 4 || d->common.length < VIRTIO_PCI_COMMON_Q_USEDHI + 4) return false;
   const vsim_drv_pci_region *r[] = {&d->common, &d->notify, &d->isr, &d->device};
   for (unsigned i = 0; i < 4; i++)
-    if (r[i]->found && r[i]->bar == 0 && (uint64_t)r[i]->offset + r[i]->length > d->bar_size) return false;
+    if (r[i]->found && r[i]->bar == 0 && (uint64_t)r[i]->offset + r[i]->length > d->bar_size) {
+      device_violation(d, VSIM_CHK_PCI_DEV_CAP_LAYOUT, "the %s structure (0x%x bytes at 0x%x) ends past BAR 0 (0x%x bytes)",
+                       region_name[i], r[i]->length, r[i]->offset, d->bar_size);
+      return false;
+    }
   uint32_t m = d->notify_mult;
   if (d->notify.offset % 2 || (m && ((m & (m - 1)) || m % 2)))
     device_violation(d, VSIM_CHK_PCI_DEV_NOTIFY_CAP, "notify cap offset 0x%x, notify_off_multiplier %u",
                      d->notify.offset, m);
+  if (d->device.found && d->device.offset % 4)
+    device_violation(d, VSIM_CHK_PCI_DEV_DEVCFG_ALIGN, "device configuration at BAR offset 0x%x (not 4-byte aligned)",
+                     d->device.offset);
   return true;
+}
+
+/* The MSI-X capability: its Table Size (N - 1 in Message Control), and the
+ * table inside its BAR. The spec's range for N is a SHOULD (2..0x800); a
+ * driver MUST cope with any, and this one uses MSI-X from 2 entries on. */
+static void walk_msix(vsim_drv_pci *d, uint32_t at) {
+  d->cap_msix = (uint8_t)at;
+  d->msix_size = (uint16_t)((cr(d, at + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE) + 1);
+  if (d->msix_size < 2)
+    device_violation(d, VSIM_CHK_PCI_DEV_MSIX_TABLE, "MSI-X Table Size %u (fewer than 2 vectors)", d->msix_size);
+  uint32_t table = cr(d, at + PCI_MSIX_TABLE, 4), pba = cr(d, at + PCI_MSIX_PBA, 4);
+  uint64_t table_end = (uint64_t)(table & PCI_MSIX_TABLE_OFFSET) + (uint64_t)d->msix_size * PCI_MSIX_ENTRY_SIZE;
+  uint64_t pba_end = (uint64_t)(pba & PCI_MSIX_PBA_OFFSET) + ((d->msix_size + 63u) / 64u) * 8u;
+  if ((table & PCI_MSIX_TABLE_BIR) || (pba & PCI_MSIX_PBA_BIR) || table_end > d->bar_size || pba_end > d->bar_size) {
+    /* a table this driver cannot reach: no MSI-X (not a virtio rule: PCI's) */
+    d->msix_size = 0;
+  }
+}
+
+/* The bus driver's part of MSI-X: each entry gets an address and data (the
+ * data names the entry: the model's interrupt controller keys by it), is
+ * unmasked, and the function is enabled. Virtio's part (mapping events to
+ * entries) follows at queue set-up. */
+static void msix_enable(vsim_drv_pci *d) {
+  for (uint32_t v = 0; v < d->msix_size; v++) {
+    uint32_t e = VSIM_PCI_MSIX_TABLE_OFF + v * PCI_MSIX_ENTRY_SIZE;
+    vsim_pci_bar_write(d->p, 0, e + PCI_MSIX_ENTRY_LOWER_ADDR, 4, 0xfee00000u);
+    vsim_pci_bar_write(d->p, 0, e + PCI_MSIX_ENTRY_UPPER_ADDR, 4, 0);
+    vsim_pci_bar_write(d->p, 0, e + PCI_MSIX_ENTRY_DATA, 4, v);
+    vsim_pci_bar_write(d->p, 0, e + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0);
+  }
+  uint32_t ctl = cr(d, d->cap_msix + PCI_MSIX_FLAGS, 2);
+  cw(d, d->cap_msix + PCI_MSIX_FLAGS, 2, (ctl | PCI_MSIX_FLAGS_ENABLE) & ~(uint32_t)PCI_MSIX_FLAGS_MASKALL);
+  d->msix = true;
+}
+
+/* A mapping the device could not make: MSI-X is given up for INTx (the
+ * spec lets a driver retry with fewer vectors, disable MSI-X or fail). */
+static void msix_disable(vsim_drv_pci *d) {
+  uint32_t ctl = cr(d, d->cap_msix + PCI_MSIX_FLAGS, 2);
+  cw(d, d->cap_msix + PCI_MSIX_FLAGS, 2, ctl & ~(uint32_t)PCI_MSIX_FLAGS_ENABLE);
+  d->msix = false;
+}
+
+/* Map an event (the config_msix_vector or queue_msix_vector field at
+ * `field`) to vector v and read it back: the device says NO_VECTOR when it
+ * could not. */
+static bool map_vector(vsim_drv_pci *d, uint32_t field, uint16_t v) {
+  CWR(field, 2, v);
+  if (d->mut.msix_no_readback) return true;
+  return CRD(field, 2) == v;
 }
 
 static bool walk(vsim_drv_pci *d) {
@@ -84,14 +157,22 @@ static bool walk(vsim_drv_pci *d) {
         r->bar = (uint8_t)bar;
         r->offset = cr(d, at + VIRTIO_PCI_CAP_OFFSET, 4);
         r->length = cr(d, at + VIRTIO_PCI_CAP_LENGTH, 4);
+        /* the structure's fields must lie inside cap_len: a virtio_pci_cap is
+         * 16 bytes, the notify capability's multiplier follows it */
+        uint32_t len = cr(d, at + PCI_CAP_FLAGS, 1), need = type == VIRTIO_PCI_CAP_NOTIFY_CFG ? 20 : 16;
+        if (len < need)
+          device_violation(d, VSIM_CHK_PCI_DEV_CAP_LAYOUT, "capability at 0x%02x (cfg_type %u) has cap_len %u, its structure %u",
+                           at, type, len, need);
         if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) d->notify_mult = cr(d, at + 16, 4);
       }
+    } else if (vndr == PCI_CAP_ID_MSIX && !d->cap_msix) {
+      walk_msix(d, at);
     }
     at = next;
   }
   if (!judge_layout(d)) return false;
-  d->num_queues = (uint16_t)(mut(d, VSIM_MUT_DRV_PCI_WIDE_ACCESS) ? CRD(VIRTIO_PCI_COMMON_NUMQ, 4)
-                                                                  : CRD(VIRTIO_PCI_COMMON_NUMQ, 2));
+  if (d->msix_size >= 2) msix_enable(d);
+  d->num_queues = (uint16_t)(d->mut.wide_access ? CRD(VIRTIO_PCI_COMMON_NUMQ, 4) : CRD(VIRTIO_PCI_COMMON_NUMQ, 2));
   return d->num_queues != 0;
 }
 
@@ -111,7 +192,12 @@ static uint8_t pc_get_status(void *t) {
 
 static void pc_set_status(void *t, uint8_t s) {
   vsim_drv_pci *d = t;
-  if (s == 0) d->features = 0;
+  if (s == 0) {
+    d->features = 0;
+    d->config_mapped = false; /* a reset unmaps every event */
+    /* a driver that gave MSI-X up for this device instance tries again */
+    if (!d->msix && d->msix_size >= 2 && d->common.found) msix_enable(d);
+  }
   CWR(VIRTIO_PCI_COMMON_STATUS, 1, s);
 }
 
@@ -151,15 +237,28 @@ static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
   /* queue_enable must read 0 first (the mutant that does not verify a queue
    * reset skips this read too: it never looks back) */
-  if (!mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND) && CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0) return -1;
-  if (mut(d, VSIM_MUT_DRV_PCI_ENABLE_ZERO)) CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 0);
+  if (!d->mut.queue_reset_blind && CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) != 0) return -1;
+  if (d->mut.enable_zero) CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 0);
   if (CRD(VIRTIO_PCI_COMMON_Q_SIZE, 2) == 0) return -1; /* the queue is unavailable */
   CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, c->size);
   addr_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, c->desc);
   addr_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, c->driver);
   addr_write(d, VIRTIO_PCI_COMMON_Q_USEDLO, c->device);
+  if (d->msix && !d->config_mapped) {
+    /* the config vector first (entry 0), as the interrupt set-up does */
+    d->config_mapped = true;
+    if (!map_vector(d, VIRTIO_PCI_COMMON_MSIX, 0)) msix_disable(d);
+  }
+  if (d->msix) {
+    /* its own entry when the table has room for every queue and the config
+     * vector, else one entry the queues share */
+    uint16_t v = d->msix_size > d->num_queues ? (uint16_t)(q + 1) : 1;
+    if (d->mut.msix_past_table) v = (uint16_t)(d->msix_size + q);
+    d->queue_vector[q] = v;
+    if (!map_vector(d, VIRTIO_PCI_COMMON_Q_MSIX, v)) msix_disable(d);
+  }
   uint32_t noff = CRD(VIRTIO_PCI_COMMON_Q_NOFF, 2);
-  if (mut(d, VSIM_MUT_DRV_PCI_WRITE_RO)) CWR(VIRTIO_PCI_COMMON_Q_NOFF, 2, noff);
+  if (d->mut.write_ro) CWR(VIRTIO_PCI_COMMON_Q_NOFF, 2, noff);
   uint64_t at = (uint64_t)noff * d->notify_mult;
   /* the write at that address: 4 bytes with NOTIFICATION_DATA, else 2 */
   uint32_t width = (d->features >> VIRTIO_F_NOTIFICATION_DATA) & 1u ? 4 : 2;
@@ -173,7 +272,7 @@ static void pc_notify(void *t, uint16_t q, uint32_t value) {
   vsim_drv_pci *d = t;
   if (q >= VSIM_DRV_PCI_MAX_QUEUES) return;
   bool data = (d->features >> VIRTIO_F_NOTIFICATION_DATA) & 1u;
-  uint32_t at = d->notify_at[q] + (mut(d, VSIM_MUT_DRV_PCI_NOTIFY_MISPLACED) ? 2 : 0);
+  uint32_t at = d->notify_at[q] + (d->mut.notify_misplaced ? 2 : 0);
   wr(d, &d->notify, at, data ? 4 : 2, data ? value : (value & 0xffff));
 }
 
@@ -181,7 +280,7 @@ static int pc_queue_reset(void *t, uint16_t q) {
   vsim_drv_pci *d = t;
   CWR(VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
   CWR(VIRTIO_PCI_COMMON_Q_RESET, 2, 1);
-  if (mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND)) return 0;
+  if (d->mut.queue_reset_blind) return 0;
   /* the device presents 1 while the reset is ongoing, then 0 with
    * queue_enable 0; this model's devices finish at once, so one read each */
   if (CRD(VIRTIO_PCI_COMMON_Q_RESET, 2) != 0) return -1;
@@ -190,12 +289,24 @@ static int pc_queue_reset(void *t, uint16_t q) {
 
 static uint32_t pc_take_interrupts(void *t) {
   vsim_drv_pci *d = t;
+  if (vsim_pci_msix_enabled(d->p)) {
+    /* the vectors say what happened: entry 0 is the config vector, every
+     * other one a queue's; the ISR byte is unused */
+    uint64_t v = vsim_pci_msix_take(d->p);
+    uint32_t bits = (v & 1u ? VIRTIO_PCI_ISR_CONFIG : 0) | (v & ~UINT64_C(1) ? VIRTIO_PCI_ISR_QUEUE : 0);
+    if (d->mut.msix_reads_isr && (bits & VIRTIO_PCI_ISR_QUEUE)) (void)rd(d, &d->isr, 0, 1);
+    return bits;
+  }
   /* reading the ISR byte acknowledges it; undefined bits are ignored */
   return rd(d, &d->isr, 0, 1) & (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
 }
 
 static uint32_t pc_pending_interrupts(void *t) {
-  return vsim_tcore_peek_isr(((vsim_drv_pci *)t)->p->core);
+  vsim_drv_pci *d = t;
+  /* what the interrupt controller holds: messages, or the INTx line (the OR
+   * of the ISR bits) */
+  if (vsim_pci_msix_enabled(d->p)) return vsim_pci_msix_peek(d->p) != 0;
+  return vsim_tcore_peek_isr(d->p->core);
 }
 
 static uint32_t pc_config_generation(void *t) {

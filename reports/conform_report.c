@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include "conform_report.h"
 #include "datafile.h"
+#include "scenario.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/virtiosim.h"
 
@@ -54,6 +55,7 @@ static int write_json(const char *path, const vsim_conform_config *cfg, const vs
     json_object_set_new(o, "seed", t->seed_index ? json_integer((json_int_t)(cfg->seed + t->seed_index - 1))
                                                  : json_string("as written"));
     json_object_set_new(o, "policy", json_string(t->seed_index ? "random" : "as written"));
+    json_object_set_new(o, "transport", json_string(t->transport == VSIM_TRANSPORT_PCI ? "pci" : "mmio"));
     json_object_set_new(o, "steps", json_integer((json_int_t)r->steps));
     char hash[24];
     snprintf(hash, sizeof hash, "%016" PRIx64, r->hash);
@@ -130,6 +132,8 @@ static int write_junit(const char *path, const vsim_conform_config *cfg, const v
       fprintf(f, "\" name=\"");
       xml_text(f, t->id);
       fprintf(f, "\">\n");
+      fprintf(f, "      <properties><property name=\"transport\" value=\"%s\"/></properties>\n",
+              t->transport == VSIM_TRANSPORT_PCI ? "pci" : "mmio");
       char repro[1024];
       vsim_conform_repro(cfg, t, repro, sizeof repro);
       /* message: verdict, the first check and its spec label */
@@ -391,13 +395,14 @@ static int write_html(const char *path, const vsim_conform_config *cfg, const vs
   html_coverage(f, plan, res);
 
   fprintf(f, "<h2 id=\"all-tests\">All tests</h2>\n<details><summary>%zu tests</summary>\n<table>"
-             "<tr><th>test</th><th>verdict</th><th>severity</th><th>why</th></tr>\n", plan->ntests);
+             "<tr><th>test</th><th>transport</th><th>verdict</th><th>severity</th><th>why</th></tr>\n", plan->ntests);
   for (size_t i = 0; i < plan->ntests; i++) {
     const vsim_conform_result *r = &res[i];
     fprintf(f, "<tr><td>");
     if (is_bad(r->verdict)) fprintf(f, "<a href=\"#t%zu\">", i);
     xml_text(f, plan->tests[i].id);
     if (is_bad(r->verdict)) fprintf(f, "</a>");
+    fprintf(f, "</td><td>%s", plan->tests[i].transport == VSIM_TRANSPORT_PCI ? "virtio-pci" : "virtio-mmio");
     fprintf(f, "</td><td style=\"background:%s\">%s</td><td>%s</td><td>", verdict_color(r->verdict),
             vsim_verdict_name(r->verdict), vsim_failure_severity_name(r->severity));
     xml_text(f, r->reason);

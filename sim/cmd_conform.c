@@ -20,12 +20,15 @@
 #include "conform.h"
 #include "conform_report.h"
 #include "daemon.h"
+#include "scenario.h"
 #include "virtiosim/checks.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: virtio-sim conform --backend SPEC --device TYPE [--suite NAME]\n"
           "           [--profile strict|compat] [--seed N] [--seeds K] [--matrix full|native]\n"
+          "           [--transport mmio|pci]  only that transport (default: both, virtio-pci with the\n"
+          "                           scenario's own features; a scenario written for one runs on it)\n"
           "           [--jobs N] [--timeout SEC] [--xfail FILE] [--report DIR]\n"
           "           [--scenarios DIR] [--suites FILE] [--test ID] [--list] [--quiet] [--no-details]\n"
           "           [--traces DIR]  keep each failing test's trace there (default for a back-end that is not\n"
@@ -153,6 +156,11 @@ static int conform_command(int argc, char **argv) {
       VALUE();
       if (strcmp(v, "strict") == 0) cfg.profile = VSIM_PROFILE_STRICT;
       else if (strcmp(v, "compat") == 0) cfg.profile = VSIM_PROFILE_COMPAT;
+      else goto bad;
+    } else if (strcmp(a, "--transport") == 0) {
+      VALUE();
+      if (strcmp(v, "mmio") == 0) cfg.transport = 1 + VSIM_TRANSPORT_MMIO;
+      else if (strcmp(v, "pci") == 0) cfg.transport = 1 + VSIM_TRANSPORT_PCI;
       else goto bad;
     } else if (strcmp(a, "--matrix") == 0) {
       VALUE();

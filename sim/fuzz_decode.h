@@ -74,7 +74,7 @@ typedef struct vsim_fuzz_info {
  * *len bytes without the NUL). Ring targets give the scenario the input
  * decodes to; the blk target gives the split-ring scenario that hands the
  * same chain to the device; the scenario target gives the input itself.
- * `mutants` (VSIM_MUTBIT bits, 0 for none) are planted into a ring target's
+ * `mutants` (a set; VSIM_MUT_NONE for none) are planted into a ring target's
  * scenario as its "mutants" list, so that the text still replays exactly
  * what the fuzzer ran; the other targets take none (their callers refuse
  * them: vsim_fuzz_target_plants). NULL only when out of memory. */

@@ -11,8 +11,6 @@
 #include "virtiosim/mutants.h"
 #include "host_report.h"
 
-static inline bool mut(const vsim_pci *p, unsigned k) { return vsim_mut_has(&p->mutants, (int)k); }
-
 /* a violation with a formatted detail, through the host (host_report.h) */
 #define violation(p, check, q, ...) vsim_host_reportf((p)->core->host, (check), (q), __VA_ARGS__)
 
@@ -51,15 +49,38 @@ static uint8_t add_cap(vsim_pci *p, uint8_t at, uint8_t len, uint8_t type, uint3
   return (uint8_t)(at + len);
 }
 
-int vsim_pci_init(vsim_pci *p, vsim_tcore *core, vsim_mutset mutants) {
+/* The device mutants of this function, decoded once. */
+static vsim_pci_mutants decode_mutants(const vsim_mutset *m) {
+#define HAS(e) vsim_mut_has(m, VSIM_MUT_##e)
+  return (vsim_pci_mutants){
+      .notify_mult = HAS(DEV_PCI_NOTIFY_MULT),
+      .qreset_enable = HAS(DEV_PCI_QRESET_ENABLE),
+      .reset_enable = HAS(DEV_PCI_RESET_ENABLE),
+      .isr_sticky = HAS(DEV_PCI_ISR_STICKY),
+      .cap_len_short = HAS(DEV_PCI_CAP_LEN_SHORT),
+      .device_misaligned = HAS(DEV_PCI_DEVCFG_MISALIGNED),
+      .phantom_queue = HAS(DEV_PCI_PHANTOM_QUEUE),
+      .generation_frozen = HAS(DEV_PCI_GENERATION_FROZEN),
+      .msix_one_vector = HAS(DEV_PCI_MSIX_ONE_VECTOR),
+      .msix_config_vector = HAS(DEV_PCI_MSIX_CONFIG_VECTOR),
+      .msix_unmapped = HAS(DEV_PCI_MSIX_UNMAPPED_IRQ),
+  };
+#undef HAS
+}
+
+int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, unsigned msix_vectors) {
   memset(p, 0, sizeof *p);
   p->core = core;
-  p->mutants = mutants;
-  p->notify_mult = mut(p, VSIM_MUT_DEV_PCI_NOTIFY_MULT) ? 3 : VSIM_PCI_NOTIFY_MULT;
+  if (mutants) p->mut = decode_mutants(mutants);
+  p->notify_mult = p->mut.notify_mult ? 3 : VSIM_PCI_NOTIFY_MULT;
   /* every queue's notify address must fit in the one BAR after the notify offset */
   if (VSIM_PCI_NOTIFY_OFF + (uint64_t)vsim_pci_notify_len(p) > VSIM_PCI_BAR_SIZE) return -1;
+  if (msix_vectors > VSIM_PCI_MSIX_MAX) return -1;
+  p->msix_size = (uint16_t)(p->mut.msix_one_vector && msix_vectors ? 1 : msix_vectors);
+  for (unsigned i = 0; i < p->msix_size; i++) p->msix[i].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT; /* masked at reset */
   uint32_t size = core->be.ops->config_size(core->be.be);
   p->device_len = size < VSIM_PCI_DEVICE_MAX ? size : VSIM_PCI_DEVICE_MAX;
+  p->device_off = VSIM_PCI_DEVICE_OFF + (p->mut.device_misaligned ? 2 : 0);
   uint32_t id = core->be.ops->device_id(core->be.be);
   uint8_t *c = p->cfg;
   put16(c + PCI_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
@@ -70,7 +91,7 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, vsim_mutset mutants) {
   c[PCI_HEADER_TYPE] = 0;
   put16(c + PCI_SUBSYSTEM_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
   put16(c + PCI_SUBSYSTEM_ID, VSIM_PCI_SUBSYS_ID);
-  c[PCI_INTERRUPT_PIN] = 1; /* INTA#: no MSI-X capability, the ISR byte says why */
+  c[PCI_INTERRUPT_PIN] = 1; /* INTA#, while MSI-X is disabled (the ISR byte says why) */
   p->bar0 = VSIM_PCI_BAR_ADDR;
   /* the capability list, in the order a driver prefers them */
   uint8_t at = 0x40;
@@ -80,16 +101,27 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, vsim_mutset mutants) {
   p->cap_notify = at;
   at = add_cap(p, at, 20, VIRTIO_PCI_CAP_NOTIFY_CFG, VSIM_PCI_NOTIFY_OFF, vsim_pci_notify_len(p));
   put32(c + p->cap_notify + 16, p->notify_mult);
+  if (p->mut.cap_len_short) c[p->cap_notify + PCI_CAP_FLAGS] = 16; /* the multiplier left out */
   p->cap_isr = at;
   at = add_cap(p, at, 16, VIRTIO_PCI_CAP_ISR_CFG, VSIM_PCI_ISR_OFF, 1);
   p->cap_device = 0;
   if (p->device_len) {
     p->cap_device = at;
-    at = add_cap(p, at, 16, VIRTIO_PCI_CAP_DEVICE_CFG, VSIM_PCI_DEVICE_OFF, p->device_len);
+    at = add_cap(p, at, 16, VIRTIO_PCI_CAP_DEVICE_CFG, p->device_off, p->device_len);
   }
   p->cap_pcicfg = at;
   at = add_cap(p, at, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
-  uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device, p->cap_pcicfg};
+  if (p->msix_size) {
+    /* the MSI-X capability: Table Size is encoded as N - 1; table and
+     * pending-bit array in BAR 0 (BIR 0) */
+    p->cap_msix = at;
+    c[at] = PCI_CAP_ID_MSIX;
+    put16(c + at + PCI_MSIX_FLAGS, (uint16_t)(p->msix_size - 1));
+    put32(c + at + PCI_MSIX_TABLE, VSIM_PCI_MSIX_TABLE_OFF);
+    put32(c + at + PCI_MSIX_PBA, VSIM_PCI_MSIX_PBA_OFF);
+    at = (uint8_t)(at + 12);
+  }
+  uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device, p->cap_pcicfg, p->cap_msix};
   uint8_t prev = 0;
   for (unsigned i = 0; i < sizeof caps; i++) {
     if (!caps[i]) continue;
@@ -110,8 +142,10 @@ static unsigned locate(const vsim_pci *p, unsigned bar, uint32_t off, uint32_t *
   } map[] = {
       {VSIM_PCI_SPACE_COMMON, VSIM_PCI_COMMON_OFF, VSIM_PCI_COMMON_LEN},
       {VSIM_PCI_SPACE_ISR, VSIM_PCI_ISR_OFF, 1},
-      {VSIM_PCI_SPACE_DEVICE, VSIM_PCI_DEVICE_OFF, p->device_len},
+      {VSIM_PCI_SPACE_DEVICE, p->device_off, p->device_len},
       {VSIM_PCI_SPACE_NOTIFY, VSIM_PCI_NOTIFY_OFF, vsim_pci_notify_len(p)},
+      {VSIM_PCI_SPACE_MSIX_TABLE, VSIM_PCI_MSIX_TABLE_OFF, p->msix_size * PCI_MSIX_ENTRY_SIZE},
+      {VSIM_PCI_SPACE_MSIX_PBA, VSIM_PCI_MSIX_PBA_OFF, p->msix_size ? 8u : 0u},
   };
   for (unsigned i = 0; i < sizeof map / sizeof map[0]; i++)
     if (off >= map[i].base && off - map[i].base < map[i].len) {
@@ -182,19 +216,26 @@ static uint32_t common_read(vsim_pci *p, uint32_t off, unsigned width) {
   const vsim_backend_ops *ops = c->be.ops;
   vsim_tcore_queue *q = vsim_tcore_sel_queue(c);
   uint16_t qi = (uint16_t)c->queue_sel;
+  /* the read-back the driver owes after writing a vector */
+  if ((p->verify_field == 1 && f->off == VIRTIO_PCI_COMMON_MSIX) ||
+      (p->verify_field == 2 && f->off == VIRTIO_PCI_COMMON_Q_MSIX && p->verify_queue == c->queue_sel))
+    p->verify_field = 0;
   switch (f->off) {
     case VIRTIO_PCI_COMMON_DFSELECT: return c->dev_feat_sel;
     case VIRTIO_PCI_COMMON_DF: return vsim_tcore_device_features(c);
     case VIRTIO_PCI_COMMON_GFSELECT: return c->drv_feat_sel;
     case VIRTIO_PCI_COMMON_GF: return vsim_tcore_driver_features(c);
-    case VIRTIO_PCI_COMMON_MSIX: return VIRTIO_MSI_NO_VECTOR;
+    case VIRTIO_PCI_COMMON_MSIX: return c->config_vector;
     case VIRTIO_PCI_COMMON_NUMQ: return c->nq;
     case VIRTIO_PCI_COMMON_STATUS: return ops->get_status(c->be.be);
-    case VIRTIO_PCI_COMMON_CFGGENERATION: return ops->config_generation(c->be.be) & 0xffu;
+    case VIRTIO_PCI_COMMON_CFGGENERATION:
+      return p->mut.generation_frozen ? 0 : ops->config_generation(c->be.be) & 0xffu;
     case VIRTIO_PCI_COMMON_Q_SELECT: return qi;
     /* the maximum until the driver writes a smaller size */
-    case VIRTIO_PCI_COMMON_Q_SIZE: return q ? (q->size ? q->size : ops->queue_max_size(c->be.be, qi)) : 0;
-    case VIRTIO_PCI_COMMON_Q_MSIX: return VIRTIO_MSI_NO_VECTOR;
+    case VIRTIO_PCI_COMMON_Q_SIZE:
+      if (!q) return p->mut.phantom_queue && c->nq ? ops->queue_max_size(c->be.be, 0) : 0; /* unavailable */
+      return q->size ? q->size : ops->queue_max_size(c->be.be, qi);
+    case VIRTIO_PCI_COMMON_Q_MSIX: return q ? q->vector : VIRTIO_MSI_NO_VECTOR;
     case VIRTIO_PCI_COMMON_Q_ENABLE: return q ? q->ready : 0;
     case VIRTIO_PCI_COMMON_Q_NOFF: return q ? qi : 0;
     case VIRTIO_PCI_COMMON_Q_DESCLO:
@@ -237,9 +278,35 @@ static void queue_enable_write(vsim_pci *p, vsim_tcore_queue *q, uint32_t val) {
               "queue_enable with queue_size %u (maximum %u)", q->size, max);
 }
 
+/* A vector written to config_msix_vector (q -1) or queue_msix_vector: a table
+ * entry maps the event, NO_VECTOR unmaps it; a vector past the table cannot
+ * be mapped (the driver's violation): the field reads NO_VECTOR, which is how
+ * a device reports a mapping it could not make. */
+static void vector_write(vsim_pci *p, uint16_t *vec, int q, uint32_t val) {
+  if (val != VIRTIO_MSI_NO_VECTOR && val >= p->msix_size) {
+    violation(p, VSIM_CHK_PCI_DRV_MSIX_RANGE, q, "%s vector %u written: the MSI-X table has %u entries",
+              q < 0 ? "config_msix_vector" : "queue_msix_vector", val, p->msix_size);
+    val = VIRTIO_MSI_NO_VECTOR;
+  }
+  *vec = (uint16_t)val;
+  p->verify_field = q < 0 ? 1 : 2;
+  p->verify_queue = p->core->queue_sel;
+}
+
+/* A vector written and not read back before the driver goes on (another
+ * common configuration write, a notification): the mapping is unverified. */
+static void verify_due(vsim_pci *p, const char *next) {
+  if (!p->verify_field) return;
+  violation(p, VSIM_CHK_PCI_DRV_MSIX_VERIFY, p->verify_field == 2 ? (int)p->verify_queue : -1,
+            "%s written and not read back before %s",
+            p->verify_field == 1 ? "config_msix_vector" : "queue_msix_vector", next);
+  p->verify_field = 0;
+}
+
 static void common_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val) {
   const field *f = common_field(p, off, width, true);
   if (!f) return;
+  verify_due(p, f->name);
   vsim_tcore *c = p->core;
   if (f->ro) {
     violation(p, VSIM_CHK_PCI_WRITE_RO, -1, "read-only common cfg field %s written (value 0x%x)", f->name,
@@ -264,7 +331,9 @@ static void common_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val
         violation(p, VSIM_CHK_FEAT_DRV_AFTER_OK, -1,
                   "driver_feature (window %u) changed to 0x%x after FEATURES_OK", c->drv_feat_sel, val);
       break;
-    case VIRTIO_PCI_COMMON_STATUS: vsim_tcore_set_status(c, val & 0xff, false); break;
+    case VIRTIO_PCI_COMMON_STATUS: vsim_tcore_set_status(c, val & 0xff, p->mut.reset_enable); break;
+    case VIRTIO_PCI_COMMON_MSIX: vector_write(p, &c->config_vector, -1, val); break;
+    case VIRTIO_PCI_COMMON_Q_MSIX: vector_write(p, &q->vector, (int)c->queue_sel, val); break;
     case VIRTIO_PCI_COMMON_Q_SELECT: c->queue_sel = val & 0xffff; break;
     case VIRTIO_PCI_COMMON_Q_SIZE: queue_size_write(p, q, val); break;
     case VIRTIO_PCI_COMMON_Q_ENABLE: queue_enable_write(p, q, val); break;
@@ -281,9 +350,9 @@ static void common_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val
     case VIRTIO_PCI_COMMON_Q_RESET:
       /* the field exists only with VIRTIO_F_RING_RESET */
       if (vsim_tcore_negotiated(c, VIRTIO_F_RING_RESET) && val == 1)
-        vsim_tcore_queue_reset(c, q, mut(p, VSIM_MUT_DEV_PCI_QRESET_ENABLE));
+        vsim_tcore_queue_reset(c, q, p->mut.qreset_enable);
       break;
-    default: break; /* msix vectors: no MSI-X capability, they stay NO_VECTOR */
+    default: break;
   }
 }
 
@@ -303,6 +372,7 @@ static void notify_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val
     snprintf(why, sizeof why, "at notify offset 0x%x, no queue's notify address", off);
   else if (p->notify_mult && off / p->notify_mult != qi)
     snprintf(why, sizeof why, "at queue %u's notify address", off / p->notify_mult);
+  verify_due(p, "a notification");
   /* a doorbell is not lost: the value names the queue */
   int r = vsim_tcore_notify(c, qi, val);
   if (why[0])
@@ -319,6 +389,84 @@ static bool device_access_ok(vsim_pci *p, uint32_t off, unsigned width, bool wri
   return false;
 }
 
+/* ---- MSI-X: the table, the pending bits, where an interrupt goes ---- */
+
+bool vsim_pci_msix_enabled(const vsim_pci *p) {
+  return p->cap_msix && (p->cfg[p->cap_msix + PCI_MSIX_FLAGS + 1] & (PCI_MSIX_FLAGS_ENABLE >> 8));
+}
+
+static bool msix_masked(const vsim_pci *p, unsigned v) {
+  return (p->cfg[p->cap_msix + PCI_MSIX_FLAGS + 1] & (PCI_MSIX_FLAGS_MASKALL >> 8)) ||
+         (p->msix[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+/* A message for vector v: sent, or held in the pending bits while masked. */
+static void msix_send(vsim_pci *p, unsigned v) {
+  if (v >= p->msix_size) return;
+  if (msix_masked(p, v)) p->msix_pending |= UINT64_C(1) << v;
+  else p->msix_delivered |= UINT64_C(1) << v;
+}
+
+/* A mask lifted: what it held is sent now. */
+static void msix_unmasked(vsim_pci *p) {
+  for (unsigned v = 0; v < p->msix_size; v++)
+    if ((p->msix_pending >> v) & 1u && !msix_masked(p, v)) {
+      p->msix_pending &= ~(UINT64_C(1) << v);
+      p->msix_delivered |= UINT64_C(1) << v;
+    }
+}
+
+/* The table is read and written a DWORD at a time (PCI: aligned DWORD or
+ * QWORD accesses; the model serves DWORDs). */
+static uint32_t msix_read(vsim_pci *p, unsigned space, uint32_t off, unsigned width) {
+  if (width != 4 || off % 4) return 0;
+  if (space == VSIM_PCI_SPACE_MSIX_PBA) return (uint32_t)(p->msix_pending >> (off * 8));
+  const vsim_pci_msix_entry *e = &p->msix[off / PCI_MSIX_ENTRY_SIZE];
+  switch (off % PCI_MSIX_ENTRY_SIZE) {
+    case PCI_MSIX_ENTRY_LOWER_ADDR: return e->addr_lo;
+    case PCI_MSIX_ENTRY_UPPER_ADDR: return e->addr_hi;
+    case PCI_MSIX_ENTRY_DATA: return e->data;
+    default: return e->ctrl;
+  }
+}
+
+static void msix_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val) {
+  if (width != 4 || off % 4) return;
+  vsim_pci_msix_entry *e = &p->msix[off / PCI_MSIX_ENTRY_SIZE];
+  switch (off % PCI_MSIX_ENTRY_SIZE) {
+    case PCI_MSIX_ENTRY_LOWER_ADDR: e->addr_lo = val & ~3u; break; /* DWORD-aligned addresses */
+    case PCI_MSIX_ENTRY_UPPER_ADDR: e->addr_hi = val; break;
+    case PCI_MSIX_ENTRY_DATA: e->data = val; break;
+    default:
+      e->ctrl = val & PCI_MSIX_ENTRY_CTRL_MASKBIT;
+      msix_unmasked(p);
+      break;
+  }
+}
+
+uint32_t vsim_pci_route(const vsim_pci *p, int q) {
+  if (!vsim_pci_msix_enabled(p)) return VSIM_PCI_INTX;
+  const vsim_tcore *c = p->core;
+  uint32_t v = q < 0 ? c->config_vector : q < c->nq ? c->q[q].vector : VIRTIO_MSI_NO_VECTOR;
+  if (p->mut.msix_config_vector && q >= 0) v = c->config_vector;
+  if (p->mut.msix_unmapped && v == VIRTIO_MSI_NO_VECTOR) v = 0;
+  return v;
+}
+
+void vsim_pci_interrupt(vsim_pci *p, int q, uint32_t bits) {
+  uint32_t v = vsim_pci_route(p, q);
+  if (v == VSIM_PCI_INTX) vsim_tcore_raise(p->core, bits);
+  else if (v != VIRTIO_MSI_NO_VECTOR) msix_send(p, v); /* unmapped: no interrupt at all */
+}
+
+uint64_t vsim_pci_msix_peek(const vsim_pci *p) { return p->msix_delivered; }
+
+uint64_t vsim_pci_msix_take(vsim_pci *p) {
+  uint64_t v = p->msix_delivered;
+  p->msix_delivered = 0;
+  return v;
+}
+
 uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned width) {
   uint32_t soff;
   unsigned space = locate(p, bar, off, &soff);
@@ -331,10 +479,20 @@ uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned wid
         violation(p, VSIM_CHK_PCI_ACCESS_WIDTH, -1, "ISR status read with width %u", width);
         break;
       }
+      /* with MSI-X the ISR byte is unused: a driver that reads it on a
+       * queue interrupt spends an access for nothing */
+      if (vsim_pci_msix_enabled(p))
+        violation(p, VSIM_CHK_PCI_DRV_ISR_MSIX, -1, "ISR status read while MSI-X is enabled");
       /* reading it clears it (and de-asserts INTx) */
       v = c->interrupt_status & 0xff;
-      if (v) vsim_tcore_ack(c, v);
+      if (v && p->mut.isr_sticky && !p->isr_kept) p->isr_kept = true; /* the mutant: kept this time */
+      else if (v) {
+        p->isr_kept = false;
+        vsim_tcore_ack(c, v);
+      }
       break;
+    case VSIM_PCI_SPACE_MSIX_TABLE:
+    case VSIM_PCI_SPACE_MSIX_PBA: v = msix_read(p, space, soff, width); break;
     case VSIM_PCI_SPACE_DEVICE:
       if (device_access_ok(p, soff, width, false)) {
         uint8_t b[4] = {0};
@@ -356,6 +514,7 @@ void vsim_pci_bar_write(vsim_pci *p, unsigned bar, uint32_t off, unsigned width,
   switch (space) {
     case VSIM_PCI_SPACE_COMMON: common_write(p, soff, width, val); break;
     case VSIM_PCI_SPACE_NOTIFY: notify_write(p, soff, width, val); break;
+    case VSIM_PCI_SPACE_MSIX_TABLE: msix_write(p, soff, width, val); break;
     case VSIM_PCI_SPACE_DEVICE:
       if (device_access_ok(p, soff, width, true)) {
         uint8_t b[4];
@@ -363,7 +522,7 @@ void vsim_pci_bar_write(vsim_pci *p, unsigned bar, uint32_t off, unsigned width,
         c->be.ops->config_write(c->be.be, soff, b, width);
       }
       break;
-    default: break; /* ISR and unmapped offsets: writes are dropped */
+    default: break; /* ISR, pending bits and unmapped offsets: writes are dropped */
   }
 }
 
@@ -412,6 +571,13 @@ void vsim_pci_cfg_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val)
   }
   bool data = false;
   for (unsigned i = 0; i < width; i++) {
+    if (p->cap_msix && off + i == p->cap_msix + PCI_MSIX_FLAGS + 1u) {
+      /* Message Control: only MSI-X Enable and Function Mask are the driver's */
+      uint8_t rw = (PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL) >> 8;
+      p->cfg[off + i] = (uint8_t)((p->cfg[off + i] & ~rw) | ((val >> (8 * i)) & rw));
+      msix_unmasked(p);
+      continue;
+    }
     if (!in_cap_rw(p, off + i)) continue; /* read-only bytes ignore writes */
     p->cfg[off + i] = (uint8_t)(val >> (8 * i));
     if (off + i >= p->cap_pcicfg + 16u) data = true;

@@ -1351,7 +1351,7 @@ static const char *const top_keys[] = {
     "num_queues", "arena_size", "seed", "policy", "max_steps", "repeat", "device_batch", "driver_batch", "device_latency", "device_in_order_batch",
     "device_irq_coalesce", "device_poll",
     "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted", "mutants",
-    "memory", "device_config", "steps", "expect", NULL};
+    "memory", "device_config", "steps", "expect", "msix_vectors", NULL};
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
@@ -1406,6 +1406,10 @@ static bool parse_queues(loader *ld, json_t *root) {
     return ld_fail(ld, "a fs device has a hiprio queue and at least one request queue: num_queues must be at "
                    "least 2 (the default for fs)");
   }
+  uint16_t msix = 0;
+  bool has_msix = false;
+  if (!opt_u16(ld, root, "msix_vectors", 0, 64, &msix, &has_msix)) return false; /* VSIM_PCI_MSIX_MAX */
+  if (has_msix) sc->msix_vectors = msix;
   if (!opt_u16(ld, root, "queue_size", 1, MAX_QUEUE_SIZE, &sc->queue_size, NULL)) return false;
   if (!opt_u16(ld, root, "queue_max", 1, MAX_QUEUE_SIZE, &sc->queue_max, &has_max)) return false;
   /* Split rings index with `idx % size`, which needs a power of two (spec
@@ -1540,6 +1544,7 @@ static void set_defaults(vsim_scenario *sc) {
   sc->queue_size = DEFAULT_QUEUE_SIZE;
   sc->queue_max = DEFAULT_QUEUE_MAX;
   sc->num_queues = 1;
+  sc->msix_vectors = -1;
   sc->arena_size = DEFAULT_ARENA_SIZE;
   sc->seed = 1;
   sc->policy = VSIM_POLICY_SCRIPTED;

@@ -202,6 +202,8 @@ typedef struct vsim_scenario {
   uint16_t queue_size;    /* driver's QueueSize (default 8) */
   uint16_t queue_max;     /* device's QueueSizeMax (default 256) */
   uint16_t num_queues;    /* default 1 */
+  int msix_vectors;       /* virtio-pci: MSI-X table entries (0: no MSI-X capability); -1 (default):
+                             one per queue plus the config vector; ignored over virtio-mmio */
   uint64_t arena_size;    /* default 1 MiB */
   uint64_t seed;          /* default 1 */
   enum vsim_policy policy;

@@ -108,6 +108,8 @@ struct vsim_sim {
   /* delayed interrupts */
   uint64_t irq_delay;
   uint32_t irq_held_bits;
+  uint64_t irq_held_queues; /* virtio-pci: the queues whose interrupts are held (bit q; queues past 63 fold onto
+                               bit 63), to send each one to its vector */
   uint64_t irq_due;
   uint64_t irq_epoch;     /* device resets seen when the held interrupts were raised */
   /* results */
@@ -232,30 +234,60 @@ static void work_window_end(vsim_sim *s) {
   host_violation(s, VSIM_CHK_LIVENESS_DEV_WORK, s->work_q, d); /* its event closes no window */
 }
 
-static void raise_irq(vsim_sim *s, uint32_t bits) {
+/* The transport delivers an interrupt for queue q (-1: configuration
+ * change): virtio-mmio sets InterruptStatus; virtio-pci sets the ISR byte
+ * (INTx) or sends the event's MSI-X message. */
+static void deliver_irq(vsim_sim *s, int q, uint32_t bits) {
+  if (s->pci) vsim_pci_interrupt(&s->pcif, q, bits);
+  else vsim_mmio_raise(&s->mmio, bits);
+}
+
+static void raise_irq(vsim_sim *s, int q, uint32_t bits) {
   if (s->irq_delay) {
     if (!s->irq_held_bits) {
       s->irq_due = s->sched.clock + s->irq_delay;
       s->irq_epoch = s->mmio.resets;
     }
     s->irq_held_bits |= bits;
+    if (q >= 0) s->irq_held_queues |= UINT64_C(1) << (q < 63 ? q : 63);
     return;
   }
-  vsim_mmio_raise(&s->mmio, bits);
+  deliver_irq(s, q, bits);
+}
+
+/* The held interrupts, sent at last: each queue's to its vector (the
+ * vectors of queues past 63, folded onto bit 63, each), the config change. */
+static void release_irqs(vsim_sim *s) {
+  if (!s->pci) {
+    vsim_mmio_raise(&s->mmio, s->irq_held_bits);
+    return;
+  }
+  for (unsigned q = 0; q < s->mmio.nq; q++)
+    if ((s->irq_held_queues >> (q < 63 ? q : 63)) & 1u) vsim_pci_interrupt(&s->pcif, (int)q, VIRTIO_MMIO_INT_VRING);
+  if (s->irq_held_bits & VIRTIO_MMIO_INT_CONFIG) vsim_pci_interrupt(&s->pcif, -1, VIRTIO_MMIO_INT_CONFIG);
+}
+
+/* The interrupt event: the ISR / InterruptStatus it leaves, and over
+ * virtio-pci with MSI-X enabled the vector it goes to (b; NO_VECTOR: none)
+ * with c = 1 (c = 0: INTx or virtio-mmio, b unused). */
+static void emit_irq(vsim_sim *s, int q, uint32_t bit) {
+  uint32_t v = s->pci ? vsim_pci_route(&s->pcif, q) : VSIM_PCI_INTX;
+  if (v == VSIM_PCI_INTX) emit(s, VSIM_EV_IRQ, q, s->mmio.interrupt_status | bit, 0, 0, 0);
+  else emit(s, VSIM_EV_IRQ, q, s->mmio.interrupt_status, v, 1, 0);
 }
 
 static void host_interrupt(void *ctx, uint16_t q) {
   vsim_sim *s = ctx;
   s->ctr.interrupts++;
-  emit(s, VSIM_EV_IRQ, q, s->mmio.interrupt_status | VIRTIO_MMIO_INT_VRING, 0, 0, 0);
-  raise_irq(s, VIRTIO_MMIO_INT_VRING);
+  emit_irq(s, q, VIRTIO_MMIO_INT_VRING);
+  raise_irq(s, q, VIRTIO_MMIO_INT_VRING);
 }
 
 static void host_config_changed(void *ctx) {
   vsim_sim *s = ctx;
   s->ctr.config_irqs++;
-  emit(s, VSIM_EV_IRQ, -1, s->mmio.interrupt_status | VIRTIO_MMIO_INT_CONFIG, 0, 0, 0);
-  raise_irq(s, VIRTIO_MMIO_INT_CONFIG);
+  emit_irq(s, -1, VIRTIO_MMIO_INT_CONFIG);
+  raise_irq(s, -1, VIRTIO_MMIO_INT_CONFIG);
 }
 
 static uint64_t host_now(void *ctx) { return ((vsim_sim *)ctx)->sched.clock; }
@@ -848,9 +880,10 @@ static int timer_run(void *ctx, int id) {
   /* an interrupt held across a device reset belongs to the device that was
    * reset: it is dropped, as the reset clears InterruptStatus */
   bool stale = s->irq_epoch != s->mmio.resets;
-  if (!stale) vsim_mmio_raise(&s->mmio, s->irq_held_bits);
+  if (!stale) release_irqs(s);
   emit(s, VSIM_EV_FAULT, -1, VSIM_OP_FAULT_DELAY_IRQ, s->irq_held_bits, stale ? 2 : 1, 0);
   s->irq_held_bits = 0;
+  s->irq_held_queues = 0;
   return 0;
 }
 
@@ -1047,12 +1080,16 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_drv_transport tr = {&vsim_drv_mmio_ops, &s->drv_mmio};
   s->pci = sc->transport == VSIM_TRANSPORT_PCI;
   if (s->pci) {
-    if (vsim_pci_init(&s->pcif, &s->mmio, sc->mutants)) {
+    /* MSI-X: one vector per queue and the config vector unless the scenario
+     * says otherwise (at least 2, the spec's SHOULD; at most what the BAR serves) */
+    unsigned nv = sc->msix_vectors >= 0 ? (unsigned)sc->msix_vectors : s->mmio.nq + 1u;
+    if (sc->msix_vectors < 0 && nv > VSIM_PCI_MSIX_MAX) nv = VSIM_PCI_MSIX_MAX;
+    if (vsim_pci_init(&s->pcif, &s->mmio, &sc->mutants, nv)) {
       snprintf(err, errlen, "%s: the device has %u queues: more notify addresses than the virtio-pci function's "
                "BAR holds", sc->path, (unsigned)s->mmio.nq);
       return -1;
     }
-    vsim_drv_pci_init(&s->drv_pci, &s->pcif, &s->host, sc->mutants);
+    vsim_drv_pci_init(&s->drv_pci, &s->pcif, &s->host, &sc->mutants);
     tr = (vsim_drv_transport){&vsim_drv_pci_ops, &s->drv_pci};
   }
   vsim_driver_config dc = {

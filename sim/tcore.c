@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
 #include "tcore.h"
 #include "virtio_compat.h"
 
@@ -12,7 +13,10 @@ int vsim_tcore_init(vsim_tcore *c, vsim_backend be, const vsim_host *host, vsim_
   c->mutants = mutants;
   c->nq = be.ops->num_queues(be.be);
   c->q = calloc(c->nq ? c->nq : 1, sizeof *c->q);
-  return c->q ? 0 : -1;
+  if (!c->q) return -1;
+  c->config_vector = VIRTIO_MSI_NO_VECTOR;
+  for (uint16_t i = 0; i < c->nq; i++) c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
+  return 0;
 }
 
 void vsim_tcore_fini(vsim_tcore *c) {
@@ -49,12 +53,14 @@ uint32_t vsim_tcore_driver_features(const vsim_tcore *c) {
 int vsim_tcore_write_driver_features(vsim_tcore *c, uint32_t val) {
   uint8_t st = c->be.ops->get_status(c->be.be);
   uint64_t f = c->driver_features;
+  uint32_t hi = c->driver_features_hi;
   if (c->drv_feat_sel == 0) f = (f & ~UINT64_C(0xffffffff)) | val;
   else if (c->drv_feat_sel == 1) f = (f & UINT64_C(0xffffffff)) | ((uint64_t)val << 32);
-  else if (c->drv_feat_sel == 2) c->driver_features_hi = val;
-  if ((st & VIRTIO_CONFIG_S_FEATURES_OK) && f != c->driver_features)
-    return -1; /* a device ignores late feature changes */
+  else if (c->drv_feat_sel == 2) hi = val;
+  if ((st & VIRTIO_CONFIG_S_FEATURES_OK) && (f != c->driver_features || hi != c->driver_features_hi))
+    return -1; /* a device ignores late feature changes, in every window */
   c->driver_features = f;
+  c->driver_features_hi = hi;
   c->be.ops->set_driver_features(c->be.be, f);
   return 0;
 }
@@ -69,6 +75,10 @@ void vsim_tcore_set_status(vsim_tcore *c, uint32_t val, bool keep_ready) {
                    c->driver_features, 0, 0);
   if ((val & 0xff) == 0) {
     c->resets++;
+    /* unmapped before the backend hears of the reset: an interrupt it sends
+     * from inside its reset (reset.dev-silent's business) goes nowhere */
+    c->config_vector = VIRTIO_MSI_NO_VECTOR;
+    for (uint16_t i = 0; i < c->nq; i++) c->q[i].vector = VIRTIO_MSI_NO_VECTOR;
     ops->set_status(be, 0);
     /* the spec: reset clears the interrupt status and every queue's enable */
     c->interrupt_status = 0;
@@ -76,8 +86,14 @@ void vsim_tcore_set_status(vsim_tcore *c, uint32_t val, bool keep_ready) {
       uint32_t keep = keep_ready ? c->q[i].ready : 0;
       memset(&c->q[i], 0, sizeof c->q[i]);
       c->q[i].ready = keep;
+      c->q[i].vector = VIRTIO_MSI_NO_VECTOR; /* every event unmapped (virtio-pci) */
     }
+    c->config_vector = VIRTIO_MSI_NO_VECTOR;
+    /* the state of a device just powered on: no window selected, nothing
+     * accepted (no rule reads a selector back; a driver writes it first) */
     c->driver_features = 0;
+    c->driver_features_hi = 0;
+    c->dev_feat_sel = c->drv_feat_sel = c->queue_sel = 0;
     return;
   }
   ops->set_status(be, (uint8_t)val);
@@ -107,6 +123,7 @@ void vsim_tcore_queue_reset(vsim_tcore *c, vsim_tcore_queue *q, bool keep_ready)
   uint32_t keep = keep_ready ? q->ready : 0;
   memset(q, 0, sizeof *q); /* the reset completes at once */
   q->ready = keep;
+  q->vector = VIRTIO_MSI_NO_VECTOR;
 }
 
 int vsim_tcore_notify(vsim_tcore *c, uint32_t qi, uint32_t val) {

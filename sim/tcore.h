@@ -27,6 +27,8 @@ typedef struct vsim_tcore_queue {
   uint32_t size;              /* 0 until the driver writes one */
   uint32_t ready;             /* QueueReady (mmio) / queue_enable (pci) */
   uint64_t desc, driver, device;
+  uint16_t vector;            /* the interrupt vector a layout maps it to (virtio-pci's
+                                 queue_msix_vector); VIRTIO_MSI_NO_VECTOR after any reset */
 } vsim_tcore_queue;
 
 typedef struct vsim_tcore {
@@ -39,6 +41,7 @@ typedef struct vsim_tcore {
   uint64_t driver_features;   /* windows 0 and 1 */
   uint32_t driver_features_hi; /* window 2 (bits 64-95): stored, unused */
   uint32_t interrupt_status;
+  uint16_t config_vector;     /* configuration-change vector (virtio-pci's config_msix_vector) */
   uint64_t notifies;
   uint64_t resets;            /* device resets (status 0 writes) so far */
 } vsim_tcore;
@@ -55,11 +58,15 @@ uint32_t vsim_tcore_device_features(const vsim_tcore *c);
 /* The driver features in the window drv_feat_sel selects. */
 uint32_t vsim_tcore_driver_features(const vsim_tcore *c);
 /* A driver-features window write; -1 (and ignored) when it would change the
- * accepted features after FEATURES_OK. */
+ * accepted features after FEATURES_OK (in any window: window 2 and above
+ * hold no feature a device offers, but a changed value there is a late
+ * change all the same). */
 int vsim_tcore_write_driver_features(vsim_tcore *c, uint32_t val);
 
-/* A device status write; 0 resets the device (keep_ready: a mutant's reset
- * that leaves every queue enabled). */
+/* A device status write; 0 resets the device: the queues (size, addresses,
+ * enable, vector), the interrupt status and vectors, the feature windows
+ * and their selectors, the queue selector (keep_ready: a mutant's reset that
+ * leaves every queue enabled). */
 void vsim_tcore_set_status(vsim_tcore *c, uint32_t val, bool keep_ready);
 
 /* Enable (val != 0) or disable the selected queue. -1 (the queue stays

@@ -2,7 +2,7 @@
 """Prove determinism: the same scenario and seed give byte-identical traces with
 every given build (gcc/clang, -O0/-O2; the first build twice), under every policy.
 
-usage: determinism.py CLI [CLI...] -- SCENARIO_DIR [...]
+usage: determinism.py [--jobs N] CLI [CLI...] -- SCENARIO_DIR [...]
 Exits 1 on the first difference, naming the scenario, seed, policy and builds.
 """
 import hashlib
@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 POLICIES = [("scripted", 1, "split"), ("round-robin", 1, "split"), ("random", 1, "split"),
             ("random", 7, "split"), ("random", 3, "packed")]
@@ -66,29 +67,49 @@ def run(cli, path, policy, seed, ring, trace):
     return proc.returncode, proc.stdout, digest
 
 
+def compare(clis, path, policy, seed, ring, trace):
+    """Run one scenario/configuration with every build (the first twice:
+    run-to-run); None when all agree, else the message naming the difference,
+    plus the number of runs compared."""
+    ref = None
+    compared = 0
+    for n, cli in enumerate(clis):
+        for rep in range(2 if n == 0 else 1):
+            got = run(cli, path, policy, seed, ring, trace)
+            if ref is None:
+                ref = (cli, got)
+            elif got != ref[1]:
+                return (f"NONDETERMINISTIC: {path} policy={policy} seed={seed} ring={ring}: "
+                        f"{ref[0]} vs {cli} (run {rep + 1})"), compared
+            compared += 1
+    return None, compared
+
+
 def main(argv):
+    jobs = os.cpu_count() or 1
+    if len(argv) > 2 and argv[1] == "--jobs":
+        jobs = max(1, int(argv[2]))
+        argv = argv[:1] + argv[3:]
     sep = argv.index("--")
     clis, roots = argv[1:sep], argv[sep + 1:]
     scen = files(roots)
+    work = [(path, policy, seed, ring) for path in scen for policy, seed, ring in POLICIES
+            if ring != "packed" or packed_ok(path)]
     compared = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        trace = os.path.join(tmp, "t.jsonl")
-        for path in scen:
-            for policy, seed, ring in POLICIES:
-                if ring == "packed" and not packed_ok(path):
-                    continue
-                ref = None
-                for n, cli in enumerate(clis):
-                    # the first build twice (run-to-run), every other build once
-                    for rep in range(2 if n == 0 else 1):
-                        got = run(cli, path, policy, seed, ring, trace)
-                        if ref is None:
-                            ref = (cli, got)
-                        elif got != ref[1]:
-                            print(f"NONDETERMINISTIC: {path} policy={policy} seed={seed} ring={ring}: "
-                                  f"{ref[0]} vs {cli} (run {rep + 1})")
-                            return 1
-                        compared += 1
+    # The builds run as separate processes, so the configurations are checked
+    # in parallel (each with its own trace file); the first difference in the
+    # fixed work order is the one reported, whatever finished first.
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=jobs) as pool:
+        futs = [pool.submit(compare, clis, path, policy, seed, ring, os.path.join(tmp, "t%d.jsonl" % i))
+                for i, (path, policy, seed, ring) in enumerate(work)]
+        for fut in futs:
+            msg, n = fut.result()
+            if msg:
+                print(msg)
+                for f in futs:
+                    f.cancel()
+                return 1
+            compared += n
     print(f"determinism: {len(scen)} scenarios x {len(POLICIES)} policy/seed/ring configurations x "
           f"{len(clis)} builds (the first twice): {compared} runs, identical traces and reports")
     return 0

@@ -49,6 +49,13 @@
 #define VSIM_L_PCI_COMMON_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Common configuration structure layout"
 #define VSIM_L_PCI_NOTIFY_CAP_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Notification capability"
 #define VSIM_L_PCI_NOTIFY_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Available Buffer Notifications"
+#define VSIM_L_PCI_CAPS_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / Virtio Structure PCI Capabilities"
+#define VSIM_L_PCI_ISR_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / ISR status capability"
+#define VSIM_L_PCI_ISR_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / ISR status capability"
+#define VSIM_L_PCI_DEVCFG_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / Device-specific configuration"
+#define VSIM_L_PCI_MSIX_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
+#define VSIM_L_PCI_MSIX_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
+#define VSIM_L_PCI_USED_NOTIFY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Used Buffer Notifications"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_NET_CFG_DEV "devicenormative:Device Types / Network Device / Device configuration layout"
@@ -199,6 +206,19 @@
   X(PCI_NOTIFY,          "pci.drv-notify",           VSIM_L_PCI_NOTIFY_DRV, MUST, DRIVER, SNAPSHOT, "a notification is a 16-bit write (32-bit with NOTIFICATION_DATA) of the queue's index at that queue's notify address, cap.offset + queue_notify_off * notify_off_multiplier") \
   X(PCI_DEV_NOTIFY_CAP,  "pci.dev-notify-cap",       VSIM_L_PCI_NOTIFY_CAP_DEV, MUST, DEVICE, SNAPSHOT, "notify capability: cap.offset 2-byte aligned (4 with NOTIFICATION_DATA), notify_off_multiplier an even power of 2 (a multiple of 4 with NOTIFICATION_DATA) or 0, cap.length covering every queue's notify address") \
   X(PCI_DEV_QRESET,      "pci.dev-queue-reset-done", VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "when a queue reset has completed (queue_reset reads 0), queue_enable reads 0 too") \
+  /* virtio-pci: the rest of the function's rules (device: common configuration, ISR, capabilities; MSI-X, both sides) */ \
+  X(PCI_DEV_RESET,       "pci.dev-reset-clears",     VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "once a device reset is done (device_status reads 0), every queue_enable reads 0") \
+  X(PCI_DEV_ISR_CLEAR,   "pci.dev-isr-read-clears",  VSIM_L_PCI_ISR_DEV, MUST, DEVICE, SNAPSHOT, "reading the ISR status byte resets it to 0: a second read finds only bits of interrupts raised since") \
+  X(PCI_DEV_CAP_LAYOUT,  "pci.dev-cap-layout",       VSIM_L_PCI_CAPS_DEV, MUST, DEVICE, SNAPSHOT, "a virtio capability's cap_len covers its structure (16 bytes, 20 with the notify multiplier), and the structure lies inside its BAR") \
+  X(PCI_DEV_DEVCFG_ALIGN, "pci.dev-device-cfg-align", VSIM_L_PCI_DEVCFG_DEV, MUST, DEVICE, SNAPSHOT, "the device-specific configuration structure's offset is 4-byte aligned") \
+  X(PCI_DEV_QUEUE_SIZE,  "pci.dev-queue-size",       VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "queue_size reads 0 while queue_select names no queue, and 0 or a power of 2 without VIRTIO_F_RING_PACKED") \
+  X(PCI_DEV_GENERATION,  "pci.dev-config-generation", VSIM_L_PCI_COMMON_DEV, MUST, DEVICE, SNAPSHOT, "after the driver read a device configuration value that changed since it last read it, config_generation reads other than it did when the old value was read") \
+  X(PCI_DEV_MSIX_TABLE,  "pci.dev-msix-table-size",  VSIM_L_PCI_MSIX_DEV, SHOULD, DEVICE, SNAPSHOT, "an MSI-X capability has at least 2 and at most 0x800 vectors (Table Size)") \
+  X(PCI_DEV_MSIX_VECTOR, "pci.dev-msix-vector",      VSIM_L_PCI_MSIX_DEV, MUST, DEVICE, SNAPSHOT, "config_msix_vector and queue_msix_vector read the vector written or NO_VECTOR (NO_VECTOR after a reset until written), and an event's MSI-X interrupts go to the vector it reads") \
+  X(PCI_DEV_MSIX_UNMAPPED, "pci.dev-msix-unmapped",  VSIM_L_PCI_USED_NOTIFY_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled, no interrupt for a queue whose queue_msix_vector is NO_VECTOR") \
+  X(PCI_DRV_MSIX_RANGE,  "pci.drv-msix-vector-range", VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver maps events only to vectors inside the MSI-X table (Table Size), or writes NO_VECTOR") \
+  X(PCI_DRV_MSIX_VERIFY, "pci.drv-msix-verify",      VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver reads a vector back after writing it, before its next common configuration write or notification") \
+  X(PCI_DRV_ISR_MSIX,    "pci.drv-isr-with-msix",    VSIM_L_PCI_ISR_DRV, SHOULD, DRIVER, SNAPSHOT, "with MSI-X enabled, the driver does not read the ISR status byte (it is unused)") \
   /* virtio-net (frontend-model/net_drv.c): the driver's requests as they go, the device's answers as they come back, the config space at probe */ \
   X(NET_DRV_FEATURE_DEPS, "net.drv-feature-deps",    VSIM_L_FEAT_DRV,   MUST,   DRIVER, SNAPSHOT, "driver accepts no net feature without the features it requires (Network Device / Feature bit requirements)") \
   X(NET_DRV_TX_NUM_BUFFERS, "net.drv-tx-num-buffers", VSIM_L_NET_TX_DRV, MUST,  DRIVER, SNAPSHOT, "a transmitted packet's header has num_buffers 0") \

@@ -77,6 +77,18 @@
   X(DRV_PCI_NOTIFY_MISPLACED, "drv.pci-notify-misplaced", PCI_NOTIFY,  "virtio-pci: driver writes its notifications 2 bytes past the queue's notify address") \
   X(DEV_PCI_NOTIFY_MULT, "dev.pci-notify-multiplier", PCI_DEV_NOTIFY_CAP, "virtio-pci: device presents notify_off_multiplier 3 (not a power of 2)") \
   X(DEV_PCI_QRESET_ENABLE, "dev.pci-queue-reset-keeps-enable", PCI_DEV_QRESET, "virtio-pci: queue_reset resets the queue but queue_enable keeps reading 1") \
+  X(DEV_PCI_RESET_ENABLE, "dev.pci-reset-keeps-enable", PCI_DEV_RESET, "virtio-pci: a device reset leaves every queue_enable reading 1") \
+  X(DEV_PCI_ISR_STICKY,  "dev.pci-isr-sticky",     PCI_DEV_ISR_CLEAR,   "virtio-pci: reading the ISR status byte clears it only every other time") \
+  X(DEV_PCI_CAP_LEN_SHORT, "dev.pci-cap-len-short", PCI_DEV_CAP_LAYOUT, "virtio-pci: the notify capability's cap_len is 16, leaving notify_off_multiplier outside it") \
+  X(DEV_PCI_DEVCFG_MISALIGNED, "dev.pci-device-cfg-misaligned", PCI_DEV_DEVCFG_ALIGN, "virtio-pci: the device configuration structure sits at BAR offset 0x202") \
+  X(DEV_PCI_PHANTOM_QUEUE, "dev.pci-phantom-queue", PCI_DEV_QUEUE_SIZE, "virtio-pci: queue_size past the last queue reads queue 0's maximum, not 0") \
+  X(DEV_PCI_GENERATION_FROZEN, "dev.pci-generation-frozen", PCI_DEV_GENERATION, "virtio-pci: config_generation always reads 0") \
+  X(DEV_PCI_MSIX_ONE_VECTOR, "dev.pci-msix-one-vector", PCI_DEV_MSIX_TABLE, "virtio-pci: the MSI-X capability has a table of one vector") \
+  X(DEV_PCI_MSIX_CONFIG_VECTOR, "dev.pci-msix-config-vector", PCI_DEV_MSIX_VECTOR, "virtio-pci: queue interrupts are sent on the config vector, whatever queue_msix_vector says") \
+  X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: an event mapped to NO_VECTOR interrupts on vector 0") \
+  X(DRV_PCI_MSIX_PAST_TABLE, "drv.pci-msix-vector-past-table", PCI_DRV_MSIX_RANGE, "virtio-pci: driver maps each queue to the vector table size + queue index, outside the MSI-X table") \
+  X(DRV_PCI_MSIX_NO_READBACK, "drv.pci-msix-no-readback", PCI_DRV_MSIX_VERIFY, "virtio-pci: driver writes MSI-X vectors and never reads them back") \
+  X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt") \
   X(DEV_NET_PAIRS_ZERO,  "dev.net-max-pairs-zero", NET_DEV_CFG_PAIRS,   "net device offers MQ with max_virtqueue_pairs 0") \
   X(DEV_NET_MTU_RANGE,   "dev.net-mtu-64",         NET_DEV_CFG_MTU,     "net device offers MTU with mtu 64") \
   X(DEV_NET_DUPLEX,      "dev.net-duplex-2",       NET_DEV_CFG_SPEED,   "net device presents duplex 2 with SPEED_DUPLEX") \

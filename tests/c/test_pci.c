@@ -11,7 +11,10 @@
  * enabled, notification address/width) each reported with its check and
  * without effect; ISR read-to-clear; the PCI_CFG window; a full driver
  * initialisation through vsim_drv_pci_ops with no violation; the
- * notify-multiplier mutant found by the walk.
+ * notify-multiplier mutant found by the walk; MSI-X (capability, vectors,
+ * routing, masking, the ISR byte unused, reset unmapping), the reset of the
+ * selectors and feature windows, the silent writes past the last queue and
+ * to queue_reset without RING_RESET, and the layout mutants the walk finds.
  * Must never: use the engine (sim.c): the host callbacks here record instead.
  */
 #include <stdbool.h>
@@ -28,6 +31,7 @@
 #include "registry.h"
 #include "testutil.h"
 #include "transport_pci.h"
+#include "virtio_compat.h"
 #include "virtiosim/arena.h"
 #include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
@@ -83,7 +87,9 @@ typedef struct dut {
 
 static dut D;
 
-static bool dut_open(uint64_t mutants, uint16_t nq) {
+/* The function over a blk backend of nq queues, with an MSI-X table of
+ * `msix` entries (0: none) and the mutants m. */
+static bool dut_open_set(vsim_mutset m, uint16_t nq, unsigned msix) {
   memset(&D, 0, sizeof D);
   D.host = (vsim_host){.ctx = &D.r, .arena = vsim_arena_new(UINT64_C(1) << 20), .interrupt = h_interrupt,
                        .config_changed = h_config, .violation = h_violation, .event = h_event, .now = h_now};
@@ -94,11 +100,13 @@ static bool dut_open(uint64_t mutants, uint16_t nq) {
   int rc = vsim_backend_open("blk", &p, &D.be, err, sizeof err);
   CHECK_EQ(rc, 0);
   if (rc) return false;
-  CHECK_EQ(vsim_tcore_init(&D.core, D.be.backend, &D.host, test_mutset(mutants)), 0);
-  CHECK_EQ(vsim_pci_init(&D.p, &D.core, test_mutset(mutants)), 0);
+  CHECK_EQ(vsim_tcore_init(&D.core, D.be.backend, &D.host, m), 0);
+  CHECK_EQ(vsim_pci_init(&D.p, &D.core, &m, msix), 0);
   D.ok = true;
   return true;
 }
+
+static bool dut_open(uint64_t mutants, uint16_t nq) { return dut_open_set(test_mutset(mutants), nq, 0); }
 
 static void dut_close(void) {
   if (!D.ok) return;
@@ -194,7 +202,7 @@ static void test_common_cfg_rules(void) {
 static void test_driver_walk(void) {
   if (!dut_open(0, 2)) return;
   vsim_drv_pci d;
-  vsim_drv_pci_init(&d, &D.p, &D.host, VSIM_MUT_NONE);
+  vsim_drv_pci_init(&d, &D.p, &D.host, NULL);
   const vsim_drv_transport_ops *o = &vsim_drv_pci_ops;
   CHECK(o->probe(&d));
   CHECK_EQ(o->device_id(&d), 2);
@@ -244,10 +252,139 @@ static void test_driver_walk(void) {
 static void test_walk_finds_bad_multiplier(void) {
   if (!dut_open(TMUT(DEV_PCI_NOTIFY_MULT), 2)) return;
   vsim_drv_pci d;
-  vsim_drv_pci_init(&d, &D.p, &D.host, VSIM_MUT_NONE);
+  vsim_drv_pci_init(&d, &D.p, &D.host, NULL);
   CHECK(vsim_drv_pci_ops.probe(&d));
   CHECK_EQ(count(VSIM_CHK_PCI_DEV_NOTIFY_CAP), 1);
   CHECK_EQ(D.r.nviol, 1);
+  dut_close();
+}
+
+/* MSI-X on the device side: the capability, vector read-back (a vector past
+ * the table reads NO_VECTOR and is the driver's violation), a write not read
+ * back, routing (INTx while disabled, the event's vector once enabled, none
+ * for NO_VECTOR, held while masked), the ISR byte unused, a reset unmapping. */
+static void test_msix_device(void) {
+  if (!dut_open_set(VSIM_MUT_NONE, 2, 3)) return;
+  uint32_t at = D.p.cap_msix;
+  CHECK(at != 0);
+  CHECK_EQ(cr(at, 1), PCI_CAP_ID_MSIX);
+  CHECK_EQ(cr(at + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, 2); /* N - 1 */
+  CHECK_EQ(cr(at + PCI_MSIX_TABLE, 4), VSIM_PCI_MSIX_TABLE_OFF);
+  /* disabled: INTx and the ISR byte */
+  CHECK_EQ(vsim_pci_route(&D.p, 0), VSIM_PCI_INTX);
+  vsim_pci_interrupt(&D.p, 0, VIRTIO_PCI_ISR_QUEUE);
+  CHECK_EQ(vsim_tcore_peek_isr(&D.core), VIRTIO_PCI_ISR_QUEUE);
+  CHECK_EQ(br(VSIM_PCI_ISR_OFF, 1), VIRTIO_PCI_ISR_QUEUE);
+  CHECK_EQ(br(VSIM_PCI_ISR_OFF, 1), 0); /* read-to-clear */
+  /* mappings, each read back */
+  bw(C(VIRTIO_PCI_COMMON_MSIX), 2, 0);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_MSIX), 2), 0);
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 1);
+  bw(C(VIRTIO_PCI_COMMON_Q_MSIX), 2, 2);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_MSIX), 2), 2);
+  CHECK_EQ(D.r.nviol, 0);
+  /* past the table: refused, reads NO_VECTOR */
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+  bw(C(VIRTIO_PCI_COMMON_Q_MSIX), 2, 3);
+  CHECK_EQ(count(VSIM_CHK_PCI_DRV_MSIX_RANGE), 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+  /* written (NO_VECTOR: unmapped) and not read back before the next write */
+  bw(C(VIRTIO_PCI_COMMON_Q_MSIX), 2, VIRTIO_MSI_NO_VECTOR);
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 1);
+  CHECK_EQ(count(VSIM_CHK_PCI_DRV_MSIX_VERIFY), 1);
+  /* enabled (entries masked at reset: the message waits in the pending bits) */
+  vsim_pci_cfg_write(&D.p, at + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+  CHECK(vsim_pci_msix_enabled(&D.p));
+  CHECK_EQ(vsim_pci_route(&D.p, 1), 2);
+  CHECK_EQ(vsim_pci_route(&D.p, -1), 0);
+  vsim_pci_interrupt(&D.p, 1, VIRTIO_PCI_ISR_QUEUE);
+  CHECK_EQ(vsim_pci_msix_peek(&D.p), 0);
+  CHECK_EQ(br(VSIM_PCI_MSIX_PBA_OFF, 4), 1u << 2);
+  bw(VSIM_PCI_MSIX_TABLE_OFF + 2 * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 4, 0); /* unmask */
+  CHECK_EQ(vsim_pci_msix_take(&D.p), 1u << 2);
+  CHECK_EQ(br(VSIM_PCI_MSIX_PBA_OFF, 4), 0);
+  CHECK_EQ(vsim_tcore_peek_isr(&D.core), 0); /* the ISR byte is unused */
+  /* queue 0 unmapped: no interrupt at all */
+  CHECK_EQ(vsim_pci_route(&D.p, 0), VIRTIO_MSI_NO_VECTOR);
+  vsim_pci_interrupt(&D.p, 0, VIRTIO_PCI_ISR_QUEUE);
+  CHECK_EQ(vsim_pci_msix_peek(&D.p), 0);
+  CHECK_EQ(vsim_tcore_peek_isr(&D.core), 0);
+  /* the ISR byte read with MSI-X enabled: the driver's SHOULD */
+  (void)br(VSIM_PCI_ISR_OFF, 1);
+  CHECK_EQ(count(VSIM_CHK_PCI_DRV_ISR_MSIX), 1);
+  /* a reset unmaps every event */
+  bw(C(VIRTIO_PCI_COMMON_STATUS), 1, 0);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+  dut_close();
+}
+
+/* The open questions, decided: a reset clears the feature selectors and
+ * every feature window; window 2 changed after FEATURES_OK is a late change;
+ * a queue field written past the last queue, and queue_reset without
+ * VIRTIO_F_RING_RESET, are ignored without a report. */
+static void test_reset_and_silent_writes(void) {
+  if (!dut_open(0, 1)) return;
+  bw(C(VIRTIO_PCI_COMMON_DFSELECT), 4, 1);
+  bw(C(VIRTIO_PCI_COMMON_GFSELECT), 4, 2);
+  bw(C(VIRTIO_PCI_COMMON_GF), 4, 5);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_GF), 4), 5);
+  bw(C(VIRTIO_PCI_COMMON_STATUS), 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+  bw(C(VIRTIO_PCI_COMMON_GFSELECT), 4, 1);
+  bw(C(VIRTIO_PCI_COMMON_GF), 4, 1u << (VIRTIO_F_VERSION_1 - 32));
+  bw(C(VIRTIO_PCI_COMMON_STATUS), 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
+  CHECK(br(C(VIRTIO_PCI_COMMON_STATUS), 1) & VIRTIO_CONFIG_S_FEATURES_OK);
+  bw(C(VIRTIO_PCI_COMMON_GFSELECT), 4, 2);
+  bw(C(VIRTIO_PCI_COMMON_GF), 4, 6);
+  CHECK_EQ(count(VSIM_CHK_FEAT_DRV_AFTER_OK), 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_GF), 4), 5);
+  bw(C(VIRTIO_PCI_COMMON_STATUS), 1, 0);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_STATUS), 1), 0);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_DFSELECT), 4), 0);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_GFSELECT), 4), 0);
+  bw(C(VIRTIO_PCI_COMMON_GFSELECT), 4, 2);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_GF), 4), 0);
+  unsigned before = D.r.nviol;
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 5);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
+  bw(C(VIRTIO_PCI_COMMON_Q_SIZE), 2, 8);
+  bw(C(VIRTIO_PCI_COMMON_Q_ENABLE), 2, 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+  bw(C(VIRTIO_PCI_COMMON_Q_SELECT), 2, 0);
+  bw(C(VIRTIO_PCI_COMMON_Q_RESET), 2, 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_RESET), 2), 0);
+  CHECK_EQ(D.r.nviol, before);
+  dut_close();
+}
+
+/* The device mutants the driver's walk finds in the layout. */
+static void test_walk_finds_layout_mutants(void) {
+  static const struct {
+    int mutant, check;
+  } cases[] = {
+      {VSIM_MUT_DEV_PCI_CAP_LEN_SHORT, VSIM_CHK_PCI_DEV_CAP_LAYOUT},
+      {VSIM_MUT_DEV_PCI_DEVCFG_MISALIGNED, VSIM_CHK_PCI_DEV_DEVCFG_ALIGN},
+      {VSIM_MUT_DEV_PCI_MSIX_ONE_VECTOR, VSIM_CHK_PCI_DEV_MSIX_TABLE},
+  };
+  for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (!dut_open_set(vsim_mut_one(cases[i].mutant), 1, 2)) return;
+    vsim_drv_pci d;
+    vsim_drv_pci_init(&d, &D.p, &D.host, NULL);
+    CHECK(vsim_drv_pci_ops.probe(&d));
+    CHECK_EQ(count(cases[i].check), 1);
+    CHECK_EQ(D.r.nviol, 1);
+    /* one vector: the driver stays on INTx */
+    if (cases[i].mutant == VSIM_MUT_DEV_PCI_MSIX_ONE_VECTOR) CHECK(!vsim_pci_msix_enabled(&D.p));
+    dut_close();
+  }
+  /* and the correct layout: MSI-X enabled by the walk, nothing reported */
+  if (!dut_open_set(VSIM_MUT_NONE, 1, 2)) return;
+  vsim_drv_pci d;
+  vsim_drv_pci_init(&d, &D.p, &D.host, NULL);
+  CHECK(vsim_drv_pci_ops.probe(&d));
+  CHECK(vsim_pci_msix_enabled(&D.p));
+  CHECK_EQ(D.r.nviol, 0);
   dut_close();
 }
 
@@ -256,5 +393,8 @@ int main(void) {
   RUN(test_common_cfg_rules);
   RUN(test_driver_walk);
   RUN(test_walk_finds_bad_multiplier);
+  RUN(test_msix_device);
+  RUN(test_reset_and_silent_writes);
+  RUN(test_walk_finds_layout_mutants);
   TEST_MAIN_END();
 }

@@ -511,13 +511,13 @@ static void test_error_positions_with_escapes(void) {
              "t.json:1:67: field '?\?t?\?': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
              "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect, msix_vectors)");
   /* "é" is one column, as in jansson's own messages. */
   EXPECT_ERR("{\"name\": \"\xc3\xa9\", \"device\": \"blk\", \"steps\": [], \"x'y\": 1}",
              "t.json:1:52: field 'x?y': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
              "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect, msix_vectors)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [\n\t{\"op\": \"a\\\"b\"}]}",
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
              "blk.read, blk.write, blk.flush, blk.get_id, blk.discard, blk.write_zeroes, blk.raw, raw.desc, "

@@ -9,10 +9,16 @@
       do not know which layout carries them (scenarios that poke MMIO
       registers by offset are MMIO's own);
   (c) a run over pci records its transport in the trace and replays from it;
-  (d) the pci checks are in the catalog with their labels and mutants.
+  (d) the pci checks are in the catalog with their labels and mutants;
+  (e) transport is a dimension of `conform`: a scenario written for neither
+      runs over both (virtio-pci in its own features), the report names the
+      transport of each test (JSON, JUnit property, HTML column), and
+      `--transport` pins one;
+  (f) the interrupt events of an MSI-X run carry their vectors.
 """
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -42,6 +48,7 @@ EQUIV = {
     "mmio.drv-queue-size": "pci.drv-queue-size",
     "mmio.drv-queue-while-ready": "pci.drv-queue-while-enabled",
     "mmio.dev-queue-reset-done": "pci.dev-queue-reset-done",
+    "mmio.dev-reset-clears": "pci.dev-reset-clears",
 }
 
 
@@ -88,6 +95,42 @@ def test_pci_run_replays(tmp_path):
     assert d["result"] == "pass" and "--transport pci" in d["repro"]
     r = subprocess.run([CLI, "replay", str(t)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_conform_transport_dimension(tmp_path):
+    both, mmio = tmp_path / "both", tmp_path / "mmio"
+    args = ["conform", "--backend", "builtin:blk", "--device", "blk", "--suite", "blk", "--seeds", "1", "--quiet"]
+    r = subprocess.run([CLI, *args, "--report", str(both)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:]
+    tests = json.loads((both / "report.json").read_text())["tests"]
+    by = {}
+    for t in tests:
+        by.setdefault(t["transport"], set()).add(t["id"])
+    assert set(by) == {"mmio", "pci"}
+    # virtio-pci runs each ring as the scenario enables it; mmio ids are unchanged
+    assert all(",pci]" in i for i in by["pci"]) and not any(",pci" in i for i in by["mmio"])
+    def stems(ids):  # scenario and ring
+        return {re.match(r"[^\[]*\[[a-z]+", i).group() for i in ids}
+    assert stems(by["pci"]) <= stems(by["mmio"])
+    junit = (both / "junit.xml").read_text()
+    assert '<property name="transport" value="pci"/>' in junit
+    assert "<th>transport</th>" in (both / "index.html").read_text()
+    r = subprocess.run([CLI, *args, "--transport", "mmio", "--report", str(mmio)], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:]
+    only = json.loads((mmio / "report.json").read_text())["tests"]
+    assert {t["transport"] for t in only} == {"mmio"} and {t["id"] for t in only} == by["mmio"]
+
+
+def test_msix_irq_events_carry_vectors(tmp_path):
+    t = tmp_path / "t.jsonl"
+    d = run(REPO / "scenarios" / "blk" / "flush-ok.json", "--transport", "pci", "--trace", t, "--json")
+    assert d["result"] == "pass"
+    irqs = [json.loads(l) for l in t.read_text().splitlines() if '"irq"' in l]
+    irqs = [e for e in irqs if e.get("event") == "irq" or e.get("ev") == "irq" or e.get("kind") == "irq"]
+    assert irqs, "no irq event in the trace"
+    # queue 0's vector is entry 1 (entry 0 is the config vector), c = 1: MSI-X
+    assert all(e.get("b") == 1 and e.get("c") == 1 for e in irqs), irqs[:3]
 
 
 def test_pci_checks_in_catalog():

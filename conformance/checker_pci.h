@@ -1,0 +1,56 @@
+/* conformance/checker_pci.h — the virtio-pci function's device rules, judged
+ * from its register accesses and interrupt events.
+ *
+ * Owns: what the driver has seen of the function through BAR 0 (num_queues,
+ * queue_select, the MSI-X vectors it wrote and what they read back, the
+ * config_generation and device configuration bytes it read, ISR reads) and
+ * the device rules that follow from it: queue_size 0 past the last queue and
+ * a power of 2 on split rings (pci.dev-queue-size), the ISR byte cleared by
+ * a read (pci.dev-isr-read-clears), config_generation changed after a
+ * changed configuration value was read (pci.dev-config-generation), a vector
+ * reading what was written or NO_VECTOR and interrupts going to it
+ * (pci.dev-msix-vector), no interrupt for an unmapped queue
+ * (pci.dev-msix-unmapped). Each access costs O(width); an interrupt O(1).
+ * Must never: drive the function (no register access of its own), or judge
+ * the driver (the function itself does, sim/pci.c).
+ */
+#ifndef VSIM_CHECKER_PCI_H
+#define VSIM_CHECKER_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "pci.h"
+#include "trace.h"
+#include "virtiosim/backend.h"
+
+#define VSIM_CHK_PCI_QUEUES 64 /* queues whose vectors are followed */
+
+typedef struct vsim_chk_pci {
+  uint32_t queue_sel;
+  uint32_t num_queues;          /* as read (0: not read yet) */
+  bool isr_armed;               /* an interrupt was raised since the last ISR read */
+  /* MSI-X: what the driver wrote, and what the device said it holds */
+  uint16_t config_written, config_vector;
+  uint16_t queue_written[VSIM_CHK_PCI_QUEUES], queue_vector[VSIM_CHK_PCI_QUEUES];
+  /* configuration atomicity */
+  bool gen_known;
+  uint8_t gen;                  /* config_generation as last read */
+  bool gen_must_change;         /* a changed value was read: the next generation read must differ from gen_old */
+  uint8_t gen_old;
+  uint8_t cfg_val[VSIM_PCI_DEVICE_MAX];   /* each device configuration byte as last read */
+  uint8_t cfg_gen[VSIM_PCI_DEVICE_MAX];   /* the generation read before that */
+  uint8_t cfg_seen[VSIM_PCI_DEVICE_MAX];  /* 1: read under a known generation */
+} vsim_chk_pci;
+
+void vsim_chk_pci_init(vsim_chk_pci *k);
+
+/* A BAR access (VSIM_EV_PCI_READ / _WRITE), with the features the driver
+ * accepted (the ring layout). */
+void vsim_chk_pci_access(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *ev, uint64_t features);
+
+/* An interrupt (VSIM_EV_IRQ), or held interrupts released (released: a
+ * VSIM_EV_FAULT of the delay fault). */
+void vsim_chk_pci_irq(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *ev);
+void vsim_chk_pci_released(vsim_chk_pci *k);
+
+#endif
