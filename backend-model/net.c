@@ -48,14 +48,17 @@
  *    table), sized (at least 14 bytes; at most 1514, or mtu + 14 with MTU,
  *    or VSIM_NET_MAX_FRAME with a GUEST_TSO/UFO feature) and steered:
  *    input target t goes to receiveq (t mod enabled pairs) + 1. It is given
- *    its buffers at once, among those the device holds (the core's parked
- *    list, oldest first, after those promised to earlier frames), as a NIC
- *    looks at its ring when a packet comes in: without MRG_RXBUF one buffer
- *    for header and frame, with it as many as the frame fills (each but the
+ *    its buffers among those the device holds (the core's parked list,
+ *    oldest first, after those promised to earlier frames), as a NIC looks
+ *    at its ring when a packet comes in: without MRG_RXBUF one buffer for
+ *    header and frame, with it as many as the frame fills (each but the
  *    last completely; num_buffers in the first header says how many). When
- *    the held buffers cannot take it (none held, or too small) the frame is
- *    dropped and counted (rx_too_big), never truncated; so every byte the
- *    host was told was accepted reaches the driver. A held buffer too small
+ *    they cannot take it (too small; with MRG_RXBUF a whole queue of
+ *    buffers too small) the frame is dropped and counted (rx_too_big),
+ *    never truncated. Given its buffers when it arrives, a frame counts as
+ *    accepted (the host is told so, and the engine holds the device to
+ *    delivering it); arriving before they are held it waits, uncounted,
+ *    and is given them (or dropped) once they are. A held buffer too small
  *    to start a frame in (less than the header with MRG_RXBUF, than header
  *    and 14 bytes without) is given back unused (used length 0) instead of
  *    blocking the queue. The header says: no flags, gso_type NONE,

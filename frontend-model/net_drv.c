@@ -1,5 +1,6 @@
 /* frontend-model/net_drv.c — the virtio-net driver model (see net_drv.h). */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +21,8 @@
 
 static bool neg(const vsim_net_drv *n, unsigned bit) { return bit < 64 && ((n->drv->features >> bit) & 1u); }
 
-static void report(const vsim_net_drv *n, int check, int q, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-#include <stdarg.h>
-static void report(const vsim_net_drv *n, int check, int q, const char *fmt, ...) {
+/* A violation of `check` on queue q (-1: none), through the engine's sink. */
+__attribute__((format(printf, 4, 5))) static void report(const vsim_net_drv *n, int check, int q, const char *fmt, ...) {
   char d[VSIM_VIOLATION_DETAIL_MAX];
   va_list ap;
   va_start(ap, fmt);
