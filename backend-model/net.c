@@ -321,7 +321,11 @@ static int do_tx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c) {
   uint16_t csum_offset = vsim_le_ld16(hdr + offsetof(struct virtio_net_hdr_v1, csum_offset));
   if (!tx_gso_ok(m, gso_type, flags, gso_size)) goto drop;
   if (gso_type == VIRTIO_NET_HDR_GSO_NONE && has(m, VIRTIO_NET_F_MTU) && len > (uint32_t)m->mtu + ETH_HLEN_) goto drop;
-  if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+  if (NMUT(DEV_NET_TX_DROP_BIG) && gso_type == VIRTIO_NET_HDR_GSO_NONE && len > 1000) goto drop;
+  /* the mutant uses csum_start / csum_offset whatever the flags say */
+  bool use_csum = (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+                  (NMUT(DEV_NET_TX_CSUM_ALWAYS) && csum_offset && (uint32_t)csum_start + csum_offset + 2u <= len);
+  if (use_csum) {
     if (!has(m, VIRTIO_NET_F_CSUM)) goto drop;
     /* 32-bit sums of 16-bit fields cannot wrap */
     if ((uint32_t)csum_start + csum_offset + 2u > len) goto drop;

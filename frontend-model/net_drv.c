@@ -310,11 +310,56 @@ static void judge_ack(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t 
   }
 }
 
+/* Does wire frame w (wlen bytes) carry packet p (plen bytes), byte for
+ * byte outside the 2-byte window at `skip` (UINT32_MAX: none)? */
+static bool same_frame(const uint8_t *w, uint32_t wlen, const uint8_t *p, uint32_t plen, uint32_t skip) {
+  if (wlen != plen) return false;
+  for (uint32_t i = 0; i < plen; i++)
+    if (w[i] != p[i] && (skip == UINT32_MAX || i < skip || i >= skip + 2)) return false;
+  return true;
+}
+
+/* A transmitted packet came back used: find it on the wire, the first frame
+ * of q not matched yet that carries it (frames of requests a reset forgot
+ * are passed over), and judge what the device did with it. */
+static void judge_wire(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t out_len) {
+  if (!n->wire_frame || out_len < HDR_LEN || q >= VSIM_DRV_MAX_QUEUES) return;
+  const uint8_t *pkt = out + HDR_LEN;
+  const uint32_t plen = out_len - HDR_LEN;
+  const uint8_t flags = out[offsetof(struct virtio_net_hdr_v1, flags)];
+  const uint8_t gso = out[offsetof(struct virtio_net_hdr_v1, gso_type)];
+  const uint32_t cs = vsim_le_ld16(out + offsetof(struct virtio_net_hdr_v1, csum_start));
+  const uint32_t at = cs + vsim_le_ld16(out + offsetof(struct virtio_net_hdr_v1, csum_offset));
+  const bool needs_csum = flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  /* the checksum field may change with NEEDS_CSUM; looked for in a plain
+   * packet too, to tell "changed" from "not sent" */
+  const uint32_t window = at + 2u <= plen ? at : UINT32_MAX;
+  /* well-formed by the driver's rules, so the device has no reason to drop it */
+  const bool plain = gso == VIRTIO_NET_HDR_GSO_NONE && !(flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+                     (!needs_csum || (neg(n, VIRTIO_NET_F_CSUM) && window != UINT32_MAX)) && q / 2u < n->drv_pairs;
+  uint16_t wq;
+  const uint8_t *w;
+  uint32_t wlen;
+  for (uint32_t i = n->wire_next[q]; n->wire_frame(n->wire_ctx, i, &wq, &w, &wlen); i++) {
+    if (wq != q || !same_frame(w, wlen, pkt, plen, window)) continue;
+    n->wire_next[q] = i + 1;
+    if (!needs_csum && gso == VIRTIO_NET_HDR_GSO_NONE && !same_frame(w, wlen, pkt, plen, UINT32_MAX))
+      report(n, VSIM_CHK_NET_DEV_TX_CSUM_UNUSED, q,
+             "packet without NEEDS_CSUM went out with bytes %u-%u changed (csum_start %u + csum_offset %u used)", at,
+             at + 1, cs, at - cs);
+    return;
+  }
+  if (plain && n->mtu && plen >= ETH_HLEN_ && plen <= (uint32_t)n->mtu + ETH_HLEN_ && !n->wire_missed(n->wire_ctx))
+    report(n, VSIM_CHK_NET_DEV_TX_FORWARD, q, "a well-formed %u-byte packet (mtu %u) never went on the wire", plen,
+           n->mtu);
+}
+
 void vsim_net_drv_complete(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
                            uint32_t in_len, uint32_t used) {
   vsim_net_drv *n = ctx;
   if (used > in_len) used = in_len;
   switch (kind_of(n, q)) {
+    case Q_TX: judge_wire(n, q, out, out_len); break;
     case Q_RX: judge_rx(n, q, in, in_len, used); break;
     case Q_CTRL: judge_ack(n, q, out, out_len, in, in_len, used); break;
     default: break;

@@ -29,6 +29,15 @@ typedef struct vsim_net_drv {
   uint16_t drv_pairs;    /* pairs the driver asked for last (VQ_PAIRS_SET in the available ring) */
   uint16_t dev_pairs;    /* pairs the device acknowledged (VQ_PAIRS_SET used with VIRTIO_NET_OK) */
   uint16_t cont_left[VSIM_DRV_MAX_QUEUES]; /* MRG_RXBUF: buffers still to come of the packet in progress */
+  /* The wire, when the engine sees one (the built-in model's capture), or
+   * NULL: frame i in the order frames crossed it (false past the end), and
+   * how many transmitted frames it missed (a full capture). Transmitted
+   * frames are judged against it: the device forwards what it must, and
+   * changes only what the header asks it to. */
+  bool (*wire_frame)(void *ctx, uint32_t i, uint16_t *q, const uint8_t **bytes, uint32_t *len);
+  uint64_t (*wire_missed)(void *ctx);
+  void *wire_ctx;
+  uint32_t wire_next[VSIM_DRV_MAX_QUEUES]; /* per transmit queue: the first frame not matched to a request yet */
 } vsim_net_drv;
 
 /* The feature bits this driver understands, and the driver's own rule for

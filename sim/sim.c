@@ -935,6 +935,17 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
   vsim_req_drv_queue_stopped(&s->req, q);
 }
 
+/* The built-in net model's wire, for the net driver's judge (net_drv.h). */
+static bool net_wire_frame(void *ctx, uint32_t i, uint16_t *q, const uint8_t **bytes, uint32_t *len) {
+  const vsim_net_frame *f = vsim_net_frame_at(ctx, i, bytes);
+  if (!f) return false;
+  *q = f->queue;
+  *len = f->len;
+  return true;
+}
+
+static uint64_t net_wire_missed(void *ctx) { return vsim_net_stats_of(ctx)->tx_not_captured; }
+
 static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_scenario *sc = s->sc;
   if (s->opt.has_policy && (s->opt.policy < 0 || s->opt.policy > VSIM_POLICY_RANDOM)) {
@@ -1120,6 +1131,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   if (s->is_net) {
     vsim_net_drv_init(&s->net, &s->drv, &s->host);
+    if (s->be.builtin && !s->standin) {
+      s->net.wire_frame = net_wire_frame;
+      s->net.wire_missed = net_wire_missed;
+      s->net.wire_ctx = s->be.backend.be;
+    }
     s->req.on_submit = vsim_net_drv_submit;
     s->req.on_complete = vsim_net_drv_complete;
     s->req.obs_ctx = &s->net;

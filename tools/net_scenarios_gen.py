@@ -157,6 +157,16 @@ def well_formed():
         "and forwards the frame intact",
         [tx(arp, hdr_len=9000), WAIT, out(arp)]))
 
+    write("net/tx-csum-fields-without-needs-csum.json", scenario(
+        "net-tx-csum-fields-unused", "csum_start 34 and csum_offset 6 without NEEDS_CSUM: the device MUST NOT "
+        "use them; the frame goes out exactly as sent (its checksum field left as it was)",
+        [tx(part, csum_start=34, csum_offset=6), WAIT, out(part)]))
+
+    jumbo = eth(BCAST, MAC, 0x88B5, bytes(i % 251 for i in range(1500)))
+    write("net/tx-full-mtu-frame.json", scenario(
+        "net-tx-full-mtu", "with MTU negotiated (mtu 1500) a 1514-byte frame goes out whole, unfragmented",
+        [tx(jumbo), WAIT, out(jumbo)], arena_size=2097152))
+
     f1, f2 = udp_frame(dst=MAC), eth(BCAST, PEER, 0x0806, bytes(46))
     write("net/rx-basic.json", scenario(
         "net-rx-basic", "two buffers posted and held; two frames from the host land in them in order, each "
@@ -354,6 +364,10 @@ def mutants():
       [ctrl(MACC, 1, bytes.fromhex("02aabbccddee")), WAIT], "net.dev-mac-addr-set")
     m("dev.net-announce-sticky", "ANNOUNCE_ACK acknowledged, ANNOUNCE still set", [ctrl(ANNOUNCE, 0), WAIT],
       "net.dev-announce-clear", device_config={"announce": True})
+    m("dev.net-tx-csum-always", "the device completes a checksum at csum_start + csum_offset without NEEDS_CSUM",
+      [tx(part, csum_start=34, csum_offset=6), WAIT], "net.dev-tx-csum-unused")
+    m("dev.net-tx-drop-over-1000", "a 1514-byte frame (mtu 1500) never goes on the wire",
+      [tx(eth(BCAST, MAC, 0x88B5, bytes(1500))), WAIT], "net.dev-tx-forward")
     m("drv.net-feature-deps", "the driver keeps GUEST_TSO4 without GUEST_CSUM; the device refuses FEATURES_OK",
       [], "net.drv-feature-deps", accept_features=without("GUEST_CSUM", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO"))
     doc = json.loads((ROOT / "mutants" / "drv.net-feature-deps.json").read_text())

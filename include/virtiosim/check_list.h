@@ -62,6 +62,7 @@
 #define VSIM_L_NET_CFG_DRV "drivernormative:Device Types / Network Device / Device configuration layout"
 #define VSIM_L_NET_TX_DRV "drivernormative:Device Types / Network Device / Device Operation / Packet Transmission"
 #define VSIM_L_NET_RXBUF_DRV "drivernormative:Device Types / Network Device / Device Operation / Setting Up Receive Buffers"
+#define VSIM_L_NET_TX_DEV "devicenormative:Device Types / Network Device / Device Operation / Packet Transmission"
 #define VSIM_L_NET_RX_DEV "devicenormative:Device Types / Network Device / Device Operation / Processing of Incoming Packets"
 #define VSIM_L_NET_RXF_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Packet Receive Filtering"
 #define VSIM_L_NET_RXF_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Packet Receive Filtering"
@@ -240,7 +241,9 @@
   X(NET_DEV_CTRL_ACK,    "net.dev-ctrl-ack",         VSIM_L_NET_RXF_DEV, MUST,  DEVICE, SNAPSHOT, "a control command is used with its ack byte written, VIRTIO_NET_OK or VIRTIO_NET_ERR; with CTRL_RX a well-formed PROMISC / ALLMULTI is acknowledged OK (the device MUST support them)") \
   X(NET_DEV_MAC_ADDR,    "net.dev-mac-addr-set",     VSIM_L_NET_MAC_DEV, MUST,  DEVICE, SNAPSHOT, "with MAC negotiated, mac in config space holds the address of an acknowledged MAC_ADDR_SET when its buffer is used") \
   X(NET_DEV_ANNOUNCE,    "net.dev-announce-clear",   VSIM_L_NET_ANN_DEV, MUST,  DEVICE, SNAPSHOT, "with GUEST_ANNOUNCE, ANNOUNCE in status is clear when an acknowledged ANNOUNCE_ACK is used") \
-  X(NET_DEV_MQ_RXQ,      "net.dev-mq-rx-queue",      VSIM_L_NET_MQ_DEV, MUST,   DEVICE, SNAPSHOT, "received packets go only to receiveq1..receiveq(virtqueue_pairs) (receiveq1 until a VQ_PAIRS_SET is used)")
+  X(NET_DEV_MQ_RXQ,      "net.dev-mq-rx-queue",      VSIM_L_NET_MQ_DEV, MUST,   DEVICE, SNAPSHOT, "received packets go only to receiveq1..receiveq(virtqueue_pairs) (receiveq1 until a VQ_PAIRS_SET is used)") \
+  X(NET_DEV_TX_CSUM_UNUSED, "net.dev-tx-csum-unused", VSIM_L_NET_TX_DEV, MUST,  DEVICE, SNAPSHOT, "without NEEDS_CSUM (gso_type NONE) a transmitted packet goes on the wire as sent: csum_start and csum_offset are not used (judged on a wire the engine sees: the built-in model's)") \
+  X(NET_DEV_TX_FORWARD,  "net.dev-tx-forward",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU negotiated, a well-formed packet of 14..mtu + 14 bytes with gso_type NONE goes on the wire (judged on a wire the engine sees: the built-in model's)")
 /* clang-format on */
 
 #endif

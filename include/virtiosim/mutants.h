@@ -100,6 +100,8 @@
   X(DEV_NET_CTRL_ACK,    "dev.net-ctrl-ack-2",     NET_DEV_CTRL_ACK,    "net device writes ack 2 for every control command") \
   X(DEV_NET_MAC_LATE,    "dev.net-mac-addr-late",  NET_DEV_MAC_ADDR,    "net device acknowledges MAC_ADDR_SET without updating mac in config space") \
   X(DEV_NET_ANNOUNCE_STICKY, "dev.net-announce-sticky", NET_DEV_ANNOUNCE, "net device acknowledges ANNOUNCE_ACK and leaves ANNOUNCE set in status") \
+  X(DEV_NET_TX_CSUM_ALWAYS, "dev.net-tx-csum-always", NET_DEV_TX_CSUM_UNUSED, "net device completes a checksum at csum_start + csum_offset even without NEEDS_CSUM") \
+  X(DEV_NET_TX_DROP_BIG, "dev.net-tx-drop-over-1000", NET_DEV_TX_FORWARD, "net device drops transmitted packets longer than 1000 bytes (gso_type NONE)") \
   X(DRV_NET_FEATURE_DEPS, "drv.net-feature-deps",  NET_DRV_FEATURE_DEPS, "net driver accepts features without those they require (no closure over the requirement table)") \
   X(DRV_NET_TX_NUM_BUFFERS, "drv.net-tx-num-buffers", NET_DRV_TX_NUM_BUFFERS, "net driver sends transmit headers with num_buffers 1") \
   X(DRV_NET_TX_SHORT_HEADER, "drv.net-tx-short-header", NET_DRV_TX_HDR, "net driver sends a transmit buffer of 10 bytes (a cut header)") \
