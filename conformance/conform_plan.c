@@ -23,6 +23,7 @@
 #include <string.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include "conform.h"
 #include "datafile.h"
@@ -191,7 +192,8 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       case VSIM_OP_HOST_INPUT:
       case VSIM_OP_EXPECT_OUTPUT:
       case VSIM_OP_HOST_EVENT:
-        /* the host side of a device is the built-in model's (sim.c) */
+        /* the host side of a device is the built-in model's (sim.c); another
+         * backend's is its own */
         if (!c->knob) c->knob = vsim_op_name(sc->steps[i].op);
         break;
       default: break;
@@ -199,6 +201,9 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
   }
   /* blk needs MQ for a second queue; a fs device always has hiprio + request queues */
   if (sc->num_queues > 1 && strcmp(sc->device, "blk") == 0) c->requires |= BIT(VIRTIO_BLK_F_MQ);
+  /* net: a third queue is the control queue, more are a second pair */
+  if (sc->num_queues > 2 && strcmp(sc->device, "net") == 0) c->requires |= BIT(VIRTIO_NET_F_CTRL_VQ);
+  if (sc->num_queues > 3 && strcmp(sc->device, "net") == 0) c->requires |= BIT(VIRTIO_NET_F_MQ);
   /* in-order batching is a setting of IN_ORDER: without it the scenario
    * would be another test (and its raw steps assume the batch) */
   if (sc->device_in_order_batch) c->requires |= BIT(VIRTIO_F_IN_ORDER);
@@ -556,6 +561,7 @@ void vsim_conform_plan_free(vsim_conform_plan *plan) {
 size_t vsim_conform_probe_steps(const vsim_conform_config *cfg, const vsim_conform_test *t) {
   if (!t->adversarial) return 0;
   if (strcmp(cfg->device, "console") == 0 || strcmp(cfg->device, "input") == 0) return 4;
+  if (strcmp(cfg->device, "net") == 0) return 5;
   if (strcmp(cfg->device, "blk") != 0) return 0;
   return t->needs_builtin_knobs ? 4 : 5;
 }
@@ -570,12 +576,28 @@ static const char probe_input[] =
     "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
     " {\"op\": \"req.raw\", \"queue\": 1, \"data\": \"1100000000000000\", \"expect_used_len\": 0}, {\"op\": \"wait\"}]";
 
+/* net: after a reset and a new initialisation, a receive buffer takes a
+ * frame from the host with a sound header (num_buffers 1) and the frame
+ * intact. Receive, not transmit: what the adversarial part sent may still
+ * be on the wire ahead of a probe frame. */
+static const char *const net_probe =
+    "[{\"op\": \"reset\"}, {\"op\": \"init\"},"
+    " {\"op\": \"req.raw\", \"queue\": 0, \"len\": 1526, \"expect_used_len\": 72, \"expect_reply\": ["
+    "   {\"name\": \"num_buffers\", \"offset\": 10, \"width\": 2, \"value\": 1},"
+    "   {\"name\": \"frame\", \"offset\": 12, \"data\": \"ffffffffffff5254000000aa0806 00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"}]},"
+    " {\"op\": \"host.input\", \"data\": \"ffffffffffff5254000000aa0806 00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000\"},"
+    " {\"op\": \"wait\"}]";
+
 static int append_probe(json_t *steps, const char *device, bool data_check) {
-  bool console = strcmp(device, "console") == 0;
-  if (console || strcmp(device, "input") == 0) {
+  const char *text = strcmp(device, "console") == 0 ? probe_console
+                     : strcmp(device, "input") == 0 ? probe_input
+                     : strcmp(device, "net") == 0   ? net_probe
+                                                    : NULL;
+  if (text) {
     json_error_t je;
-    json_t *p = json_loads(console ? probe_console : probe_input, 0, &je);
-    int rc = p ? json_array_extend(steps, p) : -1;
+    json_t *p = json_loads(text, 0, &je);
+    if (!p) return -1;
+    int rc = json_array_extend(steps, p);
     json_decref(p);
     return rc;
   }

@@ -253,6 +253,7 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
   /* the spec: a driver MUST accept VERSION_1 when offered */
   if ((d->offered >> VIRTIO_F_VERSION_1) & 1u) want |= UINT64_C(1) << VIRTIO_F_VERSION_1;
   if (mut(d, VSIM_MUT_DRV_REJECT_VERSION1)) want &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
+  if (d->cfg.close_features && !mut(d, VSIM_MUT_DRV_NET_FEATURE_DEPS)) want = d->cfg.close_features(want);
   if (mut(d, VSIM_MUT_DRV_ACCEPT_UNOFFERED)) want |= unoffered_bit(d->offered);
   d->features = want;
   d->tr.ops->set_features(d->tr.t, want);

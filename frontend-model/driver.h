@@ -40,6 +40,10 @@ typedef struct vsim_driver_config {
   int mq_feature;           /* feature bit that allows more than one queue, or -1 */
   bool poll;                /* no interrupts: NO_INTERRUPT / used_event far away */
   vsim_mutset mutants;
+  /* The device type's feature requirements: given what the driver would
+   * accept, what it does accept (a bit whose requirement is missing
+   * dropped). NULL: no requirements. */
+  uint64_t (*close_features)(uint64_t features);
 } vsim_driver_config;
 
 typedef struct vsim_driver {

@@ -33,6 +33,7 @@ static void usage(FILE *f) {
           "                      [--backend vhost-user --backend-cmd 'DAEMON ... {socket}']  start the daemon per run\n"
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
+          "                      [--pcap FILE.pcap]  net: the wire's frames (sent and received) as a pcap\n"
           "                      [--record-backend]  record the backend's calls into the trace (always for vhost-user)\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json] [--live]   re-run a trace, report the first divergence\n"
           "                      (a recorded backend is played back from the trace; --live starts it again)\n"
@@ -201,6 +202,7 @@ static int cmd_run(int argc, char **argv) {
   memset(&opt, 0, sizeof opt);
   bool quiet = false, json = false;
   const char *backend_cmd = NULL;
+  const char *pcap_path = NULL; /* --pcap: the net model's wire, written after the run */
   char spec[4096];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -234,6 +236,10 @@ static int cmd_run(int argc, char **argv) {
     } else if (strcmp(a, "--trace") == 0) {
       if (!v) goto bad;
       opt.trace_path = v;
+      i++;
+    } else if (strcmp(a, "--pcap") == 0) {
+      if (!v) goto bad;
+      pcap_path = v;
       i++;
     } else if (strcmp(a, "--max-steps") == 0) {
       if (vsim_cli_parse_u64(v, &opt.max_steps)) goto bad;
@@ -282,7 +288,16 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "%s\n", err);
     return 2;
   }
+  if (pcap_path && vsim_sim_write_pcap(s, NULL, err, sizeof err)) {
+    fprintf(stderr, "virtio-sim: --pcap: %s\n", err);
+    vsim_sim_free(s);
+    return 2;
+  }
   int rc = vsim_sim_run(s);
+  if (pcap_path && vsim_sim_write_pcap(s, pcap_path, err, sizeof err)) {
+    fprintf(stderr, "virtio-sim: --pcap: %s\n", err);
+    rc = 2;
+  }
   vsim_counters c;
   vsim_sim_counters(s, &c);
   size_t nv = vsim_sim_violation_count(s), nf = vsim_sim_failure_count(s);

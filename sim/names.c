@@ -14,6 +14,7 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
 #include "scenario.h"
@@ -56,6 +57,37 @@ static const vsim_name_bit blk_features[] = {
     {"LIFETIME", VIRTIO_BLK_F_LIFETIME},
     {"SECURE_ERASE", VIRTIO_BLK_F_SECURE_ERASE},
     {"ZONED", VIRTIO_BLK_F_ZONED},
+};
+
+static const vsim_name_bit net_features[] = {
+    {"CSUM", VIRTIO_NET_F_CSUM},
+    {"GUEST_CSUM", VIRTIO_NET_F_GUEST_CSUM},
+    {"CTRL_GUEST_OFFLOADS", VIRTIO_NET_F_CTRL_GUEST_OFFLOADS},
+    {"MTU", VIRTIO_NET_F_MTU},
+    {"MAC", VIRTIO_NET_F_MAC},
+    {"GUEST_TSO4", VIRTIO_NET_F_GUEST_TSO4},
+    {"GUEST_TSO6", VIRTIO_NET_F_GUEST_TSO6},
+    {"GUEST_ECN", VIRTIO_NET_F_GUEST_ECN},
+    {"GUEST_UFO", VIRTIO_NET_F_GUEST_UFO},
+    {"HOST_TSO4", VIRTIO_NET_F_HOST_TSO4},
+    {"HOST_TSO6", VIRTIO_NET_F_HOST_TSO6},
+    {"HOST_ECN", VIRTIO_NET_F_HOST_ECN},
+    {"HOST_UFO", VIRTIO_NET_F_HOST_UFO},
+    {"MRG_RXBUF", VIRTIO_NET_F_MRG_RXBUF},
+    {"STATUS", VIRTIO_NET_F_STATUS},
+    {"CTRL_VQ", VIRTIO_NET_F_CTRL_VQ},
+    {"CTRL_RX", VIRTIO_NET_F_CTRL_RX},
+    {"CTRL_VLAN", VIRTIO_NET_F_CTRL_VLAN},
+    {"CTRL_RX_EXTRA", VIRTIO_NET_F_CTRL_RX_EXTRA},
+    {"GUEST_ANNOUNCE", VIRTIO_NET_F_GUEST_ANNOUNCE},
+    {"MQ", VIRTIO_NET_F_MQ},
+    {"CTRL_MAC_ADDR", VIRTIO_NET_F_CTRL_MAC_ADDR},
+    {"NOTF_COAL", VIRTIO_NET_F_NOTF_COAL},
+    {"HASH_REPORT", VIRTIO_NET_F_HASH_REPORT},
+    {"RSS", VIRTIO_NET_F_RSS},
+    {"RSC_EXT", VIRTIO_NET_F_RSC_EXT},
+    {"STANDBY", VIRTIO_NET_F_STANDBY},
+    {"SPEED_DUPLEX", VIRTIO_NET_F_SPEED_DUPLEX},
 };
 
 static const vsim_name_bit console_features[] = {
@@ -165,6 +197,10 @@ static const vsim_name_bit *names_device_features(const char *device, size_t *n)
   if (device != NULL && strcmp(device, "console") == 0) {
     *n = COUNT_OF(console_features);
     return console_features;
+  }
+  if (device != NULL && strcmp(device, "net") == 0) {
+    *n = COUNT_OF(net_features);
+    return net_features;
   }
   *n = 0;
   return NULL;

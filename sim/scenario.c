@@ -1357,7 +1357,7 @@ static const char *const top_keys[] = {
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
-static const char *const device_names[] = {"blk", "fs", "console", "input", NULL};
+static const char *const device_names[] = {"blk", "fs", "console", "input", "net", NULL};
 
 static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
@@ -1401,6 +1401,8 @@ static bool parse_queues(loader *ld, json_t *root) {
   /* virtio-fs: the hiprio queue and at least one request queue */
   bool console = strcmp(sc->device, "console") == 0, input = strcmp(sc->device, "input") == 0;
   if (device_is_fs(sc) || console || input) sc->num_queues = 2;
+  /* virtio-net: receiveq1, transmitq1 and the control queue */
+  if (strcmp(sc->device, "net") == 0) sc->num_queues = 3;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
   if (device_is_fs(sc) && sc->num_queues < 2) {
     ld_push(ld, "num_queues");

@@ -30,6 +30,9 @@
 #include "driver.h"
 #include "fs_drv.h"
 #include "mmio.h"
+#include "net.h"
+#include "net_drv.h"
+#include "pcap.h"
 #include "pci.h"
 #include "registry.h"
 #include "replay.h"
@@ -79,6 +82,8 @@ struct vsim_sim {
   bool is_console;
   vsim_input_drv inp;   /* the input driver's queries and eventq (an input device) */
   bool is_input;
+  vsim_net_drv net;     /* the net driver's view: layout, pairs, judging traffic */
+  bool is_net;          /* the scenario drives a virtio-net device */
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -407,12 +412,26 @@ static void probe_device(vsim_sim *s) {
   if (s->is_fs) vsim_fs_drv_probe(&s->fs, &s->drv, fail_cb, s);
   else if (s->is_console) vsim_console_drv_probe(&s->con);
   else if (s->is_input) vsim_input_drv_probe(&s->inp);
+  else if (s->is_net) vsim_net_drv_probe(&s->net);
   else vsim_blk_drv_probe(&s->blk);
+}
+
+/* Receive queues: the built-in model says which (devcore receive_queue);
+ * another backend's host side is its own, so none is exempt there. Asked
+ * again after each initialisation: a model's layout may depend on the
+ * features (net: without MQ, queue 2 is the control queue). */
+static void update_rx_mask(vsim_sim *s) {
+  s->rx_mask = 0;
+  if (s->be.builtin)
+    for (uint16_t q = 0; q < s->sc->num_queues && q < 64; q++)
+      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
 }
 
 static void do_init(vsim_sim *s, bool until_driver_ok) {
   drop_blk_requests(s);
   int r = vsim_driver_init(&s->drv, until_driver_ok);
+  if (s->is_net) vsim_net_drv_negotiated(&s->net);
+  update_rx_mask(s);
   if (s->sc->ring == VSIM_RING_PACKED && !s->drv.packed && !s->drv.failed)
     add_failure(s, "ring \"packed\" asked for, but VIRTIO_F_RING_PACKED was not negotiated");
   if (r == 0 && until_driver_ok) probe_device(s);
@@ -958,6 +977,17 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
   if (s->is_input) vsim_input_drv_drop(&s->inp, q);
 }
 
+/* The built-in net model's wire, for the net driver's judge (net_drv.h). */
+static bool net_wire_frame(void *ctx, uint32_t i, uint16_t *q, const uint8_t **bytes, uint32_t *len) {
+  const vsim_net_frame *f = vsim_net_frame_at(ctx, i, bytes);
+  if (!f) return false;
+  *q = f->queue;
+  *len = f->len;
+  return true;
+}
+
+static uint64_t net_wire_missed(void *ctx) { return vsim_net_stats_of(ctx)->tx_not_captured; }
+
 static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_scenario *sc = s->sc;
   if (s->opt.has_policy && (s->opt.policy < 0 || s->opt.policy > VSIM_POLICY_RANDOM)) {
@@ -1069,6 +1099,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->is_fs = strcmp(sc->device, "fs") == 0;
   s->is_console = strcmp(sc->device, "console") == 0;
   s->is_input = strcmp(sc->device, "input") == 0;
+  s->is_net = strcmp(sc->device, "net") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -1088,11 +1119,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->dev = s->be.backend;
-  /* receive queues: the built-in model says which (devcore receive_queue);
-   * another backend's host side is its own, so none is exempt there */
-  if (s->be.builtin)
-    for (uint16_t q = 0; q < sc->num_queues && q < 64; q++)
-      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
+  update_rx_mask(s);
   if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
   vsim_backend tb = s->dev;
   if (sc->device_scripted) {
@@ -1127,12 +1154,16 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .understood = s->is_fs        ? vsim_fs_drv_understood()
                     : s->is_console ? vsim_console_drv_understood()
                     : s->is_input   ? vsim_input_drv_understood()
+                    : s->is_net     ? vsim_net_drv_understood()
                                     : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
-      .mq_feature = s->is_fs || s->is_console || s->is_input ? -1 : VIRTIO_BLK_F_MQ,
+      /* net: the queues are pairs and a control queue whatever MQ says
+       * (without MQ the control queue is queue 2) */
+      .mq_feature = s->is_fs || s->is_console || s->is_input || s->is_net ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
+      .close_features = s->is_net ? vsim_net_drv_close : NULL,
   };
   if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
@@ -1143,6 +1174,17 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       vsim_req_drv_init(&s->req, &s->drv, &s->host, sc->saved_names, fail_cb, s)) {
     snprintf(err, errlen, "out of memory");
     return -1;
+  }
+  if (s->is_net) {
+    vsim_net_drv_init(&s->net, &s->drv, &s->host);
+    if (s->be.builtin && !s->standin) {
+      s->net.wire_frame = net_wire_frame;
+      s->net.wire_missed = net_wire_missed;
+      s->net.wire_ctx = s->be.backend.be;
+    }
+    s->req.on_submit = vsim_net_drv_submit;
+    s->req.on_complete = vsim_net_drv_complete;
+    s->req.obs_ctx = &s->net;
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
@@ -1465,6 +1507,30 @@ void vsim_sim_counters(const vsim_sim *s, vsim_counters *out) {
 }
 const char *vsim_sim_repro(const vsim_sim *s) { return s->repro; }
 const char *vsim_sim_name(const vsim_sim *s) { return s->sc->name; }
+
+int vsim_sim_write_pcap(const vsim_sim *s, const char *path, char *err, size_t errlen) {
+  if (!s->be.builtin || !s->is_net || s->standin) {
+    snprintf(err, errlen, "a pcap needs the built-in net model (this run drives %s%s)", s->sc->device,
+             s->be.builtin ? "" : " through another backend");
+    return -1;
+  }
+  if (!path) return 0;
+  FILE *f = fopen(path, "wb");
+  if (!f) {
+    snprintf(err, errlen, "cannot write %s", path);
+    return -1;
+  }
+  const void *model = s->be.backend.be;
+  int bad = vsim_pcap_begin(f);
+  for (uint32_t i = 0; !bad && i < vsim_net_frames(model); i++) {
+    const uint8_t *bytes = NULL;
+    const vsim_net_frame *fr = vsim_net_frame_at(model, i, &bytes);
+    bad = vsim_pcap_frame(f, fr->when, bytes, fr->len);
+  }
+  if (fclose(f) != 0) bad = -1;
+  if (bad) snprintf(err, errlen, "writing %s failed", path);
+  return bad ? -1 : 0;
+}
 
 /* Read-only views for the replay tools (sim/replay.h): show, SVG, timeline. */
 const struct vsim_driver *vsim_sim_view_driver(const vsim_sim *s) { return &s->drv; }

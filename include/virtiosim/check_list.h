@@ -58,6 +58,19 @@
 #define VSIM_L_PCI_USED_NOTIFY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Used Buffer Notifications"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
+#define VSIM_L_NET_CFG_DEV "devicenormative:Device Types / Network Device / Device configuration layout"
+#define VSIM_L_NET_CFG_DRV "drivernormative:Device Types / Network Device / Device configuration layout"
+#define VSIM_L_NET_TX_DRV "drivernormative:Device Types / Network Device / Device Operation / Packet Transmission"
+#define VSIM_L_NET_RXBUF_DRV "drivernormative:Device Types / Network Device / Device Operation / Setting Up Receive Buffers"
+#define VSIM_L_NET_TX_DEV "devicenormative:Device Types / Network Device / Device Operation / Packet Transmission"
+#define VSIM_L_NET_RX_DEV "devicenormative:Device Types / Network Device / Device Operation / Processing of Incoming Packets"
+#define VSIM_L_NET_RXF_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Packet Receive Filtering"
+#define VSIM_L_NET_RXF_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Packet Receive Filtering"
+#define VSIM_L_NET_MAC_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Setting MAC Address Filtering"
+#define VSIM_L_NET_MAC_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Setting MAC Address Filtering"
+#define VSIM_L_NET_ANN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Gratuitous Packet Sending"
+#define VSIM_L_NET_MQ_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Automatic receive steering in multiqueue mode"
+#define VSIM_L_NET_MQ_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Automatic receive steering in multiqueue mode"
 /* The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) has no
  * normative index: its checks cite "vhost-user:<section title>", the
  * section of that document that states the rule (tests/py/test_catalog.py
@@ -238,7 +251,31 @@
   X(INPUT_DRV_SIZE_FIRST, "input.drv-size-first",    VSIM_L_INPUT_INIT_DRV, SHOULD, DRIVER, SNAPSHOT, "the driver reads size before the answer in u, after each query") \
   X(INPUT_DRV_EVENTQ_BUF, "input.drv-eventq-buffer", VSIM_L_INPUT_OP_DRV, MUST, DRIVER, SNAPSHOT, "eventq buffers are device-writable only and at least a virtio_input_event (8 bytes)") \
   X(INPUT_DRV_STATUSQ_BUF, "input.drv-statusq-buffer", VSIM_L_INPUT_OP_DRV, MUST, DRIVER, SNAPSHOT, "statusq buffers are at least a virtio_input_event (8 bytes)") \
-  X(INPUT_DEV_UPDATE,    "input.dev-partial-update", VSIM_L_INPUT_OP_DEV, SHOULD, DEVICE, SNAPSHOT, "the device delivers an input update (the events of one host.input) whole or drops it whole, never a part")
+  X(INPUT_DEV_UPDATE,    "input.dev-partial-update", VSIM_L_INPUT_OP_DEV, SHOULD, DEVICE, SNAPSHOT, "the device delivers an input update (the events of one host.input) whole or drops it whole, never a part") \
+  /* virtio-net (frontend-model/net_drv.c): the driver's requests as they go, the device's answers as they come back, the config space at probe */ \
+  X(NET_DRV_FEATURE_DEPS, "net.drv-feature-deps",    VSIM_L_FEAT_DRV,   MUST,   DRIVER, SNAPSHOT, "driver accepts no net feature without the features it requires (Network Device / Feature bit requirements)") \
+  X(NET_DRV_TX_NUM_BUFFERS, "net.drv-tx-num-buffers", VSIM_L_NET_TX_DRV, MUST,  DRIVER, SNAPSHOT, "a transmitted packet's header has num_buffers 0") \
+  X(NET_DRV_TX_HDR,      "net.drv-tx-header",        VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "a transmit buffer starts with a whole struct virtio_net_hdr (12 bytes)") \
+  X(NET_DRV_TX_FLAGS,    "net.drv-tx-flags",         VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "transmit flags are 0 without CSUM; DATA_VALID and RSC_INFO are never set") \
+  X(NET_DRV_TX_GSO,      "net.drv-tx-gso",           VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "gso_type names only offloads whose HOST_* feature (and HOST_ECN for the ECN bit) is negotiated; a GSO packet sets NEEDS_CSUM") \
+  X(NET_DRV_TX_CSUM,     "net.drv-tx-csum-range",    VSIM_L_NET_TX_DRV, MUST,   DRIVER, SNAPSHOT, "with NEEDS_CSUM, csum_start + csum_offset + 2 lies within the packet (so the checksum can be completed)") \
+  X(NET_DRV_RX_BUF,      "net.drv-rx-buffer-size",   VSIM_L_NET_RXBUF_DRV, MUST, DRIVER, SNAPSHOT, "with MRG_RXBUF, each receive buffer holds at least the 12-byte header") \
+  X(NET_DRV_CTRL_RX,     "net.drv-ctrl-rx-class",    VSIM_L_NET_RXF_DRV, MUST,  DRIVER, SNAPSHOT, "PROMISC / ALLMULTI only with CTRL_RX, ALLUNI..NOBCAST only with CTRL_RX_EXTRA") \
+  X(NET_DRV_CTRL_MAC,    "net.drv-ctrl-mac-class",   VSIM_L_NET_MAC_DRV, MUST,  DRIVER, SNAPSHOT, "MAC class commands only with CTRL_RX; MAC_TABLE_SET is le32 n, n addresses, le32 m, m addresses") \
+  X(NET_DRV_MQ_PAIRS,    "net.drv-mq-pairs-range",   VSIM_L_NET_MQ_DRV, MUST,   DRIVER, SNAPSHOT, "VQ_PAIRS_SET asks for 1..max_virtqueue_pairs pairs") \
+  X(NET_DEV_CFG_PAIRS,   "net.dev-config-max-pairs", VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MQ offered, max_virtqueue_pairs is 1..0x8000") \
+  X(NET_DEV_CFG_MTU,     "net.dev-config-mtu",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU offered, mtu is 68..65535") \
+  X(NET_DEV_CFG_SPEED,   "net.dev-config-speed-duplex", VSIM_L_NET_CFG_DEV, MUST, DEVICE, SNAPSHOT, "with SPEED_DUPLEX negotiated, speed is 0..0x7fffffff or 0xffffffff (unknown) and duplex 0x00, 0x01 or 0xff") \
+  X(NET_DEV_RX_NUM_BUFFERS, "net.dev-rx-num-buffers", VSIM_L_NET_RX_DEV, MUST,  DEVICE, SNAPSHOT, "a received packet's header has num_buffers 1 without MRG_RXBUF, 1..the buffers it spans with it; every buffer but the last is used completely") \
+  X(NET_DEV_RX_FLAGS,    "net.dev-rx-flags",         VSIM_L_NET_RX_DEV, MUST,   DEVICE, SNAPSHOT, "receive flags are 0 without GUEST_CSUM; RSC_INFO only with RSC_EXT") \
+  X(NET_DEV_RX_GSO,      "net.dev-rx-gso",           VSIM_L_NET_RX_DEV, MUST,   DEVICE, SNAPSHOT, "a received gso_type is NONE unless its GUEST_* feature (GUEST_ECN for the ECN bit) is negotiated; a GSO packet sets NEEDS_CSUM") \
+  X(NET_DEV_RX_HDR,      "net.dev-rx-header",        VSIM_L_NET_RX_DEV, MUST,   DEVICE, SNAPSHOT, "the first buffer of a received packet holds the whole header and at least a 14-byte frame; a packet in one buffer (num_buffers 1) is whole: an IPv4 one as long as its total length") \
+  X(NET_DEV_CTRL_ACK,    "net.dev-ctrl-ack",         VSIM_L_NET_RXF_DEV, MUST,  DEVICE, SNAPSHOT, "a control command is used with its ack byte written, VIRTIO_NET_OK or VIRTIO_NET_ERR; with CTRL_RX a well-formed PROMISC / ALLMULTI is acknowledged OK (the device MUST support them)") \
+  X(NET_DEV_MAC_ADDR,    "net.dev-mac-addr-set",     VSIM_L_NET_MAC_DEV, MUST,  DEVICE, SNAPSHOT, "with MAC negotiated, mac in config space holds the address of an acknowledged MAC_ADDR_SET when its buffer is used") \
+  X(NET_DEV_ANNOUNCE,    "net.dev-announce-clear",   VSIM_L_NET_ANN_DEV, MUST,  DEVICE, SNAPSHOT, "with GUEST_ANNOUNCE, ANNOUNCE in status is clear when an acknowledged ANNOUNCE_ACK is used") \
+  X(NET_DEV_MQ_RXQ,      "net.dev-mq-rx-queue",      VSIM_L_NET_MQ_DEV, MUST,   DEVICE, SNAPSHOT, "received packets go only to receiveq1..receiveq(virtqueue_pairs) (receiveq1 until a VQ_PAIRS_SET is used)") \
+  X(NET_DEV_TX_CSUM_UNUSED, "net.dev-tx-csum-unused", VSIM_L_NET_TX_DEV, MUST,  DEVICE, SNAPSHOT, "without NEEDS_CSUM (gso_type NONE) a transmitted packet goes on the wire as sent: csum_start and csum_offset are not used (judged on a wire the engine sees: the built-in model's)") \
+  X(NET_DEV_TX_FORWARD,  "net.dev-tx-forward",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU negotiated, a well-formed packet of 14..mtu + 14 bytes with gso_type NONE goes on the wire (judged on a wire the engine sees: the built-in model's)")
 /* clang-format on */
 
 #endif

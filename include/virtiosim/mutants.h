@@ -106,7 +106,30 @@
   X(DRV_INPUT_WIDE_WRITE, "drv.input-wide-select-write", INPUT_DRV_CFG_WRITE, "input driver: writes select and subsel with one 32-bit write, over size and reserved") \
   X(DRV_INPUT_NO_SIZE,   "drv.input-no-size-check", INPUT_DRV_SIZE_FIRST, "input driver: reads the ID_NAME string without reading size first") \
   X(DRV_INPUT_SHORT_EVENT_BUF, "drv.input-short-event-buffers", INPUT_DRV_EVENTQ_BUF, "input driver: posts 4-byte eventq buffers") \
-  X(DRV_INPUT_SHORT_STATUS, "drv.input-short-status", INPUT_DRV_STATUSQ_BUF, "input driver: sends its LED status event in a 4-byte buffer")
+  X(DRV_INPUT_SHORT_STATUS, "drv.input-short-status", INPUT_DRV_STATUSQ_BUF, "input driver: sends its LED status event in a 4-byte buffer") \
+  X(DEV_NET_PAIRS_ZERO,  "dev.net-max-pairs-zero", NET_DEV_CFG_PAIRS,   "net device offers MQ with max_virtqueue_pairs 0") \
+  X(DEV_NET_MTU_RANGE,   "dev.net-mtu-64",         NET_DEV_CFG_MTU,     "net device offers MTU with mtu 64") \
+  X(DEV_NET_DUPLEX,      "dev.net-duplex-2",       NET_DEV_CFG_SPEED,   "net device presents duplex 2 with SPEED_DUPLEX") \
+  X(DEV_NET_RX_NUM_BUFFERS, "dev.net-rx-num-buffers-zero", NET_DEV_RX_NUM_BUFFERS, "net device writes num_buffers 0 in the header of a received packet that fits one buffer") \
+  X(DEV_NET_RX_FLAGS,    "dev.net-rx-data-valid",  NET_DEV_RX_FLAGS,    "net device sets DATA_VALID in receive headers whatever GUEST_CSUM says") \
+  X(DEV_NET_RX_GSO,      "dev.net-rx-gso-tcpv4",   NET_DEV_RX_GSO,      "net device writes gso_type TCPV4 in receive headers whatever GUEST_TSO4 says") \
+  X(DEV_NET_RX_TRUNCATE, "dev.net-rx-truncate",    NET_DEV_RX_HDR,      "net device cuts a frame too big for the receive buffer down to what fits, instead of dropping it") \
+  X(DEV_NET_RX_ANY_PAIR, "dev.net-rx-any-pair",    NET_DEV_MQ_RXQ,      "net device steers received frames over every queue pair it has, not only those VQ_PAIRS_SET enabled") \
+  X(DEV_NET_CTRL_ACK,    "dev.net-ctrl-ack-2",     NET_DEV_CTRL_ACK,    "net device writes ack 2 for every control command") \
+  X(DEV_NET_MAC_LATE,    "dev.net-mac-addr-late",  NET_DEV_MAC_ADDR,    "net device acknowledges MAC_ADDR_SET without updating mac in config space") \
+  X(DEV_NET_ANNOUNCE_STICKY, "dev.net-announce-sticky", NET_DEV_ANNOUNCE, "net device acknowledges ANNOUNCE_ACK and leaves ANNOUNCE set in status") \
+  X(DEV_NET_TX_CSUM_ALWAYS, "dev.net-tx-csum-always", NET_DEV_TX_CSUM_UNUSED, "net device completes a checksum at csum_start + csum_offset even without NEEDS_CSUM") \
+  X(DEV_NET_TX_DROP_BIG, "dev.net-tx-drop-over-1000", NET_DEV_TX_FORWARD, "net device drops transmitted packets longer than 1000 bytes (gso_type NONE)") \
+  X(DRV_NET_FEATURE_DEPS, "drv.net-feature-deps",  NET_DRV_FEATURE_DEPS, "net driver accepts features without those they require (no closure over the requirement table)") \
+  X(DRV_NET_TX_NUM_BUFFERS, "drv.net-tx-num-buffers", NET_DRV_TX_NUM_BUFFERS, "net driver sends transmit headers with num_buffers 1") \
+  X(DRV_NET_TX_SHORT_HEADER, "drv.net-tx-short-header", NET_DRV_TX_HDR, "net driver sends a transmit buffer of 10 bytes (a cut header)") \
+  X(DRV_NET_TX_FLAGS,    "drv.net-tx-data-valid",  NET_DRV_TX_FLAGS,    "net driver sets DATA_VALID in transmit headers") \
+  X(DRV_NET_TX_GSO,      "drv.net-tx-gso-tcpv4",   NET_DRV_TX_GSO,      "net driver marks transmitted packets gso_type TCPV4 without HOST_TSO4") \
+  X(DRV_NET_TX_CSUM,     "drv.net-tx-csum-offset", NET_DRV_TX_CSUM,     "net driver writes csum_offset 0xffff in transmit headers with NEEDS_CSUM") \
+  X(DRV_NET_RX_SMALL,    "drv.net-rx-buffer-8",    NET_DRV_RX_BUF,      "net driver posts 8-byte receive buffers (with MRG_RXBUF: less than a header)") \
+  X(DRV_NET_CTRL_RX_EXTRA, "drv.net-ctrl-alluni",  NET_DRV_CTRL_RX,     "net driver sends its PROMISC commands as ALLUNI, which needs CTRL_RX_EXTRA") \
+  X(DRV_NET_CTRL_MAC_COUNT, "drv.net-mac-table-count", NET_DRV_CTRL_MAC, "net driver's MAC_TABLE_SET counts one unicast address more than it carries") \
+  X(DRV_NET_MQ_PAIRS,    "drv.net-pairs-over-max", NET_DRV_MQ_PAIRS,    "net driver asks VQ_PAIRS_SET for max_virtqueue_pairs + 1")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -130,6 +130,13 @@ uint64_t vsim_sim_driver_features(const vsim_sim *s);
 const char *vsim_sim_repro(const vsim_sim *s);
 const char *vsim_sim_name(const vsim_sim *s);
 
+/* The built-in net model's wire (frames transmitted and received, in the
+ * order they crossed it, stamped with virtual time in microseconds) as a
+ * pcap file at `path`. 0, or -1 with a message in err (not a built-in net
+ * device, or the file cannot be written). A NULL path only says whether
+ * this run has such a wire (before running it, say). */
+int vsim_sim_write_pcap(const vsim_sim *s, const char *path, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

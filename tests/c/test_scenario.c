@@ -412,8 +412,8 @@ static void test_error_unknown_names(void) {
              "t.json:1:44: field 'mutants[0]': unknown mutant 'nope' (see include/virtiosim/mutants.h)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [], \"expect\": {\"violations\": [\"no.such-check\"]}}",
              "t.json:1:71: field 'expect.violations[0]': unknown check id 'no.such-check' (see include/virtiosim/check_list.h)");
-  EXPECT_ERR("{\"name\": \"t\", \"device\": \"net\", \"steps\": []}",
-             "t.json:1:25: field 'device': unknown device 'net' (expected one of blk, fs, console, input)");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"ccw\", \"steps\": []}",
+             "t.json:1:25: field 'device': unknown device 'ccw' (expected one of blk, fs, console, input, net)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"transport\": \"ccw\", \"steps\": []}",
              "t.json:1:45: field 'transport': unknown transport 'ccw' (expected one of mmio, pci)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"policy\": \"round_robin\", \"steps\": []}",

@@ -1,0 +1,66 @@
+/* frontend-model/net_drv.h — the virtio-net driver model: what is net-specific.
+ *
+ * Owns: the net feature bits the driver understands and their requirements
+ * (a bit whose requirement is not accepted is dropped, net_deps.h), the probe
+ * after DRIVER_OK (max_virtqueue_pairs, mtu, judged), the queue layout as
+ * the driver sees it (receiveq k at 2(k-1), transmitq k at 2(k-1)+1, the
+ * control queue after the last pair), and judging net traffic both ways:
+ * each request the scenario sends (req.raw: a transmit header and frame, a
+ * receive buffer, a control command) against the driver's rules, and each
+ * answer the device gives (a receive header, a control ack, the config
+ * space a command must have changed) against the device's. The bytes are
+ * the scenario's; the driver model's mutants change them on the way out, as
+ * a buggy driver would.
+ * Must never: read outside a request's own buffers, or trust a used length
+ * beyond the writable bytes the driver gave.
+ */
+#ifndef VSIM_NET_DRV_H
+#define VSIM_NET_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "driver.h"
+
+typedef struct vsim_net_drv {
+  vsim_driver *drv;
+  const vsim_host *sink;
+  uint16_t max_pairs;    /* from config space with MQ negotiated, else 1 */
+  uint16_t mtu;          /* from config space with MTU negotiated, else 0 */
+  uint16_t drv_pairs;    /* pairs the driver asked for last (VQ_PAIRS_SET in the available ring) */
+  uint16_t dev_pairs;    /* pairs the device acknowledged (VQ_PAIRS_SET used with VIRTIO_NET_OK) */
+  uint16_t cont_left[VSIM_DRV_MAX_QUEUES]; /* MRG_RXBUF: buffers still to come of the packet in progress */
+  /* The wire, when the engine sees one (the built-in model's capture), or
+   * NULL: frame i in the order frames crossed it (false past the end), and
+   * how many transmitted frames it missed (a full capture). Transmitted
+   * frames are judged against it: the device forwards what it must, and
+   * changes only what the header asks it to. */
+  bool (*wire_frame)(void *ctx, uint32_t i, uint16_t *q, const uint8_t **bytes, uint32_t *len);
+  uint64_t (*wire_missed)(void *ctx);
+  void *wire_ctx;
+  uint32_t wire_next[VSIM_DRV_MAX_QUEUES]; /* per transmit queue: the first frame not matched to a request yet */
+} vsim_net_drv;
+
+/* The feature bits this driver understands, and the driver's own rule for
+ * what it accepts of them (the requirements closed; the driver config's
+ * `close_features`). */
+uint64_t vsim_net_drv_understood(void);
+uint64_t vsim_net_drv_close(uint64_t features);
+
+void vsim_net_drv_init(vsim_net_drv *n, vsim_driver *drv, const vsim_host *sink);
+/* After each initialisation (FEATURES_OK accepted or not): judge what the
+ * driver accepted, and start over (one pair, nothing in progress). */
+void vsim_net_drv_negotiated(vsim_net_drv *n);
+/* After DRIVER_OK: read and judge the configuration space. */
+void vsim_net_drv_probe(vsim_net_drv *n);
+
+/* A req.raw request on queue q is about to go (req_drv's observer): `out`
+ * are its out_len device-readable bytes, in_len its writable ones. The
+ * driver's rules are judged here; a driver mutant may change the bytes or
+ * shorten the lengths. */
+void vsim_net_drv_submit(void *ctx, uint16_t q, uint8_t *out, uint32_t *out_len, uint32_t *in_len);
+/* The device used it: `in` holds the in_len writable bytes, `used` of them
+ * reported written (already bounded by in_len). */
+void vsim_net_drv_complete(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
+                           uint32_t in_len, uint32_t used);
+
+#endif
