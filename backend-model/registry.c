@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "blk.h"
+#include "gpu.h"
 #include "virtiosim/mutants.h"
 #include "registry.h"
 #include "vhost_user.h"
@@ -15,9 +16,10 @@ typedef struct builtin {
 
 static const builtin builtins[] = {
     {"blk", vsim_blk_create},
+    {"gpu", vsim_gpu_create},
 };
 
-static const char *const builtin_names[] = {"blk", NULL};
+static const char *const builtin_names[] = {"blk", "gpu", NULL};
 
 const char *const *vsim_backend_builtin_names(void) { return builtin_names; }
 
@@ -150,7 +152,7 @@ int vsim_backend_open_device(const char *name, const char *device, const vsim_ba
       return check_ops(&out->backend, "built-in model", err, errlen);
     }
   }
-  snprintf(err, errlen, "unknown device '%s' (built-in: blk; or plugin:PATH.so)", name);
+  snprintf(err, errlen, "unknown device '%s' (built-in: blk, gpu; or plugin:PATH.so)", name);
   return -1;
 }
 
@@ -195,7 +197,7 @@ int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err,
     bool known = false;
     for (size_t i = 0; builtin_names[i]; i++) known |= strcmp(builtin_names[i], out->open_name) == 0;
     if (!known) {
-      snprintf(err, errlen, "backend '%s': no built-in model '%s' (built-in: blk)", spec, out->open_name);
+      snprintf(err, errlen, "backend '%s': no built-in model '%s' (built-in: blk, gpu)", spec, out->open_name);
       return -1;
     }
   }

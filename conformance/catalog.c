@@ -115,6 +115,7 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
     out->features |= UINT64_C(1) << VIRTIO_F_RING_PACKED;
   }
   if (strncmp(ci->id, "blk.", 4) == 0) out->device = "blk";
+  if (strncmp(ci->id, "gpu.", 4) == 0) out->device = "gpu";
   if (strncmp(ci->id, "mmio.", 5) == 0) out->transport = "mmio";
   if (strncmp(ci->id, "pci.", 4) == 0) out->transport = "pci";
   if (strncmp(ci->id, "indirect.", 9) == 0 && check != VSIM_CHK_INDIR_NOT_NEG)

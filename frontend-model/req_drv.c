@@ -170,12 +170,25 @@ int vsim_req_drv_submit(vsim_req_drv *r, const vsim_step *st, uint32_t step_inde
   /* poison the writable part: bytes the device did not write show up as 0xa5 */
   if (st->len && vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, buf + st->data.len, st->len, VSIM_ACC_WRITE, &sp) == 0)
     memset(sp.ptr, 0xa5, st->len);
+  uint32_t out_len = st->data.len, in_len = st->len;
+  if (r->on_submit) {
+    uint8_t *out = NULL;
+    if (out_len && vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, buf, out_len, VSIM_ACC_WRITE, &sp) == 0) out = sp.ptr;
+    r->on_submit(r->obs_ctx, q, out, &out_len, &in_len);
+    if (out_len > st->data.len) out_len = st->data.len; /* shorter only */
+    if (in_len > st->len) in_len = st->len;
+    if (!out) out_len = 0;
+    if (!out_len && !in_len) { /* an observer may shorten a request, never empty it */
+      out_len = out ? st->data.len : 0;
+      in_len = st->len;
+    }
+  }
   vsim_seg segs[MAX_SEGS];
   unsigned nout, nin;
-  seg_budget(r, buf, st->data.len, st->len, &nout, &nin);
-  nout = split(buf, st->data.len, false, nout, segs);
-  nin = split(buf + st->data.len, st->len, true, nin, segs + nout);
-  *x = (vsim_req){true, q, buf, st->data.len, st->len, step_index, st,
+  seg_budget(r, buf, out_len, in_len, &nout, &nin);
+  nout = split(buf, out_len, false, nout, segs);
+  nin = split(buf + st->data.len, in_len, true, nin, segs + nout);
+  *x = (vsim_req){true, q, buf, out_len, in_len, st->data.len, step_index, st,
                   r->sink->now ? r->sink->now(r->sink->ctx) : 0};
   int head = vsim_driver_submit(d, q, segs, nout, nin, VSIM_REQ_DRV_TOKEN_BASE + k);
   if (head < 0) {
@@ -276,17 +289,18 @@ void vsim_req_drv_complete(vsim_req_drv *r, uint16_t q, uint64_t token, uint32_t
             st->expect_used_len.max);
   }
   vsim_span sp;
-  if (st->nfields &&
-      vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, x->buf, (uint64_t)x->out_len + x->in_len, VSIM_ACC_READ, &sp) == 0) {
+  if ((st->nfields || r->on_complete) &&
+      vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, x->buf, (uint64_t)x->in_off + x->in_len, VSIM_ACC_READ, &sp) == 0) {
     /* a used len beyond the writable bytes is the ring's violation
      * (split/packed.used-len-exceeds): trust no more than we gave */
     uint32_t used = len < x->in_len ? len : x->in_len;
     for (uint16_t i = 0; i < st->nfields; i++)
-      if (!check_field(r, x, &st->fields[i], sp.ptr, sp.ptr + x->out_len, used)) bad++;
+      if (!check_field(r, x, &st->fields[i], sp.ptr, sp.ptr + x->in_off, used)) bad++;
+    if (r->on_complete) r->on_complete(r->obs_ctx, q, sp.ptr, x->out_len, sp.ptr + x->in_off, x->in_len, used);
   }
   /* REQ_DONE: a = step, b = expectations that failed, c = used len, d = 0 (a reply) */
   d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, x->step_index, bad, len, 0);
-  vsim_driver_free(d, x->buf, (uint64_t)x->out_len + x->in_len);
+  vsim_driver_free(d, x->buf, (uint64_t)x->in_off + x->step->len);
   x->busy = false;
 }
 
@@ -298,7 +312,7 @@ void vsim_req_drv_queue_stopped(vsim_req_drv *r, uint16_t q) {
     r->drv->sink->event(r->drv->sink->ctx, VSIM_EV_REQ_DONE, q, x->step_index, 1, 0, 1);
     if (x->step->nfields || x->step->expect_used_len.set)
       failf(r, x->step, x->step_index, "no reply: queue %u stopped (bad device output)", q);
-    vsim_driver_free(r->drv, x->buf, (uint64_t)x->out_len + x->in_len);
+    vsim_driver_free(r->drv, x->buf, (uint64_t)x->in_off + x->step->len);
     x->busy = false;
   }
 }
@@ -308,7 +322,7 @@ void vsim_req_drv_drop(vsim_req_drv *r, int q) {
   for (size_t i = 0; i < n; i++) {
     vsim_req *x = &r->req[i];
     if (!x->busy || (q >= 0 && x->q != q)) continue;
-    vsim_driver_free(r->drv, x->buf, (uint64_t)x->out_len + x->in_len);
+    vsim_driver_free(r->drv, x->buf, (uint64_t)x->in_off + x->step->len);
     x->busy = false;
   }
 }

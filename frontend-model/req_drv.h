@@ -36,6 +36,7 @@ typedef struct vsim_req {
   uint16_t q;
   uint64_t buf;          /* guest buffer: out_len device-readable bytes, then in_len device-writable */
   uint32_t out_len, in_len;
+  uint32_t in_off;       /* where the writable part starts (data.len; the observer may send less) */
   uint32_t step_index;
   const vsim_step *step;
   uint64_t submitted_at; /* virtual time */
@@ -53,6 +54,14 @@ typedef struct vsim_req_drv {
   uint32_t saved_set;    /* bit i: saved[i] holds a value from a reply */
   uint64_t completed;
   uint64_t latency_total, latency_max;
+  /* A device type's look at each request (frontend-model/net_drv.h), or
+   * NULL: before it goes (it may change the readable bytes or shorten
+   * either part, as a driver mutant would), and when it is used (the bytes
+   * written, `used` bounded by the writable length). */
+  void (*on_submit)(void *ctx, uint16_t q, uint8_t *out, uint32_t *out_len, uint32_t *in_len);
+  void (*on_complete)(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
+                      uint32_t in_len, uint32_t used);
+  void *obs_ctx;
 } vsim_req_drv;
 
 int vsim_req_drv_init(vsim_req_drv *r, vsim_driver *drv, const vsim_host *sink, char *const *names,

@@ -13,6 +13,7 @@
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_gpu.h>
 #include <linux/virtio_ring.h>
 
 #include "scenario.h"
@@ -55,6 +56,16 @@ static const vsim_name_bit blk_features[] = {
     {"LIFETIME", VIRTIO_BLK_F_LIFETIME},
     {"SECURE_ERASE", VIRTIO_BLK_F_SECURE_ERASE},
     {"ZONED", VIRTIO_BLK_F_ZONED},
+};
+
+/* VIRGL (3D) has a name so that a scenario can offer or accept it on
+ * purpose; the built-in model never offers it. */
+static const vsim_name_bit gpu_features[] = {
+    {"VIRGL", VIRTIO_GPU_F_VIRGL},
+    {"EDID", VIRTIO_GPU_F_EDID},
+    {"RESOURCE_UUID", VIRTIO_GPU_F_RESOURCE_UUID},
+    {"RESOURCE_BLOB", VIRTIO_GPU_F_RESOURCE_BLOB},
+    {"CONTEXT_INIT", VIRTIO_GPU_F_CONTEXT_INIT},
 };
 
 static const vsim_name_bit status_bits[] = {
@@ -111,6 +122,7 @@ static const char *const op_names[] = {
     [VSIM_OP_MMIO_READ] = "mmio.read",
     [VSIM_OP_MMIO_WRITE] = "mmio.write",
     [VSIM_OP_REQ_RAW] = "req.raw",
+    [VSIM_OP_GPU_EXPECT_SCANOUT] = "gpu.expect_scanout",
 };
 
 static const char *const policy_names[] = {
@@ -150,6 +162,16 @@ static bool names_device_is_blk(const char *device) {
   return device != NULL && strcmp(device, "blk") == 0;
 }
 
+/* The device's own feature names (NULL, 0 for a device without any). */
+static const vsim_name_bit *names_device_features(const char *device, size_t *n) {
+  if (device != NULL && strcmp(device, "gpu") == 0) {
+    *n = COUNT_OF(gpu_features);
+    return gpu_features;
+  }
+  *n = 0;
+  return NULL;
+}
+
 int vsim_feature_bit_by_name(const char *device, const char *name) {
   if (name == NULL) return -1;
   int bit = names_lookup(generic_features, COUNT_OF(generic_features), name);
@@ -158,6 +180,10 @@ int vsim_feature_bit_by_name(const char *device, const char *name) {
     bit = names_lookup(blk_features, COUNT_OF(blk_features), name);
     if (bit >= 0) return bit;
   }
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  bit = dev ? names_lookup(dev, nd, name) : -1;
+  if (bit >= 0) return bit;
   return names_parse_raw_bit(name);
 }
 
@@ -165,6 +191,9 @@ const char *vsim_feature_name(const char *device, unsigned bit) {
   const char *n = names_reverse(generic_features, COUNT_OF(generic_features), bit);
   if (n == NULL && names_device_is_blk(device))
     n = names_reverse(blk_features, COUNT_OF(blk_features), bit);
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (n == NULL && dev) n = names_reverse(dev, nd, bit);
   return n;
 }
 
@@ -189,6 +218,9 @@ const char *vsim_feature_name_at(const char *device, size_t i) {
   if (i < COUNT_OF(generic_features)) return generic_features[i].name;
   i -= COUNT_OF(generic_features);
   if (names_device_is_blk(device) && i < COUNT_OF(blk_features)) return blk_features[i].name;
+  size_t nd;
+  const vsim_name_bit *dev = names_device_features(device, &nd);
+  if (dev && i < nd) return dev[i].name;
   return NULL;
 }
 

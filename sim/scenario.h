@@ -65,7 +65,8 @@ enum vsim_op {
   VSIM_OP_MMIO_WRITE,    /* offset, len (width), value: write a transport register as the driver */
   VSIM_OP_REQ_RAW,       /* any device type: queue, data (device-readable), len (device-writable),
                           * patch, expect_used_len, expect_reply (frontend-model/req_drv.h) */
-  VSIM_OP__LAST = VSIM_OP_REQ_RAW,
+  VSIM_OP_GPU_EXPECT_SCANOUT, /* gpu: index (scanout), expect_data: the bytes the scanout shows */
+  VSIM_OP__LAST = VSIM_OP_GPU_EXPECT_SCANOUT,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */
@@ -191,7 +192,7 @@ typedef struct vsim_region_spec {
 typedef struct vsim_scenario {
   char *path;             /* as given */
   char *name;
-  char *device;           /* "blk" or "fs" (fs: no built-in model, a back-end must be given) */
+  char *device;           /* "blk", "fs" (no built-in model, a back-end must be given) or "gpu" */
   enum vsim_transport_kind transport;
   enum vsim_ring ring;
   uint16_t queue_size;    /* driver's QueueSize (default 8) */

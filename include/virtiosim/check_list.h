@@ -58,6 +58,11 @@
 #define VSIM_L_PCI_USED_NOTIFY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Used Buffer Notifications"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
+/* virtio-gpu: the spec's fence, response-type and event rules sit in the
+ * "Request header" and "Device configuration layout" descriptions; the
+ * normative sections that cover them are these two. */
+#define VSIM_L_GPU_INIT_DEV "devicenormative:Device Types / GPU Device / Device Initialization"
+#define VSIM_L_GPU_FENCE_DEV "devicenormative:Device Types / GPU Device / Device Operation / Device Operation: Command lifecycle and fencing"
 /* The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) has no
  * normative index: its checks cite "vhost-user:<section title>", the
  * section of that document that states the rule (tests/py/test_catalog.py
@@ -206,7 +211,13 @@
   X(PCI_DEV_MSIX_UNMAPPED, "pci.dev-msix-unmapped",  VSIM_L_PCI_USED_NOTIFY_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled, no interrupt for a queue whose queue_msix_vector is NO_VECTOR") \
   X(PCI_DRV_MSIX_RANGE,  "pci.drv-msix-vector-range", VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver maps events only to vectors inside the MSI-X table (Table Size), or writes NO_VECTOR") \
   X(PCI_DRV_MSIX_VERIFY, "pci.drv-msix-verify",      VSIM_L_PCI_MSIX_DRV, MUST, DRIVER, SNAPSHOT, "driver reads a vector back after writing it, before its next common configuration write or notification") \
-  X(PCI_DRV_ISR_MSIX,    "pci.drv-isr-with-msix",    VSIM_L_PCI_ISR_DRV, SHOULD, DRIVER, SNAPSHOT, "with MSI-X enabled, the driver does not read the ISR status byte (it is unused)")
+  X(PCI_DRV_ISR_MSIX,    "pci.drv-isr-with-msix",    VSIM_L_PCI_ISR_DRV, SHOULD, DRIVER, SNAPSHOT, "with MSI-X enabled, the driver does not read the ISR status byte (it is unused)") \
+  /* virtio-gpu: the device judged from outside by the driver model (frontend-model/gpu_drv.c), from its responses and its config space */ \
+  X(GPU_DEV_FENCE_ECHO,  "gpu.dev-fence-echo",       VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "the response to a request with VIRTIO_GPU_FLAG_FENCE sets VIRTIO_GPU_FLAG_FENCE and copies fence_id (and ctx_id) from the request") \
+  X(GPU_DEV_FENCE_COMPLETE, "gpu.dev-fence-complete", VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a fenced command is processed before its response: a resource whose fenced RESOURCE_CREATE_2D was answered OK is known to the next command naming it (no ERR_INVALID_RESOURCE_ID until it is unreferenced or the device reset)") \
+  X(GPU_DEV_RESPONSE_TYPE, "gpu.dev-response-type",  VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a controlq command is returned with a response header (at least 24 bytes used) whose type is the command's own OK type (OK_NODATA, OK_DISPLAY_INFO, OK_EDID, OK_RESOURCE_UUID) or a VIRTIO_GPU_RESP_ERR_*; commands of features never offered (3D, contexts, blobs) are answered with an error") \
+  X(GPU_DEV_DISPLAY_INFO, "gpu.dev-display-info",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "num_scanouts reads 1..16, and GET_DISPLAY_INFO reports displays the driver can use for its initial scanout setup: enabled ones only below num_scanouts, each with a non-zero width and height") \
+  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again")
 /* clang-format on */
 
 #endif

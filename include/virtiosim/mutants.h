@@ -88,7 +88,12 @@
   X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: an event mapped to NO_VECTOR interrupts on vector 0") \
   X(DRV_PCI_MSIX_PAST_TABLE, "drv.pci-msix-vector-past-table", PCI_DRV_MSIX_RANGE, "virtio-pci: driver maps each queue to the vector table size + queue index, outside the MSI-X table") \
   X(DRV_PCI_MSIX_NO_READBACK, "drv.pci-msix-no-readback", PCI_DRV_MSIX_VERIFY, "virtio-pci: driver writes MSI-X vectors and never reads them back") \
-  X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt")
+  X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt") \
+  X(DEV_GPU_FENCE_NO_ECHO, "dev.gpu-fence-no-echo", GPU_DEV_FENCE_ECHO, "virtio-gpu: the response to a fenced command has neither VIRTIO_GPU_FLAG_FENCE nor the request's fence_id") \
+  X(DEV_GPU_FENCE_EARLY, "dev.gpu-fence-early", GPU_DEV_FENCE_COMPLETE, "virtio-gpu: a fenced command is answered before it is processed (it runs after the next command)") \
+  X(DEV_GPU_3D_ACCEPTED, "dev.gpu-3d-accepted", GPU_DEV_RESPONSE_TYPE, "virtio-gpu: 3D and context commands are answered OK_NODATA although VIRGL was never offered") \
+  X(DEV_GPU_DISPLAY_PHANTOM, "dev.gpu-display-phantom", GPU_DEV_DISPLAY_INFO, "virtio-gpu: GET_DISPLAY_INFO reports an enabled display past num_scanouts") \
+  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit")
 /* clang-format on */
 
 enum vsim_mutant {
