@@ -73,7 +73,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
 
 # every built-in backend through every applicable conformance suite (report
 # under out/report/), then every scenario as written (out/summary.*)
-BUILTIN_BACKENDS := blk
+BUILTIN_BACKENDS := blk gpu
 
 run: deps all
 	@mkdir -p out
