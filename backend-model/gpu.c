@@ -202,11 +202,6 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
       memcpy(field, &v, sizeof v);
     }
   }
-  if (o->max_resources * o->max_entries > (UINT64_C(1) << 20))
-    return fail(err, errlen,
-                "gpu: max_resources x max_backing_entries = %llu: at most 1048576 backing entries "
-                "are held",
-                (unsigned long long)(o->max_resources * o->max_entries));
   return 0;
 }
 

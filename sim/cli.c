@@ -24,6 +24,7 @@
 #include "cmd_coverage.h"
 #include "cmd_trace.h"
 #include "fuzz_decode.h"
+#include "scanout_png.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -34,6 +35,7 @@ static void usage(FILE *f) {
           "                      [--features-off MASK]  feature bits the driver must not accept\n"
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "                      [--record-backend]  record the backend's calls into the trace (always for vhost-user)\n"
+          "                      [--scanout-png FILE.png [--scanout N]]  gpu: the picture scanout N (default 0) shows at the end\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json] [--live]   re-run a trace, report the first divergence\n"
           "                      (a recorded backend is played back from the trace; --live starts it again)\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
@@ -201,6 +203,8 @@ static int cmd_run(int argc, char **argv) {
   memset(&opt, 0, sizeof opt);
   bool quiet = false, json = false;
   const char *backend_cmd = NULL;
+  const char *scanout_png = NULL; /* gpu: the scanout's picture at the end of the run */
+  uint32_t scanout = 0;
   char spec[4096];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -250,6 +254,15 @@ static int cmd_run(int argc, char **argv) {
       if (!v) goto bad;
       backend_cmd = v;
       i++;
+    } else if (strcmp(a, "--scanout-png") == 0) {
+      if (!v) goto bad;
+      scanout_png = v;
+      i++;
+    } else if (strcmp(a, "--scanout") == 0) {
+      uint64_t n;
+      if (vsim_cli_parse_u64(v, &n) || n >= 16) goto bad;
+      scanout = (uint32_t)n;
+      i++;
     } else if (strcmp(a, "--no-checkers") == 0) {
       opt.checkers_off = true;
     } else if (strcmp(a, "--record-backend") == 0) {
@@ -283,6 +296,14 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   int rc = vsim_sim_run(s);
+  if (scanout_png) {
+    char perr[512];
+    if (vsim_scanout_png(s, scanout, scanout_png, perr, sizeof perr)) {
+      fprintf(stderr, "%s\n", perr);
+      vsim_sim_free(s);
+      return 2;
+    }
+  }
   vsim_counters c;
   vsim_sim_counters(s, &c);
   size_t nv = vsim_sim_violation_count(s), nf = vsim_sim_failure_count(s);

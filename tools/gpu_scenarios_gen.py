@@ -4,13 +4,17 @@ gpu mutant proofs in scenarios/mutants) from the command layouts of
 <linux/virtio_gpu.h>, so that every byte a scenario sends is computed, not
 typed by hand. Run it from the repository root after changing it:
 
-    /usr/bin/python3 tools/gpu_scenarios_gen.py
+    /usr/bin/python3 tools/gpu_scenarios_gen.py [--root DIR]
+
+(--root writes under DIR/scenarios instead: tests/py/test_gpu.py checks that
+the committed files are what this script writes.)
 
 Scenario format: scenarios/README.md ("Requests of any device type").
 """
 import json
 import os
 import struct
+import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
@@ -158,13 +162,13 @@ def write(dirname, doc):
 
 
 def display_info_checks(n, w=1024, h=768):
+    # the displays past num_scanouts are the check's to judge (gpu.dev-display-info)
     checks = []
-    for i in range(16):
+    for i in range(n):
         base = HDR + i * 24
-        checks.append({"name": f"pmodes[{i}].enabled", "offset": base + 16, "width": 4, "value": 1 if i < n else 0})
-        if i < n:
-            checks.append({"name": f"pmodes[{i}].r.width", "offset": base + 8, "width": 4, "value": w})
-            checks.append({"name": f"pmodes[{i}].r.height", "offset": base + 12, "width": 4, "value": h})
+        checks.append({"name": f"pmodes[{i}].enabled", "offset": base + 16, "width": 4, "value": 1})
+        checks.append({"name": f"pmodes[{i}].r.width", "offset": base + 8, "width": 4, "value": w})
+        checks.append({"name": f"pmodes[{i}].r.height", "offset": base + 12, "width": 4, "value": h})
     return checks
 
 
@@ -385,6 +389,11 @@ def mutants():
 
 
 def main():
+    global ROOT
+    if len(sys.argv) == 3 and sys.argv[1] == "--root":
+        ROOT = sys.argv[2]
+        for sub_dir in ("gpu", "gpu-edges", "mutants"):
+            os.makedirs(os.path.join(ROOT, "scenarios", sub_dir), exist_ok=True)
     for d in well_formed():
         write("gpu", d)
     for dirname, d in edges() + mutants():

@@ -289,7 +289,9 @@ def test_every_mutant_fails_exactly_its_check(mutant, check, tmp_path):
     # a rule of the packed ring shows on scenarios written for the split ring
     # run packed: the whole matrix; the others in the scenarios' own settings
     packed_rule = checks_catalog()[check]["applies"]["ring"] == "packed"
-    r = conform("--backend", "builtin:blk?mutant=" + mutant, "--device", "blk", "--matrix",
+    # the device type the mutant breaks: the one its proof scenario drives
+    device = json.loads((REPO / "scenarios" / "mutants" / (mutant + ".json")).read_text())["device"]
+    r = conform("--backend", "builtin:%s?mutant=%s" % (device, mutant), "--device", device, "--matrix",
                 "full" if packed_rule else "native", "--seeds", "1", "--quiet", "--no-details", "--report", d)
     # a SHOULD broken is a warning: the run itself still passes
     assert r.returncode == (0 if checks_catalog()[check]["severity"] == "SHOULD" else 1), r.stdout[-1500:]
