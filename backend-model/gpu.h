@@ -31,7 +31,10 @@
  * size, default 1024x768), edid (offer VIRTIO_GPU_F_EDID, default true),
  * resource_uuid (offer VIRTIO_GPU_F_RESOURCE_UUID, default false),
  * max_resource_bytes (total pixel bytes of all resources, default 16 MiB),
- * max_resources (default 64), max_backing_entries (per attach, default 64),
+ * max_resources (default 64), max_backing_entries (per attach, default 64;
+ * a transfer maps each entry it touches once, one guest-memory access each,
+ * so above 4 x queue size + 60 entries it can pass the engine's per-chain
+ * work bound, liveness.dev-unbounded-work),
  * display_event (events_read starts with VIRTIO_GPU_EVENT_DISPLAY, as after a
  * display hot-plug, default false). Returns 0, or -1 with a message. */
 int vsim_gpu_create(const vsim_backend_params *params, vsim_backend *out, char *err,

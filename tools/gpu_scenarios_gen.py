@@ -271,6 +271,16 @@ def well_formed():
                         "events_clear and events_read reads 0", steps, extra={"transport": "mmio"},
                         device_config={"display_event": True}))
 
+    # a device reset drops every resource (and the driver forgets what its fences promised)
+    pic, fb = framebuffer(rid=8, w=4, h=4, fence=11)
+    steps = fb + [ok(set_scanout(0, 8, 0, 0, 4, 4)), {"op": "wait"},
+                  {"op": "gpu.expect_scanout", "index": 0, "expect_data": hexs(pic)},
+                  {"op": "reset"}, {"op": "init"},
+                  err(flush(8, 0, 0, 4, 4), ERR_RESOURCE, "the fenced resource did not survive the reset"),
+                  ok(create_2d(8, 4, 4), "its id is free again"), {"op": "wait"}]
+    out.append(scenario("reset-drops-resources", "a device reset drops resources and scanouts: a resource "
+                        "created (fenced) before it is unknown after it", steps))
+
     # resource budget: OUT_OF_MEMORY past it, freed bytes can be used again
     steps = [ok(create_2d(1, 64, 64)), err(create_2d(2, 64, 64), ERR_OOM, "past max_resource_bytes (16 KiB + 1)"),
              ok(unref(1)), ok(create_2d(2, 64, 64), "the freed bytes are available again"), {"op": "wait"}]

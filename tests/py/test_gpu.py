@@ -171,3 +171,17 @@ def test_hostile_driver_gets_answers(tmp_path, seed):
         r = run("run", p, "--ring", ring, "--json")
         doc = json.loads(r.stdout)
         assert r.returncode == 0, (ring, doc["violations"], doc["failures"])
+
+
+@pytest.mark.parametrize("edit,msg", [
+    (lambda d: d.update(device="blk"), "needs device \"gpu\""),
+    (lambda d: d["steps"][-1].update(index=16), "at most 16 scanouts"),
+    (lambda d: d["steps"][-1].update(expect_data=""), "expect_data is empty"),
+])
+def test_expect_scanout_is_validated_by_the_loader(tmp_path, edit, msg):
+    doc = _basic()
+    assert doc["steps"][-1]["op"] == "gpu.expect_scanout"
+    edit(doc)
+    p = tmp_path / "l.json"
+    p.write_text(json.dumps(doc))
+    assert msg in run("run", p, rc=2).stderr
