@@ -268,7 +268,8 @@ def well_formed():
                  comment="the query the DISPLAY event asks the driver for", extra=display_info_checks(1)),
              {"op": "wait"}]
     out.append(scenario("events-clear", "VIRTIO_GPU_EVENT_DISPLAY pending at DRIVER_OK: the driver writes it to "
-                        "events_clear and events_read reads 0", steps, extra={"transport": "mmio"},
+                        "events_clear and events_read reads 0 (judged by the driver model's probe, "
+                        "gpu.dev-events-clear; over virtio-pci config_generation moves with it)", steps,
                         device_config={"display_event": True}))
 
     # a device reset drops every resource (and the driver forgets what its fences promised)
