@@ -73,7 +73,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
 
 # every built-in backend through every applicable conformance suite (report
 # under out/report/), then every scenario as written (out/summary.*)
-BUILTIN_BACKENDS := blk console input net
+BUILTIN_BACKENDS := blk console input net gpu
 
 run: deps all
 	@mkdir -p out

@@ -6,6 +6,7 @@
 #include "console.h"
 #include "input.h"
 #include "net.h"
+#include "gpu.h"
 #include "virtiosim/mutants.h"
 #include "registry.h"
 #include "vhost_user.h"
@@ -21,9 +22,10 @@ static const builtin builtins[] = {
     {"console", vsim_console_create},
     {"input", vsim_input_create},
     {"net", vsim_net_create},
+    {"gpu", vsim_gpu_create},
 };
 
-static const char *const builtin_names[] = {"blk", "console", "input", "net", NULL};
+static const char *const builtin_names[] = {"blk", "console", "input", "net", "gpu", NULL};
 
 const char *const *vsim_backend_builtin_names(void) { return builtin_names; }
 
@@ -156,7 +158,7 @@ int vsim_backend_open_device(const char *name, const char *device, const vsim_ba
       return check_ops(&out->backend, "built-in model", err, errlen);
     }
   }
-  snprintf(err, errlen, "unknown device '%s' (built-in: blk, console, input, net; or plugin:PATH.so)", name);
+  snprintf(err, errlen, "unknown device '%s' (built-in: blk, console, input, net, gpu; or plugin:PATH.so)", name);
   return -1;
 }
 
@@ -201,7 +203,7 @@ int vsim_backend_spec_parse(const char *spec, vsim_backend_spec *out, char *err,
     bool known = false;
     for (size_t i = 0; builtin_names[i]; i++) known |= strcmp(builtin_names[i], out->open_name) == 0;
     if (!known) {
-      snprintf(err, errlen, "backend '%s': no built-in model '%s' (built-in: blk, console, input, net)", spec, out->open_name);
+      snprintf(err, errlen, "backend '%s': no built-in model '%s' (built-in: blk, console, input, net, gpu)", spec, out->open_name);
       return -1;
     }
   }

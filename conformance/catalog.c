@@ -116,6 +116,7 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
   }
   if (strncmp(ci->id, "blk.", 4) == 0) out->device = "blk";
   if (strncmp(ci->id, "net.", 4) == 0) out->device = "net";
+  if (strncmp(ci->id, "gpu.", 4) == 0) out->device = "gpu";
   if (strncmp(ci->id, "mmio.", 5) == 0) out->transport = "mmio";
   if (strncmp(ci->id, "pci.", 4) == 0) out->transport = "pci";
   if (strncmp(ci->id, "indirect.", 9) == 0 && check != VSIM_CHK_INDIR_NOT_NEG)

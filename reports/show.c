@@ -458,7 +458,7 @@ void vsim_show_text(FILE *out, vsim_sim *s, uint64_t step) {
   const vsim_driver *drv = vsim_sim_view_driver(s);
   const vsim_devcore *dc = vsim_sim_view_devcore(s);
   const vsim_mmio *mm = vsim_sim_view_mmio(s);
-  const char *device = dc && dc->device_id == 2 ? "blk" : "";
+  const char *device = !dc ? "" : dc->device_id == 2 ? "blk" : dc->device_id == 16 ? "gpu" : "";
   char st[128];
   fprintf(out, "state after step %" PRIu64 " of %s (seed %" PRIu64 ", policy %s)\n", step, vsim_sim_name(s),
           vsim_sim_seed(s), vsim_sim_policy_name(s));

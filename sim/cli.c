@@ -24,6 +24,7 @@
 #include "cmd_coverage.h"
 #include "cmd_trace.h"
 #include "fuzz_decode.h"
+#include "scanout_png.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -35,6 +36,7 @@ static void usage(FILE *f) {
           "                      [--trace FILE.jsonl] [--max-steps N] [--no-checkers] [--quiet] [--json]\n"
           "                      [--pcap FILE.pcap]  net: the wire's frames (sent and received) as a pcap\n"
           "                      [--record-backend]  record the backend's calls into the trace (always for vhost-user)\n"
+          "                      [--scanout-png FILE.png [--scanout N]]  gpu: the picture scanout N (default 0) shows at the end\n"
           "       virtio-sim replay TRACE.jsonl [--timeline FILE.json] [--live]   re-run a trace, report the first divergence\n"
           "                      (a recorded backend is played back from the trace; --live starts it again)\n"
           "       virtio-sim show TRACE.jsonl --at STEP [--svg FILE.svg] queue state at a step\n"
@@ -203,6 +205,8 @@ static int cmd_run(int argc, char **argv) {
   bool quiet = false, json = false;
   const char *backend_cmd = NULL;
   const char *pcap_path = NULL; /* --pcap: the net model's wire, written after the run */
+  const char *scanout_png = NULL; /* gpu: the scanout's picture at the end of the run */
+  uint32_t scanout = 0;
   char spec[4096];
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
@@ -256,6 +260,15 @@ static int cmd_run(int argc, char **argv) {
       if (!v) goto bad;
       backend_cmd = v;
       i++;
+    } else if (strcmp(a, "--scanout-png") == 0) {
+      if (!v) goto bad;
+      scanout_png = v;
+      i++;
+    } else if (strcmp(a, "--scanout") == 0) {
+      uint64_t n;
+      if (vsim_cli_parse_u64(v, &n) || n >= 16) goto bad;
+      scanout = (uint32_t)n;
+      i++;
     } else if (strcmp(a, "--no-checkers") == 0) {
       opt.checkers_off = true;
     } else if (strcmp(a, "--record-backend") == 0) {
@@ -294,9 +307,18 @@ static int cmd_run(int argc, char **argv) {
     return 2;
   }
   int rc = vsim_sim_run(s);
+  /* a file asked for and not written is a usage error (2), whatever the run said */
+  int out_rc = 0;
   if (pcap_path && vsim_sim_write_pcap(s, pcap_path, err, sizeof err)) {
     fprintf(stderr, "virtio-sim: --pcap: %s\n", err);
-    rc = 2;
+    out_rc = 2;
+  }
+  if (scanout_png) {
+    char perr[512];
+    if (vsim_scanout_png(s, scanout, scanout_png, perr, sizeof perr)) {
+      fprintf(stderr, "%s\n", perr);
+      out_rc = 2;
+    }
   }
   vsim_counters c;
   vsim_sim_counters(s, &c);
@@ -348,7 +370,7 @@ static int cmd_run(int argc, char **argv) {
     printf("  reproduce: %s\n", vsim_sim_repro(s));
   }
   vsim_sim_free(s);
-  return rc ? 1 : 0;
+  return out_rc ? out_rc : rc ? 1 : 0;
 }
 
 /* --mutants A,B: the bits of the named mutants into *bits; -1 for an

@@ -15,6 +15,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_net.h>
+#include <linux/virtio_gpu.h>
 #include <linux/virtio_ring.h>
 
 #include "scenario.h"
@@ -96,6 +97,16 @@ static const vsim_name_bit console_features[] = {
     {"EMERG_WRITE", VIRTIO_CONSOLE_F_EMERG_WRITE},
 };
 
+/* VIRGL (3D) has a name so that a scenario can offer or accept it on
+ * purpose; the built-in model never offers it. */
+static const vsim_name_bit gpu_features[] = {
+    {"VIRGL", VIRTIO_GPU_F_VIRGL},
+    {"EDID", VIRTIO_GPU_F_EDID},
+    {"RESOURCE_UUID", VIRTIO_GPU_F_RESOURCE_UUID},
+    {"RESOURCE_BLOB", VIRTIO_GPU_F_RESOURCE_BLOB},
+    {"CONTEXT_INIT", VIRTIO_GPU_F_CONTEXT_INIT},
+};
+
 static const vsim_name_bit status_bits[] = {
     {"ACKNOWLEDGE", VIRTIO_CONFIG_S_ACKNOWLEDGE},
     {"DRIVER", VIRTIO_CONFIG_S_DRIVER},
@@ -153,6 +164,7 @@ static const char *const op_names[] = {
     [VSIM_OP_HOST_INPUT] = "host.input",
     [VSIM_OP_EXPECT_OUTPUT] = "expect.output",
     [VSIM_OP_HOST_EVENT] = "host.event",
+    [VSIM_OP_GPU_EXPECT_SCANOUT] = "gpu.expect_scanout",
 };
 
 static const char *const policy_names[] = {
@@ -201,6 +213,10 @@ static const vsim_name_bit *names_device_features(const char *device, size_t *n)
   if (device != NULL && strcmp(device, "net") == 0) {
     *n = COUNT_OF(net_features);
     return net_features;
+  }
+  if (device != NULL && strcmp(device, "gpu") == 0) {
+    *n = COUNT_OF(gpu_features);
+    return gpu_features;
   }
   *n = 0;
   return NULL;

@@ -589,6 +589,9 @@ static void data_free(vsim_data *d) {
 
 /* ---- steps ---------------------------------------------------------------- */
 
+static bool device_is_gpu(const vsim_scenario *sc);
+static bool step_parse_scanout(loader *ld, json_t *o, vsim_step *st);
+
 enum step_field {
   SF_QUEUE, SF_VALUE, SF_SECTOR, SF_NSECTORS, SF_LEN, SF_TYPE, SF_FLAGS, SF_UNMAP,
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
@@ -672,6 +675,7 @@ static const op_fields op_table[] = {
     [VSIM_OP_HOST_INPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
     [VSIM_OP_EXPECT_OUTPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
     [VSIM_OP_HOST_EVENT] = {B(SF_PORT) | B(SF_TYPE) | B(SF_VALUE), B(SF_TYPE)},
+    [VSIM_OP_GPU_EXPECT_SCANOUT] = {B(SF_INDEX) | B(SF_EXPECT_DATA), B(SF_EXPECT_DATA)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -1200,6 +1204,7 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   if (!opt_u32(ld, o, "port", 0, UINT32_MAX, &st->port, NULL)) return false;
   if (op_is_blk(st->op) && !step_parse_expectations(ld, o, st)) return false;
   if (st->op == VSIM_OP_REQ_RAW && !step_parse_req(ld, o, st, has_len)) return false;
+  if (st->op == VSIM_OP_GPU_EXPECT_SCANOUT && !step_parse_scanout(ld, o, st)) return false;
   if (st->op == VSIM_OP_EXPECT) {
     if (!json_object_get(o, "status_has") && !json_object_get(o, "status_lacks"))
       return ld_fail(ld, "an expect step needs \"status_has\" or \"status_lacks\"");
@@ -1208,11 +1213,30 @@ static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
   return step_finish(ld, st, has_len);
 }
 
+/* gpu.expect_scanout: `index` a scanout id (below VIRTIO_GPU_MAX_SCANOUTS),
+ * `expect_data` the bytes of the whole scanout rectangle, row-major. */
+static bool step_parse_scanout(loader *ld, json_t *o, vsim_step *st) {
+  if (st->index >= 16) { /* VIRTIO_GPU_MAX_SCANOUTS */
+    ld_push(ld, "index");
+    return ld_fail(ld, "scanout %u: a gpu device has at most 16 scanouts", st->index);
+  }
+  if (!opt_data(ld, o, "expect_data", &st->expect_data)) return false;
+  if (st->expect_data.len == 0) {
+    ld_push(ld, "expect_data");
+    return ld_fail(ld, "expect_data is empty: give the bytes the scanout shows");
+  }
+  return true;
+}
+
 /* Fields not in op_table[op].allowed were refused by step_check_fields, so
  * the parsers above may look every field up unconditionally. */
 static bool step_parse(loader *ld, json_t *o, vsim_step *st) {
   if (!val_object(ld, o)) return false;
   if (!step_parse_op(ld, o, &st->op)) return false;
+  if (st->op == VSIM_OP_GPU_EXPECT_SCANOUT && !device_is_gpu(ld->sc)) {
+    ld_push(ld, "op");
+    return ld_fail(ld, "op '%s' needs device \"gpu\"", vsim_op_name(st->op));
+  }
   if (op_is_blk(st->op) && strcmp(ld->sc->device, "blk") != 0) {
     ld_push(ld, "op");
     return ld_fail(ld, "op '%s' needs device \"blk\" (this scenario drives a %s device: use req.raw)",
@@ -1357,9 +1381,10 @@ static const char *const top_keys[] = {
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
-static const char *const device_names[] = {"blk", "fs", "console", "input", "net", NULL};
+static const char *const device_names[] = {"blk", "fs", "console", "input", "net", "gpu", NULL};
 
 static bool device_is_fs(const vsim_scenario *sc) { return strcmp(sc->device, "fs") == 0; }
+static bool device_is_gpu(const vsim_scenario *sc) { return strcmp(sc->device, "gpu") == 0; }
 static const char *const transport_names[] = {"mmio", "pci", NULL};
 static const char *const ring_names[] = {"split", "packed", NULL};
 static const char *at_policy(const void *ctx, size_t i) {
@@ -1400,10 +1425,15 @@ static bool parse_queues(loader *ld, json_t *root) {
   bool has_max;
   /* virtio-fs: the hiprio queue and at least one request queue */
   bool console = strcmp(sc->device, "console") == 0, input = strcmp(sc->device, "input") == 0;
-  if (device_is_fs(sc) || console || input) sc->num_queues = 2;
+  if (device_is_fs(sc) || device_is_gpu(sc) || console || input) sc->num_queues = 2;
   /* virtio-net: receiveq1, transmitq1 and the control queue */
   if (strcmp(sc->device, "net") == 0) sc->num_queues = 3;
   if (!opt_u16(ld, root, "num_queues", 1, MAX_NUM_QUEUES, &sc->num_queues, NULL)) return false;
+  if (device_is_gpu(sc) && sc->num_queues != 2) {
+    ld_push(ld, "num_queues");
+    return ld_fail(ld, "a gpu device has exactly two queues, controlq and cursorq: num_queues must be 2 (the "
+                   "default for gpu)");
+  }
   if (device_is_fs(sc) && sc->num_queues < 2) {
     ld_push(ld, "num_queues");
     return ld_fail(ld, "a fs device has a hiprio queue and at least one request queue: num_queues must be at "

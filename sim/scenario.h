@@ -71,7 +71,8 @@ enum vsim_op {
                           * expect.output of that port equal `data` (taken, so the next starts empty) */
   VSIM_OP_HOST_EVENT,    /* port, type, value: a host-side event of the device model (console: a port
                           * closed / opened / unplugged / plugged, a resize; devcore host_event) */
-  VSIM_OP__LAST = VSIM_OP_HOST_EVENT,
+  VSIM_OP_GPU_EXPECT_SCANOUT, /* gpu: index (scanout), expect_data: the bytes the scanout shows */
+  VSIM_OP__LAST = VSIM_OP_GPU_EXPECT_SCANOUT,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */
@@ -198,7 +199,7 @@ typedef struct vsim_region_spec {
 typedef struct vsim_scenario {
   char *path;             /* as given */
   char *name;
-  char *device;           /* "blk", "fs" (no built-in model, a back-end must be given) or "console" */
+  char *device;           /* "blk", "fs" (no built-in model, a back-end must be given), "console", "input", "net" or "gpu" */
   enum vsim_transport_kind transport;
   enum vsim_ring ring;
   uint16_t queue_size;    /* driver's QueueSize (default 8) */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 #include "arena_fast.h"
@@ -29,6 +30,8 @@
 #include "devscript.h"
 #include "driver.h"
 #include "fs_drv.h"
+#include "gpu.h"
+#include "gpu_drv.h"
 #include "mmio.h"
 #include "net.h"
 #include "net_drv.h"
@@ -84,6 +87,8 @@ struct vsim_sim {
   bool is_input;
   vsim_net_drv net;     /* the net driver's view: layout, pairs, judging traffic */
   bool is_net;          /* the scenario drives a virtio-net device */
+  bool is_gpu;          /* ... a virtio-gpu device */
+  vsim_gpu_drv gpu;     /* the gpu driver's probe and its judge of req.raw replies */
   vsim_checker chk;
   bool checkers_on;
   vsim_devscript ds;    /* the dev.* steps, when the scenario scripts the device */
@@ -413,6 +418,7 @@ static void probe_device(vsim_sim *s) {
   else if (s->is_console) vsim_console_drv_probe(&s->con);
   else if (s->is_input) vsim_input_drv_probe(&s->inp);
   else if (s->is_net) vsim_net_drv_probe(&s->net);
+  else if (s->is_gpu) vsim_gpu_drv_probe(&s->gpu);
   else vsim_blk_drv_probe(&s->blk);
 }
 
@@ -649,6 +655,41 @@ static void note_console_request(vsim_sim *s, const vsim_step *st) {
   vsim_console_drv_note_request(&s->con, st->queue, msg, rd, st->len);
 }
 
+/* gpu.expect_scanout: the built-in gpu model's scanout, byte for byte. */
+static void expect_scanout(vsim_sim *s, const vsim_step *st, uint32_t idx) {
+  const char *op = vsim_op_name(st->op);
+  const vsim_devcore *dc = vsim_sim_view_devcore(s);
+  uint32_t w = 0, h = 0, fmt = 0;
+  if (!dc || dc->device_id != VIRTIO_ID_GPU) {
+    add_failure(s, "step %u (%s, line %u): only the built-in gpu model shows its scanouts", idx, op, st->line);
+    return;
+  }
+  void *model = s->be.backend.be;
+  if (vsim_gpu_scanout_read(model, st->index, NULL, 0, &w, &h, &fmt)) {
+    add_failure(s, "step %u (%s, line %u): scanout %u shows nothing (disabled, or no such scanout)", idx, op,
+                st->line, st->index);
+    return;
+  }
+  uint64_t bytes = (uint64_t)w * h * 4;
+  if (bytes != st->expect_data.len) {
+    add_failure(s, "step %u (%s, line %u): scanout %u is %ux%u (%" PRIu64 " bytes), expect_data has %u", idx, op,
+                st->line, st->index, w, h, bytes, st->expect_data.len);
+    return;
+  }
+  uint8_t *px = malloc((size_t)bytes); /* <= 16 MiB: the data spec's bound */
+  if (!px) {
+    add_failure(s, "step %u (%s, line %u): out of memory", idx, op, st->line);
+    return;
+  }
+  vsim_gpu_scanout_read(model, st->index, px, (size_t)bytes, &w, &h, &fmt);
+  uint8_t want = 0;
+  uint32_t at = vsim_data_mismatch(&st->expect_data, px, (uint32_t)bytes, &want);
+  if (at < bytes)
+    add_failure(s, "step %u (%s, line %u): scanout %u pixel (%u, %u) byte %u is 0x%02x, expected 0x%02x", idx, op,
+                st->line, st->index, at / 4 % w, at / 4 / w, at % 4, px[at], want);
+  free(px);
+}
+
 static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   vsim_arena *a = s->arena;
   emit(s, VSIM_EV_STEP_BEGIN, -1, idx, (uint64_t)st->op, 0, 0);
@@ -681,6 +722,9 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       break;
     case VSIM_OP_DRIVER_OK:
       if (vsim_driver_set_driver_ok(&s->drv) == 0) probe_device(s);
+      break;
+    case VSIM_OP_GPU_EXPECT_SCANOUT:
+      expect_scanout(s, st, idx);
       break;
     case VSIM_OP_RESET:
     case VSIM_OP_FAULT_DEVICE_RESET:
@@ -1100,6 +1144,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->is_console = strcmp(sc->device, "console") == 0;
   s->is_input = strcmp(sc->device, "input") == 0;
   s->is_net = strcmp(sc->device, "net") == 0;
+  s->is_gpu = strcmp(sc->device, "gpu") == 0;
   if (bspec.kind == VSIM_BACKEND_BUILTIN && s->is_fs && !s->standin) {
     snprintf(err, errlen, "%s: device 'fs' has no built-in model: run it against a back-end "
              "(--backend vhost-user:SOCKET, or --backend vhost-user --backend-cmd 'virtiofsd ... {socket}')",
@@ -1155,12 +1200,13 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
                     : s->is_console ? vsim_console_drv_understood()
                     : s->is_input   ? vsim_input_drv_understood()
                     : s->is_net     ? vsim_net_drv_understood()
+                    : s->is_gpu     ? vsim_gpu_drv_understood()
                                     : vsim_blk_drv_understood(),
       .queue_size = sc->queue_size,
       .num_queues = sc->num_queues,
       /* net: the queues are pairs and a control queue whatever MQ says
        * (without MQ the control queue is queue 2) */
-      .mq_feature = s->is_fs || s->is_console || s->is_input || s->is_net ? -1 : VIRTIO_BLK_F_MQ,
+      .mq_feature = s->is_fs || s->is_console || s->is_input || s->is_net || s->is_gpu ? -1 : VIRTIO_BLK_F_MQ,
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
       .close_features = s->is_net ? vsim_net_drv_close : NULL,
@@ -1185,6 +1231,11 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     s->req.on_submit = vsim_net_drv_submit;
     s->req.on_complete = vsim_net_drv_complete;
     s->req.obs_ctx = &s->net;
+  }
+  if (s->is_gpu) {
+    vsim_gpu_drv_init(&s->gpu, &s->drv, &s->host);
+    s->req.on_complete = vsim_gpu_drv_on_complete;
+    s->req.obs_ctx = &s->gpu;
   }
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);

@@ -41,7 +41,7 @@ def packed_ok(path):
 
 # Device types with a built-in model: a scenario of another type (fs) needs
 # an out-of-process back-end, whose timing is not ours to prove deterministic.
-BUILTIN_DEVICES = {"blk", "console", "input", "net"}
+BUILTIN_DEVICES = {"blk", "console", "input", "net", "gpu"}
 
 
 def builtin(path):

@@ -71,6 +71,11 @@
 #define VSIM_L_NET_ANN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Gratuitous Packet Sending"
 #define VSIM_L_NET_MQ_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Automatic receive steering in multiqueue mode"
 #define VSIM_L_NET_MQ_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Automatic receive steering in multiqueue mode"
+/* virtio-gpu: the spec's fence, response-type and event rules sit in the
+ * "Request header" and "Device configuration layout" descriptions; the
+ * normative sections that cover them are these two. */
+#define VSIM_L_GPU_INIT_DEV "devicenormative:Device Types / GPU Device / Device Initialization"
+#define VSIM_L_GPU_FENCE_DEV "devicenormative:Device Types / GPU Device / Device Operation / Device Operation: Command lifecycle and fencing"
 /* The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) has no
  * normative index: its checks cite "vhost-user:<section title>", the
  * section of that document that states the rule (tests/py/test_catalog.py
@@ -275,7 +280,13 @@
   X(NET_DEV_ANNOUNCE,    "net.dev-announce-clear",   VSIM_L_NET_ANN_DEV, MUST,  DEVICE, SNAPSHOT, "with GUEST_ANNOUNCE, ANNOUNCE in status is clear when an acknowledged ANNOUNCE_ACK is used") \
   X(NET_DEV_MQ_RXQ,      "net.dev-mq-rx-queue",      VSIM_L_NET_MQ_DEV, MUST,   DEVICE, SNAPSHOT, "received packets go only to receiveq1..receiveq(virtqueue_pairs) (receiveq1 until a VQ_PAIRS_SET is used)") \
   X(NET_DEV_TX_CSUM_UNUSED, "net.dev-tx-csum-unused", VSIM_L_NET_TX_DEV, MUST,  DEVICE, SNAPSHOT, "without NEEDS_CSUM (gso_type NONE) a transmitted packet goes on the wire as sent: csum_start and csum_offset are not used (judged on a wire the engine sees: the built-in model's)") \
-  X(NET_DEV_TX_FORWARD,  "net.dev-tx-forward",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU negotiated, a well-formed packet of 14..mtu + 14 bytes with gso_type NONE goes on the wire (judged on a wire the engine sees: the built-in model's)")
+  X(NET_DEV_TX_FORWARD,  "net.dev-tx-forward",       VSIM_L_NET_CFG_DEV, MUST,  DEVICE, SNAPSHOT, "with MTU negotiated, a well-formed packet of 14..mtu + 14 bytes with gso_type NONE goes on the wire (judged on a wire the engine sees: the built-in model's)") \
+  /* virtio-gpu: the device judged from outside by the driver model (frontend-model/gpu_drv.c), from its responses and its config space */ \
+  X(GPU_DEV_FENCE_ECHO,  "gpu.dev-fence-echo",       VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "the response to a request with VIRTIO_GPU_FLAG_FENCE sets VIRTIO_GPU_FLAG_FENCE and copies fence_id (and ctx_id) from the request") \
+  X(GPU_DEV_FENCE_COMPLETE, "gpu.dev-fence-complete", VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a fenced command is processed before its response: a resource whose fenced RESOURCE_CREATE_2D was answered OK is known to the next command naming it (no ERR_INVALID_RESOURCE_ID until it is unreferenced or the device reset)") \
+  X(GPU_DEV_RESPONSE_TYPE, "gpu.dev-response-type",  VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a controlq command is returned with a response header (at least 24 bytes used) whose type is the command's own OK type (OK_NODATA, OK_DISPLAY_INFO, OK_EDID, OK_RESOURCE_UUID) or a VIRTIO_GPU_RESP_ERR_*; commands of features never offered (3D, contexts, blobs) are answered with an error") \
+  X(GPU_DEV_DISPLAY_INFO, "gpu.dev-display-info",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "num_scanouts reads 1..16, and GET_DISPLAY_INFO reports displays the driver can use for its initial scanout setup: enabled ones only below num_scanouts, each with a non-zero width and height") \
+  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again")
 /* clang-format on */
 
 #endif

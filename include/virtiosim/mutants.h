@@ -129,7 +129,12 @@
   X(DRV_NET_RX_SMALL,    "drv.net-rx-buffer-8",    NET_DRV_RX_BUF,      "net driver posts 8-byte receive buffers (with MRG_RXBUF: less than a header)") \
   X(DRV_NET_CTRL_RX_EXTRA, "drv.net-ctrl-alluni",  NET_DRV_CTRL_RX,     "net driver sends its PROMISC commands as ALLUNI, which needs CTRL_RX_EXTRA") \
   X(DRV_NET_CTRL_MAC_COUNT, "drv.net-mac-table-count", NET_DRV_CTRL_MAC, "net driver's MAC_TABLE_SET counts one unicast address more than it carries") \
-  X(DRV_NET_MQ_PAIRS,    "drv.net-pairs-over-max", NET_DRV_MQ_PAIRS,    "net driver asks VQ_PAIRS_SET for max_virtqueue_pairs + 1")
+  X(DRV_NET_MQ_PAIRS,    "drv.net-pairs-over-max", NET_DRV_MQ_PAIRS,    "net driver asks VQ_PAIRS_SET for max_virtqueue_pairs + 1") \
+  X(DEV_GPU_FENCE_NO_ECHO, "dev.gpu-fence-no-echo", GPU_DEV_FENCE_ECHO, "virtio-gpu: the response to a fenced command has neither VIRTIO_GPU_FLAG_FENCE nor the request's fence_id") \
+  X(DEV_GPU_FENCE_EARLY, "dev.gpu-fence-early", GPU_DEV_FENCE_COMPLETE, "virtio-gpu: a fenced command is answered before it is processed (it runs after the next command)") \
+  X(DEV_GPU_3D_ACCEPTED, "dev.gpu-3d-accepted", GPU_DEV_RESPONSE_TYPE, "virtio-gpu: 3D and context commands are answered OK_NODATA although VIRGL was never offered") \
+  X(DEV_GPU_DISPLAY_PHANTOM, "dev.gpu-display-phantom", GPU_DEV_DISPLAY_INFO, "virtio-gpu: GET_DISPLAY_INFO reports an enabled display past num_scanouts") \
+  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -413,7 +413,7 @@ static void test_error_unknown_names(void) {
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [], \"expect\": {\"violations\": [\"no.such-check\"]}}",
              "t.json:1:71: field 'expect.violations[0]': unknown check id 'no.such-check' (see include/virtiosim/check_list.h)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"ccw\", \"steps\": []}",
-             "t.json:1:25: field 'device': unknown device 'ccw' (expected one of blk, fs, console, input, net)");
+             "t.json:1:25: field 'device': unknown device 'ccw' (expected one of blk, fs, console, input, net, gpu)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"transport\": \"ccw\", \"steps\": []}",
              "t.json:1:45: field 'transport': unknown transport 'ccw' (expected one of mmio, pci)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"policy\": \"round_robin\", \"steps\": []}",
@@ -524,7 +524,7 @@ static void test_error_positions_with_escapes(void) {
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
              "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable, "
              "dev.used, dev.used_idx, dev.used_flags, dev.avail_event, dev.pused, dev.pevent, dev.irq, dev.write, "
-             "dev.config, dev.needs_reset, mmio.read, mmio.write, req.raw, host.input, expect.output, host.event)");
+             "dev.config, dev.needs_reset, mmio.read, mmio.write, req.raw, host.input, expect.output, host.event, gpu.expect_scanout)");
 }
 
 /* ---- the scripted device ------------------------------------------------- */
