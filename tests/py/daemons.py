@@ -36,15 +36,17 @@ def pids(marker):
 
 
 class DaemonRoot:
-    """A daemon root of one test's own (VSIM_DAEMON_ROOT, under /tmp: socket
-    paths stay short): every daemon the runs given `env` start has its
-    directory, so its socket and its command line, under it. Leftovers are
+    """A temporary directory of one test's own (TMPDIR for the runs given
+    `env`, short enough for sockets below it): conform makes its daemon root
+    there and sweeps it at the end, so every daemon it starts has its
+    directory, its socket and so its command line under it. Leftovers are
     looked for there only, so tests running side by side (pytest-xdist) do
     not count each other's daemons."""
 
     def __init__(self):
         self.path = tempfile.mkdtemp(prefix="vsim-t", dir="/tmp")
-        self.env = dict(os.environ, VSIM_DAEMON_ROOT=self.path)
+        self.env = {k: v for k, v in os.environ.items() if k != "VSIM_DAEMON_ROOT"}
+        self.env["TMPDIR"] = self.path
 
     def daemons(self):
         return pids(self.path)
