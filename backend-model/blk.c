@@ -48,7 +48,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +64,7 @@
 #include "virtio_compat.h"
 #include "devcore.h"
 #include "virtiosim/mutants.h"
+#include "devconfig.h"
 
 #define SECTOR 512u
 #define HDR_LEN ((uint64_t)sizeof(struct virtio_blk_outhdr))
@@ -86,17 +86,6 @@ typedef struct vsim_blk {
 } vsim_blk;
 
 /* ---- small helpers ---- */
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen,
-                                                      const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static inline bool mut(const vsim_blk *m, unsigned bit) {
   return vsim_mut_has(&m->core.mutants, (int)bit);
@@ -141,45 +130,6 @@ typedef struct blk_opts {
   bool zero_copy;
 } blk_opts;
 
-/* Decimal only, no sign, no blanks: "-1" must not become 2^64-1 as strtoull
- * would make it. */
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!s || !*s) return false;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
-static int num_opt(const char *key, const char *val, uint64_t lo, uint64_t hi,
-                   uint64_t *out, char *err, unsigned errlen) {
-  if (parse_u64(val, lo, hi, out)) return 0;
-  return fail(err, errlen,
-              "blk: device_config \"%s\" = \"%s\": expected a decimal integer in "
-              "[%llu, %llu]",
-              key, val ? val : "(null)", (unsigned long long)lo, (unsigned long long)hi);
-}
-
-static int bool_opt(const char *key, const char *val, bool *out, char *err,
-                    unsigned errlen) {
-  if (val && strcmp(val, "true") == 0) {
-    *out = true;
-    return 0;
-  }
-  if (val && strcmp(val, "false") == 0) {
-    *out = false;
-    return 0;
-  }
-  return fail(err, errlen, "blk: device_config \"%s\" = \"%s\": expected true or false",
-              key, val ? val : "(null)");
-}
-
 static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
                       unsigned errlen) {
   memset(o, 0, sizeof *o);
@@ -197,81 +147,81 @@ static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
   for (unsigned i = 0; i < p->config_count; i++) {
     const char *key = p->config_keys ? p->config_keys[i] : NULL;
     const char *val = p->config_values ? p->config_values[i] : NULL;
-    if (!key) return fail(err, errlen, "blk: device_config entry %u has no key", i);
+    if (!key) return vsim_devcfg_fail(err, errlen, "blk: device_config entry %u has no key", i);
     unsigned k = 0;
     while (k < K__COUNT && strcmp(key, blk_key_names[k]) != 0) k++;
     if (k == K__COUNT)
-      return fail(err, errlen,
+      return vsim_devcfg_fail(err, errlen,
                   "blk: unknown device_config key \"%s\" (known: capacity, ro, "
                   "blk_size, seg_max, size_max, serial, image, max_discard_sectors, "
                   "max_discard_seg, max_write_zeroes_sectors, max_write_zeroes_seg, "
                   "write_zeroes_may_unmap, zero_copy)",
                   key);
-    if (o->seen[k]) return fail(err, errlen, "blk: device_config key \"%s\" given twice", key);
+    if (o->seen[k]) return vsim_devcfg_fail(err, errlen, "blk: device_config key \"%s\" given twice", key);
     o->seen[k] = true;
     uint64_t v = 0;
     switch ((enum blk_key)k) {
     case K_CAPACITY:
-      if (num_opt(key, val, 0, max_sectors, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 0, max_sectors, &v, err, errlen)) return -1;
       o->capacity = v;
       break;
     case K_RO:
-      if (bool_opt(key, val, &o->ro, err, errlen)) return -1;
+      if (vsim_devcfg_bool("blk", key, val, &o->ro, err, errlen)) return -1;
       break;
     case K_BLK_SIZE:
-      if (num_opt(key, val, 512, 65536, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 512, 65536, &v, err, errlen)) return -1;
       if (v & (v - 1))
-        return fail(err, errlen, "blk: device_config \"blk_size\" = \"%s\": not a power of two",
+        return vsim_devcfg_fail(err, errlen, "blk: device_config \"blk_size\" = \"%s\": not a power of two",
                     val);
       o->blk_size = (uint32_t)v;
       break;
     case K_SEG_MAX:
-      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
       o->seg_max = (uint32_t)v;
       break;
     case K_SIZE_MAX:
-      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
       o->size_max = (uint32_t)v;
       break;
     case K_SERIAL: {
       size_t n = val ? strlen(val) : 0;
       if (!val || n > VIRTIO_BLK_ID_BYTES)
-        return fail(err, errlen, "blk: device_config \"serial\" must be at most %u bytes",
+        return vsim_devcfg_fail(err, errlen, "blk: device_config \"serial\" must be at most %u bytes",
                     (unsigned)VIRTIO_BLK_ID_BYTES);
       /* the spec calls it an ASCII string; keep it printable so reports stay readable */
       for (size_t j = 0; j < n; j++)
         if (val[j] < 0x20 || val[j] > 0x7e)
-          return fail(err, errlen,
+          return vsim_devcfg_fail(err, errlen,
                       "blk: device_config \"serial\": byte %zu is not printable ASCII", j);
       memset(o->serial, 0, sizeof o->serial);
       memcpy(o->serial, val, n);
       break;
     }
     case K_IMAGE:
-      if (!val || !*val) return fail(err, errlen, "blk: device_config \"image\" is empty");
+      if (!val || !*val) return vsim_devcfg_fail(err, errlen, "blk: device_config \"image\" is empty");
       o->image = val;
       break;
     case K_MAX_DISCARD_SECTORS:
-      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
       o->max_discard_sectors = (uint32_t)v;
       break;
     case K_MAX_DISCARD_SEG:
-      if (num_opt(key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
       o->max_discard_seg = (uint32_t)v;
       break;
     case K_MAX_WZ_SECTORS:
-      if (num_opt(key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, UINT32_MAX, &v, err, errlen)) return -1;
       o->max_wz_sectors = (uint32_t)v;
       break;
     case K_MAX_WZ_SEG:
-      if (num_opt(key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
+      if (vsim_devcfg_u64("blk", key, val, 1, VSIM_BLK_MAX_DWZ_SEG, &v, err, errlen)) return -1;
       o->max_wz_seg = (uint32_t)v;
       break;
     case K_WZ_MAY_UNMAP:
-      if (bool_opt(key, val, &o->wz_may_unmap, err, errlen)) return -1;
+      if (vsim_devcfg_bool("blk", key, val, &o->wz_may_unmap, err, errlen)) return -1;
       break;
     case K_ZERO_COPY:
-      if (bool_opt(key, val, &o->zero_copy, err, errlen)) return -1;
+      if (vsim_devcfg_bool("blk", key, val, &o->zero_copy, err, errlen)) return -1;
       break;
     case K__COUNT:
       break;
@@ -285,23 +235,23 @@ static int parse_opts(const vsim_backend_params *p, blk_opts *o, char *err,
 static int load_image(const char *path, uint8_t **disk, uint64_t *bytes, char *err,
                       unsigned errlen) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(err, errlen, "blk: cannot open image \"%s\": %s", path, strerror(errno));
+  if (fd < 0) return vsim_devcfg_fail(err, errlen, "blk: cannot open image \"%s\": %s", path, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return fail(err, errlen, "blk: image \"%s\" is not a regular file", path);
+    return vsim_devcfg_fail(err, errlen, "blk: image \"%s\" is not a regular file", path);
   }
   uint64_t size = (uint64_t)st.st_size;
   if (size % SECTOR != 0 || size > VSIM_BLK_MAX_BYTES) {
     close(fd);
-    return fail(err, errlen,
+    return vsim_devcfg_fail(err, errlen,
                 "blk: image \"%s\" is %llu bytes: must be a multiple of 512 and at most %llu",
                 path, (unsigned long long)size, (unsigned long long)VSIM_BLK_MAX_BYTES);
   }
   uint8_t *buf = calloc(1, size ? size : 1);
   if (!buf) {
     close(fd);
-    return fail(err, errlen, "blk: out of memory for image \"%s\"", path);
+    return vsim_devcfg_fail(err, errlen, "blk: out of memory for image \"%s\"", path);
   }
   uint64_t got = 0;
   while (got < size) {
@@ -312,7 +262,7 @@ static int load_image(const char *path, uint8_t **disk, uint64_t *bytes, char *e
       int e = r < 0 ? errno : 0;
       close(fd);
       free(buf);
-      return fail(err, errlen, "blk: reading image \"%s\" failed: %s", path,
+      return vsim_devcfg_fail(err, errlen, "blk: reading image \"%s\" failed: %s", path,
                   e ? strerror(e) : "file shrank while reading");
     }
     got += (uint64_t)r;
@@ -603,12 +553,12 @@ static const vsim_devmodel_ops blk_model_ops = {
 
 int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *err,
                     unsigned errlen) {
-  if (!params || !out) return fail(err, errlen, "blk: no parameters");
+  if (!params || !out) return vsim_devcfg_fail(err, errlen, "blk: no parameters");
   blk_opts o;
   if (parse_opts(params, &o, err, errlen)) return -1;
 
   vsim_blk *m = calloc(1, sizeof *m);
-  if (!m) return fail(err, errlen, "blk: out of memory");
+  if (!m) return vsim_devcfg_fail(err, errlen, "blk: out of memory");
   uint64_t bytes = 0;
   if (o.image) {
     if (load_image(o.image, &m->disk, &bytes, err, errlen)) {
@@ -618,7 +568,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
     if (o.seen[K_CAPACITY] && o.capacity != bytes / SECTOR) {
       free(m->disk);
       free(m);
-      return fail(err, errlen,
+      return vsim_devcfg_fail(err, errlen,
                   "blk: device_config \"capacity\" = %llu contradicts image \"%s\" (%llu sectors)",
                   (unsigned long long)o.capacity, o.image,
                   (unsigned long long)(bytes / SECTOR));
@@ -628,7 +578,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
     m->disk = calloc(1, bytes ? bytes : 1);
     if (!m->disk) {
       free(m);
-      return fail(err, errlen, "blk: out of memory for a %llu-byte disk",
+      return vsim_devcfg_fail(err, errlen, "blk: out of memory for a %llu-byte disk",
                   (unsigned long long)bytes);
     }
   }
@@ -647,7 +597,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
   if (!m->dwz) {
     free(m->disk);
     free(m);
-    return fail(err, errlen, "blk: out of memory");
+    return vsim_devcfg_fail(err, errlen, "blk: out of memory");
   }
 
   uint16_t nq = params->num_queues ? params->num_queues : 1;
@@ -672,7 +622,7 @@ int vsim_blk_create(const vsim_backend_params *params, vsim_backend *out, char *
   if (m->core.nq > 1 && !(m->core.offered & BIT(VIRTIO_BLK_F_MQ))) {
     unsigned n = m->core.nq;
     blk_destroy(m);
-    return fail(err, errlen, "blk: %u queues need VIRTIO_BLK_F_MQ in the offered features", n);
+    return vsim_devcfg_fail(err, errlen, "blk: %u queues need VIRTIO_BLK_F_MQ in the offered features", n);
   }
   /* the spec's RO MUST is keyed on the offered bit, so an override that
    * offers RO makes the disk read-only too */

@@ -42,7 +42,6 @@
  *  - A device reset forgets ports, control messages and the host FIFOs; the
  *    captured output survives (it is the host's log, not device state).
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +55,7 @@
 #include "le.h"
 #include "virtio_compat.h"
 #include "virtiosim/mutants.h"
+#include "devconfig.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define CTRL_LEN ((uint32_t)sizeof(struct virtio_console_control))
@@ -97,16 +97,6 @@ typedef struct vsim_console {
   uint32_t ctrl_head, ctrl_count;
   uint64_t ctrl_dropped, rejected;
 } vsim_console;
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static inline bool mut(const vsim_console *m, int mutant) { return vsim_mut_has(&m->core.mutants, mutant); }
 
@@ -312,7 +302,7 @@ static int64_t con_host_input(void *model, uint32_t target, const uint8_t *data,
                               char *err, unsigned errlen) {
   vsim_console *m = model;
   if (target >= m->nports || (target > 0 && !(m->core.offered & BIT(VIRTIO_CONSOLE_F_MULTIPORT))))
-    return fail(err, errlen, "console: no port %u (the device has %u)", target,
+    return vsim_devcfg_fail(err, errlen, "console: no port %u (the device has %u)", target,
                 m->core.offered & BIT(VIRTIO_CONSOLE_F_MULTIPORT) ? m->nports : 1u);
   con_port *p = &m->port[target];
   uint32_t n = fifo_put(&p->in, data, len);
@@ -325,7 +315,7 @@ static int64_t con_host_input(void *model, uint32_t target, const uint8_t *data,
 /* host.event: the host side acts on a port (console.h). */
 static int con_host_event(void *model, uint32_t target, uint32_t kind, uint32_t value, char *err, unsigned errlen) {
   vsim_console *m = model;
-  if (target >= m->nports) return fail(err, errlen, "console: no port %u (the device has %u)", target, m->nports);
+  if (target >= m->nports) return vsim_devcfg_fail(err, errlen, "console: no port %u (the device has %u)", target, m->nports);
   con_port *p = &m->port[target];
   const bool live = m->multiport && m->device_ready;
   switch (kind) {
@@ -335,7 +325,7 @@ static int con_host_event(void *model, uint32_t target, uint32_t kind, uint32_t 
       if (live && p->added && p->ready) ctrl_send(m, target, VIRTIO_CONSOLE_PORT_OPEN, p->host_open, NULL);
       return 0;
     case VSIM_CONSOLE_HOST_UNPLUG:
-      if (!live || !p->added) return fail(err, errlen, "console: port %u is not present (unplug needs MULTIPORT, "
+      if (!live || !p->added) return vsim_devcfg_fail(err, errlen, "console: port %u is not present (unplug needs MULTIPORT, "
                                           "DEVICE_READY and a port the device added)", target);
       p->added = p->ready = p->guest_open = false;
       p->in.head = p->in.len = 0;
@@ -343,7 +333,7 @@ static int con_host_event(void *model, uint32_t target, uint32_t kind, uint32_t 
       return 0;
     case VSIM_CONSOLE_HOST_PLUG:
       if (!live || p->added || target >= m->max_nr_ports)
-        return fail(err, errlen, "console: port %u cannot be plugged (needs MULTIPORT, DEVICE_READY, a port below "
+        return vsim_devcfg_fail(err, errlen, "console: port %u cannot be plugged (needs MULTIPORT, DEVICE_READY, a port below "
                     "max_nr_ports %u that is not present)", target, m->max_nr_ports);
       p->added = true;
       ctrl_send(m, target, VIRTIO_CONSOLE_PORT_ADD, 0, NULL);
@@ -366,14 +356,14 @@ static int con_host_event(void *model, uint32_t target, uint32_t kind, uint32_t 
       return 0;
     }
     default:
-      return fail(err, errlen, "console: unknown host event %u (0 close, 1 open, 2 unplug, 3 plug, 4 resize)", kind);
+      return vsim_devcfg_fail(err, errlen, "console: unknown host event %u (0 close, 1 open, 2 unplug, 3 plug, 4 resize)", kind);
   }
 }
 
 static int64_t con_host_output(void *model, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
                                unsigned errlen) {
   vsim_console *m = model;
-  if (target >= m->nports) return fail(err, errlen, "console: no port %u (the device has %u)", target, m->nports);
+  if (target >= m->nports) return vsim_devcfg_fail(err, errlen, "console: no port %u (the device has %u)", target, m->nports);
   return fifo_take(&m->port[target].out, dst, cap);
 }
 
@@ -436,28 +426,8 @@ static const vsim_devmodel_ops console_ops = {
 
 /* ---- device_config ---- */
 
-static int num_opt(const char *key, const char *val, long long lo, long long hi, long long *out, char *err,
-                   unsigned errlen) {
-  char *end = NULL;
-  long long v = val && *val ? strtoll(val, &end, 10) : 0;
-  if (!val || !*val || *end || v < lo || v > hi)
-    return fail(err, errlen, "console: device_config \"%s\" = \"%s\": expected an integer in [%lld, %lld]", key,
-                val ? val : "(null)", lo, hi);
-  *out = v;
-  return 0;
-}
-
-static int bool_opt(const char *key, const char *val, bool *out, char *err, unsigned errlen) {
-  if (val && (strcmp(val, "true") == 0 || strcmp(val, "false") == 0)) {
-    *out = val[0] == 't';
-    return 0;
-  }
-  return fail(err, errlen, "console: device_config \"%s\" = \"%s\": expected true or false", key,
-              val ? val : "(null)");
-}
-
 typedef struct con_opts {
-  long long cols, rows, max_nr_ports, ports, console_port, host_closed;
+  int64_t cols, rows, max_nr_ports, ports, console_port, host_closed;
   bool size, multiport, emerg, has_multiport, has_max, has_ports;
 } con_opts;
 
@@ -472,21 +442,21 @@ static int parse_opts(const vsim_backend_params *p, uint32_t nports, con_opts *o
     unsigned k = 0;
     while (key && keys[k] && strcmp(key, keys[k]) != 0) k++;
     if (!key || !keys[k])
-      return fail(err, errlen, "console: unknown device_config key \"%s\" (known: cols, rows, size, multiport, "
+      return vsim_devcfg_fail(err, errlen, "console: unknown device_config key \"%s\" (known: cols, rows, size, multiport, "
                   "emerg_write, max_nr_ports, ports, console_port, host_closed)", key ? key : "(null)");
-    if (seen[k]) return fail(err, errlen, "console: device_config key \"%s\" given twice", key);
+    if (seen[k]) return vsim_devcfg_fail(err, errlen, "console: device_config key \"%s\" given twice", key);
     seen[k] = true;
     int r = 0;
     switch (k) {
-      case 0: r = num_opt(key, val, 0, 0xffff, &o->cols, err, errlen); break;
-      case 1: r = num_opt(key, val, 0, 0xffff, &o->rows, err, errlen); break;
-      case 2: r = bool_opt(key, val, &o->size, err, errlen); break;
-      case 3: r = bool_opt(key, val, &o->multiport, err, errlen); o->has_multiport = true; break;
-      case 4: r = bool_opt(key, val, &o->emerg, err, errlen); break;
-      case 5: r = num_opt(key, val, 1, UINT32_MAX, &o->max_nr_ports, err, errlen); o->has_max = true; break;
-      case 6: r = num_opt(key, val, 0, VSIM_CONSOLE_MAX_PORTS, &o->ports, err, errlen); o->has_ports = true; break;
-      case 7: r = num_opt(key, val, -1, VSIM_CONSOLE_MAX_PORTS - 1, &o->console_port, err, errlen); break;
-      default: r = num_opt(key, val, 0, UINT32_MAX, &o->host_closed, err, errlen); break;
+      case 0: r = vsim_devcfg_i64("console", key, val, 0, 0xffff, &o->cols, err, errlen); break;
+      case 1: r = vsim_devcfg_i64("console", key, val, 0, 0xffff, &o->rows, err, errlen); break;
+      case 2: r = vsim_devcfg_bool("console", key, val, &o->size, err, errlen); break;
+      case 3: r = vsim_devcfg_bool("console", key, val, &o->multiport, err, errlen); o->has_multiport = true; break;
+      case 4: r = vsim_devcfg_bool("console", key, val, &o->emerg, err, errlen); break;
+      case 5: r = vsim_devcfg_i64("console", key, val, 1, UINT32_MAX, &o->max_nr_ports, err, errlen); o->has_max = true; break;
+      case 6: r = vsim_devcfg_i64("console", key, val, 0, VSIM_CONSOLE_MAX_PORTS, &o->ports, err, errlen); o->has_ports = true; break;
+      case 7: r = vsim_devcfg_i64("console", key, val, -1, VSIM_CONSOLE_MAX_PORTS - 1, &o->console_port, err, errlen); break;
+      default: r = vsim_devcfg_i64("console", key, val, 0, UINT32_MAX, &o->host_closed, err, errlen); break;
     }
     if (r) return -1;
   }
@@ -495,23 +465,23 @@ static int parse_opts(const vsim_backend_params *p, uint32_t nports, con_opts *o
   uint32_t limit = nports < o->max_nr_ports ? nports : (uint32_t)o->max_nr_ports;
   if (!o->has_ports) o->ports = limit;
   if (o->ports > limit)
-    return fail(err, errlen, "console: device_config \"ports\" = %lld, but the queues give %u port(s) and "
-                "max_nr_ports is %lld", o->ports, nports, o->max_nr_ports);
+    return vsim_devcfg_fail(err, errlen, "console: device_config \"ports\" = %lld, but the queues give %u port(s) and "
+                "max_nr_ports is %lld", (long long)o->ports, nports, (long long)o->max_nr_ports);
   return 0;
 }
 
 int vsim_console_create(const vsim_backend_params *params, vsim_backend *out, char *err, unsigned errlen) {
-  if (!params || !out) return fail(err, errlen, "console: no parameters");
+  if (!params || !out) return vsim_devcfg_fail(err, errlen, "console: no parameters");
   uint16_t nq = params->num_queues ? params->num_queues : 1;
-  if (nq < 2) return fail(err, errlen, "console: port 0 needs a receiveq and a transmitq: num_queues must be at least 2");
+  if (nq < 2) return vsim_devcfg_fail(err, errlen, "console: port 0 needs a receiveq and a transmitq: num_queues must be at least 2");
   uint32_t nports = nq < 4 ? 1u : 1u + (nq - 4u) / 2u;
   if (nports > VSIM_CONSOLE_MAX_PORTS) nports = VSIM_CONSOLE_MAX_PORTS;
   con_opts o;
   if (parse_opts(params, nports, &o, err, errlen)) return -1;
   if (o.multiport && nq < 4)
-    return fail(err, errlen, "console: MULTIPORT needs the control queues: num_queues must be at least 4");
+    return vsim_devcfg_fail(err, errlen, "console: MULTIPORT needs the control queues: num_queues must be at least 4");
   vsim_console *m = calloc(1, sizeof *m);
-  if (!m) return fail(err, errlen, "console: out of memory");
+  if (!m) return vsim_devcfg_fail(err, errlen, "console: out of memory");
   m->nports = nports;
   m->announce = (uint32_t)o.ports;
   m->max_nr_ports = (uint32_t)o.max_nr_ports;
@@ -524,7 +494,7 @@ int vsim_console_create(const vsim_backend_params *params, vsim_backend *out, ch
     p->host_open = !((m->host_closed >> i) & 1u);
     if (!p->in.buf || !p->out.buf) {
       con_destroy(m);
-      return fail(err, errlen, "console: out of memory");
+      return vsim_devcfg_fail(err, errlen, "console: out of memory");
     }
   }
   uint64_t offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) |

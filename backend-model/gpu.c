@@ -42,7 +42,6 @@
  *  - cursorq: UPDATE_CURSOR / MOVE_CURSOR need no response; one is written
  *    when the chain has room for a header. A cursor resource must be 64x64.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +54,7 @@
 #include "le.h"
 #include "virtio_compat.h"
 #include "virtiosim/mutants.h"
+#include "devconfig.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_gpu_ctrl_hdr))
@@ -114,17 +114,6 @@ typedef struct vsim_gpu {
   uint8_t resp[RESP_MAX];
 } vsim_gpu;
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen, const char *fmt,
-                                                      ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static inline bool mut(const vsim_gpu *m, int bit) { return vsim_mut_has(&m->core.mutants, bit); }
 
 /* ---- device_config ---- */
@@ -133,20 +122,6 @@ typedef struct gpu_opts {
   uint64_t num_scanouts, width, height, max_bytes, max_resources, max_entries;
   bool edid, uuid, display_event;
 } gpu_opts;
-
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!s || !*s) return false;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
 
 static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsigned errlen) {
   *o = (gpu_opts){.num_scanouts = 1, .width = 1024, .height = 768,
@@ -172,16 +147,16 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
   for (unsigned i = 0; i < p->config_count; i++) {
     const char *key = p->config_keys ? p->config_keys[i] : NULL;
     const char *val = p->config_values ? p->config_values[i] : NULL;
-    if (!key) return fail(err, errlen, "gpu: device_config entry %u has no key", i);
+    if (!key) return vsim_devcfg_fail(err, errlen, "gpu: device_config entry %u has no key", i);
     size_t k = 0;
     while (k < sizeof keys / sizeof keys[0] && strcmp(key, keys[k].name) != 0) k++;
     if (k == sizeof keys / sizeof keys[0])
-      return fail(err, errlen,
+      return vsim_devcfg_fail(err, errlen,
                   "gpu: unknown device_config key \"%s\" (known: num_scanouts, width, height, "
                   "max_resource_bytes, max_resources, max_backing_entries, edid, resource_uuid, "
                   "display_event)",
                   key);
-    if (seen[k]) return fail(err, errlen, "gpu: device_config key \"%s\" given twice", key);
+    if (seen[k]) return vsim_devcfg_fail(err, errlen, "gpu: device_config key \"%s\" given twice", key);
     seen[k] = true;
     char *field = (char *)o + keys[k].off;
     if (keys[k].hi == 0) {
@@ -189,13 +164,13 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
       if (val && strcmp(val, "true") == 0) b = true;
       else if (val && strcmp(val, "false") == 0) b = false;
       else
-        return fail(err, errlen, "gpu: device_config \"%s\" = \"%s\": expected true or false", key,
+        return vsim_devcfg_fail(err, errlen, "gpu: device_config \"%s\" = \"%s\": expected true or false", key,
                     val ? val : "(null)");
       memcpy(field, &b, sizeof b);
     } else {
       uint64_t v;
-      if (!parse_u64(val, keys[k].lo, keys[k].hi, &v))
-        return fail(err, errlen,
+      if (!vsim_devcfg_parse_u64(val, keys[k].lo, keys[k].hi, &v))
+        return vsim_devcfg_fail(err, errlen,
                     "gpu: device_config \"%s\" = \"%s\": expected a decimal integer in [%llu, %llu]",
                     key, val ? val : "(null)", (unsigned long long)keys[k].lo,
                     (unsigned long long)keys[k].hi);
@@ -716,14 +691,14 @@ static const vsim_devmodel_ops gpu_model_ops = {
 };
 
 int vsim_gpu_create(const vsim_backend_params *params, vsim_backend *out, char *err, unsigned errlen) {
-  if (!params || !out) return fail(err, errlen, "gpu: no parameters");
+  if (!params || !out) return vsim_devcfg_fail(err, errlen, "gpu: no parameters");
   gpu_opts o;
   if (parse_opts(params, &o, err, errlen)) return -1;
   if (params->num_queues && params->num_queues != 2)
-    return fail(err, errlen, "gpu: a gpu device has two queues (controlq, cursorq), not %u",
+    return vsim_devcfg_fail(err, errlen, "gpu: a gpu device has two queues (controlq, cursorq), not %u",
                 (unsigned)params->num_queues);
   vsim_gpu *m = calloc(1, sizeof *m);
-  if (!m) return fail(err, errlen, "gpu: out of memory");
+  if (!m) return vsim_devcfg_fail(err, errlen, "gpu: out of memory");
   m->num_scanouts = (uint32_t)o.num_scanouts;
   m->disp_w = (uint32_t)o.width;
   m->disp_h = (uint32_t)o.height;
@@ -737,7 +712,7 @@ int vsim_gpu_create(const vsim_backend_params *params, vsim_backend *out, char *
   m->spans = calloc(m->max_entries, sizeof *m->spans);
   if (!m->res || !m->pool || !m->entry_buf || !m->spans) {
     gpu_destroy(m);
-    return fail(err, errlen, "gpu: out of memory");
+    return vsim_devcfg_fail(err, errlen, "gpu: out of memory");
   }
   for (uint32_t i = 0; i < m->max_resources; i++) m->res[i].backing = m->pool + (size_t)i * m->max_entries;
 

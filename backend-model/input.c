@@ -24,7 +24,6 @@
  *  - PROP_BITS: size 0 (no property) for every kind; ID_* with subsel != 0,
  *    UNSET and undefined selects: size 0.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@
 #include "le.h"
 #include "virtio_compat.h"
 #include "virtiosim/mutants.h"
+#include "devconfig.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define EV_LEN ((uint32_t)sizeof(struct virtio_input_event))
@@ -63,16 +63,6 @@ typedef struct vsim_input {
   uint32_t status_len;
   uint64_t dropped_updates, status_dropped;
 } vsim_input;
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static bool mut(const vsim_input *m, int mutant) { return vsim_mut_has(&m->core.mutants, mutant); }
 
@@ -189,9 +179,9 @@ static int in_request(void *model, uint16_t q, const vsim_chain *c, uint32_t *us
 static int64_t in_host_input(void *model, uint32_t target, const uint8_t *data, uint32_t len, uint16_t *q, char *err,
                              unsigned errlen) {
   vsim_input *m = model;
-  if (target != 0) return fail(err, errlen, "input: the device has one input (port 0), not %u", target);
+  if (target != 0) return vsim_devcfg_fail(err, errlen, "input: the device has one input (port 0), not %u", target);
   if (len % EV_LEN)
-    return fail(err, errlen, "input: host.input takes whole virtio_input_event records (%u bytes each), got %u bytes",
+    return vsim_devcfg_fail(err, errlen, "input: host.input takes whole virtio_input_event records (%u bytes each), got %u bytes",
                 EV_LEN, len);
   uint32_t n = len / EV_LEN;
   *q = EVENTQ;
@@ -213,7 +203,7 @@ static int64_t in_host_input(void *model, uint32_t target, const uint8_t *data, 
 
 static int64_t in_host_output(void *model, uint32_t target, uint8_t *dst, uint32_t cap, char *err, unsigned errlen) {
   vsim_input *m = model;
-  if (target != 0) return fail(err, errlen, "input: the device has one output (port 0, the statusq), not %u", target);
+  if (target != 0) return vsim_devcfg_fail(err, errlen, "input: the device has one output (port 0, the statusq), not %u", target);
   uint32_t n = cap < m->status_len ? cap : m->status_len;
   memcpy(dst, m->status, n);
   memmove(m->status, m->status + n, m->status_len - n);
@@ -277,26 +267,25 @@ static int parse_opts(vsim_input *m, const vsim_backend_params *p, char *err, un
   for (unsigned i = 0; i < p->config_count; i++) {
     const char *key = p->config_keys ? p->config_keys[i] : NULL;
     const char *val = p->config_values ? p->config_values[i] : NULL;
-    if (!key || !val) return fail(err, errlen, "input: device_config entry %u is incomplete", i);
-    char *end = NULL;
-    unsigned long long v = strtoull(val, &end, 10);
-    bool num = *val && *val != '-' && !*end;
+    if (!key || !val) return vsim_devcfg_fail(err, errlen, "input: device_config entry %u is incomplete", i);
+    uint64_t v = 0;
+    bool num = vsim_devcfg_parse_u64(val, 0, UINT64_MAX, &v);
     if (strcmp(key, "kind") == 0) {
       unsigned k = 0;
       while (k < 3 && strcmp(val, kinds[k]) != 0) k++;
-      if (k == 3) return fail(err, errlen, "input: device_config \"kind\" = \"%s\": expected keyboard, mouse or tablet", val);
+      if (k == 3) return vsim_devcfg_fail(err, errlen, "input: device_config \"kind\" = \"%s\": expected keyboard, mouse or tablet", val);
       m->kind = (enum input_kind)k;
     } else if (strcmp(key, "name") == 0 || strcmp(key, "serial") == 0) {
-      if (strlen(val) > UNION_LEN) return fail(err, errlen, "input: device_config \"%s\" is longer than %u bytes", key, UNION_LEN);
+      if (strlen(val) > UNION_LEN) return vsim_devcfg_fail(err, errlen, "input: device_config \"%s\" is longer than %u bytes", key, UNION_LEN);
       snprintf(strcmp(key, "name") == 0 ? m->name : m->serial, UNION_LEN + 1, "%s", val);
     } else if (strcmp(key, "vendor") == 0 || strcmp(key, "product") == 0 || strcmp(key, "version") == 0) {
-      if (!num || v > 0xffff) return fail(err, errlen, "input: device_config \"%s\" = \"%s\": expected 0..65535", key, val);
+      if (!num || v > 0xffff) return vsim_devcfg_fail(err, errlen, "input: device_config \"%s\" = \"%s\": expected 0..65535", key, val);
       *(key[0] == 'p' ? &m->product : key[1] == 'e' && key[2] == 'n' ? &m->vendor : &m->version) = (uint16_t)v;
     } else if (strcmp(key, "event_fifo") == 0) {
-      if (!num || v < 1 || v > 4096) return fail(err, errlen, "input: device_config \"event_fifo\" = \"%s\": expected 1..4096", val);
+      if (!num || v < 1 || v > 4096) return vsim_devcfg_fail(err, errlen, "input: device_config \"event_fifo\" = \"%s\": expected 1..4096", val);
       m->fifo_cap = (uint32_t)v;
     } else {
-      return fail(err, errlen, "input: unknown device_config key \"%s\" (known: kind, name, serial, vendor, product, "
+      return vsim_devcfg_fail(err, errlen, "input: unknown device_config key \"%s\" (known: kind, name, serial, vendor, product, "
                   "version, event_fifo)", key);
     }
   }
@@ -304,11 +293,11 @@ static int parse_opts(vsim_input *m, const vsim_backend_params *p, char *err, un
 }
 
 int vsim_input_create(const vsim_backend_params *params, vsim_backend *out, char *err, unsigned errlen) {
-  if (!params || !out) return fail(err, errlen, "input: no parameters");
+  if (!params || !out) return vsim_devcfg_fail(err, errlen, "input: no parameters");
   if (params->num_queues && params->num_queues != 2)
-    return fail(err, errlen, "input: the device has two queues (eventq, statusq), not %u", params->num_queues);
+    return vsim_devcfg_fail(err, errlen, "input: the device has two queues (eventq, statusq), not %u", params->num_queues);
   vsim_input *m = calloc(1, sizeof *m);
-  if (!m) return fail(err, errlen, "input: out of memory");
+  if (!m) return vsim_devcfg_fail(err, errlen, "input: out of memory");
   snprintf(m->name, sizeof m->name, "virtio-sim input");
   snprintf(m->serial, sizeof m->serial, "vsim-input-0");
   m->vendor = 0x5653; /* "VS" */
@@ -322,7 +311,7 @@ int vsim_input_create(const vsim_backend_params *params, vsim_backend *out, char
   m->fifo = calloc(m->fifo_cap, EV_LEN);
   if (!m->fifo) {
     free(m);
-    return fail(err, errlen, "input: out of memory");
+    return vsim_devcfg_fail(err, errlen, "input: out of memory");
   }
   capabilities(m);
   uint64_t offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_NOTIFICATION_DATA) |
