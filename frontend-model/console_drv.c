@@ -1,6 +1,5 @@
 /* frontend-model/console_drv.c — the virtio-console driver model (see console_drv.h). */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "console_drv.h"
 #include "le.h"
 #include "virtiosim/checks.h"
+#include "host_report.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define CTRL_LEN ((uint32_t)sizeof(struct virtio_console_control))
@@ -27,16 +27,6 @@ static const char *event_name(uint16_t e) {
   static const char *const names[] = {"DEVICE_READY", "DEVICE_ADD", "DEVICE_REMOVE", "PORT_READY",
                                       "CONSOLE_PORT", "RESIZE", "PORT_OPEN", "PORT_NAME"};
   return e < sizeof names / sizeof names[0] ? names[e] : "unknown event";
-}
-
-static void violation(vsim_console_drv *c, int check, int q, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void violation(vsim_console_drv *c, int check, int q, const char *fmt, ...) {
-  char d[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
-  va_end(ap);
-  c->sink->violation(c->sink->ctx, check, q, d);
 }
 
 void vsim_console_drv_init(vsim_console_drv *c, vsim_driver *drv, const vsim_host *sink, vsim_mutset mutants,
@@ -65,10 +55,10 @@ static bool mut(const vsim_console_drv *c, int m) { return vsim_mut_has(&c->muta
  * receiveq, port p's at 2 + 2p), transmitqs the odd ones. */
 static void judge_directions(vsim_console_drv *c, uint16_t q, uint32_t rd, uint32_t wr) {
   if (!(q & 1u) && rd)
-    violation(c, VSIM_CHK_CON_DRV_RX_READABLE, q,
+    vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_RX_READABLE, q,
               "queue %u is a receiveq; the driver put a buffer with %u device-readable byte(s) in it", q, rd);
   if ((q & 1u) && wr)
-    violation(c, VSIM_CHK_CON_DRV_TX_WRITABLE, q,
+    vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_TX_WRITABLE, q,
               "queue %u is a transmitq; the driver put a buffer with %u device-writable byte(s) in it", q, wr);
 }
 
@@ -80,14 +70,14 @@ static void note_sent(vsim_console_drv *c, uint32_t id, uint16_t event, uint16_t
   }
   if (!c->ready_sent && !c->ready_judged) {
     c->ready_judged = true;
-    violation(c, VSIM_CHK_CON_DRV_DEVICE_READY, CTRL_TXQ,
+    vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_DEVICE_READY, CTRL_TXQ,
               "MULTIPORT negotiated; the driver sent %s (port %u) before DEVICE_READY", event_name(event), id);
   }
   if (event == VIRTIO_CONSOLE_PORT_OPEN && id < VSIM_CONSOLE_DRV_PORTS && (c->port[id] & VSIM_CON_P_CONSOLE) &&
       !(c->port[id] & VSIM_CON_P_OPEN_SENT)) {
     c->port[id] |= VSIM_CON_P_OPEN_SENT; /* judged once, right or wrong */
     if (value != 1)
-      violation(c, VSIM_CHK_CON_DRV_PORT_OPEN, CTRL_TXQ,
+      vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_PORT_OPEN, CTRL_TXQ,
                 "port %u was announced as a console port; the driver answered PORT_OPEN with value %u, not 1", id,
                 value);
   }
@@ -177,12 +167,12 @@ static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
   switch (event) {
     case VIRTIO_CONSOLE_PORT_ADD:
       if (id >= c->max_nr_ports) {
-        violation(c, VSIM_CHK_CON_DEV_PORT_ADD, CTRL_RXQ, "DEVICE_ADD for port %u, but max_nr_ports is %u", id,
+        vsim_host_reportf(c->sink, VSIM_CHK_CON_DEV_PORT_ADD, CTRL_RXQ, "DEVICE_ADD for port %u, but max_nr_ports is %u", id,
                   c->max_nr_ports);
         return;
       }
       if (p && (*p & VSIM_CON_P_EXISTS)) {
-        violation(c, VSIM_CHK_CON_DEV_PORT_ADD, CTRL_RXQ, "DEVICE_ADD for port %u, which exists already", id);
+        vsim_host_reportf(c->sink, VSIM_CHK_CON_DEV_PORT_ADD, CTRL_RXQ, "DEVICE_ADD for port %u, which exists already", id);
         return;
       }
       if (p) *p = VSIM_CON_P_EXISTS;
@@ -190,7 +180,7 @@ static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
       return;
     case VIRTIO_CONSOLE_PORT_REMOVE:
       if (!p || !(*p & VSIM_CON_P_EXISTS)) {
-        violation(c, VSIM_CHK_CON_DEV_PORT_REMOVE, CTRL_RXQ,
+        vsim_host_reportf(c->sink, VSIM_CHK_CON_DEV_PORT_REMOVE, CTRL_RXQ,
                   "DEVICE_REMOVE for port %u, which no DEVICE_ADD created (or which was removed already)", id);
         return;
       }
@@ -246,11 +236,11 @@ void vsim_console_drv_note_request(vsim_console_drv *c, uint16_t q, const uint8_
 void vsim_console_drv_finish(vsim_console_drv *c) {
   if (c->multiport && !c->ready_sent && !c->ready_judged) {
     c->ready_judged = true;
-    violation(c, VSIM_CHK_CON_DRV_DEVICE_READY, CTRL_TXQ,
+    vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_DEVICE_READY, CTRL_TXQ,
               "MULTIPORT negotiated and the device live; the driver never sent DEVICE_READY");
   }
   for (unsigned id = 0; c->multiport && id < VSIM_CONSOLE_DRV_PORTS; id++)
     if ((c->port[id] & VSIM_CON_P_CONSOLE) && !(c->port[id] & VSIM_CON_P_OPEN_SENT))
-      violation(c, VSIM_CHK_CON_DRV_PORT_OPEN, CTRL_TXQ,
+      vsim_host_reportf(c->sink, VSIM_CHK_CON_DRV_PORT_OPEN, CTRL_TXQ,
                 "port %u was announced as a console port; the driver never answered PORT_OPEN 1", id);
 }

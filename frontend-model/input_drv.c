@@ -1,5 +1,4 @@
 /* frontend-model/input_drv.c — the virtio-input driver model (see input_drv.h). */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "input_drv.h"
 #include "le.h"
 #include "virtiosim/checks.h"
+#include "host_report.h"
 
 #define EV_LEN 8u
 #define EVENTQ 0u
@@ -15,16 +15,6 @@
 #define SIZE_OFF ((uint32_t)offsetof(struct virtio_input_config, size))
 #define UNION_OFF ((uint32_t)offsetof(struct virtio_input_config, u))
 #define EVENT_BUFS 8u
-
-static void violation(vsim_input_drv *c, int check, int q, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void violation(vsim_input_drv *c, int check, int q, const char *fmt, ...) {
-  char d[VSIM_VIOLATION_DETAIL_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
-  va_end(ap);
-  c->sink->violation(c->sink->ctx, check, q, d);
-}
 
 static bool mut(const vsim_input_drv *c, int m) { return vsim_mut_has(&c->mutants, m); }
 
@@ -76,7 +66,7 @@ static void probe_unsupported(vsim_input_drv *c) {
   for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
     uint8_t size = query(c, pairs[i][0], pairs[i][1]);
     if (size)
-      violation(c, VSIM_CHK_INPUT_DEV_SIZE, -1, "select 0x%02x subsel %u is not supported by any device, yet size "
+      vsim_host_reportf(c->sink, VSIM_CHK_INPUT_DEV_SIZE, -1, "select 0x%02x subsel %u is not supported by any device, yet size "
                 "reads %u (it MUST read 0)", pairs[i][0], pairs[i][1], size);
   }
 }
@@ -91,10 +81,10 @@ static int free_slot(vsim_input_drv *c) {
 
 static void judge_buffer(vsim_input_drv *c, uint16_t q, uint32_t rd, uint32_t wr) {
   if (q == EVENTQ && (rd || wr < EV_LEN))
-    violation(c, VSIM_CHK_INPUT_DRV_EVENTQ_BUF, q, "an eventq buffer of %u device-readable and %u device-writable "
+    vsim_host_reportf(c->sink, VSIM_CHK_INPUT_DRV_EVENTQ_BUF, q, "an eventq buffer of %u device-readable and %u device-writable "
               "bytes (it MUST be device-writable and hold a %u-byte event)", rd, wr, EV_LEN);
   if (q == STATUSQ && (uint64_t)rd + wr < EV_LEN)
-    violation(c, VSIM_CHK_INPUT_DRV_STATUSQ_BUF, q, "a statusq buffer of %u bytes (at least a %u-byte event)",
+    vsim_host_reportf(c->sink, VSIM_CHK_INPUT_DRV_STATUSQ_BUF, q, "a statusq buffer of %u bytes (at least a %u-byte event)",
               rd + wr, EV_LEN);
 }
 
@@ -203,7 +193,7 @@ static void delivered(vsim_input_drv *c, const uint8_t *ev) {
     /* not the next event of the oldest update: that update was dropped,
      * which the device may do whole, never in part */
     if (c->upd_pos)
-      violation(c, VSIM_CHK_INPUT_DEV_UPDATE, EVENTQ, "host update %u: %u of its %u events delivered, then an event "
+      vsim_host_reportf(c->sink, VSIM_CHK_INPUT_DEV_UPDATE, EVENTQ, "host update %u: %u of its %u events delivered, then an event "
                 "of a later update", c->upd_seq, c->upd_pos, c->upd_len[c->upd_head]);
     next_update(c);
   }
@@ -260,6 +250,6 @@ void vsim_input_drv_note_request(vsim_input_drv *c, uint16_t q, uint32_t rd, uin
 
 void vsim_input_drv_finish(vsim_input_drv *c) {
   if (!c->untracked && c->upd_count && c->upd_pos)
-    violation(c, VSIM_CHK_INPUT_DEV_UPDATE, EVENTQ, "host update %u: %u of its %u events delivered, the rest never",
+    vsim_host_reportf(c->sink, VSIM_CHK_INPUT_DEV_UPDATE, EVENTQ, "host update %u: %u of its %u events delivered, the rest never",
               c->upd_seq, c->upd_pos, c->upd_len[c->upd_head]);
 }
