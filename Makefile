@@ -71,14 +71,17 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/testutil.h $(BUILD)/libvirtiosim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/c -o $@ $< $(BUILD)/libvirtiosim.a $(LDLIBS)
 
-# every built-in backend through every applicable conformance suite (report
-# under out/report/), then every scenario as written (out/summary.*)
+# every built-in backend through every applicable conformance suite (a report
+# per backend under out/report/BACKEND/, their summary in out/report/index.html),
+# then every scenario as written (out/summary.*)
 BUILTIN_BACKENDS := blk console input net gpu
 
 run: deps all
 	@mkdir -p out
+	@rm -rf out/report && mkdir -p out/report
 	@set -e; for b in $(BUILTIN_BACKENDS); do \
-	  $(BUILD)/virtio-sim conform --backend builtin:$$b --device $$b --jobs 2 --report out/report; done
+	  $(BUILD)/virtio-sim conform --backend builtin:$$b --device $$b --jobs $(NPROC) --report out/report/$$b; done
+	$(PYTHON) tools/report_index.py out/report $(BUILTIN_BACKENDS)
 	$(PYTHON) tools/run_all.py --cli $(BUILD)/virtio-sim --out out scenarios
 
 test-c: $(CTEST_BIN)

@@ -106,6 +106,25 @@ static void print_failures(const vsim_conform_config *cfg, const vsim_conform_pl
 
 static int conform_command(int argc, char **argv);
 
+/* mkdir -p: every missing directory of `path`; 0, or -1 with errno. */
+static int make_dirs(const char *path) {
+  char buf[1024];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    errno = n ? ENAMETOOLONG : ENOENT;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char c = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+    buf[i] = c;
+  }
+  return 0;
+}
+
 int vsim_cli_conform_command(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "conform") != 0) return -1;
   /* a worker that hangs is SIGKILLed and cannot remove the directory of the
@@ -219,11 +238,13 @@ static int conform_command(int argc, char **argv) {
     snprintf(traces, sizeof traces, "%s/traces", report_dir);
     cfg.trace_dir = traces;
   }
+  /* the report's directory (and its parents) first: a run of minutes must
+   * not end in "cannot create" */
+  if (report_dir && !list && make_dirs(report_dir)) {
+    fprintf(stderr, "virtio-sim conform: cannot create %s: %s\n", report_dir, strerror(errno));
+    return 2;
+  }
   if (cfg.trace_dir && !list) {
-    if (report_dir && mkdir(report_dir, 0777) && errno != EEXIST) {
-      fprintf(stderr, "virtio-sim conform: cannot create %s: %s\n", report_dir, strerror(errno));
-      return 2;
-    }
     if (mkdir(cfg.trace_dir, 0777) && errno != EEXIST) {
       fprintf(stderr, "virtio-sim conform: cannot create %s: %s\n", cfg.trace_dir, strerror(errno));
       return 2;

@@ -482,3 +482,15 @@ def test_checks_lists_scope_and_proof():
     assert cat["split.avail-head-range"]["scenario"].endswith(".json")
     out = subprocess.run([CLI, "checks"], capture_output=True, text=True, timeout=60, check=True).stdout
     assert re.search(r"^\d+ checks: \d+ proven by a mutant .*mutation score \d+%", out, re.M)
+
+
+def test_report_directory_made_first_with_its_parents(tmp_path):
+    """--report creates its directory and the missing parents before the
+    run; one that cannot be made is a usage error before any test runs."""
+    d = tmp_path / "a" / "b" / "report"
+    conform("--backend", "builtin:input", "--device", "input", "--quiet", "--report", d, rc=0)
+    assert load_report(d)["summary"]["pass"] > 0
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = conform("--backend", "builtin:input", "--device", "input", "--quiet", "--report", blocker / "report", rc=2)
+    assert "cannot create" in r.stderr and "virtio-sim conform: backend" not in r.stdout, r.stdout + r.stderr
