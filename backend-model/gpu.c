@@ -262,6 +262,7 @@ static void edid_fill(uint8_t *e, uint32_t scanout, uint32_t w, uint32_t h) {
   for (int i = 38; i < 54; i++) e[i] = 0x01; /* no standard timings */
   const uint32_t hblank = 160, vblank = 30;
   uint32_t clock = (w + hblank) * (h + vblank) * 60u / 10000u; /* 10 kHz units */
+  if (clock > 0xffff) clock = 0xffff; /* the field is 16 bits: 655.35 MHz at most */
   uint8_t *d = e + 54;
   d[0] = (uint8_t)clock;
   d[1] = (uint8_t)(clock >> 8);

@@ -175,11 +175,13 @@ static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
         vsim_host_reportf(c->sink, VSIM_CHK_CON_DEV_PORT_ADD, CTRL_RXQ, "DEVICE_ADD for port %u, which exists already", id);
         return;
       }
+      /* a port past what this model tracks is readied but not judged again */
       if (p) *p = VSIM_CON_P_EXISTS;
       send_ctrl(c, id, VIRTIO_CONSOLE_PORT_READY, 1);
       return;
     case VIRTIO_CONSOLE_PORT_REMOVE:
-      if (!p || !(*p & VSIM_CON_P_EXISTS)) {
+      if (!tracked) return; /* not tracked (see DEVICE_ADD): not judged */
+      if (!(*p & VSIM_CON_P_EXISTS)) {
         vsim_host_reportf(c->sink, VSIM_CHK_CON_DEV_PORT_REMOVE, CTRL_RXQ,
                   "DEVICE_REMOVE for port %u, which no DEVICE_ADD created (or which was removed already)", id);
         return;

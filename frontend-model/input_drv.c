@@ -57,6 +57,14 @@ static uint8_t query(vsim_input_drv *c, uint8_t sel, uint8_t sub) {
 /* The answer's bytes, one access per field width (strings and bitmaps byte
  * by byte: their fields are u8). */
 static void read_union(vsim_input_drv *c, uint8_t *dst, uint8_t size) {
+  /* the union is 128 bytes; a size beyond it is the device's nonsense, and
+   * the driver reads no further than the union (dst holds 128 bytes) */
+  if (size > sizeof(((struct virtio_input_config *)0)->u)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "input driver: the device answers a query with size %u, past the 128-byte union", size);
+    c->fail(c->fail_ctx, msg);
+    size = (uint8_t)sizeof(((struct virtio_input_config *)0)->u);
+  }
   for (uint32_t i = 0; i < size; i++) dst[i] = (uint8_t)vsim_driver_config_read(c->drv, UNION_OFF + i, 1);
 }
 

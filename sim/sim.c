@@ -595,15 +595,19 @@ static void host_input(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     return;
   }
   vsim_data_expand(&st->data, buf);
-  /* the input driver judges the events it gets against the host's updates */
-  if (s->is_input) vsim_input_drv_host_update(&s->inp, buf, st->data.len);
   char err[256] = "";
   uint16_t q = 0;
   uint32_t took = 0;
-  if (vsim_devcore_host_input(s->be.backend.be, st->port, buf, st->data.len, &q, &took, err, sizeof err))
+  if (vsim_devcore_host_input(s->be.backend.be, st->port, buf, st->data.len, &q, &took, err, sizeof err)) {
     add_failure(s, "step %u (host.input, line %u): %s", idx, st->line, err);
-  else if (q < 64)
-    s->rx_given[q] += took;
+  } else {
+    if (q < 64) s->rx_given[q] += took;
+    /* the input driver judges the events it gets against the host's
+     * updates: each one the device took any of, whole (an update dropped
+     * whole is never owed, and must not be taken for the start of a later
+     * one; one taken in part shows as input.dev-partial-update) */
+    if (s->is_input && took) vsim_input_drv_host_update(&s->inp, buf, st->data.len);
+  }
   free(buf);
 }
 

@@ -382,3 +382,75 @@ def test_pkg_config_libs_link_an_embedding_program(prefix, pc_env, tmp_path):
     assert r.returncode == 0, r.stderr
     r = _run([exe], TOOL_TIMEOUT, env=_build_env(LD_LIBRARY_PATH=str(prefix / "lib")))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# A hostile virtio-input device: every select answers size 200, past the
+# 128-byte union of virtio_input_config.
+HOSTILE_INPUT = r"""
+#include <stdlib.h>
+#include <string.h>
+#include "virtiosim/backend.h"
+typedef struct { uint8_t status; uint8_t cfg[136]; } dev;
+static void destroy(void *be) { free(be); }
+static uint32_t device_id(void *be) { (void)be; return 18; }
+static uint32_t vendor_id(void *be) { (void)be; return 0; }
+static uint16_t num_queues(void *be) { (void)be; return 2; }
+static uint16_t queue_max_size(void *be, uint16_t q) { (void)be; return q < 2 ? 64 : 0; }
+static uint64_t device_features(void *be) { (void)be; return 1ull << 32; }
+static void set_driver_features(void *be, uint64_t f) { (void)be; (void)f; }
+static uint8_t get_status(void *be) { return ((dev *)be)->status; }
+static void set_status(void *be, uint8_t s) { ((dev *)be)->status = s; }
+static uint32_t config_generation(void *be) { (void)be; return 0; }
+static uint32_t config_size(void *be) { (void)be; return 136; }
+static int config_read(void *be, uint32_t o, void *d, uint32_t n) {
+  dev *v = be;
+  if (o > 136 || n > 136 - o) return -1;
+  v->cfg[2] = 200;
+  memcpy(d, v->cfg + o, n);
+  return 0;
+}
+static int config_write(void *be, uint32_t o, const void *s, uint32_t n) {
+  dev *v = be;
+  if (o > 136 || n > 136 - o) return -1;
+  memcpy(v->cfg + o, s, n);
+  return 0;
+}
+static int queue_ready(void *be, uint16_t q, const vsim_queue_cfg *c) { (void)be; (void)q; (void)c; return 0; }
+static void queue_notify(void *be, uint16_t q, uint32_t v) { (void)be; (void)q; (void)v; }
+static bool queue_runnable(void *be, uint16_t q) { (void)be; (void)q; return false; }
+static int queue_run(void *be, uint16_t q, uint32_t b) { (void)be; (void)q; (void)b; return 0; }
+static const vsim_backend_ops ops = {
+    .abi_version = VSIM_BACKEND_ABI_VERSION, .name = "hostile-input", .destroy = destroy,
+    .device_id = device_id, .vendor_id = vendor_id, .num_queues = num_queues,
+    .queue_max_size = queue_max_size, .device_features = device_features,
+    .set_driver_features = set_driver_features, .get_status = get_status, .set_status = set_status,
+    .config_generation = config_generation, .config_size = config_size, .config_read = config_read,
+    .config_write = config_write, .queue_ready = queue_ready, .queue_notify = queue_notify,
+    .queue_runnable = queue_runnable, .queue_run = queue_run,
+};
+int vsim_plugin_create(const vsim_backend_params *p, vsim_backend *out, char *err, unsigned n) {
+  (void)p; (void)err; (void)n;
+  out->ops = &ops;
+  out->be = calloc(1, sizeof(dev));
+  return out->be ? 0 : -1;
+}
+"""
+
+
+def test_an_input_device_answering_past_the_union_is_a_failure_not_an_overflow(tmp_path, prefix):
+    """The input driver model reads a query's answer into the 128-byte union:
+    a device whose size says more is the device's nonsense, reported as a
+    failure; the driver reads no further (under the sanitizer pass this is an
+    out-of-bounds write if it did)."""
+    src = tmp_path / "hostile.c"
+    src.write_text(HOSTILE_INPUT)
+    lib = tmp_path / "libhostile-input.so"
+    r = _run([CC, "-std=c11", "-fPIC", "-shared", "-w", "-I%s" % (prefix / "include"), "-o", lib, src],
+             TOOL_TIMEOUT, env=_build_env())
+    assert r.returncode == 0, r.stderr
+    scen = tmp_path / "input.json"
+    scen.write_text(json.dumps({"name": "hostile-input", "device": "input", "queue_size": 16,
+                                "steps": [{"op": "init"}]}))
+    r = _run([CLI, "run", scen, "--backend", "plugin:%s" % lib], RUN_TIMEOUT)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "past the 128-byte union" in r.stdout, r.stdout
