@@ -184,6 +184,8 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
 
 static void host_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   emit(ctx, kind, q, a, b, c, d);
+  vsim_sim *s = ctx;
+  if (s->is_net) vsim_net_drv_device_event(&s->net, kind, q); /* held interrupts (NOTF_COAL) */
 }
 
 static void host_violation(void *ctx, int check, int q, const char *detail) {
