@@ -189,7 +189,8 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
     const uint64_t unneg = want & vsim_net_rx_offloads() & ~n->drv->features;
     if (unneg)
       report(n, VSIM_CHK_NET_DRV_OFFLOADS, q,
-             "GUEST_OFFLOADS_SET 0x%016" PRIx64 " enables offloads whose feature is not negotiated (bits 0x%" PRIx64 ")",
+             "GUEST_OFFLOADS_SET 0x%016" PRIx64 " enables offloads whose feature is not negotiated (bits 0x%" PRIx64
+             ")",
              want, unneg);
   } else if (cls == VIRTIO_NET_CTRL_MQ && *cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && len == 2) {
     if (DMUT(DRV_NET_MQ_PAIRS)) vsim_le_st16(out + 2, (uint16_t)(n->max_pairs + 1));
