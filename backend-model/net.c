@@ -728,7 +728,8 @@ static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, ui
     return 0;
   }
   if (c->wr_bytes < VSIM_NET_HDR_LEN) return 0; /* stale promises only: never write past it */
-  if (rx_write_hdr(m, a, c, f->k)) return -1;
+  /* the mutant counts one buffer more than a merged frame fills */
+  if (rx_write_hdr(m, a, c, (uint16_t)(f->k + (NMUT(DEV_NET_RX_NB_PLUS_ONE) && f->k > 1)))) return -1;
   uint64_t room = c->wr_bytes - VSIM_NET_HDR_LEN;
   uint32_t first = room < f->len ? (uint32_t)room : f->len;
   if (first && vsim_chain_write(c, a, VSIM_NET_HDR_LEN, m->rx_pool + f->off, first)) return -1;

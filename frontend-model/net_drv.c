@@ -56,6 +56,7 @@ void vsim_net_drv_negotiated(vsim_net_drv *n) {
   n->mtu = 0;
   memset(n->cont_left, 0, sizeof n->cont_left);
   memset(n->split_seen, 0, sizeof n->split_seen);
+  memset(n->ipv4_judged, 0, sizeof n->ipv4_judged);
   n->coal_tx_sent = n->coal_rx_sent = false;
   n->offloads = n->drv->features & vsim_net_rx_offloads(); /* all negotiated offloads start on */
   uint64_t bad = vsim_net_unmet_deps(n->drv->features);
@@ -231,6 +232,29 @@ static void judge_together(vsim_net_drv *n, uint16_t q) {
          n->cont_left[q]);
 }
 
+/* num_buffers is the number of buffers the packet occupies (Setting Up
+ * Receive Buffers): an IPv4 packet spread over several, `used` more bytes
+ * of it just taken, must not be whole while buffers are still counted, nor
+ * go on after the last. Once overstated, the packet is taken as whole (no
+ * more buffers expected of it). */
+static void judge_ipv4_count(vsim_net_drv *n, uint16_t q, uint32_t used) {
+  if (!n->ipv4_judged[q]) return;
+  const uint32_t took = used < n->ipv4_left[q] ? used : n->ipv4_left[q];
+  n->ipv4_left[q] -= took;
+  if (!n->ipv4_left[q] && n->cont_left[q]) {
+    report(n, VSIM_CHK_NET_DEV_RXBUF_COUNT, q,
+           "the IPv4 packet is whole, yet num_buffers counts %u buffer(s) more of it", n->cont_left[q]);
+    n->cont_left[q] = 0;
+    n->ipv4_judged[q] = false;
+  } else if (n->ipv4_left[q] && !n->cont_left[q]) {
+    report(n, VSIM_CHK_NET_DEV_RXBUF_COUNT, q,
+           "num_buffers ends the packet with %u bytes of the IPv4 packet still to come", n->ipv4_left[q]);
+    n->ipv4_judged[q] = false;
+  } else if (!n->cont_left[q]) {
+    n->ipv4_judged[q] = false;
+  }
+}
+
 static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in_len, uint32_t used) {
   if (q / 2u >= n->dev_pairs)
     report(n, VSIM_CHK_NET_DEV_MQ_RXQ, q, "a packet on receiveq%u; the device was told to use %u pair(s)", q / 2u + 1,
@@ -238,6 +262,7 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
   if (n->cont_left[q]) {
     /* a later buffer of a packet spread over several (no header of its own) */
     n->cont_left[q]--;
+    judge_ipv4_count(n, q, used); /* first: an overstated count ends the packet here */
     if (n->cont_left[q] && used != in_len)
       report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q,
              "buffer %u bytes long used for %u bytes in the middle of a merged packet (all but the last are used "
@@ -271,6 +296,18 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
       report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q,
              "num_buffers %u but the first buffer (%u bytes) is used for only %u", nb, in_len, used);
     n->cont_left[q] = (uint16_t)(nb - 1);
+    n->ipv4_judged[q] = false;
+    const uint8_t *fr = in + HDR_LEN;
+    const uint32_t have = used - HDR_LEN;
+    if (have >= ETH_HLEN_ + 20 && fr[12] == 0x08 && fr[13] == 0x00 && (fr[14] >> 4) == 4) {
+      /* no Ethernet padding from 60 bytes on: the frame is exactly this long */
+      const uint32_t total = ETH_HLEN_ + (uint32_t)(fr[16] << 8 | fr[17]);
+      if (total >= 60) {
+        n->ipv4_judged[q] = true;
+        n->ipv4_left[q] = total > have ? total - have : 0;
+        judge_ipv4_count(n, q, 0);
+      }
+    }
     judge_together(n, q);
   }
   /* a packet in one buffer is whole: an IPv4 one (ethertype 0x0800) as long

@@ -38,6 +38,10 @@ typedef struct vsim_net_drv {
   uint64_t (*wire_missed)(void *ctx);
   void *wire_ctx;
   uint32_t wire_next[VSIM_DRV_MAX_QUEUES]; /* per transmit queue: the first frame not matched to a request yet */
+  /* MRG_RXBUF, an IPv4 packet over several buffers: frame bytes still to
+   * come by its header's length (judged: ipv4_left[q] valid) */
+  uint32_t ipv4_left[VSIM_DRV_MAX_QUEUES];
+  bool ipv4_judged[VSIM_DRV_MAX_QUEUES];
   bool split_seen[VSIM_DRV_MAX_QUEUES];    /* the packet in progress was seen published in part (reported once) */
   bool coal_tx_sent, coal_rx_sent;         /* a NOTF_COAL TX_SET / RX_SET was sent since the last initialisation */
   uint64_t offloads;                       /* receive offloads on (negotiated, then GUEST_OFFLOADS_SET acknowledged) */

@@ -450,6 +450,10 @@ def mutants():
       [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
        {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT], "net.dev-rx-buffers-together",
       policy="round-robin")
+    m("dev.net-rx-num-buffers-plus-one", "a 192-byte IPv4 frame over three buffers (64, 64, 128): the mutant "
+      "writes num_buffers 4", [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
+                               {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT],
+      "net.dev-rx-num-buffers-count")
     m("drv.net-notf-coal-unnegotiated", "the driver leaves NOTF_COAL out and sends NOTF_COAL_TX_SET anyway",
       [coal(TX_SET, 4, 1000), WAIT], "net.drv-notf-coal-feature")
     m("dev.net-notf-coal-sticky", "NOTF_COAL_TX_SET max_packets 4, a device reset, a frame: the mutant still "

@@ -100,6 +100,7 @@
 #define VSIM_L_INPUT_OP_DEV "devicenormative:Device Types / Input Device / Device Operation"
 #define VSIM_L_NET_COAL_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Notifications Coalescing"
 #define VSIM_L_NET_COAL_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Notifications Coalescing"
+#define VSIM_L_NET_RXBUF_DEV "devicenormative:Device Types / Network Device / Device Operation / Setting Up Receive Buffers"
 #define VSIM_L_NET_OFFL_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Offloads State Configuration / Setting Offloads State"
 
 /* clang-format off */
@@ -295,7 +296,8 @@
   X(NET_DRV_COAL_FEATURE, "net.drv-notf-coal-feature", VSIM_L_NET_COAL_DRV, MUST, DRIVER, SNAPSHOT, "NOTF_COAL_TX_SET and NOTF_COAL_RX_SET are sent only with VIRTIO_NET_F_NOTF_COAL negotiated") \
   X(NET_DEV_COAL_RESET,  "net.dev-notf-coal-reset",  VSIM_L_NET_COAL_DEV, MUST, DEVICE, SNAPSHOT, "after a reset the coalescing parameters are 0: until a NOTF_COAL_TX_SET / RX_SET is acknowledged, the device holds no used-buffer notification of a transmit or receive queue (judged on the held interrupts the engine sees: the built-in model's)") \
   X(NET_DRV_OFFLOADS,    "net.drv-offloads-negotiated", VSIM_L_NET_OFFL_DRV, MUST, DRIVER, SNAPSHOT, "GUEST_OFFLOADS_SET enables no offload whose feature was not negotiated") \
-  X(NET_DEV_RX_OFFLOADS, "net.dev-rx-offloads-state", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "a received header uses no offload switched off by an acknowledged GUEST_OFFLOADS_SET: flags 0 with GUEST_CSUM off, gso_type NONE with the matching GUEST_TSO / UFO off (a switched-off offload counts as not negotiated)")
+  X(NET_DEV_RX_OFFLOADS, "net.dev-rx-offloads-state", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "a received header uses no offload switched off by an acknowledged GUEST_OFFLOADS_SET: flags 0 with GUEST_CSUM off, gso_type NONE with the matching GUEST_TSO / UFO off (a switched-off offload counts as not negotiated)") \
+  X(NET_DEV_RXBUF_COUNT, "net.dev-rx-num-buffers-count", VSIM_L_NET_RXBUF_DEV, MUST, DEVICE, SNAPSHOT, "with MRG_RXBUF, num_buffers is the number of buffers the packet occupies: an IPv4 packet (60 bytes or more, its length from its header) neither ends before its last buffer nor goes on after it")
 /* clang-format on */
 
 #endif
