@@ -58,6 +58,7 @@ void vsim_net_drv_negotiated(vsim_net_drv *n) {
   memset(n->split_seen, 0, sizeof n->split_seen);
   memset(n->ipv4_judged, 0, sizeof n->ipv4_judged);
   n->coal_tx_sent = n->coal_rx_sent = false;
+  n->announce_seen = n->announce_acked = false; /* a reset ends what the driver owed the device before */
   n->offloads = n->drv->features & vsim_net_rx_offloads(); /* all negotiated offloads start on */
   uint64_t bad = vsim_net_unmet_deps(n->drv->features);
   if (bad)
@@ -82,6 +83,12 @@ void vsim_net_drv_probe(vsim_net_drv *n) {
     if ((speed > 0x7fffffffu && speed != UINT32_MAX) || (duplex > 1 && duplex != 0xff))
       report(n, VSIM_CHK_NET_DEV_CFG_SPEED, -1, "speed %u, duplex 0x%02x: speed must be 0..0x7fffffff or 0xffffffff, "
              "duplex 0x00, 0x01 or 0xff", speed, duplex);
+  }
+  if (neg(n, VIRTIO_NET_F_STATUS) && neg(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+    /* the link status, as the driver SHOULD read it; ANNOUNCE in it asks
+     * the driver for an ANNOUNCE_ACK */
+    uint16_t st = (uint16_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, status), 2);
+    if (st & VIRTIO_NET_S_ANNOUNCE) n->announce_seen = true;
   }
   if ((off >> VIRTIO_NET_F_MTU) & 1u) {
     uint16_t mtu = (uint16_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, mtu), 2);
@@ -184,6 +191,9 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
      * before the driver sees the ack) */
     if (*cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET) n->coal_tx_sent = true;
     else n->coal_rx_sent = true;
+  } else if (cls == VIRTIO_NET_CTRL_ANNOUNCE && *cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK) {
+    if (DMUT(DRV_NET_NO_ANNOUNCE_ACK)) out[0] = 0xff; /* the mutant's command is no acknowledgement */
+    else n->announce_acked = true;
   } else if (cls == VIRTIO_NET_CTRL_GUEST_OFFLOADS && *cmd == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET && len == 8) {
     if (DMUT(DRV_NET_OFFLOADS_TSO4)) out[2] |= (uint8_t)BIT(VIRTIO_NET_F_GUEST_TSO4); /* bit 7: byte 0 of le64 */
     const uint64_t want = (uint64_t)vsim_le_ld32(d) | (uint64_t)vsim_le_ld32(d + 4) << 32;
@@ -459,4 +469,10 @@ void vsim_net_drv_device_event(vsim_net_drv *n, int kind, int q) {
            "the device holds a used-buffer notification of %s %d: no NOTF_COAL %s_SET since the reset, so its "
            "coalescing parameters are 0 (every packet notifies)", k == Q_TX ? "transmitq" : "receiveq", q / 2 + 1,
            k == Q_TX ? "TX" : "RX");
+}
+
+void vsim_net_drv_finish(vsim_net_drv *n) {
+  if (n->announce_seen && !n->announce_acked && neg(n, VIRTIO_NET_F_GUEST_ANNOUNCE))
+    report(n, VSIM_CHK_NET_DRV_ANNOUNCE_ACK, -1,
+           "the driver read VIRTIO_NET_S_ANNOUNCE in status and never sent VIRTIO_NET_CTRL_ANNOUNCE_ACK");
 }

@@ -454,6 +454,9 @@ def mutants():
       "writes num_buffers 4", [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
                                {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT],
       "net.dev-rx-num-buffers-count")
+    m("drv.net-announce-unacked", "the device asks for an announcement; the mutant driver reads ANNOUNCE and sends "
+      "its ANNOUNCE_ACK as class 0xff", [ctrl(ANNOUNCE, 0), WAIT], "net.drv-announce-ack",
+      device_config={"announce": True})
     m("drv.net-notf-coal-unnegotiated", "the driver leaves NOTF_COAL out and sends NOTF_COAL_TX_SET anyway",
       [coal(TX_SET, 4, 1000), WAIT], "net.drv-notf-coal-feature")
     m("dev.net-notf-coal-sticky", "NOTF_COAL_TX_SET max_packets 4, a device reset, a frame: the mutant still "

@@ -140,7 +140,8 @@
   X(DEV_NET_COAL_STICKY, "dev.net-notf-coal-sticky", NET_DEV_COAL_RESET, "net device keeps the coalescing parameters of NOTF_COAL_TX_SET / RX_SET across a device reset") \
   X(DRV_NET_OFFLOADS_TSO4, "drv.net-offloads-tso4", NET_DRV_OFFLOADS, "net driver's GUEST_OFFLOADS_SET also enables GUEST_TSO4, whether negotiated or not") \
   X(DEV_NET_OFFLOADS_IGNORED, "dev.net-offloads-ignored", NET_DEV_RX_OFFLOADS, "net device acknowledges GUEST_OFFLOADS_SET and keeps the offloads it had") \
-  X(DEV_NET_RX_NB_PLUS_ONE, "dev.net-rx-num-buffers-plus-one", NET_DEV_RXBUF_COUNT, "net device writes num_buffers one more than the buffers a packet spread over several fills")
+  X(DEV_NET_RX_NB_PLUS_ONE, "dev.net-rx-num-buffers-plus-one", NET_DEV_RXBUF_COUNT, "net device writes num_buffers one more than the buffers a packet spread over several fills") \
+  X(DRV_NET_NO_ANNOUNCE_ACK, "drv.net-announce-unacked", NET_DRV_ANNOUNCE_ACK, "net driver sees ANNOUNCE in status but sends its ANNOUNCE_ACK commands as class 0xff (never acknowledging)")
 /* clang-format on */
 
 enum vsim_mutant {
