@@ -124,6 +124,7 @@ static void judge_tx(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t *out_le
   if (DMUT(DRV_NET_TX_FLAGS)) out[offsetof(struct virtio_net_hdr_v1, flags)] |= VIRTIO_NET_HDR_F_DATA_VALID;
   if (DMUT(DRV_NET_TX_GSO) && !neg(n, VIRTIO_NET_F_HOST_TSO4))
     out[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_TCPV4;
+  if (DMUT(DRV_NET_TX_GSO_AS_NONE)) out[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_NONE;
   uint8_t flags = out[offsetof(struct virtio_net_hdr_v1, flags)];
   uint8_t gso = out[offsetof(struct virtio_net_hdr_v1, gso_type)];
   uint16_t nb = vsim_le_ld16(numb);
@@ -138,6 +139,10 @@ static void judge_tx(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t *out_le
                   : kind == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_HOST_TSO6
                   : kind == VIRTIO_NET_HDR_GSO_UDP   ? VIRTIO_NET_F_HOST_UFO
                                                      : 64;
+  /* Device configuration layout: no packet beyond the mtu without GSO */
+  if (n->mtu && kind == VIRTIO_NET_HDR_GSO_NONE && *out_len - HDR_LEN > (uint32_t)n->mtu + ETH_HLEN_)
+    report(n, VSIM_CHK_NET_DRV_TX_MTU, q, "a %u-byte packet with gso_type 0x%02x: more than mtu %u + 14",
+           *out_len - HDR_LEN, gso, n->mtu);
   if (kind != VIRTIO_NET_HDR_GSO_NONE && !neg(n, need))
     report(n, VSIM_CHK_NET_DRV_TX_GSO, q, "gso_type 0x%02x without its HOST_* feature negotiated", gso);
   else if ((gso & VIRTIO_NET_HDR_GSO_ECN) && (kind == VIRTIO_NET_HDR_GSO_NONE || !neg(n, VIRTIO_NET_F_HOST_ECN)))

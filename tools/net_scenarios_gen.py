@@ -166,6 +166,14 @@ def well_formed():
         "its checksum completed",
         [tx(part, flags=1, gso=1, hdr_len=42, gso_size=1448, csum_start=34, csum_offset=6), WAIT, out(full)]))
 
+    gpart = udp_frame(partial=True, payload=bytes(i % 253 for i in range(1100)))
+    gfull = udp_frame(partial=False, payload=bytes(i % 253 for i in range(1100)))
+    write("net/tx-gso-over-mtu.json", scenario(
+        "net-tx-gso-over-mtu", "mtu 1000: a 1142-byte GSO frame (gso_type TCPV4, gso_size 960) may exceed mtu + 14 "
+        "(only gso_type NONE may not: net.drv-tx-mtu); it goes on the wire whole, its checksum completed",
+        [tx(gpart, flags=1, gso=1, hdr_len=42, gso_size=960, csum_start=34, csum_offset=6), WAIT, out(gfull)],
+        device_config={"mtu": 1000}))
+
     write("net/tx-hdr-len-beyond-frame.json", scenario(
         "net-tx-hdr-len-beyond", "hdr_len far past the frame (gso_type NONE): the device MUST NOT rely on it "
         "and forwards the frame intact",
@@ -388,6 +396,7 @@ def edges():
 def mutants():
     arp = eth(BCAST, MAC, 0x0806, bytes(46))
     part = udp_frame(partial=True)
+    gpart = udp_frame(partial=True, payload=bytes(i % 253 for i in range(1100)))
 
     def m(name, desc, steps, check, **top):
         doc = {"name": "mutant-" + name, "description": desc, "device": "net", "mutants": [name]}
@@ -454,6 +463,9 @@ def mutants():
       "writes num_buffers 4", [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
                                {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT],
       "net.dev-rx-num-buffers-count")
+    m("drv.net-tx-gso-as-none", "mtu 1000 and a 1142-byte GSO frame: the mutant driver sends it with gso_type NONE",
+      [tx(gpart, flags=1, gso=1, hdr_len=42, gso_size=960, csum_start=34, csum_offset=6), WAIT], "net.drv-tx-mtu",
+      device_config={"mtu": 1000})
     m("drv.net-announce-unacked", "the device asks for an announcement; the mutant driver reads ANNOUNCE and sends "
       "its ANNOUNCE_ACK as class 0xff", [ctrl(ANNOUNCE, 0), WAIT], "net.drv-announce-ack",
       device_config={"announce": True})

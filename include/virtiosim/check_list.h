@@ -299,7 +299,8 @@
   X(NET_DRV_OFFLOADS,    "net.drv-offloads-negotiated", VSIM_L_NET_OFFL_DRV, MUST, DRIVER, SNAPSHOT, "GUEST_OFFLOADS_SET enables no offload whose feature was not negotiated") \
   X(NET_DEV_RX_OFFLOADS, "net.dev-rx-offloads-state", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "a received header uses no offload switched off by an acknowledged GUEST_OFFLOADS_SET: flags 0 with GUEST_CSUM off, gso_type NONE with the matching GUEST_TSO / UFO off (a switched-off offload counts as not negotiated)") \
   X(NET_DEV_RXBUF_COUNT, "net.dev-rx-num-buffers-count", VSIM_L_NET_RXBUF_DEV, MUST, DEVICE, SNAPSHOT, "with MRG_RXBUF, num_buffers is the number of buffers the packet occupies: an IPv4 packet (60 bytes or more, its length from its header) neither ends before its last buffer nor goes on after it") \
-  X(NET_DRV_ANNOUNCE_ACK, "net.drv-announce-ack",   VSIM_L_NET_ANN_DRV, MUST, DRIVER, SNAPSHOT, "with GUEST_ANNOUNCE negotiated, a driver that read VIRTIO_NET_S_ANNOUNCE in status sends VIRTIO_NET_CTRL_ANNOUNCE_ACK (judged at the end of the run; a device reset ends the obligation)")
+  X(NET_DRV_ANNOUNCE_ACK, "net.drv-announce-ack",   VSIM_L_NET_ANN_DRV, MUST, DRIVER, SNAPSHOT, "with GUEST_ANNOUNCE negotiated, a driver that read VIRTIO_NET_S_ANNOUNCE in status sends VIRTIO_NET_CTRL_ANNOUNCE_ACK (judged at the end of the run; a device reset ends the obligation)") \
+  X(NET_DRV_TX_MTU,      "net.drv-tx-mtu",           VSIM_L_NET_CFG_DRV, MUST, DRIVER, SNAPSHOT, "with MTU negotiated, a transmitted packet with gso_type NONE (the ECN bit aside) is at most mtu + 14 bytes")
 /* clang-format on */
 
 #endif

@@ -141,7 +141,8 @@
   X(DRV_NET_OFFLOADS_TSO4, "drv.net-offloads-tso4", NET_DRV_OFFLOADS, "net driver's GUEST_OFFLOADS_SET also enables GUEST_TSO4, whether negotiated or not") \
   X(DEV_NET_OFFLOADS_IGNORED, "dev.net-offloads-ignored", NET_DEV_RX_OFFLOADS, "net device acknowledges GUEST_OFFLOADS_SET and keeps the offloads it had") \
   X(DEV_NET_RX_NB_PLUS_ONE, "dev.net-rx-num-buffers-plus-one", NET_DEV_RXBUF_COUNT, "net device writes num_buffers one more than the buffers a packet spread over several fills") \
-  X(DRV_NET_NO_ANNOUNCE_ACK, "drv.net-announce-unacked", NET_DRV_ANNOUNCE_ACK, "net driver sees ANNOUNCE in status but sends its ANNOUNCE_ACK commands as class 0xff (never acknowledging)")
+  X(DRV_NET_NO_ANNOUNCE_ACK, "drv.net-announce-unacked", NET_DRV_ANNOUNCE_ACK, "net driver sees ANNOUNCE in status but sends its ANNOUNCE_ACK commands as class 0xff (never acknowledging)") \
+  X(DRV_NET_TX_GSO_AS_NONE, "drv.net-tx-gso-as-none", NET_DRV_TX_MTU, "net driver sends its GSO packets with gso_type NONE (unsegmented, longer than mtu + 14)")
 /* clang-format on */
 
 enum vsim_mutant {
