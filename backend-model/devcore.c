@@ -218,6 +218,8 @@ static uint8_t dc_get_status(void *be) { return ((vsim_devcore *)be)->status; }
 
 static void dc_reset(vsim_devcore *dc) {
   for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
+  /* the model's per-queue coalescing belonged to the negotiation now gone */
+  memset(dc->coal, 0, (size_t)dc->nq * sizeof *dc->coal);
   dc->driver_features = 0;
   dc->status = 0;
   if (mut(dc, VSIM_MUT_DEV_RESET_STATUS)) dc->status = VIRTIO_CONFIG_S_ACKNOWLEDGE;

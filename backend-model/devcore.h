@@ -165,7 +165,7 @@ typedef struct vsim_devcore {
   vsim_mutset mutants;
   vsim_ring_part *parts; /* [3 * nq]: the ring parts of the configured queues */
   vsim_ring_guard guard; /* over parts: handed to every live ring */
-  vsim_devcoal *coal;    /* [nq]: per-queue coalescing; kept across queue and device resets */
+  vsim_devcoal *coal;    /* [nq]: per-queue coalescing; kept across queue resets, not device resets */
 } vsim_devcore;
 
 /* The generic backend implementation; `be` is a vsim_devcore*. */
@@ -221,8 +221,9 @@ void vsim_devcore_use_together(vsim_devcore *dc, uint16_t q, uint32_t more);
 /* ---- per-queue interrupt coalescing (virtio-net NOTF_COAL) ----
  * From now on queue q's used-buffer notifications are coalesced with
  * `count` completions / `time` units of virtual time (count 0: none held),
- * overriding the device-wide parameters; kept across queue and device
- * resets (the model decides what a reset means for them). An interrupt held
+ * overriding the device-wide parameters; kept across queue resets, dropped
+ * by a device reset (back to the device-wide ones until the model sets
+ * them again, e.g. at its activate). An interrupt held
  * when the parameters change goes at the queue's next worker turn (the
  * device re-checks its conditions; sending early is allowed). */
 void vsim_devcore_set_coalesce(vsim_devcore *dc, uint16_t q, uint32_t count, uint64_t time);

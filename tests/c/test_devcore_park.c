@@ -299,6 +299,10 @@ static void test_set_coalesce(void) {
   run(&f, 1);
   CHECK_EQ(f.r.nirq, 3); /* count 0: every completion */
   CHECK_EQ(f.r.nhold, 2);
+  /* a device reset drops the queue's own parameters: back to the device's (none) */
+  vsim_devcore_set_coalesce(&f.m.core, 1, 2, 100);
+  vsim_devcore_ops.set_status(&f.m.core, 0);
+  CHECK(!f.m.core.coal[1].set);
   fx_close(&f);
 }
 
