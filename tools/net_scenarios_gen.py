@@ -296,14 +296,15 @@ def well_formed():
         [coal(TX_SET, 4, 1000, OK), WAIT] + frames8 + [WAIT], completed=9, interrupts=3))
     write("net/notf-coal-reset.json", scenario(
         "net-notf-coal-reset", "NOTF_COAL_TX_SET max_packets 4, then a device reset: the parameters are 0 again, "
-        "so each of two frames notifies at once (net.dev-notf-coal-reset judges it)",
+        "so each of two frames notifies at once (net.dev-notf-coal-reset judges it): 3 interrupts for 3 requests",
         [coal(TX_SET, 4, 1000, OK), WAIT, {"op": "reset"}, {"op": "init"}, tx(arp), WAIT, tx(arp), WAIT],
-        completed=3))
+        completed=3, interrupts=3))
     write("net/notf-coal-zero.json", scenario(
         "net-notf-coal-zero", "NOTF_COAL_RX_SET max_packets 8 with max_usecs 0: every packet still notifies "
-        "(either parameter 0); then RX_SET 2 / 1000 holds the second of two frames' notification to the first",
+        "(either parameter 0); then RX_SET 2 / 1000: two frames share one notification. 4 interrupts: the two "
+        "commands', the first frame's, the pair's",
         [coal(RX_SET, 8, 0, OK), WAIT, rx_buf(f1), inp(f1), WAIT, coal(RX_SET, 2, 1000, OK), WAIT,
-         rx_buf(f1), rx_buf(f2), inp(f1), inp(f2), WAIT], completed=5))
+         rx_buf(f1), rx_buf(f2), inp(f1), inp(f2), WAIT], completed=5, interrupts=4))
     dv = [{"name": "flags", "offset": 0, "width": 1, "value": 2}]
     write("net/offloads-set.json", scenario(
         "net-offloads-set", "a device that marks checked frames DATA_VALID (rx_data_valid) does so while "
