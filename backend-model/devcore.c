@@ -51,11 +51,13 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->config = calloc(1, config_len ? config_len : 1);
   dc->q = calloc(dc->nq, sizeof *dc->q);
   dc->parts = calloc(3u * dc->nq, sizeof *dc->parts);
-  if (!dc->config || !dc->q || !dc->parts) {
+  dc->coal = calloc(dc->nq, sizeof *dc->coal);
+  if (!dc->config || !dc->q || !dc->parts || !dc->coal) {
     snprintf(err, errlen, "out of memory");
     free(dc->config);
     free(dc->q);
     free(dc->parts);
+    free(dc->coal);
     return -1;
   }
   dc->guard.parts = dc->parts;
@@ -164,9 +166,11 @@ void vsim_devcore_fini(vsim_devcore *dc) {
   free(dc->q);
   free(dc->config);
   free(dc->parts);
+  free(dc->coal);
   dc->q = NULL;
   dc->config = NULL;
   dc->parts = NULL;
+  dc->coal = NULL;
   dc->guard = (vsim_ring_guard){NULL, 0};
 }
 
@@ -214,6 +218,8 @@ static uint8_t dc_get_status(void *be) { return ((vsim_devcore *)be)->status; }
 
 static void dc_reset(vsim_devcore *dc) {
   for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
+  /* the model's per-queue coalescing belonged to the negotiation now gone */
+  memset(dc->coal, 0, (size_t)dc->nq * sizeof *dc->coal);
   dc->driver_features = 0;
   dc->status = 0;
   if (mut(dc, VSIM_MUT_DEV_RESET_STATUS)) dc->status = VIRTIO_CONFIG_S_ACKNOWLEDGE;
@@ -449,16 +455,18 @@ static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
   if (r != 0) return -1;
   ring_push(q, chain->head, used_len);
   q->irq_completions++;
+  if (q->together) q->together--;
   return 0;
 }
 
 /* After a wake: offer the parked chains again, oldest first, until the
- * model defers one (no more data) or the budget is spent. Returns the
- * chains completed, or -1 (broken: as complete). */
+ * model defers one (no more data) or the budget is spent, but never
+ * between chains the model said go together (vsim_devcore_use_together).
+ * Returns the chains completed, or -1 (broken: as complete). */
 static int serve_parked(vsim_devcore *dc, vsim_devq *q, uint16_t i, uint32_t budget) {
   vsim_parked *pk = &q->parked;
   int done = 0;
-  while (pk->woken && pk->count && (uint32_t)done < budget) {
+  while (pk->woken && pk->count && ((uint32_t)done < budget || q->together)) {
     vsim_chain c = parked_head(pk);
     uint32_t used_len = 0;
     int r = dc->mops->request(dc->model, i, &c, &used_len);
@@ -469,11 +477,24 @@ static int serve_parked(vsim_devcore *dc, vsim_devq *q, uint16_t i, uint32_t bud
     if (r != 0) return -1;
     ring_push(q, c.head, used_len);
     q->irq_completions++;
+    if (q->together) q->together--;
     parked_pop(q);
     done++;
   }
   if (!pk->count) pk->woken = false;
   return done;
+}
+
+void vsim_devcore_use_together(vsim_devcore *dc, uint16_t q, uint32_t more) {
+  /* + 1: the chain being completed counts itself down (complete, serve_parked) */
+  if (q < dc->nq) dc->q[q].together = more + 1u;
+}
+
+void vsim_devcore_set_coalesce(vsim_devcore *dc, uint16_t q, uint32_t count, uint64_t time) {
+  if (q >= dc->nq) return;
+  dc->coal[q] = (vsim_devcoal){true, count, time};
+  /* held under the old conditions: re-checked at once (sent at the next turn) */
+  if (dc->q[q].irq_owed) dc->q[q].irq_due = dc->host->now(dc->host->ctx);
 }
 
 void vsim_devcore_wake(vsim_devcore *dc, uint16_t q) {
@@ -531,17 +552,25 @@ int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst
  * and a held notification is late, never dropped. */
 static void publish_and_notify(vsim_devcore *dc, vsim_devq *q, uint16_t i) {
   bool need = ring_unpublished(q) && ring_publish(q);
-  if (!dc->coalesce_count) {
-    if (need) dc->host->interrupt(dc->host->ctx, i);
+  /* the queue's own parameters (vsim_devcore_set_coalesce) or the device's */
+  const bool own = dc->coal[i].set;
+  const uint32_t count = own ? dc->coal[i].count : dc->coalesce_count;
+  const uint64_t time = own ? dc->coal[i].time : dc->coalesce_time;
+  if (!count) {
+    /* an interrupt held under parameters since set to 0 goes now too */
+    const bool send = need || q->irq_owed;
+    q->irq_owed = false;
+    q->irq_completions = 0;
+    if (send) dc->host->interrupt(dc->host->ctx, i);
     return;
   }
   const uint64_t now = dc->host->now(dc->host->ctx);
   bool newly = need && !q->irq_owed;
   if (newly) {
     q->irq_owed = true;
-    q->irq_due = now + dc->coalesce_time;
+    q->irq_due = now + time;
   }
-  if (q->irq_owed && (q->irq_completions >= dc->coalesce_count || now >= q->irq_due)) {
+  if (q->irq_owed && (q->irq_completions >= count || now >= q->irq_due)) {
     q->irq_owed = false;
     q->irq_completions = 0;
     dc->host->interrupt(dc->host->ctx, i);
@@ -550,7 +579,7 @@ static void publish_and_notify(vsim_devcore *dc, vsim_devq *q, uint16_t i) {
   /* observers learn what the device owes and by when (checker: the held
    * interrupt is not a missed one, and must come by then) */
   if (newly)
-    dc->host->event(dc->host->ctx, VSIM_EV_IRQ_HOLD, i, dc->coalesce_count, q->irq_due,
+    dc->host->event(dc->host->ctx, VSIM_EV_IRQ_HOLD, i, count, q->irq_due,
                     q->irq_completions, 0);
 }
 

@@ -123,7 +123,16 @@ typedef struct vsim_devq {
   uint32_t irq_completions; /* completions since the last interrupt */
   uint64_t irq_due;         /* when the held interrupt goes at the latest */
   uint64_t next_poll;       /* polling: when the device looks at the ring next */
+  uint32_t together;        /* chains still to use before the next publish (vsim_devcore_use_together) */
 } vsim_devq;
+
+/* A queue's own interrupt coalescing, set by the model
+ * (vsim_devcore_set_coalesce); unset, the device-wide parameters apply. */
+typedef struct vsim_devcoal {
+  bool set;
+  uint32_t count; /* 0: every completion the driver asks to hear of notifies */
+  uint64_t time;
+} vsim_devcoal;
 
 typedef struct vsim_devcore {
   const vsim_host *host;
@@ -156,6 +165,7 @@ typedef struct vsim_devcore {
   vsim_mutset mutants;
   vsim_ring_part *parts; /* [3 * nq]: the ring parts of the configured queues */
   vsim_ring_guard guard; /* over parts: handed to every live ring */
+  vsim_devcoal *coal;    /* [nq]: per-queue coalescing; kept across queue resets, not device resets */
 } vsim_devcore;
 
 /* The generic backend implementation; `be` is a vsim_devcore*. */
@@ -198,5 +208,24 @@ int vsim_devcore_host_event(vsim_devcore *dc, uint32_t target, uint32_t kind, ui
  * `target`. Returns the count, or -1 with a message. */
 int64_t vsim_devcore_host_output(vsim_devcore *dc, uint32_t target, uint8_t *dst, uint32_t cap, char *err,
                                  unsigned errlen);
+
+/* ---- a unit of buffers used together ----
+ * Called from request() on a receive queue as it completes a parked chain:
+ * this chain and the next `more` parked chains form one unit (virtio-net
+ * with MRG_RXBUF: the buffers of one packet, which the driver must see used
+ * together). The core offers them all before it publishes the used index,
+ * past its per-turn budget if need be (at most the parked chains: bounded);
+ * only a deferral (no data) or a broken chain ends the unit early. */
+void vsim_devcore_use_together(vsim_devcore *dc, uint16_t q, uint32_t more);
+
+/* ---- per-queue interrupt coalescing (virtio-net NOTF_COAL) ----
+ * From now on queue q's used-buffer notifications are coalesced with
+ * `count` completions / `time` units of virtual time (count 0: none held),
+ * overriding the device-wide parameters; kept across queue resets, dropped
+ * by a device reset (back to the device-wide ones until the model sets
+ * them again, e.g. at its activate). An interrupt held
+ * when the parameters change goes at the queue's next worker turn (the
+ * device re-checks its conditions; sending early is allowed). */
+void vsim_devcore_set_coalesce(vsim_devcore *dc, uint16_t q, uint32_t count, uint64_t time);
 
 #endif

@@ -63,9 +63,25 @@
  *    and 14 bytes without) is given back unused (used length 0) instead of
  *    blocking the queue. The header says: no flags, gso_type NONE,
  *    hdr_len/gso_size/csum 0 (frames come fully checksummed).
- *    Publication: the core uses at most `device_batch` buffers per worker
- *    turn, so a frame over more buffers than that is published in parts
- *    (scenarios with MRG_RXBUF spill set device_batch; see the report).
+ *    Publication: the buffers of a frame spread over several are one unit
+ *    for the core (vsim_devcore_use_together): all used before the used
+ *    index is published, whatever device_batch says.
+ *  - NOTF_COAL: TX_SET / RX_SET (struct virtio_net_ctrl_coal_tx / _rx, 8
+ *    bytes exactly) set the core's coalescing of every transmit / receive
+ *    queue of the layout: max_packets completions, max_usecs units of
+ *    virtual time (one unit stands for a microsecond); either 0 means every
+ *    packet notifies. Kept across a queue reset (a re-enabled queue has the
+ *    last TX_SET / RX_SET values), zeroed by a device reset; applied at
+ *    DRIVER_OK, overriding the scenario's device_irq_coalesce, when
+ *    NOTF_COAL is negotiated. VQ_NOTF_COAL (VQ_SET / VQ_GET) is not
+ *    offered: the UAPI header here defines neither its feature bit nor its
+ *    structure.
+ *  - GUEST_OFFLOADS_SET (le64, exactly 8 bytes): accepted when every bit it
+ *    sets is a receive offload (GUEST_CSUM, GUEST_TSO4/6, GUEST_ECN,
+ *    GUEST_UFO) that was negotiated, else VIRTIO_NET_ERR. The enabled set
+ *    starts as the negotiated offloads. With device_config rx_data_valid the
+ *    device marks received frames DATA_VALID (it checked their checksum)
+ *    while GUEST_CSUM is enabled, and never once it is switched off.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +144,10 @@ typedef struct vsim_net {
   bool mrg_active;
   uint16_t mrg_q;
   uint32_t mrg_done, mrg_left; /* frame bytes written / to write */
+  bool rx_data_valid;          /* device_config: mark received frames DATA_VALID while GUEST_CSUM is on */
+  uint64_t offloads;           /* receive offloads enabled (GUEST_OFFLOADS_SET), feature bit numbering */
+  /* NOTF_COAL parameters as the driver set them (0: every packet notifies) */
+  uint32_t coal_tx_packets, coal_tx_usecs, coal_rx_packets, coal_rx_usecs;
 } vsim_net;
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen, const char *fmt, ...) {
@@ -227,7 +247,7 @@ static int parse_opts(vsim_net *m, const vsim_backend_params *p, char *err, unsi
   m->speed = 1000;
   m->duplex = 1;
   m->link_up = true;
-  static const char *const known = "mac, max_virtqueue_pairs, mtu, speed, duplex, link_up, announce";
+  static const char *const known = "mac, max_virtqueue_pairs, mtu, speed, duplex, link_up, announce, rx_data_valid";
   for (unsigned i = 0; i < p->config_count; i++) {
     const char *key = p->config_keys ? p->config_keys[i] : NULL;
     const char *val = p->config_values ? p->config_values[i] : NULL;
@@ -260,6 +280,8 @@ static int parse_opts(vsim_net *m, const vsim_backend_params *p, char *err, unsi
       if (parse_bool(key, val, &m->link_up, err, errlen)) return -1;
     } else if (strcmp(key, "announce") == 0) {
       if (parse_bool(key, val, &m->announce, err, errlen)) return -1;
+    } else if (strcmp(key, "rx_data_valid") == 0) {
+      if (parse_bool(key, val, &m->rx_data_valid, err, errlen)) return -1;
     } else {
       return fail(err, errlen, "net: unknown device_config key \"%s\" (known: %s)", key, known);
     }
@@ -425,6 +447,47 @@ static uint8_t ctrl_mq(vsim_net *m, uint8_t cmd, const uint8_t *d, uint32_t n) {
   return VIRTIO_NET_OK;
 }
 
+static uint8_t ctrl_offloads(vsim_net *m, uint8_t cmd, const uint8_t *d, uint32_t n) {
+  if (!has(m, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) || cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || n != 8)
+    return VIRTIO_NET_ERR;
+  uint64_t want = (uint64_t)vsim_le_ld32(d) | (uint64_t)vsim_le_ld32(d + 4) << 32;
+  /* only offloads, and only negotiated ones */
+  if (want & ~(vsim_net_rx_offloads() & m->core.driver_features)) return VIRTIO_NET_ERR;
+  if (!NMUT(DEV_NET_OFFLOADS_IGNORED)) m->offloads = want;
+  return VIRTIO_NET_OK;
+}
+
+/* Hand the NOTF_COAL parameters to the core: every transmit (tx) or
+ * receive queue of the layout. Either parameter 0: no coalescing. */
+static void coal_apply(vsim_net *m, bool tx) {
+  const uint32_t packets = tx ? m->coal_tx_packets : m->coal_rx_packets;
+  const uint32_t usecs = tx ? m->coal_tx_usecs : m->coal_rx_usecs;
+  const bool on = packets && usecs;
+  for (uint16_t q = 0; q < 2u * pairs_in_layout(m); q++)
+    if ((bool)(q & 1u) == tx) vsim_devcore_set_coalesce(&m->core, q, on ? packets : 0, on ? usecs : 0);
+}
+
+static uint8_t ctrl_notf_coal(vsim_net *m, uint8_t cmd, const uint8_t *d, uint32_t n) {
+  /* TX_SET and RX_SET carry the same 8 bytes: le32 max_packets, le32 max_usecs */
+  _Static_assert(sizeof(struct virtio_net_ctrl_coal_tx) == 8 && sizeof(struct virtio_net_ctrl_coal_rx) == 8,
+                 "coalescing parameters are 8 bytes");
+  if (!has(m, VIRTIO_NET_F_NOTF_COAL) || n != 8) return VIRTIO_NET_ERR;
+  const uint32_t packets = vsim_le_ld32(d + offsetof(struct virtio_net_ctrl_coal_tx, tx_max_packets));
+  const uint32_t usecs = vsim_le_ld32(d + offsetof(struct virtio_net_ctrl_coal_tx, tx_usecs));
+  if (cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET) {
+    m->coal_tx_packets = packets;
+    m->coal_tx_usecs = usecs;
+    coal_apply(m, true);
+  } else if (cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET) {
+    m->coal_rx_packets = packets;
+    m->coal_rx_usecs = usecs;
+    coal_apply(m, false);
+  } else {
+    return VIRTIO_NET_ERR; /* VQ_SET / VQ_GET: VQ_NOTF_COAL is not offered */
+  }
+  return VIRTIO_NET_OK;
+}
+
 static int do_ctrl(vsim_net *m, vsim_arena *a, const vsim_chain *c, uint32_t *used_len) {
   /* no writable byte: nowhere to put the ack, nothing to answer */
   if (c->wr_bytes < 1) return 0;
@@ -441,6 +504,8 @@ static int do_ctrl(vsim_net *m, vsim_arena *a, const vsim_chain *c, uint32_t *us
       case VIRTIO_NET_CTRL_VLAN: ack = ctrl_vlan(m, buf[1], d, n); break;
       case VIRTIO_NET_CTRL_ANNOUNCE: ack = ctrl_announce(m, buf[1], n); break;
       case VIRTIO_NET_CTRL_MQ: ack = ctrl_mq(m, buf[1], d, n); break;
+      case VIRTIO_NET_CTRL_GUEST_OFFLOADS: ack = ctrl_offloads(m, buf[1], d, n); break;
+      case VIRTIO_NET_CTRL_NOTF_COAL: ack = ctrl_notf_coal(m, buf[1], d, n); break;
       default: ack = VIRTIO_NET_ERR; break;
     }
   }
@@ -523,7 +588,10 @@ static uint64_t rx_min_first(const vsim_net *m) {
 static int rx_write_hdr(vsim_net *m, vsim_arena *a, const vsim_chain *c, uint16_t num_buffers) {
   uint8_t hdr[VSIM_NET_HDR_LEN];
   memset(hdr, 0, sizeof hdr);
-  if (NMUT(DEV_NET_RX_FLAGS)) hdr[offsetof(struct virtio_net_hdr_v1, flags)] = VIRTIO_NET_HDR_F_DATA_VALID;
+  /* DATA_VALID: the device checked the checksum, while the driver keeps
+   * the GUEST_CSUM offload on (the mutant whatever it says) */
+  if (NMUT(DEV_NET_RX_FLAGS) || (m->rx_data_valid && (m->offloads & BIT(VIRTIO_NET_F_GUEST_CSUM))))
+    hdr[offsetof(struct virtio_net_hdr_v1, flags)] = VIRTIO_NET_HDR_F_DATA_VALID;
   if (NMUT(DEV_NET_RX_GSO)) hdr[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_TCPV4;
   if (NMUT(DEV_NET_RX_NUM_BUFFERS) && num_buffers == 1) num_buffers = 0;
   vsim_le_st16(hdr + offsetof(struct virtio_net_hdr_v1, num_buffers), num_buffers);
@@ -660,13 +728,17 @@ static int do_rx(vsim_net *m, vsim_arena *a, uint16_t q, const vsim_chain *c, ui
     return 0;
   }
   if (c->wr_bytes < VSIM_NET_HDR_LEN) return 0; /* stale promises only: never write past it */
-  if (rx_write_hdr(m, a, c, f->k)) return -1;
+  /* the mutant counts one buffer more than a merged frame fills */
+  if (rx_write_hdr(m, a, c, (uint16_t)(f->k + (NMUT(DEV_NET_RX_NB_PLUS_ONE) && f->k > 1)))) return -1;
   uint64_t room = c->wr_bytes - VSIM_NET_HDR_LEN;
   uint32_t first = room < f->len ? (uint32_t)room : f->len;
   if (first && vsim_chain_write(c, a, VSIM_NET_HDR_LEN, m->rx_pool + f->off, first)) return -1;
   m->core.bytes_moved += first;
   *used_len = VSIM_NET_HDR_LEN + first;
   if (first < f->len && f->k > 1) {
+    /* the driver must see all k buffers used at once (the mutant lets the
+     * core's budget split them over publishes) */
+    if (!NMUT(DEV_NET_RX_SPLIT_PUBLISH)) vsim_devcore_use_together(&m->core, q, (uint32_t)f->k - 1u);
     m->mrg_active = true;
     m->mrg_q = q;
     m->mrg_done = first;
@@ -772,10 +844,20 @@ static void net_reset(void *model) {
   memcpy(m->mac, m->mac_cfg, 6);
   fill_config(m);
   rx_forget_all(m);
+  /* "Upon reset, a device MUST initialize all coalescing parameters to 0"
+   * (the mutant keeps them; they reach the core again at DRIVER_OK) */
+  if (!NMUT(DEV_NET_COAL_STICKY)) m->coal_tx_packets = m->coal_tx_usecs = m->coal_rx_packets = m->coal_rx_usecs = 0;
 }
 
 static void net_activate(void *model, uint64_t features) {
   vsim_net *m = model;
+  /* every offload negotiated starts enabled (Offloads State Configuration) */
+  m->offloads = features & vsim_net_rx_offloads();
+  /* the driver owns coalescing now: its parameters, 0 until it sets them */
+  if (features & BIT(VIRTIO_NET_F_NOTF_COAL)) {
+    coal_apply(m, true);
+    coal_apply(m, false);
+  }
   /* an announcement the device wants, once the driver can acknowledge it */
   if (m->announce && (features & BIT(VIRTIO_NET_F_GUEST_ANNOUNCE)) && (features & BIT(VIRTIO_NET_F_STATUS))) {
     write_status(m, cfg_status(m) | VIRTIO_NET_S_ANNOUNCE);
@@ -830,7 +912,7 @@ int vsim_net_create(const vsim_backend_params *params, vsim_backend *out, char *
                      BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |
                      BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_SPEED_DUPLEX) |
                      /* offered with one pair too: max_virtqueue_pairs 1 is in range */
-                     BIT(VIRTIO_NET_F_MQ);
+                     BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_NOTF_COAL) | BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
   vsim_backend_params p = *params;
   p.num_queues = (uint16_t)(2u * m->max_pairs + 1u); /* the pairs, then the control queue */
   if (vsim_devcore_init(&m->core, &p, VIRTIO_ID_NET, offered, (uint32_t)sizeof(struct virtio_net_config),

@@ -50,3 +50,8 @@ uint64_t vsim_net_close_deps(uint64_t f) {
   }
   return f;
 }
+
+uint64_t vsim_net_rx_offloads(void) {
+  return BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4) | BIT(VIRTIO_NET_F_GUEST_TSO6) |
+         BIT(VIRTIO_NET_F_GUEST_ECN) | BIT(VIRTIO_NET_F_GUEST_UFO);
+}

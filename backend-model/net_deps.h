@@ -20,5 +20,9 @@ uint64_t vsim_net_unmet_deps(uint64_t features);
  * requirement is missing are dropped, repeatedly (a dropped bit can be
  * another's requirement). */
 uint64_t vsim_net_close_deps(uint64_t features);
+/* The receive offloads VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET switches, as
+ * feature bits (Offloads State Configuration: each has its GUEST_* feature;
+ * those the UAPI header names). */
+uint64_t vsim_net_rx_offloads(void);
 
 #endif

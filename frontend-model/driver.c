@@ -4,6 +4,7 @@
 #include <string.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include "arena_fast.h"
 #include "virtio_compat.h"
@@ -255,6 +256,8 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
   if (mut(d, VSIM_MUT_DRV_REJECT_VERSION1)) want &= ~(UINT64_C(1) << VIRTIO_F_VERSION_1);
   if (d->cfg.close_features && !mut(d, VSIM_MUT_DRV_NET_FEATURE_DEPS)) want = d->cfg.close_features(want);
   if (mut(d, VSIM_MUT_DRV_ACCEPT_UNOFFERED)) want |= unoffered_bit(d->offered);
+  /* a net driver that leaves NOTF_COAL out yet sends its commands (net_drv.c judges them) */
+  if (mut(d, VSIM_MUT_DRV_NET_COAL_UNNEGOTIATED)) want &= ~(UINT64_C(1) << VIRTIO_NET_F_NOTF_COAL);
   d->features = want;
   d->tr.ops->set_features(d->tr.t, want);
   status_add(d, VIRTIO_CONFIG_S_FEATURES_OK);

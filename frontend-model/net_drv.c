@@ -38,7 +38,8 @@ uint64_t vsim_net_drv_understood(void) {
          BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_HOST_ECN) | BIT(VIRTIO_NET_F_HOST_UFO) |
          BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_CTRL_VQ) |
          BIT(VIRTIO_NET_F_CTRL_RX) | BIT(VIRTIO_NET_F_CTRL_VLAN) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) |
-         BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_SPEED_DUPLEX);
+         BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | BIT(VIRTIO_NET_F_SPEED_DUPLEX) |
+         BIT(VIRTIO_NET_F_NOTF_COAL) | BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 }
 
 uint64_t vsim_net_drv_close(uint64_t features) { return vsim_net_close_deps(features); }
@@ -54,6 +55,11 @@ void vsim_net_drv_negotiated(vsim_net_drv *n) {
   n->max_pairs = n->drv_pairs = n->dev_pairs = 1;
   n->mtu = 0;
   memset(n->cont_left, 0, sizeof n->cont_left);
+  memset(n->split_seen, 0, sizeof n->split_seen);
+  memset(n->ipv4_judged, 0, sizeof n->ipv4_judged);
+  n->coal_tx_sent = n->coal_rx_sent = false;
+  n->announce_seen = n->announce_acked = false; /* a reset ends what the driver owed the device before */
+  n->offloads = n->drv->features & vsim_net_rx_offloads(); /* all negotiated offloads start on */
   uint64_t bad = vsim_net_unmet_deps(n->drv->features);
   if (bad)
     report(n, VSIM_CHK_NET_DRV_FEATURE_DEPS, -1,
@@ -77,6 +83,12 @@ void vsim_net_drv_probe(vsim_net_drv *n) {
     if ((speed > 0x7fffffffu && speed != UINT32_MAX) || (duplex > 1 && duplex != 0xff))
       report(n, VSIM_CHK_NET_DEV_CFG_SPEED, -1, "speed %u, duplex 0x%02x: speed must be 0..0x7fffffff or 0xffffffff, "
              "duplex 0x00, 0x01 or 0xff", speed, duplex);
+  }
+  if (neg(n, VIRTIO_NET_F_STATUS) && neg(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+    /* the link status, as the driver SHOULD read it; ANNOUNCE in it asks
+     * the driver for an ANNOUNCE_ACK */
+    uint16_t st = (uint16_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, status), 2);
+    if (st & VIRTIO_NET_S_ANNOUNCE) n->announce_seen = true;
   }
   if ((off >> VIRTIO_NET_F_MTU) & 1u) {
     uint16_t mtu = (uint16_t)vsim_driver_config_read(d, offsetof(struct virtio_net_config, mtu), 2);
@@ -112,6 +124,7 @@ static void judge_tx(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t *out_le
   if (DMUT(DRV_NET_TX_FLAGS)) out[offsetof(struct virtio_net_hdr_v1, flags)] |= VIRTIO_NET_HDR_F_DATA_VALID;
   if (DMUT(DRV_NET_TX_GSO) && !neg(n, VIRTIO_NET_F_HOST_TSO4))
     out[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_TCPV4;
+  if (DMUT(DRV_NET_TX_GSO_AS_NONE)) out[offsetof(struct virtio_net_hdr_v1, gso_type)] = VIRTIO_NET_HDR_GSO_NONE;
   uint8_t flags = out[offsetof(struct virtio_net_hdr_v1, flags)];
   uint8_t gso = out[offsetof(struct virtio_net_hdr_v1, gso_type)];
   uint16_t nb = vsim_le_ld16(numb);
@@ -126,6 +139,10 @@ static void judge_tx(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t *out_le
                   : kind == VIRTIO_NET_HDR_GSO_TCPV6 ? VIRTIO_NET_F_HOST_TSO6
                   : kind == VIRTIO_NET_HDR_GSO_UDP   ? VIRTIO_NET_F_HOST_UFO
                                                      : 64;
+  /* Device configuration layout: no packet beyond the mtu without GSO */
+  if (n->mtu && kind == VIRTIO_NET_HDR_GSO_NONE && *out_len - HDR_LEN > (uint32_t)n->mtu + ETH_HLEN_)
+    report(n, VSIM_CHK_NET_DRV_TX_MTU, q, "a %u-byte packet with gso_type 0x%02x: more than mtu %u + 14",
+           *out_len - HDR_LEN, gso, n->mtu);
   if (kind != VIRTIO_NET_HDR_GSO_NONE && !neg(n, need))
     report(n, VSIM_CHK_NET_DRV_TX_GSO, q, "gso_type 0x%02x without its HOST_* feature negotiated", gso);
   else if ((gso & VIRTIO_NET_HDR_GSO_ECN) && (kind == VIRTIO_NET_HDR_GSO_NONE || !neg(n, VIRTIO_NET_F_HOST_ECN)))
@@ -170,6 +187,27 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
       if (!ok)
         report(n, VSIM_CHK_NET_DRV_CTRL_MAC, q, "MAC_TABLE_SET of %u bytes is not le32 n, n x 6, le32 m, m x 6", len);
     }
+  } else if (cls == VIRTIO_NET_CTRL_NOTF_COAL &&
+             (*cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET || *cmd == VIRTIO_NET_CTRL_NOTF_COAL_RX_SET)) {
+    if (!neg(n, VIRTIO_NET_F_NOTF_COAL))
+      report(n, VSIM_CHK_NET_DRV_COAL_FEATURE, q, "NOTF_COAL %s_SET without VIRTIO_NET_F_NOTF_COAL negotiated",
+             *cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET ? "TX" : "RX");
+    /* from the moment it is sent the device may coalesce (it acts on it
+     * before the driver sees the ack) */
+    if (*cmd == VIRTIO_NET_CTRL_NOTF_COAL_TX_SET) n->coal_tx_sent = true;
+    else n->coal_rx_sent = true;
+  } else if (cls == VIRTIO_NET_CTRL_ANNOUNCE && *cmd == VIRTIO_NET_CTRL_ANNOUNCE_ACK) {
+    if (DMUT(DRV_NET_NO_ANNOUNCE_ACK)) out[0] = 0xff; /* the mutant's command is no acknowledgement */
+    else n->announce_acked = true;
+  } else if (cls == VIRTIO_NET_CTRL_GUEST_OFFLOADS && *cmd == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET && len == 8) {
+    if (DMUT(DRV_NET_OFFLOADS_TSO4)) out[2] |= (uint8_t)BIT(VIRTIO_NET_F_GUEST_TSO4); /* bit 7: byte 0 of le64 */
+    const uint64_t want = (uint64_t)vsim_le_ld32(d) | (uint64_t)vsim_le_ld32(d + 4) << 32;
+    const uint64_t unneg = want & vsim_net_rx_offloads() & ~n->drv->features;
+    if (unneg)
+      report(n, VSIM_CHK_NET_DRV_OFFLOADS, q,
+             "GUEST_OFFLOADS_SET 0x%016" PRIx64 " enables offloads whose feature is not negotiated (bits 0x%" PRIx64
+             ")",
+             want, unneg);
   } else if (cls == VIRTIO_NET_CTRL_MQ && *cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && len == 2) {
     if (DMUT(DRV_NET_MQ_PAIRS)) vsim_le_st16(out + 2, (uint16_t)(n->max_pairs + 1));
     uint16_t p = vsim_le_ld16(d);
@@ -197,6 +235,41 @@ void vsim_net_drv_submit(void *ctx, uint16_t q, uint8_t *out, uint32_t *out_len,
 
 /* ---- the device's rules, on what comes back ---- */
 
+/* A packet over several buffers (MRG_RXBUF) is used together: while the
+ * driver still expects buffers of it, the used ring must hold more than the
+ * driver has taken. Called as each completion is taken, within the reap: no
+ * used entry left means the device published part of the packet. */
+static void judge_together(vsim_net_drv *n, uint16_t q) {
+  if (!n->cont_left[q] || n->split_seen[q] || vsim_driver_queue_used_pending(n->drv, q)) return;
+  n->split_seen[q] = true;
+  report(n, VSIM_CHK_NET_DEV_RX_TOGETHER, q,
+         "a packet's buffers published in part: %u of them still to come after every used entry was taken",
+         n->cont_left[q]);
+}
+
+/* num_buffers is the number of buffers the packet occupies (Setting Up
+ * Receive Buffers): an IPv4 packet spread over several, `used` more bytes
+ * of it just taken, must not be whole while buffers are still counted, nor
+ * go on after the last. Once overstated, the packet is taken as whole (no
+ * more buffers expected of it). */
+static void judge_ipv4_count(vsim_net_drv *n, uint16_t q, uint32_t used) {
+  if (!n->ipv4_judged[q]) return;
+  const uint32_t took = used < n->ipv4_left[q] ? used : n->ipv4_left[q];
+  n->ipv4_left[q] -= took;
+  if (!n->ipv4_left[q] && n->cont_left[q]) {
+    report(n, VSIM_CHK_NET_DEV_RXBUF_COUNT, q,
+           "the IPv4 packet is whole, yet num_buffers counts %u buffer(s) more of it", n->cont_left[q]);
+    n->cont_left[q] = 0;
+    n->ipv4_judged[q] = false;
+  } else if (n->ipv4_left[q] && !n->cont_left[q]) {
+    report(n, VSIM_CHK_NET_DEV_RXBUF_COUNT, q,
+           "num_buffers ends the packet with %u bytes of the IPv4 packet still to come", n->ipv4_left[q]);
+    n->ipv4_judged[q] = false;
+  } else if (!n->cont_left[q]) {
+    n->ipv4_judged[q] = false;
+  }
+}
+
 static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in_len, uint32_t used) {
   if (q / 2u >= n->dev_pairs)
     report(n, VSIM_CHK_NET_DEV_MQ_RXQ, q, "a packet on receiveq%u; the device was told to use %u pair(s)", q / 2u + 1,
@@ -204,12 +277,15 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
   if (n->cont_left[q]) {
     /* a later buffer of a packet spread over several (no header of its own) */
     n->cont_left[q]--;
+    judge_ipv4_count(n, q, used); /* first: an overstated count ends the packet here */
     if (n->cont_left[q] && used != in_len)
       report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q,
              "buffer %u bytes long used for %u bytes in the middle of a merged packet (all but the last are used "
              "completely)", in_len, used);
+    judge_together(n, q);
     return;
   }
+  n->split_seen[q] = false;
   /* a buffer too small to start a packet in (the header alone with
    * MRG_RXBUF, header and a 14-byte frame without) may come back unused:
    * the driver's mistake, not the device's */
@@ -235,6 +311,19 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
       report(n, VSIM_CHK_NET_DEV_RX_NUM_BUFFERS, q,
              "num_buffers %u but the first buffer (%u bytes) is used for only %u", nb, in_len, used);
     n->cont_left[q] = (uint16_t)(nb - 1);
+    n->ipv4_judged[q] = false;
+    const uint8_t *fr = in + HDR_LEN;
+    const uint32_t have = used - HDR_LEN;
+    if (have >= ETH_HLEN_ + 20 && fr[12] == 0x08 && fr[13] == 0x00 && (fr[14] >> 4) == 4) {
+      /* no Ethernet padding from 60 bytes on: the frame is exactly this long */
+      const uint32_t total = ETH_HLEN_ + (uint32_t)(fr[16] << 8 | fr[17]);
+      if (total >= 60) {
+        n->ipv4_judged[q] = true;
+        n->ipv4_left[q] = total > have ? total - have : 0;
+        judge_ipv4_count(n, q, 0);
+      }
+    }
+    judge_together(n, q);
   }
   /* a packet in one buffer is whole: an IPv4 one (ethertype 0x0800) as long
    * as its total length says (a device that cuts a packet to its buffer
@@ -249,6 +338,9 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
   }
   if (flags && !neg(n, VIRTIO_NET_F_GUEST_CSUM))
     report(n, VSIM_CHK_NET_DEV_RX_FLAGS, q, "receive flags 0x%02x without GUEST_CSUM (must be 0)", flags);
+  else if (flags && !(n->offloads & BIT(VIRTIO_NET_F_GUEST_CSUM)))
+    report(n, VSIM_CHK_NET_DEV_RX_OFFLOADS, q, "receive flags 0x%02x after GUEST_OFFLOADS_SET switched GUEST_CSUM off",
+           flags);
   else if ((flags & VIRTIO_NET_HDR_F_RSC_INFO) && !neg(n, VIRTIO_NET_F_RSC_EXT))
     report(n, VSIM_CHK_NET_DEV_RX_FLAGS, q, "receive flags 0x%02x set RSC_INFO without RSC_EXT", flags);
   uint8_t kind = gso & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
@@ -259,6 +351,9 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
                                                      : 64;
   if (kind != VIRTIO_NET_HDR_GSO_NONE && !neg(n, need))
     report(n, VSIM_CHK_NET_DEV_RX_GSO, q, "received gso_type 0x%02x without its GUEST_* feature", gso);
+  else if (kind != VIRTIO_NET_HDR_GSO_NONE && !(n->offloads & BIT(need)))
+    report(n, VSIM_CHK_NET_DEV_RX_OFFLOADS, q, "received gso_type 0x%02x after GUEST_OFFLOADS_SET switched it off",
+           gso);
   else if ((gso & VIRTIO_NET_HDR_GSO_ECN) && (kind == VIRTIO_NET_HDR_GSO_NONE || !neg(n, VIRTIO_NET_F_GUEST_ECN)))
     report(n, VSIM_CHK_NET_DEV_RX_GSO, q, "received gso_type 0x%02x: ECN without a GSO type or GUEST_ECN", gso);
   else if (kind != VIRTIO_NET_HDR_GSO_NONE && !(flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
@@ -292,7 +387,12 @@ static void judge_ack(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t 
       neg(n, VIRTIO_NET_F_CTRL_RX) && ack != VIRTIO_NET_OK)
     report(n, VSIM_CHK_NET_DEV_CTRL_ACK, q, "RX command %u (%u) refused although CTRL_RX is negotiated", cmd, d[0]);
   if (ack != VIRTIO_NET_OK) return;
-  if (cls == VIRTIO_NET_CTRL_MAC && cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET && len == 6 && neg(n, VIRTIO_NET_F_MAC)) {
+  if (cls == VIRTIO_NET_CTRL_GUEST_OFFLOADS && cmd == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET && len == 8) {
+    /* acknowledged: from now on only these offloads (receive completions
+     * are taken before the control queue's in a reap, so a packet the
+     * device delivered before the command is judged before this) */
+    n->offloads = ((uint64_t)vsim_le_ld32(d) | (uint64_t)vsim_le_ld32(d + 4) << 32) & vsim_net_rx_offloads();
+  } else if (cls == VIRTIO_NET_CTRL_MAC && cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET && len == 6 && neg(n, VIRTIO_NET_F_MAC)) {
     uint8_t mac[6];
     uint64_t lo = vsim_driver_config_read(n->drv, offsetof(struct virtio_net_config, mac), 4);
     uint64_t hi = vsim_driver_config_read(n->drv, offsetof(struct virtio_net_config, mac) + 4, 2);
@@ -364,4 +464,20 @@ void vsim_net_drv_complete(void *ctx, uint16_t q, const uint8_t *out, uint32_t o
     case Q_CTRL: judge_ack(n, q, out, out_len, in, in_len, used); break;
     default: break;
   }
+}
+
+void vsim_net_drv_device_event(vsim_net_drv *n, int kind, int q) {
+  if (kind != VSIM_EV_IRQ_HOLD || q < 0 || q > UINT16_MAX || !neg(n, VIRTIO_NET_F_NOTF_COAL)) return;
+  const enum qkind k = kind_of(n, (uint16_t)q);
+  if ((k == Q_TX && !n->coal_tx_sent) || (k == Q_RX && !n->coal_rx_sent))
+    report(n, VSIM_CHK_NET_DEV_COAL_RESET, q,
+           "the device holds a used-buffer notification of %s %d: no NOTF_COAL %s_SET since the reset, so its "
+           "coalescing parameters are 0 (every packet notifies)", k == Q_TX ? "transmitq" : "receiveq", q / 2 + 1,
+           k == Q_TX ? "TX" : "RX");
+}
+
+void vsim_net_drv_finish(vsim_net_drv *n) {
+  if (n->announce_seen && !n->announce_acked && neg(n, VIRTIO_NET_F_GUEST_ANNOUNCE))
+    report(n, VSIM_CHK_NET_DRV_ANNOUNCE_ACK, -1,
+           "the driver read VIRTIO_NET_S_ANNOUNCE in status and never sent VIRTIO_NET_CTRL_ANNOUNCE_ACK");
 }

@@ -38,6 +38,14 @@ typedef struct vsim_net_drv {
   uint64_t (*wire_missed)(void *ctx);
   void *wire_ctx;
   uint32_t wire_next[VSIM_DRV_MAX_QUEUES]; /* per transmit queue: the first frame not matched to a request yet */
+  /* MRG_RXBUF, an IPv4 packet over several buffers: frame bytes still to
+   * come by its header's length (judged: ipv4_left[q] valid) */
+  uint32_t ipv4_left[VSIM_DRV_MAX_QUEUES];
+  bool ipv4_judged[VSIM_DRV_MAX_QUEUES];
+  bool split_seen[VSIM_DRV_MAX_QUEUES];    /* the packet in progress was seen published in part (reported once) */
+  bool coal_tx_sent, coal_rx_sent;         /* a NOTF_COAL TX_SET / RX_SET was sent since the last initialisation */
+  bool announce_seen, announce_acked;      /* read ANNOUNCE in status (GUEST_ANNOUNCE); sent ANNOUNCE_ACK since */
+  uint64_t offloads;                       /* receive offloads on (negotiated, then GUEST_OFFLOADS_SET acknowledged) */
 } vsim_net_drv;
 
 /* The feature bits this driver understands, and the driver's own rule for
@@ -62,5 +70,13 @@ void vsim_net_drv_submit(void *ctx, uint16_t q, uint8_t *out, uint32_t *out_len,
  * reported written (already bounded by in_len). */
 void vsim_net_drv_complete(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
                            uint32_t in_len, uint32_t used);
+/* The end of the run: what the driver still owed (an ANNOUNCE_ACK for an
+ * ANNOUNCE it read) is its violation. */
+void vsim_net_drv_finish(vsim_net_drv *n);
+/* An event of the device (the engine's host callback, backend.h's
+ * VSIM_EV_*): a held interrupt (VSIM_EV_IRQ_HOLD) of queue q is judged
+ * against the coalescing parameters a reset left (0 until the driver sets
+ * them). Other kinds are ignored. */
+void vsim_net_drv_device_event(vsim_net_drv *n, int kind, int q);
 
 #endif

@@ -184,6 +184,8 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
 
 static void host_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   emit(ctx, kind, q, a, b, c, d);
+  vsim_sim *s = ctx;
+  if (s->is_net) vsim_net_drv_device_event(&s->net, kind, q); /* held interrupts (NOTF_COAL) */
 }
 
 static void host_violation(void *ctx, int check, int q, const char *detail) {
@@ -1470,6 +1472,7 @@ static void final_expectations(vsim_sim *s) {
   /* what the console driver still owed at the end is its violation */
   if (s->is_console && s->checkers_on && !driver_gave_up(s)) vsim_console_drv_finish(&s->con);
   if (s->is_input && s->checkers_on && !driver_gave_up(s)) vsim_input_drv_finish(&s->inp);
+  if (s->is_net && s->checkers_on && !driver_gave_up(s)) vsim_net_drv_finish(&s->net);
   if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
   if (s->rec && s->trace.out && vsim_recorder_lost(s->rec))
     add_failure(s, "the backend's recording in the trace is incomplete (it acted outside any call the engine "

@@ -30,7 +30,7 @@ BCAST = b"\xff" * 6
 ALL = ["VERSION_1", "RING_PACKED", "RING_RESET", "IN_ORDER", "INDIRECT_DESC", "EVENT_IDX", "CSUM", "GUEST_CSUM",
        "MAC", "MTU", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO", "HOST_TSO4", "HOST_TSO6", "HOST_ECN",
        "HOST_UFO", "MRG_RXBUF", "STATUS", "CTRL_VQ", "CTRL_RX", "CTRL_VLAN", "GUEST_ANNOUNCE", "MQ", "CTRL_MAC_ADDR",
-       "SPEED_DUPLEX"]
+       "SPEED_DUPLEX", "NOTF_COAL", "CTRL_GUEST_OFFLOADS"]
 
 
 def without(*names):
@@ -114,7 +114,19 @@ def out(frame, port=0):
 WAIT = {"op": "wait"}
 OK, ERR = 0, 1
 # classes and commands (<linux/virtio_net.h>)
-RX, MACC, VLAN, ANNOUNCE, MQ = 0, 1, 2, 3, 4
+RX, MACC, VLAN, ANNOUNCE, MQ, OFFLOADS, NOTF_COAL = 0, 1, 2, 3, 4, 5, 6
+TX_SET, RX_SET = 0, 1
+# feature bit numbers (<linux/virtio_net.h>) for GUEST_OFFLOADS_SET's le64
+GUEST_CSUM_BIT, GUEST_TSO4_BIT = 1, 7
+
+
+def coal(cmd, packets, usecs, ack=None, **kw):
+    """NOTF_COAL TX_SET / RX_SET: struct virtio_net_ctrl_coal_tx / _rx, le32 max_packets, le32 max_usecs."""
+    return ctrl(NOTF_COAL, cmd, struct.pack("<II", packets, usecs), ack, **kw)
+
+
+def offloads(bits, ack=None, **kw):
+    return ctrl(OFFLOADS, 0, struct.pack("<Q", sum(1 << b for b in bits)), ack, **kw)
 
 
 def write(rel, doc):
@@ -123,13 +135,15 @@ def write(rel, doc):
     p.write_text(json.dumps(doc, indent=2) + "\n")
 
 
-def scenario(name, description, steps, violations=(), completed=None, **top):
+def scenario(name, description, steps, violations=(), completed=None, interrupts=None, **top):
     doc = {"name": name, "description": description, "device": "net"}
     doc.update(top)
     doc["steps"] = steps
     doc["expect"] = {"violations": list(violations)}
     if completed is not None:
         doc["expect"]["completed"] = completed
+    if interrupts is not None:
+        doc["expect"]["interrupts"] = interrupts
     return doc
 
 
@@ -151,6 +165,14 @@ def well_formed():
         "net-tx-gso", "a GSO frame with HOST_TSO4 negotiated goes on the wire whole (a tap with vnet headers), "
         "its checksum completed",
         [tx(part, flags=1, gso=1, hdr_len=42, gso_size=1448, csum_start=34, csum_offset=6), WAIT, out(full)]))
+
+    gpart = udp_frame(partial=True, payload=bytes(i % 253 for i in range(1100)))
+    gfull = udp_frame(partial=False, payload=bytes(i % 253 for i in range(1100)))
+    write("net/tx-gso-over-mtu.json", scenario(
+        "net-tx-gso-over-mtu", "mtu 1000: a 1142-byte GSO frame (gso_type TCPV4, gso_size 960) may exceed mtu + 14 "
+        "(only gso_type NONE may not: net.drv-tx-mtu); it goes on the wire whole, its checksum completed",
+        [tx(gpart, flags=1, gso=1, hdr_len=42, gso_size=960, csum_start=34, csum_offset=6), WAIT, out(gfull)],
+        device_config={"mtu": 1000}))
 
     write("net/tx-hdr-len-beyond-frame.json", scenario(
         "net-tx-hdr-len-beyond", "hdr_len far past the frame (gso_type NONE): the device MUST NOT rely on it "
@@ -186,8 +208,10 @@ def well_formed():
         inp(big), WAIT]
     write("net/rx-mrg-three-buffers.json", scenario(
         "net-rx-mrg", "MRG_RXBUF: a 192-byte frame spreads over three held buffers (64, 64, 128 bytes); the "
-        "first two are used completely, num_buffers is 3 in the first header; one device step uses all three",
-        steps, device_batch=8, completed=3))
+        "first two are used completely, num_buffers is 3 in the first header; all three are published together "
+        "although the device uses one buffer per step (device_batch 1) and the driver looks between device steps "
+        "(round-robin: net.dev-rx-buffers-together judges it)",
+        steps, completed=3, policy="round-robin"))
 
     small = eth(BCAST, PEER, 0x0806, bytes(46))
     write("net/rx-too-big-dropped.json", scenario(
@@ -262,6 +286,34 @@ def well_formed():
         "net-mq-default", "two pairs but no VQ_PAIRS_SET yet: only receiveq1 receives, whatever the flow",
         [rx_buf(queue=2), rx_buf(pair2_frame, queue=0), inp(pair2_frame, port=1), WAIT], completed=1, **mq_top))
 
+    # NOTF_COAL through the control queue: 8 frames, 4 per notification (1000 units of time: never the
+    # limit here), so the transmitq sends 2 interrupts where it would send 8; the control queue 1
+    frames8 = [tx(eth(BCAST, MAC, 0x0806, bytes([i]) * 46)) for i in range(8)]
+    write("net/notf-coal-tx.json", scenario(
+        "net-notf-coal-tx", "NOTF_COAL_TX_SET max_packets 4, max_usecs 1000: eight frames sent one after another "
+        "come back with two used-buffer notifications (one per 4 packets) and the control command's one: 3 "
+        "interrupts for 9 requests (8 without coalescing)",
+        [coal(TX_SET, 4, 1000, OK), WAIT] + frames8 + [WAIT], completed=9, interrupts=3))
+    write("net/notf-coal-reset.json", scenario(
+        "net-notf-coal-reset", "NOTF_COAL_TX_SET max_packets 4, then a device reset: the parameters are 0 again, "
+        "so each of two frames notifies at once (net.dev-notf-coal-reset judges it): 3 interrupts for 3 requests",
+        [coal(TX_SET, 4, 1000, OK), WAIT, {"op": "reset"}, {"op": "init"}, tx(arp), WAIT, tx(arp), WAIT],
+        completed=3, interrupts=3))
+    write("net/notf-coal-zero.json", scenario(
+        "net-notf-coal-zero", "NOTF_COAL_RX_SET max_packets 8 with max_usecs 0: every packet still notifies "
+        "(either parameter 0); then RX_SET 2 / 1000: two frames share one notification. 4 interrupts: the two "
+        "commands', the first frame's, the pair's",
+        [coal(RX_SET, 8, 0, OK), WAIT, rx_buf(f1), inp(f1), WAIT, coal(RX_SET, 2, 1000, OK), WAIT,
+         rx_buf(f1), rx_buf(f2), inp(f1), inp(f2), WAIT], completed=5, interrupts=4))
+    dv = [{"name": "flags", "offset": 0, "width": 1, "value": 2}]
+    write("net/offloads-set.json", scenario(
+        "net-offloads-set", "a device that marks checked frames DATA_VALID (rx_data_valid) does so while "
+        "GUEST_CSUM is on (GUEST_TSO4 not negotiated, so a driver that would enable it shows); GUEST_OFFLOADS_SET with no offload switches it off, and the next frame has flags 0; "
+        "switched on again, DATA_VALID is back",
+        [dict(rx_buf(f1), expect_reply=dv), inp(f1), WAIT, offloads([], OK), WAIT, rx_buf(f1), inp(f1), WAIT,
+         offloads([GUEST_CSUM_BIT], OK), WAIT, dict(rx_buf(f1), expect_reply=dv), inp(f1), WAIT],
+        device_config={"rx_data_valid": True}, completed=5, accept_features=without("GUEST_TSO4", "GUEST_ECN")))
+
     write("net/feature-requirements.json", scenario(
         "net-feature-requirements", "the driver would accept GUEST_TSO4 and HOST_TSO4 but not GUEST_CSUM or "
         "CSUM: it drops them (Feature bit requirements), and the device accepts FEATURES_OK",
@@ -273,6 +325,18 @@ def well_formed():
 def edges():
     arp = eth(BCAST, MAC, 0x0806, bytes(46))
     part = udp_frame(partial=True)
+    write("net-edges/notf-coal-without-feature.json", scenario(
+        "net-notf-coal-no-feature", "NOTF_COAL_TX_SET without NOTF_COAL negotiated: refused with VIRTIO_NET_ERR; "
+        "frames still notify one by one",
+        [coal(TX_SET, 4, 1000, ERR), WAIT, tx(arp), WAIT], ["net.drv-notf-coal-feature"],
+        accept_features=without("NOTF_COAL"), completed=2))
+    write("net-edges/offloads-unnegotiated.json", scenario(
+        "net-offloads-unnegotiated", "GUEST_OFFLOADS_SET enabling GUEST_TSO4 although it was not negotiated: "
+        "refused with VIRTIO_NET_ERR; a command for GUEST_CSUM alone is then OK, and 8 bytes of data exactly "
+        "are required (9: refused)",
+        [offloads([GUEST_CSUM_BIT, GUEST_TSO4_BIT], ERR), offloads([GUEST_CSUM_BIT], OK),
+         ctrl(OFFLOADS, 0, bytes(9), ERR), WAIT], ["net.drv-offloads-negotiated"],
+        accept_features=without("GUEST_TSO4", "GUEST_ECN"), completed=3))
     write("net-edges/tx-short-header.json", scenario(
         "net-tx-short-header", "an 8-byte transmit buffer (no whole header): dropped, no frame, no reset; the next "
         "frame goes out",
@@ -333,6 +397,7 @@ def edges():
 def mutants():
     arp = eth(BCAST, MAC, 0x0806, bytes(46))
     part = udp_frame(partial=True)
+    gpart = udp_frame(partial=True, payload=bytes(i % 253 for i in range(1100)))
 
     def m(name, desc, steps, check, **top):
         doc = {"name": "mutant-" + name, "description": desc, "device": "net", "mutants": [name]}
@@ -389,6 +454,34 @@ def mutants():
       [ctrl(MACC, 0, struct.pack("<I", 1) + PEER + struct.pack("<I", 0)), WAIT], "net.drv-ctrl-mac-class")
     m("drv.net-pairs-over-max", "VQ_PAIRS_SET max_virtqueue_pairs + 1",
       [ctrl(MQ, 0, struct.pack("<H", 2), queue=4), WAIT], "net.drv-mq-pairs-range", **mq)
+    big = udp_frame(dst=MAC, payload=bytes(range(150)))
+    m("dev.net-rx-split-publish", "a 192-byte frame over three buffers (64, 64, 128) with device_batch 1: the "
+      "mutant publishes the first buffer before the other two",
+      [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
+       {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT], "net.dev-rx-buffers-together",
+      policy="round-robin")
+    m("dev.net-rx-num-buffers-plus-one", "a 192-byte IPv4 frame over three buffers (64, 64, 128): the mutant "
+      "writes num_buffers 4", [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
+                               {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT],
+      "net.dev-rx-num-buffers-count")
+    m("drv.net-tx-gso-as-none", "mtu 1000 and a 1142-byte GSO frame: the mutant driver sends it with gso_type NONE",
+      [tx(gpart, flags=1, gso=1, hdr_len=42, gso_size=960, csum_start=34, csum_offset=6), WAIT], "net.drv-tx-mtu",
+      device_config={"mtu": 1000})
+    m("drv.net-announce-unacked", "the device asks for an announcement; the mutant driver reads ANNOUNCE and sends "
+      "its ANNOUNCE_ACK as class 0xff", [ctrl(ANNOUNCE, 0), WAIT], "net.drv-announce-ack",
+      device_config={"announce": True})
+    m("drv.net-notf-coal-unnegotiated", "the driver leaves NOTF_COAL out and sends NOTF_COAL_TX_SET anyway",
+      [coal(TX_SET, 4, 1000), WAIT], "net.drv-notf-coal-feature")
+    m("dev.net-notf-coal-sticky", "NOTF_COAL_TX_SET max_packets 4, a device reset, a frame: the mutant still "
+      "coalesces with the old parameters and holds the frame's notification",
+      [coal(TX_SET, 4, 1000), WAIT, {"op": "reset"}, {"op": "init"}, tx(arp), WAIT], "net.dev-notf-coal-reset")
+    m("drv.net-offloads-tso4", "GUEST_OFFLOADS_SET for GUEST_CSUM alone; the mutant driver adds GUEST_TSO4, not "
+      "negotiated", [offloads([GUEST_CSUM_BIT]), WAIT], "net.drv-offloads-negotiated",
+      accept_features=without("GUEST_TSO4", "GUEST_ECN"))
+    m("dev.net-offloads-ignored", "GUEST_OFFLOADS_SET switches GUEST_CSUM off; the mutant acknowledges it and "
+      "still marks the next frame DATA_VALID",
+      [offloads([], OK), WAIT, {"op": "req.raw", "queue": 0, "len": 1526}, inp(arp), WAIT],
+      "net.dev-rx-offloads-state", device_config={"rx_data_valid": True})
 
 
 def main():

@@ -98,6 +98,11 @@
 #define VSIM_L_INPUT_INIT_DEV "devicenormative:Device Types / Input Device / Device Initialization"
 #define VSIM_L_INPUT_OP_DRV "drivernormative:Device Types / Input Device / Device Operation"
 #define VSIM_L_INPUT_OP_DEV "devicenormative:Device Types / Input Device / Device Operation"
+#define VSIM_L_NET_COAL_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Notifications Coalescing"
+#define VSIM_L_NET_COAL_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / Notifications Coalescing"
+#define VSIM_L_NET_RXBUF_DEV "devicenormative:Device Types / Network Device / Device Operation / Setting Up Receive Buffers"
+#define VSIM_L_NET_ANN_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Gratuitous Packet Sending"
+#define VSIM_L_NET_OFFL_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Offloads State Configuration / Setting Offloads State"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -286,7 +291,16 @@
   X(GPU_DEV_FENCE_COMPLETE, "gpu.dev-fence-complete", VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a fenced command is processed before its response: a resource whose fenced RESOURCE_CREATE_2D was answered OK is known to the next command naming it (no ERR_INVALID_RESOURCE_ID until it is unreferenced or the device reset)") \
   X(GPU_DEV_RESPONSE_TYPE, "gpu.dev-response-type",  VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a controlq command is returned with a response header (at least 24 bytes used) whose type is the command's own OK type (OK_NODATA, OK_DISPLAY_INFO, OK_EDID, OK_RESOURCE_UUID) or a VIRTIO_GPU_RESP_ERR_*; commands of features never offered (3D, contexts, blobs) are answered with an error") \
   X(GPU_DEV_DISPLAY_INFO, "gpu.dev-display-info",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "num_scanouts reads 1..16, and GET_DISPLAY_INFO reports displays the driver can use for its initial scanout setup: enabled ones only below num_scanouts, each with a non-zero width and height") \
-  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again")
+  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again") \
+  /* virtio-net, second round: packets over several buffers published whole, notification coalescing, offloads state */ \
+  X(NET_DEV_RX_TOGETHER, "net.dev-rx-buffers-together", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "with MRG_RXBUF, all buffers of a received packet are used together: once the driver has taken every used entry the device published, it has seen num_buffers of them") \
+  X(NET_DRV_COAL_FEATURE, "net.drv-notf-coal-feature", VSIM_L_NET_COAL_DRV, MUST, DRIVER, SNAPSHOT, "NOTF_COAL_TX_SET and NOTF_COAL_RX_SET are sent only with VIRTIO_NET_F_NOTF_COAL negotiated") \
+  X(NET_DEV_COAL_RESET,  "net.dev-notf-coal-reset",  VSIM_L_NET_COAL_DEV, MUST, DEVICE, SNAPSHOT, "after a reset the coalescing parameters are 0: until a NOTF_COAL_TX_SET / RX_SET is acknowledged, the device holds no used-buffer notification of a transmit or receive queue (judged on the held interrupts the engine sees: the built-in model's)") \
+  X(NET_DRV_OFFLOADS,    "net.drv-offloads-negotiated", VSIM_L_NET_OFFL_DRV, MUST, DRIVER, SNAPSHOT, "GUEST_OFFLOADS_SET enables no offload whose feature was not negotiated") \
+  X(NET_DEV_RX_OFFLOADS, "net.dev-rx-offloads-state", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "a received header uses no offload switched off by an acknowledged GUEST_OFFLOADS_SET: flags 0 with GUEST_CSUM off, gso_type NONE with the matching GUEST_TSO / UFO off (a switched-off offload counts as not negotiated)") \
+  X(NET_DEV_RXBUF_COUNT, "net.dev-rx-num-buffers-count", VSIM_L_NET_RXBUF_DEV, MUST, DEVICE, SNAPSHOT, "with MRG_RXBUF, num_buffers is the number of buffers the packet occupies: an IPv4 packet (60 bytes or more, its length from its header) neither ends before its last buffer nor goes on after it") \
+  X(NET_DRV_ANNOUNCE_ACK, "net.drv-announce-ack",   VSIM_L_NET_ANN_DRV, MUST, DRIVER, SNAPSHOT, "with GUEST_ANNOUNCE negotiated, a driver that read VIRTIO_NET_S_ANNOUNCE in status sends VIRTIO_NET_CTRL_ANNOUNCE_ACK (judged at the end of the run; a device reset ends the obligation)") \
+  X(NET_DRV_TX_MTU,      "net.drv-tx-mtu",           VSIM_L_NET_CFG_DRV, MUST, DRIVER, SNAPSHOT, "with MTU negotiated, a transmitted packet with gso_type NONE (the ECN bit aside) is at most mtu + 14 bytes")
 /* clang-format on */
 
 #endif

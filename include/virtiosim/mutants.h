@@ -134,7 +134,15 @@
   X(DEV_GPU_FENCE_EARLY, "dev.gpu-fence-early", GPU_DEV_FENCE_COMPLETE, "virtio-gpu: a fenced command is answered before it is processed (it runs after the next command)") \
   X(DEV_GPU_3D_ACCEPTED, "dev.gpu-3d-accepted", GPU_DEV_RESPONSE_TYPE, "virtio-gpu: 3D and context commands are answered OK_NODATA although VIRGL was never offered") \
   X(DEV_GPU_DISPLAY_PHANTOM, "dev.gpu-display-phantom", GPU_DEV_DISPLAY_INFO, "virtio-gpu: GET_DISPLAY_INFO reports an enabled display past num_scanouts") \
-  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit")
+  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit") \
+  X(DEV_NET_RX_SPLIT_PUBLISH, "dev.net-rx-split-publish", NET_DEV_RX_TOGETHER, "net device publishes the buffers of a packet spread over several (MRG_RXBUF) as its per-turn budget allows: the driver sees the first before the rest") \
+  X(DRV_NET_COAL_UNNEGOTIATED, "drv.net-notf-coal-unnegotiated", NET_DRV_COAL_FEATURE, "net driver does not accept VIRTIO_NET_F_NOTF_COAL but sends its NOTF_COAL commands anyway") \
+  X(DEV_NET_COAL_STICKY, "dev.net-notf-coal-sticky", NET_DEV_COAL_RESET, "net device keeps the coalescing parameters of NOTF_COAL_TX_SET / RX_SET across a device reset") \
+  X(DRV_NET_OFFLOADS_TSO4, "drv.net-offloads-tso4", NET_DRV_OFFLOADS, "net driver's GUEST_OFFLOADS_SET also enables GUEST_TSO4, whether negotiated or not") \
+  X(DEV_NET_OFFLOADS_IGNORED, "dev.net-offloads-ignored", NET_DEV_RX_OFFLOADS, "net device acknowledges GUEST_OFFLOADS_SET and keeps the offloads it had") \
+  X(DEV_NET_RX_NB_PLUS_ONE, "dev.net-rx-num-buffers-plus-one", NET_DEV_RXBUF_COUNT, "net device writes num_buffers one more than the buffers a packet spread over several fills") \
+  X(DRV_NET_NO_ANNOUNCE_ACK, "drv.net-announce-unacked", NET_DRV_ANNOUNCE_ACK, "net driver sees ANNOUNCE in status but sends its ANNOUNCE_ACK commands as class 0xff (never acknowledging)") \
+  X(DRV_NET_TX_GSO_AS_NONE, "drv.net-tx-gso-as-none", NET_DRV_TX_MTU, "net driver sends its GSO packets with gso_type NONE (unsegmented, longer than mtu + 14)")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -7,7 +7,10 @@
  * buffers stay parked (no used element) until input arrives; they are
  * filled in pop order; a buffer popped while others are parked is parked
  * behind them; a device reset and a queue reset drop what was parked; the
- * parked count never exceeds the queue size.
+ * parked count never exceeds the queue size. Chains the model marks as one
+ * unit (vsim_devcore_use_together) are used in one publish past the budget;
+ * per-queue coalescing (vsim_devcore_set_coalesce) holds and releases
+ * interrupts, and a change releases a held one.
  * Never: depends on the driver model, the transport or the scheduler.
  */
 #include <stddef.h>
@@ -33,6 +36,7 @@ typedef struct fake {
   uint8_t fifo[64];
   uint32_t n;
   bool defer_on_tx; /* defer on queue 1 (not a receive queue): a model error */
+  uint32_t together; /* the next receive buffer filled starts a unit of this many more */
 } fake;
 
 static bool f_rx(void *m, uint16_t q) { return q == 0; }
@@ -47,6 +51,8 @@ static int f_request(void *m, uint16_t q, const vsim_chain *c, uint32_t *used) {
   memmove(f->fifo, f->fifo + k, f->n - k);
   f->n -= k;
   *used = k;
+  if (f->together) vsim_devcore_use_together(&f->core, q, f->together);
+  f->together = 0;
   return 0;
 }
 
@@ -69,17 +75,19 @@ static const vsim_devmodel_ops fake_ops = {
     .features_ok = f_ok, .request = f_request, .receive_queue = f_rx, .host_input = f_input};
 
 typedef struct rec {
-  int nused, nviol;
+  int nused, nviol, npublish, nirq, nhold;
   uint16_t used_id[32];
   uint32_t used_len[32];
 } rec;
 
-static void h_irq(void *ctx, uint16_t q) {}
+static void h_irq(void *ctx, uint16_t q) { ((rec *)ctx)->nirq++; }
 static void h_cfg(void *ctx) {}
 static uint64_t h_now(void *ctx) { return 0; }
 static void h_viol(void *ctx, int check, int q, const char *d) { ((rec *)ctx)->nviol++; }
 static void h_event(void *ctx, int kind, int q, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   rec *r = ctx;
+  if (kind == VSIM_EV_USED_PUBLISH) r->npublish++;
+  if (kind == VSIM_EV_IRQ_HOLD) r->nhold++;
   if (kind == VSIM_EV_USED && r->nused < 32) {
     r->used_id[r->nused] = (uint16_t)a;
     r->used_len[r->nused] = (uint32_t)b;
@@ -243,10 +251,67 @@ static void test_defer_elsewhere_is_broken(void) {
   fx_close(&f);
 }
 
+/* Three parked buffers the model marks as one unit: a worker call with a
+ * budget of 1 uses all three, and publishes once. */
+static void test_use_together_passes_budget(void) {
+  fx f;
+  fx_open(&f);
+  for (int i = 0; i < 3; i++) post(&f, 0, 2);
+  run(&f, 0);
+  CHECK_EQ(vsim_devcore_parked(&f.m.core, 0), 3);
+  f.m.together = 2;
+  input(&f, "abcdef");
+  const int pub = f.r.npublish;
+  CHECK_EQ(vsim_devcore_ops.queue_run(&f.m.core, 0, 1), 3);
+  CHECK_EQ(f.r.nused, 3);
+  CHECK_EQ(f.r.npublish, pub + 1);
+  /* without a unit the budget holds: one per call */
+  for (int i = 0; i < 2; i++) post(&f, 0, 2);
+  run(&f, 0);
+  input(&f, "ghij");
+  CHECK_EQ(vsim_devcore_ops.queue_run(&f.m.core, 0, 1), 1);
+  CHECK_EQ(f.r.nused, 4);
+  CHECK_EQ(f.r.nviol, 0);
+  fx_close(&f);
+}
+
+/* Per-queue coalescing: one interrupt per two completions; a held one goes
+ * when the parameters change. */
+static void test_set_coalesce(void) {
+  fx f;
+  fx_open(&f);
+  vsim_devcore_set_coalesce(&f.m.core, 1, 2, 100);
+  post(&f, 1, 1);
+  run(&f, 1);
+  CHECK_EQ(f.r.nirq, 0);
+  CHECK_EQ(f.r.nhold, 1);
+  post(&f, 1, 1);
+  run(&f, 1);
+  CHECK_EQ(f.r.nirq, 1);
+  post(&f, 1, 1);
+  run(&f, 1);
+  CHECK_EQ(f.r.nirq, 1); /* held again */
+  vsim_devcore_set_coalesce(&f.m.core, 1, 0, 0);
+  CHECK(vsim_devcore_ops.queue_runnable(&f.m.core, 1));
+  run(&f, 1);
+  CHECK_EQ(f.r.nirq, 2);
+  post(&f, 1, 1);
+  run(&f, 1);
+  CHECK_EQ(f.r.nirq, 3); /* count 0: every completion */
+  CHECK_EQ(f.r.nhold, 2);
+  /* a device reset drops the queue's own parameters: back to the device's (none) */
+  vsim_devcore_set_coalesce(&f.m.core, 1, 2, 100);
+  vsim_devcore_ops.set_status(&f.m.core, 0);
+  CHECK(!f.m.core.coal[1].set);
+  fx_close(&f);
+}
+
 int main(void) {
   RUN(test_park_then_fill_in_order);
   RUN(test_bounded_by_queue_size);
   RUN(test_reset_drops);
   RUN(test_defer_elsewhere_is_broken);
+  RUN(test_use_together_passes_budget);
+  RUN(test_set_coalesce);
   TEST_MAIN_END();
 }

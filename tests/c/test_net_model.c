@@ -319,6 +319,30 @@ static void test_mac_addr_set_updates_config(void) {
   fx_close(&f);
 }
 
+/* NOTF_COAL and GUEST_OFFLOADS_SET: exact lengths, their features, only
+ * negotiated offloads; VQ_SET / VQ_GET refused (VQ_NOTF_COAL not offered). */
+static void test_coal_and_offloads_commands(void) {
+  fixture f;
+  CHECK_EQ(fx_open(&f, 3, NULL, NULL, 0), 0);
+  CHECK(offered(&f) & BIT(VIRTIO_NET_F_NOTF_COAL));
+  CHECK(offered(&f) & BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS));
+  negotiate(&f, offered(&f) & ~BIT(VIRTIO_NET_F_GUEST_TSO4) & ~BIT(VIRTIO_NET_F_GUEST_ECN));
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){6, 0, 4, 0, 0, 0, 0xe8, 3, 0, 0}, 10), VIRTIO_NET_OK); /* TX_SET 4 / 1000 */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){6, 1, 4, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_OK);    /* RX_SET 4 / 0 */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){6, 0, 4, 0, 0, 0, 0, 0, 0}, 9), VIRTIO_NET_ERR);      /* short */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){6, 2, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0}, 14), VIRTIO_NET_ERR); /* VQ_SET */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){5, 0, 0x02, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_OK);  /* GUEST_CSUM */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){5, 0, 0x82, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_ERR); /* + GUEST_TSO4 */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){5, 0, 0x01, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_ERR); /* CSUM: no offload */
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){5, 1, 0, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_ERR);    /* no such command */
+  /* without the features both classes are refused */
+  negotiate(&f, offered(&f) & ~BIT(VIRTIO_NET_F_NOTF_COAL) & ~BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS));
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){6, 0, 4, 0, 0, 0, 0xe8, 3, 0, 0}, 10), VIRTIO_NET_ERR);
+  CHECK_EQ(ctrl(&f, 2, (const uint8_t[]){5, 0, 0x02, 0, 0, 0, 0, 0, 0, 0}, 10), VIRTIO_NET_ERR);
+  CHECK_EQ(f.r.violations, 0);
+  fx_close(&f);
+}
+
 static void test_config_errors(void) {
   const char *keys[][1] = {{"mtu"},  {"mtu"},   {"max_virtqueue_pairs"}, {"mac"}, {"duplex"},
                            {"speed"}, {"link_up"}, {"nope"}};
@@ -340,5 +364,6 @@ int main(void) {
   RUN(test_ctrl_malformed);
   RUN(test_mac_addr_set_updates_config);
   RUN(test_config_errors);
+  RUN(test_coal_and_offloads_commands);
   TEST_MAIN_END();
 }

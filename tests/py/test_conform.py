@@ -66,6 +66,9 @@ PACKED_TWIN = {
 
 # What else a mutant's broken rule leads to, and why.
 CONSEQUENCES = {
+    # DATA_VALID whatever GUEST_CSUM says is DATA_VALID too after
+    # GUEST_OFFLOADS_SET switched GUEST_CSUM off (net/offloads-set)
+    "dev.net-rx-data-valid": {"net.dev-rx-offloads-state"},
     # a queue re-enabled by QueueReady alone has QueueNum 0 since its reset:
     # the virtio-mmio device refuses it (virtio-pci keeps the maximum); the
     # driver believes it enabled, kicks a queue that is not ready, and its
