@@ -83,7 +83,6 @@
  *    device marks received frames DATA_VALID (it checked their checksum)
  *    while GUEST_CSUM is enabled, and never once it is switched off.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +97,7 @@
 #include "net_deps.h"
 #include "virtio_compat.h"
 #include "virtiosim/mutants.h"
+#include "devconfig.h"
 
 #define BIT(b) (UINT64_C(1) << (b))
 #define ETH_HLEN_ 14u
@@ -150,16 +150,6 @@ typedef struct vsim_net {
   uint32_t coal_tx_packets, coal_tx_usecs, coal_rx_packets, coal_rx_usecs;
 } vsim_net;
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, unsigned errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* The model's mutants (include/virtiosim/mutants.h). */
 #define NMUT(name) vsim_mut_has(&m->core.mutants, VSIM_MUT_##name)
 static inline bool has(const vsim_net *m, unsigned bit) { return vsim_devcore_has(&m->core, bit); }
@@ -199,20 +189,6 @@ static void fill_config(vsim_net *m) {
 
 /* ---- device_config ---- */
 
-static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out) {
-  if (!s || !*s) return false;
-  uint64_t v = 0;
-  for (const char *p = s; *p; p++) {
-    if (*p < '0' || *p > '9') return false;
-    unsigned d = (unsigned)(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 static int hexval(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -231,13 +207,6 @@ static bool parse_mac(const char *s, uint8_t mac[6]) {
   return true;
 }
 
-static int parse_bool(const char *key, const char *val, bool *out, char *err, unsigned errlen) {
-  if (val && strcmp(val, "true") == 0) *out = true;
-  else if (val && strcmp(val, "false") == 0) *out = false;
-  else return fail(err, errlen, "net: device_config \"%s\" = \"%s\": expected true or false", key, val ? val : "(null)");
-  return 0;
-}
-
 static int parse_opts(vsim_net *m, const vsim_backend_params *p, char *err, unsigned errlen) {
   static const uint8_t default_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
   memcpy(m->mac_cfg, default_mac, 6);
@@ -252,38 +221,38 @@ static int parse_opts(vsim_net *m, const vsim_backend_params *p, char *err, unsi
     const char *key = p->config_keys ? p->config_keys[i] : NULL;
     const char *val = p->config_values ? p->config_values[i] : NULL;
     uint64_t v = 0;
-    if (!key) return fail(err, errlen, "net: device_config entry %u has no key", i);
+    if (!key) return vsim_devcfg_fail(err, errlen, "net: device_config entry %u has no key", i);
     if (strcmp(key, "mac") == 0) {
       if (!parse_mac(val, m->mac_cfg))
-        return fail(err, errlen, "net: device_config \"mac\" = \"%s\": expected six hex bytes like 52:54:00:12:34:56",
+        return vsim_devcfg_fail(err, errlen, "net: device_config \"mac\" = \"%s\": expected six hex bytes like 52:54:00:12:34:56",
                     val ? val : "(null)");
     } else if (strcmp(key, "max_virtqueue_pairs") == 0) {
-      if (!parse_u64(val, 1, MAX_PAIRS, &v))
-        return fail(err, errlen, "net: device_config \"max_virtqueue_pairs\" = \"%s\": expected 1..%u",
+      if (!vsim_devcfg_parse_u64(val, 1, MAX_PAIRS, &v))
+        return vsim_devcfg_fail(err, errlen, "net: device_config \"max_virtqueue_pairs\" = \"%s\": expected 1..%u",
                     val ? val : "(null)", MAX_PAIRS);
       m->max_pairs = (uint16_t)v;
     } else if (strcmp(key, "mtu") == 0) {
-      if (!parse_u64(val, 68, 65535, &v))
-        return fail(err, errlen, "net: device_config \"mtu\" = \"%s\": expected 68..65535", val ? val : "(null)");
+      if (!vsim_devcfg_parse_u64(val, 68, 65535, &v))
+        return vsim_devcfg_fail(err, errlen, "net: device_config \"mtu\" = \"%s\": expected 68..65535", val ? val : "(null)");
       m->mtu = (uint16_t)v;
     } else if (strcmp(key, "speed") == 0) {
       /* the spec's range: 0..0x7fffffff Mbit/s, or 0xffffffff for unknown */
-      if (!parse_u64(val, 0, UINT32_MAX, &v) || (v > 0x7fffffffu && v != UINT32_MAX))
-        return fail(err, errlen, "net: device_config \"speed\" = \"%s\": expected 0..2147483647 or 4294967295 "
+      if (!vsim_devcfg_parse_u64(val, 0, UINT32_MAX, &v) || (v > 0x7fffffffu && v != UINT32_MAX))
+        return vsim_devcfg_fail(err, errlen, "net: device_config \"speed\" = \"%s\": expected 0..2147483647 or 4294967295 "
                     "(unknown)", val ? val : "(null)");
       m->speed = (uint32_t)v;
     } else if (strcmp(key, "duplex") == 0) {
-      if (!parse_u64(val, 0, 255, &v) || (v > 1 && v != 255))
-        return fail(err, errlen, "net: device_config \"duplex\" = \"%s\": expected 0, 1 or 255", val ? val : "(null)");
+      if (!vsim_devcfg_parse_u64(val, 0, 255, &v) || (v > 1 && v != 255))
+        return vsim_devcfg_fail(err, errlen, "net: device_config \"duplex\" = \"%s\": expected 0, 1 or 255", val ? val : "(null)");
       m->duplex = (uint8_t)v;
     } else if (strcmp(key, "link_up") == 0) {
-      if (parse_bool(key, val, &m->link_up, err, errlen)) return -1;
+      if (vsim_devcfg_bool("net", key, val, &m->link_up, err, errlen)) return -1;
     } else if (strcmp(key, "announce") == 0) {
-      if (parse_bool(key, val, &m->announce, err, errlen)) return -1;
+      if (vsim_devcfg_bool("net", key, val, &m->announce, err, errlen)) return -1;
     } else if (strcmp(key, "rx_data_valid") == 0) {
-      if (parse_bool(key, val, &m->rx_data_valid, err, errlen)) return -1;
+      if (vsim_devcfg_bool("net", key, val, &m->rx_data_valid, err, errlen)) return -1;
     } else {
-      return fail(err, errlen, "net: unknown device_config key \"%s\" (known: %s)", key, known);
+      return vsim_devcfg_fail(err, errlen, "net: unknown device_config key \"%s\" (known: %s)", key, known);
     }
   }
   return 0;
@@ -794,7 +763,7 @@ static int64_t net_host_input(void *model, uint32_t target, const uint8_t *data,
 static int64_t net_host_output(void *model, uint32_t port, uint8_t *dst, uint32_t cap, char *err, unsigned errlen) {
   vsim_net *m = model;
   if (port >= m->max_pairs) {
-    fail(err, errlen, "net: port %u names no transmit queue (ports 0..%u: transmitq1..%u)", port,
+    vsim_devcfg_fail(err, errlen, "net: port %u names no transmit queue (ports 0..%u: transmitq1..%u)", port,
          m->max_pairs - 1u, (unsigned)m->max_pairs);
     return -1;
   }
@@ -888,9 +857,9 @@ static const vsim_devmodel_ops net_model_ops = {
 };
 
 int vsim_net_create(const vsim_backend_params *params, vsim_backend *out, char *err, unsigned errlen) {
-  if (!params || !out) return fail(err, errlen, "net: no parameters");
+  if (!params || !out) return vsim_devcfg_fail(err, errlen, "net: no parameters");
   vsim_net *m = calloc(1, sizeof *m);
-  if (!m) return fail(err, errlen, "net: out of memory");
+  if (!m) return vsim_devcfg_fail(err, errlen, "net: out of memory");
   if (parse_opts(m, params, err, errlen)) {
     free(m);
     return -1;
@@ -900,7 +869,7 @@ int vsim_net_create(const vsim_backend_params *params, vsim_backend *out, char *
   m->rx_pool = malloc(VSIM_NET_RX_POOL);
   if (!m->cap || !m->pkt || !m->rx_pool) {
     net_destroy(m);
-    return fail(err, errlen, "net: out of memory");
+    return vsim_devcfg_fail(err, errlen, "net: out of memory");
   }
   uint64_t offered = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_F_RING_PACKED) | BIT(VIRTIO_F_RING_RESET) |
                      BIT(VIRTIO_F_IN_ORDER) | BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_RING_F_EVENT_IDX) |
