@@ -193,8 +193,11 @@ def test_conformance_suites_pass_on_the_plugin(prefix, plugin, tmp_path):
     """The installed CLI runs every applicable suite against the out-of-tree
     plugin: nothing fails; what the plugin does not offer (packed ring,
     DISCARD, ...) or cannot be configured for is skipped with the reason."""
+    # a generous per-test bound: under the sanitizer pass on a loaded machine
+    # an adversarial walk of 2^20 descriptors can take over the default 60 s
+    # of wall-clock time, and `wedged` would then say nothing about the plugin
     r = _run([prefix / "bin" / "virtio-sim", "conform", "--backend", "plugin:%s" % plugin, "--device", "blk",
-              "--quiet", "--report", tmp_path / "report"], 600, env=_build_env(), cwd=tmp_path)
+              "--timeout", "300", "--quiet", "--report", tmp_path / "report"], 900, env=_build_env(), cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rep = json.loads((tmp_path / "report" / "report.json").read_text())
     v = {}
