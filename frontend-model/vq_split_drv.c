@@ -336,6 +336,16 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   /* drv.avail-head-range: head + size (< 2^16 as size <= 32768) names the
    * same slot modulo the queue size, but is no descriptor index */
   uint16_t ring_head = (uint16_t)(head + (mut(vq, VSIM_MUT_DRV_HEAD_RANGE) ? vq->size : 0u));
+  /* drv.avail-head-in-flight: the head of the chain added just before,
+   * instead of the new chain's, while the device still holds it: the driver
+   * has not reaped it, and used.idx shows nothing the driver has not reaped.
+   * (A chain the device already used would be a fresh chain to it, served
+   * twice: other checks would fire, not this one.) */
+  uint16_t uidx;
+  if (mut(vq, VSIM_MUT_DRV_HEAD_INFLIGHT) && vq->has_prev && vq->slot[vq->prev_head].in_flight &&
+      vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &uidx) == 0 &&
+      uidx == (uint16_t)vq->last_used)
+    ring_head = vq->prev_head;
   if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
                          avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), ring_head))
     goto fault;
@@ -361,6 +371,8 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                        .ndescs = (uint16_t)need,
                        .last = last,
                        .in_flight = true};
+  vq->prev_head = head;
+  vq->has_prev = true;
   vq->avail_idx++; /* shadow only: avail.idx is published by kick_prepare */
   vq->inflight++;
   return head;

@@ -80,6 +80,11 @@
   X(DRV_RD_AFTER_WR,     "drv.desc-rd-after-wr",   SPLIT_RD_AFTER_WR,   "split ring: a chain with two device-readable buffers gets its first one marked device-writable") \
   X(DRV_INDIR_WITH_NEXT, "drv.indirect-with-next", INDIR_WITH_NEXT,     "split ring: the driver's indirect descriptors carry NEXT too") \
   X(DRV_INDIR_LEN,       "drv.indirect-table-len", INDIR_LEN,           "split ring: the driver's indirect descriptors give the table's len 8 bytes too long") \
+  X(DRV_HEAD_INFLIGHT,   "drv.avail-head-in-flight", SPLIT_HEAD_INFLIGHT, "split ring: the driver puts the head of the chain it added before, still in flight, into the available ring instead of the new chain's") \
+  X(DRV_PACKED_ID_RANGE, "drv.packed-buffer-id-range", PACKED_ID_RANGE, "packed ring: the driver writes buffer id + queue size into its descriptors") \
+  X(DRV_PACKED_ID_INFLIGHT, "drv.packed-buffer-id-in-flight", PACKED_ID_INFLIGHT, "packed ring: the driver gives a new list the buffer id of the list it added before, still in flight") \
+  X(DRV_PACKED_RD_AFTER_WR, "drv.packed-desc-rd-after-wr", PACKED_RD_AFTER_WR, "packed ring: a list with two device-readable buffers gets its first one marked device-writable") \
+  X(DRV_PACKED_INDIR_LEN, "drv.packed-indirect-table-len", PACKED_INDIR_LEN, "packed ring: the driver's indirect descriptors give the table's len 8 bytes too long") \
   X(DRV_PCI_WIDE_ACCESS, "drv.pci-wide-access",    PCI_ACCESS_WIDTH,    "virtio-pci: driver reads num_queues with a 4-byte access (device_status and config_generation come along)") \
   X(DRV_PCI_WRITE_RO,    "drv.pci-write-readonly", PCI_WRITE_RO,        "virtio-pci: driver writes queue_notify_off back") \
   X(DRV_PCI_ENABLE_ZERO, "drv.pci-queue-enable-zero", PCI_QUEUE_ENABLE_ZERO, "virtio-pci: driver writes 0 to queue_enable before configuring the queue") \
