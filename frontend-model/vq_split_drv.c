@@ -155,7 +155,8 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
   vq->indirect_base = cfg->indirect_base;
   vq->indirect_max = cfg->indirect_max;
   vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
-  vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->indirect = ((cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u) ||
+                 vsim_mut_has(&cfg->mutants, VSIM_MUT_DRV_INDIR_NOT_NEG); /* the mutant: whatever was negotiated */
   vq->in_order = (cfg->features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = cfg->mutants;
 

@@ -87,6 +87,8 @@
   X(DRV_PACKED_INDIR_LEN, "drv.packed-indirect-table-len", PACKED_INDIR_LEN, "packed ring: the driver's indirect descriptors give the table's len 8 bytes too long") \
   X(DRV_BLK_FLUSH_SECTOR, "drv.blk-flush-sector", BLK_DRV_FLUSH_SECTOR, "blk driver: FLUSH requests carry sector 1") \
   X(DRV_BLK_DATA_LEN,    "drv.blk-read-short",     BLK_DRV_DATA_LEN,    "blk driver: a read's data buffer is one byte short of its sectors (511 writable bytes for one)") \
+  X(DRV_INDIR_NOT_NEG,   "drv.indirect-not-negotiated", INDIR_NOT_NEG, "split ring: the driver lays out indirect tables and uses them although INDIRECT_DESC was not negotiated") \
+  X(DRV_PACKED_INDIR_NOT_NEG, "drv.packed-indirect-not-negotiated", PACKED_INDIR_NOT_NEG, "packed ring: the driver lays out indirect tables and uses them although INDIRECT_DESC was not negotiated") \
   X(DRV_PCI_WIDE_ACCESS, "drv.pci-wide-access",    PCI_ACCESS_WIDTH,    "virtio-pci: driver reads num_queues with a 4-byte access (device_status and config_generation come along)") \
   X(DRV_PCI_WRITE_RO,    "drv.pci-write-readonly", PCI_WRITE_RO,        "virtio-pci: driver writes queue_notify_off back") \
   X(DRV_PCI_ENABLE_ZERO, "drv.pci-queue-enable-zero", PCI_QUEUE_ENABLE_ZERO, "virtio-pci: driver writes 0 to queue_enable before configuring the queue") \
