@@ -13,6 +13,7 @@
 #include "virtio_compat.h"
 #include "prng.h"
 #include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
 
 #define SECTOR 512u
 #define SHADOW_LIMIT (UINT64_C(256) << 20) /* larger disks are not shadowed */
@@ -174,10 +175,17 @@ typedef struct shape {
   uint32_t type;
   uint64_t out_len; /* payload after the header */
   uint64_t in_len;  /* writable bytes before the status byte */
+  uint64_t sector;  /* the header's sector field */
 } shape;
 
-static shape step_shape(const vsim_step *st) {
-  shape s = {0, 0, 0};
+/* The driver model's mutants (include/virtiosim/mutants.h). */
+#define DMUT(name) vsim_mut_has(&b->drv->cfg.mutants, VSIM_MUT_##name)
+
+/* The request the driver builds for a step, mutants included: check_request
+ * judges this shape, the very one submit writes, so a mutant is judged by the
+ * driver's own check exactly as a scenario asking for the same request. */
+static shape step_shape(const vsim_blk_drv *b, const vsim_step *st) {
+  shape s = {0, 0, 0, st->sector};
   switch (st->op) {
     case VSIM_OP_BLK_READ: s.type = VIRTIO_BLK_T_IN; s.in_len = st->len; break;
     case VSIM_OP_BLK_WRITE: s.type = VIRTIO_BLK_T_OUT; s.out_len = st->data.len; break;
@@ -188,6 +196,11 @@ static shape step_shape(const vsim_step *st) {
     case VSIM_OP_BLK_RAW: s.type = st->type; s.out_len = st->data.len; s.in_len = st->len; break;
     default: break;
   }
+  /* drv.blk-flush-sector: FLUSH carries sector 1 (not 0) */
+  if (s.type == VIRTIO_BLK_T_FLUSH && DMUT(DRV_BLK_FLUSH_SECTOR)) s.sector = 1;
+  /* drv.blk-read-short: a read's data buffer is one byte short of its
+   * sectors, so IN data is no multiple of 512 */
+  if (st->op == VSIM_OP_BLK_READ && s.in_len > 0 && DMUT(DRV_BLK_DATA_LEN)) s.in_len--;
   return s;
 }
 
@@ -262,7 +275,7 @@ bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
   if (vsim_driver_queue_broken(d, st->queue) || d->needs_reset || d->failed) return true;
   uint32_t k;
   if (!free_slot(b, st->queue, &k)) return false;
-  shape s = step_shape(st);
+  shape s = step_shape(b, st);
   uint64_t data = s.out_len + s.in_len;
   unsigned segs = 2 + (data ? (unsigned)((data + GUEST_PAGE - 1) / GUEST_PAGE + 1) : 0);
   if (segs > max_data_segs(b) + 2) segs = max_data_segs(b) + 2;
@@ -318,8 +331,8 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
       violation(b, VSIM_CHK_BLK_DRV_SEGMENTS, st->queue, msg);
     }
   }
-  if (s->type == VIRTIO_BLK_T_FLUSH && st->sector != 0) {
-    snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)st->sector);
+  if (s->type == VIRTIO_BLK_T_FLUSH && s->sector != 0) {
+    snprintf(msg, sizeof msg, "FLUSH with sector %llu", (unsigned long long)s->sector);
     violation(b, VSIM_CHK_BLK_DRV_FLUSH_SECTOR, st->queue, msg);
   }
   if ((s->type == VIRTIO_BLK_T_DISCARD || s->type == VIRTIO_BLK_T_WRITE_ZEROES) && st->op == VSIM_OP_BLK_RAW) {
@@ -424,7 +437,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
     return -1;
   }
   if (vsim_driver_queue_stopped(d, q)) {
-    fail_io(b, q, st, step_index, step_shape(st).type);
+    fail_io(b, q, st, step_index, step_shape(b, st).type);
     return -1;
   }
   uint32_t k;
@@ -433,7 +446,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
     failf(b, st, step_index, "no free request slot");
     return -1;
   }
-  shape s = step_shape(st);
+  shape s = step_shape(b, st);
   check_request(b, st, &s);
   uint64_t hdr = d->req_base[q] + (uint64_t)k * VSIM_DRV_REQ_SLOT;
   uint64_t data_len = s.out_len + s.in_len;
@@ -448,7 +461,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   /* header: le32 type, le32 reserved, le64 sector */
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
-  vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, st->sector);
+  vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, s.sector);
   /* a status the device must overwrite: 0xff is no valid status */
   uint8_t poison = 0xff;
   vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);

@@ -36,7 +36,12 @@ int vsim_driver_create(vsim_driver *d, vsim_drv_transport tr, vsim_arena *arena,
   if (cfg->num_queues == 0 || cfg->num_queues > VSIM_DRV_MAX_QUEUES || cfg->queue_size == 0)
     return -1;
   uint16_t n = cfg->queue_size;
-  bool indirect = (cfg->accept >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  /* The tables are laid out for INDIRECT_DESC the driver would accept; the
+   * indirect-not-negotiated mutants lay them out whatever it accepts, and
+   * their rings use them whatever was negotiated (vq_*_drv init). */
+  bool indirect = ((cfg->accept >> VIRTIO_RING_F_INDIRECT_DESC) & 1u) ||
+                  vsim_mut_has(&cfg->mutants, VSIM_MUT_DRV_INDIR_NOT_NEG) ||
+                  vsim_mut_has(&cfg->mutants, VSIM_MUT_DRV_PACKED_INDIR_NOT_NEG);
   d->indirect_max = indirect ? INDIRECT_MAX : 0;
   uint64_t size = vsim_arena_size(arena);
   /* page 0 stays unused so that a zero address in a descriptor is always wrong */

@@ -187,7 +187,8 @@ int vsim_vq_pdrv_init(vsim_vq_pdrv *vq, const vsim_host *host, int q, const vsim
   vq->indirect_base = cfg->indirect_base;
   vq->indirect_max = cfg->indirect_max;
   vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
-  vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->indirect = ((cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u) ||
+                 vsim_mut_has(&cfg->mutants, VSIM_MUT_DRV_PACKED_INDIR_NOT_NEG); /* the mutant: whatever was negotiated */
   vq->in_order = (cfg->features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = cfg->mutants;
 
@@ -256,6 +257,18 @@ static uint16_t cursor_id(const vsim_vq_pdrv *vq) {
   return id;
 }
 
+/* drv.packed-buffer-id-in-flight only: does the descriptor at next_used say
+ * "used" (USED == used_wrap, something being in flight)? If so the device may
+ * already have used the list the mutant means to reuse the id of, and would
+ * take the reuse for a fresh list: other checks would fire, not this one. An
+ * unreadable ring counts as pending, so the mutant stays out of it. */
+static bool used_pending(const vsim_vq_pdrv *vq) {
+  uint16_t flags;
+  if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, desc_addr(vq, vq->next_used) + D_FLAGS, &flags))
+    return true;
+  return ((flags & F_USED) != 0) == vq->used_wrap;
+}
+
 int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsigned nin,
                      uint64_t token) {
   if (vq->broken) return -1;
@@ -277,6 +290,19 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
   uint16_t head = vq->next_avail;
   bool head_wrap = vq->avail_wrap;
   uint16_t head_flags;
+  /* The buffer id written into the ring; the bookkeeping keeps `id`.
+   * drv.packed-buffer-id-range: id + size (< 2^16: size <= 32768);
+   * drv.packed-buffer-id-in-flight: the id of the list added just before,
+   * while the driver still counts it in flight (the likeliest still to be
+   * held by the device). */
+  uint16_t wid = id;
+  if (mut(vq, VSIM_MUT_DRV_PACKED_ID_RANGE)) wid = (uint16_t)(id + vq->size);
+  if (mut(vq, VSIM_MUT_DRV_PACKED_ID_INFLIGHT) && vq->has_prev && vq->slot[vq->prev_id].in_flight &&
+      !used_pending(vq))
+    wid = vq->prev_id;
+  /* drv.packed-desc-rd-after-wr: with two readable buffers, the first is
+   * marked writable, so a readable one follows a writable one */
+  const bool rd_after_wr = nout >= 2 && mut(vq, VSIM_MUT_DRV_PACKED_RD_AFTER_WR);
 
   /* Write everything first and commit the bookkeeping only afterwards; a
    * fault (rings placed outside RAM) stops the queue with nothing committed. */
@@ -285,14 +311,17 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
      * the buffer id there is reserved, so 0. */
     uint64_t table = vq->indirect_base + (uint64_t)id * vq->indirect_max * DESC_SZ;
     for (uint32_t i = 0; i < total; i++) {
-      uint16_t f = i >= nout ? VRING_DESC_F_WRITE : 0;
+      uint16_t f = i >= nout || (i == 0 && rd_after_wr) ? VRING_DESC_F_WRITE : 0;
       if (write_desc(vq->arena, table + (uint64_t)i * DESC_SZ, segs[i].gpa, segs[i].len, 0, f,
                      true))
         goto fault;
     }
     head_flags = (uint16_t)(VRING_DESC_F_INDIRECT | avail_bits(head_wrap));
-    if (write_desc(vq->arena, desc_addr(vq, head), table, (uint32_t)(total * DESC_SZ), id,
-                   head_flags, false))
+    /* drv.packed-indirect-table-len: half an entry more than the table, so
+     * the len is no multiple of 16 */
+    uint32_t ilen = (uint32_t)(total * DESC_SZ);
+    if (mut(vq, VSIM_MUT_DRV_PACKED_INDIR_LEN)) ilen += (uint32_t)(DESC_SZ / 2);
+    if (write_desc(vq->arena, desc_addr(vq, head), table, ilen, wid, head_flags, false))
       goto fault;
   } else {
     /* Each descriptor carries the AVAIL/USED pair of its own lap: a list that
@@ -304,9 +333,9 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
     head_flags = 0;
     for (uint32_t i = 0; i < total; i++) {
       uint16_t f = (uint16_t)(avail_bits(wrap) | (i + 1 < total ? VRING_DESC_F_NEXT : 0) |
-                              (i >= nout ? VRING_DESC_F_WRITE : 0));
+                              (i >= nout || (i == 0 && rd_after_wr) ? VRING_DESC_F_WRITE : 0));
       if (i == 0) head_flags = f;
-      if (write_desc(vq->arena, desc_addr(vq, off), segs[i].gpa, segs[i].len, id, f, i != 0))
+      if (write_desc(vq->arena, desc_addr(vq, off), segs[i].gpa, segs[i].len, wid, f, i != 0))
         goto fault;
       if (++off == vq->size) {
         off = 0;
@@ -332,6 +361,7 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
                                (uint16_t)(pf | 0x8u));
   }
   vq->prev_head = head;
+  vq->prev_id = id;
   vq->has_prev = true;
 
   /* Commit. */

@@ -66,6 +66,7 @@ typedef struct vsim_vq_pdrv {
   uint16_t batch_left;     /* lists of the used batch being returned, 0 = none */
   uint32_t batch_len;      /* used len of that batch's last list */
   uint16_t prev_head;      /* the head of the list added before (mutant DRV_PACKED_REWRITE_AVAIL) */
+  uint16_t prev_id;        /* its buffer id (mutant DRV_PACKED_ID_INFLIGHT) */
   bool has_prev;
 } vsim_vq_pdrv;
 

@@ -155,7 +155,8 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
   vq->indirect_base = cfg->indirect_base;
   vq->indirect_max = cfg->indirect_max;
   vq->event_idx = (cfg->features >> VIRTIO_RING_F_EVENT_IDX) & 1u;
-  vq->indirect = (cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u;
+  vq->indirect = ((cfg->features >> VIRTIO_RING_F_INDIRECT_DESC) & 1u) ||
+                 vsim_mut_has(&cfg->mutants, VSIM_MUT_DRV_INDIR_NOT_NEG); /* the mutant: whatever was negotiated */
   vq->in_order = (cfg->features >> VIRTIO_F_IN_ORDER) & 1u;
   vq->mutants = cfg->mutants;
 
@@ -243,6 +244,35 @@ static void run_set(vsim_vq_drv *vq, uint16_t d, uint32_t n, bool busy) {
   }
 }
 
+/* The descriptor mutants, applied to entry `i` (at table offset `x`) of a
+ * chain or indirect table of `tsize` entries, `more` when a next one follows:
+ * each changes the flags / next that are written, never the chain the driver
+ * keeps track of, so exactly the one rule is broken in guest memory.
+ *   drv.desc-next-range: next + tsize (< 2^16: tsize <= 32768), out of the table;
+ *   drv.desc-chain-loop (without IN_ORDER): the last entry links to itself,
+ *     an endless chain;
+ *   drv.inorder-next-skip / drv.indirect-inorder-next-skip (IN_ORDER only):
+ *     the first link skips an entry, x+2 modulo the table;
+ *   drv.desc-rd-after-wr: with two readable buffers, the first is marked
+ *     writable, so a readable one follows a writable one. */
+static void mutate_link(const vsim_vq_drv *vq, bool in_table, uint32_t i, unsigned nout,
+                        uint16_t x, uint16_t tsize, bool more, uint16_t *flags,
+                        uint16_t *next) {
+  if (more && mut(vq, VSIM_MUT_DRV_NEXT_RANGE)) *next = (uint16_t)(*next + tsize);
+  /* Not with IN_ORDER: there every link must be x + 1 (and the last entry
+   * of a table cannot link on), so any loop would break that rule first */
+  if (!more && !vq->in_order && mut(vq, VSIM_MUT_DRV_CHAIN_LOOP)) {
+    *flags |= VRING_DESC_F_NEXT;
+    *next = x;
+  }
+  /* (x + 2) % tsize is never x + 1 (nor 0 at the table's end) when tsize >= 2,
+   * which `more` guarantees */
+  if (more && i == 0 && vq->in_order &&
+      mut(vq, in_table ? VSIM_MUT_DRV_INDIR_INORDER_NEXT : VSIM_MUT_DRV_INORDER_NEXT))
+    *next = (uint16_t)(((uint32_t)x + 2u) % tsize);
+  if (i == 0 && nout >= 2 && mut(vq, VSIM_MUT_DRV_RD_AFTER_WR)) *flags |= VRING_DESC_F_WRITE;
+}
+
 int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                     unsigned nin, uint64_t token) {
   if (vq->broken) return -1;
@@ -265,14 +295,22 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   if (use_indirect) {
     uint64_t table = vq->indirect_base + (uint64_t)head * vq->indirect_max * DESC_SZ;
     for (uint32_t i = 0; i < total; i++) {
-      uint16_t flags = (uint16_t)((i + 1 < total ? VRING_DESC_F_NEXT : 0) |
+      bool more = i + 1 < total;
+      uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
                                   (i >= nout ? VRING_DESC_F_WRITE : 0));
-      uint16_t next = (uint16_t)(i + 1 < total ? i + 1 : 0);
+      uint16_t next = (uint16_t)(more ? i + 1 : 0);
+      mutate_link(vq, true, i, nout, (uint16_t)i, (uint16_t)total, more, &flags, &next);
       if (write_desc(vq->arena, table, i, segs[i].gpa, segs[i].len, flags, next))
         goto fault;
     }
-    if (write_desc(vq->arena, vq->desc, head, table, (uint32_t)(total * DESC_SZ),
-                   VRING_DESC_F_INDIRECT, 0))
+    /* The mutants' indirect descriptor: NEXT alongside INDIRECT (next 0 is
+     * in range, so only the combination is wrong), or a len that is not a
+     * whole number of entries (half an entry more than the table). */
+    uint16_t iflags = VRING_DESC_F_INDIRECT;
+    uint32_t ilen = (uint32_t)(total * DESC_SZ);
+    if (mut(vq, VSIM_MUT_DRV_INDIR_WITH_NEXT)) iflags |= VRING_DESC_F_NEXT;
+    if (mut(vq, VSIM_MUT_DRV_INDIR_LEN)) ilen += (uint32_t)(DESC_SZ / 2);
+    if (write_desc(vq->arena, vq->desc, head, table, ilen, iflags, 0))
       goto fault;
   } else {
     /* The chain's descriptors are the first `total` entries of the free list,
@@ -286,14 +324,31 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
       uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
                                   (i >= nout ? VRING_DESC_F_WRITE : 0));
       uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
-      if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, flags, next))
+      /* the mutants change only what is written: the chain the driver keeps
+       * in its bookkeeping (and walks here) is the correct one */
+      uint16_t wflags = flags, wnext = next;
+      mutate_link(vq, false, i, nout, d, (uint16_t)vq->size, more, &wflags, &wnext);
+      if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, wflags, wnext))
         goto fault;
       last = d;
       d = next;
     }
   }
+  /* drv.avail-head-range: head + size (< 2^16 as size <= 32768) names the
+   * same slot modulo the queue size, but is no descriptor index */
+  uint16_t ring_head = (uint16_t)(head + (mut(vq, VSIM_MUT_DRV_HEAD_RANGE) ? vq->size : 0u));
+  /* drv.avail-head-in-flight: the head of the chain added just before,
+   * instead of the new chain's, while the device still holds it: the driver
+   * has not reaped it, and used.idx shows nothing the driver has not reaped.
+   * (A chain the device already used would be a fresh chain to it, served
+   * twice: other checks would fire, not this one.) */
+  uint16_t uidx;
+  if (mut(vq, VSIM_MUT_DRV_HEAD_INFLIGHT) && vq->has_prev && vq->slot[vq->prev_head].in_flight &&
+      vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &uidx) == 0 &&
+      uidx == (uint16_t)vq->last_used)
+    ring_head = vq->prev_head;
   if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
-                         avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), head))
+                         avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), ring_head))
     goto fault;
 
   /* Commit. */
@@ -317,6 +372,8 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                        .ndescs = (uint16_t)need,
                        .last = last,
                        .in_flight = true};
+  vq->prev_head = head;
+  vq->has_prev = true;
   vq->avail_idx++; /* shadow only: avail.idx is published by kick_prepare */
   vq->inflight++;
   return head;
@@ -341,7 +398,13 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
    * An out-of-process device (vhost-user) reads the ring concurrently: there
    * the fences are real. */
   __atomic_thread_fence(__ATOMIC_RELEASE);
-  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, new_idx)) {
+  /* drv.avail-idx-jump: with at least one new entry, a queue size more puts
+   * avail.idx more than a queue ahead of the device (a publish with nothing
+   * new stays correct: exactly a queue ahead is still allowed) */
+  uint16_t pub = new_idx;
+  if (mut(vq, VSIM_MUT_DRV_AVAIL_IDX_JUMP) && new_idx != old)
+    pub = (uint16_t)(new_idx + vq->size);
+  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, vq->avail + AVAIL_IDX_OFF, pub)) {
     vq->broken = true;
     return false;
   }

@@ -65,6 +65,8 @@ typedef struct vsim_vq_drv {
                             * slot; with IN_ORDER used position n is avail position n */
   uint16_t batch_left;     /* buffers of the used batch being returned, 0 = none */
   uint32_t batch_len;      /* used len of that batch's last buffer */
+  uint16_t prev_head;      /* the head of the chain added before (mutant DRV_HEAD_INFLIGHT) */
+  bool has_prev;
 } vsim_vq_drv;
 
 typedef struct vsim_vqd_config {

@@ -71,6 +71,24 @@
   X(DEV_BLK_CONFIG_PAD,  "dev.blk-config-padding", BLK_DEV_CONFIG_PAD,  "blk config byte unused0 reads 0xa5") \
   X(DEV_BLK_WCE_NO_FLUSH,"dev.blk-wce-no-flush",   BLK_DEV_WCE_FLUSH,   "blk device offers CONFIG_WCE but not FLUSH") \
   X(DEV_NO_LOOP_CHECK,   "dev.no-loop-check",      LIVENESS_DEV_WORK,   "split ring: the device's chain walk skips its chain-length (loop) check and follows a loop until the engine's hard bound of 2^20 descriptors stops it") \
+  X(DRV_AVAIL_IDX_JUMP,  "drv.avail-idx-jump",     SPLIT_AVAIL_IDX,     "split ring: the driver publishes avail.idx a queue size past the entries it wrote") \
+  X(DRV_HEAD_RANGE,      "drv.avail-head-range",   SPLIT_HEAD_RANGE,    "split ring: the driver writes head + queue size into the available ring") \
+  X(DRV_NEXT_RANGE,      "drv.desc-next-range",    SPLIT_NEXT_RANGE,    "split ring: the driver's NEXT links point a table size past the descriptor they mean") \
+  X(DRV_CHAIN_LOOP,      "drv.desc-chain-loop",    SPLIT_CHAIN_LOOP,    "split ring, without IN_ORDER: the last descriptor of a chain (or indirect table) gets NEXT and links to itself") \
+  X(DRV_INORDER_NEXT,    "drv.inorder-next-skip",  SPLIT_INORDER_NEXT,  "split ring, IN_ORDER: the first link of a direct chain skips a table slot (next x+2, the chain still taking x+1)") \
+  X(DRV_INDIR_INORDER_NEXT, "drv.indirect-inorder-next-skip", INDIR_INORDER_NEXT, "split ring, IN_ORDER: the first link of an indirect table skips an entry (next i+2 modulo the table)") \
+  X(DRV_RD_AFTER_WR,     "drv.desc-rd-after-wr",   SPLIT_RD_AFTER_WR,   "split ring: a chain with two device-readable buffers gets its first one marked device-writable") \
+  X(DRV_INDIR_WITH_NEXT, "drv.indirect-with-next", INDIR_WITH_NEXT,     "split ring: the driver's indirect descriptors carry NEXT too") \
+  X(DRV_INDIR_LEN,       "drv.indirect-table-len", INDIR_LEN,           "split ring: the driver's indirect descriptors give the table's len 8 bytes too long") \
+  X(DRV_HEAD_INFLIGHT,   "drv.avail-head-in-flight", SPLIT_HEAD_INFLIGHT, "split ring: the driver puts the head of the chain it added before, still in flight, into the available ring instead of the new chain's") \
+  X(DRV_PACKED_ID_RANGE, "drv.packed-buffer-id-range", PACKED_ID_RANGE, "packed ring: the driver writes buffer id + queue size into its descriptors") \
+  X(DRV_PACKED_ID_INFLIGHT, "drv.packed-buffer-id-in-flight", PACKED_ID_INFLIGHT, "packed ring: the driver gives a new list the buffer id of the list it added before, still in flight") \
+  X(DRV_PACKED_RD_AFTER_WR, "drv.packed-desc-rd-after-wr", PACKED_RD_AFTER_WR, "packed ring: a list with two device-readable buffers gets its first one marked device-writable") \
+  X(DRV_PACKED_INDIR_LEN, "drv.packed-indirect-table-len", PACKED_INDIR_LEN, "packed ring: the driver's indirect descriptors give the table's len 8 bytes too long") \
+  X(DRV_BLK_FLUSH_SECTOR, "drv.blk-flush-sector", BLK_DRV_FLUSH_SECTOR, "blk driver: FLUSH requests carry sector 1") \
+  X(DRV_BLK_DATA_LEN,    "drv.blk-read-short",     BLK_DRV_DATA_LEN,    "blk driver: a read's data buffer is one byte short of its sectors (511 writable bytes for one)") \
+  X(DRV_INDIR_NOT_NEG,   "drv.indirect-not-negotiated", INDIR_NOT_NEG, "split ring: the driver lays out indirect tables and uses them although INDIRECT_DESC was not negotiated") \
+  X(DRV_PACKED_INDIR_NOT_NEG, "drv.packed-indirect-not-negotiated", PACKED_INDIR_NOT_NEG, "packed ring: the driver lays out indirect tables and uses them although INDIRECT_DESC was not negotiated") \
   X(DRV_PCI_WIDE_ACCESS, "drv.pci-wide-access",    PCI_ACCESS_WIDTH,    "virtio-pci: driver reads num_queues with a 4-byte access (device_status and config_generation come along)") \
   X(DRV_PCI_WRITE_RO,    "drv.pci-write-readonly", PCI_WRITE_RO,        "virtio-pci: driver writes queue_notify_off back") \
   X(DRV_PCI_ENABLE_ZERO, "drv.pci-queue-enable-zero", PCI_QUEUE_ENABLE_ZERO, "virtio-pci: driver writes 0 to queue_enable before configuring the queue") \

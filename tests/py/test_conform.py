@@ -110,6 +110,19 @@ CONSEQUENCES = {
     "drv.clear-status-bit": {"status.drv-order"},
     # without re-reading FEATURES_OK the driver carries on after a refusal
     "drv.no-features-ok-reread": {"status.drv-continue-after-refusal"},
+    # the driver reuses a head / buffer id only while its used ring shows
+    # nothing unreaped, but under a random interleaving the device may already
+    # have taken the earlier chain off its books (used it, not yet published
+    # it): the reuse is then a fresh chain to it, served a second time, and the
+    # second completion names an id the driver no longer has outstanding (with
+    # the buffers rewritten under the device, its writes and statuses go wrong)
+    "drv.avail-head-in-flight": {"split.used-id-not-outstanding", "mem.dev-write-readonly"},
+    "drv.packed-buffer-id-in-flight": {"packed.used-id-not-outstanding", "mem.dev-write-readonly",
+                                       "blk.dev-status-value"},
+    # a scripted device does not check buffer ids: the completion it writes
+    # names the (out-of-range) id of the list, which the driver cannot match,
+    # and the request never completes
+    "drv.packed-buffer-id-range": {"liveness.stall"},
 }
 
 
