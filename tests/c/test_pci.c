@@ -250,7 +250,7 @@ static void test_driver_walk(void) {
 }
 
 static void test_walk_finds_bad_multiplier(void) {
-  if (!dut_open(TMUT(DEV_PCI_NOTIFY_MULT), 2)) return;
+  if (!dut_open_set(VSIM_MUTBIT(DEV_PCI_NOTIFY_MULT), 2, 0)) return;
   vsim_drv_pci d;
   vsim_drv_pci_init(&d, &D.p, &D.host, NULL);
   CHECK(vsim_drv_pci_ops.probe(&d));
