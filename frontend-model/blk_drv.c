@@ -220,6 +220,73 @@ static unsigned split_data(const vsim_blk_drv *b, uint64_t gpa, uint64_t len, bo
   return n;
 }
 
+/* Descriptors a framing adds beyond the usual header + data + status. */
+#define FRAMING_EXTRA_SEGS 4u
+
+/* Cut one request into segments, readable ones first: the usual framing, or
+ * one of the unusual but valid arrangements of enum vsim_framing (a device
+ * "MUST NOT make assumptions about the particular arrangement of
+ * descriptors"). The indirect shapes are the usual segments; the ring lays
+ * them out (vsim_driver_shape_next). Returns the segment count, *nout the
+ * readable ones. */
+static unsigned frame_request(const vsim_blk_drv *b, uint8_t framing, uint64_t hdr, uint64_t data,
+                              uint64_t out_len, uint64_t in_len, uint64_t status, vsim_seg *segs,
+                              unsigned *nout) {
+  unsigned n = 0;
+  if (framing == VSIM_FRAMING_MERGED) {
+    /* hdr, data and status are one buffer (see submit) */
+    segs[n++] = (vsim_seg){hdr, (uint32_t)(16 + out_len), false};
+    *nout = n;
+    segs[n++] = (vsim_seg){hdr + 16 + out_len, (uint32_t)(in_len + 1), true};
+    (void)status;
+    return n;
+  }
+  if (framing == VSIM_FRAMING_HEADER_SPLIT) {
+    /* type's first byte, the rest of type and reserved, sector */
+    segs[n++] = (vsim_seg){hdr, 1, false};
+    segs[n++] = (vsim_seg){hdr + 1, 7, false};
+    segs[n++] = (vsim_seg){hdr + 8, 8, false};
+  } else {
+    segs[n++] = (vsim_seg){hdr, 16, false};
+  }
+  /* a zero-length buffer names memory the request owns anyway: the header */
+  if (framing == VSIM_FRAMING_ZERO_LEN) segs[n++] = (vsim_seg){hdr, 0, false};
+  for (int part = 0; part < 2; part++) {
+    const bool w = part == 1;
+    uint64_t pos = w ? data + out_len : data, len = w ? in_len : out_len;
+    if (framing == VSIM_FRAMING_ODD_SPLIT && len >= 4) {
+      /* cut at odd offsets: 1 byte, 3 bytes, then the rest as usual */
+      segs[n++] = (vsim_seg){pos, 1, w};
+      segs[n++] = (vsim_seg){pos + 1, 3, w};
+      pos += 4;
+      len -= 4;
+    }
+    n += split_data(b, pos, len, w, segs + n);
+    if (!w) *nout = n;
+  }
+  if (framing == VSIM_FRAMING_ZERO_LEN) segs[n++] = (vsim_seg){status, 0, true};
+  segs[n++] = (vsim_seg){status, 1, true};
+  return n;
+}
+
+/* Must the device answer this request OK whatever its framing? A read or a
+ * write of whole sectors within capacity (a write on a writable device), or
+ * a FLUSH with VIRTIO_BLK_F_FLUSH negotiated, in a chain within the device's
+ * seg_max / size_max. Anything else is not judged by its framing. */
+static bool must_succeed(const vsim_blk_drv *b, const shape *s, uint64_t sector, const vsim_seg *segs,
+                         unsigned n) {
+  const uint64_t feat = b->drv->features;
+  if (b->seg_max && n > b->seg_max + 2u) return false;
+  for (unsigned i = 0; b->size_max && i < n; i++)
+    if (segs[i].len > b->size_max) return false;
+  if (s->type == VIRTIO_BLK_T_FLUSH) return (feat >> VIRTIO_BLK_F_FLUSH) & 1u;
+  if (s->type != VIRTIO_BLK_T_IN && s->type != VIRTIO_BLK_T_OUT) return false;
+  if (s->type == VIRTIO_BLK_T_OUT && ((feat >> VIRTIO_BLK_F_RO) & 1u)) return false;
+  const uint64_t len = s->out_len + s->in_len;
+  if (len == 0 || len % SECTOR) return false;
+  return sector < b->capacity && len / SECTOR <= b->capacity - sector;
+}
+
 /* The lowest free slot of queue q: a bitmap of busy slots per queue keeps
  * this O(queue size / 64), where a scan of the slots would make a batch of
  * n requests cost O(n^2). */
@@ -251,7 +318,7 @@ void vsim_blk_drv_drop(vsim_blk_drv *b, int q) {
   for (size_t i = 0; i < n; i++) {
     vsim_blk_req *r = &b->req[i];
     if (q >= 0 && r->q != q) continue;
-    if (r->busy && r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    if (r->busy && r->alloc) vsim_driver_free(b->drv, r->alloc, r->alloc_len);
     slot_set(b, r, false);
   }
 }
@@ -266,6 +333,7 @@ bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
   uint64_t data = s.out_len + s.in_len;
   unsigned segs = 2 + (data ? (unsigned)((data + GUEST_PAGE - 1) / GUEST_PAGE + 1) : 0);
   if (segs > max_data_segs(b) + 2) segs = max_data_segs(b) + 2;
+  if (st->framing != VSIM_FRAMING_USUAL) segs += FRAMING_EXTRA_SEGS;
   if (segs > vsim_driver_max_segs(d) && segs > b->qsize) return true; /* never fits */
   /* the data pool must have room too; if it never will, submit reports it */
   return vsim_driver_has_room(d, st->queue, segs);
@@ -375,6 +443,20 @@ static void fail_io(vsim_blk_drv *b, uint16_t q, const vsim_step *st, uint32_t s
   }
 }
 
+static void framing_abandoned(vsim_blk_drv *b, const vsim_blk_req *r) {
+  if (r->framing_check < 0) return;
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(msg, sizeof msg,
+           "the device set DEVICE_NEEDS_RESET holding a well-formed type %u request framed \"%s\"",
+           r->type, vsim_framing_names[r->step->framing]);
+  violation(b, r->framing_check, r->q, msg);
+}
+
+void vsim_blk_drv_abandoned(vsim_blk_drv *b) {
+  for (size_t i = 0; i < (size_t)b->nq * b->qsize; i++)
+    if (b->req[i].busy) framing_abandoned(b, &b->req[i]);
+}
+
 void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
   vsim_blk_drv *b = ctx;
   if (q >= b->nq) return;
@@ -382,7 +464,7 @@ void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
     vsim_blk_req *r = &b->req[(size_t)q * b->qsize + k];
     if (!r->busy) continue;
     fail_io(b, q, r->step, r->step_index, r->type);
-    if (r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    if (r->alloc) vsim_driver_free(b->drv, r->alloc, r->alloc_len);
     slot_set(b, r, false);
   }
 }
@@ -437,21 +519,28 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   check_request(b, st, &s);
   uint64_t hdr = d->req_base[q] + (uint64_t)k * VSIM_DRV_REQ_SLOT;
   uint64_t data_len = s.out_len + s.in_len;
-  uint64_t data = 0;
-  if (data_len) {
-    data = vsim_driver_alloc(d, data_len);
-    if (!data) {
+  const bool merged = st->framing == VSIM_FRAMING_MERGED;
+  /* merged: header, data and status in one buffer, so that one readable and
+   * one writable descriptor can hold them */
+  uint64_t alloc_len = merged ? 16 + data_len + 1 : data_len;
+  uint64_t alloc = 0;
+  if (alloc_len) {
+    alloc = vsim_driver_alloc(d, alloc_len);
+    if (!alloc) {
       failf(b, st, step_index, "guest data pool exhausted (raise arena_size)");
       return -1;
     }
   }
+  if (merged) hdr = alloc;
+  uint64_t data = !data_len ? 0 : merged ? alloc + 16 : alloc;
+  uint64_t status_gpa = merged ? alloc + 16 + data_len : hdr + 16;
   /* header: le32 type, le32 reserved, le64 sector */
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
   vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, st->sector);
   /* a status the device must overwrite: 0xff is no valid status */
   uint8_t poison = 0xff;
-  vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
+  vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, status_gpa, &poison, 1);
   if (s.out_len) {
     if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
       /* one segment built from the step; blk.raw carries its own payload */
@@ -471,15 +560,23 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
                         &sp) == 0)
       memset(sp.ptr, 0xa5, s.in_len);
   }
-  vsim_seg segs[MAX_SEGS];
-  unsigned n = 0;
-  segs[n++] = (vsim_seg){hdr, 16, false};
-  n += split_data(b, data, s.out_len, false, segs + n);
-  unsigned nout = n;
-  n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
-  segs[n++] = (vsim_seg){hdr + 16, 1, true};
+  vsim_seg segs[MAX_SEGS + FRAMING_EXTRA_SEGS];
+  unsigned nout = 0;
+  unsigned n = frame_request(b, st->framing, hdr, data, s.out_len, s.in_len, status_gpa, segs, &nout);
+  int framing_check = -1;
+  if (st->framing == VSIM_FRAMING_INDIRECT_WRITE || st->framing == VSIM_FRAMING_DIRECT_INDIRECT) {
+    /* only where the chain really goes through an indirect table (split
+     * ring, INDIRECT_DESC negotiated); elsewhere it is an ordinary request */
+    if (vsim_driver_shape_next(d, q, st->framing == VSIM_FRAMING_DIRECT_INDIRECT ? 1 : 0,
+                               st->framing == VSIM_FRAMING_INDIRECT_WRITE))
+      framing_check = VSIM_CHK_INDIR_DEV_SHAPE;
+  } else if (st->framing != VSIM_FRAMING_USUAL) {
+    framing_check = VSIM_CHK_RING_DEV_FRAMING;
+  }
+  if (framing_check >= 0 && !must_succeed(b, &s, st->sector, segs, n)) framing_check = -1;
   *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
-                      b->sink->now ? b->sink->now(b->sink->ctx) : 0, false};
+                      b->sink->now ? b->sink->now(b->sink->ctx) : 0, false, alloc, alloc_len, status_gpa,
+                      framing_check};
   slot_set(b, r, true);
   mark_races(b, r);
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
@@ -488,7 +585,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
      * stop already failed it (vsim_blk_drv_queue_stopped) */
     if (!r->busy) return -1;
     slot_set(b, r, false);
-    if (data) vsim_driver_free(d, data, data_len);
+    if (alloc) vsim_driver_free(d, alloc, alloc_len);
     failf(b, st, step_index,
           head == -2 ? "ring full" : "request cannot be submitted (queue broken or too many segments)");
     return -1;
@@ -581,7 +678,7 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   vsim_driver *d = b->drv;
   const vsim_step *st = r->step;
   uint8_t status = 0xff;
-  vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
+  vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->status, &status, 1);
   b->completed++;
   if (b->sink->now) {
     uint64_t lat = b->sink->now(b->sink->ctx) - r->submitted_at;
@@ -590,6 +687,12 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   }
   d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, r->step_index, status, r->type, 0);
   char msg[VSIM_VIOLATION_DETAIL_MAX];
+  /* an invalid status byte is blk.dev-status-value's, not a framing finding */
+  if (r->framing_check >= 0 && (status == VIRTIO_BLK_S_IOERR || status == VIRTIO_BLK_S_UNSUPP)) {
+    snprintf(msg, sizeof msg, "a well-formed type %u request framed \"%s\" completed with %s",
+             r->type, vsim_framing_names[st->framing], status_name(status));
+    violation(b, r->framing_check, q, msg);
+  }
   if (status > VIRTIO_BLK_S_UNSUPP) {
     snprintf(msg, sizeof msg, "status byte %u is not OK/IOERR/UNSUPP (type %u)", status, r->type);
     violation(b, VSIM_CHK_BLK_DEV_STATUS, q, msg);
@@ -663,6 +766,6 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
       failf(b, st, r->step_index, "data differs from expect_data");
   }
   (void)len;
-  if (r->data) vsim_driver_free(d, r->data, r->data_len);
+  if (r->alloc) vsim_driver_free(d, r->alloc, r->alloc_len);
   slot_set(b, r, false);
 }

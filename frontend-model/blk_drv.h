@@ -39,6 +39,13 @@ typedef struct vsim_blk_req {
    * execute them in either order (an out-of-process one really does), so
    * its data proves nothing either way */
   bool racy;
+  /* the guest memory the request owns beyond its header slot (freed at
+   * completion), and where its status byte is: hdr + 16 in the usual
+   * framing, the end of the merged buffer with "framing": "merged" */
+  uint64_t alloc, alloc_len, status;
+  /* the check a non-OK answer breaks: a well-formed request framed in an
+   * unusual but valid way (vsim_step.framing), or -1 (not judged) */
+  int framing_check;
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {
@@ -75,6 +82,10 @@ void vsim_blk_drv_probe(vsim_blk_drv *b);
 /* Forget the requests in flight on queue q (every queue when q < 0), freeing
  * their data buffers: after a device or queue reset they never complete. */
 void vsim_blk_drv_drop(vsim_blk_drv *b, int q);
+/* The device set DEVICE_NEEDS_RESET and the driver gave up: a well-formed
+ * request framed in an unusual way that it still held is its framing
+ * violation (vsim_blk_req.framing_check), as if it had failed it. */
+void vsim_blk_drv_abandoned(vsim_blk_drv *b);
 /* Can this step be submitted now (a free slot and room in the ring)? */
 bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st);
 /* Submit a blk.* step. Returns 0 submitted, -1 cannot ever (failure recorded). */

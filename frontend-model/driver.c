@@ -356,6 +356,11 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
   return head;
 }
 
+bool vsim_driver_shape_next(vsim_driver *d, uint16_t q, uint16_t direct, bool write) {
+  if (q >= d->nq || !d->vq_init[q] || d->packed) return false;
+  return vsim_vq_drv_shape_next(&d->vq[q], direct, write);
+}
+
 void vsim_driver_batch_begin(vsim_driver *d) { d->batching = true; }
 
 void vsim_driver_batch_end(vsim_driver *d) {

@@ -110,6 +110,9 @@ uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width);
  * -2 when the queue is full, -1 when it can never go (broken / not live). */
 int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
                        unsigned nin, uint64_t token);
+/* Shape the next chain submitted on queue q through an indirect table (split
+ * ring with INDIRECT_DESC only; false otherwise): vsim_vq_drv_shape_next. */
+bool vsim_driver_shape_next(vsim_driver *d, uint16_t q, uint16_t direct, bool write);
 /* Batching: between begin and end, submit adds chains without deciding
  * whether to kick; end makes that decision once per queue that took a chain
  * (Linux: virtqueue_add_sgs N times, then one virtqueue_kick_prepare). */

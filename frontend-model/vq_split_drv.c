@@ -249,10 +249,16 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   uint64_t total = (uint64_t)nout + nin;
   if (total == 0 || !segs) return -1;
 
+  /* a shape asked for applies to this chain only */
+  const uint32_t direct = vq->shape_direct;
+  const bool ind_write = vq->shape_write;
+  vq->shape_direct = 0;
+  vq->shape_write = false;
   bool use_indirect = vq->indirect && total > 1 && vq->indirect_base != 0 &&
-                      total <= vq->indirect_max && total <= vq->size;
+                      total <= vq->indirect_max && total <= vq->size && direct < total &&
+                      direct < vq->size;
   if (!use_indirect && total > vq->size) return -1; /* can never fit */
-  uint32_t need = use_indirect ? 1u : (uint32_t)total; /* total <= size here */
+  uint32_t need = use_indirect ? direct + 1u : (uint32_t)total; /* <= size here */
   if (need > vq->num_free) return -2;               /* retry after reaping */
 
   /* IN_ORDER: the chain starts at the cursor and takes the slots after it. */
@@ -261,36 +267,41 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   uint16_t last = head;
 
   /* Write everything first and commit the bookkeeping only afterwards, so that
-   * an arena fault (rings placed outside RAM) leaves the free list intact. */
-  if (use_indirect) {
-    uint64_t table = vq->indirect_base + (uint64_t)head * vq->indirect_max * DESC_SZ;
-    for (uint32_t i = 0; i < total; i++) {
-      uint16_t flags = (uint16_t)((i + 1 < total ? VRING_DESC_F_NEXT : 0) |
-                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
-      uint16_t next = (uint16_t)(i + 1 < total ? i + 1 : 0);
-      if (write_desc(vq->arena, table, i, segs[i].gpa, segs[i].len, flags, next))
-        goto fault;
-    }
-    if (write_desc(vq->arena, vq->desc, head, table, (uint32_t)(total * DESC_SZ),
-                   VRING_DESC_F_INDIRECT, 0))
+   * an arena fault (rings placed outside RAM) leaves the free list intact.
+   * The chain's descriptors are the first `need` entries of the free list,
+   * and its private links stay in free_next while it is in flight: that is
+   * what lets get_used splice it back without reading guest memory.
+   * IN_ORDER: consecutive slots instead, next = x + 1 and 0 after the last
+   * slot of the table, as the spec's drivernormative asks. With an indirect
+   * table, the chain in the queue's table is the `direct` descriptors (a
+   * shape asked for, usually none) and then the indirect one. */
+  const uint32_t in_table = use_indirect ? direct : (uint32_t)total;
+  uint16_t d = head;
+  for (uint32_t i = 0; i < in_table; i++) {
+    bool more = i + 1 < in_table || use_indirect;
+    uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
+                                (i >= nout ? VRING_DESC_F_WRITE : 0));
+    uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
+    if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, flags, next))
       goto fault;
-  } else {
-    /* The chain's descriptors are the first `total` entries of the free list,
-     * and its private links stay in free_next while it is in flight: that is
-     * what lets get_used splice it back without reading guest memory.
-     * IN_ORDER: consecutive slots instead, next = x + 1 and 0 after the last
-     * slot of the table, as the spec's drivernormative asks. */
-    uint16_t d = head;
-    for (uint32_t i = 0; i < total; i++) {
-      bool more = i + 1 < total;
-      uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
-                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
-      uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
-      if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, flags, next))
+    last = d;
+    d = next;
+  }
+  if (use_indirect) {
+    /* one table per head slot: the chain's head names it */
+    uint64_t table = vq->indirect_base + (uint64_t)head * vq->indirect_max * DESC_SZ;
+    const uint32_t n = (uint32_t)total - direct;
+    for (uint32_t i = 0; i < n; i++) {
+      uint16_t flags = (uint16_t)((i + 1 < n ? VRING_DESC_F_NEXT : 0) |
+                                  (direct + i >= nout ? VRING_DESC_F_WRITE : 0));
+      uint16_t next = (uint16_t)(i + 1 < n ? i + 1 : 0);
+      if (write_desc(vq->arena, table, i, segs[direct + i].gpa, segs[direct + i].len, flags, next))
         goto fault;
-      last = d;
-      d = next;
     }
+    if (write_desc(vq->arena, vq->desc, d, table, n * DESC_SZ,
+                   (uint16_t)(VRING_DESC_F_INDIRECT | (ind_write ? VRING_DESC_F_WRITE : 0)), 0))
+      goto fault;
+    last = d;
   }
   if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
                          avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), head))
@@ -325,6 +336,13 @@ fault:
   /* The arena already reported the fault; our own ring memory is unusable. */
   vq->broken = true;
   return -1;
+}
+
+bool vsim_vq_drv_shape_next(vsim_vq_drv *vq, uint16_t direct, bool write) {
+  if (!vq->indirect || vq->indirect_base == 0) return false;
+  vq->shape_direct = direct;
+  vq->shape_write = write;
+  return true;
 }
 
 bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {

@@ -1457,6 +1457,10 @@ int vsim_sim_step(vsim_sim *s) {
   s->current_actor = -1;
   bool script_left = s->next_step < s->sc->nsteps || s->init_pending;
   if (!driver_gave_up(s) && (pending_requests(s) > 0 || script_left)) report_stall(s);
+  /* the device gave up (DEVICE_NEEDS_RESET) holding requests it had to take;
+   * after any other finding (a driver rule broken, bad device output) giving
+   * up is that finding's consequence, not a framing of its own */
+  if (s->drv.needs_reset && s->nviol == 0) vsim_blk_drv_abandoned(&s->blk);
   s->done = true;
   return 0;
 }

@@ -98,6 +98,8 @@
 #define VSIM_L_INPUT_INIT_DEV "devicenormative:Device Types / Input Device / Device Initialization"
 #define VSIM_L_INPUT_OP_DRV "drivernormative:Device Types / Input Device / Device Operation"
 #define VSIM_L_INPUT_OP_DEV "devicenormative:Device Types / Input Device / Device Operation"
+#define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
+#define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -286,7 +288,10 @@
   X(GPU_DEV_FENCE_COMPLETE, "gpu.dev-fence-complete", VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a fenced command is processed before its response: a resource whose fenced RESOURCE_CREATE_2D was answered OK is known to the next command naming it (no ERR_INVALID_RESOURCE_ID until it is unreferenced or the device reset)") \
   X(GPU_DEV_RESPONSE_TYPE, "gpu.dev-response-type",  VSIM_L_GPU_FENCE_DEV, MUST, DEVICE, SNAPSHOT, "a controlq command is returned with a response header (at least 24 bytes used) whose type is the command's own OK type (OK_NODATA, OK_DISPLAY_INFO, OK_EDID, OK_RESOURCE_UUID) or a VIRTIO_GPU_RESP_ERR_*; commands of features never offered (3D, contexts, blobs) are answered with an error") \
   X(GPU_DEV_DISPLAY_INFO, "gpu.dev-display-info",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "num_scanouts reads 1..16, and GET_DISPLAY_INFO reports displays the driver can use for its initial scanout setup: enabled ones only below num_scanouts, each with a non-zero width and height") \
-  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again")
+  X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again") \
+  /* descriptor arrangements: a well-formed blk request framed in an unusual but valid way (blk.* "framing"), judged by the driver model from its answer */ \
+  X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
+  X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)")
 /* clang-format on */
 
 #endif

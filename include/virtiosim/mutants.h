@@ -134,7 +134,10 @@
   X(DEV_GPU_FENCE_EARLY, "dev.gpu-fence-early", GPU_DEV_FENCE_COMPLETE, "virtio-gpu: a fenced command is answered before it is processed (it runs after the next command)") \
   X(DEV_GPU_3D_ACCEPTED, "dev.gpu-3d-accepted", GPU_DEV_RESPONSE_TYPE, "virtio-gpu: 3D and context commands are answered OK_NODATA although VIRGL was never offered") \
   X(DEV_GPU_DISPLAY_PHANTOM, "dev.gpu-display-phantom", GPU_DEV_DISPLAY_INFO, "virtio-gpu: GET_DISPLAY_INFO reports an enabled display past num_scanouts") \
-  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit")
+  X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit") \
+  X(DEV_FRAMING_HEADER_ALONE, "dev.framing-header-alone", RING_DEV_FRAMING, "blk: a request whose first descriptor is not exactly the 16-byte header, or whose status byte is not a descriptor of its own, completes with IOERR") \
+  X(DEV_INDIRECT_WRITE_FLAG, "dev.indirect-write-flag", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor has WRITE set (stops the queue, DEVICE_NEEDS_RESET)") \
+  X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)")
 /* clang-format on */
 
 enum vsim_mutant {
