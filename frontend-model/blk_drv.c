@@ -100,7 +100,96 @@ static void check_device_init(vsim_blk_drv *b) {
   }
 }
 
+/* The fields of struct virtio_blk_config and the feature that makes each one
+ * meaningful (-1: always). writeback (CONFIG_WCE) is left out: the driver
+ * may write it once FEATURES_OK is set. */
+#define BLK_CFG(field) offsetof(struct virtio_blk_config, field), sizeof(((struct virtio_blk_config *)0)->field)
+static const struct blk_cfg_field {
+  uint16_t off;
+  uint8_t width;
+  int feature;
+} blk_cfg_fields[] = {
+    {BLK_CFG(capacity), -1},
+    {BLK_CFG(size_max), VIRTIO_BLK_F_SIZE_MAX},
+    {BLK_CFG(seg_max), VIRTIO_BLK_F_SEG_MAX},
+    {BLK_CFG(geometry.cylinders), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(geometry.heads), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(geometry.sectors), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(blk_size), VIRTIO_BLK_F_BLK_SIZE},
+    {BLK_CFG(physical_block_exp), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(alignment_offset), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(min_io_size), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(opt_io_size), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(num_queues), VIRTIO_BLK_F_MQ},
+    {BLK_CFG(max_discard_sectors), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(max_discard_seg), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(discard_sector_alignment), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(max_write_zeroes_sectors), VIRTIO_BLK_F_WRITE_ZEROES},
+    {BLK_CFG(max_write_zeroes_seg), VIRTIO_BLK_F_WRITE_ZEROES},
+    {BLK_CFG(write_zeroes_may_unmap), VIRTIO_BLK_F_WRITE_ZEROES},
+};
+#define N_BLK_CFG_FIELDS (sizeof blk_cfg_fields / sizeof blk_cfg_fields[0])
+_Static_assert(N_BLK_CFG_FIELDS <= sizeof(((vsim_blk_drv *)0)->pre) / sizeof(((vsim_blk_drv *)0)->pre[0]),
+               "room for every field");
+
+/* Read the fields of `want` (offered features) in one ConfigGeneration
+ * bracket (the spec's loop, bounded as vsim_driver_config_read's: a device
+ * that keeps changing it gets the last pass): one bracket for the whole set
+ * keeps the transport calls few, which an out-of-process back-end pays for
+ * per call. Returns the generation the values belong to. */
+static uint32_t read_cfg_fields(vsim_driver *d, uint64_t want, struct vsim_blk_pre_field *out,
+                                unsigned *n) {
+  uint32_t gen = 0;
+  for (int tries = 0; tries < 8; tries++) {
+    *n = 0;
+    gen = d->tr.ops->config_generation(d->tr.t);
+    for (size_t i = 0; i < N_BLK_CFG_FIELDS; i++) {
+      const struct blk_cfg_field *f = &blk_cfg_fields[i];
+      if (f->feature >= 0 && !((want >> f->feature) & 1u)) continue;
+      uint8_t b[8] = {0};
+      d->tr.ops->config_read(d->tr.t, f->off, b, f->width);
+      uint64_t v = 0;
+      for (unsigned k = 0; k < f->width; k++) v |= (uint64_t)b[k] << (8 * k);
+      out[(*n)++] = (struct vsim_blk_pre_field){f->off, f->width, v};
+    }
+    if (d->tr.ops->config_generation(d->tr.t) == gen) break;
+  }
+  return gen;
+}
+
+void vsim_blk_drv_before_features_ok(void *ctx) {
+  vsim_blk_drv *b = ctx;
+  /* "The device MUST allow reading of any device-specific configuration
+   * field before FEATURES_OK is set by the driver. This includes fields
+   * which are conditional on feature bits, as long as those feature bits
+   * are offered by the device." */
+  b->pre_generation = read_cfg_fields(b->drv, b->drv->offered, b->pre, &b->npre);
+}
+
+/* Each field read before FEATURES_OK, read again now: a different value with
+ * the same config generation is a field the device did not let the driver
+ * read then (a real change bumps the generation). */
+static void check_pre_features_ok(vsim_blk_drv *b) {
+  if (!b->npre) return;
+  struct vsim_blk_pre_field now[N_BLK_CFG_FIELDS];
+  unsigned n = 0;
+  uint32_t gen = read_cfg_fields(b->drv, b->drv->offered, now, &n);
+  for (unsigned i = 0; i < b->npre && i < n && gen == b->pre_generation; i++) {
+    const struct vsim_blk_pre_field *f = &b->pre[i];
+    if (now[i].value == f->value) continue;
+    char msg[VSIM_VIOLATION_DETAIL_MAX];
+    snprintf(msg, sizeof msg,
+             "config field at offset %u (%u bytes) read 0x%llx before FEATURES_OK and 0x%llx after, "
+             "config_generation unchanged",
+             f->off, f->width, (unsigned long long)f->value, (unsigned long long)now[i].value);
+    violation(b, VSIM_CHK_CONFIG_DEV_BEFORE_FEATURES_OK, -1, msg);
+    break; /* one finding per initialisation */
+  }
+  b->npre = 0;
+}
+
 void vsim_blk_drv_probe(vsim_blk_drv *b) {
+  check_pre_features_ok(b);
   uint64_t cap = vsim_driver_config_read(b->drv, 0, 8);
   check_device_init(b);
   b->seg_max = has(b, VIRTIO_BLK_F_SEG_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 12, 4) : 0;

@@ -68,6 +68,15 @@ typedef struct vsim_blk_drv {
   uint64_t latency_total;  /* virtual time from submission to completion, summed */
   uint64_t latency_max;
   uint64_t pattern_stream; /* counter for data patterns */
+  /* config fields of offered features as read before FEATURES_OK, and the
+   * config generation then, compared at probe (vsim_blk_drv_before_features_ok) */
+  unsigned npre;
+  struct vsim_blk_pre_field {
+    uint16_t off;
+    uint8_t width;
+    uint64_t value;
+  } pre[24];
+  uint32_t pre_generation;
 } vsim_blk_drv;
 
 /* The feature bits this driver understands. */
@@ -76,6 +85,11 @@ uint64_t vsim_blk_drv_understood(void);
 int vsim_blk_drv_init(vsim_blk_drv *b, vsim_driver *drv, const vsim_host *sink,
                       vsim_expect_fail_fn fail, void *fail_ctx);
 void vsim_blk_drv_fini(vsim_blk_drv *b);
+/* Before FEATURES_OK (vsim_driver_config.before_features_ok, ctx the
+ * vsim_blk_drv): read every config field of an offered feature. The probe
+ * reads them again: one that changed while config_generation did not is the
+ * device's config.dev-readable-before-features-ok. */
+void vsim_blk_drv_before_features_ok(void *ctx);
 /* Read config after the device is live (capacity, seg_max...). */
 void vsim_blk_drv_probe(vsim_blk_drv *b);
 

@@ -249,6 +249,7 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
     uint8_t zero = 0;
     d->tr.ops->config_write(d->tr.t, 0, &zero, 1); /* the spec: MAY read, MUST NOT write, here */
   }
+  if (d->cfg.before_features_ok) d->cfg.before_features_ok(d->cfg.hook_ctx);
   uint64_t want = d->offered & d->cfg.accept & d->cfg.understood;
   /* the spec: a driver MUST accept VERSION_1 when offered */
   if ((d->offered >> VIRTIO_F_VERSION_1) & 1u) want |= UINT64_C(1) << VIRTIO_F_VERSION_1;

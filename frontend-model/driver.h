@@ -44,6 +44,11 @@ typedef struct vsim_driver_config {
    * accept, what it does accept (a bit whose requirement is missing
    * dropped). NULL: no requirements. */
   uint64_t (*close_features)(uint64_t features);
+  /* Called once per initialisation after the device features are read and
+   * before the driver writes its own (the device type's driver reads config
+   * fields there: a device MUST allow it), or NULL. */
+  void (*before_features_ok)(void *ctx);
+  void *hook_ctx;
 } vsim_driver_config;
 
 typedef struct vsim_driver {

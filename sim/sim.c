@@ -1210,6 +1210,15 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
       .close_features = s->is_net ? vsim_net_drv_close : NULL,
+      /* blk: config fields read before FEATURES_OK too. Not for a vhost-user
+       * back-end: the adapter reads its config space once, at connection
+       * (GET_CONFIG), and hands out that copy, so there is nothing to judge,
+       * and every call costs a comparison of guest memory with the mirror */
+      .before_features_ok = s->is_fs || s->is_console || s->is_input || s->is_net || s->is_gpu ||
+                                    bspec.kind == VSIM_BACKEND_VHOST_USER
+                                ? NULL
+                                : vsim_blk_drv_before_features_ok,
+      .hook_ctx = &s->blk,
   };
   if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",

@@ -99,6 +99,7 @@
 #define VSIM_L_INPUT_OP_DRV "drivernormative:Device Types / Input Device / Device Operation"
 #define VSIM_L_INPUT_OP_DEV "devicenormative:Device Types / Input Device / Device Operation"
 #define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
+#define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 
 /* clang-format off */
@@ -291,7 +292,8 @@
   X(GPU_DEV_EVENTS_CLEAR, "gpu.dev-events-clear",    VSIM_L_GPU_INIT_DEV, SHOULD, DEVICE, SNAPSHOT, "writing a 1 bit to events_clear clears that bit of events_read (write-to-clear), so the driver's display query after VIRTIO_GPU_EVENT_DISPLAY is not asked for again") \
   /* descriptor arrangements: a well-formed blk request framed in an unusual but valid way (blk.* "framing"), judged by the driver model from its answer */ \
   X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
-  X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)")
+  X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)") \
+  X(CONFIG_DEV_BEFORE_FEATURES_OK, "config.dev-readable-before-features-ok", VSIM_L_CFG_DEV, MUST, DEVICE, SNAPSHOT, "a device-specific config field of an offered feature (blk: capacity and the fields of SIZE_MAX, SEG_MAX, GEOMETRY, BLK_SIZE, TOPOLOGY, MQ, DISCARD, WRITE_ZEROES) reads before FEATURES_OK what it reads after DRIVER_OK, unless config_generation changed in between (not judged for vhost-user back-ends: the adapter reads their config space once, at connection)")
 /* clang-format on */
 
 #endif

@@ -137,7 +137,8 @@
   X(DEV_GPU_EVENTS_STICKY, "dev.gpu-events-sticky", GPU_DEV_EVENTS_CLEAR, "virtio-gpu: writes to events_clear are ignored: events_read keeps the bit") \
   X(DEV_FRAMING_HEADER_ALONE, "dev.framing-header-alone", RING_DEV_FRAMING, "blk: a request whose first descriptor is not exactly the 16-byte header, or whose status byte is not a descriptor of its own, completes with IOERR") \
   X(DEV_INDIRECT_WRITE_FLAG, "dev.indirect-write-flag", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor has WRITE set (stops the queue, DEVICE_NEEDS_RESET)") \
-  X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)")
+  X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)") \
+  X(DEV_CONFIG_ZERO_EARLY, "dev.config-zero-before-features-ok", CONFIG_DEV_BEFORE_FEATURES_OK, "device-specific config space reads all zeroes until the driver sets FEATURES_OK")
 /* clang-format on */
 
 enum vsim_mutant {
