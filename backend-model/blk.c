@@ -493,7 +493,14 @@ int vsim_blk_model_request(void *model, uint16_t q, const vsim_chain *c,
   uint64_t wr_data = status_off;
 
   uint32_t written = 0;
-  uint8_t st = within_limits(m, c)
+  /* the mutant: a device that assumes the usual arrangement (a header
+   * descriptor of its own, a status descriptor of its own), which Message
+   * Framing forbids */
+  const bool framing_refused =
+      mut(m, VSIM_MUT_DEV_FRAMING_HEADER_ALONE) &&
+      (c->nread == 0 || c->seg[0].len != HDR_LEN || c->seg[c->nseg - 1].len != 1 ||
+       c->seg[c->nseg - 1].write == false);
+  uint8_t st = !framing_refused && within_limits(m, c)
                    ? execute(m, a, c, type, sector, rd_data, wr_data, &written)
                    : VIRTIO_BLK_S_IOERR;
   if (st != VIRTIO_BLK_S_OK) written = 0;

@@ -287,6 +287,9 @@ static int dc_config_read(void *be, uint32_t off, void *dst, uint32_t len) {
   vsim_devcore *dc = be;
   if (off > dc->config_len || len > dc->config_len - off) return -1;
   memcpy(dst, dc->config + off, len);
+  /* the mutant: fields the driver may read before FEATURES_OK read 0 */
+  if (mut(dc, VSIM_MUT_DEV_CONFIG_ZERO_EARLY) && !(dc->status & VIRTIO_CONFIG_S_FEATURES_OK))
+    memset(dst, 0, len);
   return 0;
 }
 

@@ -379,6 +379,13 @@ int vsim_vq_dev_pop(vsim_vq_dev *vq, vsim_chain *out) {
         return violate(vq, VSIM_CHK_INDIR_NOT_NEG,
                        "descriptor %u (head %u) is INDIRECT but INDIRECT_DESC was not negotiated",
                        idx, head);
+      /* the mutants: a device that refuses what the spec says it MUST take
+       * (it stops the queue without blaming the driver) */
+      if ((mut(vq, VSIM_MUT_DEV_INDIRECT_WRITE_FLAG) && (flags & VRING_DESC_F_WRITE)) ||
+          (mut(vq, VSIM_MUT_DEV_INDIRECT_NOT_HEAD) && nseg > 0)) {
+        vq->broken = true;
+        return -1;
+      }
       if (flags & VRING_DESC_F_NEXT)
         return violate(vq, VSIM_CHK_INDIR_WITH_NEXT,
                        "descriptor %u (head %u) has both INDIRECT and NEXT", idx, head);

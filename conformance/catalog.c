@@ -136,6 +136,13 @@ void vsim_check_scope_get(int check, vsim_check_scope *out) {
     case VSIM_CHK_NOTIFY_DEV_FLAGS: out->features |= UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX; break;
     case VSIM_CHK_PACKED_INDIR_FLAGS:
     case VSIM_CHK_PACKED_INDIR_LEN: out->features |= UINT64_C(1) << VIRTIO_RING_F_INDIRECT_DESC; break;
+    /* generic rules judged through the blk driver model's requests and probe */
+    case VSIM_CHK_RING_DEV_FRAMING:
+    case VSIM_CHK_CONFIG_DEV_BEFORE_FEATURES_OK: out->device = "blk"; break;
+    case VSIM_CHK_INDIR_DEV_SHAPE:
+      out->device = "blk";
+      out->ring = 0; /* the descriptor-table rule of the split ring */
+      break;
     default: break;
   }
 }

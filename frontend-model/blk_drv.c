@@ -101,7 +101,96 @@ static void check_device_init(vsim_blk_drv *b) {
   }
 }
 
+/* The fields of struct virtio_blk_config and the feature that makes each one
+ * meaningful (-1: always). writeback (CONFIG_WCE) is left out: the driver
+ * may write it once FEATURES_OK is set. */
+#define BLK_CFG(field) offsetof(struct virtio_blk_config, field), sizeof(((struct virtio_blk_config *)0)->field)
+static const struct blk_cfg_field {
+  uint16_t off;
+  uint8_t width;
+  int feature;
+} blk_cfg_fields[] = {
+    {BLK_CFG(capacity), -1},
+    {BLK_CFG(size_max), VIRTIO_BLK_F_SIZE_MAX},
+    {BLK_CFG(seg_max), VIRTIO_BLK_F_SEG_MAX},
+    {BLK_CFG(geometry.cylinders), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(geometry.heads), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(geometry.sectors), VIRTIO_BLK_F_GEOMETRY},
+    {BLK_CFG(blk_size), VIRTIO_BLK_F_BLK_SIZE},
+    {BLK_CFG(physical_block_exp), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(alignment_offset), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(min_io_size), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(opt_io_size), VIRTIO_BLK_F_TOPOLOGY},
+    {BLK_CFG(num_queues), VIRTIO_BLK_F_MQ},
+    {BLK_CFG(max_discard_sectors), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(max_discard_seg), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(discard_sector_alignment), VIRTIO_BLK_F_DISCARD},
+    {BLK_CFG(max_write_zeroes_sectors), VIRTIO_BLK_F_WRITE_ZEROES},
+    {BLK_CFG(max_write_zeroes_seg), VIRTIO_BLK_F_WRITE_ZEROES},
+    {BLK_CFG(write_zeroes_may_unmap), VIRTIO_BLK_F_WRITE_ZEROES},
+};
+#define N_BLK_CFG_FIELDS (sizeof blk_cfg_fields / sizeof blk_cfg_fields[0])
+_Static_assert(N_BLK_CFG_FIELDS <= sizeof(((vsim_blk_drv *)0)->pre) / sizeof(((vsim_blk_drv *)0)->pre[0]),
+               "room for every field");
+
+/* Read the fields of `want` (offered features) in one ConfigGeneration
+ * bracket (the spec's loop, bounded as vsim_driver_config_read's: a device
+ * that keeps changing it gets the last pass): one bracket for the whole set
+ * keeps the transport calls few, which an out-of-process back-end pays for
+ * per call. Returns the generation the values belong to. */
+static uint32_t read_cfg_fields(vsim_driver *d, uint64_t want, struct vsim_blk_pre_field *out,
+                                unsigned *n) {
+  uint32_t gen = 0;
+  for (int tries = 0; tries < 8; tries++) {
+    *n = 0;
+    gen = d->tr.ops->config_generation(d->tr.t);
+    for (size_t i = 0; i < N_BLK_CFG_FIELDS; i++) {
+      const struct blk_cfg_field *f = &blk_cfg_fields[i];
+      if (f->feature >= 0 && !((want >> f->feature) & 1u)) continue;
+      uint8_t b[8] = {0};
+      d->tr.ops->config_read(d->tr.t, f->off, b, f->width);
+      uint64_t v = 0;
+      for (unsigned k = 0; k < f->width; k++) v |= (uint64_t)b[k] << (8 * k);
+      out[(*n)++] = (struct vsim_blk_pre_field){f->off, f->width, v};
+    }
+    if (d->tr.ops->config_generation(d->tr.t) == gen) break;
+  }
+  return gen;
+}
+
+void vsim_blk_drv_before_features_ok(void *ctx) {
+  vsim_blk_drv *b = ctx;
+  /* "The device MUST allow reading of any device-specific configuration
+   * field before FEATURES_OK is set by the driver. This includes fields
+   * which are conditional on feature bits, as long as those feature bits
+   * are offered by the device." */
+  b->pre_generation = read_cfg_fields(b->drv, b->drv->offered, b->pre, &b->npre);
+}
+
+/* Each field read before FEATURES_OK, read again now: a different value with
+ * the same config generation is a field the device did not let the driver
+ * read then (a real change bumps the generation). */
+static void check_pre_features_ok(vsim_blk_drv *b) {
+  if (!b->npre) return;
+  struct vsim_blk_pre_field now[N_BLK_CFG_FIELDS];
+  unsigned n = 0;
+  uint32_t gen = read_cfg_fields(b->drv, b->drv->offered, now, &n);
+  for (unsigned i = 0; i < b->npre && i < n && gen == b->pre_generation; i++) {
+    const struct vsim_blk_pre_field *f = &b->pre[i];
+    if (now[i].value == f->value) continue;
+    char msg[VSIM_VIOLATION_DETAIL_MAX];
+    snprintf(msg, sizeof msg,
+             "config field at offset %u (%u bytes) read 0x%llx before FEATURES_OK and 0x%llx after, "
+             "config_generation unchanged",
+             f->off, f->width, (unsigned long long)f->value, (unsigned long long)now[i].value);
+    violation(b, VSIM_CHK_CONFIG_DEV_BEFORE_FEATURES_OK, -1, msg);
+    break; /* one finding per initialisation */
+  }
+  b->npre = 0;
+}
+
 void vsim_blk_drv_probe(vsim_blk_drv *b) {
+  check_pre_features_ok(b);
   uint64_t cap = vsim_driver_config_read(b->drv, 0, 8);
   check_device_init(b);
   b->seg_max = has(b, VIRTIO_BLK_F_SEG_MAX) ? (uint32_t)vsim_driver_config_read(b->drv, 12, 4) : 0;
@@ -233,6 +322,73 @@ static unsigned split_data(const vsim_blk_drv *b, uint64_t gpa, uint64_t len, bo
   return n;
 }
 
+/* Descriptors a framing adds beyond the usual header + data + status. */
+#define FRAMING_EXTRA_SEGS 4u
+
+/* Cut one request into segments, readable ones first: the usual framing, or
+ * one of the unusual but valid arrangements of enum vsim_framing (a device
+ * "MUST NOT make assumptions about the particular arrangement of
+ * descriptors"). The indirect shapes are the usual segments; the ring lays
+ * them out (vsim_driver_shape_next). Returns the segment count, *nout the
+ * readable ones. */
+static unsigned frame_request(const vsim_blk_drv *b, uint8_t framing, uint64_t hdr, uint64_t data,
+                              uint64_t out_len, uint64_t in_len, uint64_t status, vsim_seg *segs,
+                              unsigned *nout) {
+  unsigned n = 0;
+  if (framing == VSIM_FRAMING_MERGED) {
+    /* hdr, data and status are one buffer (see submit) */
+    segs[n++] = (vsim_seg){hdr, (uint32_t)(16 + out_len), false};
+    *nout = n;
+    segs[n++] = (vsim_seg){hdr + 16 + out_len, (uint32_t)(in_len + 1), true};
+    (void)status;
+    return n;
+  }
+  if (framing == VSIM_FRAMING_HEADER_SPLIT) {
+    /* type's first byte, the rest of type and reserved, sector */
+    segs[n++] = (vsim_seg){hdr, 1, false};
+    segs[n++] = (vsim_seg){hdr + 1, 7, false};
+    segs[n++] = (vsim_seg){hdr + 8, 8, false};
+  } else {
+    segs[n++] = (vsim_seg){hdr, 16, false};
+  }
+  /* a zero-length buffer names memory the request owns anyway: the header */
+  if (framing == VSIM_FRAMING_ZERO_LEN) segs[n++] = (vsim_seg){hdr, 0, false};
+  for (int part = 0; part < 2; part++) {
+    const bool w = part == 1;
+    uint64_t pos = w ? data + out_len : data, len = w ? in_len : out_len;
+    if (framing == VSIM_FRAMING_ODD_SPLIT && len >= 4) {
+      /* cut at odd offsets: 1 byte, 3 bytes, then the rest as usual */
+      segs[n++] = (vsim_seg){pos, 1, w};
+      segs[n++] = (vsim_seg){pos + 1, 3, w};
+      pos += 4;
+      len -= 4;
+    }
+    n += split_data(b, pos, len, w, segs + n);
+    if (!w) *nout = n;
+  }
+  if (framing == VSIM_FRAMING_ZERO_LEN) segs[n++] = (vsim_seg){status, 0, true};
+  segs[n++] = (vsim_seg){status, 1, true};
+  return n;
+}
+
+/* Must the device answer this request OK whatever its framing? A read or a
+ * write of whole sectors within capacity (a write on a writable device), or
+ * a FLUSH with VIRTIO_BLK_F_FLUSH negotiated, in a chain within the device's
+ * seg_max / size_max. Anything else is not judged by its framing. */
+static bool must_succeed(const vsim_blk_drv *b, const shape *s, uint64_t sector, const vsim_seg *segs,
+                         unsigned n) {
+  const uint64_t feat = b->drv->features;
+  if (b->seg_max && n > b->seg_max + 2u) return false;
+  for (unsigned i = 0; b->size_max && i < n; i++)
+    if (segs[i].len > b->size_max) return false;
+  if (s->type == VIRTIO_BLK_T_FLUSH) return (feat >> VIRTIO_BLK_F_FLUSH) & 1u;
+  if (s->type != VIRTIO_BLK_T_IN && s->type != VIRTIO_BLK_T_OUT) return false;
+  if (s->type == VIRTIO_BLK_T_OUT && ((feat >> VIRTIO_BLK_F_RO) & 1u)) return false;
+  const uint64_t len = s->out_len + s->in_len;
+  if (len == 0 || len % SECTOR) return false;
+  return sector < b->capacity && len / SECTOR <= b->capacity - sector;
+}
+
 /* The lowest free slot of queue q: a bitmap of busy slots per queue keeps
  * this O(queue size / 64), where a scan of the slots would make a batch of
  * n requests cost O(n^2). */
@@ -264,7 +420,7 @@ void vsim_blk_drv_drop(vsim_blk_drv *b, int q) {
   for (size_t i = 0; i < n; i++) {
     vsim_blk_req *r = &b->req[i];
     if (q >= 0 && r->q != q) continue;
-    if (r->busy && r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    if (r->busy && r->alloc) vsim_driver_free(b->drv, r->alloc, r->alloc_len);
     slot_set(b, r, false);
   }
 }
@@ -279,6 +435,7 @@ bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st) {
   uint64_t data = s.out_len + s.in_len;
   unsigned segs = 2 + (data ? (unsigned)((data + GUEST_PAGE - 1) / GUEST_PAGE + 1) : 0);
   if (segs > max_data_segs(b) + 2) segs = max_data_segs(b) + 2;
+  if (st->framing != VSIM_FRAMING_USUAL) segs += FRAMING_EXTRA_SEGS;
   if (segs > vsim_driver_max_segs(d) && segs > b->qsize) return true; /* never fits */
   /* the data pool must have room too; if it never will, submit reports it */
   return vsim_driver_has_room(d, st->queue, segs);
@@ -388,6 +545,20 @@ static void fail_io(vsim_blk_drv *b, uint16_t q, const vsim_step *st, uint32_t s
   }
 }
 
+static void framing_abandoned(vsim_blk_drv *b, const vsim_blk_req *r) {
+  if (r->framing_check < 0) return;
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(msg, sizeof msg,
+           "the device set DEVICE_NEEDS_RESET holding a well-formed type %u request framed \"%s\"",
+           r->type, vsim_framing_names[r->step->framing]);
+  violation(b, r->framing_check, r->q, msg);
+}
+
+void vsim_blk_drv_abandoned(vsim_blk_drv *b) {
+  for (size_t i = 0; i < (size_t)b->nq * b->qsize; i++)
+    if (b->req[i].busy) framing_abandoned(b, &b->req[i]);
+}
+
 void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
   vsim_blk_drv *b = ctx;
   if (q >= b->nq) return;
@@ -395,7 +566,7 @@ void vsim_blk_drv_queue_stopped(void *ctx, uint16_t q) {
     vsim_blk_req *r = &b->req[(size_t)q * b->qsize + k];
     if (!r->busy) continue;
     fail_io(b, q, r->step, r->step_index, r->type);
-    if (r->data) vsim_driver_free(b->drv, r->data, r->data_len);
+    if (r->alloc) vsim_driver_free(b->drv, r->alloc, r->alloc_len);
     slot_set(b, r, false);
   }
 }
@@ -450,21 +621,28 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   check_request(b, st, &s);
   uint64_t hdr = d->req_base[q] + (uint64_t)k * VSIM_DRV_REQ_SLOT;
   uint64_t data_len = s.out_len + s.in_len;
-  uint64_t data = 0;
-  if (data_len) {
-    data = vsim_driver_alloc(d, data_len);
-    if (!data) {
+  const bool merged = st->framing == VSIM_FRAMING_MERGED;
+  /* merged: header, data and status in one buffer, so that one readable and
+   * one writable descriptor can hold them */
+  uint64_t alloc_len = merged ? 16 + data_len + 1 : data_len;
+  uint64_t alloc = 0;
+  if (alloc_len) {
+    alloc = vsim_driver_alloc(d, alloc_len);
+    if (!alloc) {
       failf(b, st, step_index, "guest data pool exhausted (raise arena_size)");
       return -1;
     }
   }
+  if (merged) hdr = alloc;
+  uint64_t data = !data_len ? 0 : merged ? alloc + 16 : alloc;
+  uint64_t status_gpa = merged ? alloc + 16 + data_len : hdr + 16;
   /* header: le32 type, le32 reserved, le64 sector */
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr, s.type);
   vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, hdr + 4, 0);
   vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, hdr + 8, s.sector);
   /* a status the device must overwrite: 0xff is no valid status */
   uint8_t poison = 0xff;
-  vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, hdr + 16, &poison, 1);
+  vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, status_gpa, &poison, 1);
   if (s.out_len) {
     if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
       /* one segment built from the step; blk.raw carries its own payload */
@@ -484,15 +662,23 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
                         &sp) == 0)
       memset(sp.ptr, 0xa5, s.in_len);
   }
-  vsim_seg segs[MAX_SEGS];
-  unsigned n = 0;
-  segs[n++] = (vsim_seg){hdr, 16, false};
-  n += split_data(b, data, s.out_len, false, segs + n);
-  unsigned nout = n;
-  n += split_data(b, data + s.out_len, s.in_len, true, segs + n);
-  segs[n++] = (vsim_seg){hdr + 16, 1, true};
+  vsim_seg segs[MAX_SEGS + FRAMING_EXTRA_SEGS];
+  unsigned nout = 0;
+  unsigned n = frame_request(b, st->framing, hdr, data, s.out_len, s.in_len, status_gpa, segs, &nout);
+  int framing_check = -1;
+  if (st->framing == VSIM_FRAMING_INDIRECT_WRITE || st->framing == VSIM_FRAMING_DIRECT_INDIRECT) {
+    /* only where the chain really goes through an indirect table (split
+     * ring, INDIRECT_DESC negotiated); elsewhere it is an ordinary request */
+    if (vsim_driver_shape_next(d, q, st->framing == VSIM_FRAMING_DIRECT_INDIRECT ? 1 : 0,
+                               st->framing == VSIM_FRAMING_INDIRECT_WRITE))
+      framing_check = VSIM_CHK_INDIR_DEV_SHAPE;
+  } else if (st->framing != VSIM_FRAMING_USUAL) {
+    framing_check = VSIM_CHK_RING_DEV_FRAMING;
+  }
+  if (framing_check >= 0 && !must_succeed(b, &s, st->sector, segs, n)) framing_check = -1;
   *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
-                      b->sink->now ? b->sink->now(b->sink->ctx) : 0, false};
+                      b->sink->now ? b->sink->now(b->sink->ctx) : 0, false, alloc, alloc_len, status_gpa,
+                      framing_check};
   slot_set(b, r, true);
   mark_races(b, r);
   int head = vsim_driver_submit(d, q, segs, nout, n - nout, (uint64_t)k);
@@ -501,7 +687,7 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
      * stop already failed it (vsim_blk_drv_queue_stopped) */
     if (!r->busy) return -1;
     slot_set(b, r, false);
-    if (data) vsim_driver_free(d, data, data_len);
+    if (alloc) vsim_driver_free(d, alloc, alloc_len);
     failf(b, st, step_index,
           head == -2 ? "ring full" : "request cannot be submitted (queue broken or too many segments)");
     return -1;
@@ -594,7 +780,7 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   vsim_driver *d = b->drv;
   const vsim_step *st = r->step;
   uint8_t status = 0xff;
-  vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->hdr + 16, &status, 1);
+  vsim_arena_get(d->arena, VSIM_SIDE_DRIVER, r->status, &status, 1);
   b->completed++;
   if (b->sink->now) {
     uint64_t lat = b->sink->now(b->sink->ctx) - r->submitted_at;
@@ -603,6 +789,12 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
   }
   d->sink->event(d->sink->ctx, VSIM_EV_REQ_DONE, q, r->step_index, status, r->type, 0);
   char msg[VSIM_VIOLATION_DETAIL_MAX];
+  /* an invalid status byte is blk.dev-status-value's, not a framing finding */
+  if (r->framing_check >= 0 && (status == VIRTIO_BLK_S_IOERR || status == VIRTIO_BLK_S_UNSUPP)) {
+    snprintf(msg, sizeof msg, "a well-formed type %u request framed \"%s\" completed with %s",
+             r->type, vsim_framing_names[st->framing], status_name(status));
+    violation(b, r->framing_check, q, msg);
+  }
   if (status > VIRTIO_BLK_S_UNSUPP) {
     snprintf(msg, sizeof msg, "status byte %u is not OK/IOERR/UNSUPP (type %u)", status, r->type);
     violation(b, VSIM_CHK_BLK_DEV_STATUS, q, msg);
@@ -676,6 +868,6 @@ void vsim_blk_drv_complete(void *ctx, uint16_t q, uint64_t token, uint32_t len) 
       failf(b, st, r->step_index, "data differs from expect_data");
   }
   (void)len;
-  if (r->data) vsim_driver_free(d, r->data, r->data_len);
+  if (r->alloc) vsim_driver_free(d, r->alloc, r->alloc_len);
   slot_set(b, r, false);
 }

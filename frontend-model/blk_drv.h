@@ -39,6 +39,13 @@ typedef struct vsim_blk_req {
    * execute them in either order (an out-of-process one really does), so
    * its data proves nothing either way */
   bool racy;
+  /* the guest memory the request owns beyond its header slot (freed at
+   * completion), and where its status byte is: hdr + 16 in the usual
+   * framing, the end of the merged buffer with "framing": "merged" */
+  uint64_t alloc, alloc_len, status;
+  /* the check a non-OK answer breaks: a well-formed request framed in an
+   * unusual but valid way (vsim_step.framing), or -1 (not judged) */
+  int framing_check;
 } vsim_blk_req;
 
 typedef struct vsim_blk_drv {
@@ -61,6 +68,15 @@ typedef struct vsim_blk_drv {
   uint64_t latency_total;  /* virtual time from submission to completion, summed */
   uint64_t latency_max;
   uint64_t pattern_stream; /* counter for data patterns */
+  /* config fields of offered features as read before FEATURES_OK, and the
+   * config generation then, compared at probe (vsim_blk_drv_before_features_ok) */
+  unsigned npre;
+  struct vsim_blk_pre_field {
+    uint16_t off;
+    uint8_t width;
+    uint64_t value;
+  } pre[24];
+  uint32_t pre_generation;
 } vsim_blk_drv;
 
 /* The feature bits this driver understands. */
@@ -69,12 +85,21 @@ uint64_t vsim_blk_drv_understood(void);
 int vsim_blk_drv_init(vsim_blk_drv *b, vsim_driver *drv, const vsim_host *sink,
                       vsim_expect_fail_fn fail, void *fail_ctx);
 void vsim_blk_drv_fini(vsim_blk_drv *b);
+/* Before FEATURES_OK (vsim_driver_config.before_features_ok, ctx the
+ * vsim_blk_drv): read every config field of an offered feature. The probe
+ * reads them again: one that changed while config_generation did not is the
+ * device's config.dev-readable-before-features-ok. */
+void vsim_blk_drv_before_features_ok(void *ctx);
 /* Read config after the device is live (capacity, seg_max...). */
 void vsim_blk_drv_probe(vsim_blk_drv *b);
 
 /* Forget the requests in flight on queue q (every queue when q < 0), freeing
  * their data buffers: after a device or queue reset they never complete. */
 void vsim_blk_drv_drop(vsim_blk_drv *b, int q);
+/* The device set DEVICE_NEEDS_RESET and the driver gave up: a well-formed
+ * request framed in an unusual way that it still held is its framing
+ * violation (vsim_blk_req.framing_check), as if it had failed it. */
+void vsim_blk_drv_abandoned(vsim_blk_drv *b);
 /* Can this step be submitted now (a free slot and room in the ring)? */
 bool vsim_blk_drv_can_submit(vsim_blk_drv *b, const vsim_step *st);
 /* Submit a blk.* step. Returns 0 submitted, -1 cannot ever (failure recorded). */

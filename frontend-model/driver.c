@@ -255,6 +255,7 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
     uint8_t zero = 0;
     d->tr.ops->config_write(d->tr.t, 0, &zero, 1); /* the spec: MAY read, MUST NOT write, here */
   }
+  if (d->cfg.before_features_ok) d->cfg.before_features_ok(d->cfg.hook_ctx);
   uint64_t want = d->offered & d->cfg.accept & d->cfg.understood;
   /* the spec: a driver MUST accept VERSION_1 when offered */
   if ((d->offered >> VIRTIO_F_VERSION_1) & 1u) want |= UINT64_C(1) << VIRTIO_F_VERSION_1;
@@ -362,6 +363,11 @@ int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigne
   else
     vsim_driver_kick_if_needed(d, q);
   return head;
+}
+
+bool vsim_driver_shape_next(vsim_driver *d, uint16_t q, uint16_t direct, bool write) {
+  if (q >= d->nq || !d->vq_init[q] || d->packed) return false;
+  return vsim_vq_drv_shape_next(&d->vq[q], direct, write);
 }
 
 void vsim_driver_batch_begin(vsim_driver *d) { d->batching = true; }

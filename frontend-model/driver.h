@@ -44,6 +44,11 @@ typedef struct vsim_driver_config {
    * accept, what it does accept (a bit whose requirement is missing
    * dropped). NULL: no requirements. */
   uint64_t (*close_features)(uint64_t features);
+  /* Called once per initialisation after the device features are read and
+   * before the driver writes its own (the device type's driver reads config
+   * fields there: a device MUST allow it), or NULL. */
+  void (*before_features_ok)(void *ctx);
+  void *hook_ctx;
 } vsim_driver_config;
 
 typedef struct vsim_driver {
@@ -110,6 +115,9 @@ uint64_t vsim_driver_config_read(vsim_driver *d, uint32_t off, unsigned width);
  * -2 when the queue is full, -1 when it can never go (broken / not live). */
 int vsim_driver_submit(vsim_driver *d, uint16_t q, const vsim_seg *segs, unsigned nout,
                        unsigned nin, uint64_t token);
+/* Shape the next chain submitted on queue q through an indirect table (split
+ * ring with INDIRECT_DESC only; false otherwise): vsim_vq_drv_shape_next. */
+bool vsim_driver_shape_next(vsim_driver *d, uint16_t q, uint16_t direct, bool write);
 /* Batching: between begin and end, submit adds chains without deciding
  * whether to kick; end makes that decision once per queue that took a chain
  * (Linux: virtqueue_add_sgs N times, then one virtqueue_kick_prepare). */

@@ -279,10 +279,16 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   uint64_t total = (uint64_t)nout + nin;
   if (total == 0 || !segs) return -1;
 
+  /* a shape asked for applies to this chain only */
+  const uint32_t direct = vq->shape_direct;
+  const bool ind_write = vq->shape_write;
+  vq->shape_direct = 0;
+  vq->shape_write = false;
   bool use_indirect = vq->indirect && total > 1 && vq->indirect_base != 0 &&
-                      total <= vq->indirect_max && total <= vq->size;
+                      total <= vq->indirect_max && total <= vq->size && direct < total &&
+                      direct < vq->size;
   if (!use_indirect && total > vq->size) return -1; /* can never fit */
-  uint32_t need = use_indirect ? 1u : (uint32_t)total; /* total <= size here */
+  uint32_t need = use_indirect ? direct + 1u : (uint32_t)total; /* <= size here */
   if (need > vq->num_free) return -2;               /* retry after reaping */
 
   /* IN_ORDER: the chain starts at the cursor and takes the slots after it. */
@@ -291,48 +297,55 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
   uint16_t last = head;
 
   /* Write everything first and commit the bookkeeping only afterwards, so that
-   * an arena fault (rings placed outside RAM) leaves the free list intact. */
+   * an arena fault (rings placed outside RAM) leaves the free list intact.
+   * The chain's descriptors are the first `need` entries of the free list,
+   * and its private links stay in free_next while it is in flight: that is
+   * what lets get_used splice it back without reading guest memory.
+   * IN_ORDER: consecutive slots instead, next = x + 1 and 0 after the last
+   * slot of the table, as the spec's drivernormative asks. With an indirect
+   * table, the chain in the queue's table is the `direct` descriptors (a
+   * shape asked for, usually none) and then the indirect one. */
+  const uint32_t in_table = use_indirect ? direct : (uint32_t)total;
+  uint16_t d = head;
+  for (uint32_t i = 0; i < in_table; i++) {
+    bool more = i + 1 < in_table || use_indirect;
+    uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
+                                (i >= nout ? VRING_DESC_F_WRITE : 0));
+    uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
+    /* the mutants change only what is written: the chain the driver keeps
+     * in its bookkeeping (and walks here) is the correct one; they break a
+     * direct chain's rules (an indirect chain's are broken in its table) */
+    uint16_t wflags = flags, wnext = next;
+    if (!use_indirect) mutate_link(vq, false, i, nout, d, (uint16_t)vq->size, more, &wflags, &wnext);
+    if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, wflags, wnext))
+      goto fault;
+    last = d;
+    d = next;
+  }
   if (use_indirect) {
+    /* one table per head slot: the chain's head names it */
     uint64_t table = vq->indirect_base + (uint64_t)head * vq->indirect_max * DESC_SZ;
-    for (uint32_t i = 0; i < total; i++) {
-      bool more = i + 1 < total;
+    const uint32_t n = (uint32_t)total - direct;
+    const unsigned tout = nout > direct ? nout - direct : 0; /* readable entries in the table */
+    for (uint32_t i = 0; i < n; i++) {
+      bool more = i + 1 < n;
       uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
-                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
+                                  (direct + i >= nout ? VRING_DESC_F_WRITE : 0));
       uint16_t next = (uint16_t)(more ? i + 1 : 0);
-      mutate_link(vq, true, i, nout, (uint16_t)i, (uint16_t)total, more, &flags, &next);
-      if (write_desc(vq->arena, table, i, segs[i].gpa, segs[i].len, flags, next))
+      mutate_link(vq, true, i, tout, (uint16_t)i, (uint16_t)n, more, &flags, &next);
+      if (write_desc(vq->arena, table, i, segs[direct + i].gpa, segs[direct + i].len, flags, next))
         goto fault;
     }
     /* The mutants' indirect descriptor: NEXT alongside INDIRECT (next 0 is
      * in range, so only the combination is wrong), or a len that is not a
      * whole number of entries (half an entry more than the table). */
-    uint16_t iflags = VRING_DESC_F_INDIRECT;
-    uint32_t ilen = (uint32_t)(total * DESC_SZ);
+    uint16_t iflags = (uint16_t)(VRING_DESC_F_INDIRECT | (ind_write ? VRING_DESC_F_WRITE : 0));
+    uint32_t ilen = n * DESC_SZ;
     if (mut(vq, VSIM_MUT_DRV_INDIR_WITH_NEXT)) iflags |= VRING_DESC_F_NEXT;
     if (mut(vq, VSIM_MUT_DRV_INDIR_LEN)) ilen += (uint32_t)(DESC_SZ / 2);
-    if (write_desc(vq->arena, vq->desc, head, table, ilen, iflags, 0))
+    if (write_desc(vq->arena, vq->desc, d, table, ilen, iflags, 0))
       goto fault;
-  } else {
-    /* The chain's descriptors are the first `total` entries of the free list,
-     * and its private links stay in free_next while it is in flight: that is
-     * what lets get_used splice it back without reading guest memory.
-     * IN_ORDER: consecutive slots instead, next = x + 1 and 0 after the last
-     * slot of the table, as the spec's drivernormative asks. */
-    uint16_t d = head;
-    for (uint32_t i = 0; i < total; i++) {
-      bool more = i + 1 < total;
-      uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
-                                  (i >= nout ? VRING_DESC_F_WRITE : 0));
-      uint16_t next = !more ? 0 : vq->in_order ? ring_next(vq, d) : vq->free_next[d];
-      /* the mutants change only what is written: the chain the driver keeps
-       * in its bookkeeping (and walks here) is the correct one */
-      uint16_t wflags = flags, wnext = next;
-      mutate_link(vq, false, i, nout, d, (uint16_t)vq->size, more, &wflags, &wnext);
-      if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, wflags, wnext))
-        goto fault;
-      last = d;
-      d = next;
-    }
+    last = d;
   }
   /* drv.avail-head-range: head + size (< 2^16 as size <= 32768) names the
    * same slot modulo the queue size, but is no descriptor index */
@@ -382,6 +395,13 @@ fault:
   /* The arena already reported the fault; our own ring memory is unusable. */
   vq->broken = true;
   return -1;
+}
+
+bool vsim_vq_drv_shape_next(vsim_vq_drv *vq, uint16_t direct, bool write) {
+  if (!vq->indirect || vq->indirect_base == 0) return false;
+  vq->shape_direct = direct;
+  vq->shape_write = write;
+  return true;
 }
 
 bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {

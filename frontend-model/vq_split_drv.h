@@ -67,6 +67,11 @@ typedef struct vsim_vq_drv {
   uint32_t batch_len;      /* used len of that batch's last buffer */
   uint16_t prev_head;      /* the head of the chain added before (mutant DRV_HEAD_INFLIGHT) */
   bool has_prev;
+  /* The next chain's indirect shape (vsim_vq_drv_shape_next), taken by one
+   * add: its first `shape_direct` segments as direct descriptors before the
+   * indirect one, and WRITE set on the indirect descriptor. */
+  uint16_t shape_direct;
+  bool shape_write;
 } vsim_vq_drv;
 
 typedef struct vsim_vqd_config {
@@ -90,6 +95,16 @@ void vsim_vq_drv_fini(vsim_vq_drv *vq);
  * reaping), -1 when the queue is broken or the request can never fit. */
 int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                     unsigned nin, uint64_t token);
+
+/* Shape the next chain added, when it goes through an indirect table: its
+ * first `direct` segments as direct descriptors, then one indirect descriptor
+ * for the rest, with WRITE set on that descriptor when `write` (both valid:
+ * a device "MUST ignore the write-only flag ... in the descriptor that refers
+ * to an indirect table" and "MUST handle the case of zero or more normal
+ * chained descriptors followed by a single descriptor with
+ * flags&VIRTQ_DESC_F_INDIRECT"). Returns false (and shapes nothing) when the
+ * queue does not use indirect tables. */
+bool vsim_vq_drv_shape_next(vsim_vq_drv *vq, uint16_t direct, bool write);
 
 /* Publish avail.idx (after the barrier the spec asks for) and decide whether the
  * device must be notified, over the window since the last decision. Emits

@@ -597,7 +597,7 @@ enum step_field {
   SF_INDEX, SF_ADDR, SF_NEXT, SF_HEADS, SF_DATA, SF_EXPECT_STATUS, SF_EXPECT_DATA,
   SF_EXPECT_DATA_WRITTEN, SF_STATUS_HAS, SF_STATUS_LACKS, SF_DRIVER_OK, SF_ID, SF_EXACT,
   SF_PUBLISH, SF_IRQ, SF_SKIP, SF_STATUS, SF_OFFSET, SF_UNCHANGED, SF_ACCEPT, SF_PATCH,
-  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF_PORT, SF__COUNT
+  SF_EXPECT_USED_LEN, SF_EXPECT_REPLY, SF_PORT, SF_FRAMING, SF__COUNT
 };
 
 static const char *const step_field_names[SF__COUNT] = {
@@ -612,17 +612,17 @@ static const char *const step_field_names[SF__COUNT] = {
     [SF_PUBLISH] = "publish", [SF_IRQ] = "irq", [SF_SKIP] = "skip", [SF_STATUS] = "status",
     [SF_OFFSET] = "offset", [SF_UNCHANGED] = "unchanged", [SF_ACCEPT] = "accept_features",
     [SF_PATCH] = "patch", [SF_EXPECT_USED_LEN] = "expect_used_len", [SF_EXPECT_REPLY] = "expect_reply",
-    [SF_PORT] = "port",
+    [SF_PORT] = "port", [SF_FRAMING] = "framing",
 };
 
-#define B(f) (1u << (f))
+#define B(f) (UINT64_C(1) << (f))
 #define BLK_COMMON (B(SF_QUEUE) | B(SF_EXPECT_STATUS))
 /* the fields of a completion by the scripted device, on either ring */
 #define DEV_USED_FIELDS (B(SF_QUEUE) | B(SF_ID) | B(SF_LEN) | B(SF_SKIP) | B(SF_STATUS) | B(SF_IRQ))
-_Static_assert(SF__COUNT <= 32, "step fields are bits of an unsigned");
+_Static_assert(SF__COUNT <= 64, "step fields are bits of a uint64_t");
 
 typedef struct op_fields {
-  unsigned allowed, required; /* B(SF_*) masks; "op" and "comment" always allowed */
+  uint64_t allowed, required; /* B(SF_*) masks; "op" and "comment" always allowed */
 } op_fields;
 
 static const op_fields op_table[] = {
@@ -640,9 +640,9 @@ static const op_fields op_table[] = {
     [VSIM_OP_POLL] = {B(SF_QUEUE), 0},
     [VSIM_OP_KICK] = {B(SF_QUEUE) | B(SF_VALUE), 0},
     [VSIM_OP_BLK_READ] = {BLK_COMMON | B(SF_SECTOR) | B(SF_LEN) | B(SF_EXPECT_DATA) |
-                              B(SF_EXPECT_DATA_WRITTEN), B(SF_SECTOR)},
-    [VSIM_OP_BLK_WRITE] = {BLK_COMMON | B(SF_SECTOR) | B(SF_DATA), B(SF_SECTOR) | B(SF_DATA)},
-    [VSIM_OP_BLK_FLUSH] = {BLK_COMMON | B(SF_SECTOR), 0},
+                              B(SF_EXPECT_DATA_WRITTEN) | B(SF_FRAMING), B(SF_SECTOR)},
+    [VSIM_OP_BLK_WRITE] = {BLK_COMMON | B(SF_SECTOR) | B(SF_DATA) | B(SF_FRAMING), B(SF_SECTOR) | B(SF_DATA)},
+    [VSIM_OP_BLK_FLUSH] = {BLK_COMMON | B(SF_SECTOR) | B(SF_FRAMING), 0},
     [VSIM_OP_BLK_GET_ID] = {BLK_COMMON | B(SF_EXPECT_DATA), 0},
     [VSIM_OP_BLK_DISCARD] = {BLK_COMMON | B(SF_SECTOR) | B(SF_NSECTORS) | B(SF_FLAGS) | B(SF_UNMAP),
                              B(SF_SECTOR) | B(SF_NSECTORS)},
@@ -889,6 +889,10 @@ static bool step_parse_heads(loader *ld, json_t *o, vsim_step *st) {
 }
 
 static const char *const blk_status_names[] = {"OK", "IOERR", "UNSUPP", "ERROR", NULL};
+const char *const vsim_framing_names[] = {"usual", "header-split", "merged", "odd-split", "zero-len",
+                                          "indirect-write", "direct-then-indirect", NULL};
+_Static_assert(sizeof vsim_framing_names / sizeof *vsim_framing_names == VSIM_FRAMING__COUNT + 1,
+               "one name per framing");
 static const uint8_t blk_status_values[] = {VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP,
                                             VSIM_BLK_S_ERROR};
 
@@ -907,6 +911,9 @@ static bool step_parse_expectations(loader *ld, json_t *o, vsim_step *st) {
     return ld_fail(ld, "give either \"expect_data\" or \"expect_data_written\", not both");
   }
   st->expect_data_written = written;
+  int framing = -1;
+  if (!opt_enum(ld, o, "framing", vsim_framing_names, "framing", &framing)) return false;
+  if (framing > 0) st->framing = (uint8_t)framing;
   if (st->op == VSIM_OP_BLK_GET_ID && st->expect_data.len > VIRTIO_BLK_ID_BYTES) {
     ld_push(ld, "expect_data");
     return ld_fail(ld, "a device id has at most %d bytes, expect_data has %u", VIRTIO_BLK_ID_BYTES,
@@ -1164,7 +1171,7 @@ static bool step_parse_req(loader *ld, json_t *o, vsim_step *st, bool has_len) {
 }
 
 static bool step_parse_fields(loader *ld, json_t *o, vsim_step *st) {
-  unsigned allowed = op_table[st->op].allowed;
+  uint64_t allowed = op_table[st->op].allowed;
   bool has_len = false;
   /* ring fields take any u32; only lengths the engine allocates are capped */
   bool ring_len = st->op == VSIM_OP_RAW_DESC || st->op == VSIM_OP_RAW_PDESC ||

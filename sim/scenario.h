@@ -138,6 +138,24 @@ typedef struct vsim_patch {
 #define VSIM_SCENARIO_MAX_FIELDS 64   /* expect_reply entries, patch entries */
 #define VSIM_SCENARIO_MAX_SAVED 32    /* distinct saved names in a scenario */
 
+/* How the driver model cuts a blk request into descriptors (blk.* "framing").
+ * Every one is a valid arrangement: the device "MUST NOT make assumptions
+ * about the particular arrangement of descriptors" (Message Framing), must
+ * ignore WRITE on a descriptor naming an indirect table and must take direct
+ * descriptors followed by one indirect descriptor (Indirect Descriptors). */
+enum vsim_framing {
+  VSIM_FRAMING_USUAL = 0,         /* header, data split at pages, status */
+  VSIM_FRAMING_HEADER_SPLIT,      /* the 16-byte header in three descriptors: 1 + 7 + 8 bytes */
+  VSIM_FRAMING_MERGED,            /* one readable descriptor (header + data), one writable (data + status) */
+  VSIM_FRAMING_ODD_SPLIT,         /* data cut at odd offsets: 1, 3, then the rest */
+  VSIM_FRAMING_ZERO_LEN,          /* a zero-length descriptor after the header and before the status */
+  VSIM_FRAMING_INDIRECT_WRITE,    /* split + INDIRECT_DESC: the indirect descriptor has WRITE set */
+  VSIM_FRAMING_DIRECT_INDIRECT,   /* split + INDIRECT_DESC: the header direct, then one indirect descriptor */
+  VSIM_FRAMING__COUNT
+};
+/* "usual", "header-split", ... (NULL-terminated, in enum order) */
+extern const char *const vsim_framing_names[];
+
 typedef struct vsim_step {
   enum vsim_op op;
   uint32_t line, col;   /* where the step starts in the file (for messages) */
@@ -182,6 +200,7 @@ typedef struct vsim_step {
   vsim_field_expect *fields; /* owned, [nfields] */
   vsim_patch *patches;       /* owned, [npatches] */
   uint32_t port;             /* host.input / expect.output: the model's input or output (console: a port) */
+  uint8_t framing;           /* blk.read / blk.write / blk.flush: enum vsim_framing, how the chain is cut */
 } vsim_step;
 
 typedef struct vsim_kv {

@@ -1216,6 +1216,15 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
       .close_features = s->is_net ? vsim_net_drv_close : NULL,
+      /* blk: config fields read before FEATURES_OK too. Not for a vhost-user
+       * back-end: the adapter reads its config space once, at connection
+       * (GET_CONFIG), and hands out that copy, so there is nothing to judge,
+       * and every call costs a comparison of guest memory with the mirror */
+      .before_features_ok = s->is_fs || s->is_console || s->is_input || s->is_net || s->is_gpu ||
+                                    bspec.kind == VSIM_BACKEND_VHOST_USER
+                                ? NULL
+                                : vsim_blk_drv_before_features_ok,
+      .hook_ctx = &s->blk,
   };
   if (vsim_driver_create(&s->drv, tr, s->arena, &s->host, &dc, driver_complete, s)) {
     snprintf(err, errlen, "%s: arena_size %" PRIu64 " is too small for %u queue(s) of %u entries",
@@ -1463,6 +1472,10 @@ int vsim_sim_step(vsim_sim *s) {
   s->current_actor = -1;
   bool script_left = s->next_step < s->sc->nsteps || s->init_pending;
   if (!driver_gave_up(s) && (pending_requests(s) > 0 || script_left)) report_stall(s);
+  /* the device gave up (DEVICE_NEEDS_RESET) holding requests it had to take;
+   * after any other finding (a driver rule broken, bad device output) giving
+   * up is that finding's consequence, not a framing of its own */
+  if (s->drv.needs_reset && s->nviol == 0) vsim_blk_drv_abandoned(&s->blk);
   s->done = true;
   return 0;
 }

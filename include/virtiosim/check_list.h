@@ -103,6 +103,9 @@
 #define VSIM_L_NET_RXBUF_DEV "devicenormative:Device Types / Network Device / Device Operation / Setting Up Receive Buffers"
 #define VSIM_L_NET_ANN_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Gratuitous Packet Sending"
 #define VSIM_L_NET_OFFL_DRV "drivernormative:Device Types / Network Device / Device Operation / Control Virtqueue / Offloads State Configuration / Setting Offloads State"
+#define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
+#define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
+#define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -300,7 +303,11 @@
   X(NET_DEV_RX_OFFLOADS, "net.dev-rx-offloads-state", VSIM_L_NET_RX_DEV, MUST, DEVICE, SNAPSHOT, "a received header uses no offload switched off by an acknowledged GUEST_OFFLOADS_SET: flags 0 with GUEST_CSUM off, gso_type NONE with the matching GUEST_TSO / UFO off (a switched-off offload counts as not negotiated)") \
   X(NET_DEV_RXBUF_COUNT, "net.dev-rx-num-buffers-count", VSIM_L_NET_RXBUF_DEV, MUST, DEVICE, SNAPSHOT, "with MRG_RXBUF, num_buffers is the number of buffers the packet occupies: an IPv4 packet (60 bytes or more, its length from its header) neither ends before its last buffer nor goes on after it") \
   X(NET_DRV_ANNOUNCE_ACK, "net.drv-announce-ack",   VSIM_L_NET_ANN_DRV, MUST, DRIVER, SNAPSHOT, "with GUEST_ANNOUNCE negotiated, a driver that read VIRTIO_NET_S_ANNOUNCE in status sends VIRTIO_NET_CTRL_ANNOUNCE_ACK (judged at the end of the run; a device reset ends the obligation)") \
-  X(NET_DRV_TX_MTU,      "net.drv-tx-mtu",           VSIM_L_NET_CFG_DRV, MUST, DRIVER, SNAPSHOT, "with MTU negotiated, a transmitted packet with gso_type NONE (the ECN bit aside) is at most mtu + 14 bytes")
+  X(NET_DRV_TX_MTU,      "net.drv-tx-mtu",           VSIM_L_NET_CFG_DRV, MUST, DRIVER, SNAPSHOT, "with MTU negotiated, a transmitted packet with gso_type NONE (the ECN bit aside) is at most mtu + 14 bytes") \
+  /* descriptor arrangements: a well-formed blk request framed in an unusual but valid way (blk.* "framing"), judged by the driver model from its answer */ \
+  X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
+  X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)") \
+  X(CONFIG_DEV_BEFORE_FEATURES_OK, "config.dev-readable-before-features-ok", VSIM_L_CFG_DEV, MUST, DEVICE, SNAPSHOT, "a device-specific config field of an offered feature (blk: capacity and the fields of SIZE_MAX, SEG_MAX, GEOMETRY, BLK_SIZE, TOPOLOGY, MQ, DISCARD, WRITE_ZEROES) reads before FEATURES_OK what it reads after DRIVER_OK, unless config_generation changed in between (not judged for vhost-user back-ends: the adapter reads their config space once, at connection)")
 /* clang-format on */
 
 #endif

@@ -160,7 +160,11 @@
   X(DEV_NET_OFFLOADS_IGNORED, "dev.net-offloads-ignored", NET_DEV_RX_OFFLOADS, "net device acknowledges GUEST_OFFLOADS_SET and keeps the offloads it had") \
   X(DEV_NET_RX_NB_PLUS_ONE, "dev.net-rx-num-buffers-plus-one", NET_DEV_RXBUF_COUNT, "net device writes num_buffers one more than the buffers a packet spread over several fills") \
   X(DRV_NET_NO_ANNOUNCE_ACK, "drv.net-announce-unacked", NET_DRV_ANNOUNCE_ACK, "net driver sees ANNOUNCE in status but sends its ANNOUNCE_ACK commands as class 0xff (never acknowledging)") \
-  X(DRV_NET_TX_GSO_AS_NONE, "drv.net-tx-gso-as-none", NET_DRV_TX_MTU, "net driver sends its GSO packets with gso_type NONE (unsegmented, longer than mtu + 14)")
+  X(DRV_NET_TX_GSO_AS_NONE, "drv.net-tx-gso-as-none", NET_DRV_TX_MTU, "net driver sends its GSO packets with gso_type NONE (unsegmented, longer than mtu + 14)") \
+  X(DEV_FRAMING_HEADER_ALONE, "dev.framing-header-alone", RING_DEV_FRAMING, "blk: a request whose first descriptor is not exactly the 16-byte header, or whose status byte is not a descriptor of its own, completes with IOERR") \
+  X(DEV_INDIRECT_WRITE_FLAG, "dev.indirect-write-flag", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor has WRITE set (stops the queue, DEVICE_NEEDS_RESET)") \
+  X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)") \
+  X(DEV_CONFIG_ZERO_EARLY, "dev.config-zero-before-features-ok", CONFIG_DEV_BEFORE_FEATURES_OK, "device-specific config space reads all zeroes until the driver sets FEATURES_OK")
 /* clang-format on */
 
 enum vsim_mutant {

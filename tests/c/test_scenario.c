@@ -315,13 +315,22 @@ static void test_error_unknown_step_field(void) {
              "t.json:3:31: field 'steps[1].sectr': unknown field, did you mean 'sector'?");
   EXPECT_ERR(STEP_DOC("{\"op\": \"blk.read\", \"sector\": 1, \"data\": \"00\"}"),
              "t.json:3:43: field 'steps[1].data': not allowed for op 'blk.read' (allowed: op, comment, "
-             "queue, sector, len, expect_status, expect_data, expect_data_written)");
+             "queue, sector, len, expect_status, expect_data, expect_data_written, framing)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"init\", \"queue\": 0}"),
              "t.json:3:27: field 'steps[1].queue': not allowed for op 'init' (allowed: op, comment, driver_ok, accept_features)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"wait\", \"xyzzy\": 0}"),
              "t.json:3:27: field 'steps[1].xyzzy': unknown field for op 'wait' (allowed: op, comment)");
   EXPECT_ERR(STEP_DOC("{\"op\": \"blk.write\", \"sector\": 1, \"data\": {\"patern\": 1, \"len\": 2}}"),
              "t.json:3:55: field 'steps[1].data.patern': unknown field, did you mean 'pattern'?");
+  /* framing: a name of enum vsim_framing, on blk.read / blk.write / blk.flush only */
+  EXPECT_ERR(STEP_DOC("{\"op\": \"blk.read\", \"sector\": 1, \"framing\": \"sideways\"}"),
+             "t.json:3:46: field 'steps[1].framing': unknown framing 'sideways' (expected one of usual, "
+             "header-split, merged, odd-split, zero-len, indirect-write, direct-then-indirect)");
+  EXPECT_ERR_PREFIX(STEP_DOC("{\"op\": \"blk.get_id\", \"framing\": \"merged\"}"),
+                    "t.json:3:35: field 'steps[1].framing': not allowed for op 'blk.get_id'");
+  vsim_scenario *sc = expect_ok_at(__LINE__, STEP_DOC("{\"op\": \"blk.flush\", \"framing\": \"zero-len\"}"));
+  CHECK(sc && sc->steps[1].framing == VSIM_FRAMING_ZERO_LEN);
+  vsim_scenario_free(sc);
 }
 
 static void test_error_wrong_type(void) {

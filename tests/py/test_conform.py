@@ -69,6 +69,10 @@ CONSEQUENCES = {
     # DATA_VALID whatever GUEST_CSUM says is DATA_VALID too after
     # GUEST_OFFLOADS_SET switched GUEST_CSUM off (net/offloads-set)
     "dev.net-rx-data-valid": {"net.dev-rx-offloads-state"},
+    # config space that reads 0 until FEATURES_OK and its real values after,
+    # config_generation unchanged: over virtio-pci that is also a changed
+    # value read without a generation change
+    "dev.config-zero-before-features-ok": {"pci.dev-config-generation"},
     # a queue re-enabled by QueueReady alone has QueueNum 0 since its reset:
     # the virtio-mmio device refuses it (virtio-pci keeps the maximum); the
     # driver believes it enabled, kicks a queue that is not ready, and its
