@@ -49,15 +49,18 @@ int vsim_devcore_init(vsim_devcore *dc, const vsim_backend_params *p, uint32_t d
   dc->qmax = p->queue_max_size ? p->queue_max_size : 256;
   dc->config_len = config_len;
   dc->config = calloc(1, config_len ? config_len : 1);
+  dc->config_before = calloc(1, config_len ? config_len : 1);
   dc->q = calloc(dc->nq, sizeof *dc->q);
   dc->parts = calloc(3u * dc->nq, sizeof *dc->parts);
   dc->coal = calloc(dc->nq, sizeof *dc->coal);
-  if (!dc->config || !dc->q || !dc->parts || !dc->coal) {
+  if (!dc->config || !dc->config_before || !dc->q || !dc->parts || !dc->coal) {
     snprintf(err, errlen, "out of memory");
     free(dc->config);
+    free(dc->config_before);
     free(dc->q);
     free(dc->parts);
     free(dc->coal);
+    dc->config = dc->config_before = NULL;
     return -1;
   }
   dc->guard.parts = dc->parts;
@@ -165,10 +168,11 @@ void vsim_devcore_fini(vsim_devcore *dc) {
   for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
   free(dc->q);
   free(dc->config);
+  free(dc->config_before);
   free(dc->parts);
   free(dc->coal);
   dc->q = NULL;
-  dc->config = NULL;
+  dc->config = dc->config_before = NULL;
   dc->parts = NULL;
   dc->coal = NULL;
   dc->guard = (vsim_ring_guard){NULL, 0};
@@ -223,7 +227,15 @@ static void dc_reset(vsim_devcore *dc) {
   dc->driver_features = 0;
   dc->status = 0;
   if (mut(dc, VSIM_MUT_DEV_RESET_STATUS)) dc->status = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+  /* a model's reset may put back the configuration it started with (gpu:
+   * events_read, net: the mac, input: select and subsel): what the space
+   * reads changed, so config_generation changes too, as for any other
+   * change ("the device changes this every time the configuration
+   * noticeably changes"); a driver that read a field before the reset and
+   * reads it again after must see a new generation */
+  memcpy(dc->config_before, dc->config, dc->config_len);
   if (dc->mops->reset) dc->mops->reset(dc->model);
+  if (memcmp(dc->config_before, dc->config, dc->config_len) != 0) dc->generation++;
   if (mut(dc, VSIM_MUT_DEV_RESET_NOISY)) dc->host->interrupt(dc->host->ctx, 0);
 }
 

@@ -159,6 +159,7 @@ typedef struct vsim_devcore {
   uint8_t status;
   uint32_t generation;
   uint8_t *config;       /* the model fills it; config_len bytes */
+  uint8_t *config_before; /* config_len bytes: the space before a reset (did the reset change it?) */
   uint32_t config_len;
   uint16_t nq, qmax;
   vsim_devq *q;

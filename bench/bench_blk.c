@@ -11,7 +11,9 @@
  *    push -> driver reap), built with the same compiler and flags;
  *  - the scenario load cost per step (kept apart from the run);
  *  - replay: recorded events re-run and compared per second;
- *  - fuzz: executions per second of each libFuzzer target, when built;
+ *  - fuzz: executions per second of the libFuzzer targets, when built
+ *    (the ring targets, the scenario loader, the blk parser and the four
+ *    device request targets of net, gpu, console and input);
  *  - peak RSS of a 10,000- and a 1,000,000-request run, each in a fresh
  *    process (getrusage of the child): it must not grow with the run;
  *  - the mechanisms (batching, interrupt coalescing, polling, zero-copy),
@@ -332,8 +334,9 @@ static replay_fig replay_bench(void) {
 
 /* ---- fuzz targets, when built (make fuzz-build) ---- */
 
-static const char *const fuzz_targets[] = {"fuzz_split_device", "fuzz_packed_device", "fuzz_scenario",
-                                           "fuzz_blk_request"};
+static const char *const fuzz_targets[] = {"fuzz_split_device",  "fuzz_packed_device",  "fuzz_scenario",
+                                           "fuzz_blk_request",   "fuzz_net_request",    "fuzz_gpu_request",
+                                           "fuzz_console_request", "fuzz_input_request"};
 #define NFUZZ (sizeof fuzz_targets / sizeof fuzz_targets[0])
 #define FUZZ_SECONDS 3
 
@@ -546,10 +549,10 @@ int main(int argc, char **argv) {
   } else {
     for (size_t i = 0; i < NFUZZ; i++)
       if (fuzz[i] > 0)
-        printf("  fuzz %-20s %10.0f execs/s (%" PRIu64 " runs in %d s, ASan+UBSan+libFuzzer build)\n",
+        printf("  fuzz %-22s %10.0f execs/s (%" PRIu64 " runs in %d s, ASan+UBSan+libFuzzer build)\n",
                fuzz_targets[i], fuzz[i], fuzz_runs[i], FUZZ_SECONDS);
       else
-        printf("  fuzz %-20s not built or failed\n", fuzz_targets[i]);
+        printf("  fuzz %-22s not built or failed\n", fuzz_targets[i]);
   }
 
   double t10k = 0, t1m = 0;

@@ -150,8 +150,9 @@ void vsim_console_drv_probe(vsim_console_drv *c) {
   if (!mut(c, VSIM_MUT_DRV_CON_NO_DEVICE_READY)) send_ctrl(c, 0, VIRTIO_CONSOLE_DEVICE_READY, 1);
 }
 
-/* One control message from the device: judge it and answer it. */
-static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
+/* One control message from the device: judge it, and answer it when it
+ * came in one of the driver model's own buffers (`answer`). */
+static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len, bool answer) {
   c->messages++;
   if (len < CTRL_LEN) {
     char msg[160];
@@ -177,7 +178,7 @@ static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
       }
       /* a port past what this model tracks is readied but not judged again */
       if (p) *p = VSIM_CON_P_EXISTS;
-      send_ctrl(c, id, VIRTIO_CONSOLE_PORT_READY, 1);
+      if (answer) send_ctrl(c, id, VIRTIO_CONSOLE_PORT_READY, 1);
       return;
     case VIRTIO_CONSOLE_PORT_REMOVE:
       if (!tracked) return; /* not tracked (see DEVICE_ADD): not judged */
@@ -192,7 +193,7 @@ static void received(vsim_console_drv *c, const uint8_t *b, uint32_t len) {
       if (!p || !(*p & VSIM_CON_P_EXISTS)) return; /* no port to open: nothing to answer */
       *p |= VSIM_CON_P_CONSOLE;
       *p &= (uint8_t)~VSIM_CON_P_OPEN_SENT;
-      send_ctrl(c, id, VIRTIO_CONSOLE_PORT_OPEN, mut(c, VSIM_MUT_DRV_CON_PORT_OPEN_ZERO) ? 0 : 1);
+      if (answer) send_ctrl(c, id, VIRTIO_CONSOLE_PORT_OPEN, mut(c, VSIM_MUT_DRV_CON_PORT_OPEN_ZERO) ? 0 : 1);
       return;
     default: return; /* PORT_OPEN, PORT_NAME, RESIZE: nothing the driver must answer */
   }
@@ -209,7 +210,7 @@ void vsim_console_drv_complete(vsim_console_drv *c, uint16_t q, uint64_t token, 
   }
   uint8_t b[CTRL_RX_LEN];
   uint32_t wrote = len < s->len - s->rd ? len : s->len - s->rd; /* trust no more than the buffer */
-  if (vsim_arena_read(c->drv->arena, VSIM_SIDE_DRIVER, s->gpa + s->rd, b, wrote) == 0) received(c, b, wrote);
+  if (vsim_arena_read(c->drv->arena, VSIM_SIDE_DRIVER, s->gpa + s->rd, b, wrote) == 0) received(c, b, wrote, true);
   /* the buffer goes back for the next message */
   if (submit(c, k)) c->fail(c->fail_ctx, "console driver: the control receiveq took no buffer back");
 }
@@ -233,6 +234,14 @@ void vsim_console_drv_note_request(vsim_console_drv *c, uint16_t q, const uint8_
     note_sent(c, vsim_le_ld32(data + offsetof(struct virtio_console_control, id)),
               vsim_le_ld16(data + offsetof(struct virtio_console_control, event)),
               vsim_le_ld16(data + offsetof(struct virtio_console_control, value)));
+}
+
+void vsim_console_drv_request_done(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
+                                   uint32_t in_len, uint32_t used) {
+  vsim_console_drv *c = ctx;
+  /* a buffer given back empty holds no message (one too small for the
+   * next message is, console.c); `used` is at most in_len already */
+  if (q == CTRL_RXQ && c->multiport && used > 0) received(c, in, used, false);
 }
 
 void vsim_console_drv_finish(vsim_console_drv *c) {

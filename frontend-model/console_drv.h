@@ -73,6 +73,13 @@ void vsim_console_drv_drop(vsim_console_drv *c, int q);
  * device-readable) then wr device-writable bytes. Judges the buffer
  * direction rules, and notes the control messages the driver sends. */
 void vsim_console_drv_note_request(vsim_console_drv *c, uint16_t q, const uint8_t *data, uint32_t rd, uint32_t wr);
+/* A req.raw came back (the req_drv observer, ctx the vsim_console_drv): a
+ * control message the device put in one of the scenario's control receive
+ * buffers is judged as those in the driver model's own (the ports it adds
+ * and removes are the same ports), but not answered: answering is the
+ * scenario's business there. */
+void vsim_console_drv_request_done(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
+                                   uint32_t in_len, uint32_t used);
 /* End of run: what the driver still owed (DEVICE_READY, PORT_OPEN 1). */
 void vsim_console_drv_finish(vsim_console_drv *c);
 

@@ -69,6 +69,11 @@ void vsim_input_drv_complete(vsim_input_drv *c, uint16_t q, uint64_t token, uint
 void vsim_input_drv_drop(vsim_input_drv *c, int q);
 /* A req.raw the scenario submits: judged by the buffer rules. */
 void vsim_input_drv_note_request(vsim_input_drv *c, uint16_t q, uint32_t rd, uint32_t wr);
+/* A req.raw came back (the req_drv observer, ctx the vsim_input_drv): an
+ * eventq buffer of the scenario's takes its event in the device's order as
+ * the driver model's own buffers do, so its event is judged with theirs. */
+void vsim_input_drv_request_done(void *ctx, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
+                                 uint32_t in_len, uint32_t used);
 /* The host gave the device an update (host.input): `len` bytes of events. */
 void vsim_input_drv_host_update(vsim_input_drv *c, const uint8_t *data, uint32_t len);
 /* End of run: an update delivered in part. */

@@ -19,7 +19,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fn
 # here it must not hide what the fuzzers would find
 FUZZ_CFLAGS  := $(CFLAGS_BASE) -Wno-error -O1 $(FUZZ_SAN)
 FUZZ_TARGETS := fuzz_split_device fuzz_packed_device fuzz_split_driver fuzz_packed_driver fuzz_scenario \
-                fuzz_blk_request fuzz_vhost_user
+                fuzz_blk_request fuzz_vhost_user fuzz_net_request fuzz_gpu_request fuzz_console_request \
+                fuzz_input_request
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
 FUZZ_BINS    := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_SECONDS ?= 30

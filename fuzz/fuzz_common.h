@@ -4,8 +4,8 @@
  * two knobs the targets read from the environment (once, at the first input):
  * VSIM_FUZZ_FATAL (a comma list of check ids, or "device" for every check
  * that judges the device, or "all"): violations of those checks become
- * findings too; VSIM_FUZZ_MUTANTS (a comma list of mutant names, ring targets
- * only): plants those bugs into every decoded scenario, for the planted-bug
+ * findings too; VSIM_FUZZ_MUTANTS (a comma list of mutant names; the ring and
+ * device request targets): plants those bugs into every decoded scenario, for the planted-bug
  * test (fuzz/README.md). The decoding and the oracles live in the library
  * (sim/fuzz_decode.c), so that `virtio-sim fuzz-repro` applies exactly the
  * same ones (given the same --mutants).
@@ -58,7 +58,7 @@ static void vsim_fuzz_parse_mutants(const vsim_fuzz_target *t, vsim_fuzz_oracle 
   const char *env = getenv("VSIM_FUZZ_MUTANTS");
   if (!env || !*env) return;
   if (!vsim_fuzz_target_plants(t)) {
-    fprintf(stderr, "VSIM_FUZZ_MUTANTS: %s takes no mutants (ring targets only)\n", t->name);
+    fprintf(stderr, "VSIM_FUZZ_MUTANTS: %s takes no mutants (the ring and device request targets do)\n", t->name);
     exit(2);
   }
   char buf[1024];

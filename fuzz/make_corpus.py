@@ -23,7 +23,8 @@ index is taken modulo the queue size, as the engine does.
 fuzz_blk_request: a hand-written set of small chains (one per request type and
 per interesting layout), through the same encoder conventions.
 
-fuzz_scenario: the scenario files themselves (the smaller ones), as they are.
+fuzz_scenario: the scenario files themselves (those of 2 KB or less), compacted
+(no indentation, no description), the smallest first up to a byte budget.
 
 fuzz_vhost_user: skeletons (what the driver does, when the back-end uses
 buffers, signals, hangs up or sends something unasked) completed by
@@ -835,6 +836,518 @@ def vu_dict():
     ]
     return "\n".join(lines) + "\n"
 
+# ---- the device request formats (mirror of sim/fuzz_dev.c) ------------------
+
+DEV_OPS = {
+    "fuzz_net_request": ["req", "tx", "ctrl", "rx", "host.input", "config.write", "queue", "lifecycle", "wait",
+                         "kick"],
+    "fuzz_gpu_request": ["req", "ctrl", "cursor", "backing.write", "config.write", "queue", "lifecycle", "wait",
+                         "kick"],
+    "fuzz_console_request": ["req", "port.tx", "port.rx", "ctrl.tx", "ctrl.rx", "host.input", "host.event",
+                             "config.write", "queue", "lifecycle", "wait"],
+    "fuzz_input_request": ["req", "status", "eventbuf", "events", "host.input", "config.write", "config.read",
+                           "queue", "lifecycle", "wait"],
+}
+DEV_TARGETS = {"fuzz_net_request": "net", "fuzz_gpu_request": "gpu", "fuzz_console_request": "console",
+               "fuzz_input_request": "input"}
+# where a device's seeds come from (and its regression scenarios, the fuzzers' own findings)
+DEV_SEED_DIRS = {"net": ("net", "net-edges", "regress"), "gpu": ("gpu", "gpu-edges", "regress"),
+                 "console": ("console", "regress"), "input": ("input", "regress")}
+DEV_LENS = {
+    "net": [1, 0, 11, 12, 13, 25, 26, 27, 64, 1526, 1527, 9026, 65601, 65602, 14, 60],
+    "gpu": [24, 0, 23, 25, 408, 407, 1048, 1047, 48, 40, 56, 4096, 1, 64, 16, 8],
+    "console": [16, 0, 1, 2, 7, 8, 9, 12, 32, 128, 4095, 4096, 4097, 65536, 3, 64],
+    "input": [8, 0, 1, 4, 7, 9, 16, 24, 64, 4096, 2, 3, 5, 6, 12, 32],
+}
+DEV_CONFIG_SPAN = {"net": 24 + 4, "gpu": 16 + 8, "console": 12 + 4, "input": 136}
+DEV_QSIZES = [8, 2, 4, 64]
+DEV_ARENA = 0x100000
+DEV_SCRATCH = DEV_ARENA - 0x10000
+HEX_MAX = 16384
+REQ_LEN_MAX = 0x20000
+RING_FEATURES = ["INDIRECT_DESC", "EVENT_IDX", "IN_ORDER", "NOTIFICATION_DATA", "RING_RESET"]
+NET_FEATURES = ["CSUM", "GUEST_CSUM", "MTU", "MAC", "GUEST_TSO4", "GUEST_TSO6", "GUEST_ECN", "GUEST_UFO",
+                "HOST_TSO4", "HOST_TSO6", "HOST_ECN", "HOST_UFO", "MRG_RXBUF", "STATUS", "CTRL_VQ", "CTRL_RX",
+                "CTRL_VLAN", "GUEST_ANNOUNCE", "MQ", "CTRL_MAC_ADDR", "SPEED_DUPLEX"]
+NET_MTUS = [None, 68, 576, 1500, 9000, 65535, 1280, None]
+NET_MACS = [None, "02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01"]
+GPU_SCANOUTS = [1, 2, 16, 1]
+GPU_BYTES = [None, 4096, 65536, 0]
+GPU_ENTRIES = [None, 1, 4, 16]
+GPU_DIMS = [None, 64, 1, 4095]
+CON_NQS = [2, 4, 6, 8, 3, 5, 16, 10]
+CON_PORTS = [None, -1, 1, 2]  # console_port (None: the default 0)
+CON_ANNOUNCE = [None, 0, 1, 2, 3, 7, 15, None]
+CON_MAXNR = [None, 1, 2, 4294967295]
+CON_SIZES = [None, (0, 0), (65535, 65535), (132, 43)]
+IN_KINDS = [None, "mouse", "tablet", None]
+IN_FIFOS = [None, 1, 4, 4096]
+IN_NAMES = [None, "", "0" * 128, "m"]
+LIFECYCLE_CODE = {"fault.device_reset": 1, "reset": 2, "driver_ok": 5, "fault.needs_reset": 6}
+
+
+def nearest(table, v):
+    """The index of the table entry closest to v (the first of equals)."""
+    return min(range(len(table)), key=lambda i: (abs(table[i] - v), i))
+
+
+def fix_host_frame(f):
+    """fuzz_dev.c's fix_host_frame: an IPv4 total length cut to the frame."""
+    f = bytearray(f)
+    if len(f) >= 34 and f[12] == 0x08 and f[13] == 0 and f[14] >> 4 == 4:
+        total = f[16] << 8 | f[17]
+        if total > len(f) - 14:
+            f[16:18] = bytes([(len(f) - 14) >> 8 & 0xFF, (len(f) - 14) & 0xFF])
+    return bytes(f)
+
+
+class DevEncoder:
+    """A device request target's input for one scenario: the common header,
+    the device's header, then its steps through the ops that say them
+    exactly (a request as `req`, host input as `host.input`)."""
+
+    def __init__(self, target, sc):
+        self.target = target
+        self.device = DEV_TARGETS[target]
+        if sc.get("device") != self.device:
+            raise Unsupported("not a %s scenario" % self.device)
+        if sc.get("device_scripted"):
+            raise Unsupported("a scripted device")
+        self.OP = {n: i for i, n in enumerate(DEV_OPS[target])}
+        self.lens = DEV_LENS[self.device]
+        self.out = bytearray()
+        self.ops = 0
+        self.expect = []
+        self.sc = sc
+        self.src_scratch = num(sc.get("arena_size", 0x100000)) - 0x10000
+        self.cfg_base = 0x200 if sc.get("transport", "mmio") == "pci" else 0x100
+        self.header = self.common_header(sc) + getattr(self, "header_" + self.device)(sc)
+
+    # headers
+    def accepted(self, sc, device_features):
+        acc = sc.get("accept_features")
+        return set(acc) if acc is not None else set(RING_FEATURES) | set(device_features)
+
+    def common_header(self, sc):
+        q = num(sc.get("queue_size", 8))
+        h0 = nearest(DEV_QSIZES, q)
+        self.qsize = DEV_QSIZES[h0]
+        h0 |= 4 if sc.get("ring", "split") == "packed" else 0
+        h0 |= 8 if sc.get("transport", "mmio") == "pci" else 0
+        h0 |= POLICIES[sc.get("policy", "scripted")] << 4
+        h0 |= 0x40 if sc.get("driver_poll") else 0
+        h0 |= 0x80 if num(sc.get("device_batch", 1)) >= 16 else 0
+        feats = self.accepted(sc, [])
+        h1 = sum(1 << i for i, f in enumerate(RING_FEATURES) if f in feats)
+        h1 |= nearest(LATENCY_TABLE, num(sc.get("device_latency", 0))) << 5
+        return bytes([h0, h1, num(sc.get("seed", 1)) & 0xFF])
+
+    def header_net(self, sc):
+        cfg = sc.get("device_config", {})
+        nq = num(sc.get("num_queues", 3))
+        pairs = max(1, min(3, nq // 2))
+        n0 = {1: 0, 2: 1, 3: 2}[pairs]
+        n0 |= 4 if nq % 2 == 0 else 0
+        n0 |= 8 if cfg.get("link_up") is False else 0
+        n0 |= 0x10 if cfg.get("announce") is True else 0
+        if "mtu" in cfg:
+            mtus = [m if m is not None else -10 ** 9 for m in NET_MTUS]
+            n0 |= nearest(mtus, num(cfg["mtu"])) << 5
+        feats = self.accepted(sc, NET_FEATURES + ["NOTF_COAL", "CTRL_GUEST_OFFLOADS"])
+        f = sum(1 << i for i, x in enumerate(NET_FEATURES) if x in feats)
+        if cfg.get("mac") in NET_MACS[1:]:
+            f |= NET_MACS.index(cfg["mac"]) << 21
+        if num(cfg.get("speed", 0)) == 0xFFFFFFFF:
+            f |= 1 << 23
+        self.nq = 2 * pairs + (0 if nq % 2 == 0 else 1)
+        self.pairs = pairs if "MQ" in feats else 1
+        self.ctrlq = min(2 * self.pairs, self.nq - 1)
+        n4 = (1 if "NOTF_COAL" in feats else 0) | (2 if "CTRL_GUEST_OFFLOADS" in feats else 0)
+        return bytes([n0]) + u32(f)[:3] + bytes([n4])
+
+    def header_gpu(self, sc):
+        cfg = sc.get("device_config", {})
+        g0 = nearest(GPU_SCANOUTS[:3], num(cfg.get("num_scanouts", 1)))
+        g0 |= 4 if cfg.get("edid") is False else 0
+        g0 |= 8 if cfg.get("resource_uuid") is True else 0
+        g0 |= 0x10 if cfg.get("display_event") is True else 0
+        if "max_resource_bytes" in cfg and num(cfg["max_resource_bytes"]) in GPU_BYTES[1:]:
+            g0 |= GPU_BYTES.index(num(cfg["max_resource_bytes"])) << 5
+        g0 |= 0x80 if "max_resources" in cfg and num(cfg["max_resources"]) <= 2 else 0
+        g1 = 0
+        if "max_backing_entries" in cfg:
+            g1 |= nearest([64, 1, 4, 16], num(cfg["max_backing_entries"]))
+        if "width" in cfg and num(cfg["width"]) in GPU_DIMS[1:]:
+            g1 |= GPU_DIMS.index(num(cfg["width"])) << 2
+        feats = self.accepted(sc, ["EDID", "RESOURCE_UUID"])
+        g1 |= (0x10 if "EDID" in feats else 0) | (0x20 if "RESOURCE_UUID" in feats else 0)
+        self.nq = 2
+        return bytes([g0, g1])
+
+    def header_console(self, sc):
+        cfg = sc.get("device_config", {})
+        nq = num(sc.get("num_queues", 2))
+        c0 = nearest(CON_NQS, nq)
+        self.nq = CON_NQS[c0]
+        self.ports = 1 if self.nq < 4 else 1 + (self.nq - 4) // 2
+        c0 |= 8 if cfg.get("multiport") is False else 0
+        c0 |= 0x10 if cfg.get("size") is False else 0
+        c0 |= 0x20 if cfg.get("emerg_write") is False else 0
+        if "console_port" in cfg and num(cfg["console_port"]) in CON_PORTS[1:]:
+            c0 |= CON_PORTS.index(num(cfg["console_port"])) << 6
+        c1 = 0
+        if "ports" in cfg and num(cfg["ports"]) in CON_ANNOUNCE[1:7]:
+            c1 |= CON_ANNOUNCE.index(num(cfg["ports"]))
+        if "max_nr_ports" in cfg and num(cfg["max_nr_ports"]) in CON_MAXNR[1:]:
+            c1 |= CON_MAXNR.index(num(cfg["max_nr_ports"])) << 3
+        c1 |= (num(cfg.get("host_closed", 0)) & 7) << 5
+        feats = self.accepted(sc, ["SIZE", "MULTIPORT", "EMERG_WRITE"])
+        c2 = (1 if "SIZE" in feats else 0) | (2 if "MULTIPORT" in feats else 0) | (4 if "EMERG_WRITE" in feats else 0)
+        if "cols" in cfg and (num(cfg["cols"]), num(cfg.get("rows", 25))) in CON_SIZES[1:]:
+            c2 |= CON_SIZES.index((num(cfg["cols"]), num(cfg.get("rows", 25)))) << 3
+        return bytes([c0, c1, c2])
+
+    def header_input(self, sc):
+        cfg = sc.get("device_config", {})
+        i = IN_KINDS.index(cfg["kind"]) if cfg.get("kind") in IN_KINDS[1:3] else 0
+        if "event_fifo" in cfg and num(cfg["event_fifo"]) in IN_FIFOS[1:]:
+            i |= IN_FIFOS.index(num(cfg["event_fifo"])) << 2
+        if cfg.get("name") in IN_NAMES[1:]:
+            i |= IN_NAMES.index(cfg["name"]) << 4
+        self.nq = 2
+        return bytes([i])
+
+    # selectors
+    def op(self, name, payload, expect=None):
+        if self.ops >= MAX_OPS:
+            return False
+        self.out += bytes([self.OP[name]]) + payload
+        self.ops += 1
+        if expect is not None:
+            self.expect.append(expect)
+        return True
+
+    def length(self, n):
+        if n in self.lens:
+            return bytes([self.lens.index(n) << 2])
+        if n < 64:
+            return bytes([(n << 2) | 1])
+        if n % 16 == 0 and 16 <= n <= 1024:
+            return bytes([((n // 16 - 1) << 2) | 2])
+        return bytes([3]) + u32(n)
+
+    @staticmethod
+    def s32(v):
+        return bytes([v]) if v < 0xFF else bytes([0xFF]) + u32(v)
+
+    def data(self, d, n):
+        """The DATA operand for a data spec of n bytes, and what it decodes to."""
+        if isinstance(d, dict) and "pattern" in d:
+            seed = num(d["pattern"]) & 0xFF
+            spec = {"pattern": seed, "len": n}
+            return (bytes([seed]) if n > HEX_MAX else bytes([0xFE, seed])), spec
+        if isinstance(d, dict) and "fill" in d:
+            b = bytes([num(d["fill"])]) * min(n, HEX_MAX)
+        else:
+            b = SplitEncoder.data_bytes(d) if not isinstance(d, bytes) else d
+        if n > HEX_MAX:
+            return bytes([0]), {"pattern": 0, "len": n}
+        b = b[:n] + bytes(n - len(b[:n]))
+        k = len(b.rstrip(b"\0"))
+        mode = bytes([k]) if k < 0xFE else bytes([0xFF])
+        return mode + (b[:k] if k < 0xFE else b), b.hex()
+
+    def data_of(self, st):
+        if "data" not in st:
+            return 0, None
+        d = st["data"]
+        if isinstance(d, dict):
+            return num(d["len"]), d
+        return len(SplitEncoder.data_bytes(d)), d
+
+    # steps
+    def req(self, q, st):
+        n, d = self.data_of(st)
+        n = min(n, REQ_LEN_MAX)
+        w = min(num(st.get("len", 0)), REQ_LEN_MAX)
+        payload = bytes([q]) + self.length(n)
+        e = {"op": "req.raw", "queue": q}
+        if n:
+            db, spec = self.data(d, n)
+            payload += db
+            e["data"] = spec
+        else:
+            payload += bytes([0])
+        if w or not n:
+            e["len"] = w or 1
+        self.op("req", payload + self.length(w), e)
+
+    def host_input(self, st):
+        port = num(st.get("port", 0))
+        n, d = self.data_of(st)
+        payload = self.s32(port) + self.length(n)
+        e = {"op": "host.input", "port": port, "data": ""}
+        if n:
+            if self.device == "net" and not isinstance(d, str):
+                raise Unsupported("a net host frame given as a pattern")
+            if self.device == "net":
+                d = fix_host_frame(SplitEncoder.data_bytes(d))
+            db, spec = self.data(d, n)
+            payload += db
+            e["data"] = spec
+        else:
+            payload += bytes([0])
+        self.op("host.input", payload, e)
+
+    def step(self, st, nxt):
+        op = st["op"]
+        q = num(st.get("queue", 0))
+        if op == "req.raw":
+            if q < self.nq:
+                self.req(q, st)
+        elif op == "host.input" and "host.input" in self.OP:
+            self.host_input(st)
+        elif op == "host.event" and self.device == "console":
+            port, t, v = num(st.get("port", 0)), num(st["type"]), num(st.get("value", 0))
+            pb = bytes([port]) if port < 32 else bytes([0xFF]) + u32(port)
+            tb = bytes([t]) if t < 6 else bytes([0xFF]) + u32(t)
+            self.op("host.event", pb + tb + self.s32(v), {"op": op, "port": port, "type": t, "value": v})
+        elif op == "mmio.read" and self.device == "input" and \
+                num(st["offset"]) == (0x15 if self.cfg_base == 0x200 else 0xFC):
+            gen = {"op": op, "offset": hex(num(st["offset"])), "len": 1 if self.cfg_base == 0x200 else 4}
+            self.op("config.read", bytes([0xFF, 2]), gen)
+        elif op in ("mmio.write", "mmio.read"):
+            off = num(st["offset"]) - self.cfg_base
+            w = num(st.get("len", 4))
+            if not 0 <= off < DEV_CONFIG_SPAN[self.device] or w not in (1, 2, 4):
+                return 1
+            e = {"op": op, "offset": hex(self.cfg_base + off), "len": w}
+            if op == "mmio.write":
+                v = num(st["value"]) & ((1 << (8 * w)) - 1)
+                e["value"] = v
+                self.op("config.write", bytes([off, (1, 2, 4).index(w)]) + v.to_bytes(w, "little"), e)
+            elif self.device == "input":
+                self.op("config.read", bytes([off, (1, 2, 4).index(w)]), e)
+        elif op == "raw.write" and self.device == "gpu":
+            a, data = num(st["addr"]), SplitEncoder.data_bytes(st["data"])[:1024]
+            if not self.src_scratch <= a < self.src_scratch + 0x10000:
+                return 1
+            off = a - self.src_scratch
+            for k in range(0, len(data), 64):
+                part = data[k:k + 64]
+                if not self.op("backing.write", u16(off + k) + bytes([len(part)]) + part,
+                               {"op": "raw.write", "addr": hex(DEV_SCRATCH + off + k), "data": part.hex()}):
+                    break
+        elif op in ("queue.reset", "queue.enable"):
+            both = op == "queue.reset" and nxt is not None and nxt["op"] == "queue.enable" and \
+                num(nxt.get("queue", 0)) == q
+            code = 0 if both else 1 if op == "queue.reset" else 2
+            if q < self.nq and self.op("queue", bytes([q, code]), dict({"op": op}, **({"queue": q} if q else {}))):
+                if both:
+                    self.expect.append(dict({"op": "queue.enable"}, **({"queue": q} if q else {})))
+                return 2 if both else 1
+        elif op in LIFECYCLE:
+            both = nxt is not None and nxt["op"] == "init" and "driver_ok" not in nxt and \
+                op in ("fault.device_reset", "reset")
+            if both:
+                code = 0 if op == "fault.device_reset" else 7
+            elif op == "init":
+                code = 4 if st.get("driver_ok") is False else 3
+            else:
+                code = LIFECYCLE_CODE[op]
+            e = {"op": op} if op != "init" or code == 3 else {"op": "init", "driver_ok": False}
+            if self.op("lifecycle", bytes([code]), e) and both:
+                self.expect.append({"op": "init"})
+            return 2 if both else 1
+        elif op == "wait":
+            self.op("wait", b"", {"op": "wait"})
+        elif op == "kick" and "kick" in self.OP and q < self.nq:
+            self.op("kick", bytes([q]), {"op": "kick", "queue": q})
+        # expect, expect.output, gpu.expect_scanout, poll, fault.delay_irq: not in the format
+        return 1
+
+
+def encode_device(target, sc):
+    """(bytes, expected decoded steps) of a scenario of the target's device, or raise Unsupported."""
+    enc = DevEncoder(target, sc)
+    steps = sc["steps"]
+    i = 0
+    while i < len(steps) and enc.ops < MAX_OPS:
+        i += enc.step(steps[i], steps[i + 1] if i + 1 < len(steps) else None)
+    return enc.header + bytes(enc.out), enc.expect
+
+
+# Seeds for paths no scenario takes (scenario dicts, encoded like the files):
+# frames waiting on a pair that VQ_PAIRS_SET then disables; ASSIGN_UUID of a
+# resource with RESOURCE_UUID offered and accepted.
+BCAST_FRAME = "ffffffffffff 5254000000aa 0806" + "00" * 46
+DEV_EXTRA_SEEDS = {
+    "fuzz_net_request": {
+        "extra_mq-frames-on-a-disabled-pair": {
+            "device": "net", "num_queues": 5, "steps": [
+                {"op": "req.raw", "queue": 4, "data": "04 00 0200", "len": 1},
+                {"op": "wait"},
+                {"op": "host.input", "port": 1, "data": BCAST_FRAME},
+                {"op": "host.input", "port": 3, "data": BCAST_FRAME},
+                {"op": "req.raw", "queue": 4, "data": "04 00 0100", "len": 1},
+                {"op": "req.raw", "queue": 2, "len": 1526},
+                {"op": "req.raw", "queue": 0, "len": 1526},
+                {"op": "host.input", "port": 1, "data": BCAST_FRAME},
+                {"op": "wait"}]}},
+    "fuzz_gpu_request": {
+        "extra_assign-uuid": {
+            "device": "gpu", "device_config": {"resource_uuid": True}, "steps": [
+                {"op": "req.raw", "data": "01010000 00000000 0000000000000000 00000000 00000000 "
+                                          "01000000 01000000 40000000 40000000", "len": 24},
+                {"op": "req.raw", "data": "0b010000 00000000 0000000000000000 00000000 00000000 01000000 00000000",
+                 "len": 40},
+                {"op": "wait"}]}},
+}
+
+
+def dev_seeds(target, scenario_dir):
+    """The target's seeds: its device's scenario directories, encoded, and
+    DEV_EXTRA_SEEDS."""
+    seeds = {name: encode_device(target, sc)[0] for name, sc in DEV_EXTRA_SEEDS.get(target, {}).items()}
+    for sub in DEV_SEED_DIRS[DEV_TARGETS[target]]:
+        for f in sorted((Path(scenario_dir) / sub).glob("*.json")):
+            try:
+                seeds[sub + "_" + f.stem] = encode_device(target, json.loads(f.read_text()))[0]
+            except Unsupported:
+                pass  # another device's regression scenario
+
+    return seeds
+
+
+# ---- UAPI constants, for the device dictionaries ----
+
+UAPI = Path("/usr/include/linux")
+
+
+def uapi_constants(header, prefix):
+    """NAME -> value for the `#define NAME number` lines and the enum members
+    (implicit values counted on) of <linux/HEADER> whose name starts with
+    prefix: the protocol's constants as the kernel headers spell them."""
+    import re
+    text = (UAPI / header).read_text()
+    out = {}
+    for m in re.finditer(r"^\s*#define\s+(\w+)\s+(0x[0-9a-fA-F]+|\d+)\b", text, re.M):
+        if m.group(1).startswith(prefix):
+            out[m.group(1)] = int(m.group(2), 0)
+    for body in re.findall(r"enum\s+\w*\s*\{(.*?)\};", text, re.S):
+        body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+        v = -1
+        for item in body.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            m = re.match(r"(\w+)\s*(?:=\s*(0x[0-9a-fA-F]+|\d+))?$", item)
+            if not m:
+                break
+            v = int(m.group(2), 0) if m.group(2) else v + 1
+            if m.group(1).startswith(prefix):
+                out[m.group(1)] = v
+    return out
+
+
+def dev_dict(target):
+    """Protocol values (from the UAPI headers, little-endian as the requests
+    carry them) and whole ops in the target's byte format."""
+    dev = DEV_TARGETS[target]
+    O = {n: i for i, n in enumerate(DEV_OPS[target])}
+    lines = ["# %s: protocol constants from <linux/virtio_%s.h> and whole ops in the byte format of "
+             "fuzz/README.md (generated by fuzz/make_corpus.py)" % (target, dev)]
+    seen = set()
+
+    def add(name, data):
+        if data not in seen:
+            seen.add(data)
+            lines.append(dict_line(name, data))
+
+    if dev == "net":
+        for name, v in sorted(uapi_constants("virtio_net.h", "VIRTIO_NET_CTRL_").items()):
+            if v < 0x100:
+                add(name.lower()[11:], bytes([v]))
+        for name, v in sorted(uapi_constants("virtio_net.h", "VIRTIO_NET_HDR_").items()):
+            add(name.lower()[11:], bytes([v]))
+        for name, cls, cmd in (("rx_promisc", 0, 0), ("rx_allmulti", 0, 1), ("mac_table", 1, 0),
+                               ("mac_addr", 1, 1), ("vlan_add", 2, 0), ("vlan_del", 2, 1), ("announce_ack", 3, 0),
+                               ("mq_pairs", 4, 0)):
+            add("cmd_" + name, bytes([cls, cmd]))
+        for name, v in (("ethertype_ipv4", 0x0800), ("ethertype_ipv6", 0x86DD), ("ethertype_arp", 0x0806),
+                        ("ethertype_vlan", 0x8100)):
+            add(name, v.to_bytes(2, "big"))
+        add("mac_own", bytes.fromhex("525400123456"))
+        add("mac_bcast", b"\xff" * 6)
+        add("mac_mcast", bytes.fromhex("01005e000001"))
+        add("hdr_needs_csum_tcp4", bytes([1, 0]) + u16(0) + u16(0) + u16(34) + u16(16) + u16(0))
+        add("hdr_gso_tcp4", bytes([1, 1]) + u16(54) + u16(1448) + u16(34) + u16(16) + u16(0))
+        add("ipv4_hdr", bytes.fromhex("4500002e00000000401100000a0000010a000002"))
+        ops = [("op_tx_60", [O["tx"], 0, 0, 0, 0, 0, 0, 0, 0, 15 << 2, 0]),
+               ("op_ctrl_promisc_off", [O["ctrl"], 0, 0, 0x00, 0]),
+               ("op_ctrl_mq_pairs_2", [O["ctrl"], 9, 2, 0, 0]),
+               ("op_rx_1526", [O["rx"], 0, 0, 9 << 2]), ("op_rx_mrg_64", [O["rx"], 0, 3, 8 << 2]),
+               ("op_hostin_60", [O["host.input"], 0, 15 << 2, 14]), ("op_wait", [O["wait"]]),
+               ("op_reset_init", [O["lifecycle"], 0])]
+    elif dev == "gpu":
+        for name, v in sorted(uapi_constants("virtio_gpu.h", "VIRTIO_GPU_").items()):
+            if name.startswith(("VIRTIO_GPU_CMD_", "VIRTIO_GPU_RESP_", "VIRTIO_GPU_FORMAT_")):
+                add(name.lower()[11:], u32(v))
+        for name, v in (("flag_fence", 1), ("id_1", 1), ("dim_64", 64), ("u32_max", 0xFFFFFFFF),
+                        ("u32_2p31", 1 << 31)):
+            add(name, u32(v))
+        add("addr_scratch", u64(DEV_SCRATCH))
+        add("addr_ring", u64(0x1000))
+        ops = [("op_create_2d_1_64x64", [O["ctrl"], 1, 0, 1, 0, 0x80 | 64, 0x80 | 64, 0, 0]),
+               ("op_attach_1_scratch", [O["ctrl"], 6, 0, 1, 1, 1, 0, 0, 0, 8 << 2, 0, 0]),
+               ("op_transfer_1", [O["ctrl"], 5, 0, 0x80, 0x80, 0x80 | 64, 0x80 | 64, 0x80, 1, 0, 0]),
+               ("op_set_scanout_1", [O["ctrl"], 3, 0, 0x80, 0x80, 0x80 | 64, 0x80 | 64, 0, 1, 0, 0]),
+               ("op_flush_1", [O["ctrl"], 4, 0, 0x80, 0x80, 0x80 | 64, 0x80 | 64, 1, 0, 0]),
+               ("op_display_info", [O["ctrl"], 0, 0, 0, 4 << 2]), ("op_edid", [O["ctrl"], 10, 0, 0, 0, 6 << 2]),
+               ("op_fenced_create", [O["ctrl"], 1, 1, 7, 0, 2, 0, 0x81, 0x81, 0, 0]),
+               ("op_cursor_1", [O["cursor"], 0, 0, 0, 10, 10, 1, 0, 0, 0, 0]),
+               ("op_backing_write", [O["backing.write"], 0, 0, 4, 0x10, 0x20, 0x30, 0xFF]),
+               ("op_events_clear", [O["config.write"], 4, 2, 1, 0, 0, 0]), ("op_wait", [O["wait"]])]
+    elif dev == "console":
+        for name, v in sorted(uapi_constants("virtio_console.h", "VIRTIO_CONSOLE_").items()):
+            if not name.startswith("VIRTIO_CONSOLE_F_") and v <= 0xFFFF:
+                add(name.lower()[15:], u16(v))
+        add("bad_id", u32(0xFFFFFFFF))
+        add("msg_device_ready", u32(0) + u16(0) + u16(1))
+        add("msg_port_ready_1", u32(1) + u16(3) + u16(1))
+        add("msg_port_open_1", u32(1) + u16(6) + u16(1))
+        ops = [("op_device_ready", [O["ctrl.tx"], 0, 0, 1, 0]), ("op_port_ready_1", [O["ctrl.tx"], 1, 3, 1, 0]),
+               ("op_port_open_1", [O["ctrl.tx"], 1, 6, 1, 0]), ("op_port_open_0", [O["ctrl.tx"], 0, 6, 0, 0]),
+               ("op_ctrl_rx_128", [O["ctrl.rx"], 0, 9 << 2]), ("op_rx_16", [O["port.rx"], 0, 0, 0]),
+               ("op_rx_port1", [O["port.rx"], 1, 0, 0]), ("op_tx_ok", [O["port.tx"], 0, 2 << 2 | 1, 2, 0x6F, 0x6B]),
+               ("op_hostin_hi", [O["host.input"], 0, 2 << 2 | 1, 2, 0x68, 0x69]),
+               ("op_unplug_1", [O["host.event"], 1, 2, 0]), ("op_plug_1", [O["host.event"], 1, 3, 0]),
+               ("op_resize", [O["host.event"], 0, 4, 0xFF, 80, 0, 25, 0]),
+               ("op_emerg_wr", [O["config.write"], 8, 0, 0x41]), ("op_wait", [O["wait"]])]
+    else:
+        codes = uapi_constants("input-event-codes.h", "EV_")
+        for name, v in sorted(codes.items()):
+            if v < 0x20:
+                add(name.lower(), u16(v))
+        for name, v in sorted(uapi_constants("virtio_input.h", "VIRTIO_INPUT_CFG_").items()):
+            add(name.lower()[13:], bytes([v]))
+        for name, v in (("key_a", 30), ("led_numl", 0), ("syn_report", 0), ("abs_x", 0), ("rel_wheel", 8)):
+            add(name, u16(v))
+        add("event_key_a_down", u16(1) + u16(30) + u32(1))
+        add("event_syn", bytes(8))
+        add("event_led_numl", u16(0x11) + u16(0) + u32(1))
+        ops = [("op_status_led", [O["status"], 0, 0, 1, 0]), ("op_eventbuf_8", [O["eventbuf"], 0, 0]),
+               ("op_key_press", [O["events"], 0x10, 0, 30, 1]), ("op_flood", [O["events"], 0xFF] + [0, 30, 1] * 16),
+               ("op_select_name", [O["config.write"], 0, 0, 1]), ("op_subsel_0", [O["config.write"], 1, 0, 0]),
+               ("op_select_ev_bits", [O["config.write"], 0, 0, 0x11]), ("op_read_size", [O["config.read"], 2, 0]),
+               ("op_wait", [O["wait"]])]
+    ops.append(("op_reset_init", [O["lifecycle"], 0]))
+    ops.append(("op_queue_reset_enable", [O["queue"], 0, 0]))
+    for n, b in ops:
+        add(n, bytes(b))
+    return "\n".join(lines) + "\n"
+
+
 # ---- dictionaries -----------------------------------------------------------
 
 def dict_line(name, data):
@@ -1013,6 +1526,32 @@ def write_dir(path, files):
     return len(seen)
 
 
+# fuzz_scenario seeds: at most this many bytes in all (the smallest seeds
+# first), so that the corpora stay small as scenarios/ grows; the fuzzer
+# reaches the larger ones' shapes from the dictionary's words
+SCENARIO_SEED_BUDGET = 128 * 1024
+
+
+def compact_seed(sc):
+    """A scenario file as a seed: the same scenario with no indentation and
+    no top-level description (prose is no input the loader looks at twice;
+    the structure and the words are)."""
+    sc = {k: v for k, v in sc.items() if k != "description"}
+    return (json.dumps(sc, separators=(",", ":")) + "\n").encode()
+
+
+def within_budget(seeds, budget):
+    """The smallest seeds (by size, then name) whose sizes add up to at most
+    `budget` bytes."""
+    kept, used = {}, 0
+    for name, data in sorted(seeds.items(), key=lambda kv: (len(kv[1]), kv[0])):
+        if used + len(data) > budget:
+            break
+        kept[name] = data
+        used += len(data)
+    return kept
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "fuzz"), help="where corpus/ and dict/ go")
@@ -1044,7 +1583,7 @@ def main():
         # under ASan costs seconds per execution, and on a loaded machine
         # more than libFuzzer's -timeout (the fuzzer can still get there)
         if len(text) <= args.max_scenario_bytes and int(str(sc.get("arena_size", 0)), 0) <= MAX_SEED_ARENA:
-            texts[rel + ".json"] = text
+            texts[rel + ".json"] = compact_seed(sc)
         try:
             split[rel] = encode_split(sc)[0]
         except Unsupported as e:
@@ -1058,19 +1597,25 @@ def main():
                 drv[rel] = encode_driver(sc, is_packed)[0]
             except Unsupported:
                 pass
+    texts = within_budget(texts, SCENARIO_SEED_BUDGET)
     (out / "dict").mkdir(parents=True, exist_ok=True)
     n_split = n_packed = n_sdrv = n_pdrv = n_blk = n_sc = 0
+    n_dev = {}
     for t, files_of, dict_of in (
             ("fuzz_split_device", lambda: split, split_dict),
             ("fuzz_packed_device", lambda: packed, packed_dict),
             ("fuzz_split_driver", lambda: sdrv, lambda: driver_dict(False)),
             ("fuzz_packed_driver", lambda: pdrv, lambda: driver_dict(True)),
             ("fuzz_blk_request", blk_seeds, blk_dict),
-            ("fuzz_scenario", lambda: texts, lambda: scenario_dict(scenarios))):
+            ("fuzz_scenario", lambda: texts, lambda: scenario_dict(scenarios)),
+            *((t, (lambda t=t: dev_seeds(t, args.scenarios)), (lambda t=t: dev_dict(t))) for t in DEV_TARGETS)):
         if not want(t):
             continue
         n = write_dir(out / "corpus" / t, files_of())
         (out / "dict" / (t + ".dict")).write_text(dict_of())
+        if t in DEV_TARGETS:
+            n_dev[t] = n
+            continue
         n_split, n_packed, n_sdrv, n_pdrv, n_blk, n_sc = [
             n if t == name else old for name, old in zip(
                 ("fuzz_split_device", "fuzz_packed_device", "fuzz_split_driver", "fuzz_packed_driver",
@@ -1083,8 +1628,12 @@ def main():
           % (n_packed, len(files), len(pskipped)))
     print("fuzz_split_driver: %d seeds; fuzz_packed_driver: %d seeds (the scripted-device scenarios)"
           % (n_sdrv, n_pdrv))
-    print("fuzz_blk_request: %d seeds; fuzz_scenario: %d seeds; corpus total %d bytes"
-          % (n_blk, n_sc, total))
+    print("fuzz_blk_request: %d seeds; fuzz_scenario: %d seeds" % (n_blk, n_sc))
+    for t, n in n_dev.items():
+        size = sum(p.stat().st_size for p in (out / "corpus" / t).iterdir())
+        print("%s: %d seeds from scenarios/%s (%d bytes)" % (t, n, ", scenarios/".join(
+            DEV_SEED_DIRS[DEV_TARGETS[t]]), size))
+    print("corpus total %d bytes" % total)
     return 0
 
 

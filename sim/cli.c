@@ -429,7 +429,7 @@ static int cmd_fuzz_repro(int argc, char **argv) {
   if (mutant_list) {
     if (parse_mutant_list(mutant_list, &oracle.mutants)) return 2;
     if (vsim_mut_any(&oracle.mutants) && !vsim_fuzz_target_plants(t)) {
-      fprintf(stderr, "virtio-sim: fuzz target %s takes no mutants (ring targets only)\n", t->name);
+      fprintf(stderr, "virtio-sim: fuzz target %s takes no mutants (the ring and device request targets do)\n", t->name);
       return 2;
     }
   }

@@ -1,12 +1,13 @@
 /* sim/fuzz_decode.c — fuzz inputs as scenarios, and the fuzzers' oracles
  * (see fuzz_decode.h; the byte format is documented in fuzz/README.md).
  *
- * Owns: the target table, the byte reader (total: past the end every read is
- * zero), the ring targets' header and op decoders (a malicious driver's ops
- * against the device models, a malicious device's ops against the driver
- * model; split and packed: the ops they share and each ring's own), the
- * blk-chain decoder, the JSON text they emit, and the oracles run on a
- * decoded input.
+ * Owns: the target table, the ring targets' header and op decoders (a
+ * malicious driver's ops against the device models, a malicious device's ops
+ * against the driver model; split and packed: the ops they share and each
+ * ring's own), the decoding loop and the scenario text the ring and device
+ * request targets share (decode_ring: sim/fuzz_dev.c supplies the device
+ * targets' headers and op tables, sim/fuzz_dec.h the decoder state and step
+ * writer), the blk-chain decoder, and the oracles run on a decoded input.
  * Must never: emit a scenario the loader refuses (the decoders clamp every
  * value into the field's range, so an input can never be "invalid"), keep
  * state between calls, or abort: findings are returned as messages.
@@ -17,6 +18,7 @@
  * by construction, and the loader is exercised on every input for free.
  */
 #include "fuzz_decode.h"
+#include "fuzz_dec.h"
 #include "fuzz_text.h"
 #include "fuzz_vu.h"
 
@@ -46,79 +48,21 @@
  * indirect tables: about 150 KiB) plus the scratch area and a data pool. */
 #define ARENA_SIZE UINT64_C(0x40000)
 #define DISK_SECTORS 256u
-#define SCRATCH (ARENA_SIZE - 0x10000)
 #define RING_BASE UINT64_C(0x1000)
 #define MAX_OPS 256u
 #define MAX_HEADS 8u
 
-typedef struct dec {
-  rd r;
-  sb steps;
-  uint32_t nsteps;
-  uint32_t nops;
-  uint16_t qsize;
-  uint16_t avail_est; /* split: a guess at avail.idx, to bias raw index values near it */
-  uint64_t desc, avail, used; /* the layout's three parts (packed: ring, driver and device event areas) */
-  /* driver targets: */
-  bool packed;
-  uint16_t nq;        /* queues the scenario sets up */
-  uint16_t curq;      /* the queue the next ops act on (0 for the device targets) */
-  uint16_t used_est;  /* split: a guess at the scripted device's used.idx */
-} dec;
-
-/* What a ring target's header says (fuzz_decode.h: the target's header()). */
-#define SETUP_MAX_FEATURES 12
-struct vsim_fuzz_setup {
-  uint16_t queue_size;
-  uint16_t seed;
-  const char *policy;
-  unsigned batch;
-  uint64_t latency;
-  bool poll;
-  bool in_order_batch;  /* device_in_order_batch */
-  unsigned regions;     /* bit i: the i-th special page of the scratch area (none, device-ro, driver-only) */
-  const char *features[SETUP_MAX_FEATURES]; /* accepted on top of VERSION_1 */
-  unsigned nfeatures;
-  uint16_t num_queues;  /* 0 or 1: one */
-};
-
-struct vsim_fuzz_op_def {
-  const char *name;
-  void (*emit)(dec *d);
-};
-
-static void step_open(dec *d, const char *op) {
-  sb_printf(&d->steps, "%s\n    {\"op\": \"%s\"", d->nsteps ? "," : "", op);
-  d->nsteps++;
-}
-static void step_close(dec *d) { sb_printf(&d->steps, "}"); }
-static void step_simple(dec *d, const char *op) {
-  step_open(d, op);
-  step_close(d);
-}
-static void field_u64(dec *d, const char *k, uint64_t v) {
-  sb_printf(&d->steps, ", \"%s\": \"0x%" PRIx64 "\"", k, v);
-}
-static void field_int(dec *d, const char *k, uint64_t v) {
-  sb_printf(&d->steps, ", \"%s\": %" PRIu64, k, v);
-}
-/* The queue a driver target's op acts on; nothing for queue 0 (always so in
- * the device targets, whose output must not change). */
-static void field_queue(dec *d) {
-  if (d->curq) field_int(d, "queue", d->curq);
-}
-
 /* Address selector: one byte, low 3 bits the kind, high 5 bits a small value. */
-static uint64_t dec_addr(dec *d) {
+uint64_t vsim_fz_addr(dec *d) {
   uint8_t a = rd8(&d->r);
   uint64_t s = a >> 3;
   switch (a & 7) {
-    case 0: return SCRATCH + rd16(&d->r);
-    case 1: return SCRATCH + s * 0x800;
+    case 0: return d->scratch + rd16(&d->r);
+    case 1: return d->scratch + s * 0x800;
     case 2: return d->desc + 16u * rd8(&d->r);
     case 3: return d->avail + 2u * rd8(&d->r);
     case 4: return d->used + 4u * rd8(&d->r);
-    case 5: return ARENA_SIZE - s;
+    case 5: return d->arena - s;
     case 6: return rd64(&d->r);
     default: return s * 0x1000;
   }
@@ -168,7 +112,7 @@ static uint32_t dec_blk_len(dec *d) {
 
 static void op_raw_desc(dec *d) {
   uint16_t idx = (uint16_t)(rd8(&d->r) % d->qsize);
-  uint64_t addr = dec_addr(d);
+  uint64_t addr = vsim_fz_addr(d);
   uint32_t len = dec_len(d);
   uint8_t f = rd8(&d->r);
   uint16_t flags = f < 0x80 ? (uint16_t)(f & 7) : rd16(&d->r);
@@ -217,13 +161,13 @@ static void op_raw_used_event(dec *d) {
 
 /* raw.write and dev.write: the same operands, one side or the other. */
 static void write_op(dec *d, const char *name) {
-  uint64_t addr = dec_addr(d);
+  uint64_t addr = vsim_fz_addr(d);
   uint8_t n = (uint8_t)(rd8(&d->r) % 65u);
   uint8_t buf[64];
   size_t got = 0;
   while (got < n && rd_more(&d->r)) buf[got++] = rd8(&d->r);
   /* the loader refuses a write past the arena: fold the address into range */
-  if (addr > ARENA_SIZE - got) addr %= ARENA_SIZE - got + 1;
+  if (addr > d->arena - got) addr %= d->arena - got + 1;
   step_open(d, name);
   field_u64(d, "addr", addr);
   sb_printf(&d->steps, ", \"data\": ");
@@ -233,7 +177,7 @@ static void write_op(dec *d, const char *name) {
 
 static void op_raw_write(dec *d) { write_op(d, "raw.write"); }
 
-static void op_kick(dec *d) {
+void vsim_fz_op_kick(dec *d) {
   uint8_t k = rd8(&d->r);
   step_open(d, "kick");
   if (k == 0xff)
@@ -243,7 +187,7 @@ static void op_kick(dec *d) {
   step_close(d);
 }
 
-static void op_wait(dec *d) { step_simple(d, "wait"); }
+void vsim_fz_op_wait(dec *d) { step_simple(d, "wait"); }
 
 static void op_blk_read(dec *d) {
   uint64_t sector = dec_sector(d);
@@ -318,7 +262,7 @@ static void op_blk_other(dec *d) {
   d->avail_est++;
 }
 
-static void op_lifecycle(dec *d) {
+void vsim_fz_op_lifecycle(dec *d) {
   uint8_t r = rd8(&d->r);
   switch (r % 8) {
     case 0:
@@ -349,7 +293,7 @@ static void op_delay_irq(dec *d) {
   step_close(d);
 }
 
-static void op_poll(dec *d) {
+void vsim_fz_op_poll(dec *d) {
   step_open(d, "poll");
   field_queue(d);
   step_close(d);
@@ -377,7 +321,7 @@ static uint16_t dec_id(dec *d) {
 
 static void op_raw_pdesc(dec *d) {
   uint16_t idx = (uint16_t)(rd8(&d->r) % d->qsize);
-  uint64_t addr = dec_addr(d);
+  uint64_t addr = vsim_fz_addr(d);
   uint32_t len = dec_len(d);
   if (len > PDESC_MAX_LEN) len = PDESC_MAX_LEN;
   uint16_t id = dec_id(d);
@@ -410,7 +354,7 @@ static void op_raw_ppublish(dec *d) {
   step_close(d);
 }
 
-static void op_queue(dec *d) {
+void vsim_fz_op_queue(dec *d) {
   uint8_t q = rd8(&d->r) % 3u;
   if (q != 2) {
     step_open(d, "queue.reset");
@@ -590,19 +534,19 @@ static const vsim_fuzz_op_def split_ops[] = {
     {"raw.desc", op_raw_desc},           {"raw.avail", op_raw_avail},
     {"raw.avail_idx", op_raw_avail_idx}, {"raw.avail_flags", op_raw_avail_flags},
     {"raw.used_event", op_raw_used_event}, {"raw.write", op_raw_write},
-    {"kick", op_kick},                   {"wait", op_wait},
+    {"kick", vsim_fz_op_kick},                   {"wait", vsim_fz_op_wait},
     {"blk.read", op_blk_read},           {"blk.write", op_blk_write},
-    {"blk.other", op_blk_other},         {"lifecycle", op_lifecycle},
-    {"fault.delay_irq", op_delay_irq},   {"poll", op_poll},
+    {"blk.other", op_blk_other},         {"lifecycle", vsim_fz_op_lifecycle},
+    {"fault.delay_irq", op_delay_irq},   {"poll", vsim_fz_op_poll},
 };
 
 static const vsim_fuzz_op_def packed_ops[] = {
     {"raw.pdesc", op_raw_pdesc},       {"raw.ppublish", op_raw_ppublish},
-    {"raw.write", op_raw_write},       {"kick", op_kick},
-    {"wait", op_wait},                 {"blk.read", op_blk_read},
+    {"raw.write", op_raw_write},       {"kick", vsim_fz_op_kick},
+    {"wait", vsim_fz_op_wait},                 {"blk.read", op_blk_read},
     {"blk.write", op_blk_write},       {"blk.other", op_blk_other},
-    {"lifecycle", op_lifecycle},       {"queue", op_queue},
-    {"fault.delay_irq", op_delay_irq}, {"poll", op_poll},
+    {"lifecycle", vsim_fz_op_lifecycle},       {"queue", vsim_fz_op_queue},
+    {"fault.delay_irq", op_delay_irq}, {"poll", vsim_fz_op_poll},
 };
 
 static const vsim_fuzz_op_def split_driver_ops[] = {
@@ -611,9 +555,9 @@ static const vsim_fuzz_op_def split_driver_ops[] = {
     {"dev.irq", op_dev_irq},             {"dev.write", op_dev_write},
     {"dev.config", op_dev_config},       {"dev.needs_reset", op_dev_needs_reset},
     {"blk.read", op_blk_read},           {"blk.write", op_blk_write},
-    {"blk.other", op_blk_other},         {"lifecycle", op_lifecycle},
-    {"poll", op_poll},                   {"fault.delay_irq", op_delay_irq},
-    {"select_queue", op_select_queue},   {"queue", op_queue},
+    {"blk.other", op_blk_other},         {"lifecycle", vsim_fz_op_lifecycle},
+    {"poll", vsim_fz_op_poll},                   {"fault.delay_irq", op_delay_irq},
+    {"select_queue", op_select_queue},   {"queue", vsim_fz_op_queue},
 };
 
 static const vsim_fuzz_op_def packed_driver_ops[] = {
@@ -622,9 +566,9 @@ static const vsim_fuzz_op_def packed_driver_ops[] = {
     {"dev.write", op_dev_write},         {"dev.config", op_dev_config},
     {"dev.needs_reset", op_dev_needs_reset}, {"blk.read", op_blk_read},
     {"blk.write", op_blk_write},         {"blk.other", op_blk_other},
-    {"lifecycle", op_lifecycle},         {"poll", op_poll},
+    {"lifecycle", vsim_fz_op_lifecycle},         {"poll", vsim_fz_op_poll},
     {"fault.delay_irq", op_delay_irq},   {"select_queue", op_select_queue},
-    {"queue", op_queue},
+    {"queue", vsim_fz_op_queue},
 };
 
 /* descriptor table, available ring right after it, used ring at the next
@@ -643,9 +587,9 @@ static void packed_layout(uint16_t q, uint64_t part[3]) {
   part[2] = part[1] + 4u;
 }
 
-static const uint64_t latency_table[8] = {0, 0, 0, 0, 1, 2, 7, 64};
+const uint64_t vsim_fz_latency_table[8] = {0, 0, 0, 0, 1, 2, 7, 64};
 static const unsigned batch_table[4] = {1, 1, 2, 16};
-static const char *const policy_names[4] = {"scripted", "round-robin", "random", "scripted"};
+const char *const vsim_fz_policy_names[4] = {"scripted", "round-robin", "random", "scripted"};
 
 static void setup_feature(vsim_fuzz_setup *o, bool on, const char *name) {
   if (on && o->nfeatures < SETUP_MAX_FEATURES) o->features[o->nfeatures++] = name;
@@ -654,9 +598,9 @@ static void setup_feature(vsim_fuzz_setup *o, bool on, const char *name) {
 /* Bytes 1-4 mean the same on both rings (fuzz/README.md); byte 2 bits 6-7
  * are the packed header's. */
 static void common_header(const uint8_t *h, vsim_fuzz_setup *o) {
-  o->policy = policy_names[(h[1] >> 3) & 3];
+  o->policy = vsim_fz_policy_names[(h[1] >> 3) & 3];
   o->batch = batch_table[h[1] >> 6];
-  o->latency = latency_table[h[2] % 8];
+  o->latency = vsim_fz_latency_table[h[2] % 8];
   o->poll = (h[1] & 4) != 0;
   o->regions = (h[2] >> 3) & 7u;
   o->seed = (uint16_t)(h[3] | (h[4] << 8));
@@ -681,7 +625,7 @@ static void split_header(const uint8_t *h, vsim_fuzz_setup *o) {
  * scripted). Two queues only up to 64 entries each, so that the layout fits
  * the arena with indirect tables. */
 static void driver_header(const uint8_t *h, vsim_fuzz_setup *o) {
-  o->policy = policy_names[(h[1] >> 3) & 3];
+  o->policy = vsim_fz_policy_names[(h[1] >> 3) & 3];
   o->batch = 1;
   o->poll = (h[1] & 4) != 0;
   o->seed = (uint16_t)(h[3] | (h[4] << 8));
@@ -738,11 +682,25 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
   memset(&su, 0, sizeof su);
   t->header(h, &su);
   const bool scripted = t->kind == VSIM_FUZZ_RING_DRIVER;
+  /* the device request targets' header chooses the ring, the device and
+   * its guest memory; the ring targets' are fixed */
+  const char *ring = su.ring ? su.ring : t->ring;
+  d.su = &su;
   d.qsize = su.queue_size;
-  d.packed = strcmp(t->ring, "packed") == 0;
+  d.packed = strcmp(ring, "packed") == 0;
   d.nq = su.num_queues ? su.num_queues : 1;
+  d.arena = su.arena_size ? su.arena_size : ARENA_SIZE;
+  d.scratch = d.arena - 0x10000u;
+  /* the device configuration space in the register window the transport's
+   * mmio.read / mmio.write steps address (scenarios/README.md) */
+  d.cfg_base = su.transport && strcmp(su.transport, "pci") == 0 ? 0x200u : 0x100u;
   uint64_t part[3];
-  t->layout(d.qsize, part);
+  if (t->layout)
+    t->layout(d.qsize, part);
+  else if (d.packed)
+    packed_layout(d.qsize, part);
+  else
+    split_layout(d.qsize, part);
   d.desc = part[0];
   d.avail = part[1];
   d.used = part[2];
@@ -751,7 +709,9 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
     op->emit(&d);
     d.nops++;
   }
-  uint64_t bound = work_bound(d.nsteps, d.qsize);
+  /* host input the driver model's own buffers take (the input driver's
+   * eventq: one chain per event, whatever the steps) is work beyond them */
+  uint64_t bound = work_bound(d.nsteps, d.qsize) + 64u * d.work;
   uint64_t hash = fnv1a(data, size);
 
   sb b = {0};
@@ -761,9 +721,10 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
             ", format v%d) by virtio-sim fuzz-repro; no expectations: a finding shows as a "
             "violation, a failure, a crash or max_steps being hit\",\n",
             size, t->name, hash, VSIM_FUZZ_FORMAT_VERSION);
-  sb_printf(&b, "  \"device\": \"blk\",\n  \"ring\": \"%s\",\n  \"queue_size\": %u,\n", t->ring,
-            d.qsize);
-  if (d.nq > 1) sb_printf(&b, "  \"num_queues\": %u,\n", d.nq);
+  sb_printf(&b, "  \"device\": \"%s\",\n", su.device ? su.device : "blk");
+  if (su.transport) sb_printf(&b, "  \"transport\": \"%s\",\n", su.transport);
+  sb_printf(&b, "  \"ring\": \"%s\",\n  \"queue_size\": %u,\n", ring, d.qsize);
+  if (d.nq > 1 || su.device) sb_printf(&b, "  \"num_queues\": %u,\n", d.nq);
   if (scripted) sb_printf(&b, "  \"device_scripted\": true,\n");
   if (vsim_mut_any(&mutants)) {
     /* planted bugs (VSIM_FUZZ_MUTANTS, fuzz-repro --mutants): the text must
@@ -777,8 +738,11 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
       }
     sb_printf(&b, "],\n");
   }
-  sb_printf(&b, "  \"arena_size\": %" PRIu64 ",\n  \"device_config\": {\"capacity\": %u},\n", ARENA_SIZE,
-            DISK_SECTORS);
+  sb_printf(&b, "  \"arena_size\": %" PRIu64 ",\n", d.arena);
+  if (!su.device)
+    sb_printf(&b, "  \"device_config\": {\"capacity\": %u},\n", DISK_SECTORS);
+  else if (su.config[0])
+    sb_printf(&b, "  \"device_config\": {%s},\n", su.config);
   sb_printf(&b, "  \"seed\": %u,\n  \"policy\": \"%s\",\n  \"max_steps\": %" PRIu64 ",\n", su.seed,
             su.policy, bound);
   if (!scripted)
@@ -796,7 +760,7 @@ static char *decode_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t 
     for (unsigned i = 0; i < 3; i++)
       if (su.regions & (1u << i)) {
         sb_printf(&b, "%s{\"base\": \"0x%" PRIx64 "\", \"len\": 4096, \"access\": \"%s\"}",
-                  first ? "" : ", ", SCRATCH + 0xc000u + 0x1000u * i, acc[i]);
+                  first ? "" : ", ", d.scratch + 0xc000u + 0x1000u * i, acc[i]);
         first = false;
       }
     sb_printf(&b, "],\n");
@@ -1020,6 +984,19 @@ static const vsim_fuzz_target targets[] = {
     {"fuzz_vhost_user", VSIM_FUZZ_VHOST_USER,
      "a scripted back-end's replies and ring updates against the vhost-user front-end", NULL, 0, NULL,
      NULL, NULL, 0},
+    /* the device request targets (sim/fuzz_dev.c): the common header, then the device's own */
+    {"fuzz_net_request", VSIM_FUZZ_REQ_DEVICE,
+     "a hostile driver's transmit, control and receive requests and host frames against the built-in net model",
+     "split", VSIM_FZ_DEV_HEADER + 5, vsim_fz_net_header, NULL, vsim_fz_net_ops, VSIM_FZ_NET_NOPS},
+    {"fuzz_gpu_request", VSIM_FUZZ_REQ_DEVICE,
+     "a hostile driver's controlq and cursorq commands and backing memory against the built-in gpu model",
+     "split", VSIM_FZ_DEV_HEADER + 2, vsim_fz_gpu_header, NULL, vsim_fz_gpu_ops, VSIM_FZ_GPU_NOPS},
+    {"fuzz_console_request", VSIM_FUZZ_REQ_DEVICE,
+     "a hostile driver's port data and control messages and host input against the built-in console model",
+     "split", VSIM_FZ_DEV_HEADER + 3, vsim_fz_console_header, NULL, vsim_fz_console_ops, VSIM_FZ_CONSOLE_NOPS},
+    {"fuzz_input_request", VSIM_FUZZ_REQ_DEVICE,
+     "a hostile driver's status events, eventq buffers and config queries against the built-in input model",
+     "split", VSIM_FZ_DEV_HEADER + 1, vsim_fz_input_header, NULL, vsim_fz_input_ops, VSIM_FZ_INPUT_NOPS},
 };
 
 const vsim_fuzz_target *vsim_fuzz_target_at(size_t i) {
@@ -1033,7 +1010,8 @@ const vsim_fuzz_target *vsim_fuzz_target_find(const char *name) {
 }
 
 bool vsim_fuzz_target_plants(const vsim_fuzz_target *t) {
-  return t && (t->kind == VSIM_FUZZ_RING_DEVICE || t->kind == VSIM_FUZZ_RING_DRIVER);
+  return t && (t->kind == VSIM_FUZZ_RING_DEVICE || t->kind == VSIM_FUZZ_RING_DRIVER ||
+               t->kind == VSIM_FUZZ_REQ_DEVICE);
 }
 
 char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size, vsim_mutset mutants,
@@ -1043,7 +1021,8 @@ char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t si
   if (!data) size = 0;
   switch (t->kind) {
     case VSIM_FUZZ_RING_DEVICE:
-    case VSIM_FUZZ_RING_DRIVER: return decode_ring(t, data, size, mutants, len, info);
+    case VSIM_FUZZ_RING_DRIVER:
+    case VSIM_FUZZ_REQ_DEVICE: return decode_ring(t, data, size, mutants, len, info);
     case VSIM_FUZZ_SCENARIO: {
       char *p = malloc(size + 1);
       if (!p) return NULL;
@@ -1168,6 +1147,7 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
   if (!json) return VSIM_FUZZ_ERROR;
   char err[1024] = "";
   const bool driver = t->kind == VSIM_FUZZ_RING_DRIVER;
+  const bool reqdev = t->kind == VSIM_FUZZ_REQ_DEVICE;
   drv_watch w = {.target = t->name, .reap_cap = (uint32_t)info.num_queues * (info.queue_size + 1u)};
   vsim_options opt = {.on_event = watch_event, .on_event_ctx = &w};
   vsim_sim *s = vsim_sim_load_buffer(json, len, t->name, driver ? &opt : NULL, err, sizeof err);
@@ -1228,6 +1208,11 @@ static int run_ring(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
       why = "unbounded work: the device did more than O(queue size) work on one chain";
     else if (v->check == VSIM_CHK_LIVENESS_STALL && strstr(v->detail, "spinning"))
       why = "an actor stayed runnable without doing anything";
+    else if (reqdev && ci && ci->judged == VSIM_JUDGED_DEVICE)
+      /* the driver model builds every ring structure itself: only the
+       * request bytes, the host side and the lifecycle are the input's, so
+       * a correct model gives a device-judged check no reason to fire */
+      why = "a device-side check fired on the correct model";
     else if (o && v->check >= 0 && v->check < VSIM_CHK__COUNT && o->fatal[v->check])
       why = "a check listed as fatal fired";
     if (why)
@@ -1478,7 +1463,8 @@ int vsim_fuzz_run(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
   if (!data) size = 0;
   switch (t->kind) {
     case VSIM_FUZZ_RING_DEVICE:
-    case VSIM_FUZZ_RING_DRIVER: return run_ring(t, data, size, oracle, msg, msglen);
+    case VSIM_FUZZ_RING_DRIVER:
+    case VSIM_FUZZ_REQ_DEVICE: return run_ring(t, data, size, oracle, msg, msglen);
     case VSIM_FUZZ_SCENARIO: return run_scenario(data ? data : (const uint8_t *)"", size, msg, msglen);
     case VSIM_FUZZ_BLK_REQUEST: return run_blk(data, size, msg, msglen);
     case VSIM_FUZZ_VHOST_USER:

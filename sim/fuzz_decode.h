@@ -29,12 +29,13 @@ enum vsim_fuzz_kind {
   VSIM_FUZZ_BLK_REQUEST,     /* one descriptor chain for the blk model's request parser */
   VSIM_FUZZ_RING_DRIVER,     /* header + scripted-device ops -> scenario -> run the driver model */
   VSIM_FUZZ_VHOST_USER,      /* driver header + back-end script -> scenario + script -> the vhost-user front-end */
+  VSIM_FUZZ_REQ_DEVICE,      /* header + request ops -> scenario -> run a built-in net, gpu, console or input model */
 };
 
 typedef struct vsim_fuzz_op_def vsim_fuzz_op_def; /* one opcode (fuzz_decode.c) */
 typedef struct vsim_fuzz_setup vsim_fuzz_setup;   /* a decoded ring header (fuzz_decode.c) */
 
-/* The most header bytes a ring target reads. */
+/* The most header bytes a ring or device request target reads. */
 #define VSIM_FUZZ_MAX_HEADER 8
 
 typedef struct vsim_fuzz_target {
@@ -43,14 +44,16 @@ typedef struct vsim_fuzz_target {
   const char *what;         /* one line for listings */
   /* VSIM_FUZZ_RING_DEVICE and VSIM_FUZZ_RING_DRIVER: the ring, its header,
    * its layout and its opcode table; each ring is one entry with its own name
-   * and tables. */
+   * and tables. VSIM_FUZZ_REQ_DEVICE: one entry per device model, its header
+   * choosing the ring (`ring` and `layout` are then the split defaults). */
   const char *ring;         /* "split", "packed" */
   unsigned header_len;      /* header bytes (<= VSIM_FUZZ_MAX_HEADER), zeros past the input's end */
   /* header bytes -> queue size (always a valid one for the ring), accepted
    * features and run settings */
   void (*header)(const uint8_t *hdr, vsim_fuzz_setup *out);
   /* where the driver model puts queue 0's three ring parts (descriptor
-   * area, driver area, device area), for the address selectors */
+   * area, driver area, device area), for the address selectors; NULL: the
+   * split or packed layout, as the header chose the ring */
   void (*layout)(uint16_t queue_size, uint64_t part[3]);
   const vsim_fuzz_op_def *ops;
   unsigned nops;
@@ -71,11 +74,12 @@ typedef struct vsim_fuzz_info {
 } vsim_fuzz_info;
 
 /* Decode `data` for target `t` into scenario text (malloc'd, NUL-terminated,
- * *len bytes without the NUL). Ring targets give the scenario the input
- * decodes to; the blk target gives the split-ring scenario that hands the
- * same chain to the device; the scenario target gives the input itself.
- * `mutants` (a set; VSIM_MUT_NONE for none) are planted into a ring target's
- * scenario as its "mutants" list, so that the text still replays exactly
+ * *len bytes without the NUL). Ring and device request targets give the
+ * scenario the input decodes to; the blk target gives the split-ring
+ * scenario that hands the same chain to the device; the scenario target
+ * gives the input itself. `mutants` (a set; VSIM_MUT_NONE for none) are
+ * planted into a ring or device request target's scenario as its "mutants"
+ * list, so that the text still replays exactly
  * what the fuzzer ran; the other targets take none (their callers refuse
  * them: vsim_fuzz_target_plants). NULL only when out of memory. */
 char *vsim_fuzz_decode(const vsim_fuzz_target *t, const uint8_t *data, size_t size,
@@ -94,15 +98,17 @@ uint8_t *vsim_fuzz_complete(const vsim_fuzz_target *t, const uint8_t *data, size
                             size_t *outlen, char *err, size_t errlen);
 
 /* Whether target t's inputs become scenarios that can carry mutants (the
- * ring targets). */
+ * ring and the device request targets). */
 bool vsim_fuzz_target_plants(const vsim_fuzz_target *t);
 
 /* Oracle settings: checks whose violation counts as a finding on top of the
  * built-in ones (see fuzz/README.md), indexed by enum vsim_check_id. The
  * driver targets judge the driver model: a check that judges the device is
- * never a finding there (the device is the attacker). `mutants` plants known
- * bugs into the models (the planted-bug test, fuzz/README.md): OR'ed into
- * every decoded scenario of a ring target. */
+ * never a finding there (the device is the attacker); the device request
+ * targets make every check that judges the device a finding (the driver
+ * model builds the rings, only the request bytes are hostile). `mutants`
+ * plants known bugs into the models (the planted-bug test, fuzz/README.md):
+ * OR'ed into every decoded scenario of a ring or device request target. */
 typedef struct vsim_fuzz_oracle {
   bool fatal[VSIM_CHK__COUNT];
   vsim_mutset mutants;
@@ -118,7 +124,9 @@ enum vsim_fuzz_verdict {
  * no crash, bounded work (per run, and per chain: liveness.dev-unbounded-work),
  * termination, no device access outside what the driver gave it, a loader
  * that answers with a sim or a positioned error, a blk request parser that
- * answers with a valid status and writes only where it may; against a
+ * answers with a valid status and writes only where it may, a net, gpu,
+ * console or input model that gives no device-judged check a reason to fire
+ * whatever a driver's requests carry; against a
  * malicious device, a driver model whose bookkeeping stays
  * sound after every scheduler step, that never reaps a queue it stopped,
  * never returns a length above what it offered, does bounded work per step

@@ -726,9 +726,14 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
                                                                      : 0));
       do_init(s, !(st->has_value && st->value == 0));
       break;
-    case VSIM_OP_DRIVER_OK:
-      if (vsim_driver_set_driver_ok(&s->drv) == 0) probe_device(s);
+    case VSIM_OP_DRIVER_OK: {
+      /* the device driver looks at a device that goes live; DRIVER_OK
+       * written again to a live one is no new device (probing again would
+       * forget what the device announced: console ports, input updates) */
+      bool was_live = s->drv.live;
+      if (vsim_driver_set_driver_ok(&s->drv) == 0 && !was_live) probe_device(s);
       break;
+    }
     case VSIM_OP_GPU_EXPECT_SCANOUT:
       expect_scanout(s, st, idx);
       break;
@@ -797,14 +802,18 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       }
       break;
     case VSIM_OP_QUEUE_RESET:
-      drop_blk_requests_on(s, st->queue);
       /* a device that does not show the reset completed is the checkers' to
-       * judge (mmio.dev-queue-reset-done); the step only fails without the feature */
-      if (!((s->drv.features >> VIRTIO_F_RING_RESET) & 1u))
+       * judge (mmio.dev-queue-reset-done); the step only fails without the
+       * feature, and then nothing is reset: the requests in flight stay the
+       * driver's (forgetting them would hand their ids, and their
+       * completions, to the next requests) */
+      if (!((s->drv.features >> VIRTIO_F_RING_RESET) & 1u)) {
         add_failure(s, "step %u (queue.reset, line %u): VIRTIO_F_RING_RESET is not negotiated", idx,
                     st->line);
-      else
+      } else {
+        drop_blk_requests_on(s, st->queue);
         vsim_driver_queue_reset(&s->drv, st->queue);
+      }
       break;
     case VSIM_OP_QUEUE_ENABLE:
       if (vsim_driver_queue_enable(&s->drv, st->queue))
@@ -1255,6 +1264,17 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_driver_on_stop(&s->drv, driver_queue_stopped, s);
   vsim_console_drv_init(&s->con, &s->drv, &s->host, sc->mutants, fail_cb, s);
   vsim_input_drv_init(&s->inp, &s->drv, &s->host, sc->mutants, fail_cb, s);
+  if (s->is_input) {
+    /* the scenario's eventq buffers take events too: the input driver
+     * model judges theirs with its own */
+    s->req.on_complete = vsim_input_drv_request_done;
+    s->req.obs_ctx = &s->inp;
+  }
+  if (s->is_console) {
+    /* and its control receive buffers take the device's control messages */
+    s->req.on_complete = vsim_console_drv_request_done;
+    s->req.obs_ctx = &s->con;
+  }
   vsim_checker_init(&s->chk, &s->host, s->arena, &s->mmio);
   s->chk.pci = s->pci;
   s->chk.console = s->is_console;

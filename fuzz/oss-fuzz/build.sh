@@ -33,7 +33,7 @@ WORKDIR=${WORK:-$(mktemp -d)}/virtio-sim-obj
 mkdir -p "$OUT" "$WORKDIR"
 
 INC="-std=c11 -D_GNU_SOURCE -g -I$REPO/include -I$REPO/sim -I$REPO/backend-model -I$REPO/frontend-model -I$REPO/conformance -I$REPO/reports"
-TARGETS="fuzz_split_device fuzz_packed_device fuzz_split_driver fuzz_packed_driver fuzz_scenario fuzz_blk_request fuzz_vhost_user"
+TARGETS="fuzz_split_device fuzz_packed_device fuzz_split_driver fuzz_packed_driver fuzz_scenario fuzz_blk_request fuzz_vhost_user fuzz_net_request fuzz_gpu_request fuzz_console_request fuzz_input_request"
 
 # the library: the same sources as libvirtiosim (every module but the CLI)
 objs=()
