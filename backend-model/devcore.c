@@ -281,6 +281,8 @@ static void dc_set_status(void *be, uint8_t st) {
     /* FEATURES_OK: refuse unoffered bits or a set the model cannot do by not
      * reflecting the bit; the driver must re-read and give up */
     bool ok = (dc->driver_features & ~dc->offered) == 0 && (dc->driver_features & dc->refuse) == 0 &&
+              /* the mutant: nothing but the whole offer will do */
+              !(mut(dc, VSIM_MUT_DEV_REFUSE_SUBSET) && dc->driver_features != dc->offered) &&
               (!dc->mops->features_ok || dc->mops->features_ok(dc->model, dc->driver_features));
     if (!ok) st &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
   }

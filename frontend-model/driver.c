@@ -9,6 +9,7 @@
 #include "arena_fast.h"
 #include "virtio_compat.h"
 #include "driver.h"
+#include "virtiosim/checks.h"
 #include "virtiosim/mutants.h"
 
 #define PAGE 4096u
@@ -233,6 +234,29 @@ int vsim_driver_queue_enable(vsim_driver *d, uint16_t q) {
   return setup_queue(d, q);
 }
 
+/* The device refused FEATURES_OK for `want`. "The device SHOULD accept any
+ * valid subset of features the driver accepts, otherwise it MUST fail to set
+ * the FEATURES_OK device status bit": a subset is valid here when it holds
+ * only offered bits, VERSION_1 when offered, every requirement the device
+ * type's table knows (close_features), and ACCESS_PLATFORM / ORDER_PLATFORM
+ * when offered (a device may need those to work at all). A refusal of such a
+ * set is feat.dev-accept-subset (SHOULD: a warning), unless the scenario told
+ * the device to refuse it (refuse_features, which the built-in models and
+ * plugins honour to drive the refusal path). */
+static void judge_refusal(vsim_driver *d, uint64_t want) {
+  const uint64_t platform = (UINT64_C(1) << VIRTIO_F_ACCESS_PLATFORM) | (UINT64_C(1) << VIRTIO_F_ORDER_PLATFORM);
+  const uint64_t v1 = UINT64_C(1) << VIRTIO_F_VERSION_1;
+  if (want & ~d->offered) return;
+  if (want & d->cfg.refused_on_purpose) return;
+  if ((d->offered & v1) && !(want & v1)) return;
+  if ((d->offered & platform) & ~want) return;
+  if (d->cfg.close_features && d->cfg.close_features(want) != want) return;
+  char msg[VSIM_VIOLATION_DETAIL_MAX];
+  snprintf(msg, sizeof msg, "FEATURES_OK refused for 0x%016llx, a valid subset of the offered 0x%016llx",
+           (unsigned long long)want, (unsigned long long)d->offered);
+  d->sink->violation(d->sink->ctx, VSIM_CHK_FEAT_DEV_ACCEPT_SUBSET, -1, msg);
+}
+
 int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
   /* the transport identifies the device before anything else (virtio-mmio:
    * MagicValue and Version first), then the generic sequence's reset */
@@ -271,6 +295,11 @@ int vsim_driver_init(vsim_driver *d, bool until_driver_ok) {
     d->tr.ops->set_features(d->tr.t, want | unoffered_bit(d->offered | want));
   if (!mut(d, VSIM_MUT_DRV_NO_REREAD)) {
     uint8_t st = d->tr.ops->get_status(d->tr.t);
+    /* a refusal is a status that still shows what the driver wrote before
+     * (ACKNOWLEDGE, DRIVER) without FEATURES_OK; a read that shows none of
+     * it (a refused access reads 0) says nothing of the features */
+    const uint8_t before = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+    if (!(st & VIRTIO_CONFIG_S_FEATURES_OK) && (st & before) == before) judge_refusal(d, want);
     if (!(st & VIRTIO_CONFIG_S_FEATURES_OK) && !mut(d, VSIM_MUT_DRV_IGNORE_REFUSAL))
       return fail(d);
   }

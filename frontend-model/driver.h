@@ -44,6 +44,10 @@ typedef struct vsim_driver_config {
    * accept, what it does accept (a bit whose requirement is missing
    * dropped). NULL: no requirements. */
   uint64_t (*close_features)(uint64_t features);
+  /* Features the scenario told the device to refuse FEATURES_OK for
+   * (refuse_features, to drive the refusal path): a refusal of a set with
+   * any of them is asked for, not the device's own (feat.dev-accept-subset). */
+  uint64_t refused_on_purpose;
   /* Called once per initialisation after the device features are read and
    * before the driver writes its own (the device type's driver reads config
    * fields there: a device MUST allow it), or NULL. */

@@ -1225,6 +1225,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
       .poll = sc->driver_poll,
       .mutants = sc->mutants,
       .close_features = s->is_net ? vsim_net_drv_close : NULL,
+      .refused_on_purpose = sc->refuse,
       /* blk: config fields read before FEATURES_OK too. Not for a vhost-user
        * back-end: the adapter reads its config space once, at connection
        * (GET_CONFIG), and hands out that copy, so there is nothing to judge,
