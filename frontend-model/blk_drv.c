@@ -290,6 +290,13 @@ static shape step_shape(const vsim_blk_drv *b, const vsim_step *st) {
   /* drv.blk-read-short: a read's data buffer is one byte short of its
    * sectors, so IN data is no multiple of 512 */
   if (st->op == VSIM_OP_BLK_READ && s.in_len > 0 && DMUT(DRV_BLK_DATA_LEN)) s.in_len--;
+  /* drv.blk-read-sector-plus-one: a read's header names the sector after
+   * the one asked, so a read of the last sector lies past capacity */
+  if (st->op == VSIM_OP_BLK_READ && DMUT(DRV_BLK_SECTOR_PLUS_ONE)) s.sector = st->sector + 1;
+  /* drv.blk-discard-split: the range goes out as two segments (submit
+   * writes them), whatever max_discard_seg says */
+  if (st->op == VSIM_OP_BLK_DISCARD && DMUT(DRV_BLK_DISCARD_SPLIT))
+    s.out_len = 2 * sizeof(struct virtio_blk_discard_write_zeroes);
   return s;
 }
 
@@ -450,10 +457,11 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
                s->type == VIRTIO_BLK_T_IN ? "IN" : "OUT", (unsigned long long)len);
       violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
     }
+    /* the header's sector: the step's, unless a mutant changed it */
     uint64_t n = (len + SECTOR - 1) / SECTOR;
-    if (st->sector > b->capacity || n > b->capacity - st->sector) {
+    if (s->sector > b->capacity || n > b->capacity - s->sector) {
       snprintf(msg, sizeof msg, "sectors %llu+%llu beyond capacity %llu",
-               (unsigned long long)st->sector, (unsigned long long)n,
+               (unsigned long long)s->sector, (unsigned long long)n,
                (unsigned long long)b->capacity);
       violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
     }
@@ -645,10 +653,18 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, status_gpa, &poison, 1);
   if (s.out_len) {
     if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
-      /* one segment built from the step; blk.raw carries its own payload */
-      vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
-      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
-      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
+      /* one segment built from the step (two halves of it for the
+       * drv.blk-discard-split mutant, whose shape is two segments long);
+       * blk.raw carries its own payload */
+      const size_t segsz = sizeof(struct virtio_blk_discard_write_zeroes);
+      const uint32_t nseg = (uint32_t)(s.out_len / segsz);
+      uint32_t first = nseg > 1 ? st->nsectors - st->nsectors / 2 : st->nsectors;
+      for (uint32_t i = 0; i < nseg; i++) {
+        const uint64_t g = data + i * segsz;
+        vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, g, i ? st->sector + first : st->sector);
+        vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, g + 8, i ? st->nsectors - first : first);
+        vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, g + 12, st->flags);
+      }
     } else {
       vsim_span sp;
       if (vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, data, s.out_len, VSIM_ACC_WRITE, &sp) == 0)
