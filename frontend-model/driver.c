@@ -324,10 +324,6 @@ void vsim_driver_kick_if_needed(vsim_driver *d, uint16_t q) {
   if (q >= d->nq || !d->vq_init[q]) return;
   bool need = d->packed ? vsim_vq_pdrv_kick_prepare(&d->pvq[q]) : vsim_vq_drv_kick_prepare(&d->vq[q]);
   if (need) vsim_driver_notify(d, q, vsim_driver_notify_value(d, q));
-  /* drv.mmio-notify-past-last: after its last queue the driver kicks index
-   * num_queues too, as a kick loop bounded by <= would: QueueNotify naming
-   * no queue (mmio.drv-notify-queue, MMIO Device Register Layout) */
-  if (need && q + 1u == d->nq && mut(d, VSIM_MUT_DRV_MMIO_NOTIFY_PAST_LAST)) vsim_driver_notify(d, d->nq, d->nq);
   note_stop(d, q);
 }
 

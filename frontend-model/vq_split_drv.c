@@ -278,13 +278,9 @@ static void mutate_link(const vsim_vq_drv *vq, bool in_table, uint32_t i, unsign
 }
 
 /* The buffer mutants, applied to segment k of a chain of `total` segments,
- * the first `nout` device-readable: each changes the address or length
- * written, never the segments the driver keeps (its writable bytes, its
- * request), so exactly the one rule is broken in guest memory.
- *   drv.desc-len-to-ram-end: a readable segment after the first gets the
- *     length to the end of guest RAM: with enough of them the chain holds
- *     more than 2^32 bytes ("Drivers MUST NOT add a descriptor chain longer
- *     than 2^32 bytes in total");
+ * the first `nout` device-readable: each changes the address written, never
+ * the segments the driver keeps (its writable bytes, its request), so
+ * exactly the one rule is broken in guest memory.
  *   drv.desc-addr-sign-extended: segment 0's address with the upper 32 bits
  *     set, no guest memory (split.desc-addr-range: a buffer lies inside
  *     guest memory);
@@ -292,12 +288,7 @@ static void mutate_link(const vsim_vq_drv *vq, bool in_table, uint32_t i, unsign
  *     address, over a readable buffer of its own chain (split.desc-write-
  *     overlap: no device-writable buffer over a device-readable one). */
 static void mutate_buf(const vsim_vq_drv *vq, const vsim_seg *segs, uint32_t k, unsigned nout,
-                       uint32_t total, uint64_t *addr, uint32_t *len) {
-  if (k > 0 && k < nout && mut(vq, VSIM_MUT_DRV_DESC_LEN_TO_END)) {
-    uint64_t size = vsim_arena_size(vq->arena);
-    uint64_t rest = *addr < size ? size - *addr : 0;
-    *len = rest > UINT32_MAX ? UINT32_MAX : (uint32_t)rest;
-  }
+                       uint32_t total, uint64_t *addr) {
   if (k == 0 && mut(vq, VSIM_MUT_DRV_DESC_ADDR_SIGNEXT)) *addr |= UINT64_C(0xffffffff00000000);
   if (nout > 0 && k + 1 == total && k >= nout && mut(vq, VSIM_MUT_DRV_REPLY_IN_PLACE)) *addr = segs[0].gpa;
 }
@@ -346,10 +337,9 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
      * direct chain's rules (an indirect chain's are broken in its table) */
     uint16_t wflags = flags, wnext = next;
     uint64_t waddr = segs[i].gpa;
-    uint32_t wlen = segs[i].len;
     if (!use_indirect) mutate_link(vq, false, i, nout, d, (uint16_t)vq->size, more, &wflags, &wnext);
-    mutate_buf(vq, segs, i, nout, (uint32_t)total, &waddr, &wlen);
-    if (write_desc(vq->arena, vq->desc, d, waddr, wlen, wflags, wnext))
+    mutate_buf(vq, segs, i, nout, (uint32_t)total, &waddr);
+    if (write_desc(vq->arena, vq->desc, d, waddr, segs[i].len, wflags, wnext))
       goto fault;
     last = d;
     d = next;
@@ -365,10 +355,9 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
                                   (direct + i >= nout ? VRING_DESC_F_WRITE : 0));
       uint16_t next = (uint16_t)(more ? i + 1 : 0);
       uint64_t waddr = segs[direct + i].gpa;
-      uint32_t wlen = segs[direct + i].len;
       mutate_link(vq, true, i, tout, (uint16_t)i, (uint16_t)n, more, &flags, &next);
-      mutate_buf(vq, segs, direct + i, nout, (uint32_t)total, &waddr, &wlen);
-      if (write_desc(vq->arena, table, i, waddr, wlen, flags, next))
+      mutate_buf(vq, segs, direct + i, nout, (uint32_t)total, &waddr);
+      if (write_desc(vq->arena, table, i, waddr, segs[direct + i].len, flags, next))
         goto fault;
     }
     /* The mutants' indirect descriptor: NEXT alongside INDIRECT (next 0 is
