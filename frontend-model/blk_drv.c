@@ -19,6 +19,8 @@
 #define SHADOW_LIMIT (UINT64_C(256) << 20) /* larger disks are not shadowed */
 #define GUEST_PAGE 4096u
 #define MAX_SEGS 64u
+/* segments of a DISCARD / WRITE_ZEROES payload the driver reads back */
+#define MAX_DWZ_SEGS 64
 
 enum { SECT_UNKNOWN = 0, SECT_WRITTEN = 1, SECT_ZEROED = 2 };
 
@@ -290,6 +292,16 @@ static shape step_shape(const vsim_blk_drv *b, const vsim_step *st) {
   /* drv.blk-read-short: a read's data buffer is one byte short of its
    * sectors, so IN data is no multiple of 512 */
   if (st->op == VSIM_OP_BLK_READ && s.in_len > 0 && DMUT(DRV_BLK_DATA_LEN)) s.in_len--;
+  /* drv.blk-read-sector-plus-one: a read's header names the sector after
+   * the one asked, so a read of the last sector lies past capacity */
+  if (st->op == VSIM_OP_BLK_READ && DMUT(DRV_BLK_SECTOR_PLUS_ONE)) s.sector = st->sector + 1;
+  /* drv.blk-discard-split: the range goes out as max_discard_seg + 1
+   * segments (submit writes them), a limit checked with <=; only where the
+   * device's limit is read (DISCARD negotiated) and the driver can read as
+   * many back */
+  if (st->op == VSIM_OP_BLK_DISCARD && DMUT(DRV_BLK_DISCARD_SPLIT) && has(b, VIRTIO_BLK_F_DISCARD) &&
+      b->max_discard_seg < MAX_DWZ_SEGS)
+    s.out_len = (b->max_discard_seg + 1u) * sizeof(struct virtio_blk_discard_write_zeroes);
   return s;
 }
 
@@ -450,10 +462,11 @@ static void check_request(vsim_blk_drv *b, const vsim_step *st, const shape *s) 
                s->type == VIRTIO_BLK_T_IN ? "IN" : "OUT", (unsigned long long)len);
       violation(b, VSIM_CHK_BLK_DRV_DATA_LEN, st->queue, msg);
     }
+    /* the header's sector: the step's, unless a mutant changed it */
     uint64_t n = (len + SECTOR - 1) / SECTOR;
-    if (st->sector > b->capacity || n > b->capacity - st->sector) {
+    if (s->sector > b->capacity || n > b->capacity - s->sector) {
       snprintf(msg, sizeof msg, "sectors %llu+%llu beyond capacity %llu",
-               (unsigned long long)st->sector, (unsigned long long)n,
+               (unsigned long long)s->sector, (unsigned long long)n,
                (unsigned long long)b->capacity);
       violation(b, VSIM_CHK_BLK_DRV_CAPACITY, st->queue, msg);
     }
@@ -645,10 +658,18 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   vsim_arena_put(d->arena, VSIM_SIDE_DRIVER, status_gpa, &poison, 1);
   if (s.out_len) {
     if (st->op == VSIM_OP_BLK_DISCARD || st->op == VSIM_OP_BLK_WRITE_ZEROES) {
-      /* one segment built from the step; blk.raw carries its own payload */
-      vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, data, st->sector);
-      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 8, st->nsectors);
-      vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, data + 12, st->flags);
+      /* one segment built from the step (for the drv.blk-discard-split
+       * mutant, whose shape is nseg segments long: the range cut in nseg
+       * pieces, the last taking the remainder); blk.raw carries its own
+       * payload */
+      const size_t segsz = sizeof(struct virtio_blk_discard_write_zeroes);
+      const uint32_t nseg = (uint32_t)(s.out_len / segsz), piece = st->nsectors / nseg;
+      for (uint32_t i = 0; i < nseg; i++) {
+        const uint64_t g = data + i * segsz;
+        vsim_arena_put64(d->arena, VSIM_SIDE_DRIVER, g, st->sector + (uint64_t)i * piece);
+        vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, g + 8, i + 1 < nseg ? piece : st->nsectors - i * piece);
+        vsim_arena_put32(d->arena, VSIM_SIDE_DRIVER, g + 12, st->flags);
+      }
     } else {
       vsim_span sp;
       if (vsim_arena_view(d->arena, VSIM_SIDE_DRIVER, data, s.out_len, VSIM_ACC_WRITE, &sp) == 0)
@@ -675,8 +696,10 @@ int vsim_blk_drv_submit(vsim_blk_drv *b, const vsim_step *st, uint32_t step_inde
   } else if (st->framing != VSIM_FRAMING_USUAL) {
     framing_check = VSIM_CHK_RING_DEV_FRAMING;
   }
-  if (framing_check >= 0 && !must_succeed(b, &s, st->sector, segs, n)) framing_check = -1;
-  *r = (vsim_blk_req){false, q, s.type, st->sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
+  if (framing_check >= 0 && !must_succeed(b, &s, s.sector, segs, n)) framing_check = -1;
+  /* the sector the header names (a mutant's, where one changed it): what
+   * the read is checked against and races with */
+  *r = (vsim_blk_req){false, q, s.type, s.sector, st->flags, hdr, data, data_len, s.out_len, step_index, st,
                       b->sink->now ? b->sink->now(b->sink->ctx) : 0, false, alloc, alloc_len, status_gpa,
                       framing_check};
   slot_set(b, r, true);
@@ -757,8 +780,6 @@ static unsigned dwz_segments(const vsim_blk_drv *b, const vsim_blk_req *r, dwz_s
   }
   return n;
 }
-
-#define MAX_DWZ_SEGS 64
 
 static void shadow_update(vsim_blk_drv *b, const vsim_blk_req *r, const uint8_t *data) {
   if (!b->shadow) return;

@@ -54,6 +54,7 @@ static uint16_t mm_queue_max(void *t, uint16_t q) {
 static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   vsim_drv_mmio *d = t;
   wr(d, VIRTIO_MMIO_QUEUE_SEL, q);
+  if (q + 1u > d->queues_set_up) d->queues_set_up = q + 1u;
   /* the spec: QueueReady must read 0 first (the mutant that does not verify
    * a queue reset skips this read too: it never looks back) */
   if (!mut(d, VSIM_MUT_DRV_QUEUE_RESET_BLIND) && rd(d, VIRTIO_MMIO_QUEUE_READY) != 0) return -1;
@@ -81,7 +82,14 @@ static int mm_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   return rd(d, VIRTIO_MMIO_QUEUE_READY) == 1 ? 0 : -1;
 }
 
-static void mm_notify(void *t, uint16_t q, uint32_t value) { wr(t, VIRTIO_MMIO_QUEUE_NOTIFY, value); }
+static void mm_notify(void *t, uint16_t q, uint32_t value) {
+  vsim_drv_mmio *d = t;
+  wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, value);
+  /* drv.mmio-notify-past-last: a kick of the last queue set up is followed
+   * by one of the index after it, as a kick loop bounded by <= would:
+   * QueueNotify naming no queue (mmio.drv-notify-queue) */
+  if (q + 1u == d->queues_set_up && mut(d, VSIM_MUT_DRV_MMIO_NOTIFY_PAST_LAST)) wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, q + 1u);
+}
 
 static int mm_queue_reset(void *t, uint16_t q) {
   vsim_drv_mmio *d = t;

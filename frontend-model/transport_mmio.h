@@ -15,6 +15,7 @@ typedef struct vsim_drv_mmio {
   vsim_mmio *m;
   vsim_mutset mutants;
   uint64_t queues_reset; /* queues (below 64) reset alone and not enabled since: drv.queue-reenable-stale */
+  uint32_t queues_set_up; /* highest queue index set up + 1: drv.mmio-notify-past-last */
 } vsim_drv_mmio;
 
 extern const vsim_drv_transport_ops vsim_drv_mmio_ops;

@@ -43,6 +43,8 @@ void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, cons
       .msix_no_readback = HAS(DRV_PCI_MSIX_NO_READBACK),
       .msix_reads_isr = HAS(DRV_PCI_MSIX_READS_ISR),
       .reenable_stale = HAS(DRV_QUEUE_REENABLE_STALE),
+      .queue_size_mask = HAS(DRV_PCI_QUEUE_SIZE_MASK),
+      .queue_size_live = HAS(DRV_PCI_QUEUE_SIZE_LIVE),
   };
 #undef HAS
 }
@@ -247,6 +249,9 @@ static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
     CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1); /* as if the reset had kept size and addresses */
     return 0;                              /* and believes it */
   }
+  /* drv.pci-queue-size-mask: the ring's index mask first, the size after;
+   * size - 1 is no power of 2 for any split size above 2 (pci.drv-queue-size) */
+  if (d->mut.queue_size_mask) CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, (uint32_t)c->size - 1u);
   CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, c->size);
   addr_write(d, VIRTIO_PCI_COMMON_Q_DESCLO, c->desc);
   addr_write(d, VIRTIO_PCI_COMMON_Q_AVAILLO, c->driver);
@@ -272,6 +277,10 @@ static int pc_queue_enable(void *t, uint16_t q, const vsim_queue_cfg *c) {
   if (at + width > d->notify.length) return -1; /* the device's layout fault, judged at the walk */
   d->notify_at[q] = (uint32_t)at;
   CWR(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+  /* drv.pci-queue-size-after-enable: the size once more, the queue now
+   * enabled (pci.drv-queue-while-enabled: configured before queue_enable,
+   * never changed while enabled) */
+  if (d->mut.queue_size_live) CWR(VIRTIO_PCI_COMMON_Q_SIZE, 2, c->size);
   return CRD(VIRTIO_PCI_COMMON_Q_ENABLE, 2) == 1 ? 0 : -1;
 }
 

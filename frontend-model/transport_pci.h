@@ -48,6 +48,8 @@ typedef struct vsim_drv_pci_mutants {
   bool msix_no_readback;     /* vectors written and never read back */
   bool msix_reads_isr;       /* the ISR byte read on every MSI-X queue interrupt */
   bool reenable_stale;       /* a queue re-enabled after its reset by queue_enable alone */
+  bool queue_size_mask;      /* queue_size first written as size - 1 */
+  bool queue_size_live;      /* queue_size written again after queue_enable */
 } vsim_drv_pci_mutants;
 
 typedef struct vsim_drv_pci {

@@ -269,6 +269,24 @@ static bool used_pending(const vsim_vq_pdrv *vq) {
   return ((flags & F_USED) != 0) == vq->used_wrap;
 }
 
+/* The buffer mutants, applied to element k of a list of `total`, the first
+ * `nout` device-readable: each changes the address written, never the
+ * segments the driver keeps (its writable bytes, its request).
+ *   drv.packed-desc-addr-sign-extended: element 0's address with the upper
+ *     32 bits set, no guest memory (packed.desc-addr-range: a buffer lies
+ *     inside guest memory);
+ *   drv.packed-desc-reply-in-place: the last writable element at element
+ *     0's address, over a readable buffer of its own list (packed.desc-
+ *     write-overlap: no device-writable buffer over a device-readable one). */
+static uint64_t mutate_addr(const vsim_vq_pdrv *vq, const vsim_seg *segs, uint32_t k, unsigned nout,
+                            uint64_t total) {
+  uint64_t addr = segs[k].gpa;
+  if (k == 0 && mut(vq, VSIM_MUT_DRV_PACKED_ADDR_SIGNEXT)) addr |= UINT64_C(0xffffffff00000000);
+  if (nout > 0 && k + 1u == total && k >= nout && mut(vq, VSIM_MUT_DRV_PACKED_REPLY_IN_PLACE))
+    addr = segs[0].gpa;
+  return addr;
+}
+
 int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsigned nin,
                      uint64_t token) {
   if (vq->broken) return -1;
@@ -312,8 +330,8 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
     uint64_t table = vq->indirect_base + (uint64_t)id * vq->indirect_max * DESC_SZ;
     for (uint32_t i = 0; i < total; i++) {
       uint16_t f = i >= nout || (i == 0 && rd_after_wr) ? VRING_DESC_F_WRITE : 0;
-      if (write_desc(vq->arena, table + (uint64_t)i * DESC_SZ, segs[i].gpa, segs[i].len, 0, f,
-                     true))
+      if (write_desc(vq->arena, table + (uint64_t)i * DESC_SZ, mutate_addr(vq, segs, i, nout, total),
+                     segs[i].len, 0, f, true))
         goto fault;
     }
     head_flags = (uint16_t)(VRING_DESC_F_INDIRECT | avail_bits(head_wrap));
@@ -332,10 +350,16 @@ int vsim_vq_pdrv_add(vsim_vq_pdrv *vq, const vsim_seg *segs, unsigned nout, unsi
     bool wrap = head_wrap;
     head_flags = 0;
     for (uint32_t i = 0; i < total; i++) {
-      uint16_t f = (uint16_t)(avail_bits(wrap) | (i + 1 < total ? VRING_DESC_F_NEXT : 0) |
+      /* drv.packed-rest-other-lap: the descriptors after the head get the
+       * pair of the other lap, so they never read as available while the head
+       * does (packed.list-partially-available: the head is made available
+       * last, once every other descriptor of the list is) */
+      const bool lap = i > 0 && mut(vq, VSIM_MUT_DRV_PACKED_REST_OTHER_LAP) ? !wrap : wrap;
+      uint16_t f = (uint16_t)(avail_bits(lap) | (i + 1 < total ? VRING_DESC_F_NEXT : 0) |
                               (i >= nout || (i == 0 && rd_after_wr) ? VRING_DESC_F_WRITE : 0));
       if (i == 0) head_flags = f;
-      if (write_desc(vq->arena, desc_addr(vq, off), segs[i].gpa, segs[i].len, wid, f, i != 0))
+      if (write_desc(vq->arena, desc_addr(vq, off), mutate_addr(vq, segs, i, nout, total), segs[i].len, wid,
+                     f, i != 0))
         goto fault;
       if (++off == vq->size) {
         off = 0;

@@ -271,6 +271,26 @@ static void mutate_link(const vsim_vq_drv *vq, bool in_table, uint32_t i, unsign
       mut(vq, in_table ? VSIM_MUT_DRV_INDIR_INORDER_NEXT : VSIM_MUT_DRV_INORDER_NEXT))
     *next = (uint16_t)(((uint32_t)x + 2u) % tsize);
   if (i == 0 && nout >= 2 && mut(vq, VSIM_MUT_DRV_RD_AFTER_WR)) *flags |= VRING_DESC_F_WRITE;
+  /* drv.indirect-nested: the table's last entry keeps the INDIRECT of the
+   * descriptor that points to the table ("The driver MUST NOT set the
+   * VIRTQ_DESC_F_INDIRECT flag within an indirect descriptor") */
+  if (in_table && !more && mut(vq, VSIM_MUT_DRV_INDIR_NESTED)) *flags |= VRING_DESC_F_INDIRECT;
+}
+
+/* The buffer mutants, applied to segment k of a chain of `total` segments,
+ * the first `nout` device-readable: each changes the address written, never
+ * the segments the driver keeps (its writable bytes, its request), so
+ * exactly the one rule is broken in guest memory.
+ *   drv.desc-addr-sign-extended: segment 0's address with the upper 32 bits
+ *     set, no guest memory (split.desc-addr-range: a buffer lies inside
+ *     guest memory);
+ *   drv.desc-reply-in-place: the last writable segment at segment 0's
+ *     address, over a readable buffer of its own chain (split.desc-write-
+ *     overlap: no device-writable buffer over a device-readable one). */
+static void mutate_buf(const vsim_vq_drv *vq, const vsim_seg *segs, uint32_t k, unsigned nout,
+                       uint32_t total, uint64_t *addr) {
+  if (k == 0 && mut(vq, VSIM_MUT_DRV_DESC_ADDR_SIGNEXT)) *addr |= UINT64_C(0xffffffff00000000);
+  if (nout > 0 && k + 1 == total && k >= nout && mut(vq, VSIM_MUT_DRV_REPLY_IN_PLACE)) *addr = segs[0].gpa;
 }
 
 int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
@@ -316,8 +336,10 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
      * in its bookkeeping (and walks here) is the correct one; they break a
      * direct chain's rules (an indirect chain's are broken in its table) */
     uint16_t wflags = flags, wnext = next;
+    uint64_t waddr = segs[i].gpa;
     if (!use_indirect) mutate_link(vq, false, i, nout, d, (uint16_t)vq->size, more, &wflags, &wnext);
-    if (write_desc(vq->arena, vq->desc, d, segs[i].gpa, segs[i].len, wflags, wnext))
+    mutate_buf(vq, segs, i, nout, (uint32_t)total, &waddr);
+    if (write_desc(vq->arena, vq->desc, d, waddr, segs[i].len, wflags, wnext))
       goto fault;
     last = d;
     d = next;
@@ -332,8 +354,10 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
       uint16_t flags = (uint16_t)((more ? VRING_DESC_F_NEXT : 0) |
                                   (direct + i >= nout ? VRING_DESC_F_WRITE : 0));
       uint16_t next = (uint16_t)(more ? i + 1 : 0);
+      uint64_t waddr = segs[direct + i].gpa;
       mutate_link(vq, true, i, tout, (uint16_t)i, (uint16_t)n, more, &flags, &next);
-      if (write_desc(vq->arena, table, i, segs[direct + i].gpa, segs[direct + i].len, flags, next))
+      mutate_buf(vq, segs, direct + i, nout, (uint32_t)total, &waddr);
+      if (write_desc(vq->arena, table, i, waddr, segs[direct + i].len, flags, next))
         goto fault;
     }
     /* The mutants' indirect descriptor: NEXT alongside INDIRECT (next 0 is

@@ -165,7 +165,18 @@
   X(DEV_INDIRECT_WRITE_FLAG, "dev.indirect-write-flag", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor has WRITE set (stops the queue, DEVICE_NEEDS_RESET)") \
   X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)") \
   X(DEV_CONFIG_ZERO_EARLY, "dev.config-zero-before-features-ok", CONFIG_DEV_BEFORE_FEATURES_OK, "device-specific config space reads all zeroes until the driver sets FEATURES_OK") \
-  X(DEV_REFUSE_SUBSET,   "dev.refuse-subset",      FEAT_DEV_ACCEPT_SUBSET, "device refuses FEATURES_OK unless the driver accepts every feature it offered")
+  X(DEV_REFUSE_SUBSET,   "dev.refuse-subset",      FEAT_DEV_ACCEPT_SUBSET, "device refuses FEATURES_OK unless the driver accepts every feature it offered") \
+  X(DRV_DESC_ADDR_SIGNEXT, "drv.desc-addr-sign-extended", SPLIT_DESC_ADDR, "split ring: the first buffer of each chain gets its address sign-extended from 32 bits (0xffffffff in the upper half), outside guest memory") \
+  X(DRV_INDIR_NESTED,    "drv.indirect-nested",    INDIR_NESTED,        "split ring: the last entry of each indirect table keeps the INDIRECT flag of the descriptor that points to the table (a flags variable not reset)") \
+  X(DRV_REPLY_IN_PLACE,  "drv.desc-reply-in-place", SPLIT_WRITE_OVERLAP, "split ring: a chain's last device-writable buffer is placed over its first device-readable one (the reply written in place of the request)") \
+  X(DRV_PACKED_REST_OTHER_LAP, "drv.packed-rest-other-lap", PACKED_PARTIAL, "packed ring: the descriptors after a list's head carry the AVAIL/USED pair of the other lap (the wrap counter inverted for them), so only the head is available") \
+  X(DRV_PACKED_ADDR_SIGNEXT, "drv.packed-desc-addr-sign-extended", PACKED_DESC_ADDR, "packed ring: the first buffer of each list gets its address sign-extended from 32 bits (0xffffffff in the upper half), outside guest memory") \
+  X(DRV_PACKED_REPLY_IN_PLACE, "drv.packed-desc-reply-in-place", PACKED_WRITE_OVERLAP, "packed ring: a list's last device-writable buffer is placed over its first device-readable one (the reply written in place of the request)") \
+  X(DRV_MMIO_NOTIFY_PAST_LAST, "drv.mmio-notify-past-last", MMIO_NOTIFY_QUEUE, "driver's kicks of its last queue are followed by one of queue index num_queues, one past the last (a kick loop bounded by <=)") \
+  X(DRV_BLK_SECTOR_PLUS_ONE, "drv.blk-read-sector-plus-one", BLK_DRV_CAPACITY, "blk driver: reads address the sector after the one asked (an off-by-one in the sector computation), so a read of the last sector lies past capacity") \
+  X(DRV_BLK_DISCARD_SPLIT, "drv.blk-discard-split", BLK_DRV_SEGMENTS, "blk driver: cuts every DISCARD range into max_discard_seg + 1 segments (its segment limit checked with <=)") \
+  X(DRV_PCI_QUEUE_SIZE_MASK, "drv.pci-queue-size-mask", PCI_QUEUE_SIZE, "virtio-pci: driver first writes queue_size as the ring's index mask (size - 1, no power of 2), then the size") \
+  X(DRV_PCI_QUEUE_SIZE_LIVE, "drv.pci-queue-size-after-enable", PCI_QUEUE_LIVE, "virtio-pci: driver writes queue_size again after setting queue_enable")
 /* clang-format on */
 
 enum vsim_mutant {
