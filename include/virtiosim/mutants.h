@@ -1,7 +1,9 @@
 /* virtiosim/mutants.h — named ways to break the built-in models on purpose.
  *
- * Owns: the list of mutants. Each one makes the built-in device model or the
- * driver model break exactly one rule, so that a test can show the check for
+ * Owns: the list of mutants. Each one makes the built-in device model, the
+ * driver model or the scripted vhost-user back-end (vu.*: backend-model/
+ * vu_peer.c, which plants them in the replies it serves) break exactly one
+ * rule, so that a test can show the check for
  * that rule fires on the mutant and stays quiet on the correct model. A
  * scenario selects them by name ("mutants": ["dev.skip-irq"]).
  *
@@ -164,7 +166,15 @@
   X(DEV_FRAMING_HEADER_ALONE, "dev.framing-header-alone", RING_DEV_FRAMING, "blk: a request whose first descriptor is not exactly the 16-byte header, or whose status byte is not a descriptor of its own, completes with IOERR") \
   X(DEV_INDIRECT_WRITE_FLAG, "dev.indirect-write-flag", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor has WRITE set (stops the queue, DEVICE_NEEDS_RESET)") \
   X(DEV_INDIRECT_NOT_HEAD, "dev.indirect-not-head", INDIR_DEV_SHAPE, "split ring: the device refuses a chain whose indirect descriptor comes after direct ones (stops the queue, DEVICE_NEEDS_RESET)") \
-  X(DEV_CONFIG_ZERO_EARLY, "dev.config-zero-before-features-ok", CONFIG_DEV_BEFORE_FEATURES_OK, "device-specific config space reads all zeroes until the driver sets FEATURES_OK")
+  X(DEV_CONFIG_ZERO_EARLY, "dev.config-zero-before-features-ok", CONFIG_DEV_BEFORE_FEATURES_OK, "device-specific config space reads all zeroes until the driver sets FEATURES_OK") \
+  X(VU_REPLY_NO_REPLY_FLAG, "vu.reply-no-reply-flag", VU_REPLY_HEADER, "vhost-user back-end: answers GET_VRING_BASE with flags 0x1 (version 1, the REPLY bit left out)") \
+  X(VU_REPLY_SHORT,      "vu.reply-short",         VU_REPLY_SIZE,       "vhost-user back-end: answers GET_VRING_BASE with a 4-byte payload (the ring's num, without its index)") \
+  X(VU_REPLY_STRAY_FD,   "vu.reply-stray-fd",      VU_REPLY_FDS,        "vhost-user back-end: answers GET_VRING_BASE with a file descriptor attached (as if handing the ring's kick eventfd back)") \
+  X(VU_REPLY_DROPPED,    "vu.reply-dropped",       VU_REPLY_MISSING,    "vhost-user back-end: never sends the REPLY_ACK that RESET_DEVICE asked for") \
+  X(VU_ACK_FAILURE,      "vu.ack-failure",         VU_ACK_FAILED,       "vhost-user back-end: acknowledges RESET_DEVICE (a request it offered) with status 1 (failure)") \
+  X(VU_HANG_UP,          "vu.hang-up",             VU_BACKEND_GONE,     "vhost-user back-end: closes the connection instead of answering GET_VRING_BASE (exits when a ring stops)") \
+  X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
+  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)")
 /* clang-format on */
 
 enum vsim_mutant {
