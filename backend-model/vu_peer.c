@@ -1,4 +1,5 @@
-/* backend-model/vu_peer.c — the in-process scripted vhost-user back-end (see vu_peer.h). */
+/* backend-model/vu_peer.c — the in-process scripted vhost-user back-end (see vu_peer.h),
+ * and the vu.* mutants it plants in the replies it serves. */
 #include "vu_peer.h"
 
 #include <errno.h>
@@ -63,6 +64,19 @@ struct vu_peer {
   int memfd;
   uint64_t mem_size, mem_uaddr, mem_off;
   peer_ring ring[VUP_MAX_RINGS];
+  /* the vu.* mutants (vsim_mut_any false: the script is served as written) */
+  vsim_mutset mut;
+  /* The MSG action being written, as a mutant rewrote it: kept until it is
+   * all written, so that a write the socket cut short goes on with the same
+   * bytes at the next pump. Room for two GET_CONFIG messages (the refusal
+   * and the shorter answer of vu.config-short). */
+  bool cur_valid;
+  vu_peer_act cur;
+  uint8_t cur_body[2 * (VU_HDR_SIZE + 12 + VU_MAX_CONFIG)];
+  /* the config bytes the script last answered for offset 0 (what
+   * vu.config-offset-ignored answers whatever the offset) */
+  uint8_t cfg0[VU_MAX_CONFIG];
+  uint32_t ncfg0;
 };
 
 static const char *const event_names[VUP_EV__COUNT] = {"kick", "run", "status", "queue"};
@@ -264,10 +278,10 @@ static void drain(vu_peer *p) {
 /* Write the rest of the current MSG / RAW action: 1 done, 0 the socket is
  * full (go on at the next pump), -1 the connection is gone (the action is
  * dropped). */
-static int write_bytes(vu_peer *p, const vu_peer_act *a) {
+static int write_bytes(vu_peer *p, const vu_peer_act *a, const uint8_t *body) {
   uint8_t hdr[VU_HDR_SIZE];
   static const uint8_t none[1];
-  const uint8_t *body = a->n ? p->sc->pool + a->off : none; /* the pool is NULL while empty */
+  if (!a->n || !body) body = none; /* the pool is NULL while empty */
   size_t hl = a->kind == VUP_MSG ? VU_HDR_SIZE : 0, total = hl + a->n;
   if (hl) {
     memcpy(hdr, &a->request, 4);
@@ -371,6 +385,100 @@ static void act_mem(vu_peer *p, const vu_peer_act *a) {
   if (n) mem_rw(p, p->mem_uaddr + gpa, p->sc->pool + a->off, (size_t)n, true);
 }
 
+static void hang_up(vu_peer *p) {
+  if (p->sock >= 0) close(p->sock);
+  p->sock = -1;
+  p->closed = true;
+}
+
+/* ---- the vu.* mutants ---- */
+
+enum { MUT_ASIS, MUT_REWRITTEN, MUT_DROP, MUT_CLOSE };
+
+static bool has_mut(const vu_peer *p, int m) { return vsim_mut_has(&p->mut, m); }
+
+/* A GET_CONFIG reply as bytes at out: the header, the config header
+ * (offset, size, flags 0) and `size` bytes of data; NULL data makes the
+ * zero-length refusal (the protocol's error answer). Returns its length. */
+static size_t put_config_msg(uint8_t *out, uint32_t offset, uint32_t size, const uint8_t *data) {
+  uint32_t h[3] = {VU_GET_CONFIG, VU_VERSION | VU_FLAG_REPLY, data ? 12 + size : 0};
+  memcpy(out, h, sizeof h);
+  if (!data) return VU_HDR_SIZE;
+  uint32_t c[3] = {offset, size, 0};
+  memcpy(out + VU_HDR_SIZE, c, sizeof c);
+  memcpy(out + VU_HDR_SIZE + 12, data, size);
+  return VU_HDR_SIZE + 12 + size;
+}
+
+/* What the selected mutants make of the MSG action `a` (its payload `body`):
+ * as written, rewritten into p->cur, dropped, or a hang-up in its place.
+ * Each mutant plants one realistic back-end bug in the reply to one request,
+ * and only in a reply the script wrote well-formed (flags 0x5, the size its
+ * payload has), so that the check it proves is the one that fires. Replies
+ * after the handshake (GET_VRING_BASE, the RESET_DEVICE ack) carry the bugs
+ * that break the connection, so that the front-end is created and the run
+ * reports them; the GET_CONFIG ones are read during the handshake, where
+ * the front-end reports them and goes on. */
+static int mutate(vu_peer *p, const vu_peer_act *a, const uint8_t *body) {
+  if (a->flags != (VU_VERSION | VU_FLAG_REPLY) || a->size != a->n || a->nfds) return MUT_ASIS;
+  p->cur = *a;
+  if (a->request == VU_GET_VRING_BASE && a->n == 8) {
+    if (has_mut(p, VSIM_MUT_VU_HANG_UP)) return MUT_CLOSE;
+    memcpy(p->cur_body, body, 8);
+    if (has_mut(p, VSIM_MUT_VU_REPLY_NO_REPLY_FLAG)) {
+      p->cur.flags = VU_VERSION;
+      return MUT_REWRITTEN;
+    }
+    if (has_mut(p, VSIM_MUT_VU_REPLY_SHORT)) {
+      memcpy(p->cur_body, body + 4, 4); /* struct vhost_vring_state's num alone */
+      p->cur.size = p->cur.n = 4;
+      return MUT_REWRITTEN;
+    }
+    if (has_mut(p, VSIM_MUT_VU_REPLY_STRAY_FD)) {
+      p->cur.nfds = 1;
+      return MUT_REWRITTEN;
+    }
+    return MUT_ASIS;
+  }
+  if (a->request == VU_RESET_DEVICE && a->n == 8) {
+    if (has_mut(p, VSIM_MUT_VU_REPLY_DROPPED)) return MUT_DROP;
+    if (has_mut(p, VSIM_MUT_VU_ACK_FAILURE)) {
+      uint64_t one = 1;
+      memcpy(p->cur_body, &one, 8);
+      return MUT_REWRITTEN;
+    }
+    return MUT_ASIS;
+  }
+  if (a->request == VU_GET_CONFIG && a->n >= 12) {
+    uint32_t off, size;
+    memcpy(&off, body, 4);
+    memcpy(&size, body + 4, 4);
+    if (size != a->n - 12 || size > VU_MAX_CONFIG) return MUT_ASIS;
+    const uint8_t *data = body + 12;
+    if (off == 0) {
+      memcpy(p->cfg0, data, size);
+      p->ncfg0 = size;
+      if (has_mut(p, VSIM_MUT_VU_CONFIG_SHORT) && size > 4) {
+        /* refused, then the next size the front-end steps down to (its
+         * 4-byte steps: read_config in vhost_user.c) answered */
+        uint32_t shorter = size - (size % 4 ? size % 4 : 4);
+        size_t k = put_config_msg(p->cur_body, 0, 0, NULL);
+        k += put_config_msg(p->cur_body + k, 0, shorter, data);
+        p->cur.kind = VUP_RAW;
+        p->cur.n = (uint32_t)k;
+        return MUT_REWRITTEN;
+      }
+      return MUT_ASIS;
+    }
+    if (has_mut(p, VSIM_MUT_VU_CONFIG_OFFSET_IGNORED) && p->ncfg0 >= size) {
+      memcpy(p->cur_body, body, 12);
+      memcpy(p->cur_body + 12, p->cfg0, size);
+      return MUT_REWRITTEN;
+    }
+  }
+  return MUT_ASIS;
+}
+
 static void run(vu_peer *p) {
   while (!p->waiting && p->pc < p->sc->nacts) {
     const vu_peer_act *a = &p->sc->acts[p->pc];
@@ -378,14 +486,23 @@ static void run(vu_peer *p) {
       case VUP_MSG:
       case VUP_RAW:
         if (p->sock >= 0) {
-          int r = write_bytes(p, a);
+          const uint8_t *body = a->n ? p->sc->pool + a->off : NULL;
+          if (a->kind == VUP_MSG && p->part == 0 && vsim_mut_any(&p->mut)) {
+            int m = mutate(p, a, body);
+            p->cur_valid = m == MUT_REWRITTEN;
+            if (m == MUT_DROP) break;
+            if (m == MUT_CLOSE) {
+              hang_up(p);
+              break;
+            }
+          }
+          int r = p->cur_valid ? write_bytes(p, &p->cur, p->cur_body) : write_bytes(p, a, body);
           if (r == 0) return; /* full: the rest at the next pump */
+          p->cur_valid = false;
         }
         break;
       case VUP_CLOSE:
-        if (p->sock >= 0) close(p->sock);
-        p->sock = -1;
-        p->closed = true;
+        hang_up(p);
         break;
       case VUP_AWAIT:
         p->waiting = true;
@@ -403,6 +520,11 @@ static void run(vu_peer *p) {
 }
 
 vu_peer *vu_peer_new(const vu_script *script, int *front, char *err, size_t errlen) {
+  return vu_peer_new_mut(script, NULL, front, err, errlen);
+}
+
+vu_peer *vu_peer_new_mut(const vu_script *script, const vsim_mutset *mutants, int *front, char *err,
+                         size_t errlen) {
   vu_peer *p = calloc(1, sizeof *p);
   int sv[2];
   if (!p) {
@@ -415,6 +537,7 @@ vu_peer *vu_peer_new(const vu_script *script, int *front, char *err, size_t errl
     return NULL;
   }
   p->sc = script;
+  p->mut = mutants ? *mutants : VSIM_MUT_NONE;
   p->sock = sv[1];
   p->memfd = -1;
   p->op_event = VUP_EV_NONE;

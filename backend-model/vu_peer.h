@@ -15,6 +15,9 @@
  * peer runs only when the backend wrapper hands it control (before each
  * device op: vu_peer_pump), so nothing changes while the front-end waits,
  * and every wait that runs out does so because nothing will ever come.
+ * With vu.* mutants (vu_peer_new_mut) it also owns planting them: the
+ * replies the script wrote well-formed, rewritten into the bug each mutant
+ * names, as they are written (the judgement sees the stream as sent).
  * Must never: block (every socket operation is non-blocking), write guest
  * memory outside the region the memory table gave it, or keep a descriptor
  * past vu_peer_free (what it receives and does not keep is closed at once).
@@ -27,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "virtiosim/mutants.h"
 
 enum vu_peer_kind {
   VUP_MSG = 1,   /* a message: header (request, flags, size) + payload bytes + nfds descriptors */
@@ -84,6 +88,12 @@ typedef struct vu_peer vu_peer;
  * is the front-end's end (close-on-exec), for vsim_vhost_user_create_on.
  * Runs the actions up to the first await. NULL with a message on error. */
 vu_peer *vu_peer_new(const vu_script *script, int *front, char *err, size_t errlen);
+/* The same, with the vu.* mutants in `mutants` (NULL: none) planted in the
+ * replies it serves (include/virtiosim/mutants.h says which bug each one is;
+ * vu_peer.c which reply it lands in). Without a vu.* mutant the script is
+ * served byte for byte as written. */
+vu_peer *vu_peer_new_mut(const vu_script *script, const vsim_mutset *mutants, int *front, char *err,
+                         size_t errlen);
 /* Read what the front-end sent (non-blocking), then, when `event` is the
  * one the script waits for, go on with the actions up to the next await.
  * VUP_EV_NONE only reads. */

@@ -390,7 +390,9 @@ int vsim_vu_script_create(const char *spec, const char *device, const vsim_backe
     return -1;
   }
   int front = -1;
-  w->peer = vu_peer_new(&w->script, &front, err, errlen);
+  /* the scenario's mutants reach every backend in its params: the vu.* ones
+     are the peer's to plant */
+  w->peer = vu_peer_new_mut(&w->script, &params->mutants, &front, err, errlen);
   if (!w->peer) {
     sc_destroy(w);
     return -1;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <linux/virtio_blk.h>
@@ -1384,7 +1385,7 @@ static const char *const top_keys[] = {
     "num_queues", "arena_size", "seed", "policy", "max_steps", "repeat", "device_batch", "driver_batch", "device_latency", "device_in_order_batch",
     "device_irq_coalesce", "device_poll",
     "offered_features", "accept_features", "refuse_features", "driver_poll", "auto_init", "device_scripted", "mutants",
-    "memory", "device_config", "steps", "expect", "msix_vectors", NULL};
+    "backend", "memory", "device_config", "steps", "expect", "msix_vectors", NULL};
 
 /* fs (virtio-fs) has no built-in model: its scenarios run against a back-end
  * given on the command line (a vhost-user daemon such as virtiofsd). */
@@ -1492,6 +1493,46 @@ static bool parse_coalesce(loader *ld, json_t *root) {
   return true;
 }
 
+/* "backend": "vhost-user-script:FILE": the scenario's own back-end, the
+ * scripted vhost-user peer (backend-model/vu_script.h), FILE relative to the
+ * scenario's directory. Only that one: it runs in this process on a
+ * socketpair, so the scenario stays a deterministic, self-contained test (a
+ * daemon, a socket or a plugin is a machine's, given with --backend, which
+ * overrides this). Resolved here and checked readable, so that a typo is
+ * named with the field's line and column rather than at creation. */
+#define SCRIPT_PREFIX "vhost-user-script:"
+static bool parse_backend(loader *ld, json_t *root) {
+  vsim_scenario *sc = ld->sc;
+  json_t *v = json_object_get(root, "backend");
+  if (v == NULL) return true;
+  const char *s = NULL;
+  ld_push(ld, "backend");
+  if (!val_string(ld, v, &s)) return false;
+  const size_t pl = sizeof SCRIPT_PREFIX - 1;
+  if (strncmp(s, SCRIPT_PREFIX, pl) != 0 || s[pl] == '\0')
+    return ld_fail(ld, "expected \"vhost-user-script:FILE\" (the scripted back-end, FILE relative to the "
+                   "scenario); other back-ends are given on the command line (--backend), got '%s'", q(s).s);
+  const char *file = s + pl;
+  /* relative to the scenario's directory: the directory part of its path
+   * (a buffer's name without one: the current directory) */
+  const char *slash = file[0] == '/' ? NULL : strrchr(sc->path, '/');
+  size_t dl = slash ? (size_t)(slash - sc->path) + 1 : 0;
+  size_t n = pl + dl + strlen(file) + 1;
+  if (n > VSIM_SCENARIO_MAX_BACKEND) return ld_fail(ld, "the path is too long (at most %d bytes resolved)",
+                                                    VSIM_SCENARIO_MAX_BACKEND - 1);
+  char *spec = malloc(n);
+  if (spec == NULL) return ld_fail(ld, "out of memory");
+  snprintf(spec, n, "%s%.*s%s", SCRIPT_PREFIX, (int)dl, sc->path, file);
+  if (access(spec + pl, R_OK) != 0) {
+    bool ok = ld_fail(ld, "cannot read the vhost-user script %s: %s", spec + pl, strerror(errno));
+    free(spec);
+    return ok;
+  }
+  sc->backend = spec;
+  ld_pop(ld);
+  return true;
+}
+
 static bool parse_run(loader *ld, json_t *root) {
   vsim_scenario *sc = ld->sc;
   if (!opt_u64(ld, root, "arena_size", MIN_ARENA_SIZE, MAX_ARENA_SIZE, &sc->arena_size, NULL)) return false;
@@ -1511,7 +1552,8 @@ static bool parse_run(loader *ld, json_t *root) {
     ld_push(ld, "device_scripted");
     return ld_fail(ld, "a scripted device needs a built-in model to answer the transport; device 'fs' has none");
   }
-  return opt_mutant_set(ld, root, &sc->mutants);
+  if (!opt_mutant_set(ld, root, &sc->mutants)) return false;
+  return parse_backend(ld, root);
 }
 
 /* ---- "expect" ------------------------------------------------------------- */
@@ -1738,6 +1780,7 @@ void vsim_scenario_free(vsim_scenario *sc) {
   free(sc->config);
   free(sc->expect_violations);
   free(sc->path);
+  free(sc->backend);
   free(sc->name);
   free(sc->device);
   free(sc);

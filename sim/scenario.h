@@ -247,6 +247,8 @@ typedef struct vsim_scenario {
   bool auto_init;         /* default true: INIT before the first step */
   bool device_scripted;   /* the device model serves no queue: dev.* steps play the device */
   vsim_mutset mutants;       /* the mutants to plant (vsim_mut_has) */
+  char *backend;          /* "backend": "vhost-user-script:PATH", PATH resolved against the scenario's
+                             directory; NULL: the built-in model (--backend overrides either) */
   unsigned nregions;
   vsim_region_spec regions[VSIM_SCENARIO_MAX_REGIONS];
   unsigned nconfig;
@@ -290,6 +292,7 @@ const char *vsim_op_name(enum vsim_op op);
 #define VSIM_SCENARIO_MAX_DELAY_IRQ 1000000u   /* fault.delay_irq value */
 #define VSIM_SCENARIO_MMIO_WINDOW 0x1000u      /* mmio.read / mmio.write offsets */
 #define VSIM_SCENARIO_MAX_RUN_STEPS 1000000000u /* "max_steps" */
+#define VSIM_SCENARIO_MAX_BACKEND 2048         /* "backend" resolved, with its NUL (the registry's open_name) */
 #define VSIM_SCENARIO_MAX_CONFIG_DATA 256u     /* bytes in one dev.config */
 
 /* Note: vsim_status_bit_by_name returns the VIRTIO_CONFIG_S_* value (a mask),

@@ -1071,15 +1071,18 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_backend_spec bspec;
   memset(&bspec, 0, sizeof bspec);
   snprintf(bspec.open_name, sizeof bspec.open_name, "%s", sc->device);
-  if (s->opt.backend) {
+  /* --backend, else the scenario's own ("backend": the scripted vhost-user
+   * peer, its path resolved by the loader) */
+  const char *backend = s->opt.backend ? s->opt.backend : sc->backend;
+  if (backend) {
     char berr[640];
-    if (vsim_backend_spec_parse(s->opt.backend, &bspec, berr, sizeof berr)) {
+    if (vsim_backend_spec_parse(backend, &bspec, berr, sizeof berr)) {
       snprintf(err, errlen, "%s", berr);
       return -1;
     }
     if (bspec.kind == VSIM_BACKEND_BUILTIN && strcmp(bspec.open_name, sc->device) != 0) {
       snprintf(err, errlen, "backend '%s' is a %s device; the scenario drives a %s device",
-               s->opt.backend, bspec.open_name, sc->device);
+               backend, bspec.open_name, sc->device);
       return -1;
     }
     sc->mutants = vsim_mut_or(sc->mutants, bspec.mutants);

@@ -1,7 +1,9 @@
 /* virtiosim/mutants.h — named ways to break the built-in models on purpose.
  *
- * Owns: the list of mutants. Each one makes the built-in device model or the
- * driver model break exactly one rule, so that a test can show the check for
+ * Owns: the list of mutants. Each one makes the built-in device model, the
+ * driver model or the scripted vhost-user back-end (vu.*: backend-model/
+ * vu_peer.c, which plants them in the replies it serves) break exactly one
+ * rule, so that a test can show the check for
  * that rule fires on the mutant and stays quiet on the correct model. A
  * scenario selects them by name ("mutants": ["dev.skip-irq"]).
  *
@@ -176,7 +178,15 @@
   X(DRV_BLK_SECTOR_PLUS_ONE, "drv.blk-read-sector-plus-one", BLK_DRV_CAPACITY, "blk driver: reads address the sector after the one asked (an off-by-one in the sector computation), so a read of the last sector lies past capacity") \
   X(DRV_BLK_DISCARD_SPLIT, "drv.blk-discard-split", BLK_DRV_SEGMENTS, "blk driver: cuts every DISCARD range into max_discard_seg + 1 segments (its segment limit checked with <=)") \
   X(DRV_PCI_QUEUE_SIZE_MASK, "drv.pci-queue-size-mask", PCI_QUEUE_SIZE, "virtio-pci: driver first writes queue_size as the ring's index mask (size - 1, no power of 2), then the size") \
-  X(DRV_PCI_QUEUE_SIZE_LIVE, "drv.pci-queue-size-after-enable", PCI_QUEUE_LIVE, "virtio-pci: driver writes queue_size again after setting queue_enable")
+  X(DRV_PCI_QUEUE_SIZE_LIVE, "drv.pci-queue-size-after-enable", PCI_QUEUE_LIVE, "virtio-pci: driver writes queue_size again after setting queue_enable") \
+  X(VU_REPLY_NO_REPLY_FLAG, "vu.reply-no-reply-flag", VU_REPLY_HEADER, "vhost-user back-end: answers GET_VRING_BASE with flags 0x1 (version 1, the REPLY bit left out)") \
+  X(VU_REPLY_SHORT,      "vu.reply-short",         VU_REPLY_SIZE,       "vhost-user back-end: answers GET_VRING_BASE with a 4-byte payload (the ring's num, without its index)") \
+  X(VU_REPLY_STRAY_FD,   "vu.reply-stray-fd",      VU_REPLY_FDS,        "vhost-user back-end: answers GET_VRING_BASE with a file descriptor attached (as if handing the ring's kick eventfd back)") \
+  X(VU_REPLY_DROPPED,    "vu.reply-dropped",       VU_REPLY_MISSING,    "vhost-user back-end: never sends the REPLY_ACK that RESET_DEVICE asked for") \
+  X(VU_ACK_FAILURE,      "vu.ack-failure",         VU_ACK_FAILED,       "vhost-user back-end: acknowledges RESET_DEVICE (a request it offered) with status 1 (failure)") \
+  X(VU_HANG_UP,          "vu.hang-up",             VU_BACKEND_GONE,     "vhost-user back-end: closes the connection instead of answering GET_VRING_BASE (exits when a ring stops)") \
+  X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
+  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)")
 /* clang-format on */
 
 enum vsim_mutant {

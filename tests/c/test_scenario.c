@@ -520,13 +520,13 @@ static void test_error_positions_with_escapes(void) {
              "t.json:1:67: field '?\?t?\?': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
              "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect, msix_vectors)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, backend, memory, device_config, steps, expect, msix_vectors)");
   /* "é" is one column, as in jansson's own messages. */
   EXPECT_ERR("{\"name\": \"\xc3\xa9\", \"device\": \"blk\", \"steps\": [], \"x'y\": 1}",
              "t.json:1:52: field 'x?y': unknown field (allowed here: name, description, device, transport, ring, "
              "queue_size, queue_max, num_queues, arena_size, seed, policy, max_steps, repeat, device_batch, driver_batch, "
              "device_latency, device_in_order_batch, device_irq_coalesce, device_poll, offered_features, "
-             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, memory, device_config, steps, expect, msix_vectors)");
+             "accept_features, refuse_features, driver_poll, auto_init, device_scripted, mutants, backend, memory, device_config, steps, expect, msix_vectors)");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [\n\t{\"op\": \"a\\\"b\"}]}",
              "t.json:2:9: field 'steps[0].op': unknown op 'a\"b' (expected one of init, reset, wait, poll, kick, "
              "blk.read, blk.write, blk.flush, blk.get_id, blk.discard, blk.write_zeroes, blk.raw, raw.desc, "
@@ -780,6 +780,44 @@ static void test_req_raw(void) {
                  "\"len\": 16}, \"len\": 1, \"expect_used_len\": 1, \"expect_reply\": [{\"offset\": 0, \"width\": 1, "
                  "\"value\": 0}]}]}");
   vsim_scenario_free(sc);
+}
+
+/* "backend": the scripted vhost-user back-end only, its file resolved
+ * against the scenario's directory and readable at load. */
+static void test_backend_field(void) {
+  char dir[512], text[1024], err[VSIM_ERR_MAX] = "", name[600];
+  repo_path(dir, sizeof dir, "scenarios/mutants");
+  snprintf(name, sizeof name, "%s/x.json", dir);
+  const char *doc = "{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": %s}";
+  snprintf(text, sizeof text, doc, "\"vhost-user-script:vu-backend.vu-script\"");
+  vsim_scenario *sc = vsim_scenario_load_buffer(text, strlen(text), name, err, sizeof err);
+  if (!sc) fprintf(stderr, "  %s\n", err);
+  CHECK(sc != NULL);
+  char want[700];
+  snprintf(want, sizeof want, "vhost-user-script:%s/vu-backend.vu-script", dir);
+  CHECK(sc && sc->backend && strcmp(sc->backend, want) == 0);
+  vsim_scenario_free(sc);
+  /* without it: the built-in model */
+  sc = EXPECT_OK("{\"name\": \"t\", \"device\": \"blk\", \"steps\": []}");
+  CHECK(sc && sc->backend == NULL);
+  vsim_scenario_free(sc);
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": 5}",
+             "t.json:2:13: field 'backend': expected a string, got an integer");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": \"vhost-user:/tmp/s\"}",
+             "t.json:2:13: field 'backend': expected \"vhost-user-script:FILE\" (the scripted back-end, FILE "
+             "relative to the scenario); other back-ends are given on the command line (--backend), got "
+             "'vhost-user:/tmp/s'");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": \"vhost-user-script:\"}",
+             "t.json:2:13: field 'backend': expected \"vhost-user-script:FILE\" (the scripted back-end, FILE "
+             "relative to the scenario); other back-ends are given on the command line (--backend), got "
+             "'vhost-user-script:'");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": \"vhost-user-script:/nonexistent/s.vu-script\"}",
+             "t.json:2:13: field 'backend': cannot read the vhost-user script /nonexistent/s.vu-script: No such file or "
+             "directory");
+  /* relative to a name without a directory: the current one */
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [],\n \"backend\": \"vhost-user-script:no-such.vu-script\"}",
+             "t.json:2:13: field 'backend': cannot read the vhost-user script no-such.vu-script: No such file or "
+             "directory");
 }
 
 static void test_error_file(void) {
@@ -1072,6 +1110,7 @@ int main(void) {
   RUN(test_error_missing_required);
   RUN(test_error_positions_with_escapes);
   RUN(test_error_file);
+  RUN(test_backend_field);
   RUN(test_scripted_device);
   RUN(test_mmio_ops);
   RUN(test_req_raw);

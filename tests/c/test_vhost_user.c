@@ -467,6 +467,78 @@ static void expect_refused(uint32_t flags, uint32_t n, uint32_t size, uint32_t n
   CHECK_EQ(open_fds(), before);
 }
 
+/* The vu.* mutants as the front-end's socket sees them: a script of two
+ * well-formed replies (GET_VRING_BASE for ring 1 at num 5, RESET_DEVICE's
+ * ack), served with one mutant, read back message by message. Without a
+ * mutant the bytes are the script's. (scenarios/mutants/vu.*.json prove the
+ * checks against the adapter.) */
+/* *fds: the descriptors the GET_VRING_BASE reply carried (closed on reading) */
+static void read_mutated(int mutant, vu_msg *vb, int *r1, unsigned *fds, vu_msg *ack, int *r2) {
+  int before = open_fds();
+  vu_script sc;
+  vu_script_init(&sc);
+  uint32_t state[2] = {1, 5};
+  uint64_t zero = 0;
+  vu_peer_act a = {.kind = VUP_MSG, .request = VU_GET_VRING_BASE, .flags = VU_VERSION | VU_FLAG_REPLY, .size = 8};
+  CHECK_EQ(vu_script_add(&sc, &a, (const uint8_t *)state, 8), 0);
+  a.request = VU_RESET_DEVICE;
+  CHECK_EQ(vu_script_add(&sc, &a, (const uint8_t *)&zero, 8), 0);
+  vsim_mutset m = mutant >= 0 ? vsim_mut_one(mutant) : VSIM_MUT_NONE;
+  int sock = -1;
+  char err[200];
+  vu_peer *p = vu_peer_new_mut(&sc, &m, &sock, err, sizeof err);
+  CHECK(p != NULL);
+  *r1 = vu_recv(sock, vb, 1);
+  *r2 = *r1 == VU_OK ? vu_recv(sock, ack, 1) : *r1;
+  *fds = *r1 == VU_OK ? vb->nfds : 0;
+  if (*r1 == VU_OK) vu_msg_close_fds(vb);
+  if (*r2 == VU_OK) vu_msg_close_fds(ack);
+  close(sock);
+  vu_peer_free(p);
+  vu_script_clear(&sc);
+  CHECK_EQ(open_fds(), before);
+}
+
+static void test_peer_mutants(void) {
+  vu_msg vb, ack;
+  int r1, r2;
+  unsigned vb_fds;
+  read_mutated(-1, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(r1, VU_OK);
+  CHECK_EQ(r2, VU_OK);
+  CHECK_EQ(vb.request, VU_GET_VRING_BASE);
+  CHECK_EQ(vb.flags, VU_VERSION | VU_FLAG_REPLY);
+  CHECK_EQ(vb.size, 8);
+  CHECK_EQ(vb_fds, 0);
+  CHECK_EQ(vu_msg_u64(&ack), 0);
+  read_mutated(VSIM_MUT_VU_REPLY_NO_REPLY_FLAG, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(vb.flags, VU_VERSION);
+  CHECK_EQ(vb.size, 8);
+  read_mutated(VSIM_MUT_VU_REPLY_SHORT, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(vb.size, 4);
+  uint32_t num = 0;
+  memcpy(&num, vb.payload, 4);
+  CHECK_EQ(num, 5);
+  read_mutated(VSIM_MUT_VU_REPLY_STRAY_FD, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(r1, VU_OK);
+  CHECK_EQ(vb_fds, 1);
+  read_mutated(VSIM_MUT_VU_HANG_UP, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(r1, VU_E_EOF);
+  read_mutated(VSIM_MUT_VU_REPLY_DROPPED, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(r1, VU_OK);
+  CHECK_EQ(vb.flags, VU_VERSION | VU_FLAG_REPLY);
+  CHECK_EQ(r2, VU_E_TIMEOUT); /* nothing after it: the peer runs only when pumped */
+  read_mutated(VSIM_MUT_VU_ACK_FAILURE, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(r2, VU_OK);
+  CHECK_EQ(ack.request, VU_RESET_DEVICE);
+  CHECK_EQ(vu_msg_u64(&ack), 1);
+  /* a mutant of another reply leaves these two as written */
+  read_mutated(VSIM_MUT_VU_CONFIG_SHORT, &vb, &r1, &vb_fds, &ack, &r2);
+  CHECK_EQ(vb.flags, VU_VERSION | VU_FLAG_REPLY);
+  CHECK_EQ(vb.size, 8);
+  CHECK_EQ(vu_msg_u64(&ack), 0);
+}
+
 static void test_adapter_bad_replies(void) {
   const uint32_t ok = VU_VERSION | VU_FLAG_REPLY;
   expect_refused(VU_VERSION, 8, 8, 0, false, VSIM_CHK_VU_REPLY_HEADER); /* vhost-user.reply-header */
@@ -586,6 +658,7 @@ int main(void) {
   RUN(test_adapter_sequence);
   RUN(test_adapter_bad_replies);
   RUN(test_adapter_ack_fail_and_hangup);
+  RUN(test_peer_mutants);
   RUN(test_daemon_split);
   RUN(test_daemon_lifecycle);
   TEST_MAIN_END();

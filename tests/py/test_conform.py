@@ -319,6 +319,11 @@ NOT_APPLICABLE = {"blk.drv-segments"}
 
 @pytest.mark.parametrize("mutant,check", mutants())
 def test_every_mutant_fails_exactly_its_check(mutant, check, tmp_path):
+    if mutant.startswith("vu."):
+        # no built-in model speaks vhost-user: these break the scripted
+        # back-end, whose script answers the one conversation of its proof
+        # (scenarios/mutants/vu.*.json, run by test_mutants.py), not a suite
+        pytest.skip("a mutant of the scripted vhost-user back-end: proven by test_mutants.py")
     if SANITIZED and mutant not in ("dev.used-len-over", "drv.skip-kick", "dev.no-reenable"):
         pytest.skip("sanitizer pass: a sample of mutants")
     d = tmp_path / "r"
