@@ -23,7 +23,8 @@ from virtiosim import Sim
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim")
-SANITIZED = bool(os.environ.get("VSIM_SANITIZED"))
+# the sanitizer pass (the Makefile preloads the runtimes): samples, not sweeps
+SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
 SCEN = REPO / "scenarios"
 FILES = sorted(list((SCEN / "net").glob("*.json")) + list((SCEN / "net-edges").glob("*.json")) +
                [p for p in (SCEN / "mutants").glob("*.json") if ".net-" in p.name])

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
+
 REPO = Path(__file__).resolve().parents[2]
 CLI = os.environ.get("VSIM_CLI") or str(REPO / "build" / "virtio-sim")
 CC = shutil.which("cc") or "gcc"
@@ -201,14 +203,19 @@ def test_conformance_suites_pass_on_the_plugin(prefix, plugin, tmp_path):
     # a generous per-test bound: under the sanitizer pass on a loaded machine
     # an adversarial walk of 2^20 descriptors can take over the default 60 s
     # of wall-clock time, and `wedged` would then say nothing about the plugin
+    # the whole matrix, one random seed per configuration; the sanitizer pass
+    # (every test ~10x slower) runs the scenarios as written
+    scope = ["--matrix", "native"] if SANITIZED else ["--seeds", "1"]
     r = _run([prefix / "bin" / "virtio-sim", "conform", "--backend", "plugin:%s" % plugin, "--device", "blk",
-              "--timeout", "300", "--quiet", "--report", tmp_path / "report"], 900, env=_build_env(), cwd=tmp_path)
+              *scope, "--timeout", "300", "--quiet", "--report", tmp_path / "report"], 900, env=_build_env(),
+             cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rep = json.loads((tmp_path / "report" / "report.json").read_text())
     v = {}
     for t in rep["tests"]:
         v[t["verdict"]] = v.get(t["verdict"], 0) + 1
-    assert v.get("pass", 0) > 100 and v.get("reject", 0) > 100 and v.get("skip", 0) > 0, v
+    least = 40 if SANITIZED else 100
+    assert v.get("pass", 0) > least and v.get("reject", 0) > least and v.get("skip", 0) > 0, v
     assert not {"fail", "wedged", "crashed"} & set(v), v
     skips = {t["reason"] for t in rep["tests"] if t["verdict"] == "skip"}
     assert "needs RING_PACKED, which the device does not offer" in skips
