@@ -25,7 +25,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
 CLI = os.environ.get("VSIM_CLI", str(REPO / "build" / "virtio-sim"))
 # transport-specific scenarios (their registers are MMIO's) and the ones that
 # need a daemon or select mutants are not carried over
@@ -101,8 +100,6 @@ def test_pci_run_replays(tmp_path):
 def test_conform_transport_dimension(tmp_path):
     both, mmio = tmp_path / "both", tmp_path / "mmio"
     args = ["conform", "--backend", "builtin:blk", "--device", "blk", "--suite", "blk", "--seeds", "1", "--quiet"]
-    if SANITIZED:
-        args += ["--matrix", "native"]  # each test ~10x slower: the scenarios as written
     r = subprocess.run([CLI, *args, "--report", str(both)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:]
     tests = json.loads((both / "report.json").read_text())["tests"]
