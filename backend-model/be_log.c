@@ -27,6 +27,7 @@ static const char *const op_names[VSIM_BE__COUNT] = {
     [VSIM_BE_QUEUE_RUNNABLE] = "queue_runnable",
     [VSIM_BE_QUEUE_RUN] = "queue_run",
     [VSIM_BE_QUEUE_NEXT_DUE] = "queue_next_due",
+    [VSIM_BE_RECEIVE_QUEUES] = "receive_queues",
 };
 
 const char *vsim_be_op_name(int op) { return op >= 0 && op < VSIM_BE__COUNT ? op_names[op] : NULL; }

@@ -52,6 +52,9 @@ enum vsim_be_op {
   VSIM_BE_QUEUE_RUNNABLE,
   VSIM_BE_QUEUE_RUN,
   VSIM_BE_QUEUE_NEXT_DUE,
+  /* not an op of the table: a built-in model's receive queues (the mask the
+   * engine asks for after each initialisation, devcore receive_queue) */
+  VSIM_BE_RECEIVE_QUEUES,
   VSIM_BE__COUNT
 };
 

@@ -521,6 +521,14 @@ void vsim_recorder_output(vsim_recorder *r, void (*write)(void *ctx, const char 
 
 bool vsim_recorder_lost(const vsim_recorder *r) { return r->lost; }
 
+void vsim_recorder_outside_call(vsim_recorder *r) { r->lost = true; }
+
+void vsim_recorder_receive_queues(vsim_recorder *r, uint64_t mask) {
+  begin(r, VSIM_BE_RECEIVE_QUEUES);
+  args_done(r);
+  end(r, true, mask, false);
+}
+
 void vsim_recorder_free(vsim_recorder *r) {
   if (!r) return;
   vsim_arena_mirror_stop(r->arena);

@@ -41,6 +41,14 @@ void vsim_recorder_output(vsim_recorder *r, void (*write)(void *ctx, const char 
  * kept (out of memory; the comparisons may then have taken an engine write
  * for the back-end's). The trace then replays only with the back-end. */
 bool vsim_recorder_lost(const vsim_recorder *r);
+/* The engine drives the back-end outside its ops table (a built-in model's
+ * host side: host.input, host.event, expect.output), which no line can hold
+ * and a stand-in cannot answer: the recording is incomplete from here. */
+void vsim_recorder_outside_call(vsim_recorder *r);
+/* A built-in model's receive queues as a bit mask (the engine's liveness
+ * judgement depends on them), recorded as a "receive_queues" line so that a
+ * stand-in answers the same (vsim_standin_receive_queues). */
+void vsim_recorder_receive_queues(vsim_recorder *r, uint64_t mask);
 void vsim_recorder_free(vsim_recorder *r);
 
 #endif

@@ -190,6 +190,13 @@ static void effects_only(standin *s, json_t *rec) {
 #define S(be) standin *s = (be)
 #define CALL0(op) take(s, op, NULL, 0)
 
+uint64_t vsim_standin_receive_queues(void *be) {
+  S(be);
+  if (s->off || s->next >= s->log->n || !strstr(s->log->lines[s->next], "\"op\":\"receive_queues\""))
+    return 0;
+  return answer(s, CALL0(VSIM_BE_RECEIVE_QUEUES));
+}
+
 static void sb_destroy(void *be) {
   free(be);
 }

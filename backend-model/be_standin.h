@@ -29,4 +29,9 @@ int vsim_standin_create(const vsim_be_log *log, const vsim_host *host, vsim_be_w
  * must not make calls the recording does not hold). */
 uint8_t vsim_standin_last_status(void *be);
 
+/* The receive queues the recorded built-in model had at this point (its
+ * "receive_queues" line), or 0 when the recording has none here (a back-end
+ * whose host side is its own: no queue is exempt). */
+uint64_t vsim_standin_receive_queues(void *be);
+
 #endif

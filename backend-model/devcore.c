@@ -461,6 +461,10 @@ static int complete(vsim_devcore *dc, uint16_t i, const vsim_chain *chain) {
   vsim_devq *q = &dc->q[i];
   if (q->receive && q->parked.count) {
     park(dc, q, i, chain); /* the oldest buffer is filled first */
+    /* but a buffer more is news for the model: input that waited for more
+     * room (a net frame over several buffers, MRG_RXBUF) may fit now, so the
+     * parked chains are offered again (the model defers when it does not) */
+    q->parked.woken = true;
     return 1;
   }
   uint32_t used_len = 0;

@@ -60,6 +60,8 @@ void vsim_net_drv_negotiated(vsim_net_drv *n) {
   n->coal_tx_sent = n->coal_rx_sent = false;
   n->announce_seen = n->announce_acked = false; /* a reset ends what the driver owed the device before */
   n->offloads = n->drv->features & vsim_net_rx_offloads(); /* all negotiated offloads start on */
+  n->offloads_sent = 0;
+  n->offloads_sending = 0;
   uint64_t bad = vsim_net_unmet_deps(n->drv->features);
   if (bad)
     report(n, VSIM_CHK_NET_DRV_FEATURE_DEPS, -1,
@@ -203,6 +205,8 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
     if (DMUT(DRV_NET_OFFLOADS_TSO4)) out[2] |= (uint8_t)BIT(VIRTIO_NET_F_GUEST_TSO4); /* bit 7: byte 0 of le64 */
     const uint64_t want = (uint64_t)vsim_le_ld32(d) | (uint64_t)vsim_le_ld32(d + 4) << 32;
     const uint64_t unneg = want & vsim_net_rx_offloads() & ~n->drv->features;
+    n->offloads_sent |= want & vsim_net_rx_offloads();
+    n->offloads_sending++;
     if (unneg)
       report(n, VSIM_CHK_NET_DRV_OFFLOADS, q,
              "GUEST_OFFLOADS_SET 0x%016" PRIx64 " enables offloads whose feature is not negotiated (bits 0x%" PRIx64
@@ -338,7 +342,7 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
   }
   if (flags && !neg(n, VIRTIO_NET_F_GUEST_CSUM))
     report(n, VSIM_CHK_NET_DEV_RX_FLAGS, q, "receive flags 0x%02x without GUEST_CSUM (must be 0)", flags);
-  else if (flags && !(n->offloads & BIT(VIRTIO_NET_F_GUEST_CSUM)))
+  else if (flags && !((n->offloads | n->offloads_sent) & BIT(VIRTIO_NET_F_GUEST_CSUM)))
     report(n, VSIM_CHK_NET_DEV_RX_OFFLOADS, q, "receive flags 0x%02x after GUEST_OFFLOADS_SET switched GUEST_CSUM off",
            flags);
   else if ((flags & VIRTIO_NET_HDR_F_RSC_INFO) && !neg(n, VIRTIO_NET_F_RSC_EXT))
@@ -351,7 +355,7 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
                                                      : 64;
   if (kind != VIRTIO_NET_HDR_GSO_NONE && !neg(n, need))
     report(n, VSIM_CHK_NET_DEV_RX_GSO, q, "received gso_type 0x%02x without its GUEST_* feature", gso);
-  else if (kind != VIRTIO_NET_HDR_GSO_NONE && !(n->offloads & BIT(need)))
+  else if (kind != VIRTIO_NET_HDR_GSO_NONE && !((n->offloads | n->offloads_sent) & BIT(need)))
     report(n, VSIM_CHK_NET_DEV_RX_OFFLOADS, q, "received gso_type 0x%02x after GUEST_OFFLOADS_SET switched it off",
            gso);
   else if ((gso & VIRTIO_NET_HDR_GSO_ECN) && (kind == VIRTIO_NET_HDR_GSO_NONE || !neg(n, VIRTIO_NET_F_GUEST_ECN)))
@@ -362,6 +366,10 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
 
 static void judge_ack(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t out_len, const uint8_t *in,
                       uint32_t in_len, uint32_t used) {
+  /* a GUEST_OFFLOADS_SET came back: no longer in flight */
+  if (out_len == 10 && out[0] == VIRTIO_NET_CTRL_GUEST_OFFLOADS && out[1] == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET &&
+      n->offloads_sending && --n->offloads_sending == 0)
+    n->offloads_sent = 0;
   if (in_len == 0) return; /* the driver gave no room for an ack */
   if (used < 1) {
     report(n, VSIM_CHK_NET_DEV_CTRL_ACK, q, "control command used without its ack byte written (used len 0)");

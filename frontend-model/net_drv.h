@@ -46,6 +46,11 @@ typedef struct vsim_net_drv {
   bool coal_tx_sent, coal_rx_sent;         /* a NOTF_COAL TX_SET / RX_SET was sent since the last initialisation */
   bool announce_seen, announce_acked;      /* read ANNOUNCE in status (GUEST_ANNOUNCE); sent ANNOUNCE_ACK since */
   uint64_t offloads;                       /* receive offloads on (negotiated, then GUEST_OFFLOADS_SET acknowledged) */
+  /* the offloads of the GUEST_OFFLOADS_SET commands in flight (and how
+   * many): the device may act on one before the driver sees its ack, so a
+   * frame reaped meanwhile may carry either state */
+  uint64_t offloads_sent;
+  uint32_t offloads_sending;
 } vsim_net_drv;
 
 /* The feature bits this driver understands, and the driver's own rule for

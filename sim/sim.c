@@ -108,6 +108,10 @@ struct vsim_sim {
    * used lengths the driver reaped there (rx_taken). Reset with the queue. */
   uint64_t rx_mask;
   uint64_t rx_given[64], rx_taken[64];
+  /* chains the device took (popped) and has not completed, per queue: a
+   * receive queue waits for input only with every chain in flight held by
+   * the device (one it has not taken yet is work it owes, input or not) */
+  uint32_t rx_held[64];
   /* script */
   size_t next_step;
   uint64_t iter;          /* passes over the steps completed ("repeat") */
@@ -175,6 +179,8 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
    * event itself is recorded, so that a violation precedes it) */
   if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
   if (kind == VSIM_EV_REAP && q >= 0 && q < 64) s->rx_taken[q] += b;
+  if (kind == VSIM_EV_POP && q >= 0 && q < 64) s->rx_held[q]++;
+  if (kind == VSIM_EV_USED && q >= 0 && q < 64 && s->rx_held[q]) s->rx_held[q]--;
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -353,7 +359,9 @@ static bool driver_gave_up(const vsim_sim *s) {
 
 /* A receive queue whose buffers wait for input the host has not given: the
  * device holding them is what it is for, not a stall. Input it accepted and
- * has not put in a used buffer yet makes them pending again. */
+ * has not put in a used buffer yet makes them pending again, and so does a
+ * buffer it has not taken yet (a wait step must not end before the device
+ * saw the buffers a later host.input is meant for). */
 static bool rx_idle(const vsim_sim *s, uint16_t q) {
   return q < 64 && ((s->rx_mask >> q) & 1u) && s->rx_taken[q] >= s->rx_given[q];
 }
@@ -402,7 +410,10 @@ static void drop_blk_requests_on(vsim_sim *s, int q) {
   if (s->is_input) vsim_input_drv_drop(&s->inp, q);
   /* the device forgets its input with the queue (or itself) */
   for (int i = 0; i < 64; i++)
-    if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
+    if (q < 0 || i == q) {
+      s->rx_given[i] = s->rx_taken[i] = 0;
+      s->rx_held[i] = 0;
+    }
 }
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }
@@ -430,9 +441,15 @@ static void probe_device(vsim_sim *s) {
  * features (net: without MQ, queue 2 is the control queue). */
 static void update_rx_mask(vsim_sim *s) {
   s->rx_mask = 0;
-  if (s->be.builtin)
-    for (uint16_t q = 0; q < s->sc->num_queues && q < 64; q++)
-      if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
+  /* a recorded model's answer, played back: the engine judges as it did */
+  if (s->standin) {
+    s->rx_mask = vsim_standin_receive_queues(s->be.backend.be);
+    return;
+  }
+  if (!s->be.builtin) return;
+  for (uint16_t q = 0; q < s->sc->num_queues && q < 64; q++)
+    if (vsim_devcore_receive_queue(s->be.backend.be, q)) s->rx_mask |= UINT64_C(1) << q;
+  if (s->rec) vsim_recorder_receive_queues(s->rec, s->rx_mask);
 }
 
 static void do_init(vsim_sim *s, bool until_driver_ok) {
@@ -582,6 +599,13 @@ static void raw_write_end(vsim_sim *s) {
   if (s->checkers_on) vsim_checker_driver_write_end(&s->chk);
 }
 
+/* A step drives the built-in model's host side, past the ops table: a
+ * recording of the back-end (--record-backend) cannot hold it, and says so
+ * (the trace then replays with the model: replay --live). */
+static void host_side(vsim_sim *s) {
+  if (s->rec) vsim_recorder_outside_call(s->rec);
+}
+
 /* host.input: bytes from the host side for the model's input `port`. The
  * model fills receive buffers from them on its own worker's turn; what it
  * accepted counts as given to that receive queue (rx_idle). */
@@ -600,6 +624,7 @@ static void host_input(vsim_sim *s, const vsim_step *st, uint32_t idx) {
   char err[256] = "";
   uint16_t q = 0;
   uint32_t took = 0;
+  host_side(s);
   if (vsim_devcore_host_input(s->be.backend.be, st->port, buf, st->data.len, &q, &took, err, sizeof err)) {
     add_failure(s, "step %u (host.input, line %u): %s", idx, st->line, err);
   } else {
@@ -627,6 +652,7 @@ static void expect_output(vsim_sim *s, const vsim_step *st, uint32_t idx) {
     return;
   }
   char err[256] = "";
+  host_side(s);
   int64_t n = vsim_devcore_host_output(s->be.backend.be, st->port, buf, cap, err, sizeof err);
   if (n < 0) {
     add_failure(s, "step %u (expect.output, line %u): %s", idx, st->line, err);
@@ -887,7 +913,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       char err[256] = "";
       if (!s->be.builtin)
         add_failure(s, "step %u (host.event, line %u): needs a built-in backend", idx, st->line);
-      else if (vsim_devcore_host_event(s->be.backend.be, st->port, st->type, (uint32_t)st->value, err, sizeof err))
+      else if (host_side(s), vsim_devcore_host_event(s->be.backend.be, st->port, st->type, (uint32_t)st->value, err, sizeof err))
         add_failure(s, "step %u (host.event, line %u): %s", idx, st->line, err);
       break;
     }
@@ -1037,15 +1063,22 @@ static void driver_queue_stopped(void *ctx, uint16_t q) {
 }
 
 /* The built-in net model's wire, for the net driver's judge (net_drv.h). */
+/* The net model's wire, which the net driver model judges transmitted frames
+ * against: its host side (a recording cannot hold it: host_side). */
 static bool net_wire_frame(void *ctx, uint32_t i, uint16_t *q, const uint8_t **bytes, uint32_t *len) {
-  const vsim_net_frame *f = vsim_net_frame_at(ctx, i, bytes);
+  vsim_sim *s = ctx;
+  host_side(s);
+  const vsim_net_frame *f = vsim_net_frame_at(s->be.backend.be, i, bytes);
   if (!f) return false;
   *q = f->queue;
   *len = f->len;
   return true;
 }
 
-static uint64_t net_wire_missed(void *ctx) { return vsim_net_stats_of(ctx)->tx_not_captured; }
+static uint64_t net_wire_missed(void *ctx) {
+  vsim_sim *s = ctx;
+  return vsim_net_stats_of(s->be.backend.be)->tx_not_captured;
+}
 
 static int build(vsim_sim *s, char *err, size_t errlen) {
   vsim_scenario *sc = s->sc;
@@ -1182,8 +1215,8 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     return -1;
   }
   s->dev = s->be.backend;
-  update_rx_mask(s);
   if (s->rec) vsim_recorder_attach(s->rec, s->be.backend, &s->dev);
+  update_rx_mask(s); /* after the creation's record, which the attach ends */
   vsim_backend tb = s->dev;
   if (sc->device_scripted) {
     s->ds_ops = *tb.ops;
@@ -1254,7 +1287,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
     if (s->be.builtin && !s->standin) {
       s->net.wire_frame = net_wire_frame;
       s->net.wire_missed = net_wire_missed;
-      s->net.wire_ctx = s->be.backend.be;
+      s->net.wire_ctx = s;
     }
     s->req.on_submit = vsim_net_drv_submit;
     s->req.on_complete = vsim_net_drv_complete;
@@ -1513,7 +1546,8 @@ static void final_expectations(vsim_sim *s) {
   if (s->out_of_steps) add_failure(s, "the run hit max_steps (%" PRIu64 ")", sc->max_steps);
   if (s->rec && s->trace.out && vsim_recorder_lost(s->rec))
     add_failure(s, "the backend's recording in the trace is incomplete (it acted outside any call the engine "
-                   "made, or memory ran out): the trace replays only with the backend (replay --live)");
+                   "made, a step drove its host side, or memory ran out): the trace replays only with the "
+                   "backend (replay --live)");
   if (s->next_step < sc->nsteps && sc->repeat > 1)
     add_failure(s, "the script stopped at step %zu of %zu (pass %" PRIu64 " of %" PRIu64 ")", s->next_step,
                 sc->nsteps, s->iter + 1, sc->repeat);

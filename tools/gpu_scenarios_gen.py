@@ -251,13 +251,16 @@ def well_formed():
                         device_config={"num_scanouts": 2, "width": 640, "height": 480}))
 
     # cursor queue
-    steps = [ok(create_2d(6, 64, 64, fence=1), "the cursor resource, 64x64, fenced", fence=1),
+    # a wait after each creation: the cursorq is another queue, and nothing
+    # orders the device's work across queues (the cursor command could be
+    # taken before the resource exists)
+    steps = [ok(create_2d(6, 64, 64, fence=1), "the cursor resource, 64x64, fenced", fence=1), {"op": "wait"},
              req(cursor(UPDATE_CURSOR, 0, 10, 20, rid=6, hot=(1, 1)), OK_NODATA, used=HDR, queue=1,
                  comment="UPDATE_CURSOR on the cursorq"),
              req(cursor(MOVE_CURSOR, 0, 30, 40), OK_NODATA, used=HDR, queue=1, comment="MOVE_CURSOR"),
              {"op": "req.raw", "queue": 1, "comment": "a cursor command without a response buffer (as Linux sends them)",
               "data": hexs(cursor(MOVE_CURSOR, 0, 1, 2)), "expect_used_len": 0},
-             ok(create_2d(7, 32, 32)),
+             ok(create_2d(7, 32, 32)), {"op": "wait"},
              req(cursor(UPDATE_CURSOR, 0, 0, 0, rid=7), ERR_PARAM, used=HDR, queue=1, comment="not 64x64"),
              {"op": "wait"}]
     out.append(scenario("cursor", "UPDATE_CURSOR and MOVE_CURSOR on the cursorq, with and without a response "

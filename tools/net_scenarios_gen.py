@@ -309,7 +309,9 @@ def well_formed():
     write("net/offloads-set.json", scenario(
         "net-offloads-set", "a device that marks checked frames DATA_VALID (rx_data_valid) does so while "
         "GUEST_CSUM is on (GUEST_TSO4 not negotiated, so a driver that would enable it shows); GUEST_OFFLOADS_SET with no offload switches it off, and the next frame has flags 0; "
-        "switched on again, DATA_VALID is back",
+        "switched on again, DATA_VALID is back (policy-dependent: a frame given before the device took its buffer waits "
+        "for it uncounted, so a wait can end before it is delivered, and under another schedule the next "
+        "GUEST_OFFLOADS_SET may come first)",
         [dict(rx_buf(f1), expect_reply=dv), inp(f1), WAIT, offloads([], OK), WAIT, rx_buf(f1), inp(f1), WAIT,
          offloads([GUEST_CSUM_BIT], OK), WAIT, dict(rx_buf(f1), expect_reply=dv), inp(f1), WAIT],
         device_config={"rx_data_valid": True}, completed=5, accept_features=without("GUEST_TSO4", "GUEST_ECN")))
@@ -456,7 +458,8 @@ def mutants():
       [ctrl(MQ, 0, struct.pack("<H", 2), queue=4), WAIT], "net.drv-mq-pairs-range", **mq)
     big = udp_frame(dst=MAC, payload=bytes(range(150)))
     m("dev.net-rx-split-publish", "a 192-byte frame over three buffers (64, 64, 128) with device_batch 1: the "
-      "mutant publishes the first buffer before the other two",
+      "mutant publishes the first buffer before the other two (policy-dependent: under another schedule the "
+      "device may take the buffers in separate turns, leaving the mutant nothing to split)",
       [{"op": "req.raw", "queue": 0, "len": 64}, {"op": "req.raw", "queue": 0, "len": 64},
        {"op": "req.raw", "queue": 0, "len": 128}, inp(big), WAIT], "net.dev-rx-buffers-together",
       policy="round-robin")

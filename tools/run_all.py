@@ -24,7 +24,7 @@ def scenario_files(root):
 
 # Device types with a built-in model; scenarios of another type (fs) need a
 # back-end given on the command line, and are listed as skipped.
-BUILTIN_DEVICES = {"blk"}
+BUILTIN_DEVICES = {"blk", "console", "input", "net", "gpu"}
 
 
 def scenario_device(path):

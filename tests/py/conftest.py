@@ -114,7 +114,7 @@ def _other_ring(path):
 # Device types with a built-in model. A scenario of another type (fs) needs a
 # back-end given on the command line: tests/py/test_virtiofsd.py runs the
 # fs-smoke scenarios against virtiofsd; here they are skipped, not failed.
-BUILTIN_DEVICES = {"blk"}
+BUILTIN_DEVICES = {"blk", "console", "input", "net", "gpu"}
 
 
 def _device(path):

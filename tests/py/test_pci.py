@@ -33,7 +33,7 @@ SKIP_DIRS = {"mmio", "vhost-user", "mutants", "pci"}
 # fs scenarios have no built-in model (test_virtiofsd.py runs them against virtiofsd)
 SCENARIOS = sorted(p for p in (REPO / "scenarios").rglob("*.json")
                    if p.parent.name not in SKIP_DIRS and '"mmio.' not in p.read_text()
-                   and json.loads(p.read_text()).get("device") == "blk")
+                   and json.loads(p.read_text()).get("device") in ({"blk", "console", "input", "net", "gpu"}))
 
 
 def run(*args, timeout=120):

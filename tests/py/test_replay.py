@@ -76,7 +76,7 @@ def lines_of(trace):
 
 # fs scenarios have no built-in model (test_virtiofsd.py runs them against virtiofsd)
 ALL = sorted(p.relative_to(SCENARIOS).as_posix() for p in SCENARIOS.rglob("*.json")
-             if json.loads(p.read_text()).get("device") == "blk")
+             if json.loads(p.read_text()).get("device") in ({"blk", "console", "input", "net", "gpu"}))
 POLICIES = ["scripted", "round-robin", "random"]
 
 

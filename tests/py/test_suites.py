@@ -24,6 +24,8 @@ from virtiosim import Sim
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
 FILES = sorted(SCENARIOS.rglob("*.json"))
+# device types with a built-in model (fs scenarios need a daemon)
+BUILTIN_DEVICES = {"blk", "console", "input", "net", "gpu"}
 # the sanitizer pass takes one schedule: what it finds (memory errors) rarely
 # needs more than one interleaving, and the plain pass takes all four
 SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
@@ -48,7 +50,7 @@ def test_scenario_under_other_schedules(path, policy, seed):
         pytest.skip("not valid JSON (the scenario collector reports it)")
     if "policy-dependent" in desc:
         pytest.skip("policy-dependent scenario")
-    if json.loads(path.read_text()).get("device") != "blk":
+    if json.loads(path.read_text()).get("device") not in BUILTIN_DEVICES:
         pytest.skip("no built-in model for this device type (test_virtiofsd.py runs the fs scenarios)")
     kw = {"policy": policy}
     if seed is not None:
