@@ -979,8 +979,11 @@ static bool hash64(const vsim_checker *c, uint64_t gpa, uint32_t len, uint64_t *
 /* Hash one descriptor (16 bytes at gpa) into *h, and into *hd when given
  * (the descriptors alone: what mem.drv-alter-exposed compares); when bufs
  * and device-readable, the first 64 bytes of its buffer into *h only. */
-static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, uint64_t *hd, raw_desc *out,
-                      bool bufs) {
+/* Inlined: each caller's constant bufs / hd fold away, which keeps the
+ * extra descriptor walk at every publish cheap. */
+static inline __attribute__((always_inline)) bool hash_desc(const vsim_checker *c, uint64_t gpa,
+                                                            uint64_t *h, uint64_t *hd, raw_desc *out,
+                                                            bool bufs) {
   uint8_t d[16];
   if (!peek(c, gpa, d, 16)) return false;
   uint64_t w[2];
@@ -1006,8 +1009,10 @@ static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, uint64_t
  * guest memory rather than taken from the device's own parse, so a device bug
  * cannot hide it. With desc, the same walk also gives the descriptors' own
  * hash (one walk at a use, not two). */
-static uint64_t fingerprint2(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, bool bufs,
-                             uint64_t *desc) {
+static inline __attribute__((always_inline)) uint64_t fingerprint2(const vsim_checker *c,
+                                                                   const vsim_chk_queue *q,
+                                                                   uint16_t head, bool bufs,
+                                                                   uint64_t *desc) {
   uint64_t h = FP_SEED;
   if (desc) *desc = FP_SEED;
   uint16_t i = head;
@@ -1039,7 +1044,18 @@ static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint
  * size), never 0. */
 static uint64_t table_fp(const vsim_checker *c, const vsim_chk_queue *q, const struct vsim_chk_region *t) {
   uint64_t h = FP_SEED;
-  for (uint32_t e = 0; e < t->len / 16u && e < q->size; e++) {
+  const uint32_t n = t->len / 16u < q->size ? t->len / 16u : q->size;
+  if (peek_ptr(c, t->gpa, 16u * (uint64_t)n)) {
+    /* the usual case: the whole table in guest memory, bounds checked once */
+    const uint8_t *p = c->mem + t->gpa;
+    for (uint32_t e = 0; e < n; e++) {
+      uint64_t w[2];
+      memcpy(w, p + 16u * e, 16);
+      h = mix(mix(h, w[0]), w[1]);
+    }
+    return h | 1u;
+  }
+  for (uint32_t e = 0; e < n; e++) { /* the same, up to the first entry outside */
     uint64_t w[2];
     if (!peek(c, t->gpa + 16u * e, w, 16)) break;
     h = mix(mix(h, w[0]), w[1]);
@@ -1546,7 +1562,7 @@ void vsim_checker_actor_end(vsim_checker *c, int actor) {
       held_irq_deadline(c, i, q);
     }
     if (actor == 0 || actor == i + 1) packed_verify(c, i, q, actor == 0);
-    alter_step_end(c, i, q, actor == 0);
+    if (q->alter_pending || (actor == 0 && q->held_n)) alter_step_end(c, i, q, actor == 0);
   }
   if (actor != 0 && c->nr_open) {
     if (!c->nr_notified)

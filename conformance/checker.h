@@ -11,7 +11,11 @@
  * Checkers read events and guest memory; they never drive anything, so they
  * work the same for any backend (only ACCESS-class checks need in-process).
  * Each event costs O(1), except a pop/used pair, which costs O(segments), a
- * packed publish, which costs O(descriptors published), and the end of an
+ * split publish, O(segments of the chains published) (their descriptors are
+ * hashed for mem.drv-alter-exposed, compared at the use), a packed publish,
+ * which costs O(descriptors published and their indirect tables' entries),
+ * the end of a driver step while the device holds chains across steps
+ * (O(queue size + their segments); else O(1)), and the end of an
  * actor's step on a packed queue, which costs O(descriptors written in the
  * step): the arena watches the ring for writes, and only those descriptors
  * are compared with what they held when they became available or used (when
