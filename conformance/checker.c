@@ -25,6 +25,9 @@ __attribute__((format(printf, 4, 5))) static void report(vsim_checker *c, int ch
   va_start(ap, fmt);
   vsnprintf(d, sizeof d, fmt, ap);
   va_end(ap);
+  /* once the device wrote what it must not, a descriptor that changed may be
+   * its doing: the driver is not judged for one (mem.drv-alter-exposed) */
+  if (check == VSIM_CHK_MEM_DEV_WRITE_RO) c->dev_scribbled = true;
   c->sink->violation(c->sink->ctx, check, q, d);
 }
 
@@ -153,6 +156,8 @@ void vsim_checker_init(vsim_checker *c, const vsim_host *sink, vsim_arena *arena
 void vsim_checker_fini(vsim_checker *c) {
   for (int i = 0; i < VSIM_CHECKER_MAX_QUEUES; i++) {
     free(c->q[i].fingerprint);
+    free(c->q[i].pub_fp);
+    free(c->q[i].pub_tab);
     free(c->q[i].outstanding);
     free(c->q[i].regions);
     free(c->q[i].pd_state);
@@ -482,6 +487,8 @@ static void on_pci_access(vsim_checker *c, bool read, uint32_t space, uint32_t o
 /* ---- queues ---- */
 
 static void guarded_watch(vsim_checker *c, vsim_chk_queue *q);
+static uint64_t published_fp(const vsim_checker *c, const vsim_chk_queue *q, uint16_t id);
+static uint64_t table_fp(const vsim_checker *c, const vsim_chk_queue *q, const struct vsim_chk_region *t);
 
 static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc, uint64_t avail,
                            uint64_t used) {
@@ -492,6 +499,8 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
            "queue %d enabled again without reading back that its reset completed", qi);
   if (qi + 1 > c->nq) c->nq = qi + 1;
   free(q->fingerprint);
+  free(q->pub_fp);
+  free(q->pub_tab);
   free(q->outstanding);
   free(q->regions);
   free(q->pd_state);
@@ -512,6 +521,8 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   q->avail = avail;
   q->used = used;
   q->fingerprint = calloc(size ? size : 1, sizeof *q->fingerprint);
+  q->pub_fp = calloc(size ? size : 1, sizeof *q->pub_fp);
+  if (q->packed) q->pub_tab = calloc(size ? size : 1, sizeof *q->pub_tab);
   q->outstanding = calloc(size ? size : 1, 1);
   q->regions = calloc(size ? size : 1, sizeof *q->regions);
   if (q->packed && size) {
@@ -577,6 +588,9 @@ static void note_published_heads(vsim_checker *c, int qi, vsim_chk_queue *q, uin
       report(c, VSIM_CHK_SPLIT_HEAD_INFLIGHT, qi,
              "head %u published again (avail.ring[%u]) before the device used it", head, slot);
     q->outstanding[head] = 1;
+    /* its descriptors as the device may first see them: they must read the
+     * same when it uses the chain (mem.drv-alter-exposed, judged in on_used) */
+    if (q->pub_fp) q->pub_fp[head] = published_fp(c, q, head);
   }
 }
 
@@ -607,6 +621,19 @@ static void packed_track_avail(vsim_checker *c, int qi, vsim_chk_queue *q, uint1
      * publishes it: a descriptor that already says used in this lap is
      * the driver's again */
     q->pd_state[off] = pd_used_in(pd_flags(d), pos >> 15) ? PD_USED : PD_AVAIL;
+    /* a list's last descriptor carries its buffer id: an indirect list's
+     * table is noted and hashed (mem.drv-alter-exposed, judged in on_used);
+     * the ring descriptors are this function's and verify_desc's to judge */
+    const uint16_t fl = pd_flags(d), id = vsim_le_ld16(d + 12);
+    if (q->pub_fp && q->pub_tab && q->pd_state[off] == PD_AVAIL && !(fl & VRING_DESC_F_NEXT) &&
+        id < q->size) {
+      if (fl & VRING_DESC_F_INDIRECT) {
+        q->pub_tab[id] = (struct vsim_chk_region){vsim_le_ld64(d), vsim_le_ld32(d + 8)};
+        q->pub_fp[id] = table_fp(c, q, &q->pub_tab[id]);
+      } else {
+        q->pub_fp[id] = 0;
+      }
+    }
   }
 }
 
@@ -949,14 +976,20 @@ static bool hash64(const vsim_checker *c, uint64_t gpa, uint32_t len, uint64_t *
   return true;
 }
 
-/* Hash one descriptor (16 bytes at gpa) and, when device-readable, the first
- * 64 bytes of its buffer. */
-static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc *out, bool bufs) {
+/* Hash one descriptor (16 bytes at gpa) into *h, and into *hd when given
+ * (the descriptors alone: what mem.drv-alter-exposed compares); when bufs
+ * and device-readable, the first 64 bytes of its buffer into *h only. */
+/* Inlined: each caller's constant bufs / hd fold away, which keeps the
+ * extra descriptor walk at every publish cheap. */
+static inline __attribute__((always_inline)) bool hash_desc(const vsim_checker *c, uint64_t gpa,
+                                                            uint64_t *h, uint64_t *hd, raw_desc *out,
+                                                            bool bufs) {
   uint8_t d[16];
   if (!peek(c, gpa, d, 16)) return false;
   uint64_t w[2];
   memcpy(w, d, 16);
   *h = mix(mix(*h, w[0]), w[1]);
+  if (hd) *hd = mix(mix(*hd, w[0]), w[1]);
   out->addr = vsim_le_ld64(d);
   out->len = vsim_le_ld32(d + 8);
   out->flags = vsim_le_ld16(d + 12);
@@ -968,23 +1001,30 @@ static bool hash_desc(const vsim_checker *c, uint64_t gpa, uint64_t *h, raw_desc
   return true;
 }
 
+#define FP_SEED UINT64_C(1469598103934665603)
+
 /* A fingerprint of what the device must not write: the chain's descriptors
  * (walked from the table, through one indirect table, bounded by the queue
  * size) and the first 64 bytes of each device-readable buffer. Re-derived from
  * guest memory rather than taken from the device's own parse, so a device bug
- * cannot hide it. */
-static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, bool bufs) {
-  uint64_t h = UINT64_C(1469598103934665603);
+ * cannot hide it. With desc, the same walk also gives the descriptors' own
+ * hash (one walk at a use, not two). */
+static inline __attribute__((always_inline)) uint64_t fingerprint2(const vsim_checker *c,
+                                                                   const vsim_chk_queue *q,
+                                                                   uint16_t head, bool bufs,
+                                                                   uint64_t *desc) {
+  uint64_t h = FP_SEED;
+  if (desc) *desc = FP_SEED;
   uint16_t i = head;
   for (uint32_t n = 0; n < q->size && i < q->size; n++) {
     raw_desc d;
-    if (!hash_desc(c, q->desc + 16u * i, &h, &d, bufs)) break;
+    if (!hash_desc(c, q->desc + 16u * i, &h, desc, &d, bufs)) break;
     if (d.flags & VRING_DESC_F_INDIRECT) {
       uint32_t entries = d.len / 16u;
       uint16_t j = 0;
       for (uint32_t m = 0; m < entries && m < q->size && j < entries; m++) {
         raw_desc e;
-        if (!hash_desc(c, d.addr + 16u * j, &h, &e, bufs) || !(e.flags & VRING_DESC_F_NEXT)) break;
+        if (!hash_desc(c, d.addr + 16u * j, &h, desc, &e, bufs) || !(e.flags & VRING_DESC_F_NEXT)) break;
         j = e.next;
       }
       break;
@@ -992,7 +1032,43 @@ static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint
     if (!(d.flags & VRING_DESC_F_NEXT)) break;
     i = d.next;
   }
+  if (desc) *desc |= 1u; /* never 0: 0 marks "not published" */
   return h;
+}
+
+static uint64_t fingerprint(const vsim_checker *c, const vsim_chk_queue *q, uint16_t head, bool bufs) {
+  return fingerprint2(c, q, head, bufs, NULL);
+}
+
+/* Packed: the hash of an indirect table (every entry, bounded by the queue
+ * size), never 0. */
+static uint64_t table_fp(const vsim_checker *c, const vsim_chk_queue *q, const struct vsim_chk_region *t) {
+  uint64_t h = FP_SEED;
+  const uint32_t n = t->len / 16u < q->size ? t->len / 16u : q->size;
+  if (peek_ptr(c, t->gpa, 16u * (uint64_t)n)) {
+    /* the usual case: the whole table in guest memory, bounds checked once */
+    const uint8_t *p = c->mem + t->gpa;
+    for (uint32_t e = 0; e < n; e++) {
+      uint64_t w[2];
+      memcpy(w, p + 16u * e, 16);
+      h = mix(mix(h, w[0]), w[1]);
+    }
+    return h | 1u;
+  }
+  for (uint32_t e = 0; e < n; e++) { /* the same, up to the first entry outside */
+    uint64_t w[2];
+    if (!peek(c, t->gpa + 16u * e, w, 16)) break;
+    h = mix(mix(h, w[0]), w[1]);
+  }
+  return h | 1u;
+}
+
+/* The descriptors of chain / list `id` now, as pub_fp holds them. */
+static uint64_t published_fp(const vsim_checker *c, const vsim_chk_queue *q, uint16_t id) {
+  if (q->packed) return q->pub_tab ? table_fp(c, q, &q->pub_tab[id]) : 0;
+  uint64_t d;
+  (void)fingerprint2(c, q, id, false, &d);
+  return d;
 }
 
 /* Packed: note the regions of list `id` from its ring position (consecutive
@@ -1041,6 +1117,7 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   vsim_chk_queue *q = queue(c, qi);
   if (!q || !q->fingerprint || head >= q->size) return;
   if (c->writes_judged) vsim_checker_writes_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
+  if (!q->fingerprint[head]) q->held_n++;
   if (q->packed) {
     packed_in_order_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     packed_note_regions(c, q, (uint16_t)head, (uint16_t)(b >> 32));
@@ -1050,18 +1127,39 @@ static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   q->fingerprint[head] = fingerprint(c, q, (uint16_t)head, true);
 }
 
+/* The device uses chain `id`: its descriptors must read as they did when the
+ * driver published it. A difference is noted and judged at the end of the
+ * step (vsim_checker_actor_end), once the device's own writes of that step
+ * were judged: a device that wrote them is mem.dev-write-readonly's. */
+static void alter_at_use(vsim_chk_queue *q, uint16_t id, uint64_t now) {
+  if (q->pub_fp[id] && now != q->pub_fp[id] && !q->alter_pending) q->alter_pending = 1u + id;
+  q->pub_fp[id] = 0;
+}
+
 static void on_used(vsim_checker *c, int qi, uint64_t id) {
   vsim_chk_queue *q = queue(c, qi);
   if (q && q->irq_held) q->irq_held_count++;
   if (q && q->outstanding && id < q->size) q->outstanding[id] = 0;
   if (q && id < q->size) vsim_checker_writes_used(q, (uint16_t)id);
-  if (!q || !q->fingerprint || id >= q->size || !q->fingerprint[id]) return;
-  uint64_t now = q->packed ? packed_fingerprint(c, q, (uint16_t)id) : fingerprint(c, q, (uint16_t)id, true);
+  if (!q || !q->fingerprint || id >= q->size) return;
+  if (!q->fingerprint[id]) {
+    if (q->pub_fp && q->pub_fp[id]) alter_at_use(q, (uint16_t)id, published_fp(c, q, (uint16_t)id));
+    return;
+  }
+  uint64_t now, desc = 0;
+  if (q->packed) {
+    now = packed_fingerprint(c, q, (uint16_t)id);
+    if (q->pub_fp && q->pub_fp[id]) desc = published_fp(c, q, (uint16_t)id);
+  } else {
+    now = fingerprint2(c, q, (uint16_t)id, true, &desc); /* one walk for both */
+  }
+  if (q->pub_fp) alter_at_use(q, (uint16_t)id, desc);
   if (now != q->fingerprint[id] && !c->writes_judged)
     report(c, VSIM_CHK_MEM_DEV_WRITE_RO, qi,
            "chain %u: a descriptor or device-readable buffer changed while the device held it",
            (unsigned)id);
   q->fingerprint[id] = 0;
+  if (q->held_n) q->held_n--;
 }
 
 void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
@@ -1378,6 +1476,7 @@ void vsim_checker_driver_write_begin(vsim_checker *c) {
         report(c, VSIM_CHK_MEM_DEV_WRITE_RO, i,
                "chain %u: a descriptor or device-readable buffer changed while the device held it", id);
         q->fingerprint[id] = 0;
+        if (q->held_n) q->held_n--;
       }
   }
 }
@@ -1394,6 +1493,45 @@ void vsim_checker_driver_write_end(vsim_checker *c) {
              "the driver changed a descriptor of a buffer it made available on queue %d before the device used it", i);
     for (uint16_t id = 0; q->fingerprint && id < q->size; id++)
       if (q->fingerprint[id]) q->fingerprint[id] = held_fingerprint(c, q, id);
+    /* judged here already: the chains' uses must not report it again */
+    for (uint16_t id = 0; q->pub_fp && id < q->size; id++)
+      if (q->pub_fp[id]) q->pub_fp[id] = published_fp(c, q, id);
+  }
+}
+
+/* The end of an actor's step. A chain found changed at its use in this step
+ * is the driver's doing unless the device wrote what it must not (then it
+ * may be the device's). At the end of a driver step, the chains the device
+ * holds (popped, not used: usually none, so this costs nothing per request)
+ * are looked at too: a change to one now is this driver step's, and must not
+ * be blamed on the device when it uses the chain. */
+static void alter_step_end(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
+  if (q->alter_pending) {
+    if (!c->dev_scribbled)
+      report(c, VSIM_CHK_DRV_ALTER_EXPOSED, qi,
+             "chain %u: the driver changed a descriptor (or indirect table entry) of it after "
+             "making it available, before the device used it",
+             q->alter_pending - 1u);
+    q->alter_pending = 0;
+  }
+  if (!driver || !q->held_n || !q->pub_fp || !q->fingerprint || c->dev_scribbled) return;
+  bool reported = false;
+  for (uint16_t id = 0; id < q->size; id++) {
+    if (!q->fingerprint[id] || !q->pub_fp[id]) continue;
+    uint64_t desc;
+    const uint64_t held = q->packed ? packed_fingerprint(c, q, id) : fingerprint2(c, q, id, true, &desc);
+    if (q->packed) desc = published_fp(c, q, id);
+    if (desc == q->pub_fp[id]) continue;
+    if (!reported)
+      report(c, VSIM_CHK_DRV_ALTER_EXPOSED, qi,
+             "chain %u: the driver changed a descriptor (or indirect table entry) of it after "
+             "making it available; the device has taken it and not used it yet",
+             id);
+    reported = true;
+    q->pub_fp[id] = desc;
+    /* what the device took is as the driver left it: the device is judged
+     * on what it does from here */
+    if (held != q->fingerprint[id] && !c->writes_judged) q->fingerprint[id] = held;
   }
 }
 
@@ -1424,6 +1562,7 @@ void vsim_checker_actor_end(vsim_checker *c, int actor) {
       held_irq_deadline(c, i, q);
     }
     if (actor == 0 || actor == i + 1) packed_verify(c, i, q, actor == 0);
+    if (q->alter_pending || (actor == 0 && q->held_n)) alter_step_end(c, i, q, actor == 0);
   }
   if (actor != 0 && c->nr_open) {
     if (!c->nr_notified)

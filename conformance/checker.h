@@ -11,7 +11,11 @@
  * Checkers read events and guest memory; they never drive anything, so they
  * work the same for any backend (only ACCESS-class checks need in-process).
  * Each event costs O(1), except a pop/used pair, which costs O(segments), a
- * packed publish, which costs O(descriptors published), and the end of an
+ * split publish, O(segments of the chains published) (their descriptors are
+ * hashed for mem.drv-alter-exposed, compared at the use), a packed publish,
+ * which costs O(descriptors published and their indirect tables' entries),
+ * the end of a driver step while the device holds chains across steps
+ * (O(queue size + their segments); else O(1)), and the end of an
  * actor's step on a packed queue, which costs O(descriptors written in the
  * step): the arena watches the ring for writes, and only those descriptors
  * are compared with what they held when they became available or used (when
@@ -104,6 +108,16 @@ typedef struct vsim_chk_queue {
   } dw[2];
   unsigned dw_n;          /* watches in use (0: none) */
   bool dw_fast;           /* this device step began from the watches */
+  /* the driver's own writes (mem.drv-alter-exposed): each chain's
+   * descriptors hashed when it is published (split: the chain walked from its
+   * head, through an indirect table; packed: the indirect table of a list,
+   * whose ring descriptor the device may overwrite, so its place is kept in
+   * pub_tab), by head / buffer id, 0 = not published; compared when the device
+   * uses it, so a request costs O(chain length), not O(in flight) per step */
+  uint64_t *pub_fp;                 /* [size] */
+  struct vsim_chk_region *pub_tab;  /* [size], packed */
+  uint32_t held_n;                  /* chains with a fingerprint (popped, not used) */
+  uint32_t alter_pending;           /* 1 + the id found changed at its use, judged at the step's end */
   /* a hash of the exposed descriptors, taken before a raw driver write */
   uint64_t exposed;
   uint64_t exposed_ring;  /* packed: the ring descriptors of that moment */
@@ -143,6 +157,9 @@ typedef struct vsim_checker {
    * readable buffers, which stand in for that when writes are not seen, say
    * nothing more and stay quiet */
   bool writes_judged;
+  /* the device wrote what it must not (mem.dev-write-readonly): a changed
+   * descriptor may be its doing, so the driver is not judged for one since */
+  bool dev_scribbled;
   vsim_chk_queue q[VSIM_CHECKER_MAX_QUEUES];
   vsim_chk_pci pcs;         /* virtio-pci: the function's own rules (checker_pci.h) */
 } vsim_checker;

@@ -252,6 +252,7 @@ void vsim_checker_device_wrote(vsim_checker *c, uint64_t gpa, uint64_t len) {
              "readable buffer, first at 0x%" PRIx64,
              ro_n, ro_first);
     c->sink->violation(c->sink->ctx, VSIM_CHK_MEM_DEV_WRITE_RO, -1, d);
+    c->dev_scribbled = true; /* a changed descriptor may be its doing from now on */
   }
   if (oob_n) {
     snprintf(d, sizeof d,

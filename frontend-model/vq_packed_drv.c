@@ -441,6 +441,24 @@ bool vsim_vq_pdrv_kick_prepare(vsim_vq_pdrv *vq) {
   uint16_t new_pos = pos_encode(vq->next_avail, vq->avail_wrap);
   uint32_t added = vq->added;
   emit(vq, VSIM_EV_AVAIL_PUBLISH, old, new_pos);
+  /* drv.desc-relink-on-kick: a driver that frees a list when it kicks
+   * instead of when the device uses it links the list's indirect table into
+   * its free list through the last entry's id (reserved in a table, so the
+   * device ignores it): an indirect table entry of an available buffer
+   * altered before its use. The ring descriptors are left alone (their
+   * change is packed.drv-desc-changed-before-used's). */
+  if (mut(vq, VSIM_MUT_DRV_DESC_RELINK_ON_KICK) && new_pos != old && vq->has_prev &&
+      vq->slot[vq->prev_id].in_flight) {
+    uint16_t hf;
+    uint64_t table;
+    uint32_t tlen;
+    const uint64_t hd = desc_addr(vq, vq->prev_head);
+    if (vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, hd + D_FLAGS, &hf) == 0 &&
+        (hf & VRING_DESC_F_INDIRECT) && vsim_arena_get64(vq->arena, VSIM_SIDE_DRIVER, hd, &table) == 0 &&
+        vsim_arena_get32(vq->arena, VSIM_SIDE_DRIVER, hd + 8, &tlen) == 0 && tlen >= DESC_SZ)
+      (void)vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, table + (tlen / DESC_SZ - 1u) * DESC_SZ + 12u,
+                             (uint16_t)(vq->prev_id + 1u));
+  }
 
   /* Barrier B8: a full barrier between the flag stores of add and this load
    * (spec "Sending Available Buffer Notifications": without it the load can

@@ -453,6 +453,19 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
     return false;
   }
   emit(vq, VSIM_EV_AVAIL_PUBLISH, old, new_idx);
+  /* drv.desc-relink-on-kick: a driver that frees a chain when it kicks
+   * instead of when the device uses it threads the chain's last descriptor
+   * onto its free list (a free list kept in the table's next fields). The
+   * device ignores next without NEXT, so only the change itself shows: a
+   * descriptor of an available buffer altered before its use. */
+  if (mut(vq, VSIM_MUT_DRV_DESC_RELINK_ON_KICK) && new_idx != old && vq->has_prev &&
+      vq->slot[vq->prev_head].in_flight) {
+    const uint16_t link = vq->in_order ? vq->next_desc : vq->free_head;
+    (void)vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
+                           vq->desc + (uint64_t)DESC_SZ * vq->slot[vq->prev_head].last +
+                               offsetof(struct vring_desc, next),
+                           link);
+  }
 
   /* Full barrier between the avail.idx store and the load of used.flags /
    * avail_event (spec "Notifying The Device"): otherwise the load could be

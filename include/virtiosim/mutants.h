@@ -179,6 +179,7 @@
   X(DRV_BLK_DISCARD_SPLIT, "drv.blk-discard-split", BLK_DRV_SEGMENTS, "blk driver: cuts every DISCARD range into max_discard_seg + 1 segments (its segment limit checked with <=)") \
   X(DRV_PCI_QUEUE_SIZE_MASK, "drv.pci-queue-size-mask", PCI_QUEUE_SIZE, "virtio-pci: driver first writes queue_size as the ring's index mask (size - 1, no power of 2), then the size") \
   X(DRV_PCI_QUEUE_SIZE_LIVE, "drv.pci-queue-size-after-enable", PCI_QUEUE_LIVE, "virtio-pci: driver writes queue_size again after setting queue_enable") \
+  X(DRV_DESC_RELINK_ON_KICK, "drv.desc-relink-on-kick", DRV_ALTER_EXPOSED, "after kicking, the driver frees the chain it just made available as if it were used: it links the chain's last descriptor (split; packed: its indirect table's last entry) into its free list in guest memory (next field; packed: the entry's unused id), before the device used it") \
   X(VU_REPLY_NO_REPLY_FLAG, "vu.reply-no-reply-flag", VU_REPLY_HEADER, "vhost-user back-end: answers GET_VRING_BASE with flags 0x1 (version 1, the REPLY bit left out)") \
   X(VU_REPLY_SHORT,      "vu.reply-short",         VU_REPLY_SIZE,       "vhost-user back-end: answers GET_VRING_BASE with a 4-byte payload (the ring's num, without its index)") \
   X(VU_REPLY_STRAY_FD,   "vu.reply-stray-fd",      VU_REPLY_FDS,        "vhost-user back-end: answers GET_VRING_BASE with a file descriptor attached (as if handing the ring's kick eventfd back)") \
