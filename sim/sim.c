@@ -1283,6 +1283,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->chk.pci = s->pci;
   s->chk.console = s->is_console;
   s->chk.input = s->is_input;
+  s->chk.blk = strcmp(sc->device, "blk") == 0;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);
