@@ -46,6 +46,12 @@ typedef struct vsim_net_drv {
   bool coal_tx_sent, coal_rx_sent;         /* a NOTF_COAL TX_SET / RX_SET was sent since the last initialisation */
   bool announce_seen, announce_acked;      /* read ANNOUNCE in status (GUEST_ANNOUNCE); sent ANNOUNCE_ACK since */
   uint64_t offloads;                       /* receive offloads on (negotiated, then GUEST_OFFLOADS_SET acknowledged) */
+  /* CTRL_VLAN: VLAN ids a VLAN_ADD named since the last initialisation,
+   * marked when sent (the device may apply it before the ack comes back)
+   * and never cleared by VLAN_DEL (a frame filtered before the DEL may
+   * still be waiting for a buffer): a tagged frame of an id never added
+   * is one the device should have dropped */
+  uint64_t vlan_added[4096 / 64];
 } vsim_net_drv;
 
 /* The feature bits this driver understands, and the driver's own rule for

@@ -188,6 +188,7 @@
   X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
   X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)") \
   X(DRV_BLK_WRITEBACK_EARLY, "drv.blk-writeback-early", BLK_DRV_WRITEBACK_EARLY, "blk driver: reads writeback with the config fields it reads before FEATURES_OK (the cache mode taken before negotiation settled it)") \
+  X(DEV_NET_VLAN_UNFILTERED, "dev.net-vlan-unfiltered", NET_DEV_VLAN_FILTER, "net device with CTRL_VLAN negotiated ignores its VLAN filter table: tagged frames of every VLAN id are received") \
 /* clang-format on */
 
 enum vsim_mutant {
