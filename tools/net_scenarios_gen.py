@@ -257,6 +257,10 @@ def well_formed():
         "removed again",
         [ctrl(VLAN, 0, struct.pack("<H", 5), OK), WAIT, rx_buf(tagged(5)), inp(tagged(6)), inp(tagged(5)), WAIT,
          ctrl(VLAN, 1, struct.pack("<H", 5), OK), WAIT], completed=3))
+    write("net/vlan-not-negotiated.json", scenario(
+        "net-vlan-not-negotiated", "CTRL_VLAN not negotiated: the device accepts every VLAN-tagged frame (VLAN "
+        "Filtering: it MUST), so a frame tagged 6 with no VLAN table at all is received whole",
+        [rx_buf(tagged(6)), inp(tagged(6)), WAIT], completed=1, accept_features=without("CTRL_VLAN")))
 
     write("net/ctrl-announce.json", scenario(
         "net-ctrl-announce", "the device asks for an announcement (ANNOUNCE in status at DRIVER_OK); the driver "
@@ -482,6 +486,12 @@ def mutants():
       "still marks the next frame DATA_VALID",
       [offloads([], OK), WAIT, {"op": "req.raw", "queue": 0, "len": 1526}, inp(arp), WAIT],
       "net.dev-rx-offloads-state", device_config={"rx_data_valid": True})
+    tag6 = MAC + PEER + struct.pack("!HH", 0x8100, 6) + struct.pack("!H", 0x0800) + bytes(46)
+    m("dev.net-vlan-unfiltered", "CTRL_VLAN negotiated, the VLAN table empty: a frame tagged VLAN 6, then an "
+      "untagged one; the mutant ignores the table and receives the tagged frame in the one buffer (the correct "
+      "device drops it and receives the untagged frame there)",
+      [{"op": "req.raw", "queue": 0, "len": 1526}, inp(tag6), inp(eth(MAC, PEER, 0x0800, bytes(46))), WAIT],
+      "net.dev-vlan-filter")
 
 
 def main():
