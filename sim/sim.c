@@ -1262,6 +1262,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   if (s->is_gpu) {
     vsim_gpu_drv_init(&s->gpu, &s->drv, &s->host);
+    s->req.on_submit = vsim_gpu_drv_submit;
     s->req.on_complete = vsim_gpu_drv_on_complete;
     s->req.obs_ctx = &s->gpu;
   }

@@ -107,6 +107,8 @@
 #define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
 #define VSIM_L_BLK_INIT_DRV "drivernormative:Device Types / Block Device / Device Initialization"
+#define VSIM_L_GPU_CTRL_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq"
+#define VSIM_L_GPU_CTRL3D_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq (3d)"
 #define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering"
 
 /* clang-format off */
@@ -313,6 +315,8 @@
   X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met") \
   X(BLK_DRV_WRITEBACK_EARLY, "blk.drv-writeback-before-features-ok", VSIM_L_BLK_INIT_DRV, MUST, DRIVER, SNAPSHOT, "the driver reads no byte of writeback (blk config offset 32, the cache mode of CONFIG_WCE) before it sets FEATURES_OK") \
   X(NET_DEV_VLAN_FILTER, "net.dev-vlan-filter",     VSIM_L_NET_VLAN_DEV, SHOULD, DEVICE, SNAPSHOT, "with CTRL_VLAN negotiated, a received 802.1Q-tagged frame carries a VLAN id the driver put in the filter table (a VLAN_ADD sent since the last reset): tags absent from the table are dropped") \
+  X(GPU_DRV_BLOB_SIZE,   "gpu.drv-blob-size-aligned", VSIM_L_GPU_CTRL_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_CREATE_BLOB's size is a multiple of blob_alignment (config space)") \
+  X(GPU_DRV_MAP_OFFSET,  "gpu.drv-map-offset-aligned", VSIM_L_GPU_CTRL3D_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_MAP_BLOB's offset is a multiple of blob_alignment (config space)") \
 /* clang-format on */
 
 #endif
