@@ -490,7 +490,10 @@ static uint32_t cmd_create_blob(vsim_gpu *m, vsim_arena *a, const vsim_chain *c,
   uint32_t id = ld32(m, offsetof(T, resource_id));
   if (id == 0 || res_find(m, id)) return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
   uint64_t size = vsim_le_ld64(m->req + offsetof(T, size));
-  bool aligned = !vsim_devcore_has(&m->core, VIRTIO_GPU_F_BLOB_ALIGNMENT) || size % m->blob_alignment == 0;
+  /* blob_alignment is 0 when a scenario's offered_features offers the bit
+   * without the option: no alignment to keep then (and no division by 0) */
+  bool aligned = !vsim_devcore_has(&m->core, VIRTIO_GPU_F_BLOB_ALIGNMENT) || !m->blob_alignment ||
+                 size % m->blob_alignment == 0;
   if (ld32(m, offsetof(T, blob_mem)) != VIRTIO_GPU_BLOB_MEM_GUEST || size == 0 || !aligned)
     return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
   gpu_res *r = NULL;
