@@ -328,6 +328,18 @@ def edges():
     one("resource-id-zero", "resource id 0 is invalid for every command that names one",
         [err(create_2d(0, 4, 4), ERR_RESOURCE), err(unref(0), ERR_RESOURCE), err(attach(0, [(SCRATCH, 64)]), ERR_RESOURCE),
          err(transfer(0, 0, 0, 1, 1), ERR_RESOURCE), err(flush(0, 0, 0, 1, 1), ERR_RESOURCE)], 5)
+    A = BLOB_ALIGN
+    one("blob-invalid", "blob_alignment 16384: RESOURCE_CREATE_BLOB with resource id 0, HOST3D memory (VIRGL "
+        "never offered), size 0, no entries, entries covering half the size, an entry outside guest memory: "
+        "refused without creating anything (the id is still free after)",
+        [err(create_blob(0, A, [(SCRATCH, A)]), ERR_RESOURCE, "resource id 0"),
+         err(create_blob(1, A, [(SCRATCH, A)], mem=2), ERR_PARAM, "HOST3D needs VIRGL"),
+         err(create_blob(1, 0, [(SCRATCH, A)]), ERR_PARAM, "size 0"),
+         err(create_blob(1, A, []), ERR_PARAM, "nr_entries 0"),
+         err(create_blob(1, 2 * A, [(SCRATCH, A)]), ERR_PARAM, "entries cover half the size"),
+         err(create_blob(1, A, [(0xFFFFFFFFFFFFF000, A)]), ERR_PARAM, "an entry wrapping past guest memory"),
+         ok(create_blob(1, A, [(SCRATCH, A)]), "the id is still free")], 7,
+        device_config={"blob_alignment": A})
     one("create-invalid", "duplicate ids, zero and huge dimensions (width x height x 4 past 2^32 and 2^64), unknown "
         "formats: refused without allocating",
         [ok(create_2d(1, 4, 4)), err(create_2d(1, 4, 4), ERR_RESOURCE, "duplicate"),
