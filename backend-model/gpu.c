@@ -18,8 +18,10 @@
  *    when its response is written (the fence rule holds trivially); the
  *    response echoes VIRTIO_GPU_FLAG_FENCE, fence_id and ctx_id.
  *  - Errors: a request shorter than the header, a command of a feature never
- *    offered (VIRGL: every 3D and context command; blobs) or not negotiated
- *    (EDID, RESOURCE_UUID), an unknown command, a response buffer too small
+ *    offered (VIRGL: every 3D and context command; blobs without the
+ *    blob_alignment option) or not negotiated (EDID, RESOURCE_UUID,
+ *    RESOURCE_BLOB), SET_SCANOUT_BLOB / MAP_BLOB / UNMAP_BLOB (no host
+ *    visible memory region, no blob scanout), an unknown command, a response buffer too small
  *    for the command's response, backing attached twice, and a transfer
  *    without backing: ERR_UNSPEC. Resource id 0, an unknown id or one
  *    created twice: ERR_INVALID_RESOURCE_ID. A body shorter than its
@@ -39,6 +41,11 @@
  *    costs O(width x height) except the bytes a transfer copies.
  *  - RESOURCE_UNREF of a resource on a scanout disables the scanout (and
  *    hides the cursor using it); a device reset drops every resource.
+ *  - Blobs (device_config blob_alignment): RESOURCE_CREATE_BLOB of guest
+ *    memory only (HOST3D: ERR_INVALID_PARAMETER), its entries covering a
+ *    non-zero size, which with BLOB_ALIGNMENT negotiated must be a multiple
+ *    of blob_alignment (ERR_INVALID_PARAMETER otherwise). The blob has no 2D
+ *    pixels (0x0): 2D commands naming a rectangle of it are refused.
  *  - cursorq: UPDATE_CURSOR / MOVE_CURSOR need no response; one is written
  *    when the chain has room for a header. A cursor resource must be 64x64.
  */
@@ -96,6 +103,7 @@ typedef struct vsim_gpu {
   uint32_t num_scanouts, disp_w, disp_h;
   uint32_t max_resources, max_entries;
   uint64_t max_bytes, used_bytes;
+  uint32_t blob_alignment; /* 0: RESOURCE_BLOB and BLOB_ALIGNMENT not offered */
   uint32_t initial_events, events_read;
   gpu_res *res;         /* [max_resources] */
   gpu_entry *pool;      /* [max_resources * max_entries] */
@@ -119,7 +127,7 @@ static inline bool mut(const vsim_gpu *m, int bit) { return vsim_mut_has(&m->cor
 /* ---- device_config ---- */
 
 typedef struct gpu_opts {
-  uint64_t num_scanouts, width, height, max_bytes, max_resources, max_entries;
+  uint64_t num_scanouts, width, height, max_bytes, max_resources, max_entries, blob_alignment;
   bool edid, uuid, display_event;
 } gpu_opts;
 
@@ -142,6 +150,8 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
       {"edid", 0, 0, offsetof(gpu_opts, edid)},
       {"resource_uuid", 0, 0, offsetof(gpu_opts, uuid)},
       {"display_event", 0, 0, offsetof(gpu_opts, display_event)},
+      /* a power of two (checked below); 0: no blobs */
+      {"blob_alignment", 0, UINT64_C(1) << 20, offsetof(gpu_opts, blob_alignment)},
   };
   bool seen[sizeof keys / sizeof keys[0]] = {0};
   for (unsigned i = 0; i < p->config_count; i++) {
@@ -154,7 +164,7 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
       return vsim_devcfg_fail(err, errlen,
                   "gpu: unknown device_config key \"%s\" (known: num_scanouts, width, height, "
                   "max_resource_bytes, max_resources, max_backing_entries, edid, resource_uuid, "
-                  "display_event)",
+                  "display_event, blob_alignment)",
                   key);
     if (seen[k]) return vsim_devcfg_fail(err, errlen, "gpu: device_config key \"%s\" given twice", key);
     seen[k] = true;
@@ -177,6 +187,9 @@ static int parse_opts(const vsim_backend_params *p, gpu_opts *o, char *err, unsi
       memcpy(field, &v, sizeof v);
     }
   }
+  if (o->blob_alignment & (o->blob_alignment - 1))
+    return vsim_devcfg_fail(err, errlen, "gpu: device_config \"blob_alignment\" = %llu: not a power of two",
+                            (unsigned long long)o->blob_alignment);
   return 0;
 }
 
@@ -421,21 +434,20 @@ static uint32_t cmd_transfer(vsim_gpu *m, vsim_arena *a, uint32_t body) {
   return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_attach(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint32_t body) {
-  typedef struct virtio_gpu_resource_attach_backing T;
-  if (body < sizeof(T)) return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-  gpu_res *r = res_find(m, ld32(m, offsetof(T, resource_id)));
-  if (!r) return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-  if (r->has_backing) return VIRTIO_GPU_RESP_ERR_UNSPEC;
-  uint32_t nr = ld32(m, offsetof(T, nr_entries));
+/* The nr_entries struct virtio_gpu_mem_entry that follow a request of
+ * `fixed` bytes (ATTACH_BACKING, CREATE_BLOB), checked and copied into
+ * `into` (a resource's pool slice); *total gets the sum of their lengths.
+ * Returns 0 (OK) or the error response. */
+static uint32_t read_entries(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint32_t fixed, uint32_t nr,
+                             gpu_entry *into, uint64_t *total) {
   const uint64_t esz = sizeof(struct virtio_gpu_mem_entry);
   if (nr == 0 || nr > m->max_entries) return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-  if (c->rd_bytes - sizeof(T) < nr * esz) /* rd_bytes >= body >= sizeof(T) here */
+  if (c->rd_bytes - fixed < nr * esz) /* rd_bytes >= body >= fixed here */
     return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
   /* one read of the whole list: the decisions below and the transfers later
    * use this copy, never the guest's, which the driver may rewrite */
-  if (vsim_chain_read(c, a, sizeof(T), m->entry_buf, nr * esz)) return VIRTIO_GPU_RESP_ERR_UNSPEC;
-  uint64_t total = 0;
+  if (vsim_chain_read(c, a, fixed, m->entry_buf, nr * esz)) return VIRTIO_GPU_RESP_ERR_UNSPEC;
+  *total = 0;
   for (uint32_t i = 0; i < nr; i++) {
     const uint8_t *e = m->entry_buf + i * esz;
     uint64_t addr = vsim_le_ld64(e + offsetof(struct virtio_gpu_mem_entry, addr));
@@ -443,13 +455,58 @@ static uint32_t cmd_attach(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint
     /* guest memory the device may read, not wrapping (checked, not accessed) */
     if (!vsim_arena_check(a, VSIM_SIDE_DEVICE, addr, len, VSIM_ACC_READ))
       return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-    r->backing[i] = (gpu_entry){addr, len};
-    total += len; /* <= 1024 x 2^32: no overflow */
+    into[i] = (gpu_entry){addr, len};
+    *total += len; /* <= 1024 x 2^32: no overflow */
   }
+  m->core.bytes_copied += nr * esz;
+  return 0;
+}
+
+static uint32_t cmd_attach(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint32_t body) {
+  typedef struct virtio_gpu_resource_attach_backing T;
+  if (body < sizeof(T)) return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+  gpu_res *r = res_find(m, ld32(m, offsetof(T, resource_id)));
+  if (!r) return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+  if (r->has_backing) return VIRTIO_GPU_RESP_ERR_UNSPEC;
+  uint32_t nr = ld32(m, offsetof(T, nr_entries));
+  uint64_t total = 0;
+  uint32_t e = read_entries(m, a, c, (uint32_t)sizeof(T), nr, r->backing, &total);
+  if (e) return e;
   r->nbacking = nr;
   r->backing_len = total;
   r->has_backing = true;
-  m->core.bytes_copied += nr * esz;
+  return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* RESOURCE_CREATE_BLOB, guest memory only (HOST3D needs VIRGL, never
+ * offered): a resource of no pixels (width and height 0, so every 2D
+ * command naming a rectangle of it is refused) whose backing is the entry
+ * list, which must cover `size`. With BLOB_ALIGNMENT negotiated a size that
+ * is not a multiple of blob_alignment is refused (the driver's MUST). */
+static uint32_t cmd_create_blob(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint32_t body) {
+  typedef struct virtio_gpu_resource_create_blob T;
+  if (!vsim_devcore_has(&m->core, VIRTIO_GPU_F_RESOURCE_BLOB)) return VIRTIO_GPU_RESP_ERR_UNSPEC;
+  if (body < sizeof(T)) return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+  uint32_t id = ld32(m, offsetof(T, resource_id));
+  if (id == 0 || res_find(m, id)) return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+  uint64_t size = vsim_le_ld64(m->req + offsetof(T, size));
+  /* blob_alignment is 0 when a scenario's offered_features offers the bit
+   * without the option: no alignment to keep then (and no division by 0) */
+  bool aligned = !vsim_devcore_has(&m->core, VIRTIO_GPU_F_BLOB_ALIGNMENT) || !m->blob_alignment ||
+                 size % m->blob_alignment == 0;
+  if (ld32(m, offsetof(T, blob_mem)) != VIRTIO_GPU_BLOB_MEM_GUEST || size == 0 || !aligned)
+    return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+  gpu_res *r = NULL;
+  for (uint32_t i = 0; i < m->max_resources && !r; i++)
+    if (m->res[i].id == 0) r = &m->res[i];
+  if (!r) return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+  uint64_t total = 0;
+  uint32_t e = read_entries(m, a, c, (uint32_t)sizeof(T), ld32(m, offsetof(T, nr_entries)), r->backing, &total);
+  if (e) return e;
+  if (total < size) return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+  gpu_entry *pool = r->backing;
+  *r = (gpu_res){.id = id, .backing = pool, .nbacking = ld32(m, offsetof(T, nr_entries)), .has_backing = true,
+                 .backing_len = total};
   return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -521,13 +578,16 @@ static uint32_t exec_ctrl(vsim_gpu *m, vsim_arena *a, const vsim_chain *c, uint3
   case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING: return c ? cmd_attach(m, a, c, body) : VIRTIO_GPU_RESP_ERR_UNSPEC;
   case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING: return cmd_detach(m, body);
   case VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID: return cmd_assign_uuid(m, body, resp_len);
+  case VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB: return c ? cmd_create_blob(m, a, c, body) : VIRTIO_GPU_RESP_ERR_UNSPEC;
   case VIRTIO_GPU_CMD_GET_CAPSET_INFO:
   case VIRTIO_GPU_CMD_GET_CAPSET:
     /* num_capsets is 0: no capset_index is below it */
     return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
   default:
-    /* 3D and context commands (VIRGL never offered), blobs (never offered),
-     * cursor commands on the controlq, anything unknown */
+    /* 3D and context commands (VIRGL never offered); SET_SCANOUT_BLOB,
+     * MAP_BLOB and UNMAP_BLOB (no host visible memory region, no blob
+     * scanout in this model, even with blobs offered); cursor commands on
+     * the controlq, anything unknown */
     if (type >= VIRTIO_GPU_CMD_CTX_CREATE && type <= VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB &&
         mut(m, VSIM_MUT_DEV_GPU_3D_ACCEPTED))
       return VIRTIO_GPU_RESP_OK_NODATA;
@@ -722,9 +782,12 @@ int vsim_gpu_create(const vsim_backend_params *params, vsim_backend *out, char *
                      BIT(VIRTIO_RING_F_EVENT_IDX);
   if (o.edid) offered |= BIT(VIRTIO_GPU_F_EDID);
   if (o.uuid) offered |= BIT(VIRTIO_GPU_F_RESOURCE_UUID);
+  if (o.blob_alignment) offered |= BIT(VIRTIO_GPU_F_RESOURCE_BLOB) | BIT(VIRTIO_GPU_F_BLOB_ALIGNMENT);
+  m->blob_alignment = (uint32_t)o.blob_alignment;
   vsim_backend_params p = *params;
   p.num_queues = 2;
-  if (vsim_devcore_init(&m->core, &p, VIRTIO_ID_GPU, offered, (uint32_t)sizeof(struct virtio_gpu_config),
+  if (vsim_devcore_init(&m->core, &p, VIRTIO_ID_GPU, offered, /* with BLOB_ALIGNMENT: and blob_alignment after it */
+                        o.blob_alignment ? VSIM_GPU_CFG_BLOB_ALIGNMENT + 4 : (uint32_t)sizeof(struct virtio_gpu_config),
                         &gpu_model_ops, m, err, errlen)) {
     m->core.config = NULL; /* init failed: nothing of the core to free */
     free(m->res);
@@ -739,6 +802,7 @@ int vsim_gpu_create(const vsim_backend_params *params, vsim_backend *out, char *
   config_store_events(m);
   vsim_le_st32(cfg + offsetof(struct virtio_gpu_config, num_scanouts), m->num_scanouts);
   vsim_le_st32(cfg + offsetof(struct virtio_gpu_config, num_capsets), 0);
+  if (o.blob_alignment) vsim_le_st32(cfg + VSIM_GPU_CFG_BLOB_ALIGNMENT, m->blob_alignment);
   out->ops = &vsim_devcore_ops;
   out->be = &m->core;
   return 0;

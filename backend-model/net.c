@@ -584,7 +584,8 @@ static bool in_table(const uint8_t (*t)[6], uint32_t n, const uint8_t *mac) {
 
 /* The receive filters (Packet Receive Filtering, MAC and VLAN filtering). */
 static bool rx_accept(const vsim_net *m, const uint8_t *f, uint32_t len) {
-  if (has(m, VIRTIO_NET_F_CTRL_VLAN) && len >= 16 && f[12] == 0x81 && f[13] == 0x00) {
+  if (has(m, VIRTIO_NET_F_CTRL_VLAN) && !NMUT(DEV_NET_VLAN_UNFILTERED) && len >= 16 && f[12] == 0x81 &&
+      f[13] == 0x00) {
     uint16_t vid = (uint16_t)((f[14] << 8 | f[15]) & 0x0fff);
     if (!(m->vlans[vid / 64] & BIT(vid % 64))) return false;
   }

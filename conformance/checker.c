@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_input.h>
@@ -451,6 +452,19 @@ static void input_config_access(vsim_checker *c, bool read, uint32_t off, uint32
  * with no MMIO counterpart map to an offset no rule looks at; PCI
  * configuration-space accesses (the capability walk) are not register
  * accesses of the device at all. */
+/* virtio-blk: "The driver MUST NOT read writeback before setting the
+ * FEATURES_OK device status bit" (Block Device / Device Initialization): the
+ * cache mode is only settled once negotiation is (CONFIG_WCE accepted or
+ * not), so a value read before it may be one the device no longer applies.
+ * Any read whose bytes cover the field counts, whatever its width. */
+static void blk_config_access(vsim_checker *c, bool read, uint32_t off, uint32_t width) {
+  const uint32_t wb = offsetof(struct virtio_blk_config, wce);
+  if (!read || !(off <= wb && wb < off + width) || (c->status & VIRTIO_CONFIG_S_FEATURES_OK)) return;
+  report(c, VSIM_CHK_BLK_DRV_WRITEBACK_EARLY, -1,
+         "a %u-byte read at config offset %u covers writeback (offset %u) before FEATURES_OK (status 0x%02x)", width,
+         off, wb, (unsigned)c->status);
+}
+
 static void on_pci_access(vsim_checker *c, bool read, uint32_t space, uint32_t off, uint32_t val) {
   uint32_t m = 0x0f8; /* undefined in the MMIO layout: no rule reads it */
   switch (space) {
@@ -1171,6 +1185,8 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       on_mmio_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)ev->a, (uint32_t)ev->c);
       if (c->input && ev->a >= VIRTIO_MMIO_CONFIG)
         input_config_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)(ev->a - VIRTIO_MMIO_CONFIG), (uint32_t)ev->b);
+      if (c->blk && ev->a >= VIRTIO_MMIO_CONFIG)
+        blk_config_access(c, ev->kind == VSIM_EV_MMIO_READ, (uint32_t)(ev->a - VIRTIO_MMIO_CONFIG), (uint32_t)ev->b);
       break;
     case VSIM_EV_PCI_READ:
     case VSIM_EV_PCI_WRITE:
@@ -1178,6 +1194,8 @@ void vsim_checker_event(vsim_checker *c, const vsim_event *ev) {
       on_pci_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->d, (uint32_t)ev->a, (uint32_t)ev->c);
       if (c->input && ev->d == VIRTIO_PCI_CAP_DEVICE_CFG)
         input_config_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->a, (uint32_t)ev->b);
+      if (c->blk && ev->d == VIRTIO_PCI_CAP_DEVICE_CFG)
+        blk_config_access(c, ev->kind == VSIM_EV_PCI_READ, (uint32_t)ev->a, (uint32_t)ev->b);
       break;
     case VSIM_EV_QUEUE_READY:
       on_queue_ready(c, ev->q, (uint16_t)ev->a, ev->b, ev->c, ev->d);

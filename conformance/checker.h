@@ -132,6 +132,7 @@ typedef struct vsim_checker {
   bool pci;                 /* virtio-pci: its accesses are judged as the MMIO registers they stand for */
   bool console;            /* a virtio-console device: its emerg_wr may be written at any time */
   bool input;              /* a virtio-input device: its select/subsel query rules apply */
+  bool blk;                /* a virtio-blk device: writeback is not read before FEATURES_OK */
   bool in_select, in_subsel; /* input: select / subsel written since the last read of size */
   bool in_size_read;       /* input: size read since the last select/subsel write */
   uint64_t offered, features;

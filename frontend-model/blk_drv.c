@@ -167,6 +167,10 @@ void vsim_blk_drv_before_features_ok(void *ctx) {
    * which are conditional on feature bits, as long as those feature bits
    * are offered by the device." */
   b->pre_generation = read_cfg_fields(b->drv, b->drv->offered, b->pre, &b->npre);
+  /* the mutant takes the cache mode now, with the rest (a driver that sizes
+   * its cache handling before negotiation): the one field it may not read yet */
+  if (vsim_mut_has(&b->drv->cfg.mutants, VSIM_MUT_DRV_BLK_WRITEBACK_EARLY))
+    (void)vsim_driver_config_read(b->drv, offsetof(struct virtio_blk_config, wce), 1);
 }
 
 /* Each field read before FEATURES_OK, read again now: a different value with

@@ -6,13 +6,16 @@
 #include <linux/virtio_gpu.h>
 #include "gpu_drv.h"
 #include "le.h"
+#include "virtio_compat.h"
 #include "virtiosim/checks.h"
+#include "virtiosim/mutants.h"
 
 #define HDR_LEN ((uint32_t)sizeof(struct virtio_gpu_ctrl_hdr))
 #define BIT(b) (UINT64_C(1) << (b))
 
 uint64_t vsim_gpu_drv_understood(void) {
-  return vsim_driver_core_features() | BIT(VIRTIO_GPU_F_EDID) | BIT(VIRTIO_GPU_F_RESOURCE_UUID);
+  return vsim_driver_core_features() | BIT(VIRTIO_GPU_F_EDID) | BIT(VIRTIO_GPU_F_RESOURCE_UUID) |
+         BIT(VIRTIO_GPU_F_RESOURCE_BLOB) | BIT(VIRTIO_GPU_F_BLOB_ALIGNMENT);
 }
 
 void vsim_gpu_drv_init(vsim_gpu_drv *g, vsim_driver *drv, const vsim_host *sink) {
@@ -29,6 +32,10 @@ void vsim_gpu_drv_probe(vsim_gpu_drv *g) {
   vsim_driver *d = g->drv;
   g->nfenced = 0; /* a new device instance: nothing it created survives a reset */
   char msg[256];
+  /* "VIRTIO_GPU_F_BLOB_ALIGNMENT: configuration field blob_alignment is valid" */
+  g->blob_alignment = (d->features & BIT(VIRTIO_GPU_F_BLOB_ALIGNMENT))
+                          ? (uint32_t)vsim_driver_config_read(d, VSIM_GPU_CFG_BLOB_ALIGNMENT, 4)
+                          : 0;
   g->num_scanouts = (uint32_t)vsim_driver_config_read(d, offsetof(struct virtio_gpu_config, num_scanouts), 4);
   if (g->num_scanouts < 1 || g->num_scanouts > VIRTIO_GPU_MAX_SCANOUTS) {
     snprintf(msg, sizeof msg, "gpu config: num_scanouts is %" PRIu32 ", outside 1..16", g->num_scanouts);
@@ -84,6 +91,47 @@ static uint32_t expected_ok(const vsim_gpu_drv *g, uint16_t q, uint32_t type) {
     if (type >= VIRTIO_GPU_CMD_CTX_CREATE && type <= VIRTIO_GPU_CMD_SUBMIT_3D)
       return f & BIT(VIRTIO_GPU_F_VIRGL) ? VIRTIO_GPU_RESP_OK_NODATA : 0;
     return 0;
+  }
+}
+
+/* The driver's rules on a controlq command about to go: with BLOB_ALIGNMENT
+ * negotiated, CREATE_BLOB's size and MAP_BLOB's offset are multiples of
+ * blob_alignment. The mutants change the field first (a driver counting in
+ * 4 KiB pages), so what is judged is what the device gets. */
+void vsim_gpu_drv_submit(void *ctx, uint16_t q, uint8_t *out, uint32_t *out_len, uint32_t *in_len) {
+  vsim_gpu_drv *g = ctx;
+  (void)in_len;
+  if (q != 0 || *out_len < HDR_LEN) return;
+  const vsim_mutset *mu = &g->drv->cfg.mutants;
+  uint32_t type = vsim_le_ld32(out + offsetof(struct virtio_gpu_ctrl_hdr, type));
+  uint32_t at, check;
+  const char *what;
+  bool mutate;
+  if (type == VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB) {
+    at = offsetof(struct virtio_gpu_resource_create_blob, size);
+    check = VSIM_CHK_GPU_DRV_BLOB_SIZE;
+    what = "RESOURCE_CREATE_BLOB size";
+    mutate = vsim_mut_has(mu, VSIM_MUT_DRV_GPU_BLOB_SIZE_PAGES);
+  } else if (type == VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB) {
+    at = offsetof(struct virtio_gpu_resource_map_blob, offset);
+    check = VSIM_CHK_GPU_DRV_MAP_OFFSET;
+    what = "RESOURCE_MAP_BLOB offset";
+    mutate = vsim_mut_has(mu, VSIM_MUT_DRV_GPU_MAP_OFFSET_PAGES);
+  } else {
+    return;
+  }
+  /* a command too short for the field is the device's to refuse */
+  if (!g->blob_alignment || *out_len < at + 8) return;
+  uint64_t v = vsim_le_ld64(out + at);
+  if (mutate) {
+    v += 4096;
+    vsim_le_st64(out + at, v);
+  }
+  if (v % g->blob_alignment) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "%s %" PRIu64 " is not a multiple of blob_alignment %" PRIu32 " (BLOB_ALIGNMENT negotiated)",
+             what, v, g->blob_alignment);
+    violation(g, (int)check, q, msg);
   }
 }
 

@@ -62,6 +62,7 @@ void vsim_net_drv_negotiated(vsim_net_drv *n) {
   n->offloads = n->drv->features & vsim_net_rx_offloads(); /* all negotiated offloads start on */
   n->offloads_sent = 0;
   n->offloads_sending = 0;
+  memset(n->vlan_added, 0, sizeof n->vlan_added); /* a reset empties the device's VLAN table */
   uint64_t bad = vsim_net_unmet_deps(n->drv->features);
   if (bad)
     report(n, VSIM_CHK_NET_DRV_FEATURE_DEPS, -1,
@@ -212,6 +213,9 @@ static void judge_ctrl(vsim_net_drv *n, uint16_t q, uint8_t *out, uint32_t out_l
              "GUEST_OFFLOADS_SET 0x%016" PRIx64 " enables offloads whose feature is not negotiated (bits 0x%" PRIx64
              ")",
              want, unneg);
+  } else if (cls == VIRTIO_NET_CTRL_VLAN && *cmd == VIRTIO_NET_CTRL_VLAN_ADD && len == 2) {
+    uint16_t vid = vsim_le_ld16(d);
+    if (vid < 4096) n->vlan_added[vid / 64] |= UINT64_C(1) << (vid % 64);
   } else if (cls == VIRTIO_NET_CTRL_MQ && *cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && len == 2) {
     if (DMUT(DRV_NET_MQ_PAIRS)) vsim_le_st16(out + 2, (uint16_t)(n->max_pairs + 1));
     uint16_t p = vsim_le_ld16(d);
@@ -301,6 +305,16 @@ static void judge_rx(vsim_net_drv *n, uint16_t q, const uint8_t *in, uint32_t in
   uint8_t flags = in[offsetof(struct virtio_net_hdr_v1, flags)];
   uint8_t gso = in[offsetof(struct virtio_net_hdr_v1, gso_type)];
   uint16_t nb = vsim_le_ld16(in + offsetof(struct virtio_net_hdr_v1, num_buffers));
+  /* VLAN Filtering: with CTRL_VLAN the device SHOULD drop a tagged frame
+   * whose id is not in the table (the 802.1Q tag follows the two addresses;
+   * promiscuous mode does not lift it: the spec ties it to the table alone) */
+  if (neg(n, VIRTIO_NET_F_CTRL_VLAN) && used >= HDR_LEN + 16 && in[HDR_LEN + 12] == 0x81 && in[HDR_LEN + 13] == 0x00) {
+    const uint16_t vid = (uint16_t)((in[HDR_LEN + 14] << 8 | in[HDR_LEN + 15]) & 0x0fff);
+    if (!((n->vlan_added[vid / 64] >> (vid % 64)) & 1u))
+      report(n, VSIM_CHK_NET_DEV_VLAN_FILTER, q,
+             "a frame tagged VLAN %u received; no VLAN_ADD of %u was sent since the last reset (not in the table)", vid,
+             vid);
+  }
   /* a packet in this buffer alone holds at least an Ethernet header (with
    * MRG_RXBUF the first of several buffers may hold little more than the
    * virtio header: it is used completely, judged below) */

@@ -51,6 +51,12 @@ typedef struct vsim_net_drv {
    * frame reaped meanwhile may carry either state */
   uint64_t offloads_sent;
   uint32_t offloads_sending;
+  /* CTRL_VLAN: VLAN ids a VLAN_ADD named since the last initialisation,
+   * marked when sent (the device may apply it before the ack comes back)
+   * and never cleared by VLAN_DEL (a frame filtered before the DEL may
+   * still be waiting for a buffer): a tagged frame of an id never added
+   * is one the device should have dropped */
+  uint64_t vlan_added[4096 / 64];
 } vsim_net_drv;
 
 /* The feature bits this driver understands, and the driver's own rule for

@@ -105,6 +105,7 @@ static const vsim_name_bit gpu_features[] = {
     {"RESOURCE_UUID", VIRTIO_GPU_F_RESOURCE_UUID},
     {"RESOURCE_BLOB", VIRTIO_GPU_F_RESOURCE_BLOB},
     {"CONTEXT_INIT", VIRTIO_GPU_F_CONTEXT_INIT},
+    {"BLOB_ALIGNMENT", VIRTIO_GPU_F_BLOB_ALIGNMENT},
 };
 
 static const vsim_name_bit status_bits[] = {

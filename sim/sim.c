@@ -1295,6 +1295,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   }
   if (s->is_gpu) {
     vsim_gpu_drv_init(&s->gpu, &s->drv, &s->host);
+    s->req.on_submit = vsim_gpu_drv_submit;
     s->req.on_complete = vsim_gpu_drv_on_complete;
     s->req.obs_ctx = &s->gpu;
   }
@@ -1316,6 +1317,7 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->chk.pci = s->pci;
   s->chk.console = s->is_console;
   s->chk.input = s->is_input;
+  s->chk.blk = strcmp(sc->device, "blk") == 0;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);

@@ -28,4 +28,11 @@
 #define VIRTIO_MMIO_QUEUE_RESET 0x0c0
 #endif
 
+/* virtio-gpu blob alignment (virtio 1.3): the feature bit, and the config
+ * field <linux/virtio_gpu.h> 6.1's struct virtio_gpu_config stops before
+ * (le32 blob_alignment after num_capsets) */
+#ifndef VIRTIO_GPU_F_BLOB_ALIGNMENT
+#define VIRTIO_GPU_F_BLOB_ALIGNMENT 5
+#endif
+#define VSIM_GPU_CFG_BLOB_ALIGNMENT 16u
 #endif

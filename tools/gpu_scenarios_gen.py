@@ -22,7 +22,10 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 GET_DISPLAY_INFO, CREATE_2D, UNREF, SET_SCANOUT, FLUSH, TRANSFER, ATTACH, DETACH = range(0x100, 0x108)
 GET_CAPSET_INFO, GET_CAPSET, GET_EDID, ASSIGN_UUID, CREATE_BLOB, SET_SCANOUT_BLOB = range(0x108, 0x10E)
 CTX_CREATE, CTX_DESTROY, CTX_ATTACH, CTX_DETACH, CREATE_3D, XFER_TO_3D, XFER_FROM_3D, SUBMIT_3D = range(0x200, 0x208)
+MAP_BLOB, UNMAP_BLOB = 0x208, 0x209
 UPDATE_CURSOR, MOVE_CURSOR = 0x300, 0x301
+BLOB_MEM_GUEST = 1
+BLOB_ALIGN = 16384  # device_config blob_alignment of the blob scenarios: a 16 KiB blob fits the scratch area
 OK_NODATA, OK_DISPLAY_INFO, OK_CAPSET_INFO, OK_CAPSET, OK_EDID, OK_UUID = range(0x1100, 0x1106)
 ERR_UNSPEC, ERR_OOM, ERR_SCANOUT, ERR_RESOURCE, ERR_CONTEXT, ERR_PARAM = range(0x1200, 0x1206)
 FLAG_FENCE = 1
@@ -69,6 +72,17 @@ def attach(rid, entries, nr=None, fence=None):
     for addr, length in entries:
         body += struct.pack("<QII", addr, length, 0)
     return body
+
+
+def create_blob(rid, size, entries, mem=BLOB_MEM_GUEST, fence=None):
+    body = hdr(CREATE_BLOB, fence) + struct.pack("<IIIIQQ", rid, mem, 0, len(entries), 0, size)
+    for addr, length in entries:
+        body += struct.pack("<QII", addr, length, 0)
+    return body
+
+
+def map_blob(rid, offset, fence=None):
+    return hdr(MAP_BLOB, fence) + struct.pack("<IIQ", rid, 0, offset)
 
 
 def detach(rid, fence=None):
@@ -291,6 +305,19 @@ def well_formed():
     out.append(scenario("resource-budget", "device_config max_resource_bytes bounds the pixels held: a create past "
                         "it answers ERR_OUT_OF_MEMORY", steps, completed=4,
                         device_config={"max_resource_bytes": 64 * 64 * 4 + 1}))
+    # blobs with BLOB_ALIGNMENT: a guest-memory blob of one blob_alignment;
+    # MAP_BLOB needs a host visible memory region, which this model has not
+    steps = [ok(create_blob(1, BLOB_ALIGN, [(SCRATCH, BLOB_ALIGN)]),
+                "RESOURCE_CREATE_BLOB 1: guest memory, size blob_alignment, one entry over the scratch area"),
+             err(map_blob(1, 0), ERR_UNSPEC, "MAP_BLOB at offset 0 (aligned): no host visible memory region here",
+                 length=32),
+             err(transfer(1, 0, 0, 4, 4), ERR_PARAM, "a blob has no 2D pixels: a 2D transfer names a rectangle "
+                 "outside it"),
+             ok(unref(1)), {"op": "wait"}]
+    out.append(scenario("blob-aligned", "device_config blob_alignment 16384 offers RESOURCE_BLOB and "
+                        "BLOB_ALIGNMENT: the driver reads blob_alignment and creates a guest blob whose size is a "
+                        "multiple of it (gpu.drv-blob-size-aligned) and maps it at an aligned offset "
+                        "(gpu.drv-map-offset-aligned)", steps, device_config={"blob_alignment": BLOB_ALIGN}))
     return out
 
 
@@ -304,6 +331,18 @@ def edges():
     one("resource-id-zero", "resource id 0 is invalid for every command that names one",
         [err(create_2d(0, 4, 4), ERR_RESOURCE), err(unref(0), ERR_RESOURCE), err(attach(0, [(SCRATCH, 64)]), ERR_RESOURCE),
          err(transfer(0, 0, 0, 1, 1), ERR_RESOURCE), err(flush(0, 0, 0, 1, 1), ERR_RESOURCE)], 5)
+    A = BLOB_ALIGN
+    one("blob-invalid", "blob_alignment 16384: RESOURCE_CREATE_BLOB with resource id 0, HOST3D memory (VIRGL "
+        "never offered), size 0, no entries, entries covering half the size, an entry outside guest memory: "
+        "refused without creating anything (the id is still free after)",
+        [err(create_blob(0, A, [(SCRATCH, A)]), ERR_RESOURCE, "resource id 0"),
+         err(create_blob(1, A, [(SCRATCH, A)], mem=2), ERR_PARAM, "HOST3D needs VIRGL"),
+         err(create_blob(1, 0, [(SCRATCH, A)]), ERR_PARAM, "size 0"),
+         err(create_blob(1, A, []), ERR_PARAM, "nr_entries 0"),
+         err(create_blob(1, 2 * A, [(SCRATCH, A)]), ERR_PARAM, "entries cover half the size"),
+         err(create_blob(1, A, [(0xFFFFFFFFFFFFF000, A)]), ERR_PARAM, "an entry wrapping past guest memory"),
+         ok(create_blob(1, A, [(SCRATCH, A)]), "the id is still free")], 7,
+        device_config={"blob_alignment": A})
     one("create-invalid", "duplicate ids, zero and huge dimensions (width x height x 4 past 2^32 and 2^64), unknown "
         "formats: refused without allocating",
         [ok(create_2d(1, 4, 4)), err(create_2d(1, 4, 4), ERR_RESOURCE, "duplicate"),
@@ -399,6 +438,16 @@ def mutants():
         [{"op": "req.raw", "data": hexs(hdr(GET_DISPLAY_INFO)), "len": 408}])
     mut("dev.gpu-events-sticky", "gpu.dev-events-clear", "events_clear writes are ignored",
         [], device_config={"display_event": True})
+    blob = {"op": "req.raw", "data": hexs(create_blob(1, BLOB_ALIGN, [(SCRATCH, BLOB_ALIGN)])), "len": HDR}
+    mut("drv.gpu-blob-size-pages", "gpu.drv-blob-size-aligned",
+        "blob_alignment 16384: the driver's RESOURCE_CREATE_BLOB of 16384 bytes goes out as 20480 (whole 4 KiB "
+        "pages, not alignment units); the device refuses it", [blob],
+        device_config={"blob_alignment": BLOB_ALIGN})
+    mut("drv.gpu-map-offset-pages", "gpu.drv-map-offset-aligned",
+        "blob_alignment 16384: the driver's RESOURCE_MAP_BLOB at offset 0 goes out at 4096 (a page, not an "
+        "alignment unit); the device, without a host visible region, refuses it either way",
+        [blob, {"op": "req.raw", "data": hexs(map_blob(1, 0)), "len": 32}],
+        device_config={"blob_alignment": BLOB_ALIGN})
     return [("mutants", d) for d in out]
 
 

@@ -252,11 +252,21 @@ def well_formed():
 
     def tagged(vid):
         return MAC + PEER + struct.pack("!HH", 0x8100, vid) + struct.pack("!H", 0x0800) + bytes(46)
+    # The buffer's expectation stops before the VLAN id: dropping the frame
+    # tagged 6 is a SHOULD (VLAN Filtering), judged by net.dev-vlan-filter as
+    # a warning, so a device that keeps every tag still gets this far; that a
+    # frame of VLAN 5 (in the table: a MUST) fills the buffer is expected.
+    vlan_buf = rx_buf(tagged(5))
+    vlan_buf["expect_reply"][-1]["data"] = hexs(tagged(5)[:14])
     write("net/ctrl-vlan.json", scenario(
-        "net-ctrl-vlan", "CTRL_VLAN: VLAN 5 added; a frame tagged 5 passes, one tagged 6 is dropped; VLAN 5 "
-        "removed again",
-        [ctrl(VLAN, 0, struct.pack("<H", 5), OK), WAIT, rx_buf(tagged(5)), inp(tagged(6)), inp(tagged(5)), WAIT,
+        "net-ctrl-vlan", "CTRL_VLAN: VLAN 5 added; a frame tagged 5 passes, one tagged 6 is dropped "
+        "(net.dev-vlan-filter judges the tag received); VLAN 5 removed again",
+        [ctrl(VLAN, 0, struct.pack("<H", 5), OK), WAIT, vlan_buf, inp(tagged(6)), inp(tagged(5)), WAIT,
          ctrl(VLAN, 1, struct.pack("<H", 5), OK), WAIT], completed=3))
+    write("net/vlan-not-negotiated.json", scenario(
+        "net-vlan-not-negotiated", "CTRL_VLAN not negotiated: the device accepts every VLAN-tagged frame (VLAN "
+        "Filtering: it MUST), so a frame tagged 6 with no VLAN table at all is received whole",
+        [rx_buf(tagged(6)), inp(tagged(6)), WAIT], completed=1, accept_features=without("CTRL_VLAN")))
 
     write("net/ctrl-announce.json", scenario(
         "net-ctrl-announce", "the device asks for an announcement (ANNOUNCE in status at DRIVER_OK); the driver "
@@ -485,6 +495,12 @@ def mutants():
       "still marks the next frame DATA_VALID",
       [offloads([], OK), WAIT, {"op": "req.raw", "queue": 0, "len": 1526}, inp(arp), WAIT],
       "net.dev-rx-offloads-state", device_config={"rx_data_valid": True})
+    tag6 = MAC + PEER + struct.pack("!HH", 0x8100, 6) + struct.pack("!H", 0x0800) + bytes(46)
+    m("dev.net-vlan-unfiltered", "CTRL_VLAN negotiated, the VLAN table empty: a frame tagged VLAN 6, then an "
+      "untagged one; the mutant ignores the table and receives the tagged frame in the one buffer (the correct "
+      "device drops it and receives the untagged frame there)",
+      [{"op": "req.raw", "queue": 0, "len": 1526}, inp(tag6), inp(eth(MAC, PEER, 0x0800, bytes(46))), WAIT],
+      "net.dev-vlan-filter")
 
 
 def main():

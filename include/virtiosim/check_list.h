@@ -106,6 +106,10 @@
 #define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
 #define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
+#define VSIM_L_BLK_INIT_DRV "drivernormative:Device Types / Block Device / Device Initialization"
+#define VSIM_L_GPU_CTRL_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq"
+#define VSIM_L_GPU_CTRL3D_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq (3d)"
+#define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -308,7 +312,11 @@
   X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
   X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)") \
   X(CONFIG_DEV_BEFORE_FEATURES_OK, "config.dev-readable-before-features-ok", VSIM_L_CFG_DEV, MUST, DEVICE, SNAPSHOT, "a device-specific config field of an offered feature (blk: capacity and the fields of SIZE_MAX, SEG_MAX, GEOMETRY, BLK_SIZE, TOPOLOGY, MQ, DISCARD, WRITE_ZEROES) reads before FEATURES_OK what it reads after DRIVER_OK, unless config_generation changed in between (not judged for vhost-user back-ends: the adapter reads their config space once, at connection)") \
-  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met")
+  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met") \
+  X(BLK_DRV_WRITEBACK_EARLY, "blk.drv-writeback-before-features-ok", VSIM_L_BLK_INIT_DRV, MUST, DRIVER, SNAPSHOT, "the driver reads no byte of writeback (blk config offset 32, the cache mode of CONFIG_WCE) before it sets FEATURES_OK") \
+  X(NET_DEV_VLAN_FILTER, "net.dev-vlan-filter",     VSIM_L_NET_VLAN_DEV, SHOULD, DEVICE, SNAPSHOT, "with CTRL_VLAN negotiated, a received 802.1Q-tagged frame carries a VLAN id the driver put in the filter table (a VLAN_ADD sent since the last reset): tags absent from the table are dropped") \
+  X(GPU_DRV_BLOB_SIZE,   "gpu.drv-blob-size-aligned", VSIM_L_GPU_CTRL_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_CREATE_BLOB's size is a multiple of blob_alignment (config space)") \
+  X(GPU_DRV_MAP_OFFSET,  "gpu.drv-map-offset-aligned", VSIM_L_GPU_CTRL3D_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_MAP_BLOB's offset is a multiple of blob_alignment (config space)") \
 /* clang-format on */
 
 #endif

@@ -187,7 +187,11 @@
   X(VU_ACK_FAILURE,      "vu.ack-failure",         VU_ACK_FAILED,       "vhost-user back-end: acknowledges RESET_DEVICE (a request it offered) with status 1 (failure)") \
   X(VU_HANG_UP,          "vu.hang-up",             VU_BACKEND_GONE,     "vhost-user back-end: closes the connection instead of answering GET_VRING_BASE (exits when a ring stops)") \
   X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
-  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)")
+  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)") \
+  X(DRV_BLK_WRITEBACK_EARLY, "drv.blk-writeback-early", BLK_DRV_WRITEBACK_EARLY, "blk driver: reads writeback with the config fields it reads before FEATURES_OK (the cache mode taken before negotiation settled it)") \
+  X(DEV_NET_VLAN_UNFILTERED, "dev.net-vlan-unfiltered", NET_DEV_VLAN_FILTER, "net device with CTRL_VLAN negotiated ignores its VLAN filter table: tagged frames of every VLAN id are received") \
+  X(DRV_GPU_BLOB_SIZE_PAGES, "drv.gpu-blob-size-pages", GPU_DRV_BLOB_SIZE, "gpu driver: sizes RESOURCE_CREATE_BLOB in 4 KiB pages, not blob_alignment units (one page more than an aligned size)") \
+  X(DRV_GPU_MAP_OFFSET_PAGES, "drv.gpu-map-offset-pages", GPU_DRV_MAP_OFFSET, "gpu driver: places RESOURCE_MAP_BLOB at a 4 KiB page offset, not a blob_alignment one (one page past an aligned offset)") \
 /* clang-format on */
 
 enum vsim_mutant {
