@@ -106,6 +106,7 @@
 #define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
 #define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
+#define VSIM_L_UPDIDX_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Supplying Buffers to The Device / Updating idx"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -308,7 +309,10 @@
   X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
   X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)") \
   X(CONFIG_DEV_BEFORE_FEATURES_OK, "config.dev-readable-before-features-ok", VSIM_L_CFG_DEV, MUST, DEVICE, SNAPSHOT, "a device-specific config field of an offered feature (blk: capacity and the fields of SIZE_MAX, SEG_MAX, GEOMETRY, BLK_SIZE, TOPOLOGY, MQ, DISCARD, WRITE_ZEROES) reads before FEATURES_OK what it reads after DRIVER_OK, unless config_generation changed in between (not judged for vhost-user back-ends: the adapter reads their config space once, at connection)") \
-  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met")
+  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met") \
+  /* ring-level sections: the order of the driver's ring writes, the device's order of taking lists */ \
+  X(SPLIT_DRV_IDX_BEFORE_ENTRY, "split.drv-idx-before-entry", VSIM_L_UPDIDX_DRV, MUST, DRIVER, SNAPSHOT, "split ring: the available ring entries an avail.idx update exposes are written before it (the barrier before the idx update): none changes later in the driver's step that published it, with no device step in between (an entry rewritten with the value it held is not seen)") \
+  X(PACKED_DEV_TAKE_ORDER, "packed.dev-take-order", VSIM_L_PVQ_DEV, MUST, DEVICE, SNAPSHOT, "packed ring: the device starts processing lists in the order they appear in the ring: each list it takes starts where the one it took before ends (offset 0, wrap 1 after the queue is enabled); not judged for out-of-process back-ends, whose takes carry no ring position")
 /* clang-format on */
 
 #endif

@@ -186,7 +186,9 @@
   X(VU_ACK_FAILURE,      "vu.ack-failure",         VU_ACK_FAILED,       "vhost-user back-end: acknowledges RESET_DEVICE (a request it offered) with status 1 (failure)") \
   X(VU_HANG_UP,          "vu.hang-up",             VU_BACKEND_GONE,     "vhost-user back-end: closes the connection instead of answering GET_VRING_BASE (exits when a ring stops)") \
   X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
-  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)")
+  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)") \
+  X(DRV_AVAIL_IDX_BEFORE_ENTRY, "drv.avail-idx-before-entry", SPLIT_DRV_IDX_BEFORE_ENTRY, "split ring: the driver publishes avail.idx first and writes the available ring entries it covers afterwards (the write barrier before the idx update missing, the stores in the wrong order)") \
+  X(DEV_PACKED_TAKE_SKIP, "dev.packed-take-skip", PACKED_DEV_TAKE_ORDER, "packed ring: with two lists available, the device takes the second before the first (then the first: no list is lost)")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -96,6 +96,9 @@ CONSEQUENCES = {
     "dev.needs-reset-silent": {"liveness.stall"},
     "dev.reset-noisy": {"liveness.stall"},
     "dev.mmio-queue-reset-keeps-ready": {"liveness.stall"},
+    # avail.idx published before the entries it covers: at the update the ring
+    # shows stale heads, an outstanding one among them
+    "drv.avail-idx-before-entry": {"split.avail-head-in-flight"},
     "dev.pci-queue-reset-keeps-enable": {"liveness.stall"},
     # queue interrupts on the config vector read as configuration changes: the
     # driver never looks at its queues
