@@ -479,7 +479,10 @@ static int pop_skip(vsim_vqp_dev *vq, vsim_chain *out) {
 }
 
 int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
-  if (mut(vq, VSIM_MUT_DEV_PACKED_TAKE_SKIP) && vq->sk_state != 2 && !vq->broken) return pop_skip(vq, out);
+  /* not with IN_ORDER: there a used descriptor of the second list would also
+   * stand for the first (a batch), a different rule broken */
+  if (mut(vq, VSIM_MUT_DEV_PACKED_TAKE_SKIP) && !vq->in_order && vq->sk_state != 2 && !vq->broken)
+    return pop_skip(vq, out);
   return pop_next(vq, out);
 }
 
