@@ -506,7 +506,9 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->driver_copy);
   free(q->xp_val);
   free(q->xp_on);
+  const bool was_reset = q->reset; /* reset alone, now enabled again */
   memset(q, 0, sizeof *q);
+  q->reenabled = was_reset;
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
   q->published = 0x8000; /* offset 0, wrap counter 1 */
@@ -1110,9 +1112,30 @@ static void packed_take_order(vsim_checker *c, int qi, vsim_chk_queue *q, uint16
   q->take_pos = packed_step(pos, n, q->size);
 }
 
+/* Virtqueue Re-enable (device): the device observes the configuration the
+ * driver wrote when it re-enabled the queue. On the split ring the device
+ * takes heads in ring order, so its n-th take since then is the head in
+ * avail.ring[n % size] with the size now configured (a device still using
+ * the old size reads another slot, or past the ring). Positions avail.idx
+ * does not cover are other checks' to judge; once wrong, judged no more. */
+static void reenable_take(vsim_checker *c, int qi, vsim_chk_queue *q, uint64_t head) {
+  const uint16_t pos = q->taken++;
+  uint16_t idx, want;
+  if (!q->reenabled || q->packed || !q->size || c->writes_judged || !peek16(c, q->avail + 2, &idx)) return;
+  const uint16_t ahead = (uint16_t)(idx - pos);
+  if (ahead == 0 || ahead > q->size) return;
+  const uint16_t slot = (uint16_t)(pos % q->size);
+  if (!peek16(c, q->avail + 4 + 2u * slot, &want) || want == head) return;
+  report(c, VSIM_CHK_RESET_DEV_REENABLE_CONFIG, qi,
+         "queue %d re-enabled with size %u: the device's take %u is head %llu, avail.ring[%u] holds %u",
+         qi, q->size, pos, (unsigned long long)head, slot, want);
+  q->reenabled = false;
+}
+
 static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   early_use(c, qi, "consumed a buffer");
   vsim_chk_queue *q = queue(c, qi);
+  if (q && !q->packed) reenable_take(c, qi, q, head);
   if (!q || !q->fingerprint || head >= q->size) return;
   if (c->writes_judged) vsim_checker_writes_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
   if (q->packed) {

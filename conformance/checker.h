@@ -115,6 +115,10 @@ typedef struct vsim_chk_queue {
    * << 15): right after the one it took before (packed.dev-take-order) */
   uint16_t take_pos;
   bool take_lost; /* out of step after a report, or a list it cannot follow */
+  /* split, re-enabled after its own reset: chains the device took since
+   * (its avail position) and whether it is judged (reset.dev-reenable-config) */
+  bool reenabled;
+  uint16_t taken;
   /* a hash of the exposed descriptors, taken before a raw driver write */
   uint64_t exposed;
   uint64_t exposed_ring;  /* packed: the ring descriptors of that moment */

@@ -106,6 +106,7 @@
 #define VSIM_L_FRAMING_DEV "devicenormative:Basic Facilities of a Virtio Device / Message Framing"
 #define VSIM_L_CFG_DEV "devicenormative:Basic Facilities of a Virtio Device / Device Configuration Space"
 #define VSIM_L_INDIR_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / The Virtqueue Descriptor Table / Indirect Descriptors"
+#define VSIM_L_QREENABLE_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Re-enable"
 #define VSIM_L_UPDIDX_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Supplying Buffers to The Device / Updating idx"
 
 /* clang-format off */
@@ -312,7 +313,8 @@
   X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met") \
   /* ring-level sections: the order of the driver's ring writes, the device's order of taking lists */ \
   X(SPLIT_DRV_IDX_BEFORE_ENTRY, "split.drv-idx-before-entry", VSIM_L_UPDIDX_DRV, MUST, DRIVER, SNAPSHOT, "split ring: the available ring entries an avail.idx update exposes are written before it (the barrier before the idx update): none changes later in the driver's step that published it, with no device step in between (an entry rewritten with the value it held is not seen)") \
-  X(PACKED_DEV_TAKE_ORDER, "packed.dev-take-order", VSIM_L_PVQ_DEV, MUST, DEVICE, SNAPSHOT, "packed ring: the device starts processing lists in the order they appear in the ring: each list it takes starts where the one it took before ends (offset 0, wrap 1 after the queue is enabled); not judged for out-of-process back-ends, whose takes carry no ring position")
+  X(PACKED_DEV_TAKE_ORDER, "packed.dev-take-order", VSIM_L_PVQ_DEV, MUST, DEVICE, SNAPSHOT, "packed ring: the device starts processing lists in the order they appear in the ring: each list it takes starts where the one it took before ends (offset 0, wrap 1 after the queue is enabled); not judged for out-of-process back-ends, whose takes carry no ring position") \
+  X(RESET_DEV_REENABLE_CONFIG, "reset.dev-reenable-config", VSIM_L_QREENABLE_DEV, MUST, DEVICE, SNAPSHOT, "split ring: a queue re-enabled after its reset is served with the configuration the driver wrote for it then (its size, its ring addresses): the n-th chain the device takes after the re-enable is the head in avail.ring[n mod the new size], among those avail.idx covers (not judged for out-of-process back-ends)")
 /* clang-format on */
 
 #endif

@@ -188,7 +188,8 @@
   X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
   X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)") \
   X(DRV_AVAIL_IDX_BEFORE_ENTRY, "drv.avail-idx-before-entry", SPLIT_DRV_IDX_BEFORE_ENTRY, "split ring: the driver publishes avail.idx first and writes the available ring entries it covers afterwards (the write barrier before the idx update missing, the stores in the wrong order)") \
-  X(DEV_PACKED_TAKE_SKIP, "dev.packed-take-skip", PACKED_DEV_TAKE_ORDER, "packed ring: with two lists available, the device takes the second before the first (then the first: no list is lost)")
+  X(DEV_PACKED_TAKE_SKIP, "dev.packed-take-skip", PACKED_DEV_TAKE_ORDER, "packed ring: with two lists available, the device takes the second before the first (then the first: no list is lost)") \
+  X(DEV_QUEUE_REENABLE_STALE, "dev.queue-reenable-stale", RESET_DEV_REENABLE_CONFIG, "a queue re-enabled after its reset keeps the size it had before, whatever size the driver configured for it (the new ring addresses are taken)")
 /* clang-format on */
 
 enum vsim_mutant {
