@@ -221,7 +221,7 @@ static void dc_set_driver_features(void *be, uint64_t f) {
 static uint8_t dc_get_status(void *be) { return ((vsim_devcore *)be)->status; }
 
 static void dc_reset(vsim_devcore *dc) {
-  for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i);
+  for (uint16_t i = 0; i < dc->nq; i++) queue_drop(dc, i); /* reset_size too */
   /* the model's per-queue coalescing belonged to the negotiation now gone */
   memset(dc->coal, 0, (size_t)dc->nq * sizeof *dc->coal);
   dc->driver_features = 0;
@@ -323,9 +323,13 @@ static int dc_queue_ready(void *be, uint16_t i, const vsim_queue_cfg *cfg) {
   }
   if (cfg->size == 0 || cfg->size > dc->qmax) return -1;
   vsim_devq *q = &dc->q[i];
+  const uint16_t stale = q->reset_size;
   queue_drop(dc, i);
   q->ready = true;
   q->cfg = *cfg;
+  /* the mutant: a queue re-enabled after its reset keeps the size it had
+   * before, whatever the driver configured now (the new addresses taken) */
+  if (mut(dc, VSIM_MUT_DEV_QUEUE_REENABLE_STALE) && stale) q->cfg.size = stale;
   update_guard(dc);
   /* a queue enabled after DRIVER_OK (re-enable after a queue reset) goes live now;
    * otherwise at DRIVER_OK when features are final */
@@ -342,7 +346,10 @@ static void dc_queue_reset(void *be, uint16_t i) {
   vsim_devcore *dc = be;
   /* the spec: reset the queue to its default state, available and used state
    * included; what the device held is dropped, never completed */
-  if (i < dc->nq && !mut(dc, VSIM_MUT_DEV_QUEUE_RESET_IGNORED)) queue_drop(dc, i);
+  if (i >= dc->nq || mut(dc, VSIM_MUT_DEV_QUEUE_RESET_IGNORED)) return;
+  const uint16_t size = dc->q[i].ready ? dc->q[i].cfg.size : 0;
+  queue_drop(dc, i);
+  if (mut(dc, VSIM_MUT_DEV_QUEUE_REENABLE_STALE)) dc->q[i].reset_size = size;
 }
 
 static void dc_queue_notify(void *be, uint16_t i, uint32_t data) {

@@ -109,6 +109,7 @@ typedef struct vsim_held {
 typedef struct vsim_devq {
   bool ready;
   vsim_queue_cfg cfg;
+  uint16_t reset_size; /* mutant DEV_QUEUE_REENABLE_STALE: the size before the queue's reset (0: none) */
   bool packed;      /* VIRTIO_F_RING_PACKED negotiated: pvq is the ring, else vq */
   vsim_vq_dev vq;
   vsim_vqp_dev pvq;

@@ -236,7 +236,9 @@ int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,
   vq->scratch = calloc(cfg->size, sizeof *vq->scratch);
   /* at most `size` distinct ids are in flight */
   if (vq->in_order) vq->popped = calloc(cfg->size, sizeof *vq->popped);
-  if (!vq->id_ndescs || !vq->segs || !vq->scratch || (vq->in_order && !vq->popped)) {
+  if (mut(vq, VSIM_MUT_DEV_PACKED_TAKE_SKIP)) vq->sk_segs = calloc(cfg->size, sizeof *vq->sk_segs);
+  if (!vq->id_ndescs || !vq->segs || !vq->scratch || (vq->in_order && !vq->popped) ||
+      (mut(vq, VSIM_MUT_DEV_PACKED_TAKE_SKIP) && !vq->sk_segs)) {
     vsim_vqp_dev_fini(vq);
     return -1;
   }
@@ -263,6 +265,8 @@ void vsim_vqp_dev_fini(vsim_vqp_dev *vq) {
   free(vq->scratch);
   vq->scratch = NULL;
   free(vq->popped);
+  free(vq->sk_segs);
+  vq->sk_segs = NULL;
   vq->id_ndescs = NULL;
   vq->segs = NULL;
   vq->popped = NULL;
@@ -272,6 +276,7 @@ void vsim_vqp_dev_fini(vsim_vqp_dev *vq) {
 
 int vsim_vqp_dev_has_avail(vsim_vqp_dev *vq) {
   if (vq->broken) return -1;
+  if (vq->sk_state == 1) return 1; /* the mutant still owes the list it skipped */
   uint8_t b[2];
   if (guest_read(vq, vq->desc, DESC_SIZE * vq->next_avail + D_FLAGS, b, sizeof b,
                  "descriptor ring"))
@@ -420,7 +425,68 @@ void vsim_vqp_dev_notify_data(vsim_vqp_dev *vq, uint16_t off_wrap) {
 
 /* ---- pop ------------------------------------------------------------------- */
 
+static int pop_next(vsim_vqp_dev *vq, vsim_chain *out);
+
+/* The mutant dev.packed-take-skip, once per queue: with two lists available
+ * it takes the second first, then the first right after it (before any used
+ * descriptor could overwrite it), returns them in that order and goes on
+ * after the second: nothing lost, only the order of taking broken
+ * (packed.dev-take-order). */
+static int pop_skip(vsim_vqp_dev *vq, vsim_chain *out) {
+  if (vq->sk_state == 1) {
+    *out = vq->sk_chain; /* its segments are still in segs: no pop since */
+    vq->sk_state = 2;
+    return 1;
+  }
+  /* the first list's length in ring descriptors (bounded by the ring), and
+   * whether a second one is available right after it */
+  uint16_t off = vq->next_avail;
+  bool wrap = vq->avail_wrap;
+  uint8_t d[DESC_SIZE];
+  uint32_t n = 0;
+  for (;;) {
+    if (n >= vq->size || read_desc(vq, off, d) || !desc_avail(vsim_le_ld16(d + D_FLAGS), wrap))
+      return pop_next(vq, out);
+    n++;
+    advance(&off, &wrap, 1, vq->size);
+    const uint16_t f = vsim_le_ld16(d + D_FLAGS);
+    if ((f & VRING_DESC_F_INDIRECT) || !(f & VRING_DESC_F_NEXT)) break;
+  }
+  if (n >= vq->size || read_desc(vq, off, d) || !desc_avail(vsim_le_ld16(d + D_FLAGS), wrap))
+    return pop_next(vq, out);
+  const uint16_t first_off = vq->next_avail;
+  const bool first_wrap = vq->avail_wrap;
+  vq->next_avail = off;
+  vq->avail_wrap = wrap;
+  int r = pop_next(vq, out);
+  if (r != 1) {
+    vq->next_avail = first_off;
+    vq->avail_wrap = first_wrap;
+    return r;
+  }
+  memcpy(vq->sk_segs, out->seg, (size_t)out->nseg * sizeof *out->seg);
+  out->seg = vq->sk_segs;
+  const uint16_t res_off = vq->next_avail;
+  const bool res_wrap = vq->avail_wrap;
+  vq->next_avail = first_off;
+  vq->avail_wrap = first_wrap;
+  r = pop_next(vq, &vq->sk_chain);
+  if (r < 0) return -1; /* broken, reported */
+  vq->next_avail = res_off;
+  vq->avail_wrap = res_wrap;
+  vq->sk_state = 1;
+  return 1;
+}
+
 int vsim_vqp_dev_pop(vsim_vqp_dev *vq, vsim_chain *out) {
+  /* not with IN_ORDER: there a used descriptor of the second list would also
+   * stand for the first (a batch), a different rule broken */
+  if (mut(vq, VSIM_MUT_DEV_PACKED_TAKE_SKIP) && !vq->in_order && vq->sk_state != 2 && !vq->broken)
+    return pop_skip(vq, out);
+  return pop_next(vq, out);
+}
+
+static int pop_next(vsim_vqp_dev *vq, vsim_chain *out) {
   if (vq->broken) return -1; /* no guest access at all once broken */
   const uint32_t size = vq->size;
   uint16_t off = vq->next_avail;

@@ -84,6 +84,12 @@ typedef struct vsim_vqp_dev {
   /* VIRTIO_F_NOTIFICATION_DATA (see the file comment) */
   bool nd_claim;        /* the descriptors up to nd_pos must be available */
   uint16_t nd_pos;      /* offset | wrap << 15, as the notification named it */
+  /* mutant DEV_PACKED_TAKE_SKIP: 0 idle, 1 the second list was taken and
+   * returned first, the first one taken right after it and kept in sk_chain
+   * (its segments stay in segs) for the next pop, 2 done */
+  uint8_t sk_state;
+  vsim_chain sk_chain;
+  vsim_seg *sk_segs;    /* [size], the mutant only: the second list's segments */
 } vsim_vqp_dev;
 
 int vsim_vqp_dev_init(vsim_vqp_dev *vq, const vsim_host *host, int q,

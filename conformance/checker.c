@@ -169,6 +169,8 @@ void vsim_checker_fini(vsim_checker *c) {
     free(c->q[i].io_ndesc);
     free(c->q[i].wsnap);
     free(c->q[i].driver_copy);
+    free(c->q[i].xp_val);
+    free(c->q[i].xp_on);
   }
   memset(c->q, 0, sizeof c->q);
 }
@@ -525,11 +527,20 @@ static void on_queue_ready(vsim_checker *c, int qi, uint16_t size, uint64_t desc
   free(q->io_ndesc);
   free(q->wsnap);
   free(q->driver_copy);
+  free(q->xp_val);
+  free(q->xp_on);
+  const bool was_reset = q->reset; /* reset alone, now enabled again */
   memset(q, 0, sizeof *q);
+  q->reenabled = was_reset;
   q->ready = true;
   q->packed = has(c, VIRTIO_F_RING_PACKED);
   q->published = 0x8000; /* offset 0, wrap counter 1 */
   q->used_pos = 0x8000;
+  q->take_pos = 0x8000;
+  if (!q->packed) {
+    q->xp_val = calloc(size ? size : 1, sizeof *q->xp_val);
+    q->xp_on = calloc(size ? size : 1, 1);
+  }
   q->size = size;
   q->desc = desc;
   q->avail = avail;
@@ -606,6 +617,40 @@ static void note_published_heads(vsim_checker *c, int qi, vsim_chk_queue *q, uin
      * same when it uses the chain (mem.drv-alter-exposed, judged in on_used) */
     if (q->pub_fp) q->pub_fp[head] = published_fp(c, q, head);
   }
+}
+
+/* Updating idx: the entries avail.idx now covers must already hold their
+ * heads. The driver's step is one atomic stretch here (no device step can
+ * fall inside it), so the store order shows only as an entry that changes
+ * after the publish in the same step: noted here, judged at the step's end
+ * (expose_judge). A window longer than the ring is split.avail-idx-jump's. */
+static void note_exposed_entries(const vsim_checker *c, vsim_chk_queue *q, uint16_t old, uint16_t new_idx) {
+  const uint16_t n = (uint16_t)(new_idx - old);
+  if (!q->xp_val || !q->xp_on || n > q->size) return;
+  for (uint16_t k = 0; k < n; k++) {
+    const uint16_t slot = (uint16_t)((uint16_t)(old + k) % q->size);
+    if (!peek16(c, q->avail + 4 + 2u * slot, &q->xp_val[slot])) continue;
+    q->xp_on[slot] = 1;
+    q->xp_any = true;
+  }
+}
+
+/* The end of a step: at the driver's, an entry exposed in it that reads
+ * otherwise now was written after the idx update; any step ends the window. */
+static void expose_judge(vsim_checker *c, int qi, vsim_chk_queue *q, bool driver) {
+  if (!q->xp_any) return;
+  bool reported = false;
+  for (uint16_t slot = 0; slot < q->size; slot++) {
+    if (!q->xp_on[slot]) continue;
+    q->xp_on[slot] = 0;
+    uint16_t now;
+    if (!driver || reported || !peek16(c, q->avail + 4 + 2u * slot, &now) || now == q->xp_val[slot]) continue;
+    report(c, VSIM_CHK_SPLIT_DRV_IDX_BEFORE_ENTRY, qi,
+           "avail.ring[%u] written (%u -> %u) after the avail.idx update that exposed it", slot,
+           q->xp_val[slot], now);
+    reported = true; /* one per publishing step */
+  }
+  q->xp_any = false;
 }
 
 /* ---- packed: who may change a descriptor when ---- */
@@ -836,6 +881,7 @@ static void on_avail_publish(vsim_checker *c, int qi, uint16_t old, uint16_t new
     return;
   }
   note_published_heads(c, qi, q, old, new_idx);
+  note_exposed_entries(c, q, old, new_idx);
   uint16_t aflags = 0, uflags = 0, avail_event = 0;
   peek16(c, q->avail, &aflags);
   peek16(c, q->used, &uflags);
@@ -1126,13 +1172,65 @@ static uint64_t packed_fingerprint(const vsim_checker *c, const vsim_chk_queue *
   return h | 1u; /* never 0: 0 marks "not fingerprinted" */
 }
 
+/* Packed Virtqueues (device): lists are taken in ring order. The list taken
+ * at `pos` must start where the one taken before ended (its length in ring
+ * descriptors as the ring shows it now: NEXT links, an indirect list is
+ * one). After one report the queue is out of step: judged again once it is
+ * set up anew. Not for out-of-process back-ends (writes_judged), whose pops
+ * carry no ring position. */
+static void packed_take_order(vsim_checker *c, int qi, vsim_chk_queue *q, uint16_t pos) {
+  if (q->take_lost || PK_OFF(pos) >= q->size) return;
+  if (pos != q->take_pos) {
+    report(c, VSIM_CHK_PACKED_DEV_TAKE_ORDER, qi,
+           "device took the list at ring offset %u wrap %u before the one at offset %u wrap %u, "
+           "the next in ring order", PK_OFF(pos), pos >> 15, PK_OFF(q->take_pos), q->take_pos >> 15);
+    q->take_lost = true;
+    return;
+  }
+  uint16_t off = PK_OFF(pos), n = 0;
+  for (;;) { /* bounded by the ring */
+    uint8_t d[16];
+    if (n >= q->size || !pd_read(c, q, off, d)) {
+      q->take_lost = true; /* cannot follow: stop judging */
+      return;
+    }
+    n++;
+    const uint16_t f = pd_flags(d);
+    if ((f & VRING_DESC_F_INDIRECT) || !(f & VRING_DESC_F_NEXT)) break;
+    off = (uint16_t)((off + 1u) % q->size);
+  }
+  q->take_pos = packed_step(pos, n, q->size);
+}
+
+/* Virtqueue Re-enable (device): the device observes the configuration the
+ * driver wrote when it re-enabled the queue. On the split ring the device
+ * takes heads in ring order, so its n-th take since then is the head in
+ * avail.ring[n % size] with the size now configured (a device still using
+ * the old size reads another slot, or past the ring). Positions avail.idx
+ * does not cover are other checks' to judge; once wrong, judged no more. */
+static void reenable_take(vsim_checker *c, int qi, vsim_chk_queue *q, uint64_t head) {
+  const uint16_t pos = q->taken++;
+  uint16_t idx, want;
+  if (!q->reenabled || q->packed || !q->size || c->writes_judged || !peek16(c, q->avail + 2, &idx)) return;
+  const uint16_t ahead = (uint16_t)(idx - pos);
+  if (ahead == 0 || ahead > q->size) return;
+  const uint16_t slot = (uint16_t)(pos % q->size);
+  if (!peek16(c, q->avail + 4 + 2u * slot, &want) || want == head) return;
+  report(c, VSIM_CHK_RESET_DEV_REENABLE_CONFIG, qi,
+         "queue %d re-enabled with size %u: the device's take %u is head %llu, avail.ring[%u] holds %u",
+         qi, q->size, pos, (unsigned long long)head, slot, want);
+  q->reenabled = false;
+}
+
 static void on_pop(vsim_checker *c, int qi, uint64_t head, uint64_t b) {
   early_use(c, qi, "consumed a buffer");
   vsim_chk_queue *q = queue(c, qi);
+  if (q && !q->packed) reenable_take(c, qi, q, head);
   if (!q || !q->fingerprint || head >= q->size) return;
   if (c->writes_judged) vsim_checker_writes_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
   if (!q->fingerprint[head]) q->held_n++;
   if (q->packed) {
+    if (!c->writes_judged) packed_take_order(c, qi, q, (uint16_t)(b >> 32));
     packed_in_order_pop(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     packed_note_regions(c, q, (uint16_t)head, (uint16_t)(b >> 32));
     q->fingerprint[head] = packed_fingerprint(c, q, (uint16_t)head);
@@ -1574,6 +1672,7 @@ void vsim_checker_actor_end(vsim_checker *c, int actor) {
   for (int i = 0; i < c->nq; i++) {
     vsim_chk_queue *q = &c->q[i];
     if (!q->ready) continue;
+    expose_judge(c, i, q, actor == 0);
     if (actor == 0) close_kick(c, i, q);
     else if (actor == i + 1) {
       close_irq(c, i, q);

@@ -118,6 +118,21 @@ typedef struct vsim_chk_queue {
   struct vsim_chk_region *pub_tab;  /* [size], packed */
   uint32_t held_n;                  /* chains with a fingerprint (popped, not used) */
   uint32_t alter_pending;           /* 1 + the id found changed at its use, judged at the step's end */
+  /* split: the available ring entries avail.idx exposed in the current
+   * driver step, with the head each held then: one that reads otherwise at
+   * the end of the step was written after the idx update that exposed it
+   * (split.drv-idx-before-entry) */
+  uint16_t *xp_val; /* [size] */
+  uint8_t *xp_on;   /* [size] */
+  bool xp_any;
+  /* packed: where the list the device takes next must start (offset | wrap
+   * << 15): right after the one it took before (packed.dev-take-order) */
+  uint16_t take_pos;
+  bool take_lost; /* out of step after a report, or a list it cannot follow */
+  /* split, re-enabled after its own reset: chains the device took since
+   * (its avail position) and whether it is judged (reset.dev-reenable-config) */
+  bool reenabled;
+  uint16_t taken;
   /* a hash of the exposed descriptors, taken before a raw driver write */
   uint64_t exposed;
   uint64_t exposed_ring;  /* packed: the ring descriptors of that moment */

@@ -139,6 +139,7 @@ void vsim_driver_reset(vsim_driver *d) {
    * never gets there is reported by the reset checker, the driver moves on */
   if (!mut(d, VSIM_MUT_DRV_RESET_NO_REREAD)) (void)d->tr.ops->get_status(d->tr.t);
   drop_queues(d);
+  memset(d->qsize, 0, sizeof d->qsize); /* initialisation sets every queue up anew */
   d->live = false;
   d->failed = false;
   d->needs_reset = false;
@@ -178,7 +179,7 @@ static int setup_queues(vsim_driver *d) {
 
 /* Lay out, initialise and enable one queue (its rings start zeroed). */
 static int setup_queue(vsim_driver *d, uint16_t q) {
-  uint16_t n = d->cfg.queue_size;
+  uint16_t n = d->qsize[q] ? d->qsize[q] : d->cfg.queue_size;
   {
     uint16_t max = d->tr.ops->queue_max(d->tr.t, q);
     if (max == 0) return -1;
@@ -229,8 +230,9 @@ int vsim_driver_queue_reset(vsim_driver *d, uint16_t q) {
   return r;
 }
 
-int vsim_driver_queue_enable(vsim_driver *d, uint16_t q) {
-  if (q >= d->nq || d->vq_init[q] || d->failed) return -1;
+int vsim_driver_queue_enable(vsim_driver *d, uint16_t q, uint16_t size) {
+  if (q >= d->nq || d->vq_init[q] || d->failed || size > d->cfg.queue_size) return -1;
+  d->qsize[q] = size;
   return setup_queue(d, q);
 }
 

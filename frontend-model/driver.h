@@ -82,6 +82,9 @@ typedef struct vsim_driver {
   vsim_vq_drv vq[VSIM_DRV_MAX_QUEUES];
   vsim_vq_pdrv pvq[VSIM_DRV_MAX_QUEUES];
   bool vq_init[VSIM_DRV_MAX_QUEUES];
+  /* the size a queue was re-enabled with after its reset (0: the scenario's
+   * queue_size); a device reset forgets it */
+  uint16_t qsize[VSIM_DRV_MAX_QUEUES];
   uint64_t kicks;
   vsim_drv_stopped_fn stopped;
   void *stopped_ctx;
@@ -107,7 +110,9 @@ void vsim_driver_reset(vsim_driver *d);
 /* VIRTIO_F_RING_RESET: reset queue q alone (its in-flight chains are
  * forgotten), and re-enable it with fresh rings. 0 or -1. */
 int vsim_driver_queue_reset(vsim_driver *d, uint16_t q);
-int vsim_driver_queue_enable(vsim_driver *d, uint16_t q);
+/* `size` 0: the scenario's queue_size; else at most that (the ring memory is
+ * laid out for it), as a driver may re-enable with other parameters. */
+int vsim_driver_queue_enable(vsim_driver *d, uint16_t q, uint16_t size);
 /* Ring and transport features this driver core implements (device drivers
  * add their own bits). */
 uint64_t vsim_driver_core_features(void);

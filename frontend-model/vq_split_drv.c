@@ -166,8 +166,12 @@ int vsim_vq_drv_init(vsim_vq_drv *vq, const vsim_host *host, int q,
   if (!vq->free_next || !vq->slot) goto fail;
   if (vq->in_order) {
     vq->desc_busy = calloc(vq->size, sizeof *vq->desc_busy);
+    if (!vq->desc_busy) goto fail;
+  }
+  /* drv.avail-idx-before-entry keeps the heads it has not written yet here */
+  if (vq->in_order || mut(vq, VSIM_MUT_DRV_AVAIL_IDX_BEFORE_ENTRY)) {
     vq->avail_shadow = calloc(vq->size, sizeof *vq->avail_shadow);
-    if (!vq->desc_busy || !vq->avail_shadow) goto fail;
+    if (!vq->avail_shadow) goto fail;
   }
   for (uint32_t i = 0; i < vq->size; i++)
     vq->free_next[i] = (uint16_t)((i + 1u) % vq->size); /* last link unused */
@@ -384,9 +388,14 @@ int vsim_vq_drv_add(vsim_vq_drv *vq, const vsim_seg *segs, unsigned nout,
       vsim_arena_get16(vq->arena, VSIM_SIDE_DRIVER, vq->used + USED_IDX_OFF, &uidx) == 0 &&
       uidx == (uint16_t)vq->last_used)
     ring_head = vq->prev_head;
-  if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
-                         avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), ring_head))
+  if (mut(vq, VSIM_MUT_DRV_AVAIL_IDX_BEFORE_ENTRY)) {
+    /* the mutant: the entry is written only after avail.idx covers it
+     * (kick_prepare), from the shadow */
+    vq->avail_shadow[ring_slot(vq, vq->avail_idx)] = ring_head;
+  } else if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER,
+                                avail_slot_addr(vq, ring_slot(vq, vq->avail_idx)), ring_head)) {
     goto fault;
+  }
 
   /* Commit. */
   if (vq->in_order) {
@@ -465,6 +474,17 @@ bool vsim_vq_drv_kick_prepare(vsim_vq_drv *vq) {
                            vq->desc + (uint64_t)DESC_SZ * vq->slot[vq->prev_head].last +
                                offsetof(struct vring_desc, next),
                            link);
+  }
+  if (mut(vq, VSIM_MUT_DRV_AVAIL_IDX_BEFORE_ENTRY)) {
+    /* the mutant's late stores: the entries the new avail.idx already exposes
+     * (bounded: add never runs more than a queue size ahead) */
+    for (uint16_t k = 0; k != (uint16_t)(new_idx - old) && k < vq->size; k++) {
+      const uint16_t slot = ring_slot(vq, (uint16_t)(old + k));
+      if (vsim_arena_put16(vq->arena, VSIM_SIDE_DRIVER, avail_slot_addr(vq, slot), vq->avail_shadow[slot])) {
+        vq->broken = true;
+        return false;
+      }
+    }
   }
 
   /* Full barrier between the avail.idx store and the load of used.flags /
@@ -714,7 +734,7 @@ void vsim_vq_drv_raw_avail(vsim_vq_drv *vq, const uint16_t *heads, unsigned n) {
       vq->broken = true;
       return;
     }
-    if (vq->in_order) vq->avail_shadow[ring_slot(vq, vq->avail_idx)] = heads[i];
+    if (vq->avail_shadow) vq->avail_shadow[ring_slot(vq, vq->avail_idx)] = heads[i];
     vq->avail_idx++;
   }
 }

@@ -633,7 +633,7 @@ static const op_fields op_table[] = {
                                B(SF_EXACT), B(SF_INDEX) | B(SF_ADDR) | B(SF_LEN)},
     [VSIM_OP_RAW_PPUBLISH] = {B(SF_QUEUE) | B(SF_VALUE) | B(SF_ID), B(SF_VALUE)},
     [VSIM_OP_QUEUE_RESET] = {B(SF_QUEUE), 0},
-    [VSIM_OP_QUEUE_ENABLE] = {B(SF_QUEUE), 0},
+    [VSIM_OP_QUEUE_ENABLE] = {B(SF_QUEUE) | B(SF_VALUE), 0},
     [VSIM_OP_MMIO_READ] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE) | B(SF_UNCHANGED), B(SF_OFFSET)},
     [VSIM_OP_MMIO_WRITE] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE), B(SF_OFFSET) | B(SF_VALUE)},
     [VSIM_OP_RESET] = {0, 0},
@@ -772,6 +772,18 @@ static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
     min = 1;
     max = VSIM_SCENARIO_MAX_DELAY_IRQ;
+  }
+  if (st->op == VSIM_OP_QUEUE_ENABLE) {
+    /* the queue size of the re-enabled queue: at most the one the rings were
+     * laid out for, and a power of two, so that it holds on either ring */
+    min = 1;
+    max = ld->sc->queue_size;
+    if (!opt_u64(ld, o, "value", min, max, &st->value, &st->has_value)) return false;
+    if (st->has_value && (st->value & (st->value - 1))) {
+      ld_push(ld, "value");
+      return ld_fail(ld, "queue size %llu is not a power of two", (unsigned long long)st->value);
+    }
+    return true;
   }
   return opt_u64(ld, o, "value", min, max, &st->value, &st->has_value);
 }

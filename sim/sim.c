@@ -842,7 +842,7 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       }
       break;
     case VSIM_OP_QUEUE_ENABLE:
-      if (vsim_driver_queue_enable(&s->drv, st->queue))
+      if (vsim_driver_queue_enable(&s->drv, st->queue, st->has_value ? (uint16_t)st->value : 0))
         add_failure(s, "step %u (queue.enable, line %u): queue %u could not be enabled", idx, st->line,
                     st->queue);
       break;

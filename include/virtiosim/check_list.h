@@ -109,7 +109,9 @@
 #define VSIM_L_BLK_INIT_DRV "drivernormative:Device Types / Block Device / Device Initialization"
 #define VSIM_L_GPU_CTRL_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq"
 #define VSIM_L_GPU_CTRL3D_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq (3d)"
-#define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering"
+#define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering" \
+#define VSIM_L_QREENABLE_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Re-enable"
+#define VSIM_L_UPDIDX_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Supplying Buffers to The Device / Updating idx"
 
 /* clang-format off */
 #define VSIM_CHECK_LIST(X) \
@@ -317,6 +319,10 @@
   X(NET_DEV_VLAN_FILTER, "net.dev-vlan-filter",     VSIM_L_NET_VLAN_DEV, SHOULD, DEVICE, SNAPSHOT, "with CTRL_VLAN negotiated, a received 802.1Q-tagged frame carries a VLAN id the driver put in the filter table (a VLAN_ADD sent since the last reset): tags absent from the table are dropped") \
   X(GPU_DRV_BLOB_SIZE,   "gpu.drv-blob-size-aligned", VSIM_L_GPU_CTRL_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_CREATE_BLOB's size is a multiple of blob_alignment (config space)") \
   X(GPU_DRV_MAP_OFFSET,  "gpu.drv-map-offset-aligned", VSIM_L_GPU_CTRL3D_DRV, MUST, DRIVER, SNAPSHOT, "with VIRTIO_GPU_F_BLOB_ALIGNMENT negotiated, RESOURCE_MAP_BLOB's offset is a multiple of blob_alignment (config space)") \
+  /* ring-level sections: the order of the driver's ring writes, the device's order of taking lists */ \
+  X(SPLIT_DRV_IDX_BEFORE_ENTRY, "split.drv-idx-before-entry", VSIM_L_UPDIDX_DRV, MUST, DRIVER, SNAPSHOT, "split ring: the available ring entries an avail.idx update exposes are written before it (the barrier before the idx update): none changes later in the driver's step that published it, with no device step in between (an entry rewritten with the value it held is not seen)") \
+  X(PACKED_DEV_TAKE_ORDER, "packed.dev-take-order", VSIM_L_PVQ_DEV, MUST, DEVICE, SNAPSHOT, "packed ring: the device starts processing lists in the order they appear in the ring: each list it takes starts where the one it took before ends (offset 0, wrap 1 after the queue is enabled); not judged for out-of-process back-ends, whose takes carry no ring position") \
+  X(RESET_DEV_REENABLE_CONFIG, "reset.dev-reenable-config", VSIM_L_QREENABLE_DEV, MUST, DEVICE, SNAPSHOT, "split ring: a queue re-enabled after its reset is served with the configuration the driver wrote for it then (its size, its ring addresses): the n-th chain the device takes after the re-enable is the head in avail.ring[n mod the new size], among those avail.idx covers (not judged for out-of-process back-ends)")
 /* clang-format on */
 
 #endif

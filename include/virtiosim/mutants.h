@@ -192,6 +192,9 @@
   X(DEV_NET_VLAN_UNFILTERED, "dev.net-vlan-unfiltered", NET_DEV_VLAN_FILTER, "net device with CTRL_VLAN negotiated ignores its VLAN filter table: tagged frames of every VLAN id are received") \
   X(DRV_GPU_BLOB_SIZE_PAGES, "drv.gpu-blob-size-pages", GPU_DRV_BLOB_SIZE, "gpu driver: sizes RESOURCE_CREATE_BLOB in 4 KiB pages, not blob_alignment units (one page more than an aligned size)") \
   X(DRV_GPU_MAP_OFFSET_PAGES, "drv.gpu-map-offset-pages", GPU_DRV_MAP_OFFSET, "gpu driver: places RESOURCE_MAP_BLOB at a 4 KiB page offset, not a blob_alignment one (one page past an aligned offset)") \
+  X(DRV_AVAIL_IDX_BEFORE_ENTRY, "drv.avail-idx-before-entry", SPLIT_DRV_IDX_BEFORE_ENTRY, "split ring: the driver publishes avail.idx first and writes the available ring entries it covers afterwards (the write barrier before the idx update missing, the stores in the wrong order)") \
+  X(DEV_PACKED_TAKE_SKIP, "dev.packed-take-skip", PACKED_DEV_TAKE_ORDER, "packed ring: with two lists available, the device takes the second before the first (then the first: no list is lost)") \
+  X(DEV_QUEUE_REENABLE_STALE, "dev.queue-reenable-stale", RESET_DEV_REENABLE_CONFIG, "a queue re-enabled after its reset keeps the size it had before, whatever size the driver configured for it (the new ring addresses are taken)")
 /* clang-format on */
 
 enum vsim_mutant {

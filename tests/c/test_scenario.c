@@ -355,6 +355,11 @@ static void test_error_wrong_type(void) {
 }
 
 static void test_error_out_of_range(void) {
+  /* queue.enable's size: within the rings laid out (queue_size), a power of two */
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"queue.enable\", \"value\": 16}]}",
+             "t.json:1:74: field 'steps[0].value': 16 is out of range 1..8");
+  EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"steps\": [{\"op\": \"queue.enable\", \"value\": 3}]}",
+             "t.json:1:74: field 'steps[0].value': queue size 3 is not a power of two");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"num_queues\": 65, \"steps\": []}",
              "t.json:1:46: field 'num_queues': 65 is out of range 1..64");
   EXPECT_ERR("{\"name\": \"t\", \"device\": \"blk\", \"queue_size\": 0, \"steps\": []}",

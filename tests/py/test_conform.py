@@ -96,6 +96,16 @@ CONSEQUENCES = {
     "dev.needs-reset-silent": {"liveness.stall"},
     "dev.reset-noisy": {"liveness.stall"},
     "dev.mmio-queue-reset-keeps-ready": {"liveness.stall"},
+    # avail.idx published before the entries it covers: at the update the ring
+    # shows stale heads, an outstanding one among them
+    "drv.avail-idx-before-entry": {"split.avail-head-in-flight"},
+    # a queue re-enabled smaller but served with its old size: the device
+    # takes heads past the driver's ring (the requests made available are
+    # never executed: their status byte stays unwritten) and writes its used
+    # entries past the driver's used ring, so the driver reaps stale entries
+    # of the lap before, frees heads still in flight and publishes them again;
+    # with EVENT_IDX the two sides also miss each other's event index (a stall)
+    "dev.queue-reenable-stale": {"blk.dev-status-value", "split.avail-head-in-flight", "liveness.stall"},
     "dev.pci-queue-reset-keeps-enable": {"liveness.stall"},
     # queue interrupts on the config vector read as configuration changes: the
     # driver never looks at its queues
