@@ -50,6 +50,7 @@ typedef struct vsim_drv_pci_mutants {
   bool reenable_stale;       /* a queue re-enabled after its reset by queue_enable alone */
   bool queue_size_mask;      /* queue_size first written as size - 1 */
   bool queue_size_live;      /* queue_size written again after queue_enable */
+  bool cfg_window_misaligned; /* config_generation read through the PCI_CFG window at an odd offset, 2 bytes wide */
 } vsim_drv_pci_mutants;
 
 typedef struct vsim_drv_pci {
@@ -63,6 +64,7 @@ typedef struct vsim_drv_pci {
   uint16_t num_queues;
   uint16_t msix_size;        /* the MSI-X table size (0: no capability) */
   uint8_t cap_msix;
+  uint8_t cap_pcicfg;        /* the first VIRTIO_PCI_CAP_PCI_CFG capability (0: none) */
   bool msix;                 /* MSI-X in use (enabled, every mapping read back) */
   bool config_mapped;        /* config_msix_vector mapped since the last reset */
   uint64_t queues_reset; /* queues reset alone and not enabled since (reenable_stale) */

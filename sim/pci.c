@@ -64,6 +64,9 @@ static vsim_pci_mutants decode_mutants(const vsim_mutset *m) {
       .msix_one_vector = HAS(DEV_PCI_MSIX_ONE_VECTOR),
       .msix_config_vector = HAS(DEV_PCI_MSIX_CONFIG_VECTOR),
       .msix_unmapped = HAS(DEV_PCI_MSIX_UNMAPPED_IRQ),
+      .no_cfg_cap = HAS(DEV_PCI_NO_CFG_CAP),
+      .cfg_window_stale = HAS(DEV_PCI_CFG_WINDOW_STALE),
+      .revision_zero = HAS(DEV_PCI_REVISION_ZERO),
   };
 #undef HAS
 }
@@ -86,7 +89,7 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, uns
   put16(c + PCI_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
   put16(c + PCI_DEVICE_ID, (uint16_t)(VSIM_PCI_DEVICE_BASE + id));
   put16(c + PCI_STATUS, PCI_STATUS_CAP_LIST);
-  c[PCI_REVISION_ID] = 1;
+  c[PCI_REVISION_ID] = p->mut.revision_zero ? 0 : 1; /* 0 is a transitional device's */
   c[PCI_CLASS_REVISION + 3] = 0xff; /* class: unassigned ("other") */
   c[PCI_HEADER_TYPE] = 0;
   put16(c + PCI_SUBSYSTEM_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
@@ -109,8 +112,11 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, uns
     p->cap_device = at;
     at = add_cap(p, at, 16, VIRTIO_PCI_CAP_DEVICE_CFG, p->device_off, p->device_len);
   }
-  p->cap_pcicfg = at;
-  at = add_cap(p, at, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+  p->cap_pcicfg = 0;
+  if (!p->mut.no_cfg_cap) {
+    p->cap_pcicfg = at;
+    at = add_cap(p, at, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+  }
   if (p->msix_size) {
     /* the MSI-X capability: Table Size is encoded as N - 1; table and
      * pending-bit array in BAR 0 (BIR 0) */
@@ -529,27 +535,58 @@ void vsim_pci_bar_write(vsim_pci *p, unsigned bar, uint32_t off, unsigned width,
 /* ---- configuration space ---- */
 
 static bool in_cap_rw(const vsim_pci *p, uint32_t off) {
-  /* PCI_CFG: cap.bar, cap.offset, cap.length and pci_cfg_data are the driver's */
+  /* PCI_CFG: cap.bar, cap.offset, cap.length and pci_cfg_data are the driver's
+   * (none without the capability: offset 0 is the header's) */
   uint32_t r = off - p->cap_pcicfg;
-  return off >= p->cap_pcicfg && (r == 4 || (r >= 8 && r < 20));
+  return p->cap_pcicfg && off >= p->cap_pcicfg && (r == 4 || (r >= 8 && r < 20));
 }
 
-/* The PCI_CFG window: cap.length bytes of BAR cap.bar at cap.offset. */
+/* The len bytes at off of BAR bar lie inside the range a virtio structure
+ * capability other than PCI_CFG names: the only ranges the driver may reach
+ * through the window (not the MSI-X table, not a gap between structures). */
+static bool window_in_structure(const vsim_pci *p, unsigned bar, uint32_t off, uint32_t len) {
+  const uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device};
+  for (unsigned i = 0; i < sizeof caps; i++) {
+    if (!caps[i]) continue;
+    const uint8_t *c = p->cfg + caps[i];
+    uint64_t base = get32(c + VIRTIO_PCI_CAP_OFFSET), end = base + get32(c + VIRTIO_PCI_CAP_LENGTH);
+    if (c[VIRTIO_PCI_CAP_BAR] == bar && off >= base && (uint64_t)off + len <= end) return true;
+  }
+  return false;
+}
+
+/* The PCI_CFG window: cap.length bytes of BAR cap.bar at cap.offset. A window
+ * the driver must not use (pci.drv-cfg-window) is refused: no BAR access, a
+ * read leaves pci_cfg_data as it was. */
 static void pcicfg_access(vsim_pci *p, bool write) {
   uint8_t *cap = p->cfg + p->cap_pcicfg;
-  uint32_t len = get32(cap + 12), off = get32(cap + 8);
-  if (!(len == 1 || len == 2 || len == 4)) return;
-  if (write)
-    vsim_pci_bar_write(p, cap[4], off, len, get32(cap + 16) & (len == 4 ? 0xffffffffu : (1u << (8 * len)) - 1));
-  else
-    put32(cap + 16, vsim_pci_bar_read(p, cap[4], off, len));
+  uint32_t len = get32(cap + VIRTIO_PCI_CAP_LENGTH), off = get32(cap + VIRTIO_PCI_CAP_OFFSET);
+  unsigned bar = cap[VIRTIO_PCI_CAP_BAR];
+  const char *why = NULL;
+  if (!(len == 1 || len == 2 || len == 4)) why = "cap.length is not 1, 2 or 4";
+  else if (off % len) why = "cap.offset is not a multiple of cap.length";
+  else if (!window_in_structure(p, bar, off, len)) why = "the bytes lie in no virtio structure's BAR range";
+  if (why) {
+    violation(p, VSIM_CHK_PCI_DRV_CFG_WINDOW, -1, "pci_cfg_data %s with cap.bar %u, cap.offset 0x%x, cap.length %u: %s",
+              write ? "written" : "read", bar, off, len, why);
+    return;
+  }
+  uint8_t *data = cap + 16;
+  if (write) {
+    vsim_pci_bar_write(p, bar, off, len, get32(data) & (len == 4 ? 0xffffffffu : (1u << (8 * len)) - 1));
+    return;
+  }
+  if (p->mut.cfg_window_stale) return; /* the mutant: no access, the old bytes stay */
+  /* the first cap.length bytes; the rest of pci_cfg_data is left alone */
+  uint32_t v = vsim_pci_bar_read(p, bar, off, len);
+  for (unsigned i = 0; i < len; i++) data[i] = (uint8_t)(v >> (8 * i));
 }
 
 uint32_t vsim_pci_cfg_read(vsim_pci *p, uint32_t off, unsigned width) {
   uint32_t v = 0;
   if ((width == 1 || width == 2 || width == 4) && !(off & (width - 1)) && off < VSIM_PCI_CFG_SIZE) {
     uint32_t data = p->cap_pcicfg + 16u;
-    if (off < data + 4 && off + width > data) pcicfg_access(p, false);
+    if (p->cap_pcicfg && off < data + 4 && off + width > data) pcicfg_access(p, false);
     put32(p->cfg + PCI_BASE_ADDRESS_0, p->bar0);
     for (unsigned i = 0; i < width; i++) v |= (uint32_t)p->cfg[off + i] << (8 * i);
   }

@@ -829,6 +829,26 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       else
         vsim_mmio_write(&s->mmio, st->offset, st->len, (uint32_t)st->value);
       break;
+    case VSIM_OP_PCI_CFG_WRITE:
+    case VSIM_OP_PCI_CFG_READ: {
+      /* as the driver, like mmio.read / mmio.write: the function and the
+       * checkers see an ordinary configuration access (an offset past the
+       * 256 bytes or a bad width is refused by the function: reads 0) */
+      if (!s->pci) {
+        add_failure(s, "step %u (%s, line %u): no PCI configuration space over virtio-mmio", idx,
+                    vsim_op_name(st->op), st->line);
+        break;
+      }
+      if (st->op == VSIM_OP_PCI_CFG_WRITE) {
+        vsim_pci_cfg_write(&s->pcif, st->offset, st->len, (uint32_t)st->value);
+        break;
+      }
+      uint32_t v = vsim_pci_cfg_read(&s->pcif, st->offset, st->len);
+      if (st->has_value && v != (uint32_t)st->value)
+        add_failure(s, "step %u (pci.cfg.read, line %u): configuration space 0x%02x reads 0x%x, expected 0x%x", idx,
+                    st->line, st->offset, v, (uint32_t)st->value);
+      break;
+    }
     case VSIM_OP_MMIO_READ: {
       uint32_t v = s->pci ? vsim_pci_bar_read(&s->pcif, 0, st->offset, st->len)
                           : vsim_mmio_read(&s->mmio, st->offset, st->len);

@@ -56,6 +56,9 @@
 #define VSIM_L_PCI_MSIX_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
 #define VSIM_L_PCI_MSIX_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
 #define VSIM_L_PCI_USED_NOTIFY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Used Buffer Notifications"
+#define VSIM_L_PCI_CFGCAP_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / PCI configuration access capability"
+#define VSIM_L_PCI_CFGCAP_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / PCI configuration access capability"
+#define VSIM_L_PCI_DISCOVERY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Discovery"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_NET_CFG_DEV "devicenormative:Device Types / Network Device / Device configuration layout"
@@ -308,7 +311,12 @@
   X(RING_DEV_FRAMING,    "ring.dev-framing",         VSIM_L_FRAMING_DEV, MUST,  DEVICE, SNAPSHOT, "a well-formed blk read or write (whole sectors within capacity, writable device) or FLUSH (negotiated) completes OK however it is cut into descriptors: header split across descriptors, header and data merged, data cut at odd offsets, zero-length descriptors between; IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it (with nothing else found in the run), breaks it") \
   X(INDIR_DEV_SHAPE,     "indirect.dev-chain-shape", VSIM_L_INDIR_DEV,  MUST,   DEVICE, SNAPSHOT, "split ring with INDIRECT_DESC: a well-formed blk request completes OK when the descriptor naming its indirect table has WRITE set (to be ignored) and when direct descriptors come before that indirect descriptor (IOERR / UNSUPP, or DEVICE_NEEDS_RESET while holding it with nothing else found, breaks it)") \
   X(CONFIG_DEV_BEFORE_FEATURES_OK, "config.dev-readable-before-features-ok", VSIM_L_CFG_DEV, MUST, DEVICE, SNAPSHOT, "a device-specific config field of an offered feature (blk: capacity and the fields of SIZE_MAX, SEG_MAX, GEOMETRY, BLK_SIZE, TOPOLOGY, MQ, DISCARD, WRITE_ZEROES) reads before FEATURES_OK what it reads after DRIVER_OK, unless config_generation changed in between (not judged for vhost-user back-ends: the adapter reads their config space once, at connection)") \
-  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met")
+  X(FEAT_DEV_ACCEPT_SUBSET, "feat.dev-accept-subset", VSIM_L_FEAT_DEV, SHOULD, DEVICE, SNAPSHOT, "the device does not refuse FEATURES_OK for a valid subset of its offer: offered bits only, VERSION_1 (and ACCESS_PLATFORM, ORDER_PLATFORM) when offered, the device type's feature requirements met") \
+  /* virtio-pci: the PCI configuration access capability (the window into the BAR through configuration space) and the discovery ids */ \
+  X(PCI_DEV_CFG_CAP,     "pci.dev-cfg-cap",          VSIM_L_PCI_CFGCAP_DEV, MUST, DEVICE, SNAPSHOT, "the capability list holds at least one VIRTIO_PCI_CAP_PCI_CFG capability (judged by the driver's capability walk)") \
+  X(PCI_DEV_CFG_WINDOW,  "pci.dev-cfg-window",       VSIM_L_PCI_CFGCAP_DEV, MUST, DEVICE, SNAPSHOT, "a driver access to pci_cfg_data through a well-formed window executes an access of cap.length bytes at cap.offset of BAR cap.bar: a read presents the bytes read in pci_cfg_data, a write writes the first cap.length bytes of pci_cfg_data (judged on the accesses the function reports)") \
+  X(PCI_DRV_CFG_WINDOW,  "pci.drv-cfg-window",       VSIM_L_PCI_CFGCAP_DRV, MUST, DRIVER, SNAPSHOT, "driver reads or writes pci_cfg_data only with cap.length 1, 2 or 4, cap.offset a multiple of cap.length, and the cap.length bytes inside a BAR range of a virtio structure capability other than PCI_CFG (common, notify, ISR, device configuration); the device refuses the access") \
+  X(PCI_DEV_NONTRANSITIONAL_IDS, "pci.dev-nontransitional-ids", VSIM_L_PCI_DISCOVERY_DEV, SHOULD, DEVICE, SNAPSHOT, "a non-transitional device (PCI Device ID 0x1040..0x107f) has PCI Revision ID 1 or higher and PCI Subsystem Device ID 0x40 or higher (judged by the driver's discovery)")
 /* clang-format on */
 
 #endif

@@ -186,7 +186,11 @@
   X(VU_ACK_FAILURE,      "vu.ack-failure",         VU_ACK_FAILED,       "vhost-user back-end: acknowledges RESET_DEVICE (a request it offered) with status 1 (failure)") \
   X(VU_HANG_UP,          "vu.hang-up",             VU_BACKEND_GONE,     "vhost-user back-end: closes the connection instead of answering GET_VRING_BASE (exits when a ring stops)") \
   X(VU_CONFIG_OFFSET_IGNORED, "vu.config-offset-ignored", VU_CONFIG_OFFSET, "vhost-user back-end: answers GET_CONFIG with the bytes at offset 0, whatever offset was asked") \
-  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)")
+  X(VU_CONFIG_SHORT,     "vu.config-short",        VU_CONFIG_SIZE,      "vhost-user back-end: refuses GET_CONFIG of the whole config structure and answers one 4 bytes shorter (its struct predates the last field)") \
+  X(DEV_PCI_NO_CFG_CAP,  "dev.pci-no-cfg-cap",     PCI_DEV_CFG_CAP,     "virtio-pci: the function presents no VIRTIO_PCI_CAP_PCI_CFG capability") \
+  X(DEV_PCI_CFG_WINDOW_STALE, "dev.pci-cfg-window-stale", PCI_DEV_CFG_WINDOW, "virtio-pci: a read of pci_cfg_data executes no BAR access: it presents the bytes last written there") \
+  X(DRV_PCI_CFG_WINDOW_MISALIGNED, "drv.pci-cfg-window-misaligned", PCI_DRV_CFG_WINDOW, "virtio-pci: driver reads config_generation through the PCI_CFG window as a 2-byte access at its odd offset (cap.offset not a multiple of cap.length)") \
+  X(DEV_PCI_REVISION_ZERO, "dev.pci-revision-zero",  PCI_DEV_NONTRANSITIONAL_IDS, "virtio-pci: the non-transitional function presents PCI Revision ID 0 (a legacy driver's match)")
 /* clang-format on */
 
 enum vsim_mutant {
