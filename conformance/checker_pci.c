@@ -303,7 +303,10 @@ void vsim_chk_pci_irq(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *
   if (v == VIRTIO_MSI_NO_VECTOR) return; /* no message: right for an unmapped event */
   if (q >= VSIM_CHK_PCI_QUEUES) return;
   uint16_t want = q < 0 ? k->config_vector : k->queue_vector[q];
-  if (want == VIRTIO_MSI_NO_VECTOR && q >= 0)
+  if (want == VIRTIO_MSI_NO_VECTOR && q < 0)
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CONFIG_IRQ_UNMAPPED, -1,
+                      "configuration-change interrupt sent on vector %u though config_msix_vector is NO_VECTOR", v);
+  else if (want == VIRTIO_MSI_NO_VECTOR && q >= 0)
     vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_MSIX_UNMAPPED, q,
                       "queue %d's interrupt sent on vector %u though its queue_msix_vector is NO_VECTOR", q, v);
   else if (v != want)

@@ -46,6 +46,7 @@ void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, cons
       .queue_size_mask = HAS(DRV_PCI_QUEUE_SIZE_MASK),
       .queue_size_live = HAS(DRV_PCI_QUEUE_SIZE_LIVE),
       .cfg_window_misaligned = HAS(DRV_PCI_CFG_WINDOW_MISALIGNED),
+      .cap_write = HAS(DRV_PCI_CAP_WRITE),
   };
 #undef HAS
 }
@@ -179,6 +180,8 @@ static bool walk(vsim_drv_pci *d) {
           device_violation(d, VSIM_CHK_PCI_DEV_CAP_LAYOUT, "capability at 0x%02x (cfg_type %u) has cap_len %u, its structure %u",
                            at, type, len, need);
         if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) d->notify_mult = cr(d, at + 16, 4);
+        /* drv.pci-cap-write: the multiplier written back (pci.drv-cap-write) */
+        if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && d->mut.cap_write) cw(d, at + 16, 4, d->notify_mult);
       } else if (type == VIRTIO_PCI_CAP_PCI_CFG && !d->cap_pcicfg) {
         d->cap_pcicfg = (uint8_t)at; /* the window: this driver does not need it, but it must be there */
       }

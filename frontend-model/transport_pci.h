@@ -51,6 +51,7 @@ typedef struct vsim_drv_pci_mutants {
   bool queue_size_mask;      /* queue_size first written as size - 1 */
   bool queue_size_live;      /* queue_size written again after queue_enable */
   bool cfg_window_misaligned; /* config_generation read through the PCI_CFG window at an odd offset, 2 bytes wide */
+  bool cap_write;            /* notify_off_multiplier written back into the notify capability */
 } vsim_drv_pci_mutants;
 
 typedef struct vsim_drv_pci {

@@ -67,6 +67,7 @@ static vsim_pci_mutants decode_mutants(const vsim_mutset *m) {
       .no_cfg_cap = HAS(DEV_PCI_NO_CFG_CAP),
       .cfg_window_stale = HAS(DEV_PCI_CFG_WINDOW_STALE),
       .revision_zero = HAS(DEV_PCI_REVISION_ZERO),
+      .config_irq_unmapped = HAS(DEV_PCI_CONFIG_IRQ_UNMAPPED),
   };
 #undef HAS
 }
@@ -456,6 +457,7 @@ uint32_t vsim_pci_route(const vsim_pci *p, int q) {
   uint32_t v = q < 0 ? c->config_vector : q < c->nq ? c->q[q].vector : VIRTIO_MSI_NO_VECTOR;
   if (p->mut.msix_config_vector && q >= 0) v = c->config_vector;
   if (p->mut.msix_unmapped && v == VIRTIO_MSI_NO_VECTOR) v = 0;
+  if (p->mut.config_irq_unmapped && q < 0 && v == VIRTIO_MSI_NO_VECTOR) v = 0;
   return v;
 }
 
@@ -555,6 +557,16 @@ static bool window_in_structure(const vsim_pci *p, unsigned bar, uint32_t off, u
   return false;
 }
 
+/* A byte inside a virtio structure capability (vendor-specific, any of the
+ * ones this function presents): the driver's to read, not to write (but for
+ * the PCI_CFG window's fields, in_cap_rw). */
+static bool in_virtio_cap(const vsim_pci *p, uint32_t off) {
+  const uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device, p->cap_pcicfg};
+  for (unsigned i = 0; i < sizeof caps; i++)
+    if (caps[i] && off >= caps[i] && off < (uint32_t)caps[i] + p->cfg[caps[i] + PCI_CAP_FLAGS]) return true;
+  return false;
+}
+
 /* The PCI_CFG window: cap.length bytes of BAR cap.bar at cap.offset. A window
  * the driver must not use (pci.drv-cfg-window) is refused: no BAR access, a
  * read leaves pci_cfg_data as it was. */
@@ -606,7 +618,7 @@ void vsim_pci_cfg_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val)
     for (unsigned i = 0; i < width && i < 2; i++) p->cfg[off + i] = (uint8_t)(val >> (8 * i));
     return;
   }
-  bool data = false;
+  bool data = false, cap_write = false;
   for (unsigned i = 0; i < width; i++) {
     if (p->cap_msix && off + i == p->cap_msix + PCI_MSIX_FLAGS + 1u) {
       /* Message Control: only MSI-X Enable and Function Mask are the driver's */
@@ -615,9 +627,15 @@ void vsim_pci_cfg_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val)
       msix_unmasked(p);
       continue;
     }
-    if (!in_cap_rw(p, off + i)) continue; /* read-only bytes ignore writes */
+    if (!in_cap_rw(p, off + i)) {
+      cap_write |= in_virtio_cap(p, off + i);
+      continue; /* read-only bytes ignore writes */
+    }
     p->cfg[off + i] = (uint8_t)(val >> (8 * i));
     if (off + i >= p->cap_pcicfg + 16u) data = true;
   }
+  if (cap_write)
+    violation(p, VSIM_CHK_PCI_DRV_CAP_WRITE, -1, "configuration space 0x%02x (width %u, value 0x%x) written: a virtio capability's field (ignored)",
+              off, width, val);
   if (data) pcicfg_access(p, true);
 }

@@ -86,6 +86,7 @@ typedef struct vsim_pci_mutants {
   bool no_cfg_cap;           /* no VIRTIO_PCI_CAP_PCI_CFG capability */
   bool cfg_window_stale;     /* a pci_cfg_data read executes no BAR read */
   bool revision_zero;        /* PCI Revision ID 0 (non-transitional ids otherwise) */
+  bool config_irq_unmapped;  /* a configuration change with config_msix_vector NO_VECTOR interrupts on vector 0 */
 } vsim_pci_mutants;
 
 typedef struct vsim_pci_msix_entry {

@@ -190,7 +190,9 @@
   X(DEV_PCI_NO_CFG_CAP,  "dev.pci-no-cfg-cap",     PCI_DEV_CFG_CAP,     "virtio-pci: the function presents no VIRTIO_PCI_CAP_PCI_CFG capability") \
   X(DEV_PCI_CFG_WINDOW_STALE, "dev.pci-cfg-window-stale", PCI_DEV_CFG_WINDOW, "virtio-pci: a read of pci_cfg_data executes no BAR access: it presents the bytes last written there") \
   X(DRV_PCI_CFG_WINDOW_MISALIGNED, "drv.pci-cfg-window-misaligned", PCI_DRV_CFG_WINDOW, "virtio-pci: driver reads config_generation through the PCI_CFG window as a 2-byte access at its odd offset (cap.offset not a multiple of cap.length)") \
-  X(DEV_PCI_REVISION_ZERO, "dev.pci-revision-zero",  PCI_DEV_NONTRANSITIONAL_IDS, "virtio-pci: the non-transitional function presents PCI Revision ID 0 (a legacy driver's match)")
+  X(DEV_PCI_REVISION_ZERO, "dev.pci-revision-zero",  PCI_DEV_NONTRANSITIONAL_IDS, "virtio-pci: the non-transitional function presents PCI Revision ID 0 (a legacy driver's match)") \
+  X(DRV_PCI_CAP_WRITE,   "drv.pci-cap-write",      PCI_DRV_CAP_WRITE,   "virtio-pci: driver writes notify_off_multiplier back into the notify capability during its walk") \
+  X(DEV_PCI_CONFIG_IRQ_UNMAPPED, "dev.pci-config-irq-unmapped", PCI_DEV_CONFIG_IRQ_UNMAPPED, "virtio-pci: with config_msix_vector NO_VECTOR, a configuration change interrupts on vector 0 anyway")
 /* clang-format on */
 
 enum vsim_mutant {
