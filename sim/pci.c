@@ -456,7 +456,7 @@ uint32_t vsim_pci_route(const vsim_pci *p, int q) {
   const vsim_tcore *c = p->core;
   uint32_t v = q < 0 ? c->config_vector : q < c->nq ? c->q[q].vector : VIRTIO_MSI_NO_VECTOR;
   if (p->mut.msix_config_vector && q >= 0) v = c->config_vector;
-  if (p->mut.msix_unmapped && v == VIRTIO_MSI_NO_VECTOR) v = 0;
+  if (p->mut.msix_unmapped && q >= 0 && v == VIRTIO_MSI_NO_VECTOR) v = 0; /* a queue's (the config vector: dev.pci-config-irq-unmapped) */
   if (p->mut.config_irq_unmapped && q < 0 && v == VIRTIO_MSI_NO_VECTOR) v = 0;
   return v;
 }

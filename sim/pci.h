@@ -82,7 +82,7 @@ typedef struct vsim_pci_mutants {
   bool generation_frozen;    /* config_generation always reads 0 */
   bool msix_one_vector;      /* an MSI-X table of one entry */
   bool msix_config_vector;   /* queue interrupts go to the config vector */
-  bool msix_unmapped;        /* a NO_VECTOR event interrupts on vector 0 */
+  bool msix_unmapped;        /* a queue mapped to NO_VECTOR interrupts on vector 0 */
   bool no_cfg_cap;           /* no VIRTIO_PCI_CAP_PCI_CFG capability */
   bool cfg_window_stale;     /* a pci_cfg_data read executes no BAR read */
   bool revision_zero;        /* PCI Revision ID 0 (non-transitional ids otherwise) */

@@ -105,7 +105,7 @@
   X(DEV_PCI_GENERATION_FROZEN, "dev.pci-generation-frozen", PCI_DEV_GENERATION, "virtio-pci: config_generation always reads 0") \
   X(DEV_PCI_MSIX_ONE_VECTOR, "dev.pci-msix-one-vector", PCI_DEV_MSIX_TABLE, "virtio-pci: the MSI-X capability has a table of one vector") \
   X(DEV_PCI_MSIX_CONFIG_VECTOR, "dev.pci-msix-config-vector", PCI_DEV_MSIX_VECTOR, "virtio-pci: queue interrupts are sent on the config vector, whatever queue_msix_vector says") \
-  X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: an event mapped to NO_VECTOR interrupts on vector 0") \
+  X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: a queue mapped to NO_VECTOR interrupts on vector 0") \
   X(DRV_PCI_MSIX_PAST_TABLE, "drv.pci-msix-vector-past-table", PCI_DRV_MSIX_RANGE, "virtio-pci: driver maps each queue to the vector table size + queue index, outside the MSI-X table") \
   X(DRV_PCI_MSIX_NO_READBACK, "drv.pci-msix-no-readback", PCI_DRV_MSIX_VERIFY, "virtio-pci: driver writes MSI-X vectors and never reads them back") \
   X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt") \
