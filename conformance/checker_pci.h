@@ -10,7 +10,8 @@
  * changed configuration value was read (pci.dev-config-generation), a vector
  * reading what was written or NO_VECTOR and interrupts going to it
  * (pci.dev-msix-vector), no interrupt for an unmapped queue
- * (pci.dev-msix-unmapped); from configuration space accesses, the PCI_CFG
+ * (pci.dev-msix-unmapped) or an unmapped configuration change
+ * (pci.dev-config-irq-unmapped); from configuration space accesses, the PCI_CFG
  * window executing each access the driver makes through it
  * (pci.dev-cfg-window) and the non-transitional ids (revision, subsystem
  * device id: pci.dev-nontransitional-ids). Each access costs O(width) (a

@@ -7,8 +7,9 @@
  * ignored: bar / offset / length, notify_off_multiplier; the MSI-X
  * capability), judging the device's layout as it goes (structures missing:
  * the probe fails; outside the BAR, cap_len short, a misaligned device
- * configuration, an MSI-X table size outside 2..0x800, pci.dev-notify-cap:
- * reported), setting up MSI-X when the table has at least 2 entries (each
+ * configuration, an MSI-X table size outside 2..0x800, pci.dev-notify-cap,
+ * no VIRTIO_PCI_CAP_PCI_CFG capability (pci.dev-cfg-cap: the driver does not
+ * use the window, but it must be there): reported), setting up MSI-X when the table has at least 2 entries (each
  * entry programmed and unmasked, then enabled; with fewer it stays on INTx),
  * mapping the config vector (entry 0) and each queue's (its own entry when
  * the table has room, else entry 1 shared) with a read-back each, falling

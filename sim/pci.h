@@ -18,9 +18,12 @@
  * array while masked, none for NO_VECTOR); and the driver access rules of
  * this layout (field widths, read-only fields, queue_size values,
  * queue_enable 0, queue fields while enabled, notification address, width
- * and value, writes into capabilities, vectors outside the table, a vector
- * not read back, the ISR byte read while MSI-X is enabled), each a reported
- * violation; the access is then ignored, as a robust device would.
+ * and value, writes into a virtio capability other than the PCI_CFG
+ * window's own fields (pci.drv-cap-write), a PCI_CFG window with a bad
+ * length, a misaligned offset or bytes outside every virtio structure
+ * (pci.drv-cfg-window), vectors outside the table, a vector not read back,
+ * the ISR byte read while MSI-X is enabled), each a reported violation; the
+ * access is then ignored, as a robust device would.
  * Decided where the spec is silent: a queue field written while
  * queue_select names no queue, and queue_reset written without
  * VIRTIO_F_RING_RESET (the field "exists only if" it was negotiated), are
