@@ -234,8 +234,9 @@ static uint32_t common_read(vsim_pci *p, uint32_t off, unsigned width) {
     case VIRTIO_PCI_COMMON_GF: return vsim_tcore_driver_features(c);
     case VIRTIO_PCI_COMMON_MSIX: return c->config_vector;
     case VIRTIO_PCI_COMMON_NUMQ: return c->nq;
-    case VIRTIO_PCI_COMMON_STATUS: return ops->get_status(c->be.be);
+    case VIRTIO_PCI_COMMON_STATUS: p->config_due = false; return ops->get_status(c->be.be);
     case VIRTIO_PCI_COMMON_CFGGENERATION:
+      p->config_due = false; /* either is how a driver looks at a change */
       return p->mut.generation_frozen ? 0 : ops->config_generation(c->be.be) & 0xffu;
     case VIRTIO_PCI_COMMON_Q_SELECT: return qi;
     /* the maximum until the driver writes a smaller size */
@@ -493,6 +494,11 @@ uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned wid
         violation(p, VSIM_CHK_PCI_DRV_ISR_MSIX, -1, "ISR status read while MSI-X is enabled");
       /* reading it clears it (and de-asserts INTx) */
       v = c->interrupt_status & 0xff;
+      if (p->config_due)
+        violation(p, VSIM_CHK_PCI_DRV_COMBINED_IRQ, -1,
+                  "ISR status read again after one that showed a used-buffer and a configuration change, with no "
+                  "device_status, config_generation or device configuration read in between");
+      p->config_due = (v & (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG)) == (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
       if (v && p->mut.isr_sticky && !p->isr_kept) p->isr_kept = true; /* the mutant: kept this time */
       else if (v) {
         p->isr_kept = false;
@@ -502,6 +508,7 @@ uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned wid
     case VSIM_PCI_SPACE_MSIX_TABLE:
     case VSIM_PCI_SPACE_MSIX_PBA: v = msix_read(p, space, soff, width); break;
     case VSIM_PCI_SPACE_DEVICE:
+      p->config_due = false; /* the change looked at */
       if (device_access_ok(p, soff, width, false)) {
         uint8_t b[4] = {0};
         c->be.ops->config_read(c->be.be, soff, b, width);

@@ -115,6 +115,11 @@ typedef struct vsim_pci {
    * 0 none, 1 config_msix_vector, 2 queue_msix_vector of verify_queue */
   unsigned verify_field;
   bool isr_kept;                /* the isr_sticky mutant kept the ISR byte at the last read */
+  /* the last ISR read showed a used-buffer and a configuration-change
+   * interrupt at once: the driver owes a configuration read (device_status,
+   * config_generation, device configuration) before its next ISR read
+   * (pci.drv-combined-irq) */
+  bool config_due;
   uint32_t verify_queue;
 } vsim_pci;
 

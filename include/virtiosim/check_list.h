@@ -61,6 +61,7 @@
 #define VSIM_L_PCI_DISCOVERY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Discovery"
 #define VSIM_L_PCI_CAPS_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / Virtio Structure PCI Capabilities"
 #define VSIM_L_PCI_CFGCHG_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Notification of Device Configuration Changes"
+#define VSIM_L_PCI_CFGCHG_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Notification of Device Configuration Changes"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_NET_CFG_DEV "devicenormative:Device Types / Network Device / Device configuration layout"
@@ -320,7 +321,8 @@
   X(PCI_DRV_CFG_WINDOW,  "pci.drv-cfg-window",       VSIM_L_PCI_CFGCAP_DRV, MUST, DRIVER, SNAPSHOT, "driver reads or writes pci_cfg_data only with cap.length 1, 2 or 4, cap.offset a multiple of cap.length, and the cap.length bytes inside a BAR range of a virtio structure capability other than PCI_CFG (common, notify, ISR, device configuration); the device refuses the access") \
   X(PCI_DEV_NONTRANSITIONAL_IDS, "pci.dev-nontransitional-ids", VSIM_L_PCI_DISCOVERY_DEV, SHOULD, DEVICE, SNAPSHOT, "a non-transitional device (PCI Device ID 0x1040..0x107f) has PCI Revision ID 1 or higher and PCI Subsystem Device ID 0x40 or higher (judged by the driver's discovery)") \
   X(PCI_DRV_CAP_WRITE,   "pci.drv-cap-write",        VSIM_L_PCI_CAPS_DRV, MUST, DRIVER, SNAPSHOT, "driver writes no byte of a virtio structure capability (cfg_type, bar, offset, length, notify_off_multiplier, ...) except cap.bar, cap.offset, cap.length and pci_cfg_data of VIRTIO_PCI_CAP_PCI_CFG; the device ignores the write") \
-  X(PCI_DEV_CONFIG_IRQ_UNMAPPED, "pci.dev-config-irq-unmapped", VSIM_L_PCI_CFGCHG_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled and config_msix_vector NO_VECTOR, no interrupt for a device configuration change")
+  X(PCI_DEV_CONFIG_IRQ_UNMAPPED, "pci.dev-config-irq-unmapped", VSIM_L_PCI_CFGCHG_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled and config_msix_vector NO_VECTOR, no interrupt for a device configuration change") \
+  X(PCI_DRV_COMBINED_IRQ, "pci.drv-combined-irq",    VSIM_L_PCI_CFGCHG_DRV, MUST, DRIVER, SNAPSHOT, "an ISR status read showing both a used-buffer and a configuration-change interrupt is handled as both: the driver reads device_status, config_generation or the device configuration before its next ISR status read (judged at that read)")
 /* clang-format on */
 
 #endif
