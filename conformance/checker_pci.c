@@ -192,6 +192,35 @@ static void judge_ids(vsim_chk_pci *k, const vsim_host *sink) {
   }
 }
 
+/* The transitional PCI Device ID of a virtio device type (the spec's table),
+ * or 0: a type without one. */
+static uint32_t transitional_id(uint32_t type) {
+  static const uint16_t ids[][2] = {{1, 0x1000}, {2, 0x1001}, {5, 0x1002}, {3, 0x1003},
+                                    {8, 0x1004}, {4, 0x1005}, {9, 0x1009}};
+  for (unsigned i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    if (ids[i][0] == type) return ids[i][1];
+  return 0;
+}
+
+/* Vendor 0x1AF4, device 0x1040 + type (or the type's transitional id), each
+ * judged once the driver read it. */
+static void judge_discovery(vsim_chk_pci *k, const vsim_host *sink) {
+  uint32_t vendor, dev;
+  if (k->discovery_judged || !k->expect_type) return;
+  if (shadow_get(k, PCI_VENDOR_ID, 2, &vendor) && vendor != 0x1af4) {
+    k->discovery_judged = true;
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_DISCOVERY_IDS, -1, "PCI Vendor ID 0x%04x, not 0x1af4", vendor);
+    return;
+  }
+  uint32_t tid = transitional_id(k->expect_type);
+  if (shadow_get(k, PCI_DEVICE_ID, 2, &dev) && dev != 0x1040 + k->expect_type && (!tid || dev != tid)) {
+    k->discovery_judged = true;
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_DISCOVERY_IDS, -1,
+                      "PCI Device ID 0x%04x for virtio device id %u (0x%04x expected%s)", dev, k->expect_type,
+                      0x1040 + k->expect_type, tid ? ", or its transitional id" : "");
+  }
+}
+
 static void config_access(vsim_chk_pci *k, const vsim_host *sink, bool read, uint32_t off, uint32_t width,
                           uint32_t val) {
   /* the function refuses other accesses (they read 0): they say nothing */
@@ -228,7 +257,10 @@ static void config_access(vsim_chk_pci *k, const vsim_host *sink, bool read, uin
     k->space[at] = (uint8_t)(val >> (8 * i));
     k->space_known[at] = 1;
   }
-  if (read) judge_ids(k, sink);
+  if (read) {
+    judge_ids(k, sink);
+    judge_discovery(k, sink);
+  }
   if (!read && on_data) {
     uint32_t soff = 0, len = 0, type = window_target(k, cap, &soff, &len);
     if (type) {

@@ -51,6 +51,8 @@ typedef struct vsim_chk_pci {
   uint8_t space[VSIM_PCI_CFG_SIZE];
   uint8_t space_known[VSIM_PCI_CFG_SIZE];
   bool ids_judged;              /* pci.dev-nontransitional-ids reported (once a run) */
+  uint32_t expect_type;         /* the virtio device id the function must name (0: not judged) */
+  bool discovery_judged;        /* pci.dev-discovery-ids reported (once a run) */
   /* the previous BAR access reported (a window read must be the one right
    * before its configuration read) */
   bool prev_valid;

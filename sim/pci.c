@@ -68,6 +68,7 @@ static vsim_pci_mutants decode_mutants(const vsim_mutset *m) {
       .cfg_window_stale = HAS(DEV_PCI_CFG_WINDOW_STALE),
       .revision_zero = HAS(DEV_PCI_REVISION_ZERO),
       .config_irq_unmapped = HAS(DEV_PCI_CONFIG_IRQ_UNMAPPED),
+      .device_id_type = HAS(DEV_PCI_DEVICE_ID_TYPE),
   };
 #undef HAS
 }
@@ -88,7 +89,7 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, uns
   uint32_t id = core->be.ops->device_id(core->be.be);
   uint8_t *c = p->cfg;
   put16(c + PCI_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
-  put16(c + PCI_DEVICE_ID, (uint16_t)(VSIM_PCI_DEVICE_BASE + id));
+  put16(c + PCI_DEVICE_ID, (uint16_t)(VSIM_PCI_DEVICE_BASE + id + (p->mut.device_id_type ? 1 : 0)));
   put16(c + PCI_STATUS, PCI_STATUS_CAP_LIST);
   c[PCI_REVISION_ID] = p->mut.revision_zero ? 0 : 1; /* 0 is a transitional device's */
   c[PCI_CLASS_REVISION + 3] = 0xff; /* class: unassigned ("other") */

@@ -90,6 +90,7 @@ typedef struct vsim_pci_mutants {
   bool cfg_window_stale;     /* a pci_cfg_data read executes no BAR read */
   bool revision_zero;        /* PCI Revision ID 0 (non-transitional ids otherwise) */
   bool config_irq_unmapped;  /* a configuration change with config_msix_vector NO_VECTOR interrupts on vector 0 */
+  bool device_id_type;       /* PCI Device ID 0x1040 + virtio device id + 1 */
 } vsim_pci_mutants;
 
 typedef struct vsim_pci_msix_entry {

@@ -1303,6 +1303,15 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->chk.pci = s->pci;
   s->chk.console = s->is_console;
   s->chk.input = s->is_input;
+  /* the virtio device id the scenario's device type has: the PCI Device ID
+   * the function must present follows from it (pci.dev-discovery-ids) */
+  static const struct {
+    const char *name;
+    uint32_t id;
+  } type_ids[] = {{"net", VIRTIO_ID_NET}, {"blk", VIRTIO_ID_BLOCK}, {"console", VIRTIO_ID_CONSOLE},
+                  {"gpu", VIRTIO_ID_GPU}, {"input", VIRTIO_ID_INPUT}, {"fs", VIRTIO_ID_FS}};
+  for (unsigned i = 0; i < sizeof type_ids / sizeof type_ids[0]; i++)
+    if (strcmp(sc->device, type_ids[i].name) == 0) s->chk.pcs.expect_type = type_ids[i].id;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);

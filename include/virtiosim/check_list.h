@@ -322,7 +322,8 @@
   X(PCI_DEV_NONTRANSITIONAL_IDS, "pci.dev-nontransitional-ids", VSIM_L_PCI_DISCOVERY_DEV, SHOULD, DEVICE, SNAPSHOT, "a non-transitional device (PCI Device ID 0x1040..0x107f) has PCI Revision ID 1 or higher and PCI Subsystem Device ID 0x40 or higher (judged by the driver's discovery)") \
   X(PCI_DRV_CAP_WRITE,   "pci.drv-cap-write",        VSIM_L_PCI_CAPS_DRV, MUST, DRIVER, SNAPSHOT, "driver writes no byte of a virtio structure capability (cfg_type, bar, offset, length, notify_off_multiplier, ...) except cap.bar, cap.offset, cap.length and pci_cfg_data of VIRTIO_PCI_CAP_PCI_CFG; the device ignores the write") \
   X(PCI_DEV_CONFIG_IRQ_UNMAPPED, "pci.dev-config-irq-unmapped", VSIM_L_PCI_CFGCHG_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled and config_msix_vector NO_VECTOR, no interrupt for a device configuration change") \
-  X(PCI_DRV_COMBINED_IRQ, "pci.drv-combined-irq",    VSIM_L_PCI_CFGCHG_DRV, MUST, DRIVER, SNAPSHOT, "an ISR status read showing both a used-buffer and a configuration-change interrupt is handled as both: the driver reads device_status, config_generation or the device configuration before its next ISR status read (judged at that read)")
+  X(PCI_DRV_COMBINED_IRQ, "pci.drv-combined-irq",    VSIM_L_PCI_CFGCHG_DRV, MUST, DRIVER, SNAPSHOT, "an ISR status read showing both a used-buffer and a configuration-change interrupt is handled as both: the driver reads device_status, config_generation or the device configuration before its next ISR status read (judged at that read)") \
+  X(PCI_DEV_DISCOVERY_IDS, "pci.dev-discovery-ids",  VSIM_L_PCI_DISCOVERY_DEV, MUST, DEVICE, SNAPSHOT, "the function presents PCI Vendor ID 0x1AF4 and a PCI Device ID of 0x1040 + the virtio device ID of the device type it serves (the scenario's), or that type's transitional id (net 0x1000, blk 0x1001, console 0x1003, ...); judged on the driver's reads of the ids")
 /* clang-format on */
 
 #endif

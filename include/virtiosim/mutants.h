@@ -193,7 +193,8 @@
   X(DEV_PCI_REVISION_ZERO, "dev.pci-revision-zero",  PCI_DEV_NONTRANSITIONAL_IDS, "virtio-pci: the non-transitional function presents PCI Revision ID 0 (a legacy driver's match)") \
   X(DRV_PCI_CAP_WRITE,   "drv.pci-cap-write",      PCI_DRV_CAP_WRITE,   "virtio-pci: driver writes notify_off_multiplier back into the notify capability during its walk") \
   X(DEV_PCI_CONFIG_IRQ_UNMAPPED, "dev.pci-config-irq-unmapped", PCI_DEV_CONFIG_IRQ_UNMAPPED, "virtio-pci: with config_msix_vector NO_VECTOR, a configuration change interrupts on vector 0 anyway") \
-  X(DRV_COMBINED_IRQ_QUEUE_ONLY, "drv.combined-irq-queue-only", PCI_DRV_COMBINED_IRQ, "driver handles an interrupt that says both used buffers and a configuration change as a used-buffer interrupt only")
+  X(DRV_COMBINED_IRQ_QUEUE_ONLY, "drv.combined-irq-queue-only", PCI_DRV_COMBINED_IRQ, "driver handles an interrupt that says both used buffers and a configuration change as a used-buffer interrupt only") \
+  X(DEV_PCI_DEVICE_ID_TYPE, "dev.pci-device-id-type", PCI_DEV_DISCOVERY_IDS, "virtio-pci: the function's PCI Device ID is 0x1040 + its virtio device ID + 1 (another type's)")
 /* clang-format on */
 
 enum vsim_mutant {
