@@ -1,5 +1,6 @@
 /* conformance/checker_pci.c — the virtio-pci device rules (see checker_pci.h). */
 #include <string.h>
+#include <linux/pci_regs.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 #include "checker_pci.h"
@@ -119,9 +120,189 @@ static unsigned common_width(uint32_t off) {
   }
 }
 
+/* ---- configuration space: the capability chain as read, the PCI_CFG window, the ids ---- */
+
+/* n bytes (n <= 4) at off of the shadow, or false when one is unknown */
+static bool shadow_get(const vsim_chk_pci *k, uint32_t off, unsigned n, uint32_t *v) {
+  *v = 0;
+  if (off + n > VSIM_PCI_CFG_SIZE) return false;
+  for (unsigned i = 0; i < n; i++) {
+    if (!k->space_known[off + i]) return false;
+    *v |= (uint32_t)k->space[off + i] << (8 * i);
+  }
+  return true;
+}
+
+/* The virtio capability of cfg_type `type` the driver found (the first in the
+ * chain, as read from the capabilities pointer on; bounded), or 0. */
+static uint32_t shadow_cap(const vsim_chk_pci *k, uint32_t type) {
+  uint32_t at, vndr, t;
+  if (!shadow_get(k, PCI_CAPABILITY_LIST, 1, &at)) return 0;
+  for (unsigned n = 0; n < 48 && at >= 0x40 && at + 20 <= VSIM_PCI_CFG_SIZE; n++) {
+    at &= ~3u;
+    if (shadow_get(k, at, 1, &vndr) && vndr == PCI_CAP_ID_VNDR && shadow_get(k, at + VIRTIO_PCI_CAP_CFG_TYPE, 1, &t) &&
+        t == type)
+      return at;
+    if (!shadow_get(k, at + PCI_CAP_LIST_NEXT, 1, &at)) return 0;
+  }
+  return 0;
+}
+
+/* The structure (cfg_type 1..4) whose BAR range, as its capability reads,
+ * holds len bytes at off of BAR bar: its type and base, or 0. */
+static uint32_t window_structure(const vsim_chk_pci *k, uint32_t bar, uint32_t off, uint32_t len, uint32_t *base) {
+  for (uint32_t type = VIRTIO_PCI_CAP_COMMON_CFG; type <= VIRTIO_PCI_CAP_DEVICE_CFG; type++) {
+    uint32_t at = shadow_cap(k, type), b, o, l;
+    if (!at || !shadow_get(k, at + VIRTIO_PCI_CAP_BAR, 1, &b) || !shadow_get(k, at + VIRTIO_PCI_CAP_OFFSET, 4, &o) ||
+        !shadow_get(k, at + VIRTIO_PCI_CAP_LENGTH, 4, &l))
+      continue;
+    if (b == bar && off >= o && (uint64_t)off + len <= (uint64_t)o + l) {
+      *base = o;
+      return type;
+    }
+  }
+  return 0;
+}
+
+/* The window as the driver set it up, when it is one the driver may use
+ * (len 1, 2 or 4, aligned, inside a virtio structure): the structure's type
+ * and the offset in it; 0 otherwise (the function judges the driver there). */
+static uint32_t window_target(const vsim_chk_pci *k, uint32_t cap, uint32_t *soff, uint32_t *len) {
+  uint32_t bar, off, base = 0;
+  if (!shadow_get(k, cap + VIRTIO_PCI_CAP_BAR, 1, &bar) || !shadow_get(k, cap + VIRTIO_PCI_CAP_OFFSET, 4, &off) ||
+      !shadow_get(k, cap + VIRTIO_PCI_CAP_LENGTH, 4, len))
+    return 0;
+  if (!(*len == 1 || *len == 2 || *len == 4) || off % *len) return 0;
+  uint32_t type = window_structure(k, bar, off, *len, &base);
+  *soff = off - base;
+  return type;
+}
+
+/* Non-transitional ids (Device ID 0x1040..0x107f): Revision ID 1 or higher,
+ * Subsystem Device ID 0x40 or higher; judged once both are read. */
+static void judge_ids(vsim_chk_pci *k, const vsim_host *sink) {
+  uint32_t dev, rev, sub;
+  if (k->ids_judged || !shadow_get(k, PCI_DEVICE_ID, 2, &dev) || dev < 0x1040 || dev > 0x107f) return;
+  bool have_rev = shadow_get(k, PCI_REVISION_ID, 1, &rev), have_sub = shadow_get(k, PCI_SUBSYSTEM_ID, 2, &sub);
+  if ((have_rev && rev < 1) || (have_sub && sub < 0x40)) {
+    k->ids_judged = true;
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_NONTRANSITIONAL_IDS, -1,
+                      "device id 0x%04x (non-transitional) with %s 0x%x (a legacy driver's match)", dev,
+                      have_rev && rev < 1 ? "revision id" : "subsystem device id", have_rev && rev < 1 ? rev : sub);
+  }
+}
+
+/* The transitional PCI Device ID of a virtio device type (the spec's table),
+ * or 0: a type without one. */
+static uint32_t transitional_id(uint32_t type) {
+  static const uint16_t ids[][2] = {{1, 0x1000}, {2, 0x1001}, {5, 0x1002}, {3, 0x1003},
+                                    {8, 0x1004}, {4, 0x1005}, {9, 0x1009}};
+  for (unsigned i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    if (ids[i][0] == type) return ids[i][1];
+  return 0;
+}
+
+/* Vendor 0x1AF4, device 0x1040 + type (or the type's transitional id), each
+ * judged once the driver read it. */
+static void judge_discovery(vsim_chk_pci *k, const vsim_host *sink) {
+  uint32_t vendor, dev;
+  if (k->discovery_judged || !k->expect_type) return;
+  if (shadow_get(k, PCI_VENDOR_ID, 2, &vendor) && vendor != 0x1af4) {
+    k->discovery_judged = true;
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_DISCOVERY_IDS, -1, "PCI Vendor ID 0x%04x, not 0x1af4", vendor);
+    return;
+  }
+  uint32_t tid = transitional_id(k->expect_type);
+  if (shadow_get(k, PCI_DEVICE_ID, 2, &dev) && dev != 0x1040 + k->expect_type && (!tid || dev != tid)) {
+    k->discovery_judged = true;
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_DISCOVERY_IDS, -1,
+                      "PCI Device ID 0x%04x for virtio device id %u (0x%04x expected%s)", dev, k->expect_type,
+                      0x1040 + k->expect_type, tid ? ", or its transitional id" : "");
+  }
+}
+
+static void config_access(vsim_chk_pci *k, const vsim_host *sink, bool read, uint32_t off, uint32_t width,
+                          uint32_t val) {
+  /* the function refuses other accesses (they read 0): they say nothing */
+  if (!(width == 1 || width == 2 || width == 4) || (off & (width - 1)) || off + width > VSIM_PCI_CFG_SIZE) return;
+  uint32_t cap = shadow_cap(k, VIRTIO_PCI_CAP_PCI_CFG), data = cap + 16;
+  bool on_data = cap && off < data + 4 && off + width > data;
+  if (read && on_data) {
+    /* the device executed the window's read right before: that BAR read, and
+     * pci_cfg_data presents its bytes */
+    uint32_t soff = 0, len = 0, type = window_target(k, cap, &soff, &len);
+    if (type) {
+      if (!k->prev_valid || k->prev_kind != VSIM_EV_PCI_READ || k->prev_space != type || k->prev_off != soff ||
+          k->prev_width != len)
+        vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CFG_WINDOW, -1,
+                          "pci_cfg_data read (window: %u bytes at 0x%x of structure %u) executed no such BAR read", len,
+                          soff, type);
+      else
+        for (uint32_t i = 0; i < width; i++) {
+          uint32_t at = off + i - data; /* byte of pci_cfg_data */
+          if (off + i < data || at >= len) continue;
+          if ((uint8_t)(val >> (8 * i)) != (uint8_t)(k->prev_val >> (8 * at))) {
+            vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CFG_WINDOW, -1,
+                              "pci_cfg_data reads 0x%x, the window's BAR read (%u bytes at 0x%x of structure %u) read 0x%x",
+                              val, len, soff, type, k->prev_val);
+            break;
+          }
+        }
+    }
+  }
+  for (uint32_t i = 0; i < width; i++) {
+    uint32_t at = off + i, r = at - cap;
+    /* writes: only the window's read-write fields hold what is written */
+    if (!read && !(cap && at >= cap && (r == VIRTIO_PCI_CAP_BAR || (r >= VIRTIO_PCI_CAP_OFFSET && r < 20)))) continue;
+    k->space[at] = (uint8_t)(val >> (8 * i));
+    k->space_known[at] = 1;
+  }
+  if (read) {
+    judge_ids(k, sink);
+    judge_discovery(k, sink);
+  }
+  if (!read && on_data) {
+    uint32_t soff = 0, len = 0, type = window_target(k, cap, &soff, &len);
+    if (type) {
+      k->win_pending = true;
+      k->win_space = type;
+      k->win_off = soff;
+      k->win_len = len;
+      k->win_val_known = shadow_get(k, data, len, &k->win_val);
+    }
+  }
+}
+
+/* The access right after a window write: the BAR write it had to execute. */
+static void window_write_due(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *ev) {
+  k->win_pending = false;
+  bool ok = ev->kind == VSIM_EV_PCI_WRITE && (uint32_t)ev->d == k->win_space && (uint32_t)ev->a == k->win_off &&
+            (uint32_t)ev->b == k->win_len;
+  if (!ok)
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CFG_WINDOW, -1,
+                      "pci_cfg_data written (window: %u bytes at 0x%x of structure %u) and no such BAR write executed",
+                      k->win_len, k->win_off, k->win_space);
+  else if (k->win_val_known && (uint32_t)ev->c != k->win_val)
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CFG_WINDOW, -1,
+                      "pci_cfg_data 0x%x written through the window, 0x%x written to the BAR", k->win_val,
+                      (uint32_t)ev->c);
+}
+
 void vsim_chk_pci_access(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *ev, uint64_t features) {
   bool read = ev->kind == VSIM_EV_PCI_READ;
   uint32_t off = (uint32_t)ev->a, width = (uint32_t)ev->b, val = (uint32_t)ev->c;
+  if (k->win_pending) window_write_due(k, sink, ev);
+  if ((unsigned)ev->d == VSIM_PCI_SPACE_CONFIG) {
+    config_access(k, sink, read, off, width, val);
+    k->prev_valid = false;
+    return;
+  }
+  k->prev_valid = true;
+  k->prev_kind = ev->kind;
+  k->prev_space = (uint32_t)ev->d;
+  k->prev_off = off;
+  k->prev_width = width;
+  k->prev_val = val;
   switch ((unsigned)ev->d) {
     case VSIM_PCI_SPACE_COMMON:
       if (width == common_width(off)) common_access(k, sink, read, off, val, features);
@@ -154,7 +335,10 @@ void vsim_chk_pci_irq(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *
   if (v == VIRTIO_MSI_NO_VECTOR) return; /* no message: right for an unmapped event */
   if (q >= VSIM_CHK_PCI_QUEUES) return;
   uint16_t want = q < 0 ? k->config_vector : k->queue_vector[q];
-  if (want == VIRTIO_MSI_NO_VECTOR && q >= 0)
+  if (want == VIRTIO_MSI_NO_VECTOR && q < 0)
+    vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_CONFIG_IRQ_UNMAPPED, -1,
+                      "configuration-change interrupt sent on vector %u though config_msix_vector is NO_VECTOR", v);
+  else if (want == VIRTIO_MSI_NO_VECTOR && q >= 0)
     vsim_host_reportf(sink, VSIM_CHK_PCI_DEV_MSIX_UNMAPPED, q,
                       "queue %d's interrupt sent on vector %u though its queue_msix_vector is NO_VECTOR", q, v);
   else if (v != want)

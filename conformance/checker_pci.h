@@ -10,7 +10,12 @@
  * changed configuration value was read (pci.dev-config-generation), a vector
  * reading what was written or NO_VECTOR and interrupts going to it
  * (pci.dev-msix-vector), no interrupt for an unmapped queue
- * (pci.dev-msix-unmapped). Each access costs O(width); an interrupt O(1).
+ * (pci.dev-msix-unmapped) or an unmapped configuration change
+ * (pci.dev-config-irq-unmapped); from configuration space accesses, the PCI_CFG
+ * window executing each access the driver makes through it
+ * (pci.dev-cfg-window) and the non-transitional ids (revision, subsystem
+ * device id: pci.dev-nontransitional-ids). Each access costs O(width) (a
+ * window access: O(capabilities)); an interrupt O(1).
  * Must never: drive the function (no register access of its own), or judge
  * the driver (the function itself does, sim/pci.c).
  */
@@ -40,12 +45,28 @@ typedef struct vsim_chk_pci {
   uint8_t cfg_val[VSIM_PCI_DEVICE_MAX];   /* each device configuration byte as last read */
   uint8_t cfg_gen[VSIM_PCI_DEVICE_MAX];   /* the generation read before that */
   uint8_t cfg_seen[VSIM_PCI_DEVICE_MAX];  /* 1: read under a known generation */
+  /* PCI configuration space as the driver read it (and, for the PCI_CFG
+   * window's read-write fields, wrote it): the capability chain, the ids,
+   * the window's cap.bar / cap.offset / cap.length / pci_cfg_data */
+  uint8_t space[VSIM_PCI_CFG_SIZE];
+  uint8_t space_known[VSIM_PCI_CFG_SIZE];
+  bool ids_judged;              /* pci.dev-nontransitional-ids reported (once a run) */
+  uint32_t expect_type;         /* the virtio device id the function must name (0: not judged) */
+  bool discovery_judged;        /* pci.dev-discovery-ids reported (once a run) */
+  /* the previous BAR access reported (a window read must be the one right
+   * before its configuration read) */
+  bool prev_valid;
+  uint32_t prev_kind, prev_space, prev_off, prev_width, prev_val;
+  /* a window write the function must execute next: the BAR write expected */
+  bool win_pending;
+  bool win_val_known;
+  uint32_t win_space, win_off, win_len, win_val;
 } vsim_chk_pci;
 
 void vsim_chk_pci_init(vsim_chk_pci *k);
 
-/* A BAR access (VSIM_EV_PCI_READ / _WRITE), with the features the driver
- * accepted (the ring layout). */
+/* A BAR or configuration space access (VSIM_EV_PCI_READ / _WRITE), with the
+ * features the driver accepted (the ring layout). */
 void vsim_chk_pci_access(vsim_chk_pci *k, const vsim_host *sink, const vsim_event *ev, uint64_t features);
 
 /* An interrupt (VSIM_EV_IRQ), or held interrupts released (released: a

@@ -182,6 +182,11 @@ static int classify(const vsim_scenario *sc, json_t *doc, scen_class *c) {
       case VSIM_OP_MMIO_WRITE:
         if (c->transport < 0) c->transport = VSIM_TRANSPORT_MMIO;
         break;
+      case VSIM_OP_PCI_CFG_READ:
+      case VSIM_OP_PCI_CFG_WRITE:
+        /* configuration space is virtio-pci's alone */
+        if (c->transport < 0) c->transport = VSIM_TRANSPORT_PCI;
+        break;
       case VSIM_OP_FAULT_NEEDS_RESET:
         if (!c->knob) c->knob = "fault.needs_reset";
         break;

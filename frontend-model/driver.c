@@ -439,6 +439,10 @@ bool vsim_driver_irq_pending(vsim_driver *d) {
 
 void vsim_driver_handle_irq(vsim_driver *d) {
   uint32_t isr = d->tr.ops->take_interrupts(d->tr.t);
+  /* drv.combined-irq-queue-only: one interrupt for both is taken for the
+   * queues' alone (pci.drv-combined-irq) */
+  bool both = (isr & VIRTIO_MMIO_INT_CONFIG) && (isr & VIRTIO_MMIO_INT_VRING);
+  if (both && mut(d, VSIM_MUT_DRV_COMBINED_IRQ_QUEUE_ONLY)) isr &= ~(uint32_t)VIRTIO_MMIO_INT_CONFIG;
   if (isr & VIRTIO_MMIO_INT_CONFIG) {
     uint8_t st = d->tr.ops->get_status(d->tr.t);
     if (st & VIRTIO_CONFIG_S_NEEDS_RESET) d->needs_reset = true;

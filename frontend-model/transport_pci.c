@@ -45,6 +45,8 @@ void vsim_drv_pci_init(vsim_drv_pci *d, vsim_pci *p, const vsim_host *host, cons
       .reenable_stale = HAS(DRV_QUEUE_REENABLE_STALE),
       .queue_size_mask = HAS(DRV_PCI_QUEUE_SIZE_MASK),
       .queue_size_live = HAS(DRV_PCI_QUEUE_SIZE_LIVE),
+      .cfg_window_misaligned = HAS(DRV_PCI_CFG_WINDOW_MISALIGNED),
+      .cap_write = HAS(DRV_PCI_CAP_WRITE),
   };
 #undef HAS
 }
@@ -139,6 +141,17 @@ static bool map_vector(vsim_drv_pci *d, uint32_t field, uint16_t v) {
   return CRD(field, 2) == v;
 }
 
+/* drv.pci-cfg-window-misaligned: config_generation (one byte at 0x15) read
+ * through the PCI_CFG window as a 2-byte access at its own offset, which is
+ * not a multiple of cap.length (pci.drv-cfg-window); the device refuses it. */
+static void window_read_misaligned(vsim_drv_pci *d) {
+  uint32_t w = d->cap_pcicfg;
+  cw(d, w + VIRTIO_PCI_CAP_BAR, 1, d->common.bar);
+  cw(d, w + VIRTIO_PCI_CAP_LENGTH, 4, 2);
+  cw(d, w + VIRTIO_PCI_CAP_OFFSET, 4, d->common.offset + VIRTIO_PCI_COMMON_CFGGENERATION);
+  (void)cr(d, w + 16, 2);
+}
+
 static bool walk(vsim_drv_pci *d) {
   if (cr(d, PCI_VENDOR_ID, 2) != VSIM_PCI_VENDOR) return false;
   uint32_t dev = cr(d, PCI_DEVICE_ID, 2);
@@ -167,13 +180,21 @@ static bool walk(vsim_drv_pci *d) {
           device_violation(d, VSIM_CHK_PCI_DEV_CAP_LAYOUT, "capability at 0x%02x (cfg_type %u) has cap_len %u, its structure %u",
                            at, type, len, need);
         if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) d->notify_mult = cr(d, at + 16, 4);
+        /* drv.pci-cap-write: the multiplier written back (pci.drv-cap-write) */
+        if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && d->mut.cap_write) cw(d, at + 16, 4, d->notify_mult);
+      } else if (type == VIRTIO_PCI_CAP_PCI_CFG && !d->cap_pcicfg) {
+        d->cap_pcicfg = (uint8_t)at; /* the window: this driver does not need it, but it must be there */
       }
     } else if (vndr == PCI_CAP_ID_MSIX && !d->cap_msix) {
       walk_msix(d, at);
     }
     at = next;
   }
+  /* the window is the way to the structures for a driver that cannot map
+   * the BAR (firmware, boot loaders): every function presents one */
+  if (!d->cap_pcicfg) device_violation(d, VSIM_CHK_PCI_DEV_CFG_CAP, "no VIRTIO_PCI_CAP_PCI_CFG capability in the list");
   if (!judge_layout(d)) return false;
+  if (d->mut.cfg_window_misaligned && d->cap_pcicfg) window_read_misaligned(d);
   if (d->msix_size >= 2) msix_enable(d);
   d->num_queues = (uint16_t)(d->mut.wide_access ? CRD(VIRTIO_PCI_COMMON_NUMQ, 4) : CRD(VIRTIO_PCI_COMMON_NUMQ, 2));
   return d->num_queues != 0;

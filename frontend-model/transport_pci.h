@@ -7,8 +7,9 @@
  * ignored: bar / offset / length, notify_off_multiplier; the MSI-X
  * capability), judging the device's layout as it goes (structures missing:
  * the probe fails; outside the BAR, cap_len short, a misaligned device
- * configuration, an MSI-X table size outside 2..0x800, pci.dev-notify-cap:
- * reported), setting up MSI-X when the table has at least 2 entries (each
+ * configuration, an MSI-X table size outside 2..0x800, pci.dev-notify-cap,
+ * no VIRTIO_PCI_CAP_PCI_CFG capability (pci.dev-cfg-cap: the driver does not
+ * use the window, but it must be there): reported), setting up MSI-X when the table has at least 2 entries (each
  * entry programmed and unmasked, then enabled; with fewer it stays on INTx),
  * mapping the config vector (entry 0) and each queue's (its own entry when
  * the table has room, else entry 1 shared) with a read-back each, falling
@@ -50,6 +51,8 @@ typedef struct vsim_drv_pci_mutants {
   bool reenable_stale;       /* a queue re-enabled after its reset by queue_enable alone */
   bool queue_size_mask;      /* queue_size first written as size - 1 */
   bool queue_size_live;      /* queue_size written again after queue_enable */
+  bool cfg_window_misaligned; /* config_generation read through the PCI_CFG window at an odd offset, 2 bytes wide */
+  bool cap_write;            /* notify_off_multiplier written back into the notify capability */
 } vsim_drv_pci_mutants;
 
 typedef struct vsim_drv_pci {
@@ -63,6 +66,7 @@ typedef struct vsim_drv_pci {
   uint16_t num_queues;
   uint16_t msix_size;        /* the MSI-X table size (0: no capability) */
   uint8_t cap_msix;
+  uint8_t cap_pcicfg;        /* the first VIRTIO_PCI_CAP_PCI_CFG capability (0: none) */
   bool msix;                 /* MSI-X in use (enabled, every mapping read back) */
   bool config_mapped;        /* config_msix_vector mapped since the last reset */
   uint64_t queues_reset; /* queues reset alone and not enabled since (reenable_stale) */

@@ -166,6 +166,8 @@ static const char *const op_names[] = {
     [VSIM_OP_EXPECT_OUTPUT] = "expect.output",
     [VSIM_OP_HOST_EVENT] = "host.event",
     [VSIM_OP_GPU_EXPECT_SCANOUT] = "gpu.expect_scanout",
+    [VSIM_OP_PCI_CFG_READ] = "pci.cfg.read",
+    [VSIM_OP_PCI_CFG_WRITE] = "pci.cfg.write",
 };
 
 static const char *const policy_names[] = {

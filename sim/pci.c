@@ -64,6 +64,11 @@ static vsim_pci_mutants decode_mutants(const vsim_mutset *m) {
       .msix_one_vector = HAS(DEV_PCI_MSIX_ONE_VECTOR),
       .msix_config_vector = HAS(DEV_PCI_MSIX_CONFIG_VECTOR),
       .msix_unmapped = HAS(DEV_PCI_MSIX_UNMAPPED_IRQ),
+      .no_cfg_cap = HAS(DEV_PCI_NO_CFG_CAP),
+      .cfg_window_stale = HAS(DEV_PCI_CFG_WINDOW_STALE),
+      .revision_zero = HAS(DEV_PCI_REVISION_ZERO),
+      .config_irq_unmapped = HAS(DEV_PCI_CONFIG_IRQ_UNMAPPED),
+      .device_id_type = HAS(DEV_PCI_DEVICE_ID_TYPE),
   };
 #undef HAS
 }
@@ -84,9 +89,9 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, uns
   uint32_t id = core->be.ops->device_id(core->be.be);
   uint8_t *c = p->cfg;
   put16(c + PCI_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
-  put16(c + PCI_DEVICE_ID, (uint16_t)(VSIM_PCI_DEVICE_BASE + id));
+  put16(c + PCI_DEVICE_ID, (uint16_t)(VSIM_PCI_DEVICE_BASE + id + (p->mut.device_id_type ? 1 : 0)));
   put16(c + PCI_STATUS, PCI_STATUS_CAP_LIST);
-  c[PCI_REVISION_ID] = 1;
+  c[PCI_REVISION_ID] = p->mut.revision_zero ? 0 : 1; /* 0 is a transitional device's */
   c[PCI_CLASS_REVISION + 3] = 0xff; /* class: unassigned ("other") */
   c[PCI_HEADER_TYPE] = 0;
   put16(c + PCI_SUBSYSTEM_VENDOR_ID, (uint16_t)VSIM_PCI_VENDOR);
@@ -109,8 +114,11 @@ int vsim_pci_init(vsim_pci *p, vsim_tcore *core, const vsim_mutset *mutants, uns
     p->cap_device = at;
     at = add_cap(p, at, 16, VIRTIO_PCI_CAP_DEVICE_CFG, p->device_off, p->device_len);
   }
-  p->cap_pcicfg = at;
-  at = add_cap(p, at, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+  p->cap_pcicfg = 0;
+  if (!p->mut.no_cfg_cap) {
+    p->cap_pcicfg = at;
+    at = add_cap(p, at, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
+  }
   if (p->msix_size) {
     /* the MSI-X capability: Table Size is encoded as N - 1; table and
      * pending-bit array in BAR 0 (BIR 0) */
@@ -227,8 +235,9 @@ static uint32_t common_read(vsim_pci *p, uint32_t off, unsigned width) {
     case VIRTIO_PCI_COMMON_GF: return vsim_tcore_driver_features(c);
     case VIRTIO_PCI_COMMON_MSIX: return c->config_vector;
     case VIRTIO_PCI_COMMON_NUMQ: return c->nq;
-    case VIRTIO_PCI_COMMON_STATUS: return ops->get_status(c->be.be);
+    case VIRTIO_PCI_COMMON_STATUS: p->config_due = false; return ops->get_status(c->be.be);
     case VIRTIO_PCI_COMMON_CFGGENERATION:
+      p->config_due = false; /* either is how a driver looks at a change */
       return p->mut.generation_frozen ? 0 : ops->config_generation(c->be.be) & 0xffu;
     case VIRTIO_PCI_COMMON_Q_SELECT: return qi;
     /* the maximum until the driver writes a smaller size */
@@ -449,7 +458,8 @@ uint32_t vsim_pci_route(const vsim_pci *p, int q) {
   const vsim_tcore *c = p->core;
   uint32_t v = q < 0 ? c->config_vector : q < c->nq ? c->q[q].vector : VIRTIO_MSI_NO_VECTOR;
   if (p->mut.msix_config_vector && q >= 0) v = c->config_vector;
-  if (p->mut.msix_unmapped && v == VIRTIO_MSI_NO_VECTOR) v = 0;
+  if (p->mut.msix_unmapped && q >= 0 && v == VIRTIO_MSI_NO_VECTOR) v = 0; /* a queue's (the config vector: dev.pci-config-irq-unmapped) */
+  if (p->mut.config_irq_unmapped && q < 0 && v == VIRTIO_MSI_NO_VECTOR) v = 0;
   return v;
 }
 
@@ -485,6 +495,11 @@ uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned wid
         violation(p, VSIM_CHK_PCI_DRV_ISR_MSIX, -1, "ISR status read while MSI-X is enabled");
       /* reading it clears it (and de-asserts INTx) */
       v = c->interrupt_status & 0xff;
+      if (p->config_due)
+        violation(p, VSIM_CHK_PCI_DRV_COMBINED_IRQ, -1,
+                  "ISR status read again after one that showed a used-buffer and a configuration change, with no "
+                  "device_status, config_generation or device configuration read in between");
+      p->config_due = (v & (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG)) == (VIRTIO_PCI_ISR_QUEUE | VIRTIO_PCI_ISR_CONFIG);
       if (v && p->mut.isr_sticky && !p->isr_kept) p->isr_kept = true; /* the mutant: kept this time */
       else if (v) {
         p->isr_kept = false;
@@ -494,6 +509,7 @@ uint32_t vsim_pci_bar_read(vsim_pci *p, unsigned bar, uint32_t off, unsigned wid
     case VSIM_PCI_SPACE_MSIX_TABLE:
     case VSIM_PCI_SPACE_MSIX_PBA: v = msix_read(p, space, soff, width); break;
     case VSIM_PCI_SPACE_DEVICE:
+      p->config_due = false; /* the change looked at */
       if (device_access_ok(p, soff, width, false)) {
         uint8_t b[4] = {0};
         c->be.ops->config_read(c->be.be, soff, b, width);
@@ -529,27 +545,68 @@ void vsim_pci_bar_write(vsim_pci *p, unsigned bar, uint32_t off, unsigned width,
 /* ---- configuration space ---- */
 
 static bool in_cap_rw(const vsim_pci *p, uint32_t off) {
-  /* PCI_CFG: cap.bar, cap.offset, cap.length and pci_cfg_data are the driver's */
+  /* PCI_CFG: cap.bar, cap.offset, cap.length and pci_cfg_data are the driver's
+   * (none without the capability: offset 0 is the header's) */
   uint32_t r = off - p->cap_pcicfg;
-  return off >= p->cap_pcicfg && (r == 4 || (r >= 8 && r < 20));
+  return p->cap_pcicfg && off >= p->cap_pcicfg && (r == 4 || (r >= 8 && r < 20));
 }
 
-/* The PCI_CFG window: cap.length bytes of BAR cap.bar at cap.offset. */
+/* The len bytes at off of BAR bar lie inside the range a virtio structure
+ * capability other than PCI_CFG names: the only ranges the driver may reach
+ * through the window (not the MSI-X table, not a gap between structures). */
+static bool window_in_structure(const vsim_pci *p, unsigned bar, uint32_t off, uint32_t len) {
+  const uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device};
+  for (unsigned i = 0; i < sizeof caps; i++) {
+    if (!caps[i]) continue;
+    const uint8_t *c = p->cfg + caps[i];
+    uint64_t base = get32(c + VIRTIO_PCI_CAP_OFFSET), end = base + get32(c + VIRTIO_PCI_CAP_LENGTH);
+    if (c[VIRTIO_PCI_CAP_BAR] == bar && off >= base && (uint64_t)off + len <= end) return true;
+  }
+  return false;
+}
+
+/* A byte inside a virtio structure capability (vendor-specific, any of the
+ * ones this function presents): the driver's to read, not to write (but for
+ * the PCI_CFG window's fields, in_cap_rw). */
+static bool in_virtio_cap(const vsim_pci *p, uint32_t off) {
+  const uint8_t caps[] = {p->cap_common, p->cap_notify, p->cap_isr, p->cap_device, p->cap_pcicfg};
+  for (unsigned i = 0; i < sizeof caps; i++)
+    if (caps[i] && off >= caps[i] && off < (uint32_t)caps[i] + p->cfg[caps[i] + PCI_CAP_FLAGS]) return true;
+  return false;
+}
+
+/* The PCI_CFG window: cap.length bytes of BAR cap.bar at cap.offset. A window
+ * the driver must not use (pci.drv-cfg-window) is refused: no BAR access, a
+ * read leaves pci_cfg_data as it was. */
 static void pcicfg_access(vsim_pci *p, bool write) {
   uint8_t *cap = p->cfg + p->cap_pcicfg;
-  uint32_t len = get32(cap + 12), off = get32(cap + 8);
-  if (!(len == 1 || len == 2 || len == 4)) return;
-  if (write)
-    vsim_pci_bar_write(p, cap[4], off, len, get32(cap + 16) & (len == 4 ? 0xffffffffu : (1u << (8 * len)) - 1));
-  else
-    put32(cap + 16, vsim_pci_bar_read(p, cap[4], off, len));
+  uint32_t len = get32(cap + VIRTIO_PCI_CAP_LENGTH), off = get32(cap + VIRTIO_PCI_CAP_OFFSET);
+  unsigned bar = cap[VIRTIO_PCI_CAP_BAR];
+  const char *why = NULL;
+  if (!(len == 1 || len == 2 || len == 4)) why = "cap.length is not 1, 2 or 4";
+  else if (off % len) why = "cap.offset is not a multiple of cap.length";
+  else if (!window_in_structure(p, bar, off, len)) why = "the bytes lie in no virtio structure's BAR range";
+  if (why) {
+    violation(p, VSIM_CHK_PCI_DRV_CFG_WINDOW, -1, "pci_cfg_data %s with cap.bar %u, cap.offset 0x%x, cap.length %u: %s",
+              write ? "written" : "read", bar, off, len, why);
+    return;
+  }
+  uint8_t *data = cap + 16;
+  if (write) {
+    vsim_pci_bar_write(p, bar, off, len, get32(data) & (len == 4 ? 0xffffffffu : (1u << (8 * len)) - 1));
+    return;
+  }
+  if (p->mut.cfg_window_stale) return; /* the mutant: no access, the old bytes stay */
+  /* the first cap.length bytes; the rest of pci_cfg_data is left alone */
+  uint32_t v = vsim_pci_bar_read(p, bar, off, len);
+  for (unsigned i = 0; i < len; i++) data[i] = (uint8_t)(v >> (8 * i));
 }
 
 uint32_t vsim_pci_cfg_read(vsim_pci *p, uint32_t off, unsigned width) {
   uint32_t v = 0;
   if ((width == 1 || width == 2 || width == 4) && !(off & (width - 1)) && off < VSIM_PCI_CFG_SIZE) {
     uint32_t data = p->cap_pcicfg + 16u;
-    if (off < data + 4 && off + width > data) pcicfg_access(p, false);
+    if (p->cap_pcicfg && off < data + 4 && off + width > data) pcicfg_access(p, false);
     put32(p->cfg + PCI_BASE_ADDRESS_0, p->bar0);
     for (unsigned i = 0; i < width; i++) v |= (uint32_t)p->cfg[off + i] << (8 * i);
   }
@@ -569,7 +626,7 @@ void vsim_pci_cfg_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val)
     for (unsigned i = 0; i < width && i < 2; i++) p->cfg[off + i] = (uint8_t)(val >> (8 * i));
     return;
   }
-  bool data = false;
+  bool data = false, cap_write = false;
   for (unsigned i = 0; i < width; i++) {
     if (p->cap_msix && off + i == p->cap_msix + PCI_MSIX_FLAGS + 1u) {
       /* Message Control: only MSI-X Enable and Function Mask are the driver's */
@@ -578,9 +635,15 @@ void vsim_pci_cfg_write(vsim_pci *p, uint32_t off, unsigned width, uint32_t val)
       msix_unmasked(p);
       continue;
     }
-    if (!in_cap_rw(p, off + i)) continue; /* read-only bytes ignore writes */
+    if (!in_cap_rw(p, off + i)) {
+      cap_write |= in_virtio_cap(p, off + i);
+      continue; /* read-only bytes ignore writes */
+    }
     p->cfg[off + i] = (uint8_t)(val >> (8 * i));
     if (off + i >= p->cap_pcicfg + 16u) data = true;
   }
+  if (cap_write)
+    violation(p, VSIM_CHK_PCI_DRV_CAP_WRITE, -1, "configuration space 0x%02x (width %u, value 0x%x) written: a virtio capability's field (ignored)",
+              off, width, val);
   if (data) pcicfg_access(p, true);
 }

@@ -18,9 +18,12 @@
  * array while masked, none for NO_VECTOR); and the driver access rules of
  * this layout (field widths, read-only fields, queue_size values,
  * queue_enable 0, queue fields while enabled, notification address, width
- * and value, writes into capabilities, vectors outside the table, a vector
- * not read back, the ISR byte read while MSI-X is enabled), each a reported
- * violation; the access is then ignored, as a robust device would.
+ * and value, writes into a virtio capability other than the PCI_CFG
+ * window's own fields (pci.drv-cap-write), a PCI_CFG window with a bad
+ * length, a misaligned offset or bytes outside every virtio structure
+ * (pci.drv-cfg-window), vectors outside the table, a vector not read back,
+ * the ISR byte read while MSI-X is enabled), each a reported violation; the
+ * access is then ignored, as a robust device would.
  * Decided where the spec is silent: a queue field written while
  * queue_select names no queue, and queue_reset written without
  * VIRTIO_F_RING_RESET (the field "exists only if" it was negotiated), are
@@ -82,7 +85,12 @@ typedef struct vsim_pci_mutants {
   bool generation_frozen;    /* config_generation always reads 0 */
   bool msix_one_vector;      /* an MSI-X table of one entry */
   bool msix_config_vector;   /* queue interrupts go to the config vector */
-  bool msix_unmapped;        /* a NO_VECTOR event interrupts on vector 0 */
+  bool msix_unmapped;        /* a queue mapped to NO_VECTOR interrupts on vector 0 */
+  bool no_cfg_cap;           /* no VIRTIO_PCI_CAP_PCI_CFG capability */
+  bool cfg_window_stale;     /* a pci_cfg_data read executes no BAR read */
+  bool revision_zero;        /* PCI Revision ID 0 (non-transitional ids otherwise) */
+  bool config_irq_unmapped;  /* a configuration change with config_msix_vector NO_VECTOR interrupts on vector 0 */
+  bool device_id_type;       /* PCI Device ID 0x1040 + virtio device id + 1 */
 } vsim_pci_mutants;
 
 typedef struct vsim_pci_msix_entry {
@@ -108,6 +116,11 @@ typedef struct vsim_pci {
    * 0 none, 1 config_msix_vector, 2 queue_msix_vector of verify_queue */
   unsigned verify_field;
   bool isr_kept;                /* the isr_sticky mutant kept the ISR byte at the last read */
+  /* the last ISR read showed a used-buffer and a configuration-change
+   * interrupt at once: the driver owes a configuration read (device_status,
+   * config_generation, device configuration) before its next ISR read
+   * (pci.drv-combined-irq) */
+  bool config_due;
   uint32_t verify_queue;
 } vsim_pci;
 

@@ -677,6 +677,8 @@ static const op_fields op_table[] = {
     [VSIM_OP_EXPECT_OUTPUT] = {B(SF_PORT) | B(SF_DATA), B(SF_DATA)},
     [VSIM_OP_HOST_EVENT] = {B(SF_PORT) | B(SF_TYPE) | B(SF_VALUE), B(SF_TYPE)},
     [VSIM_OP_GPU_EXPECT_SCANOUT] = {B(SF_INDEX) | B(SF_EXPECT_DATA), B(SF_EXPECT_DATA)},
+    [VSIM_OP_PCI_CFG_READ] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE), B(SF_OFFSET)},
+    [VSIM_OP_PCI_CFG_WRITE] = {B(SF_OFFSET) | B(SF_LEN) | B(SF_VALUE), B(SF_OFFSET) | B(SF_VALUE)},
 };
 
 static bool op_is_dev(enum vsim_op op) { return op >= VSIM_OP_DEV_USED && op <= VSIM_OP_DEV_NEEDS_RESET; }
@@ -768,7 +770,9 @@ static bool step_parse_value(loader *ld, json_t *o, vsim_step *st) {
   uint64_t min = 0, max = UINT16_MAX;
   if (st->op == VSIM_OP_KICK) max = UINT32_MAX; /* notification data is 32 bits */
   if (st->op == VSIM_OP_HOST_EVENT) max = UINT32_MAX; /* the model's to judge */
-  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) max = UINT32_MAX; /* a register */
+  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE || st->op == VSIM_OP_PCI_CFG_READ ||
+      st->op == VSIM_OP_PCI_CFG_WRITE)
+    max = UINT32_MAX; /* a register */
   if (st->op == VSIM_OP_FAULT_DELAY_IRQ) {
     min = 1;
     max = VSIM_SCENARIO_MAX_DELAY_IRQ;
@@ -955,7 +959,8 @@ static bool step_finish(loader *ld, vsim_step *st, bool has_len) {
     return ld_fail(ld, "%u bytes; a config space change writes at most %u", st->data.len,
                    VSIM_SCENARIO_MAX_CONFIG_DATA);
   }
-  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE) {
+  if (st->op == VSIM_OP_MMIO_READ || st->op == VSIM_OP_MMIO_WRITE || st->op == VSIM_OP_PCI_CFG_READ ||
+      st->op == VSIM_OP_PCI_CFG_WRITE) {
     /* the access width: 4 unless given; 1, 2 and 4 are the widths a bus
      * access has (whether the register allows it is the checkers' call) */
     if (!has_len) st->len = 4;

@@ -72,7 +72,11 @@ enum vsim_op {
   VSIM_OP_HOST_EVENT,    /* port, type, value: a host-side event of the device model (console: a port
                           * closed / opened / unplugged / plugged, a resize; devcore host_event) */
   VSIM_OP_GPU_EXPECT_SCANOUT, /* gpu: index (scanout), expect_data: the bytes the scanout shows */
-  VSIM_OP__LAST = VSIM_OP_GPU_EXPECT_SCANOUT,
+  VSIM_OP_PCI_CFG_READ,  /* virtio-pci: offset, len (width): read the function's PCI configuration space
+                          * as the driver; value: expected */
+  VSIM_OP_PCI_CFG_WRITE, /* virtio-pci: offset, len (width), value: write it as the driver (the PCI_CFG
+                          * window's cap.bar / cap.offset / cap.length / pci_cfg_data among others) */
+  VSIM_OP__LAST = VSIM_OP_PCI_CFG_WRITE,
 };
 
 /* dev.used / dev.pused: which buffer the device completes. */

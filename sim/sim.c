@@ -855,6 +855,26 @@ static void exec_step(vsim_sim *s, const vsim_step *st, uint32_t idx) {
       else
         vsim_mmio_write(&s->mmio, st->offset, st->len, (uint32_t)st->value);
       break;
+    case VSIM_OP_PCI_CFG_WRITE:
+    case VSIM_OP_PCI_CFG_READ: {
+      /* as the driver, like mmio.read / mmio.write: the function and the
+       * checkers see an ordinary configuration access (an offset past the
+       * 256 bytes or a bad width is refused by the function: reads 0) */
+      if (!s->pci) {
+        add_failure(s, "step %u (%s, line %u): no PCI configuration space over virtio-mmio", idx,
+                    vsim_op_name(st->op), st->line);
+        break;
+      }
+      if (st->op == VSIM_OP_PCI_CFG_WRITE) {
+        vsim_pci_cfg_write(&s->pcif, st->offset, st->len, (uint32_t)st->value);
+        break;
+      }
+      uint32_t v = vsim_pci_cfg_read(&s->pcif, st->offset, st->len);
+      if (st->has_value && v != (uint32_t)st->value)
+        add_failure(s, "step %u (pci.cfg.read, line %u): configuration space 0x%02x reads 0x%x, expected 0x%x", idx,
+                    st->line, st->offset, v, (uint32_t)st->value);
+      break;
+    }
     case VSIM_OP_MMIO_READ: {
       uint32_t v = s->pci ? vsim_pci_bar_read(&s->pcif, 0, st->offset, st->len)
                           : vsim_mmio_read(&s->mmio, st->offset, st->len);
@@ -1318,6 +1338,15 @@ static int build(vsim_sim *s, char *err, size_t errlen) {
   s->chk.console = s->is_console;
   s->chk.input = s->is_input;
   s->chk.blk = strcmp(sc->device, "blk") == 0;
+  /* the virtio device id the scenario's device type has: the PCI Device ID
+   * the function must present follows from it (pci.dev-discovery-ids) */
+  static const struct {
+    const char *name;
+    uint32_t id;
+  } type_ids[] = {{"net", VIRTIO_ID_NET}, {"blk", VIRTIO_ID_BLOCK}, {"console", VIRTIO_ID_CONSOLE},
+                  {"gpu", VIRTIO_ID_GPU}, {"input", VIRTIO_ID_INPUT}, {"fs", VIRTIO_ID_FS}};
+  for (unsigned i = 0; i < sizeof type_ids / sizeof type_ids[0]; i++)
+    if (strcmp(sc->device, type_ids[i].name) == 0) s->chk.pcs.expect_type = type_ids[i].id;
   s->chk.writes_judged = s->rec || s->standin;
   if (sc->device_scripted) {
     vsim_devscript_init(&s->ds, &s->host, sc->num_queues);

@@ -56,6 +56,12 @@
 #define VSIM_L_PCI_MSIX_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
 #define VSIM_L_PCI_MSIX_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Device Initialization / MSI-X Vector Configuration"
 #define VSIM_L_PCI_USED_NOTIFY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Used Buffer Notifications"
+#define VSIM_L_PCI_CFGCAP_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / PCI configuration access capability"
+#define VSIM_L_PCI_CFGCAP_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Layout / PCI configuration access capability"
+#define VSIM_L_PCI_DISCOVERY_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI Device Discovery"
+#define VSIM_L_PCI_CAPS_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / Virtio Structure PCI Capabilities"
+#define VSIM_L_PCI_CFGCHG_DEV "devicenormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Notification of Device Configuration Changes"
+#define VSIM_L_PCI_CFGCHG_DRV "drivernormative:Virtio Transport Options / Virtio Over PCI Bus / PCI-specific Initialization And Device Operation / Notification of Device Configuration Changes"
 #define VSIM_L_BLK_DRV "drivernormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_BLK_DEV "devicenormative:Device Types / Block Device / Device Operation"
 #define VSIM_L_NET_CFG_DEV "devicenormative:Device Types / Network Device / Device configuration layout"
@@ -109,7 +115,7 @@
 #define VSIM_L_BLK_INIT_DRV "drivernormative:Device Types / Block Device / Device Initialization"
 #define VSIM_L_GPU_CTRL_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq"
 #define VSIM_L_GPU_CTRL3D_DRV "drivernormative:Device Types / GPU Device / Device Operation / Device Operation: controlq (3d)"
-#define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering" \
+#define VSIM_L_NET_VLAN_DEV "devicenormative:Device Types / Network Device / Device Operation / Control Virtqueue / VLAN Filtering"
 #define VSIM_L_QREENABLE_DEV "devicenormative:Basic Facilities of a Virtio Device / Virtqueues / Virtqueue Reset / Virtqueue Re-enable"
 #define VSIM_L_UPDIDX_DRV "drivernormative:Basic Facilities of a Virtio Device / Virtqueues / Supplying Buffers to The Device / Updating idx"
 
@@ -322,7 +328,16 @@
   /* ring-level sections: the order of the driver's ring writes, the device's order of taking lists */ \
   X(SPLIT_DRV_IDX_BEFORE_ENTRY, "split.drv-idx-before-entry", VSIM_L_UPDIDX_DRV, MUST, DRIVER, SNAPSHOT, "split ring: the available ring entries an avail.idx update exposes are written before it (the barrier before the idx update): none changes later in the driver's step that published it, with no device step in between (an entry rewritten with the value it held is not seen)") \
   X(PACKED_DEV_TAKE_ORDER, "packed.dev-take-order", VSIM_L_PVQ_DEV, MUST, DEVICE, SNAPSHOT, "packed ring: the device starts processing lists in the order they appear in the ring: each list it takes starts where the one it took before ends (offset 0, wrap 1 after the queue is enabled); not judged for out-of-process back-ends, whose takes carry no ring position") \
-  X(RESET_DEV_REENABLE_CONFIG, "reset.dev-reenable-config", VSIM_L_QREENABLE_DEV, MUST, DEVICE, SNAPSHOT, "split ring: a queue re-enabled after its reset is served with the configuration the driver wrote for it then (its size, its ring addresses): the n-th chain the device takes after the re-enable is the head in avail.ring[n mod the new size], among those avail.idx covers (not judged for out-of-process back-ends)")
+  X(RESET_DEV_REENABLE_CONFIG, "reset.dev-reenable-config", VSIM_L_QREENABLE_DEV, MUST, DEVICE, SNAPSHOT, "split ring: a queue re-enabled after its reset is served with the configuration the driver wrote for it then (its size, its ring addresses): the n-th chain the device takes after the re-enable is the head in avail.ring[n mod the new size], among those avail.idx covers (not judged for out-of-process back-ends)") \
+  /* virtio-pci: the PCI configuration access capability (the window into the BAR through configuration space) and the discovery ids */ \
+  X(PCI_DEV_CFG_CAP,     "pci.dev-cfg-cap",          VSIM_L_PCI_CFGCAP_DEV, MUST, DEVICE, SNAPSHOT, "the capability list holds at least one VIRTIO_PCI_CAP_PCI_CFG capability (judged by the driver's capability walk)") \
+  X(PCI_DEV_CFG_WINDOW,  "pci.dev-cfg-window",       VSIM_L_PCI_CFGCAP_DEV, MUST, DEVICE, SNAPSHOT, "a driver access to pci_cfg_data through a well-formed window executes an access of cap.length bytes at cap.offset of BAR cap.bar: a read presents the bytes read in pci_cfg_data, a write writes the first cap.length bytes of pci_cfg_data (judged on the accesses the function reports)") \
+  X(PCI_DRV_CFG_WINDOW,  "pci.drv-cfg-window",       VSIM_L_PCI_CFGCAP_DRV, MUST, DRIVER, SNAPSHOT, "driver reads or writes pci_cfg_data only with cap.length 1, 2 or 4, cap.offset a multiple of cap.length, and the cap.length bytes inside a BAR range of a virtio structure capability other than PCI_CFG (common, notify, ISR, device configuration); the device refuses the access") \
+  X(PCI_DEV_NONTRANSITIONAL_IDS, "pci.dev-nontransitional-ids", VSIM_L_PCI_DISCOVERY_DEV, SHOULD, DEVICE, SNAPSHOT, "a non-transitional device (PCI Device ID 0x1040..0x107f) has PCI Revision ID 1 or higher and PCI Subsystem Device ID 0x40 or higher (judged by the driver's discovery)") \
+  X(PCI_DRV_CAP_WRITE,   "pci.drv-cap-write",        VSIM_L_PCI_CAPS_DRV, MUST, DRIVER, SNAPSHOT, "driver writes no byte of a virtio structure capability (cfg_type, bar, offset, length, notify_off_multiplier, ...) except cap.bar, cap.offset, cap.length and pci_cfg_data of VIRTIO_PCI_CAP_PCI_CFG; the device ignores the write") \
+  X(PCI_DEV_CONFIG_IRQ_UNMAPPED, "pci.dev-config-irq-unmapped", VSIM_L_PCI_CFGCHG_DEV, MUST, DEVICE, SNAPSHOT, "with MSI-X enabled and config_msix_vector NO_VECTOR, no interrupt for a device configuration change") \
+  X(PCI_DRV_COMBINED_IRQ, "pci.drv-combined-irq",    VSIM_L_PCI_CFGCHG_DRV, MUST, DRIVER, SNAPSHOT, "an ISR status read showing both a used-buffer and a configuration-change interrupt is handled as both: the driver reads device_status, config_generation or the device configuration before its next ISR status read (judged at that read)") \
+  X(PCI_DEV_DISCOVERY_IDS, "pci.dev-discovery-ids",  VSIM_L_PCI_DISCOVERY_DEV, MUST, DEVICE, SNAPSHOT, "the function presents PCI Vendor ID 0x1AF4 and a PCI Device ID of 0x1040 + the virtio device ID of the device type it serves (the scenario's), or that type's transitional id (net 0x1000, blk 0x1001, console 0x1003, ...); judged on the driver's reads of the ids")
 /* clang-format on */
 
 #endif

@@ -105,7 +105,7 @@
   X(DEV_PCI_GENERATION_FROZEN, "dev.pci-generation-frozen", PCI_DEV_GENERATION, "virtio-pci: config_generation always reads 0") \
   X(DEV_PCI_MSIX_ONE_VECTOR, "dev.pci-msix-one-vector", PCI_DEV_MSIX_TABLE, "virtio-pci: the MSI-X capability has a table of one vector") \
   X(DEV_PCI_MSIX_CONFIG_VECTOR, "dev.pci-msix-config-vector", PCI_DEV_MSIX_VECTOR, "virtio-pci: queue interrupts are sent on the config vector, whatever queue_msix_vector says") \
-  X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: an event mapped to NO_VECTOR interrupts on vector 0") \
+  X(DEV_PCI_MSIX_UNMAPPED_IRQ, "dev.pci-msix-unmapped-irq", PCI_DEV_MSIX_UNMAPPED, "virtio-pci: a queue mapped to NO_VECTOR interrupts on vector 0") \
   X(DRV_PCI_MSIX_PAST_TABLE, "drv.pci-msix-vector-past-table", PCI_DRV_MSIX_RANGE, "virtio-pci: driver maps each queue to the vector table size + queue index, outside the MSI-X table") \
   X(DRV_PCI_MSIX_NO_READBACK, "drv.pci-msix-no-readback", PCI_DRV_MSIX_VERIFY, "virtio-pci: driver writes MSI-X vectors and never reads them back") \
   X(DRV_PCI_MSIX_READS_ISR, "drv.pci-msix-reads-isr", PCI_DRV_ISR_MSIX, "virtio-pci: driver reads the ISR status byte on every MSI-X queue interrupt") \
@@ -194,7 +194,15 @@
   X(DRV_GPU_MAP_OFFSET_PAGES, "drv.gpu-map-offset-pages", GPU_DRV_MAP_OFFSET, "gpu driver: places RESOURCE_MAP_BLOB at a 4 KiB page offset, not a blob_alignment one (one page past an aligned offset)") \
   X(DRV_AVAIL_IDX_BEFORE_ENTRY, "drv.avail-idx-before-entry", SPLIT_DRV_IDX_BEFORE_ENTRY, "split ring: the driver publishes avail.idx first and writes the available ring entries it covers afterwards (the write barrier before the idx update missing, the stores in the wrong order)") \
   X(DEV_PACKED_TAKE_SKIP, "dev.packed-take-skip", PACKED_DEV_TAKE_ORDER, "packed ring: with two lists available, the device takes the second before the first (then the first: no list is lost)") \
-  X(DEV_QUEUE_REENABLE_STALE, "dev.queue-reenable-stale", RESET_DEV_REENABLE_CONFIG, "a queue re-enabled after its reset keeps the size it had before, whatever size the driver configured for it (the new ring addresses are taken)")
+  X(DEV_QUEUE_REENABLE_STALE, "dev.queue-reenable-stale", RESET_DEV_REENABLE_CONFIG, "a queue re-enabled after its reset keeps the size it had before, whatever size the driver configured for it (the new ring addresses are taken)") \
+  X(DEV_PCI_NO_CFG_CAP,  "dev.pci-no-cfg-cap",     PCI_DEV_CFG_CAP,     "virtio-pci: the function presents no VIRTIO_PCI_CAP_PCI_CFG capability") \
+  X(DEV_PCI_CFG_WINDOW_STALE, "dev.pci-cfg-window-stale", PCI_DEV_CFG_WINDOW, "virtio-pci: a read of pci_cfg_data executes no BAR access: it presents the bytes last written there") \
+  X(DRV_PCI_CFG_WINDOW_MISALIGNED, "drv.pci-cfg-window-misaligned", PCI_DRV_CFG_WINDOW, "virtio-pci: driver reads config_generation through the PCI_CFG window as a 2-byte access at its odd offset (cap.offset not a multiple of cap.length)") \
+  X(DEV_PCI_REVISION_ZERO, "dev.pci-revision-zero",  PCI_DEV_NONTRANSITIONAL_IDS, "virtio-pci: the non-transitional function presents PCI Revision ID 0 (a legacy driver's match)") \
+  X(DRV_PCI_CAP_WRITE,   "drv.pci-cap-write",      PCI_DRV_CAP_WRITE,   "virtio-pci: driver writes notify_off_multiplier back into the notify capability during its walk") \
+  X(DEV_PCI_CONFIG_IRQ_UNMAPPED, "dev.pci-config-irq-unmapped", PCI_DEV_CONFIG_IRQ_UNMAPPED, "virtio-pci: with config_msix_vector NO_VECTOR, a configuration change interrupts on vector 0 anyway") \
+  X(DRV_COMBINED_IRQ_QUEUE_ONLY, "drv.combined-irq-queue-only", PCI_DRV_COMBINED_IRQ, "driver handles an interrupt that says both used buffers and a configuration change as a used-buffer interrupt only") \
+  X(DEV_PCI_DEVICE_ID_TYPE, "dev.pci-device-id-type", PCI_DEV_DISCOVERY_IDS, "virtio-pci: the function's PCI Device ID is 0x1040 + its virtio device ID + 1 (another type's)")
 /* clang-format on */
 
 enum vsim_mutant {

@@ -366,6 +366,7 @@ static void test_walk_finds_layout_mutants(void) {
       {VSIM_MUT_DEV_PCI_CAP_LEN_SHORT, VSIM_CHK_PCI_DEV_CAP_LAYOUT},
       {VSIM_MUT_DEV_PCI_DEVCFG_MISALIGNED, VSIM_CHK_PCI_DEV_DEVCFG_ALIGN},
       {VSIM_MUT_DEV_PCI_MSIX_ONE_VECTOR, VSIM_CHK_PCI_DEV_MSIX_TABLE},
+      {VSIM_MUT_DEV_PCI_NO_CFG_CAP, VSIM_CHK_PCI_DEV_CFG_CAP},
   };
   for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     if (!dut_open_set(vsim_mut_one(cases[i].mutant), 1, 2)) return;
@@ -388,6 +389,54 @@ static void test_walk_finds_layout_mutants(void) {
   dut_close();
 }
 
+/* The PCI_CFG window: a well-formed window reaches the structures both
+ * ways; a hostile one (bad length, misaligned, the MSI-X table, a gap,
+ * another BAR, an offset near 2^32) is refused and reported, never served. */
+static void test_cfg_window_rules(void) {
+  if (!dut_open(0, 2)) return;
+  uint32_t w = D.p.cap_pcicfg;
+  CHECK(w != 0);
+  struct {
+    uint32_t bar, off, len;
+    bool ok;
+  } cases[] = {
+      {0, C(VIRTIO_PCI_COMMON_NUMQ), 2, true},
+      {0, VSIM_PCI_ISR_OFF, 1, true},
+      {0, VSIM_PCI_DEVICE_OFF, 4, true},
+      {0, C(VIRTIO_PCI_COMMON_NUMQ), 3, false},
+      {0, C(VIRTIO_PCI_COMMON_NUMQ) + 1, 2, false},
+      {0, VSIM_PCI_MSIX_TABLE_OFF, 4, false},
+      {0, 0x300, 4, false},
+      {1, C(VIRTIO_PCI_COMMON_NUMQ), 2, false},
+      {0xff, 0, 4, false},
+      {0, 0xfffffffcu, 4, false},
+      {0, 0, 0, false},
+  };
+  for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    unsigned before = count(VSIM_CHK_PCI_DRV_CFG_WINDOW);
+    vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_BAR, 1, cases[i].bar);
+    vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_LENGTH, 4, cases[i].len);
+    vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_OFFSET, 4, cases[i].off);
+    vsim_pci_cfg_write(&D.p, w + 16, 4, 0xa5a5a5a5u); /* the refused ones leave it */
+    uint32_t v = cr(w + 16, 4);
+    CHECK_EQ(count(VSIM_CHK_PCI_DRV_CFG_WINDOW), before + (cases[i].ok ? 0 : 2));
+    if (!cases[i].ok) CHECK_EQ(v, 0xa5a5a5a5u);
+  }
+  /* a read of num_queues through the window presents the register's bytes */
+  vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_BAR, 1, 0);
+  vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_LENGTH, 4, 2);
+  vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_OFFSET, 4, C(VIRTIO_PCI_COMMON_NUMQ));
+  CHECK_EQ(cr(w + 16, 2), 2);
+  /* queue_select written through it, read back directly */
+  vsim_pci_cfg_write(&D.p, w + VIRTIO_PCI_CAP_OFFSET, 4, C(VIRTIO_PCI_COMMON_Q_SELECT));
+  vsim_pci_cfg_write(&D.p, w + 16, 2, 1);
+  CHECK_EQ(br(C(VIRTIO_PCI_COMMON_Q_SELECT), 2), 1);
+  /* configuration accesses past the 256 bytes or misaligned: refused, read 0 */
+  CHECK_EQ(cr(0x100, 4), 0);
+  CHECK_EQ(cr(w + 17, 2), 0);
+  dut_close();
+}
+
 int main(void) {
   RUN(test_config_space);
   RUN(test_common_cfg_rules);
@@ -396,5 +445,6 @@ int main(void) {
   RUN(test_msix_device);
   RUN(test_reset_and_silent_writes);
   RUN(test_walk_finds_layout_mutants);
+  RUN(test_cfg_window_rules);
   TEST_MAIN_END();
 }

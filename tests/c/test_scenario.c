@@ -538,7 +538,7 @@ static void test_error_positions_with_escapes(void) {
              "raw.avail, raw.avail_idx, raw.avail_flags, raw.used_event, raw.write, fault.device_reset, "
              "fault.delay_irq, fault.needs_reset, expect, driver_ok, raw.pdesc, raw.ppublish, queue.reset, queue.enable, "
              "dev.used, dev.used_idx, dev.used_flags, dev.avail_event, dev.pused, dev.pevent, dev.irq, dev.write, "
-             "dev.config, dev.needs_reset, mmio.read, mmio.write, req.raw, host.input, expect.output, host.event, gpu.expect_scanout)");
+             "dev.config, dev.needs_reset, mmio.read, mmio.write, req.raw, host.input, expect.output, host.event, gpu.expect_scanout, pci.cfg.read, pci.cfg.write)");
 }
 
 /* ---- the scripted device ------------------------------------------------- */
