@@ -255,15 +255,8 @@ class SplitEncoder:
             if self.op("blk.other", p):
                 self.expect.append({"op": op})
                 self.avail_est += 1
-        elif op in ("fault.device_reset", "reset", "init", "driver_ok", "fault.needs_reset"):
-            both = nxt is not None and nxt["op"] == "init" and "driver_ok" not in nxt and \
-                op in ("fault.device_reset", "reset")
-            if both:
-                code = 0 if op == "fault.device_reset" else 7
-            elif op == "init":
-                code = 4 if st.get("driver_ok") is False else 3
-            else:
-                code = {"fault.device_reset": 1, "reset": 2, "driver_ok": 5, "fault.needs_reset": 6}[op]
+        elif op in LIFECYCLE:
+            code, both = lifecycle_code(st, nxt)
             if self.op("lifecycle", bytes([code])):
                 self.expect.append({"op": op} if op != "init" or code == 3 else {"op": "init", "driver_ok": False})
                 if both:
@@ -446,6 +439,21 @@ QUEUED = ("blk.read", "blk.write", "blk.flush", "blk.get_id", "blk.discard", "bl
           "poll", "queue.reset", "queue.enable", "dev.used", "dev.pused", "dev.used_idx", "dev.avail_event",
           "dev.used_flags", "dev.pevent", "dev.irq")
 LIFECYCLE = ("fault.device_reset", "reset", "init", "driver_ok", "fault.needs_reset")
+LIFECYCLE_CODE = {"fault.device_reset": 1, "reset": 2, "driver_ok": 5, "fault.needs_reset": 6}
+
+
+def lifecycle_code(st, nxt):
+    """The lifecycle opcode's byte for step st (followed by nxt), and whether
+    it also says that next step: a reset followed by a plain init is one op
+    (0: device reset + init, 7: reset + init); init is 3, or 4 without
+    DRIVER_OK; the others LIFECYCLE_CODE."""
+    op = st["op"]
+    both = nxt is not None and nxt["op"] == "init" and "driver_ok" not in nxt and op in ("fault.device_reset", "reset")
+    if both:
+        return (0 if op == "fault.device_reset" else 7), True
+    if op == "init":
+        return (4 if st.get("driver_ok") is False else 3), False
+    return LIFECYCLE_CODE[op], False
 
 
 class DriverEncoderMixin:
@@ -883,7 +891,6 @@ CON_SIZES = [None, (0, 0), (65535, 65535), (132, 43)]
 IN_KINDS = [None, "mouse", "tablet", None]
 IN_FIFOS = [None, 1, 4, 4096]
 IN_NAMES = [None, "", "0" * 128, "m"]
-LIFECYCLE_CODE = {"fault.device_reset": 1, "reset": 2, "driver_ok": 5, "fault.needs_reset": 6}
 
 
 def nearest(table, v):
@@ -1147,14 +1154,7 @@ class DevEncoder:
                     self.expect.append(dict({"op": "queue.enable"}, **({"queue": q} if q else {})))
                 return 2 if both else 1
         elif op in LIFECYCLE:
-            both = nxt is not None and nxt["op"] == "init" and "driver_ok" not in nxt and \
-                op in ("fault.device_reset", "reset")
-            if both:
-                code = 0 if op == "fault.device_reset" else 7
-            elif op == "init":
-                code = 4 if st.get("driver_ok") is False else 3
-            else:
-                code = LIFECYCLE_CODE[op]
+            code, both = lifecycle_code(st, nxt)
             e = {"op": op} if op != "init" or code == 3 else {"op": "init", "driver_ok": False}
             if self.op("lifecycle", bytes([code]), e) and both:
                 self.expect.append({"op": "init"})
