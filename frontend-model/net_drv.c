@@ -456,9 +456,12 @@ static void judge_wire(vsim_net_drv *n, uint16_t q, const uint8_t *out, uint32_t
   /* the checksum field may change with NEEDS_CSUM; looked for in a plain
    * packet too, to tell "changed" from "not sent" */
   const uint32_t window = at + 2u <= plen ? at : UINT32_MAX;
-  /* well-formed by the driver's rules, so the device has no reason to drop it */
+  /* well-formed by the driver's rules, so the device has no reason to drop
+   * it, on a pair both sides have enabled (a VQ_PAIRS_SET the device did not
+   * acknowledge, one sent without room for the ack say, enabled nothing) */
+  const uint16_t pairs = n->drv_pairs < n->dev_pairs ? n->drv_pairs : n->dev_pairs;
   const bool plain = gso == VIRTIO_NET_HDR_GSO_NONE && !(flags & ~VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
-                     (!needs_csum || (neg(n, VIRTIO_NET_F_CSUM) && window != UINT32_MAX)) && q / 2u < n->drv_pairs;
+                     (!needs_csum || (neg(n, VIRTIO_NET_F_CSUM) && window != UINT32_MAX)) && q / 2u < pairs;
   uint16_t wq;
   const uint8_t *w;
   uint32_t wlen;

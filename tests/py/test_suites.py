@@ -14,7 +14,6 @@
    long for a scenario file: the scenario is built here in memory.
 """
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -26,10 +25,7 @@ SCENARIOS = REPO / "scenarios"
 FILES = sorted(SCENARIOS.rglob("*.json"))
 # device types with a built-in model (fs scenarios need a daemon)
 BUILTIN_DEVICES = {"blk", "console", "input", "net", "gpu"}
-# the sanitizer pass takes one schedule: what it finds (memory errors) rarely
-# needs more than one interleaving, and the plain pass takes all four
-SANITIZED = "libasan" in os.environ.get("LD_PRELOAD", "")
-SCHEDULES = [("random", 1)] if SANITIZED else [("round-robin", None), ("random", 1), ("random", 2), ("random", 3)]
+SCHEDULES = [("round-robin", None), ("random", 1), ("random", 2), ("random", 3)]
 
 
 def _id(path):
