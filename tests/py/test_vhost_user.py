@@ -242,6 +242,8 @@ def test_conform_vhost_user_suite_names_the_known_behaviours():
     assert "vhost-user:Front-end message types / VHOST_USER_GET_CONFIG" in r.stdout
 
 
+@pytest.mark.skipif(daemons.SANITIZED, reason="a suite of daemon crashes: the plain pass (the front-end's hang-up "
+                    "paths run under the sanitizer in tests/c/test_vhost_user.c, vu.hang-up)")
 def test_malformed_rings_crash_the_daemon_and_the_run_goes_on(tmp_path, daemon_root):
     require_qsd()
     rep = tmp_path / "rep"
