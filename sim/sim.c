@@ -108,10 +108,6 @@ struct vsim_sim {
    * used lengths the driver reaped there (rx_taken). Reset with the queue. */
   uint64_t rx_mask;
   uint64_t rx_given[64], rx_taken[64];
-  /* chains the device took (popped) and has not completed, per queue: a
-   * receive queue waits for input only with every chain in flight held by
-   * the device (one it has not taken yet is work it owes, input or not) */
-  uint32_t rx_held[64];
   /* script */
   size_t next_step;
   uint64_t iter;          /* passes over the steps completed ("repeat") */
@@ -179,8 +175,6 @@ static void emit(vsim_sim *s, int kind, int q, uint64_t a, uint64_t b, uint64_t 
    * event itself is recorded, so that a violation precedes it) */
   if (s->work_on && (kind == VSIM_EV_POP || kind == VSIM_EV_USED)) work_window_end(s);
   if (kind == VSIM_EV_REAP && q >= 0 && q < 64) s->rx_taken[q] += b;
-  if (kind == VSIM_EV_POP && q >= 0 && q < 64) s->rx_held[q]++;
-  if (kind == VSIM_EV_USED && q >= 0 && q < 64 && s->rx_held[q]) s->rx_held[q]--;
   vsim_event ev = {s->sched.step, s->current_actor, kind, q, a, b, c, d};
   vsim_trace_emit(&s->trace, &ev);
   if (s->opt.on_event) s->opt.on_event(s->opt.on_event_ctx, ev.step, ev.actor, kind, q, a, b, c, d);
@@ -359,9 +353,7 @@ static bool driver_gave_up(const vsim_sim *s) {
 
 /* A receive queue whose buffers wait for input the host has not given: the
  * device holding them is what it is for, not a stall. Input it accepted and
- * has not put in a used buffer yet makes them pending again, and so does a
- * buffer it has not taken yet (a wait step must not end before the device
- * saw the buffers a later host.input is meant for). */
+ * has not put in a used buffer yet makes them pending again. */
 static bool rx_idle(const vsim_sim *s, uint16_t q) {
   return q < 64 && ((s->rx_mask >> q) & 1u) && s->rx_taken[q] >= s->rx_given[q];
 }
@@ -410,10 +402,7 @@ static void drop_blk_requests_on(vsim_sim *s, int q) {
   if (s->is_input) vsim_input_drv_drop(&s->inp, q);
   /* the device forgets its input with the queue (or itself) */
   for (int i = 0; i < 64; i++)
-    if (q < 0 || i == q) {
-      s->rx_given[i] = s->rx_taken[i] = 0;
-      s->rx_held[i] = 0;
-    }
+    if (q < 0 || i == q) s->rx_given[i] = s->rx_taken[i] = 0;
 }
 
 static void drop_blk_requests(vsim_sim *s) { drop_blk_requests_on(s, -1); }

@@ -68,8 +68,14 @@ def run(cli, path, policy, seed, ring, trace):
     proc = subprocess.run([cli, "run", path, "--policy", policy, "--seed", str(seed),
                            "--ring", ring, "--trace", trace, "--json"], capture_output=True,
                           text=True, timeout=300)
-    with open(trace, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    # a build that refused the scenario (exit 2) wrote no trace: its answer
+    # is the message, which differs from a build that ran it
+    try:
+        with open(trace, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        os.unlink(trace)
+    except FileNotFoundError:
+        digest = "no trace: " + proc.stderr.strip()
     return proc.returncode, proc.stdout, digest
 
 
